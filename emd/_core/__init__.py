@@ -1,0 +1,1 @@
+"""The compiled core: the network simplex and the cost oracles it prices with."""

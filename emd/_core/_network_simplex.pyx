@@ -1,0 +1,491 @@
+# cython: language_level=3
+"""Primal network simplex for uncapacitated min-cost flow on an arc list.
+
+The textbook algorithm (Ahuja, Magnanti & Orlin, *Network Flows*, ch. 11)
+with the implementation choices of Kiraly & Kovacs (2012): block-search
+pricing over the arcs, a strongly feasible spanning tree rooted at an
+artificial node, and the thread / reverse-thread / subtree-size
+representation of the tree.  Every array is indexed by node: the flow,
+direction and cost of the tree arc joining a node to its parent are stored
+on the node, so the state takes O(nodes) memory whatever the number of arcs.
+
+Arcs are given as parallel arrays ``tails, heads, costs``.  Dense and
+coordinate-defined bipartite problems reach this kernel through candidate
+arc lists that the Python layer grows with the pricing scans of
+``emd._core._costs`` until no arc of the full problem prices out.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport fabs
+
+cnp.import_array()
+
+# Status codes shared with emd._engine.
+cdef enum:
+    OPTIMAL = 0
+    MAX_ITER_REACHED = 1
+    UNBOUNDED = 2
+
+# An arc enters the basis only if its reduced cost is negative beyond the
+# rounding error of evaluating ``cost + pi[tail] - pi[head]``.  Potentials are
+# sums along tree paths of a few thousand arcs, so their relative error stays
+# far below 1e-13; 1e-13 keeps noise from driving pivots while leaving the
+# solution optimal to ~1e-12 relative to the scale of the potentials.
+cdef double _PRICING_RTOL = 1e-13
+PRICING_RTOL = _PRICING_RTOL
+
+STATUS_NAMES = {OPTIMAL: "optimal", MAX_ITER_REACHED: "max_iter_reached", UNBOUNDED: "unbounded"}
+
+
+cdef struct Tree:
+    Py_ssize_t n_nodes       # real nodes; the artificial root has index n_nodes
+    Py_ssize_t root
+    double art_cost
+    Py_ssize_t* parent
+    Py_ssize_t* thread       # preorder successor (circular, through the root)
+    Py_ssize_t* rev_thread   # preorder predecessor
+    Py_ssize_t* succ_num     # subtree size
+    Py_ssize_t* last_succ    # last node of the subtree in preorder
+    char* up                 # 1: tree arc points node -> parent; 0: parent -> node
+    double* flow             # flow on the tree arc of the node
+    double* pred_cost        # cost of the tree arc of the node
+    Py_ssize_t* pred_arc     # index of that arc in the caller's arc list; -1 if artificial
+    double* pi               # node potentials; reduced cost = cost + pi[tail] - pi[head]
+    Py_ssize_t* path         # scratch: stem of a pivot
+    Py_ssize_t* seg_start    # scratch: preorder segments of a rerooted subtree
+    Py_ssize_t* seg_end
+
+
+cdef void refresh_potentials(Tree* T) noexcept nogil:
+    """Recompute every potential from the tree arcs, in preorder.
+
+    Incremental updates accumulate rounding; recomputing from scratch bounds
+    the error by that of one path sum.  The root is placed so that its first
+    child has potential 0: at optimality of a bipartite problem every root
+    child hangs on the same kind of artificial arc, so this removes the
+    artificial cost from all potentials instead of carrying it in each.
+    """
+    cdef Py_ssize_t root = T.root, v, first = T.thread[root]
+    T.pi[root] = 0.0
+    if first != root:
+        T.pi[root] = T.art_cost if T.up[first] else -T.art_cost
+    v = first
+    while v != root:
+        if T.up[v]:
+            T.pi[v] = T.pi[T.parent[v]] - T.pred_cost[v]
+        else:
+            T.pi[v] = T.pi[T.parent[v]] + T.pred_cost[v]
+        v = T.thread[v]
+
+
+cdef Py_ssize_t find_entering_arc(
+    Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
+    Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
+) noexcept nogil:
+    """Block search: scan blocks of arcs from the cursor, take the most negative of the first
+    block that holds a significantly negative reduced cost.  Returns -1 when none is left."""
+    cdef double* pi = T.pi
+    cdef double rc, c, min_rc = 0.0
+    cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned
+    cdef Py_ssize_t s, t
+    for scanned in range(n_arcs):
+        s = tails[e]
+        t = heads[e]
+        c = costs[e]
+        rc = c + pi[s] - pi[t]
+        if rc < min_rc and rc < -_PRICING_RTOL * (fabs(c) + fabs(pi[s]) + fabs(pi[t])):
+            min_rc = rc
+            best = e
+        e += 1
+        if e == n_arcs:
+            e = 0
+        remaining -= 1
+        if remaining == 0:
+            if best >= 0:
+                break
+            remaining = block_size
+    cursor[0] = e
+    best_rc[0] = min_rc
+    return best
+
+
+cdef Py_ssize_t find_join(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
+    """The apex of the pivot cycle: climb from the endpoint with the smaller subtree."""
+    while u != v:
+        if T.succ_num[u] < T.succ_num[v]:
+            u = T.parent[u]
+        else:
+            v = T.parent[v]
+    return u
+
+
+cdef void update_tree(
+    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t join,
+    char new_up, Py_ssize_t entering_arc, double entering_cost, double entering_flow,
+    double sigma,
+) noexcept nogil:
+    """Replace the tree arc above ``u_out`` by the entering arc joining ``u_in`` to ``v_in``.
+
+    The subtree S hanging from ``u_out`` (it contains ``u_in``) is cut out,
+    rerooted at ``u_in`` by reversing the stem ``u_in .. u_out``, and hung
+    under ``v_in`` as its first child.  Its potentials shift by ``sigma``.
+    """
+    cdef Py_ssize_t* parent = T.parent
+    cdef Py_ssize_t* thread = T.thread
+    cdef Py_ssize_t* rev_thread = T.rev_thread
+    cdef Py_ssize_t* succ_num = T.succ_num
+    cdef Py_ssize_t* last_succ = T.last_succ
+    cdef Py_ssize_t* path = T.path
+    cdef Py_ssize_t* seg_start = T.seg_start
+    cdef Py_ssize_t* seg_end = T.seg_end
+    cdef Py_ssize_t k, i, w, n_seg, new_last, nxt, count
+    cdef Py_ssize_t subtree_size = succ_num[u_out]
+    cdef Py_ssize_t old_last = last_succ[u_out]
+    cdef Py_ssize_t before = rev_thread[u_out]
+    cdef Py_ssize_t after = thread[old_last]
+    cdef Py_ssize_t old_parent = parent[u_out]
+    cdef Py_ssize_t next_size, size_here
+
+    # The stem from u_in up to u_out.
+    k = 0
+    path[0] = u_in
+    w = u_in
+    while w != u_out:
+        w = parent[w]
+        k += 1
+        path[k] = w
+
+    # Preorder segments of S rerooted at u_in, read before any link changes:
+    # u_in's own subtree, then for each stem node the part of its subtree
+    # before the previous stem node's block and the part after it.
+    seg_start[0] = u_in
+    seg_end[0] = last_succ[u_in]
+    n_seg = 1
+    for i in range(1, k + 1):
+        seg_start[n_seg] = path[i]
+        seg_end[n_seg] = rev_thread[path[i - 1]]
+        n_seg += 1
+        if last_succ[path[i]] != last_succ[path[i - 1]]:
+            seg_start[n_seg] = thread[last_succ[path[i - 1]]]
+            seg_end[n_seg] = last_succ[path[i]]
+            n_seg += 1
+
+    # Cut S out of the preorder; the old ancestors lose it.
+    thread[before] = after
+    rev_thread[after] = before
+    w = old_parent
+    while w != join:
+        succ_num[w] -= subtree_size
+        w = parent[w]
+    w = old_parent
+    while w >= 0 and last_succ[w] == old_last:
+        last_succ[w] = before
+        w = parent[w]
+
+    # Relink S in its new preorder and insert it right after v_in.
+    for i in range(1, n_seg):
+        thread[seg_end[i - 1]] = seg_start[i]
+        rev_thread[seg_start[i]] = seg_end[i - 1]
+    new_last = seg_end[n_seg - 1]
+    nxt = thread[v_in]
+    thread[v_in] = u_in
+    rev_thread[u_in] = v_in
+    thread[new_last] = nxt
+    rev_thread[nxt] = new_last
+
+    # The new ancestors gain S.
+    w = v_in
+    while w != join:
+        succ_num[w] += subtree_size
+        w = parent[w]
+    w = v_in
+    while w >= 0 and last_succ[w] == v_in:
+        last_succ[w] = new_last
+        w = parent[w]
+
+    # Reverse the stem: each stem node takes the arc of the node below it.
+    next_size = 0
+    for i in range(k, 0, -1):
+        w = path[i]
+        size_here = succ_num[w] - succ_num[path[i - 1]] + next_size
+        parent[w] = path[i - 1]
+        T.up[w] = 1 - T.up[path[i - 1]]
+        T.flow[w] = T.flow[path[i - 1]]
+        T.pred_cost[w] = T.pred_cost[path[i - 1]]
+        T.pred_arc[w] = T.pred_arc[path[i - 1]]
+        succ_num[w] = size_here
+        last_succ[w] = new_last
+        next_size = size_here
+    parent[u_in] = v_in
+    T.up[u_in] = new_up
+    T.flow[u_in] = entering_flow
+    T.pred_cost[u_in] = entering_cost
+    T.pred_arc[u_in] = entering_arc
+    succ_num[u_in] = subtree_size
+    last_succ[u_in] = new_last
+
+    w = u_in
+    for count in range(subtree_size):
+        T.pi[w] += sigma
+        w = thread[w]
+
+
+cdef int pivot(
+    Tree* T, Py_ssize_t arc, Py_ssize_t s, Py_ssize_t t, double cost, double rc,
+) noexcept nogil:
+    """Send flow around the cycle closed by arc s -> t and update the tree.
+
+    The leaving arc is the last blocking arc met when the cycle is walked in
+    the direction of the entering arc starting from the apex; this keeps the
+    tree strongly feasible, which rules out cycling on degenerate pivots.
+    """
+    cdef Py_ssize_t join = find_join(T, s, t)
+    cdef Py_ssize_t u, u_out = -1
+    cdef double delta = 0.0
+    cdef bint found = False, out_on_tail_side = False
+    # Tail side, walked from s up to the apex, against the cycle direction:
+    # arcs pointing up lose flow; the blocking arc nearest s is the last one.
+    u = s
+    while u != join:
+        if T.up[u] and (not found or T.flow[u] < delta):
+            delta = T.flow[u]
+            u_out = u
+            found = True
+            out_on_tail_side = True
+        u = T.parent[u]
+    # Head side, walked from t up to the apex, along the cycle direction:
+    # arcs pointing down lose flow; ties go to the arc nearest the apex.
+    u = t
+    while u != join:
+        if not T.up[u] and (not found or T.flow[u] <= delta):
+            delta = T.flow[u]
+            u_out = u
+            found = True
+            out_on_tail_side = False
+        u = T.parent[u]
+    if not found:
+        return UNBOUNDED
+
+    if delta > 0.0:
+        u = s
+        while u != join:
+            if T.up[u]:
+                T.flow[u] -= delta
+            else:
+                T.flow[u] += delta
+            u = T.parent[u]
+        u = t
+        while u != join:
+            if T.up[u]:
+                T.flow[u] += delta
+            else:
+                T.flow[u] -= delta
+            u = T.parent[u]
+
+    if out_on_tail_side:
+        update_tree(T, s, t, u_out, join, 1, arc, cost, delta, -rc)
+    else:
+        update_tree(T, t, s, u_out, join, 0, arc, cost, delta, rc)
+    return OPTIMAL
+
+
+cdef int run_simplex(
+    Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
+    Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t max_iter,
+    Py_ssize_t* n_iter, Py_ssize_t* cursor,
+) noexcept nogil:
+    cdef Py_ssize_t e, since_refresh = 0
+    cdef Py_ssize_t refresh_period = T.n_nodes if T.n_nodes > 1000 else 1000
+    cdef double rc
+    cdef bint fresh = False
+    cdef int status
+    if n_arcs == 0:
+        return OPTIMAL
+    while True:
+        e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc)
+        if e < 0:
+            # Optimal up to the accuracy of the incrementally updated
+            # potentials: confirm with recomputed ones before stopping.
+            if fresh:
+                return OPTIMAL
+            refresh_potentials(T)
+            fresh = True
+            since_refresh = 0
+            continue
+        if n_iter[0] >= max_iter:
+            return MAX_ITER_REACHED
+        status = pivot(T, e, tails[e], heads[e], costs[e], rc)
+        if status != OPTIMAL:
+            return status
+        n_iter[0] += 1
+        fresh = False
+        since_refresh += 1
+        if since_refresh >= refresh_period:
+            refresh_potentials(T)
+            since_refresh = 0
+
+
+cdef class SpanningTree:
+    """State of the network simplex: a strongly feasible spanning tree and its flows.
+
+    Parameters
+    ----------
+    supply : ndarray of float64, shape (n_nodes,)
+        Supply (positive) or demand (negative) of each node.  An imbalance of
+        the total is absorbed by the artificial root.
+    art_cost : float
+        Cost of the artificial arcs joining every node to the root; must
+        exceed half the cost of any path of real arcs for artificial flow to
+        vanish at the optimum of a feasible problem.
+    """
+
+    cdef Tree T
+    cdef readonly cnp.ndarray parent, thread, rev_thread, succ_num, last_succ
+    cdef readonly cnp.ndarray up, flow, pred_cost, pred_arc, pi
+    cdef cnp.ndarray _path, _seg_start, _seg_end
+    cdef readonly Py_ssize_t n_iter
+    cdef Py_ssize_t cursor
+
+    def __init__(self, const double[::1] supply not None, double art_cost):
+        cdef Py_ssize_t n = supply.shape[0], size = n + 1, v
+        self.parent = np.full(size, n, dtype=np.intp)
+        self.parent[n] = -1
+        self.thread = np.arange(1, size + 1, dtype=np.intp)
+        self.thread[n] = 0
+        self.rev_thread = np.arange(-1, size - 1, dtype=np.intp)
+        self.rev_thread[0] = n
+        self.succ_num = np.ones(size, dtype=np.intp)
+        self.succ_num[n] = size
+        self.last_succ = np.arange(size, dtype=np.intp)
+        self.last_succ[n] = n - 1
+        supply_arr = np.asarray(supply)
+        self.up = np.zeros(size, dtype=np.int8)
+        self.up[:n] = supply_arr > 0
+        self.flow = np.zeros(size, dtype=np.float64)
+        self.flow[:n] = np.abs(supply_arr)
+        self.pred_cost = np.full(size, art_cost, dtype=np.float64)
+        self.pred_cost[n] = 0.0
+        self.pred_arc = np.full(size, -1, dtype=np.intp)
+        self.pi = np.zeros(size, dtype=np.float64)
+        self._path = np.empty(size, dtype=np.intp)
+        self._seg_start = np.empty(2 * size, dtype=np.intp)
+        self._seg_end = np.empty(2 * size, dtype=np.intp)
+        self.n_iter = 0
+        self.cursor = 0
+        if n == 0:
+            # A root with no children: thread and last_succ point to itself.
+            self.thread[0] = 0
+            self.rev_thread[0] = 0
+            self.last_succ[0] = 0
+        self.T.n_nodes = n
+        self.T.root = n
+        self.T.art_cost = art_cost
+        self.T.parent = <Py_ssize_t*> cnp.PyArray_DATA(self.parent)
+        self.T.thread = <Py_ssize_t*> cnp.PyArray_DATA(self.thread)
+        self.T.rev_thread = <Py_ssize_t*> cnp.PyArray_DATA(self.rev_thread)
+        self.T.succ_num = <Py_ssize_t*> cnp.PyArray_DATA(self.succ_num)
+        self.T.last_succ = <Py_ssize_t*> cnp.PyArray_DATA(self.last_succ)
+        self.T.up = <char*> cnp.PyArray_DATA(self.up)
+        self.T.flow = <double*> cnp.PyArray_DATA(self.flow)
+        self.T.pred_cost = <double*> cnp.PyArray_DATA(self.pred_cost)
+        self.T.pred_arc = <Py_ssize_t*> cnp.PyArray_DATA(self.pred_arc)
+        self.T.pi = <double*> cnp.PyArray_DATA(self.pi)
+        self.T.path = <Py_ssize_t*> cnp.PyArray_DATA(self._path)
+        self.T.seg_start = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_start)
+        self.T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_end)
+        refresh_potentials(&self.T)
+
+    @property
+    def n_nodes(self):
+        return self.T.n_nodes
+
+    def solve(
+        self,
+        const Py_ssize_t[::1] tails not None,
+        const Py_ssize_t[::1] heads not None,
+        const double[::1] costs not None,
+        Py_ssize_t max_iter,
+        Py_ssize_t block_size=0,
+    ):
+        """Pivot over the given arcs until none prices out or ``max_iter`` pivots in all.
+
+        The arrays must have equal length and hold node indices in
+        ``[0, n_nodes)``; the caller validates them.  Returns a status code
+        (0 optimal, 1 iteration limit, 2 unbounded).  Runs without the GIL.
+        """
+        cdef Py_ssize_t n_arcs = tails.shape[0]
+        cdef int status
+        cdef Py_ssize_t n_iter = self.n_iter, cursor = self.cursor
+        if heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
+            raise ValueError("tails, heads and costs must have the same length")
+        if block_size <= 0:
+            # sqrt(arcs) balances the cost of a scan against pivot quality
+            # (Kiraly & Kovacs 2012); small problems still scan a few arcs.
+            block_size = max(<Py_ssize_t> (n_arcs ** 0.5), 10)
+        if cursor >= n_arcs:
+            cursor = 0
+        with nogil:
+            status = run_simplex(
+                &self.T, &tails[0] if n_arcs else NULL, &heads[0] if n_arcs else NULL,
+                &costs[0] if n_arcs else NULL, n_arcs, block_size, max_iter, &n_iter, &cursor,
+            )
+        self.n_iter = n_iter
+        self.cursor = cursor
+        return status
+
+    def refresh_potentials(self):
+        """Recompute the potentials from the tree (exactly what the final check uses)."""
+        refresh_potentials(&self.T)
+
+    def artificial_flow(self):
+        """Total flow left on artificial arcs (nonzero only for infeasible or unbalanced input)."""
+        cdef Py_ssize_t n = self.T.n_nodes
+        mask = self.parent[:n] == n
+        return float(np.abs(self.flow[:n][mask]).sum())
+
+    def tree_arcs(self):
+        """Real arcs of the tree: ``(arcs, tails, heads, flows, costs)``.
+
+        ``arcs`` indexes the arc list of the last :meth:`solve` calls (which
+        may only grow between calls); artificial arcs are left out.
+        """
+        cdef Py_ssize_t n = self.T.n_nodes
+        nodes = np.flatnonzero(self.parent[:n] != n)
+        parents = self.parent[nodes]
+        up = self.up[nodes].astype(bool)
+        tails = np.where(up, nodes, parents)
+        heads = np.where(up, parents, nodes)
+        return (
+            self.pred_arc[nodes].copy(), tails, heads,
+            self.flow[nodes].copy(), self.pred_cost[nodes].copy(),
+        )
+
+    def check_structure(self):
+        """Verify the tree invariants (for tests); raises AssertionError-free RuntimeError."""
+        cdef Py_ssize_t n = self.T.n_nodes, root = n, v, count = 0
+        order = []
+        v = root
+        while True:
+            order.append(v)
+            v = self.thread[v]
+            count += 1
+            if v == root or count > n + 1:
+                break
+        if count != n + 1:
+            raise RuntimeError("thread does not visit every node once")
+        position = np.empty(n + 1, dtype=np.intp)
+        position[np.asarray(order)] = np.arange(n + 1)
+        for v in range(n + 1):
+            if self.rev_thread[self.thread[v]] != v:
+                raise RuntimeError(f"rev_thread broken at {v}")
+            size = self.succ_num[v]
+            last = order[position[v] + size - 1]
+            if last != self.last_succ[v]:
+                raise RuntimeError(f"last_succ wrong at node {v}")
+            if v != root:
+                p = self.parent[v]
+                if not (position[p] < position[v] <= position[p] + self.succ_num[p] - 1):
+                    raise RuntimeError(f"node {v} is not inside the subtree of its parent")
+        return True

@@ -1,0 +1,222 @@
+"""Result objects: small frozen dataclasses with named fields and derived views."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse
+
+#: Relative accuracy the solver promises and :meth:`Certificate.optimal` checks.
+DEFAULT_RTOL = 1e-9
+
+
+class _CostSource(Protocol):
+    """What a certificate needs to know about the costs of a bipartite problem."""
+
+    def arc_costs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray: ...
+
+    def min_reduced_cost(self, u: np.ndarray, v: np.ndarray) -> tuple[float, int, int, float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """Evidence that a transport plan is optimal, all figures computed afresh in float64.
+
+    For any feasible plan ``P*``, ``cost(P*) >= dual_value - max_dual_violation * mass``
+    (weak duality with the violation paid on every unit of mass), so the
+    returned plan is within :attr:`suboptimality_bound` of the optimum.
+
+    Attributes
+    ----------
+    cost : float
+        Primal cost ``sum(P * C)`` of the returned plan (exact summation).
+    dual_value : float
+        ``sum(a * u) + sum(b * v)``.
+    gap : float
+        ``cost - dual_value``.
+    max_dual_violation : float
+        ``max(0, max_ij(u_i + v_j - C_ij))`` over all pairs, zero-mass bins included.
+    worst_pair : tuple of int
+        The pair ``(i, j)`` attaining the largest ``u_i + v_j - C_ij``.
+    complementary_slackness : float
+        ``sum(P_ij * |C_ij - u_i - v_j|)``: zero when the plan only uses tight pairs.
+    marginal_error : float
+        Largest L1 distance between the plan's marginals and ``a``, ``b``.
+    mass : float
+        Total mass ``sum(a)``.
+    scale : float
+        Denominator of the relative figures: ``max(|cost|, 1e-15 * mass * max|C|)``,
+        so that a zero distance is not divided by zero.
+    """
+
+    cost: float
+    dual_value: float
+    gap: float
+    max_dual_violation: float
+    worst_pair: tuple[int, int]
+    complementary_slackness: float
+    marginal_error: float
+    mass: float
+    scale: float
+
+    @property
+    def suboptimality_bound(self) -> float:
+        """Upper bound on ``cost - optimal cost``: ``|gap| + max_dual_violation * mass``."""
+        return abs(self.gap) + self.max_dual_violation * self.mass
+
+    @property
+    def relative_gap(self) -> float:
+        """:attr:`suboptimality_bound` relative to :attr:`scale`."""
+        return self.suboptimality_bound / self.scale
+
+    @property
+    def relative_slackness(self) -> float:
+        return self.complementary_slackness / self.scale
+
+    @property
+    def relative_marginal_error(self) -> float:
+        return self.marginal_error / self.mass
+
+    def optimal(self, rtol: float = DEFAULT_RTOL) -> bool:
+        """True when the plan is feasible and optimal to ``rtol`` relative."""
+        return (
+            self.relative_gap <= rtol
+            and self.relative_marginal_error <= rtol
+            and self.relative_slackness <= rtol
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Certificate(cost={self.cost:.12g}, relative_gap={self.relative_gap:.2e}, "
+            f"max_dual_violation={self.max_dual_violation:.2e}, "
+            f"relative_marginal_error={self.relative_marginal_error:.2e}, "
+            f"optimal={self.optimal()})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TransportResult:
+    """An optimal transport plan between two discrete distributions, with its duals.
+
+    Attributes
+    ----------
+    cost : float
+        The optimal cost ``sum_ij P_ij C_ij`` (the Wasserstein-1 distance for a metric cost).
+    plan : scipy.sparse.coo_array, shape (n, m)
+        The positive entries of the optimal plan; at most ``n + m - 1`` of them.
+    u, v : ndarray, shapes (n,) and (m,)
+        Dual potentials with ``u_i + v_j <= C_ij`` for every pair (zero-mass
+        bins included) and ``sum(a u) + sum(b v) == cost`` at optimality,
+        shifted so that both sums are equal.
+    a, b : ndarray
+        The weights that were transported (after ``normalize``, if asked).
+    n_iter : int
+        Number of simplex pivots.
+    status : str
+        ``"optimal"``, or ``"max_iter_reached"`` when the iteration limit stopped
+        the solver first (the plan is then feasible but not optimal).
+    metric : str or None
+        Ground metric for point-cloud problems; None for an explicit cost matrix.
+    """
+
+    cost: float
+    plan: scipy.sparse.coo_array
+    u: np.ndarray
+    v: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    n_iter: int
+    status: str
+    metric: str | None = None
+    _costs: _CostSource | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the solver proved optimality (``status == "optimal"``)."""
+        return self.status == "optimal"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.plan.shape
+
+    def dense_plan(self) -> np.ndarray:
+        """The plan as a dense ``(n, m)`` array."""
+        return self.plan.toarray()
+
+    def certificate(self) -> Certificate:
+        """Check optimality from scratch: duality gap, dual violation, slackness, marginals.
+
+        Costs O(n m) time, O(n + m) memory: every pair is priced once, with
+        costs read from the matrix or recomputed from the coordinates.
+        """
+        if self._costs is None:
+            raise ValueError("this result does not keep its costs; certificate() is unavailable")
+        rows, cols, mass_ij = self.plan.row, self.plan.col, self.plan.data
+        c_ij = self._costs.arc_costs(rows, cols)
+        cost = math.fsum(mass_ij * c_ij)
+        dual = math.fsum(self.a * self.u) + math.fsum(self.b * self.v)
+        min_rc, wi, wj, max_abs_cost = self._costs.min_reduced_cost(self.u, self.v)
+        slack = math.fsum(mass_ij * np.abs(c_ij - self.u[rows] - self.v[cols]))
+        n, m = self.plan.shape
+        row_err = np.abs(np.bincount(rows, mass_ij, minlength=n) - self.a).sum()
+        col_err = np.abs(np.bincount(cols, mass_ij, minlength=m) - self.b).sum()
+        mass = math.fsum(self.a)
+        scale = max(abs(cost), 1e-15 * mass * max_abs_cost, np.finfo(float).tiny)
+        return Certificate(
+            cost=cost,
+            dual_value=dual,
+            gap=cost - dual,
+            max_dual_violation=max(0.0, -min_rc),
+            worst_pair=(int(wi), int(wj)),
+            complementary_slackness=slack,
+            marginal_error=float(max(row_err, col_err)),
+            mass=mass,
+            scale=scale,
+        )
+
+    def __repr__(self) -> str:
+        n, m = self.plan.shape
+        return (
+            f"TransportResult(cost={self.cost:.12g}, shape=({n}, {m}), nnz={self.plan.nnz}, "
+            f"n_iter={self.n_iter}, status={self.status!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FlowResult:
+    """A minimum-cost flow on an arc list (transshipment), with node potentials.
+
+    Attributes
+    ----------
+    cost : float
+        ``sum(flow * costs)``.
+    flow : ndarray, shape (n_arcs,)
+        Flow on every arc (zero off the spanning tree).
+    potentials : ndarray, shape (n_nodes,)
+        Dual potentials ``y`` with ``y[tail] - y[head] <= cost`` on every arc
+        and ``sum(supply * y) == cost`` at optimality.
+    n_iter : int
+        Number of simplex pivots.
+    status : str
+        ``"optimal"``, ``"max_iter_reached"``, ``"infeasible"`` (some supply cannot
+        reach a demand) or ``"unbounded"`` (a negative-cost cycle).
+    """
+
+    cost: float
+    flow: np.ndarray
+    potentials: np.ndarray
+    n_iter: int
+    status: str
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "optimal"
+
+    def __repr__(self) -> str:
+        return (
+            f"FlowResult(cost={self.cost:.12g}, n_arcs={self.flow.size}, "
+            f"n_nodes={self.potentials.size}, n_iter={self.n_iter}, status={self.status!r})"
+        )

@@ -1,0 +1,200 @@
+"""Input validation shared by every public entry point.
+
+Everything a user hands to ``emd`` passes through here once; the compiled core
+trusts what it receives.  Errors are ``ValueError`` (or ``TypeError`` for
+values that are not numbers at all) and name the argument and the problem.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+#: Relative tolerance on the difference of total masses before two
+#: distributions are declared unbalanced.  Float64 sums of a million
+#: normalised weights drift by ~1e-13, so this is loose enough for real data
+#: and tight enough to catch a forgotten normalisation.
+MASS_RTOL = 1e-9
+
+METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski")
+_METRIC_ALIASES = {
+    "l2": "euclidean",
+    "l1": "cityblock",
+    "manhattan": "cityblock",
+    "linf": "chebyshev",
+    "infinity": "chebyshev",
+}
+
+
+def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
+    """Convert an array-like of numbers to a float64 array with checked dimension.
+
+    Bool, integer and float inputs of any byte order and memory layout are
+    accepted; object arrays are accepted only if every element is a real
+    number.  No copy is made of a float64 array that is already C-contiguous.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype.kind in "biuf":
+        pass
+    elif arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must contain real numbers, got objects") from None
+    elif arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got a complex array")
+    else:
+        raise TypeError(f"{name} must contain real numbers, got dtype {arr.dtype}")
+    ndims = (ndim,) if isinstance(ndim, int) else ndim
+    if arr.ndim not in ndims:
+        want = " or ".join(str(d) for d in ndims)
+        raise ValueError(f"{name} must be {want}-dimensional, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, ...] | int:
+    index = np.unravel_index(int(np.argmax(mask)), mask.shape)
+    return int(index[0]) if len(index) == 1 else tuple(int(i) for i in index)
+
+
+def as_weights(value: Any, name: str, size: int | None = None) -> np.ndarray:
+    """Validate nonnegative finite weights (a 1-D histogram).
+
+    Parameters
+    ----------
+    value : array_like
+        The weights.
+    name : str
+        Argument name used in error messages.
+    size : int, optional
+        Required length; ``None`` accepts any nonzero length.
+    """
+    w = as_float_array(value, name, 1)
+    if w.size == 0:
+        raise ValueError(f"{name} is empty: a distribution needs at least one bin")
+    if size is not None and w.size != size:
+        raise ValueError(f"{name} has {w.size} entries but {size} were expected")
+    check_weight_values(w, name)
+    return w
+
+
+def check_weight_values(w: np.ndarray, name: str) -> None:
+    """Raise unless every weight is finite and nonnegative and some are positive."""
+    finite = np.isfinite(w)
+    if not finite.all():
+        bad = _first_bad(~finite)
+        raise ValueError(f"{name} has a non-finite weight {w[bad]} at index {bad}")
+    negative = w < 0
+    if negative.any():
+        bad = _first_bad(negative)
+        raise ValueError(f"{name} has a negative weight {w[bad]} at index {bad}")
+    if not (w > 0).any():
+        raise ValueError(f"{name} has zero total mass")
+
+
+def balance(
+    a: np.ndarray, b: np.ndarray, normalize: bool, names: tuple[str, str] = ("a", "b")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check that two histograms carry the same mass, or rescale both to 1.
+
+    With ``normalize=True`` both are divided by their sums; otherwise totals
+    that differ by more than :data:`MASS_RTOL` relative raise ``ValueError``.
+    """
+    sum_a, sum_b = math.fsum(a), math.fsum(b)
+    if normalize:
+        return a / sum_a, b / sum_b
+    if abs(sum_a - sum_b) > MASS_RTOL * max(sum_a, sum_b):
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have equal total mass, got "
+            f"sum({names[0]})={sum_a!r} and sum({names[1]})={sum_b!r}; "
+            "pass normalize=True to rescale both to 1"
+        )
+    return a, b
+
+
+def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np.ndarray:
+    """Validate a dense cost matrix of the given shape; no copy when already float64 C."""
+    cost = as_float_array(value, name, 2)
+    if cost.shape != shape:
+        raise ValueError(
+            f"{name} has shape {cost.shape} but the weights need shape {shape} "
+            f"(len(a), len(b))"
+        )
+    if cost.size == 0:
+        raise ValueError(f"{name} is empty")
+    finite = np.isfinite(cost)
+    if not finite.all():
+        bad = _first_bad(~finite)
+        raise ValueError(f"{name} has a non-finite entry {cost[bad]} at index {bad}")
+    return cost
+
+
+def as_points(value: Any, name: str) -> np.ndarray:
+    """Validate a point set: shape (n, d), or (n,) read as n points in 1-D."""
+    pts = as_float_array(value, name, (1, 2))
+    if pts.ndim == 1:
+        pts = pts[:, None]
+    if pts.shape[0] == 0:
+        raise ValueError(f"{name} is empty: a point set needs at least one point")
+    if pts.shape[1] == 0:
+        raise ValueError(f"{name} has points with zero coordinates, shape {pts.shape}")
+    finite = np.isfinite(pts)
+    if not finite.all():
+        bad = _first_bad(~finite)
+        raise ValueError(f"{name} has a non-finite coordinate {pts[bad]} at index {bad}")
+    return pts
+
+
+def optional_weights(value: Any, name: str, size: int) -> np.ndarray:
+    """Weights for ``size`` points, uniform (summing to 1) when ``value`` is None."""
+    if value is None:
+        return np.full(size, 1.0 / size)
+    return as_weights(value, name, size)
+
+
+def check_metric(metric: str, p: float | None) -> tuple[str, float]:
+    """Normalise a metric name and its Minkowski exponent.
+
+    Returns the canonical name and the exponent that the cost oracles use
+    (2 for euclidean, 1 for cityblock, ``inf`` for chebyshev).
+    """
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, got {type(metric).__name__}")
+    key = _METRIC_ALIASES.get(metric.lower(), metric.lower())
+    if key not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if key == "minkowski":
+        if p is None:
+            raise ValueError("metric='minkowski' needs the exponent p (p >= 1)")
+        p = float(p)
+        if not (p >= 1):
+            raise ValueError(
+                f"p must be >= 1 (p < 1 breaks the triangle inequality), got {p}"
+            )
+        if p == 1:
+            return "cityblock", 1.0
+        if p == 2:
+            return "euclidean", 2.0
+        if math.isinf(p):
+            return "chebyshev", math.inf
+        return key, p
+    if p is not None:
+        raise ValueError(f"p is only used with metric='minkowski', not {key!r}")
+    return key, {"euclidean": 2.0, "sqeuclidean": 2.0, "cityblock": 1.0, "chebyshev": math.inf}[key]
+
+
+def as_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer argument (iteration limits, chunk sizes) no smaller than ``minimum``."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {number}")
+    return number
