@@ -212,6 +212,17 @@ def solve_bipartite(
     _, t, h, flows, arc_costs = tree.tree_arcs()
     keep = flows > 0
     t, h, flows, arc_costs = t[keep], h[keep] - n, flows[keep], arc_costs[keep]
+    if status != 0:
+        # Stopped early: mass may still sit on artificial arcs.  Route it by
+        # the north-west corner rule so that the plan returned is feasible.
+        extra_t, extra_h, extra_f = _north_west_corner(
+            a[rows] - np.bincount(t, flows, minlength=n),
+            b[cols] - np.bincount(h, flows, minlength=m),
+        )
+        t = np.concatenate([t, extra_t])
+        h = np.concatenate([h, extra_h])
+        flows = np.concatenate([flows, extra_f])
+        arc_costs = np.concatenate([arc_costs, oracle.costs_of(extra_t, extra_h)])
     pi = tree.pi
     return BipartiteSolution(
         rows=rows[t],
@@ -222,6 +233,35 @@ def solve_bipartite(
         v=pi[n : n + m].copy(),
         n_iter=int(tree.n_iter),
         status=STATUS_NAMES[status],
+    )
+
+
+def _north_west_corner(
+    supply: np.ndarray, demand: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A feasible plan for leftover supply and demand (entries below rounding are dropped)."""
+    scale = max(float(np.abs(supply).sum()), float(np.abs(demand).sum()))
+    tol = 1e-14 * scale
+    supply = np.where(supply > tol, supply, 0.0)
+    demand = np.where(demand > tol, demand, 0.0)
+    i_list, j_list, f_list = [], [], []
+    rows, cols = np.flatnonzero(supply), np.flatnonzero(demand)
+    i = j = 0
+    while i < rows.size and j < cols.size:
+        amount = min(supply[rows[i]], demand[cols[j]])
+        i_list.append(rows[i])
+        j_list.append(cols[j])
+        f_list.append(amount)
+        supply[rows[i]] -= amount
+        demand[cols[j]] -= amount
+        if supply[rows[i]] <= tol:
+            i += 1
+        if demand[cols[j]] <= tol:
+            j += 1
+    return (
+        np.asarray(i_list, dtype=np.intp),
+        np.asarray(j_list, dtype=np.intp),
+        np.asarray(f_list, dtype=np.float64),
     )
 
 

@@ -117,7 +117,8 @@ class TransportResult:
         Number of simplex pivots.
     status : str
         ``"optimal"``, or ``"max_iter_reached"`` when the iteration limit stopped
-        the solver first (the plan is then feasible but not optimal).
+        the solver first (the plan is then completed to a feasible one by the
+        north-west corner rule, but it is not optimal).
     metric : str or None
         Ground metric for point-cloud problems; None for an explicit cost matrix.
     """

@@ -159,14 +159,22 @@ def solve(
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
     a_arr, b_arr = balance(a_arr, b_arr, normalize)
     max_iter = _check_max_iter(max_iter)
-    source = _engine.DenseCosts(cost_arr)
-    solution = _engine.solve_bipartite(a_arr, b_arr, source, max_iter)
-    _warn_status(solution.status, max_iter)
+    result = solve_validated(a_arr, b_arr, cost_arr, max_iter)
+    _warn_status(result.status, max_iter)
+    return result
+
+
+def solve_validated(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray, max_iter: int | None
+) -> TransportResult:
+    """:func:`solve` on inputs already validated and balanced; never warns."""
+    source = _engine.DenseCosts(cost)
+    solution = _engine.solve_bipartite(a, b, source, max_iter)
 
     def fill(u, v, rows, cols):
-        _dense_fill(cost_arr, a_arr, b_arr, u, v, rows, cols)
+        _dense_fill(cost, a, b, u, v, rows, cols)
 
-    return _assemble(solution, a_arr, b_arr, fill, source, None)
+    return _assemble(solution, a, b, fill, source, None)
 
 
 def solve_points(
@@ -226,22 +234,36 @@ def solve_points(
     b_arr = optional_weights(b, "b", y_arr.shape[0])
     a_arr, b_arr = balance(a_arr, b_arr, normalize)
     max_iter = _check_max_iter(max_iter)
-    source = _engine.PointCosts(x_arr, y_arr, metric, p_value)
-    solution = _engine.solve_bipartite(a_arr, b_arr, source, max_iter)
-    _warn_status(solution.status, max_iter)
+    result = solve_points_validated(x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter)
+    _warn_status(result.status, max_iter)
+    return result
+
+
+def solve_points_validated(
+    x: np.ndarray,
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    metric: str,
+    p: float,
+    max_iter: int | None,
+) -> TransportResult:
+    """:func:`solve_points` on validated inputs (canonical metric name); never warns."""
+    source = _engine.PointCosts(x, y, metric, p)
+    solution = _engine.solve_bipartite(a, b, source, max_iter)
 
     def fill(u, v, rows, cols):
-        zero_rows = np.flatnonzero(a_arr == 0)
-        zero_cols = np.flatnonzero(b_arr == 0)
+        zero_rows = np.flatnonzero(a == 0)
+        zero_cols = np.flatnonzero(b == 0)
         if zero_rows.size:
             u[zero_rows] = source.c_transform(
-                x_arr[zero_rows], np.ascontiguousarray(y_arr[cols]), v[cols]
+                np.ascontiguousarray(x[zero_rows]), np.ascontiguousarray(y[cols]), v[cols]
             )
         if zero_cols.size:
             # The metric is symmetric, so the c-transform of u over x serves v.
-            v[zero_cols] = source.c_transform(y_arr[zero_cols], x_arr, u)
+            v[zero_cols] = source.c_transform(np.ascontiguousarray(y[zero_cols]), x, u)
 
-    return _assemble(solution, a_arr, b_arr, fill, source, metric)
+    return _assemble(solution, a, b, fill, source, metric)
 
 
 def wasserstein(

@@ -1,0 +1,24 @@
+"""Run the examples in every public docstring of the installed package."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import emd
+
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages(emd.__path__, prefix="emd.")
+    if "._core" not in info.name
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert failures == 0

@@ -1,0 +1,123 @@
+"""The spanning-tree kernel and the sparse transshipment entry point."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy.optimize
+import scipy.sparse
+from emd._core._network_simplex import SpanningTree
+from oracles import random_weights
+
+import emd
+
+
+def _bipartite_arcs(n, m):
+    rows, cols = np.meshgrid(np.arange(n), np.arange(m), indexing="ij")
+    return rows.ravel().astype(np.intp), (cols.ravel() + n).astype(np.intp)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_tree_invariants_hold_after_every_pivot_budget(seed):
+    """Stop the solver after k pivots for many k and check thread, sizes and last nodes."""
+    rng = np.random.default_rng(seed)
+    n, m = rng.integers(2, 15, size=2)
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    cost = rng.integers(0, 4, size=(n, m)).astype(float)  # many ties: degenerate pivots
+    tails, heads = _bipartite_arcs(n, m)
+    for budget in range(1, 60, 3):
+        tree = SpanningTree(np.concatenate([a, -b]), 4.0)
+        tree.solve(tails, heads, cost.ravel().copy(), budget)
+        assert tree.check_structure()
+        # Flows stay nonnegative and the tree arcs carry the supplies.
+        assert (tree.flow[: n + m] >= -1e-15).all()
+
+
+def test_strongly_feasible_tree_terminates_on_maximal_degeneracy():
+    n = 60
+    a = np.full(n, 1.0 / n)
+    tails, heads = _bipartite_arcs(n, n)
+    tree = SpanningTree(np.concatenate([a, -a]), 1.0)
+    status = tree.solve(tails, heads, np.ones(n * n), 10**6)
+    assert status == 0
+    assert tree.check_structure()
+
+
+def _random_graph(rng, n_nodes, n_arcs):
+    tails = rng.integers(0, n_nodes, size=n_arcs)
+    heads = rng.integers(0, n_nodes, size=n_arcs)
+    keep = tails != heads
+    # A Hamiltonian cycle both ways keeps the graph strongly connected.
+    ring = np.arange(n_nodes)
+    tails = np.concatenate([tails[keep], ring, (ring + 1) % n_nodes])
+    heads = np.concatenate([heads[keep], (ring + 1) % n_nodes, ring])
+    costs = rng.random(tails.size) * 10
+    return tails, heads, costs
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_min_cost_flow_matches_highs(seed):
+    rng = np.random.default_rng(seed)
+    n_nodes = int(rng.integers(5, 40))
+    tails, heads, costs = _random_graph(rng, n_nodes, 4 * n_nodes)
+    supply = rng.random(n_nodes) - 0.5
+    supply -= supply.mean()
+    result = emd.min_cost_flow(tails, heads, costs, supply)
+    incidence = scipy.sparse.coo_array(
+        (np.concatenate([np.ones(tails.size), -np.ones(tails.size)]),
+         (np.concatenate([tails, heads]), np.tile(np.arange(tails.size), 2))),
+        shape=(n_nodes, tails.size),
+    ).tocsr()
+    lp = scipy.optimize.linprog(costs, A_eq=incidence, b_eq=supply, bounds=(0, None),
+                                method="highs")
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(lp.fun, rel=1e-9)
+    np.testing.assert_allclose(incidence @ result.flow, supply, atol=1e-12)
+    # Dual feasibility and strong duality for the returned potentials.
+    y = result.potentials
+    assert (y[tails] - y[heads] <= costs + 1e-12).all()
+    assert (supply * y).sum() == pytest.approx(result.cost, rel=1e-9)
+
+
+def test_min_cost_flow_matches_networkx_on_integers():
+    rng = np.random.default_rng(3)
+    n_nodes = 30
+    tails, heads, costs = _random_graph(rng, n_nodes, 90)
+    costs = np.round(costs).astype(int)
+    supply = rng.integers(-5, 6, size=n_nodes)
+    supply[-1] -= supply.sum()
+    graph = nx.MultiDiGraph()
+    for v in range(n_nodes):
+        graph.add_node(v, demand=-int(supply[v]))
+    for t, h, c in zip(tails, heads, costs, strict=True):
+        graph.add_edge(int(t), int(h), weight=int(c))
+    expected, _ = nx.network_simplex(graph)
+    assert emd.min_cost_flow(tails, heads, costs, supply).cost == expected
+
+
+def test_min_cost_flow_reports_infeasible_and_unbounded():
+    # Two components: supply in one, demand in the other.
+    result_warning = pytest.warns(emd.SolverWarning, match="infeasible")
+    with result_warning:
+        result = emd.min_cost_flow([0, 2], [1, 3], [1.0, 1.0], [1.0, 0.0, 0.0, -1.0])
+    assert result.status == "infeasible"
+    # A negative cycle 0 -> 1 -> 0.
+    with pytest.warns(emd.SolverWarning, match="unbounded"):
+        result = emd.min_cost_flow([0, 1, 0], [1, 0, 2], [-1.0, -1.0, 1.0], [1.0, 0.0, -1.0])
+    assert result.status == "unbounded"
+
+
+@pytest.mark.parametrize("args,match", [
+    (([0], [1], [1.0], [1.0, -2.0]), "supply must sum to zero"),
+    (([0], [2], [1.0], [1.0, -1.0]), r"heads has node indices outside \[0, 2\)"),
+    (([0, 1], [1], [1.0], [1.0, -1.0]), "tails and heads differ in length"),
+    (([0], [1], [1.0, 2.0], [1.0, -1.0]), "costs has 2 entries but there are 1 arcs"),
+    (([0], [1], [np.nan], [1.0, -1.0]), "costs has non-finite entries"),
+    (([0], [1], [1.0], []), "supply is empty"),
+])
+def test_min_cost_flow_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        emd.min_cost_flow(*args)
+    with pytest.raises(TypeError, match="integer node indices"):
+        emd.min_cost_flow([0.5], [1], [1.0], [1.0, -1.0])
