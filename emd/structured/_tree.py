@@ -1,0 +1,292 @@
+"""Exact Wasserstein-1 distance for the shortest-path metric of a weighted tree.
+
+On a tree every unit of mass that leaves a subtree must cross the single edge
+above it, so the optimal cost has the closed form
+
+.. math:: W_1(a, b) = \\sum_{v \\ne \\text{root}} \\ell_v \\,
+          \\Big|\\sum_{w \\in \\text{subtree}(v)} (a_w - b_w)\\Big|,
+
+computed here in O(n log depth) vectorised numpy: subtree sums and root-path
+sums use pointer doubling, so no Python loop ever runs over the nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validation import _first_bad, as_float_array, as_weights, balance
+
+__all__ = ["TreeResult", "solve_tree", "wasserstein_tree"]
+
+
+def _as_parents(parents: Any) -> tuple[np.ndarray, int]:
+    """Validate a parent array; return it as int64 together with the root index.
+
+    Cycles are not detected here (that needs the doubling loop); everything
+    else about the shape of the forest is.
+    """
+    # Reusing the float converter gives the shared messages for non-numbers;
+    # node counts stay far below 2**53, so every valid index is exact.
+    p = as_float_array(parents, "parents", 1)
+    n = p.size
+    if n == 0:
+        raise ValueError("parents is empty: a tree needs at least one node")
+    integral = np.isfinite(p) & (p == np.round(p))
+    if not integral.all():
+        bad = _first_bad(~integral)
+        raise ValueError(f"parents must hold integer node indices, got {p[bad]} at index {bad}")
+    out = (p < -1) | (p >= n)
+    if out.any():
+        bad = _first_bad(out)
+        raise ValueError(
+            f"parents[{bad}] = {int(p[bad])} is out of range: parents must lie in "
+            f"0..{n - 1}, or be -1 for the root"
+        )
+    par = p.astype(np.int64)
+    roots = np.flatnonzero(par == -1)
+    if roots.size == 0:
+        raise ValueError("parents has no root: exactly one entry must be -1")
+    if roots.size > 1:
+        shown = ", ".join(str(r) for r in roots[:5]) + (", ..." if roots.size > 5 else "")
+        raise ValueError(
+            f"parents has {roots.size} roots (nodes {shown}): exactly one entry must be -1"
+        )
+    loops = par == np.arange(n)
+    if loops.any():
+        bad = _first_bad(loops)
+        raise ValueError(f"parents[{bad}] = {bad} is a self-loop")
+    return par, int(roots[0])
+
+
+def _as_lengths(edge_lengths: Any, n: int, root: int) -> np.ndarray:
+    """Validated edge lengths with the (ignored) root entry set to 0."""
+    lengths = as_float_array(edge_lengths, "edge_lengths", 1)
+    if lengths.size != n:
+        raise ValueError(f"edge_lengths has {lengths.size} entries but parents has {n}")
+    # Copy: the root entry is overwritten and the input may be the caller's array.
+    lengths = lengths.copy()
+    lengths[root] = 0.0
+    finite = np.isfinite(lengths)
+    if not finite.all():
+        bad = _first_bad(~finite)
+        raise ValueError(f"edge_lengths has a non-finite length {lengths[bad]} at node {bad}")
+    negative = lengths < 0
+    if negative.any():
+        bad = _first_bad(negative)
+        raise ValueError(f"edge_lengths has a negative length {lengths[bad]} at node {bad}")
+    return lengths
+
+
+def _jump_array(parents: np.ndarray, root: int) -> np.ndarray:
+    """Parent pointers with the root sent to a sink node ``n`` that points to itself."""
+    n = parents.size
+    jump = np.empty(n + 1, dtype=np.int64)
+    jump[:n] = parents
+    jump[root] = n
+    jump[n] = n
+    return jump
+
+
+def _subtree_sums(parents: np.ndarray, root: int, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each node's subtree; raises if ``parents`` has a cycle.
+
+    Pointer doubling: after round k every node holds the sum over descendants
+    fewer than 2**k edges below it and ``jump`` points 2**k levels up.  A
+    tree of n nodes is done once 2**k >= n; a node still short of the sink
+    then lies on or under a cycle.
+    """
+    n = parents.size
+    jump = _jump_array(parents, root)
+    acc = np.zeros(n + 1)
+    acc[:n] = values
+    max_rounds = (n - 1).bit_length()  # smallest k with 2**k >= n
+    for done in range(max_rounds + 1):
+        pending = jump[:n] != n
+        if not pending.any():
+            return acc[:n]
+        if done == max_rounds:
+            break
+        # Each node hands its partial sum to the node 2**k levels up.
+        acc += np.bincount(jump, weights=acc, minlength=n + 1)
+        acc[n] = 0.0
+        jump = jump[jump]
+    # After >= n steps every unfinished pointer sits on the cycle itself.
+    on_cycle = int(jump[_first_bad(pending)])
+    raise ValueError(
+        f"parents contains a cycle through node {on_cycle}: "
+        "following parents from some node never reaches the root"
+    )
+
+
+def _root_path_sums(parents: np.ndarray, root: int, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each node's path to the root (root excluded).
+
+    ``values[root]`` must be 0.  Pointer doubling as in :func:`_subtree_sums`,
+    but in the other direction; ``parents`` must already be known acyclic.
+    """
+    n = parents.size
+    jump = _jump_array(parents, root)
+    acc = np.zeros(n + 1)
+    acc[:n] = values
+    while (jump[:n] != n).any():
+        acc += acc[jump]
+        acc[n] = 0.0
+        jump = jump[jump]
+    return acc[:n]
+
+
+def _prepare(
+    parents: Any, edge_lengths: Any, a: Any, b: Any, normalize: bool
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Validate everything; return parents, root, lengths and the edge flows."""
+    par, root = _as_parents(parents)
+    n = par.size
+    lengths = _as_lengths(edge_lengths, n, root)
+    wa = as_weights(a, "a", n)
+    wb = as_weights(b, "b", n)
+    wa, wb = balance(wa, wb, normalize)
+    flows = _subtree_sums(par, root, wa - wb)
+    # The root has no edge; its "flow" is only the rounding left in sum(a - b).
+    flows[root] = 0.0
+    return par, root, lengths, flows
+
+
+def wasserstein_tree(
+    parents: ArrayLike,
+    edge_lengths: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    normalize: bool = False,
+) -> float:
+    """Wasserstein-1 distance between two distributions on the nodes of a tree.
+
+    The ground metric is the shortest-path distance of the tree with the given
+    edge lengths.  Exact, in O(n log depth) time without a Python loop over
+    the nodes.
+
+    Parameters
+    ----------
+    parents : array_like of int, shape (n,)
+        ``parents[i]`` is the parent of node ``i``; exactly one entry is -1
+        and marks the root.  Must describe a single tree (no cycles).
+    edge_lengths : array_like, shape (n,)
+        ``edge_lengths[i] >= 0`` is the length of the edge from ``i`` to
+        ``parents[i]``; the root's entry is ignored (it may be anything).
+    a, b : array_like, shape (n,)
+        Nonnegative finite masses on the nodes, with equal totals (relative
+        tolerance 1e-9) unless ``normalize`` is true.
+    normalize : bool, default False
+        Rescale ``a`` and ``b`` to total mass 1 each.
+
+    Returns
+    -------
+    float
+        The optimal transport cost.
+
+    Raises
+    ------
+    ValueError
+        Malformed ``parents`` (no root or several, an index out of range, a
+        self-loop or a cycle), negative or non-finite lengths, invalid masses,
+        or unequal totals with ``normalize=False``.
+
+    See Also
+    --------
+    solve_tree : the same cost with the edge flows and an optimal potential.
+
+    Examples
+    --------
+    A path 0 - 1 - 2 rooted at 0 with edge lengths 1 and 2: moving all mass
+    from node 0 to node 2 costs 3.
+
+    >>> from emd.structured._tree import wasserstein_tree
+    >>> wasserstein_tree([-1, 0, 1], [0.0, 1.0, 2.0], [1, 0, 0], [0, 0, 1])
+    3.0
+    """
+    _, _, lengths, flows = _prepare(parents, edge_lengths, a, b, normalize)
+    return float(np.dot(lengths, np.abs(flows)))
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TreeResult:
+    """Optimal transport on a tree.
+
+    Attributes
+    ----------
+    cost : float
+        The Wasserstein-1 distance.
+    edge_flows : numpy.ndarray, shape (n,)
+        Net mass carried by the edge from node ``i`` to ``parents[i]``,
+        positive toward the parent (the surplus of ``a`` over ``b`` in the
+        subtree of ``i``); 0 at the root.
+    potential : numpy.ndarray, shape (n,)
+        An optimal dual potential: 0 at the root, 1-Lipschitz for the tree
+        metric, and ``sum(a * potential) - sum(b * potential) == cost``.
+    """
+
+    cost: float
+    edge_flows: np.ndarray
+    potential: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"TreeResult(cost={self.cost:.6g}, n={self.edge_flows.size})"
+
+
+def solve_tree(
+    parents: ArrayLike,
+    edge_lengths: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    normalize: bool = False,
+) -> TreeResult:
+    """Cost, edge flows and an optimal potential for transport on a tree.
+
+    Arguments are as in :func:`wasserstein_tree`.  Going from ``parents[v]``
+    down to ``v`` the potential rises by ``edge_lengths[v]`` if the subtree of
+    ``v`` has a surplus of ``a`` and falls by it on a deficit, which certifies
+    the cost.
+
+    Parameters
+    ----------
+    parents : array_like of int, shape (n,)
+        Parent of each node, -1 for the single root.
+    edge_lengths : array_like, shape (n,)
+        Nonnegative length of the edge to the parent (ignored at the root).
+    a, b : array_like, shape (n,)
+        Nonnegative masses with equal totals unless ``normalize`` is true.
+    normalize : bool, default False
+        Rescale ``a`` and ``b`` to total mass 1 each.
+
+    Returns
+    -------
+    TreeResult
+        ``cost``, ``edge_flows`` and ``potential``.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`wasserstein_tree`.
+
+    Examples
+    --------
+    A star with centre 0: mass moves from leaf 1 to leaf 2 through the centre.
+
+    >>> from emd.structured._tree import solve_tree
+    >>> res = solve_tree([-1, 0, 0], [0.0, 1.0, 2.0], [0, 1, 0], [0, 0, 1])
+    >>> res
+    TreeResult(cost=3, n=3)
+    >>> res.edge_flows
+    array([ 0.,  1., -1.])
+    >>> res.potential
+    array([ 0.,  1., -2.])
+    """
+    par, root, lengths, flows = _prepare(parents, edge_lengths, a, b, normalize)
+    cost = float(np.dot(lengths, np.abs(flows)))
+    # Kantorovich potential: each edge contributes +-length according to the
+    # direction its flow must take; edges with zero flow contribute nothing.
+    potential = _root_path_sums(par, root, lengths * np.sign(flows))
+    return TreeResult(cost=cost, edge_flows=flows, potential=potential)
