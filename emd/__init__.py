@@ -12,6 +12,7 @@ Every solve returns a small result object with the plan, the dual
 potentials and a ``certificate()`` of optimality.
 """
 
+from emd import divergences, dual
 from emd._result import Certificate, FlowResult, TransportResult
 from emd.structured import (
     GraphResult,
@@ -39,6 +40,8 @@ __all__ = [
     "TransportResult",
     "TreeResult",
     "__version__",
+    "divergences",
+    "dual",
     "min_cost_flow",
     "solve",
     "solve_1d",

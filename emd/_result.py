@@ -47,9 +47,11 @@ class Certificate:
         Largest L1 distance between the plan's marginals and ``a``, ``b``.
     mass : float
         Total mass ``sum(a)``.
-    scale : float
-        Denominator of the relative figures: ``max(|cost|, 1e-15 * mass * max|C|)``,
-        so that a zero distance is not divided by zero.
+    rounding : float
+        What float64 rounding alone can produce in these figures:
+        ``32 * eps * mass * (max|C| + max|u| + max|v|)``.  The relative figures
+        count only the part of an error above it, and divide by
+        ``max(|cost|, rounding)``, so that a zero distance can be certified.
     """
 
     cost: float
@@ -60,7 +62,7 @@ class Certificate:
     complementary_slackness: float
     marginal_error: float
     mass: float
-    scale: float
+    rounding: float
 
     @property
     def suboptimality_bound(self) -> float:
@@ -68,13 +70,19 @@ class Certificate:
         return abs(self.gap) + self.max_dual_violation * self.mass
 
     @property
+    def scale(self) -> float:
+        """Denominator of the relative figures: ``max(|cost|, rounding)``."""
+        return max(abs(self.cost), self.rounding, np.finfo(float).tiny)
+
+    @property
     def relative_gap(self) -> float:
-        """:attr:`suboptimality_bound` relative to :attr:`scale`."""
-        return self.suboptimality_bound / self.scale
+        """:attr:`suboptimality_bound` beyond rounding, relative to :attr:`scale`."""
+        return max(0.0, self.suboptimality_bound - self.rounding) / self.scale
 
     @property
     def relative_slackness(self) -> float:
-        return self.complementary_slackness / self.scale
+        """:attr:`complementary_slackness` beyond rounding, relative to :attr:`scale`."""
+        return max(0.0, self.complementary_slackness - self.rounding) / self.scale
 
     @property
     def relative_marginal_error(self) -> float:
@@ -82,7 +90,7 @@ class Certificate:
 
     def optimal(self, rtol: float = DEFAULT_RTOL) -> bool:
         """True when the plan is feasible and optimal to ``rtol`` relative."""
-        return (
+        return bool(
             self.relative_gap <= rtol
             and self.relative_marginal_error <= rtol
             and self.relative_slackness <= rtol
@@ -165,17 +173,18 @@ class TransportResult:
         row_err = np.abs(np.bincount(rows, mass_ij, minlength=n) - self.a).sum()
         col_err = np.abs(np.bincount(cols, mass_ij, minlength=m) - self.b).sum()
         mass = math.fsum(self.a)
-        scale = max(abs(cost), 1e-15 * mass * max_abs_cost, np.finfo(float).tiny)
+        potential_size = float(np.abs(self.u).max() + np.abs(self.v).max())
+        rounding = float(32 * np.finfo(float).eps * mass * (max_abs_cost + potential_size))
         return Certificate(
             cost=cost,
             dual_value=dual,
             gap=cost - dual,
-            max_dual_violation=max(0.0, -min_rc),
+            max_dual_violation=max(0.0, -float(min_rc)),
             worst_pair=(int(wi), int(wj)),
             complementary_slackness=slack,
             marginal_error=float(max(row_err, col_err)),
             mass=mass,
-            scale=scale,
+            rounding=rounding,
         )
 
     def __repr__(self) -> str:

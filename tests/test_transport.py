@@ -167,6 +167,14 @@ def test_certificate_detects_a_suboptimal_plan():
     assert shifted.certificate().max_dual_violation == pytest.approx(0.5, rel=1e-9)
 
 
+def test_zero_distance_is_certified():
+    rng = np.random.default_rng(12)
+    x = rng.random((50, 2))
+    result = emd.solve_points(x, x)
+    assert result.cost == pytest.approx(0.0, abs=1e-15)
+    assert result.certificate().optimal(), result.certificate()
+
+
 def test_integer_float32_and_list_inputs():
     cost64 = np.array([[0.0, 2.0, 5.0], [3.0, 1.0, 4.0]])
     reference = emd.solve(np.array([1.0, 2.0]), np.array([1.0, 1.0, 1.0]), cost64).cost

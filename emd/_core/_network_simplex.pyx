@@ -226,10 +226,18 @@ cdef void update_tree(
     succ_num[u_in] = subtree_size
     last_succ[u_in] = new_last
 
-    w = u_in
-    for count in range(subtree_size):
-        T.pi[w] += sigma
-        w = thread[w]
+    # Potentials only matter up to a constant, so when S is the larger part
+    # of the tree, shifting everything else by -sigma does the same job.
+    if 2 * subtree_size <= T.n_nodes + 1:
+        w = u_in
+        for count in range(subtree_size):
+            T.pi[w] += sigma
+            w = thread[w]
+    else:
+        w = thread[new_last]
+        while w != u_in:
+            T.pi[w] -= sigma
+            w = thread[w]
 
 
 cdef int pivot(
@@ -434,6 +442,72 @@ cdef class SpanningTree:
         self.n_iter = n_iter
         self.cursor = cursor
         return status
+
+    def start_from_forest(
+        self,
+        const Py_ssize_t[::1] preorder not None,
+        const Py_ssize_t[::1] tree_parent not None,
+        const Py_ssize_t[::1] up_arc not None,
+        const Py_ssize_t[::1] down_arc not None,
+        const double[::1] costs not None,
+    ):
+        """Replace the artificial star by a spanning forest of real arcs (a warm start).
+
+        ``preorder`` lists every real node once, in depth-first preorder of a
+        forest: each component root (``tree_parent == -1``) is followed by its
+        descendants.  ``up_arc[v]`` and ``down_arc[v]`` index the arcs
+        ``v -> parent`` and ``parent -> v`` in the arc list later given to
+        :meth:`solve`.  Each tree edge is oriented by the sign of the flow it
+        must carry (the net supply of the subtree below it), an edge with no
+        flow points away from the root, and each component root hangs from the
+        artificial root: the tree is feasible and strongly feasible.
+        """
+        cdef Tree* T = &self.T
+        cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
+        cdef double[::1] below
+        if preorder.shape[0] != n or tree_parent.shape[0] != n:
+            raise ValueError("preorder and tree_parent must cover every node once")
+        if up_arc.shape[0] != n or down_arc.shape[0] != n:
+            raise ValueError("up_arc and down_arc must have one entry per node")
+        if self.n_iter:
+            raise ValueError("start_from_forest must come before the first solve")
+        if n == 0:
+            return
+        # The supplies are the flows of the initial star.
+        below = np.where(self.up[:n].astype(bool), self.flow[:n], -self.flow[:n])
+        with nogil:
+            for k in range(n + 1):
+                T.succ_num[k] = 1
+            for k in range(n - 1, -1, -1):
+                v = preorder[k]
+                p = tree_parent[v]
+                if p >= 0:
+                    below[p] += below[v]
+                    T.succ_num[p] += T.succ_num[v]
+            T.succ_num[root] = n + 1
+            T.thread[root] = preorder[0]
+            T.rev_thread[preorder[0]] = root
+            for k in range(n - 1):
+                T.thread[preorder[k]] = preorder[k + 1]
+                T.rev_thread[preorder[k + 1]] = preorder[k]
+            T.thread[preorder[n - 1]] = root
+            T.rev_thread[root] = preorder[n - 1]
+            T.last_succ[root] = preorder[n - 1]
+            for k in range(n):
+                v = preorder[k]
+                T.last_succ[v] = preorder[k + T.succ_num[v] - 1]
+                p = tree_parent[v]
+                T.up[v] = below[v] > 0
+                T.flow[v] = below[v] if below[v] > 0 else -below[v]
+                if p < 0:
+                    T.parent[v] = root
+                    T.pred_arc[v] = -1
+                    T.pred_cost[v] = T.art_cost
+                else:
+                    T.parent[v] = p
+                    T.pred_arc[v] = up_arc[v] if T.up[v] else down_arc[v]
+                    T.pred_cost[v] = costs[T.pred_arc[v]]
+            refresh_potentials(T)
 
     def refresh_potentials(self):
         """Recompute the potentials from the tree (exactly what the final check uses)."""

@@ -29,9 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike
+from scipy.sparse import csgraph
 
 from emd import _engine
+from emd._core._network_simplex import STATUS_NAMES, SpanningTree
 from emd._validation import as_float_array, as_positive_int, balance, check_weight_values
 
 __all__ = ["GridResult", "euclidean_offsets", "wasserstein_grid"]
@@ -133,21 +136,158 @@ def _offsets_for(metric: str, ndim: int, L: int | None) -> tuple[np.ndarray, flo
     return euclidean_offsets(L)
 
 
-def _grid_arcs(shape: tuple[int, ...], offsets: np.ndarray, spacing: float, metric: str):
-    """Arcs from every bin to every in-grid neighbour ``bin + offset``, in flat indices."""
-    order = {"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric]
-    index = np.arange(math.prod(shape), dtype=np.intp).reshape(shape)
-    tails, heads, costs = [], [], []
-    for offset in offsets:
-        src = tuple(slice(max(0, -o), s - max(0, o)) for o, s in zip(offset, shape, strict=True))
-        dst = tuple(slice(sl.start + o, sl.stop + o) for sl, o in zip(src, offset, strict=True))
-        t = index[src].ravel()
-        if t.size == 0:
-            continue
-        tails.append(t)
-        heads.append(index[dst].ravel())
-        costs.append(np.full(t.size, spacing * float(np.linalg.norm(offset, ord=order))))
-    return np.concatenate(tails), np.concatenate(heads), np.concatenate(costs)
+class _GridGraph:
+    """The transshipment graph of a grid: an arc from every bin to every in-grid ``bin + offset``.
+
+    Arcs are laid out offset by offset, so the index of the arc leaving a
+    given bin along a given offset is computed, never searched.
+    """
+
+    def __init__(self, shape: tuple[int, ...], offsets: np.ndarray, spacing: float, metric: str):
+        self.shape = shape
+        self.offsets = np.asarray(offsets, dtype=np.intp)
+        order = {"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric]
+        dims = np.asarray(shape)
+        self.low = np.maximum(0, -self.offsets)          # first source bin, per offset
+        self.extent = dims - np.abs(self.offsets)         # source bins per axis
+        counts = np.where((self.extent > 0).all(axis=1), self.extent.prod(axis=1), 0)
+        self.start = np.concatenate([[0], np.cumsum(counts)])
+        self.lengths = spacing * np.linalg.norm(self.offsets, ord=order, axis=1)
+        # Offsets in {-1, 0, 1}^d by base-3 code, for the warm start's lookups.
+        self.code_to_offset = np.full(3 ** len(shape), -1, dtype=np.intp)
+        small = (np.abs(self.offsets) <= 1).all(axis=1)
+        self.code_to_offset[self._codes(self.offsets[small])] = np.flatnonzero(small)
+
+    @staticmethod
+    def _codes(offsets: np.ndarray) -> np.ndarray:
+        return ((offsets + 1) * 3 ** np.arange(offsets.shape[1])).sum(axis=1)
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.start[-1])
+
+    def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        index = np.arange(math.prod(self.shape), dtype=np.intp).reshape(self.shape)
+        tails, heads, costs = [], [], []
+        for q, offset in enumerate(self.offsets):
+            if self.start[q + 1] == self.start[q]:
+                continue
+            src = tuple(
+                slice(lo, lo + ext) for lo, ext in zip(self.low[q], self.extent[q], strict=True)
+            )
+            dst = tuple(slice(sl.start + o, sl.stop + o) for sl, o in zip(src, offset, strict=True))
+            tails.append(index[src].ravel())
+            heads.append(index[dst].ravel())
+            costs.append(np.full(tails[-1].size, self.lengths[q]))
+        return np.concatenate(tails), np.concatenate(heads), np.concatenate(costs)
+
+    def arc_index(self, coords: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """Index of the arc from the bins ``coords`` (k, d) along ``steps`` in {-1, 0, 1}^d."""
+        q = self.code_to_offset[self._codes(steps)]
+        local = coords - self.low[q]
+        position = np.zeros(len(coords), dtype=np.intp)
+        for axis in range(coords.shape[1]):
+            position = position * self.extent[q, axis] + local[:, axis]
+        return self.start[q] + position
+
+
+#: Grids with more bins than this are warm-started from the solution of the
+#: grid coarsened 2x along every axis (recursively).  Below it the artificial
+#: start is as fast; above it the warm start cuts pivots and their subtrees.
+WARM_START_MIN_BINS = 4096
+
+
+def _coarsen(grid: np.ndarray) -> np.ndarray:
+    for axis in range(grid.ndim):
+        grid = np.add.reduceat(grid, np.arange(0, grid.shape[axis], 2), axis=axis)
+    return grid
+
+
+def _warm_start_forest(shape, coarse_shape, coarse_parent):
+    """Refine a coarse spanning forest into a fine one, bins grouped in 2x..x2 blocks.
+
+    A coarse tree edge between blocks C and P becomes the fine edge between
+    the facing bins c of C and p of P (``p - c`` in {-1, 0, 1}^d, an arc of
+    every grid graph here); inside each block a small tree leads every bin to
+    c one axis step at a time.  Returns ``(parent, coords)`` over flat bins,
+    ``parent`` -1 for forest roots.
+    """
+    n = math.prod(shape)
+    coords = np.stack(np.unravel_index(np.arange(n), shape), axis=1).astype(np.intp)
+    block = coords // 2
+    local = coords % 2
+    coarse_of = np.ravel_multi_index(tuple(block.T), coarse_shape)
+    coarse_up = coarse_parent[coarse_of]
+    has_parent = coarse_up >= 0
+    up_block = np.zeros_like(block)
+    up_block[has_parent] = np.stack(
+        np.unravel_index(coarse_up[has_parent], coarse_shape), axis=1
+    )
+    step = np.where(has_parent[:, None], up_block - block, 0)
+    attach = (step > 0).astype(np.intp)          # local position of c in the block
+    partner = (step < 0).astype(np.intp)         # local position of p in the parent block
+    differs = local != attach
+    at_attach = ~differs.any(axis=1)
+    parent_coords = coords.copy()
+    inner = np.flatnonzero(~at_attach)
+    last = coords.shape[1] - 1 - np.argmax(differs[inner, ::-1], axis=1)
+    parent_coords[inner, last] += attach[inner, last] - local[inner, last]
+    outer = np.flatnonzero(at_attach & has_parent)
+    parent_coords[outer] = 2 * up_block[outer] + partner[outer]
+    parent = np.ravel_multi_index(tuple(parent_coords.T), shape).astype(np.intp)
+    parent[at_attach & ~has_parent] = -1
+    return parent, coords
+
+
+def _forest_preorder(parent: np.ndarray) -> np.ndarray:
+    """Depth-first preorder of a forest given by parent pointers (roots: -1)."""
+    n = parent.size
+    child = np.arange(n)
+    up = np.where(parent >= 0, parent, n)  # roots hang from a virtual node n
+    graph = scipy.sparse.coo_array(
+        (np.ones(n), (up, child)), shape=(n + 1, n + 1)
+    ).tocsr()
+    order = csgraph.depth_first_order(graph, n, directed=True, return_predecessors=False)
+    return order[1:].astype(np.intp)
+
+
+def _solve_on_grid(
+    supply: np.ndarray, graph: _GridGraph, coarse_offsets: np.ndarray, spacing: float,
+    metric: str, max_iter: int | None,
+):
+    """Min-cost flow on a grid graph, warm-started from the coarsened grid when large.
+
+    Returns ``(tails, heads, costs, flow, potentials, n_iter, status, tree)``.
+    """
+    tails, heads, costs = graph.arcs()
+    n = supply.size
+    # A detour through the artificial root must cost more than half of any
+    # path: the grid's diameter under the graph metric bounds that.
+    diameter = float(np.abs(graph.lengths).max()) * sum(graph.shape)
+    tree = SpanningTree(supply.ravel(), diameter if diameter > 0 else 1.0)
+    if n > WARM_START_MIN_BINS and supply.ndim >= 2:
+        coarse_supply = _coarsen(supply)
+        coarse_graph = _GridGraph(coarse_supply.shape, coarse_offsets, 2 * spacing, metric)
+        *_, coarse_tree = _solve_on_grid(
+            coarse_supply, coarse_graph, coarse_offsets, 2 * spacing, metric, max_iter
+        )
+        coarse_parent = coarse_tree.parent[: coarse_supply.size].copy()
+        coarse_parent[coarse_parent == coarse_supply.size] = -1
+        parent, coords = _warm_start_forest(supply.shape, coarse_supply.shape, coarse_parent)
+        child = np.flatnonzero(parent >= 0)
+        parent_coords = coords[parent[child]]
+        up_arc = np.full(n, -1, dtype=np.intp)
+        down_arc = np.full(n, -1, dtype=np.intp)
+        up_arc[child] = graph.arc_index(coords[child], parent_coords - coords[child])
+        down_arc[child] = graph.arc_index(parent_coords, coords[child] - parent_coords)
+        tree.start_from_forest(_forest_preorder(parent), parent, up_arc, down_arc, costs)
+    if max_iter is None:
+        max_iter = _engine.default_max_iter(n)
+    status = STATUS_NAMES[tree.solve(tails, heads, costs, max_iter)]
+    arcs, _, _, tree_flows, _ = tree.tree_arcs()
+    flow = np.zeros(tails.size)
+    flow[arcs] = tree_flows
+    return tails, heads, costs, flow, -tree.pi[:n].copy(), int(tree.n_iter), status, tree
 
 
 def _as_grid(value: Any, name: str) -> np.ndarray:
@@ -259,7 +399,9 @@ def wasserstein_grid(
     if not (math.isfinite(spacing) and spacing > 0):
         raise ValueError(f"spacing must be a positive finite number, got {spacing}")
     if metric != "euclidean" and (L is not None or max_rel_error is not None or exact):
-        raise ValueError(f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}")
+        raise ValueError(
+            f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
+        )
     a_flat, b_flat = balance(a_grid.ravel(), b_grid.ravel(), normalize, ("A", "B"))
     shape = a_grid.shape
     if max_iter is not None:
@@ -274,9 +416,11 @@ def wasserstein_grid(
         )
     chosen_L = _choose_L(L, max_rel_error) if metric == "euclidean" and a_grid.ndim == 2 else None
     offsets, bound = _offsets_for(metric, a_grid.ndim, chosen_L)
-    tails, heads, costs = _grid_arcs(shape, offsets, spacing, metric)
-    flow, potentials, n_iter, status = _engine.solve_arcs(
-        a_flat - b_flat, tails, heads, costs, max_iter
+    # Coarse levels of the warm start only need arcs in {-1, 0, 1}^d.
+    coarse_offsets, _ = _offsets_for(metric, a_grid.ndim, 1)
+    graph = _GridGraph(shape, offsets, spacing, metric)
+    tails, heads, costs, flow, potentials, n_iter, status, _ = _solve_on_grid(
+        (a_flat - b_flat).reshape(shape), graph, coarse_offsets, spacing, metric, max_iter
     )
     positive = flow > 0
     flows = (tails[positive], heads[positive], flow[positive]) if return_flows else None

@@ -1,0 +1,137 @@
+"""Grid histograms against the dense solvers of POT and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from oracles import metric_cost, pot_cost
+
+import emd
+from emd.structured import euclidean_offsets
+
+
+def _coords(shape):
+    return np.stack(np.unravel_index(np.arange(int(np.prod(shape))), shape), axis=1).astype(float)
+
+
+def _pair(rng, shape, zeros=0.0):
+    a, b = rng.random(shape), rng.random(shape)
+    if zeros:
+        a[rng.random(shape) < zeros] = 0.0
+        b[rng.random(shape) < zeros] = 0.0
+    return a / a.sum(), b / b.sum()
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 5), (12, 9), (32, 32), (4, 3, 5)])
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev"])
+def test_exact_metrics_match_dense_pot(shape, metric):
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    a, b = _pair(rng, shape, zeros=0.3)
+    coords = _coords(shape)
+    expected = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, metric))
+    result = emd.wasserstein_grid(a, b, metric=metric)
+    assert result.cost == pytest.approx(expected, rel=1e-9)
+    assert result.rel_error_bound == 0.0 and result.converged
+    # The potential is a KR witness: its value is the cost, its slopes are <= 1.
+    assert np.sum((a - b) * result.potential) == pytest.approx(result.cost, rel=1e-9)
+    f = result.potential.ravel()
+    dist = metric_cost(coords, coords, metric)
+    assert (np.abs(f[:, None] - f[None, :]) <= dist + 1e-12).all()
+
+
+@pytest.mark.parametrize("shape", [(6, 6), (16, 16), (32, 32)])
+@pytest.mark.parametrize("L", [1, 2, 3, 5])
+def test_euclidean_lies_within_its_error_bound(shape, L):
+    rng = np.random.default_rng(shape[0] + L)
+    a, b = _pair(rng, shape)
+    coords = _coords(shape)
+    exact = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, "euclidean"))
+    result = emd.wasserstein_grid(a, b, metric="euclidean", L=L)
+    assert exact * (1 - 1e-12) <= result.cost <= exact * (1 + result.rel_error_bound)
+    assert result.lower_bound <= exact * (1 + 1e-12)
+
+
+def test_euclidean_exact_and_one_dimensional_paths():
+    rng = np.random.default_rng(1)
+    a, b = _pair(rng, (10, 10), zeros=0.2)
+    coords = _coords((10, 10))
+    exact = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, "euclidean"))
+    result = emd.wasserstein_grid(a, b, metric="euclidean", exact=True)
+    assert result.cost == pytest.approx(exact, rel=1e-9)
+    assert np.sum((a - b) * result.potential) == pytest.approx(exact, rel=1e-9)
+    u, v = _pair(rng, (40,))
+    line = emd.wasserstein_grid(u, v, metric="euclidean", spacing=0.5)
+    assert line.rel_error_bound == 0.0
+    assert line.cost == pytest.approx(emd.wasserstein_1d(np.arange(40) * 0.5, np.arange(40) * 0.5, u, v), rel=1e-12)
+
+
+def test_error_bound_values_and_max_rel_error():
+    assert euclidean_offsets(3)[1] == pytest.approx(1 / np.cos(np.arctan(1 / 3) / 2) - 1)
+    assert euclidean_offsets(3)[1] < 0.0132
+    assert euclidean_offsets(10)[1] < 0.00125
+    rng = np.random.default_rng(2)
+    a, b = _pair(rng, (12, 12))
+    result = emd.wasserstein_grid(a, b, metric="euclidean", max_rel_error=0.002)
+    assert result.rel_error_bound <= 0.002
+    assert euclidean_offsets(result.L - 1)[1] > 0.002
+
+
+@pytest.mark.parametrize("shift", [1, 3, 17])
+def test_translation_costs_shift_times_mass_at_256(shift):
+    rng = np.random.default_rng(shift)
+    image = np.zeros((256, 256))
+    image[40:120, 30:110] = rng.random((80, 80))
+    moved = np.roll(image, shift, axis=1)
+    result = emd.wasserstein_grid(image, moved, spacing=0.5)
+    assert result.cost == pytest.approx(0.5 * shift * image.sum(), rel=1e-9)
+
+
+def test_diagonal_translation_under_each_metric():
+    image = np.zeros((40, 40))
+    image[5:15, 5:12] = 1.0
+    moved = np.roll(np.roll(image, 4, axis=0), 3, axis=1)
+    mass = image.sum()
+    assert emd.wasserstein_grid(image, moved).cost == pytest.approx(7 * mass)
+    assert emd.wasserstein_grid(image, moved, metric="chebyshev").cost == pytest.approx(4 * mass)
+    # (4, 3) is itself a primitive offset once L >= 4, so the straight move costs exactly 5.
+    assert emd.wasserstein_grid(image, moved, metric="euclidean", L=4).cost == pytest.approx(5 * mass)
+
+
+def test_flows_reproduce_the_marginals():
+    rng = np.random.default_rng(3)
+    a, b = _pair(rng, (9, 11))
+    result = emd.wasserstein_grid(a, b, return_flows=True)
+    tails, heads, flow = result.flows
+    net = np.bincount(tails, flow, minlength=a.size) - np.bincount(heads, flow, minlength=a.size)
+    np.testing.assert_allclose(net, (a - b).ravel(), atol=1e-14)
+    assert np.sum(flow) == pytest.approx(result.cost)  # unit-length arcs
+
+
+def test_unequal_totals_and_normalize():
+    a = np.ones((3, 3))
+    b = np.zeros((3, 3))
+    b[0, 0] = 3.0
+    with pytest.raises(ValueError, match=r"equal total mass, got sum\(A\)=9.0 and sum\(B\)=3.0"):
+        emd.wasserstein_grid(a, b)
+    normalized = emd.wasserstein_grid(a, b, normalize=True)
+    coords = _coords((3, 3))
+    assert normalized.cost == pytest.approx(
+        pot_cost(np.full(9, 1 / 9), (b / 3).ravel(), metric_cost(coords, coords, "cityblock"))
+    )
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 3))}, r"same shape, got \(2, 2\) and \(2, 3\)"),
+    ({"A": -np.ones((2, 2)), "B": np.ones((2, 2))}, "A has a negative weight"),
+    ({"A": np.full((2, 2), np.nan), "B": np.ones((2, 2))}, "A has a non-finite weight"),
+    ({"A": np.ones((2, 2, 2, 2)), "B": np.ones((2, 2, 2, 2))}, "A must be 1 or 2 or 3-dimensional"),
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 2)), "metric": "cosine"}, "metric must be one of"),
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 2)), "spacing": 0}, "spacing must be a positive"),
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 2)), "L": 2}, "only apply to metric='euclidean'"),
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 2)), "metric": "euclidean", "L": 2, "max_rel_error": 0.1}, "not both"),
+    ({"A": np.ones((2, 2, 2)), "B": np.ones((2, 2, 2)), "metric": "euclidean"}, "needs exact=True"),
+    ({"A": np.ones((2, 2)), "B": np.ones((2, 2)), "metric": "euclidean", "L": 0}, "L must be >= 1"),
+])
+def test_grid_rejects_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        emd.wasserstein_grid(**kwargs)
