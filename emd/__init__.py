@@ -14,6 +14,7 @@ potentials and a ``certificate()`` of optimality.
 
 from emd import divergences, dual
 from emd._result import Certificate, FlowResult, TransportResult
+from emd.batch import cdist, pairwise
 from emd.structured import (
     GraphResult,
     GridResult,
@@ -40,9 +41,11 @@ __all__ = [
     "TransportResult",
     "TreeResult",
     "__version__",
+    "cdist",
     "divergences",
     "dual",
     "min_cost_flow",
+    "pairwise",
     "solve",
     "solve_1d",
     "solve_points",

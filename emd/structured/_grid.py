@@ -37,7 +37,7 @@ from emd import _engine
 from emd._core._network_simplex import STATUS_NAMES, SpanningTree
 from emd._validation import as_float_array, as_positive_int, balance, check_weight_values
 
-__all__ = ["GridResult", "euclidean_offsets", "wasserstein_grid"]
+__all__ = ["GridResult", "GridSolver", "euclidean_offsets", "wasserstein_grid"]
 
 GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
 
@@ -136,6 +136,12 @@ def _offsets_for(metric: str, ndim: int, L: int | None) -> tuple[np.ndarray, flo
     return euclidean_offsets(L)
 
 
+#: Grids with more bins than this are warm-started from the solution of the
+#: grid coarsened 2x along every axis (recursively).  Below it the artificial
+#: start is as fast; above it the warm start cuts pivots and their subtrees.
+WARM_START_MIN_BINS = 4096
+
+
 class _GridGraph:
     """The transshipment graph of a grid: an arc from every bin to every in-grid ``bin + offset``.
 
@@ -143,8 +149,15 @@ class _GridGraph:
     given bin along a given offset is computed, never searched.
     """
 
-    def __init__(self, shape: tuple[int, ...], offsets: np.ndarray, spacing: float, metric: str):
-        self.shape = shape
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        offsets: np.ndarray,
+        spacing: float,
+        metric: str,
+        coarse_offsets: np.ndarray | None = None,
+    ):
+        self.shape = tuple(shape)
         self.offsets = np.asarray(offsets, dtype=np.intp)
         order = {"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric]
         dims = np.asarray(shape)
@@ -157,6 +170,15 @@ class _GridGraph:
         self.code_to_offset = np.full(3 ** len(shape), -1, dtype=np.intp)
         small = (np.abs(self.offsets) <= 1).all(axis=1)
         self.code_to_offset[self._codes(self.offsets[small])] = np.flatnonzero(small)
+        self.tails, self.heads, self.costs = self._build_arcs()
+        # The warm start's chain of coarser grids, built once and shared by
+        # every problem solved on this graph.
+        self.coarse: _GridGraph | None = None
+        if coarse_offsets is not None and math.prod(shape) > WARM_START_MIN_BINS and len(shape) > 1:
+            coarse_shape = tuple((s + 1) // 2 for s in shape)
+            self.coarse = _GridGraph(
+                coarse_shape, coarse_offsets, 2 * spacing, metric, coarse_offsets
+            )
 
     @staticmethod
     def _codes(offsets: np.ndarray) -> np.ndarray:
@@ -166,7 +188,7 @@ class _GridGraph:
     def n_arcs(self) -> int:
         return int(self.start[-1])
 
-    def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _build_arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index = np.arange(math.prod(self.shape), dtype=np.intp).reshape(self.shape)
         tails, heads, costs = [], [], []
         for q, offset in enumerate(self.offsets):
@@ -189,12 +211,6 @@ class _GridGraph:
         for axis in range(coords.shape[1]):
             position = position * self.extent[q, axis] + local[:, axis]
         return self.start[q] + position
-
-
-#: Grids with more bins than this are warm-started from the solution of the
-#: grid coarsened 2x along every axis (recursively).  Below it the artificial
-#: start is as fast; above it the warm start cuts pivots and their subtrees.
-WARM_START_MIN_BINS = 4096
 
 
 def _coarsen(grid: np.ndarray) -> np.ndarray:
@@ -251,26 +267,19 @@ def _forest_preorder(parent: np.ndarray) -> np.ndarray:
     return order[1:].astype(np.intp)
 
 
-def _solve_on_grid(
-    supply: np.ndarray, graph: _GridGraph, coarse_offsets: np.ndarray, spacing: float,
-    metric: str, max_iter: int | None,
-):
+def _solve_on_grid(supply: np.ndarray, graph: _GridGraph, max_iter: int | None):
     """Min-cost flow on a grid graph, warm-started from the coarsened grid when large.
 
-    Returns ``(tails, heads, costs, flow, potentials, n_iter, status, tree)``.
+    Returns ``(flow, potentials, n_iter, status, tree)``.
     """
-    tails, heads, costs = graph.arcs()
     n = supply.size
     # A detour through the artificial root must cost more than half of any
     # path: the grid's diameter under the graph metric bounds that.
     diameter = float(np.abs(graph.lengths).max()) * sum(graph.shape)
     tree = SpanningTree(supply.ravel(), diameter if diameter > 0 else 1.0)
-    if n > WARM_START_MIN_BINS and supply.ndim >= 2:
+    if graph.coarse is not None:
         coarse_supply = _coarsen(supply)
-        coarse_graph = _GridGraph(coarse_supply.shape, coarse_offsets, 2 * spacing, metric)
-        *_, coarse_tree = _solve_on_grid(
-            coarse_supply, coarse_graph, coarse_offsets, 2 * spacing, metric, max_iter
-        )
+        *_, coarse_tree = _solve_on_grid(coarse_supply, graph.coarse, max_iter)
         coarse_parent = coarse_tree.parent[: coarse_supply.size].copy()
         coarse_parent[coarse_parent == coarse_supply.size] = -1
         parent, coords = _warm_start_forest(supply.shape, coarse_supply.shape, coarse_parent)
@@ -280,14 +289,86 @@ def _solve_on_grid(
         down_arc = np.full(n, -1, dtype=np.intp)
         up_arc[child] = graph.arc_index(coords[child], parent_coords - coords[child])
         down_arc[child] = graph.arc_index(parent_coords, coords[child] - parent_coords)
-        tree.start_from_forest(_forest_preorder(parent), parent, up_arc, down_arc, costs)
+        tree.start_from_forest(_forest_preorder(parent), parent, up_arc, down_arc, graph.costs)
     if max_iter is None:
         max_iter = _engine.default_max_iter(n)
-    status = STATUS_NAMES[tree.solve(tails, heads, costs, max_iter)]
+    status = STATUS_NAMES[tree.solve(graph.tails, graph.heads, graph.costs, max_iter)]
     arcs, _, _, tree_flows, _ = tree.tree_arcs()
-    flow = np.zeros(tails.size)
+    flow = np.zeros(graph.n_arcs)
     flow[arcs] = tree_flows
-    return tails, heads, costs, flow, -tree.pi[:n].copy(), int(tree.n_iter), status, tree
+    return flow, -tree.pi[:n].copy(), int(tree.n_iter), status, tree
+
+
+class GridSolver:
+    """Solve many grid problems of one shape and metric on one prebuilt graph.
+
+    :func:`wasserstein_grid` builds one per call; :func:`emd.pairwise` builds
+    one for a whole batch and calls it from several threads (it holds no
+    mutable state, and the solver releases the GIL).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Grid shape (1, 2 or 3 axes).
+    metric, spacing, L, max_rel_error
+        As in :func:`wasserstein_grid` (``exact`` is not offered here).
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        metric: str = "cityblock",
+        spacing: float = 1.0,
+        L: int | None = None,
+        max_rel_error: float | None = None,
+    ):
+        if not isinstance(metric, str) or metric.lower() not in GRID_METRICS:
+            raise ValueError(f"metric must be one of {', '.join(GRID_METRICS)}; got {metric!r}")
+        metric = metric.lower()
+        spacing = float(spacing)
+        if not (math.isfinite(spacing) and spacing > 0):
+            raise ValueError(f"spacing must be a positive finite number, got {spacing}")
+        if metric != "euclidean" and (L is not None or max_rel_error is not None):
+            raise ValueError(
+                f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
+            )
+        ndim = len(shape)
+        if metric == "euclidean" and ndim == 3:
+            raise ValueError(
+                "metric='euclidean' on a 3-D grid needs exact=True (the sparse-offset "
+                "error bound is proven for 1-D and 2-D grids)"
+            )
+        self.metric = metric
+        self.L = _choose_L(L, max_rel_error) if metric == "euclidean" and ndim == 2 else None
+        offsets, self.rel_error_bound = _offsets_for(metric, ndim, self.L)
+        # Coarse levels of the warm start only need arcs in {-1, 0, 1}^d.
+        coarse_offsets, _ = _offsets_for(metric, ndim, 1)
+        self.graph = _GridGraph(shape, offsets, spacing, metric, coarse_offsets)
+
+    def __call__(
+        self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False
+    ) -> GridResult:
+        """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape)."""
+        graph = self.graph
+        flow, potentials, n_iter, status, _ = _solve_on_grid(
+            supply.reshape(graph.shape), graph, max_iter
+        )
+        positive = flow > 0
+        flows = (
+            (graph.tails[positive], graph.heads[positive], flow[positive])
+            if return_flows else None
+        )
+        return GridResult(
+            cost=math.fsum(flow[positive] * graph.costs[positive]),
+            potential=potentials.reshape(graph.shape),
+            rel_error_bound=self.rel_error_bound,
+            metric=self.metric,
+            L=self.L,
+            n_arcs=graph.n_arcs,
+            n_iter=n_iter,
+            status=status,
+            flows=flows,
+        )
 
 
 def _as_grid(value: Any, name: str) -> np.ndarray:
@@ -392,49 +473,23 @@ def wasserstein_grid(
     b_grid = _as_grid(B, "B")
     if a_grid.shape != b_grid.shape:
         raise ValueError(f"A and B must have the same shape, got {a_grid.shape} and {b_grid.shape}")
-    if not isinstance(metric, str) or metric.lower() not in GRID_METRICS:
-        raise ValueError(f"metric must be one of {', '.join(GRID_METRICS)}; got {metric!r}")
-    metric = metric.lower()
-    spacing = float(spacing)
-    if not (math.isfinite(spacing) and spacing > 0):
-        raise ValueError(f"spacing must be a positive finite number, got {spacing}")
-    if metric != "euclidean" and (L is not None or max_rel_error is not None or exact):
-        raise ValueError(
-            f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
-        )
     a_flat, b_flat = balance(a_grid.ravel(), b_grid.ravel(), normalize, ("A", "B"))
-    shape = a_grid.shape
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
-
-    if metric == "euclidean" and exact and a_grid.ndim > 1:
-        return _exact_euclidean(a_flat, b_flat, shape, spacing, return_flows, max_iter)
-    if metric == "euclidean" and a_grid.ndim == 3:
-        raise ValueError(
-            "metric='euclidean' on a 3-D grid needs exact=True (the sparse-offset "
-            "error bound is proven for 1-D and 2-D grids)"
-        )
-    chosen_L = _choose_L(L, max_rel_error) if metric == "euclidean" and a_grid.ndim == 2 else None
-    offsets, bound = _offsets_for(metric, a_grid.ndim, chosen_L)
-    # Coarse levels of the warm start only need arcs in {-1, 0, 1}^d.
-    coarse_offsets, _ = _offsets_for(metric, a_grid.ndim, 1)
-    graph = _GridGraph(shape, offsets, spacing, metric)
-    tails, heads, costs, flow, potentials, n_iter, status, _ = _solve_on_grid(
-        (a_flat - b_flat).reshape(shape), graph, coarse_offsets, spacing, metric, max_iter
-    )
-    positive = flow > 0
-    flows = (tails[positive], heads[positive], flow[positive]) if return_flows else None
-    return GridResult(
-        cost=math.fsum(flow[positive] * costs[positive]),
-        potential=potentials.reshape(shape),
-        rel_error_bound=bound,
-        metric=metric,
-        L=chosen_L,
-        n_arcs=int(tails.size),
-        n_iter=n_iter,
-        status=status,
-        flows=flows,
-    )
+    if exact:
+        if not (isinstance(metric, str) and metric.lower() == "euclidean"):
+            raise ValueError(
+                f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
+            )
+        if L is not None or max_rel_error is not None:
+            raise ValueError("exact=True solves the exact problem: drop L and max_rel_error")
+        if a_grid.ndim > 1:
+            spacing = float(spacing)
+            if not (math.isfinite(spacing) and spacing > 0):
+                raise ValueError(f"spacing must be a positive finite number, got {spacing}")
+            return _exact_euclidean(a_flat, b_flat, a_grid.shape, spacing, return_flows, max_iter)
+    solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
+    return solver(a_flat - b_flat, max_iter, return_flows)
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:

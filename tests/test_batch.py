@@ -1,0 +1,147 @@
+"""Pairwise matrices: equal to the loop of single solves, in threads and on Dask."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from oracles import metric_cost, pot_cost
+
+import emd
+from emd import batch
+
+
+def _grids(n, shape=(12, 12), seed=0):
+    rng = np.random.default_rng(seed)
+    hists = [rng.random(shape) * (rng.random(shape) < 0.7) for _ in range(n)]
+    return [h / h.sum() for h in hists]
+
+
+def test_grid_matrix_equals_single_solves_bitwise():
+    hists = _grids(7)
+    matrix = emd.pairwise(hists, n_jobs=2, chunk_size=3)
+    assert matrix.shape == (7, 7)
+    assert (np.diag(matrix) == 0).all()
+    assert (matrix == matrix.T).all()
+    for i in range(7):
+        for j in range(i + 1, 7):
+            assert matrix[i, j] == emd.wasserstein_grid(hists[i], hists[j]).cost
+
+
+def test_threads_and_serial_agree_for_every_metric():
+    hists = _grids(6, shape=(9, 7), seed=1)
+    for metric in ("cityblock", "chebyshev", "euclidean"):
+        serial = emd.pairwise(hists, metric=metric, n_jobs=1)
+        threaded = emd.pairwise(hists, metric=metric, n_jobs=2, chunk_size=2)
+        assert (serial == threaded).all()
+        assert serial[0, 1] == emd.wasserstein_grid(hists[0], hists[1], metric=metric).cost
+
+
+def test_shared_positions_use_one_cost_matrix_and_match_pot():
+    rng = np.random.default_rng(2)
+    positions = rng.random((30, 2))
+    hists = [rng.random(30) for _ in range(5)]
+    hists = [h / h.sum() for h in hists]
+    matrix = emd.pairwise(hists, positions=positions, n_jobs=2)
+    cost = metric_cost(positions, positions, "euclidean")
+    for i in range(5):
+        for j in range(i + 1, 5):
+            assert matrix[i, j] == emd.solve(hists[i], hists[j], cost).cost
+            assert matrix[i, j] == pytest.approx(pot_cost(hists[i], hists[j], cost), rel=1e-9)
+
+
+def test_point_set_pairs_and_rectangular_cdist():
+    rng = np.random.default_rng(3)
+    sets = [(rng.random((n, 2)), np.full(n, 1.0 / n)) for n in (5, 8, 11)]
+    matrix = emd.pairwise(sets)
+    assert matrix[0, 2] == emd.solve_points(sets[0][0], sets[2][0], sets[0][1], sets[2][1]).cost
+    rect = emd.cdist(sets[:1], sets[1:], n_jobs=2)
+    assert rect.shape == (1, 2)
+    np.testing.assert_array_equal(rect, matrix[:1, 1:])
+
+
+def test_one_dimensional_weights_use_the_line():
+    hists = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.0, 0.5]]
+    matrix = emd.pairwise(hists, spacing=2.0)
+    np.testing.assert_allclose(matrix, [[0, 4, 2], [4, 0, 2], [2, 2, 0]])
+
+
+def test_bad_histogram_is_reported_by_index_before_any_work(monkeypatch):
+    hists = _grids(5)
+    hists[3] = hists[3].copy()
+    hists[3][0, 0] = -1.0
+    calls = []
+    monkeypatch.setattr(batch._PairSolver, "__call__", lambda self, i, j: calls.append(1))
+    with pytest.raises(ValueError, match=r"hists\[3\]: histogram has a negative weight"):
+        emd.pairwise(hists)
+    assert not calls
+
+
+@pytest.mark.parametrize("hists,kwargs,match", [
+    ([np.ones((2, 2)), np.ones((4, 1))], {}, "same shape"),
+    ([np.ones(3), 2 * np.ones(3)], {}, r"hists\[1\] has total mass 6.0"),
+    ([], {}, "hists is empty"),
+    (5, {}, "must be a sequence of histograms"),
+    ([np.ones(3)], {"positions": np.ones((4, 2))}, "positions has 4 points"),
+    ([np.full(3, np.nan)], {}, r"hists\[0\]: histogram has a non-finite weight"),
+    ([np.ones(3)] * 2, {"n_jobs": 0}, "n_jobs must be >= 1"),
+])
+def test_pairwise_rejects_bad_input(hists, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        emd.pairwise(hists, **kwargs)
+
+
+def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
+    hists = _grids(6)
+    original = batch._PairSolver.__call__
+
+    def flaky(self, i, j):
+        if (i, j) == (2, 4):
+            raise RuntimeError("boom")
+        return original(self, i, j)
+
+    monkeypatch.setattr(batch._PairSolver, "__call__", flaky)
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match=r"pair \(2, 4\): boom"):
+        emd.pairwise(hists, n_jobs=2, chunk_size=1)
+    monkeypatch.setattr(batch._PairSolver, "__call__", original)
+    assert emd.pairwise(hists, n_jobs=2).shape == (6, 6)
+    # Worker threads do not pile up after a failure.
+    assert threading.active_count() <= before + 2
+
+
+def test_interrupt_cancels_queued_chunks(monkeypatch):
+    hists = _grids(12, shape=(6, 6))
+    solved = []
+    original = batch._PairSolver.__call__
+
+    def interrupting(self, i, j):
+        solved.append((i, j))
+        if len(solved) == 5:
+            raise KeyboardInterrupt
+        return original(self, i, j)
+
+    monkeypatch.setattr(batch._PairSolver, "__call__", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        emd.pairwise(hists, n_jobs=2, chunk_size=1)
+    assert len(solved) < 66 // 2  # most of the 66 pairs never ran
+
+
+def test_progress_bar_counts_pairs(capsys):
+    pytest.importorskip("tqdm")
+    emd.pairwise(_grids(5), n_jobs=2, chunk_size=2, progress=True)
+    assert "10/10" in capsys.readouterr().err
+
+
+def test_dask_local_cluster_gives_the_same_matrix():
+    distributed = pytest.importorskip("distributed")
+    hists = _grids(6)
+    expected = emd.pairwise(hists, n_jobs=1)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        matrix = emd.pairwise(hists, client=client, chunk_size=4)
+        rect = emd.cdist(hists[:2], hists[2:], client=client)
+    np.testing.assert_array_equal(matrix, expected)
+    np.testing.assert_array_equal(rect, expected[:2, 2:])
