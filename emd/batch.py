@@ -45,8 +45,8 @@ _DENSE_SUPPORT_MAX = 4096
 class _PairSolver:
     """Everything a worker needs to turn two histogram indices into a distance."""
 
-    left: list[Any]
-    right: list[Any]
+    left: Any                      # list of histograms, or a stacked array for grids
+    right: Any
     kind: str                      # "grid", "dense", "points", "line"
     shared: Any                    # GridSolver, cost matrix, positions or metric tuple
     max_iter: int | None
@@ -70,6 +70,12 @@ class _PairSolver:
         return solve_points_validated(x, y, wa, wb, metric, p, self.max_iter).cost
 
     def chunk(self, pairs: np.ndarray) -> np.ndarray:
+        if self.kind == "grid":
+            # One call for the whole chunk: small grids solve it without the GIL.
+            try:
+                return self.shared.pair_costs(self.left, self.right, pairs, self.max_iter)
+            except Exception as exc:
+                raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
         out = np.empty(len(pairs))
         for k, (i, j) in enumerate(pairs):
             try:
@@ -146,7 +152,8 @@ def _build(
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
         return _PairSolver(
-            [h.ravel() for h in left], [h.ravel() for h in right], "grid", solver, max_iter
+            np.stack([h.ravel() for h in left]), np.stack([h.ravel() for h in right]), "grid",
+            solver, max_iter,
         )
     flat_left = [h.ravel() for h in left]
     flat_right = [h.ravel() for h in right]
@@ -212,7 +219,9 @@ def _run_threads(
 def _run_dask(solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int) -> np.ndarray:
     # Scatter the solver (it holds the histograms and any shared costs) once;
     # every task then ships only its pair indices.
-    [remote] = client.scatter([solver], broadcast=True)
+    # hash=False: a fresh key per call, so a release from an earlier call cannot
+    # race with this one on the same key.
+    [remote] = client.scatter([solver], broadcast=True, hash=False)
     parts = [pairs[k : k + chunk] for k in range(0, len(pairs), chunk)]
     futures = [client.submit(_dask_chunk, remote, part, pure=False) for part in parts]
     return np.concatenate(client.gather(futures)) if futures else np.empty(0)

@@ -72,7 +72,7 @@ def test_bad_histogram_is_reported_by_index_before_any_work(monkeypatch):
     hists[3] = hists[3].copy()
     hists[3][0, 0] = -1.0
     calls = []
-    monkeypatch.setattr(batch._PairSolver, "__call__", lambda self, i, j: calls.append(1))
+    monkeypatch.setattr(batch._PairSolver, "chunk", lambda self, pairs: calls.append(1))
     with pytest.raises(ValueError, match=r"hists\[3\]: histogram has a negative weight"):
         emd.pairwise(hists)
     assert not calls
@@ -93,7 +93,8 @@ def test_pairwise_rejects_bad_input(hists, kwargs, match):
 
 
 def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
-    hists = _grids(6)
+    rng = np.random.default_rng(4)
+    sets = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(6)]
     original = batch._PairSolver.__call__
 
     def flaky(self, i, j):
@@ -104,9 +105,9 @@ def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
     monkeypatch.setattr(batch._PairSolver, "__call__", flaky)
     before = threading.active_count()
     with pytest.raises(RuntimeError, match=r"pair \(2, 4\): boom"):
-        emd.pairwise(hists, n_jobs=2, chunk_size=1)
+        emd.pairwise(sets, n_jobs=2, chunk_size=1)
     monkeypatch.setattr(batch._PairSolver, "__call__", original)
-    assert emd.pairwise(hists, n_jobs=2).shape == (6, 6)
+    assert emd.pairwise(sets, n_jobs=2).shape == (6, 6)
     # Worker threads do not pile up after a failure.
     assert threading.active_count() <= before + 2
 
@@ -114,15 +115,15 @@ def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
 def test_interrupt_cancels_queued_chunks(monkeypatch):
     hists = _grids(12, shape=(6, 6))
     solved = []
-    original = batch._PairSolver.__call__
+    original = batch._PairSolver.chunk
 
-    def interrupting(self, i, j):
-        solved.append((i, j))
+    def interrupting(self, pairs):
+        solved.append(pairs)
         if len(solved) == 5:
             raise KeyboardInterrupt
-        return original(self, i, j)
+        return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "__call__", interrupting)
+    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, n_jobs=2, chunk_size=1)
     assert len(solved) < 66 // 2  # most of the 66 pairs never ran

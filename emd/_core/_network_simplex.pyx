@@ -80,6 +80,62 @@ cdef void refresh_potentials(Tree* T) noexcept nogil:
         v = T.thread[v]
 
 
+cdef double tree_cost(Tree* T) noexcept nogil:
+    """Cost of the flow on the real tree arcs, by Neumaier's compensated sum in node order.
+
+    Every path that reports a cost (single solves and batches alike) sums
+    here, in the same order, so equal trees give bit-identical costs.
+    """
+    cdef Py_ssize_t v
+    cdef double total = 0.0, correction = 0.0, term, t
+    for v in range(T.n_nodes):
+        if T.parent[v] == T.root:
+            continue
+        term = T.flow[v] * T.pred_cost[v]
+        t = total + term
+        if fabs(total) >= fabs(term):
+            correction += (total - t) + term
+        else:
+            correction += (term - t) + total
+        total = t
+    return total + correction
+
+
+cdef void init_star(Tree* T, const double* supply) noexcept nogil:
+    """The starting tree: every node hangs from the artificial root.
+
+    Supply nodes send up, demand and transit nodes receive down, so the arcs
+    with no flow point away from the root (a strongly feasible tree).
+    """
+    cdef Py_ssize_t n = T.n_nodes, v
+    for v in range(n):
+        T.parent[v] = n
+        T.thread[v] = v + 1
+        T.rev_thread[v] = v - 1
+        T.succ_num[v] = 1
+        T.last_succ[v] = v
+        T.up[v] = supply[v] > 0
+        T.flow[v] = supply[v] if supply[v] > 0 else -supply[v]
+        T.pred_cost[v] = T.art_cost
+        T.pred_arc[v] = -1
+    T.parent[n] = -1
+    T.pred_cost[n] = 0.0
+    T.pred_arc[n] = -1
+    T.up[n] = 0
+    T.flow[n] = 0.0
+    T.succ_num[n] = n + 1
+    if n > 0:
+        T.thread[n] = 0
+        T.rev_thread[0] = n
+        T.rev_thread[n] = n - 1
+        T.last_succ[n] = n - 1
+    else:
+        T.thread[n] = n
+        T.rev_thread[n] = n
+        T.last_succ[n] = n
+    refresh_potentials(T)
+
+
 cdef Py_ssize_t find_entering_arc(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
@@ -335,6 +391,85 @@ cdef int run_simplex(
             since_refresh = 0
 
 
+cdef void _bind(
+    Tree* T, Py_ssize_t n, double art_cost,
+    cnp.ndarray parent, cnp.ndarray thread, cnp.ndarray rev_thread, cnp.ndarray succ_num,
+    cnp.ndarray last_succ, cnp.ndarray up, cnp.ndarray flow, cnp.ndarray pred_cost,
+    cnp.ndarray pred_arc, cnp.ndarray pi, cnp.ndarray path, cnp.ndarray seg_start,
+    cnp.ndarray seg_end,
+):
+    """Point the tree's fields at arrays of n + 1 nodes (2n + 2 for the segments)."""
+    T.n_nodes = n
+    T.root = n
+    T.art_cost = art_cost
+    T.parent = <Py_ssize_t*> cnp.PyArray_DATA(parent)
+    T.thread = <Py_ssize_t*> cnp.PyArray_DATA(thread)
+    T.rev_thread = <Py_ssize_t*> cnp.PyArray_DATA(rev_thread)
+    T.succ_num = <Py_ssize_t*> cnp.PyArray_DATA(succ_num)
+    T.last_succ = <Py_ssize_t*> cnp.PyArray_DATA(last_succ)
+    T.up = <char*> cnp.PyArray_DATA(up)
+    T.flow = <double*> cnp.PyArray_DATA(flow)
+    T.pred_cost = <double*> cnp.PyArray_DATA(pred_cost)
+    T.pred_arc = <Py_ssize_t*> cnp.PyArray_DATA(pred_arc)
+    T.pi = <double*> cnp.PyArray_DATA(pi)
+    T.path = <Py_ssize_t*> cnp.PyArray_DATA(path)
+    T.seg_start = <Py_ssize_t*> cnp.PyArray_DATA(seg_start)
+    T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(seg_end)
+
+
+def _block_size(Py_ssize_t n_arcs):
+    # sqrt(arcs) balances the cost of a scan against pivot quality
+    # (Kiraly & Kovacs 2012); small problems still scan a few arcs.
+    return max(<Py_ssize_t> (n_arcs ** 0.5), 10)
+
+
+def solve_pair_costs(
+    const Py_ssize_t[::1] tails not None,
+    const Py_ssize_t[::1] heads not None,
+    const double[::1] costs not None,
+    const double[:, ::1] left not None,
+    const double[:, ::1] right not None,
+    const Py_ssize_t[:, ::1] pairs not None,
+    double art_cost,
+    Py_ssize_t max_iter,
+):
+    """Optimal costs for many supplies ``left[i] - right[j]`` on one arc list, without the GIL.
+
+    Each pair runs exactly what :class:`SpanningTree` runs (same start, same
+    pricing, same summation), so the values equal single solves bit for bit.
+    Returns ``(values, status)``.
+    """
+    cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
+    cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
+    cdef Py_ssize_t n_iter, cursor
+    if right.shape[1] != n or heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
+        raise ValueError("inconsistent sizes")
+    values = np.empty(n_pairs)
+    status = np.empty(n_pairs, dtype=np.int8)
+    cdef double[::1] values_view = values
+    cdef signed char[::1] status_view = status
+    cdef double[::1] supply = np.empty(n)
+    nodes = [np.empty(n + 1, dtype=np.intp) for _ in range(7)]
+    up = np.empty(n + 1, dtype=np.int8)
+    reals = [np.empty(n + 1) for _ in range(3)]
+    segments = [np.empty(2 * n + 2, dtype=np.intp) for _ in range(2)]
+    cdef Tree T
+    _bind(&T, n, art_cost, nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], up, reals[0],
+          reals[1], nodes[5], reals[2], nodes[6], segments[0], segments[1])
+    with nogil:
+        for k in range(n_pairs):
+            for v in range(n):
+                supply[v] = left[pairs[k, 0], v] - right[pairs[k, 1], v]
+            init_star(&T, &supply[0])
+            n_iter = 0
+            cursor = 0
+            status_view[k] = run_simplex(
+                &T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter, &cursor
+            )
+            values_view[k] = tree_cost(&T)
+    return values, status
+
+
 cdef class SpanningTree:
     """State of the network simplex: a strongly feasible spanning tree and its flows.
 
@@ -357,53 +492,26 @@ cdef class SpanningTree:
     cdef Py_ssize_t cursor
 
     def __init__(self, const double[::1] supply not None, double art_cost):
-        cdef Py_ssize_t n = supply.shape[0], size = n + 1, v
-        self.parent = np.full(size, n, dtype=np.intp)
-        self.parent[n] = -1
-        self.thread = np.arange(1, size + 1, dtype=np.intp)
-        self.thread[n] = 0
-        self.rev_thread = np.arange(-1, size - 1, dtype=np.intp)
-        self.rev_thread[0] = n
-        self.succ_num = np.ones(size, dtype=np.intp)
-        self.succ_num[n] = size
-        self.last_succ = np.arange(size, dtype=np.intp)
-        self.last_succ[n] = n - 1
-        supply_arr = np.asarray(supply)
-        self.up = np.zeros(size, dtype=np.int8)
-        self.up[:n] = supply_arr > 0
-        self.flow = np.zeros(size, dtype=np.float64)
-        self.flow[:n] = np.abs(supply_arr)
-        self.pred_cost = np.full(size, art_cost, dtype=np.float64)
-        self.pred_cost[n] = 0.0
-        self.pred_arc = np.full(size, -1, dtype=np.intp)
-        self.pi = np.zeros(size, dtype=np.float64)
+        cdef Py_ssize_t n = supply.shape[0], size = n + 1
+        self.parent = np.empty(size, dtype=np.intp)
+        self.thread = np.empty(size, dtype=np.intp)
+        self.rev_thread = np.empty(size, dtype=np.intp)
+        self.succ_num = np.empty(size, dtype=np.intp)
+        self.last_succ = np.empty(size, dtype=np.intp)
+        self.up = np.empty(size, dtype=np.int8)
+        self.flow = np.empty(size, dtype=np.float64)
+        self.pred_cost = np.empty(size, dtype=np.float64)
+        self.pred_arc = np.empty(size, dtype=np.intp)
+        self.pi = np.empty(size, dtype=np.float64)
         self._path = np.empty(size, dtype=np.intp)
         self._seg_start = np.empty(2 * size, dtype=np.intp)
         self._seg_end = np.empty(2 * size, dtype=np.intp)
         self.n_iter = 0
         self.cursor = 0
-        if n == 0:
-            # A root with no children: thread and last_succ point to itself.
-            self.thread[0] = 0
-            self.rev_thread[0] = 0
-            self.last_succ[0] = 0
-        self.T.n_nodes = n
-        self.T.root = n
-        self.T.art_cost = art_cost
-        self.T.parent = <Py_ssize_t*> cnp.PyArray_DATA(self.parent)
-        self.T.thread = <Py_ssize_t*> cnp.PyArray_DATA(self.thread)
-        self.T.rev_thread = <Py_ssize_t*> cnp.PyArray_DATA(self.rev_thread)
-        self.T.succ_num = <Py_ssize_t*> cnp.PyArray_DATA(self.succ_num)
-        self.T.last_succ = <Py_ssize_t*> cnp.PyArray_DATA(self.last_succ)
-        self.T.up = <char*> cnp.PyArray_DATA(self.up)
-        self.T.flow = <double*> cnp.PyArray_DATA(self.flow)
-        self.T.pred_cost = <double*> cnp.PyArray_DATA(self.pred_cost)
-        self.T.pred_arc = <Py_ssize_t*> cnp.PyArray_DATA(self.pred_arc)
-        self.T.pi = <double*> cnp.PyArray_DATA(self.pi)
-        self.T.path = <Py_ssize_t*> cnp.PyArray_DATA(self._path)
-        self.T.seg_start = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_start)
-        self.T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_end)
-        refresh_potentials(&self.T)
+        _bind(&self.T, n, art_cost, self.parent, self.thread, self.rev_thread, self.succ_num,
+              self.last_succ, self.up, self.flow, self.pred_cost, self.pred_arc, self.pi,
+              self._path, self._seg_start, self._seg_end)
+        init_star(&self.T, &supply[0] if n else NULL)
 
     @property
     def n_nodes(self):
@@ -429,9 +537,7 @@ cdef class SpanningTree:
         if heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
             raise ValueError("tails, heads and costs must have the same length")
         if block_size <= 0:
-            # sqrt(arcs) balances the cost of a scan against pivot quality
-            # (Kiraly & Kovacs 2012); small problems still scan a few arcs.
-            block_size = max(<Py_ssize_t> (n_arcs ** 0.5), 10)
+            block_size = _block_size(n_arcs)
         if cursor >= n_arcs:
             cursor = 0
         with nogil:
@@ -508,6 +614,10 @@ cdef class SpanningTree:
                     T.pred_arc[v] = up_arc[v] if T.up[v] else down_arc[v]
                     T.pred_cost[v] = costs[T.pred_arc[v]]
             refresh_potentials(T)
+
+    def cost(self):
+        """Cost of the current flow on the real arcs (compensated sum)."""
+        return tree_cost(&self.T)
 
     def refresh_potentials(self):
         """Recompute the potentials from the tree (exactly what the final check uses)."""

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csgraph
 
 from emd import _engine
-from emd._core._network_simplex import STATUS_NAMES, SpanningTree
+from emd._core._network_simplex import STATUS_NAMES, SpanningTree, solve_pair_costs
 from emd._validation import as_float_array, as_positive_int, balance, check_weight_values
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "wasserstein_grid"]
@@ -171,6 +171,10 @@ class _GridGraph:
         small = (np.abs(self.offsets) <= 1).all(axis=1)
         self.code_to_offset[self._codes(self.offsets[small])] = np.flatnonzero(small)
         self.tails, self.heads, self.costs = self._build_arcs()
+        # A detour through the artificial root must cost more than half of any
+        # path: the grid's diameter under the graph metric bounds that.
+        diameter = float(np.abs(self.lengths).max()) * sum(self.shape)
+        self.art_cost = diameter if diameter > 0 else 1.0
         # The warm start's chain of coarser grids, built once and shared by
         # every problem solved on this graph.
         self.coarse: _GridGraph | None = None
@@ -273,10 +277,7 @@ def _solve_on_grid(supply: np.ndarray, graph: _GridGraph, max_iter: int | None):
     Returns ``(flow, potentials, n_iter, status, tree)``.
     """
     n = supply.size
-    # A detour through the artificial root must cost more than half of any
-    # path: the grid's diameter under the graph metric bounds that.
-    diameter = float(np.abs(graph.lengths).max()) * sum(graph.shape)
-    tree = SpanningTree(supply.ravel(), diameter if diameter > 0 else 1.0)
+    tree = SpanningTree(supply.ravel(), graph.art_cost)
     if graph.coarse is not None:
         coarse_supply = _coarsen(supply)
         *_, coarse_tree = _solve_on_grid(coarse_supply, graph.coarse, max_iter)
@@ -345,12 +346,27 @@ class GridSolver:
         coarse_offsets, _ = _offsets_for(metric, ndim, 1)
         self.graph = _GridGraph(shape, offsets, spacing, metric, coarse_offsets)
 
+    def pair_costs(
+        self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray, max_iter: int | None = None
+    ) -> np.ndarray:
+        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), bit-identical
+        to calling the solver on each; small grids run as one loop without the GIL."""
+        graph = self.graph
+        if graph.coarse is not None:
+            return np.array([self(left[i] - right[j], max_iter).cost for i, j in pairs])
+        values, _ = solve_pair_costs(
+            graph.tails, graph.heads, graph.costs, left, right,
+            np.ascontiguousarray(pairs, dtype=np.intp), graph.art_cost,
+            _engine.default_max_iter(left.shape[1]) if max_iter is None else max_iter,
+        )
+        return values
+
     def __call__(
         self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False
     ) -> GridResult:
         """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape)."""
         graph = self.graph
-        flow, potentials, n_iter, status, _ = _solve_on_grid(
+        flow, potentials, n_iter, status, tree = _solve_on_grid(
             supply.reshape(graph.shape), graph, max_iter
         )
         positive = flow > 0
@@ -359,7 +375,7 @@ class GridSolver:
             if return_flows else None
         )
         return GridResult(
-            cost=math.fsum(flow[positive] * graph.costs[positive]),
+            cost=tree.cost(),
             potential=potentials.reshape(graph.shape),
             rel_error_bound=self.rel_error_bound,
             metric=self.metric,

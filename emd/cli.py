@@ -1,0 +1,986 @@
+"""The ``emd-compute`` command line tool.
+
+``emd-compute A B`` prints the Wasserstein-1 distance between two histograms;
+``emd-compute --pairwise FILE...`` prints the matrix of distances between
+many.  The tool is a thin layer over the public API: it reads files with
+:func:`emd.io.read_histogram`, hands the arrays to :func:`emd.solve`,
+:func:`emd.solve_points`, :func:`emd.wasserstein`, :func:`emd.wasserstein_grid`
+or :func:`emd.pairwise`, and writes results with the atomic writers of
+:mod:`emd.io`.  Run ``emd-compute --help`` for the options and examples.
+
+Exit statuses
+-------------
+0
+    Success.
+1
+    Internal error (a bug; ``--debug`` shows the traceback).
+2
+    Bad usage or bad input: one line on standard error names the file and
+    the problem.
+3
+    The solver stopped before proving optimality (``--max-iter``).
+4
+    ``--check-pot``: POT's distance differs from ours beyond the tolerance.
+130
+    Interrupted (Ctrl-C).
+
+Nothing is written to an output file unless the exit status is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+import emd
+from emd._validation import MASS_RTOL
+from emd.io import (
+    Histogram,
+    HistogramFileError,
+    atomic_write,
+    read_cost_matrix,
+    read_histogram,
+    write_matrix,
+    write_plan,
+    write_vector,
+)
+
+__all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NOT_OPTIMAL", "EXIT_OK", "EXIT_POT", "main"]
+
+PROG = "emd-compute"
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INPUT = 2
+EXIT_NOT_OPTIMAL = 3
+EXIT_POT = 4
+EXIT_INTERRUPTED = 130
+
+METRICS = ("euclidean", "cityblock", "chebyshev", "sqeuclidean")
+#: Metrics :func:`emd.wasserstein_grid` solves on the grid itself; other
+#: metrics on grids go through :func:`emd.solve_points` over the bins.
+GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
+
+# Extensions a directory given to --pairwise is scanned for: those that
+# emd.io.read_histogram reads.
+HISTOGRAM_EXTS = (
+    ".npy", ".npz", ".csv", ".tsv", ".txt", ".json",
+    ".png", ".pgm", ".ppm", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff",
+)  # fmt: skip
+TEXT_EXTS = (".csv", ".tsv", ".txt")
+DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": " "}
+
+#: Relative difference tolerated between POT and emd.  Both are exact
+#: simplex solvers in float64, so anything beyond rounding is a real
+#: disagreement (the euclidean grid bound is added on top).
+POT_RTOL = 1e-7
+#: Largest cost matrix (entries) that --check-pot builds: 8 bytes each.
+POT_MAX_ENTRIES = 50_000_000
+
+EPILOG = """\
+examples:
+  emd-compute hist_a.csv hist_b.csv
+      1-D histograms of weights, bins at positions 0, 1, 2, ...
+  emd-compute points_a.csv points_b.csv --json
+      weighted 2-D point sets (rows x,y,weight); a JSON record on stdout
+  emd-compute --normalize image_a.png image_b.png
+      grey-level images as 2-D grids, rescaled to total mass 1
+  emd-compute --grid --metric euclidean --normalize image_a.csv image_b.csv
+      a CSV table read as a grid rather than as rows of points
+  emd-compute --cost cost.csv a.csv b.csv --plan plan.csv --potentials duals.csv
+      an explicit cost matrix between two weight vectors, with the plan and duals
+  cat hist_a.csv | emd-compute - hist_b.csv
+      "-" reads standard input (format sniffed from the content)
+  emd-compute --pairwise data/ --jobs 4 -o distances.npy
+      all distances between the histograms in data/ (also: files, "data/*.json")
+  emd-compute --check-pot points_a.csv points_b.csv
+      recompute with POT's ot.emd2 and report the difference
+
+inputs:
+  .npy .npz .csv .tsv .txt .json and images (.png .pgm .jpg .tif ...; needs Pillow).
+  One column of weights, or rows of coordinates followed by a weight (a point
+  set).  Weights without coordinates sit on a grid: positions 0, 1, 2, ... in
+  1-D, pixel/voxel indices for 2-D/3-D arrays and images.
+
+metric (default: euclidean for point sets, cityblock for grids):
+  Grids use the grid solver: cityblock and chebyshev are exact, euclidean comes
+  with a relative error bound (in --json; --exact or --max-rel-error tighten
+  it); sqeuclidean on a grid solves over the bins as points.
+
+outputs:
+  --plan: sparse triplets source,target,mass (.csv .tsv .txt, or .npz with
+  rows, cols, masses); indices are input rows, flat C-order bins for grids.
+  On a grid solve they are the flows along the arcs of the grid graph (between
+  nearby bins), which add up to an optimal plan; with --exact, the plan itself.
+  --potentials: dual potentials as side,index,potential rows (.npz: u, v), or
+  for a grid solve the Kantorovich-Rubinstein witness f with
+  distance = sum((A - B) * f): a matrix for 2-D grids in text, .npy/.npz keep
+  the grid's shape.  Files are written only when the run succeeds.
+
+exit status:
+  0 success, 1 internal error, 2 bad usage or input, 3 solver stopped before
+  optimality, 4 --check-pot disagreement, 130 interrupted
+"""
+
+
+class CLIError(Exception):
+    """A problem to report as one line on standard error, with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_INPUT) -> None:
+        super().__init__(" ".join(str(message).split()))
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CLIError(f"{message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``emd-compute`` (also used to render its documentation).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    parser = _Parser(
+        prog=PROG,
+        description="Exact Wasserstein-1 (Earth Mover's) distance between histograms.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("a", nargs="?", metavar="A", help='first histogram file ("-" = stdin)')
+    parser.add_argument("b", nargs="?", metavar="B", help='second histogram file ("-" = stdin)')
+
+    group = parser.add_argument_group("problem")
+    group.add_argument(
+        "--metric",
+        choices=METRICS,
+        help="ground distance (default: euclidean for point sets, cityblock for grids)",
+    )
+    kind = group.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--grid",
+        dest="kind",
+        action="store_const",
+        const="grid",
+        help="read inputs as weight grids (a multi-column table becomes a 2-D grid)",
+    )
+    kind.add_argument(
+        "--points",
+        dest="kind",
+        action="store_const",
+        const="points",
+        help="read inputs as point sets (arrays as rows of coordinates then a weight)",
+    )
+    group.add_argument(
+        "--normalize",
+        action="store_true",
+        help="rescale both histograms to total mass 1 (otherwise unequal totals are an error)",
+    )
+    group.add_argument(
+        "--cost",
+        metavar="FILE",
+        help="explicit cost matrix (rows for A, columns for B); A and B are then weight "
+        "vectors (grids flattened in C order)",
+    )
+    group.add_argument(
+        "--max-iter", type=_positive_int, metavar="N", help="limit on solver iterations"
+    )
+    group.add_argument(
+        "--exact",
+        action="store_true",
+        help="euclidean grids: solve exactly instead of within the error bound",
+    )
+    group.add_argument(
+        "--max-rel-error",
+        type=_positive_float,
+        metavar="X",
+        help="euclidean grids: largest relative error allowed for the approximation",
+    )
+
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON record (distance, metric, sizes, status, iterations, "
+        "certificate, error bound, wall time) instead of the bare distance",
+    )
+    group.add_argument("--plan", metavar="FILE", help="write the optimal plan (see below)")
+    group.add_argument("--potentials", metavar="FILE", help="write the dual potentials (see below)")
+    group.add_argument(
+        "--check-pot",
+        action="store_true",
+        help="recompute the distance with POT (pip install pot) and report the difference",
+    )
+
+    group = parser.add_argument_group("many histograms")
+    group.add_argument(
+        "--pairwise",
+        nargs="+",
+        metavar="FILE",
+        help="distance matrix between all these histograms (files, directories or quoted "
+        "glob patterns; expanded in sorted order)",
+    )
+    group.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="--pairwise: write the matrix to FILE (.csv .tsv .txt .npy; default: CSV on stdout)",
+    )
+    group.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="--pairwise: parallel workers (-1: all processors)",
+    )
+
+    group = parser.add_argument_group("other")
+    group.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    group.add_argument("--version", action="version", version=f"{PROG} {emd.__version__}")
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``emd-compute`` and return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit status (see the module docstring); ``--help`` and
+        ``--version`` return 0.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    emd-compute ...
+    0
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing so that even a parser failure can show its traceback.
+    debug = "--debug" in argv
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = build_parser().parse_args(argv)
+            status = _run(args, caught)
+        except SystemExit as exc:  # --help, --version
+            return exc.code if isinstance(exc.code, int) else EXIT_OK
+        except BrokenPipeError:
+            # The reader went away (``| head``): say nothing, and keep Python
+            # from failing again when it flushes stdout at exit.
+            _silence_stdout()
+            return EXIT_INTERNAL
+        except KeyboardInterrupt:
+            _report_error("interrupted", debug)
+            return EXIT_INTERRUPTED
+        except CLIError as exc:
+            _report_error(str(exc), debug)
+            return exc.status
+        except HistogramFileError as exc:
+            # The message already reads "<file>: <problem>".
+            _report_error(str(exc), debug)
+            return EXIT_INPUT
+        except (ValueError, TypeError) as exc:
+            # What the library refuses is bad input that slipped past the checks here.
+            _report_error(f"error: {exc}", debug)
+            return EXIT_INPUT
+        except MemoryError:
+            _report_error("out of memory: the problem is too large", debug)
+            return EXIT_INTERNAL
+        except Exception as exc:
+            _report_error(
+                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                "traceback)",
+                debug,
+            )
+            return EXIT_INTERNAL
+    return status
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # stdout replaced, as in tests
+        pass
+
+
+def _report_error(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc()
+    _stderr(message)
+
+
+def _stderr(message: str) -> None:
+    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _warn(message: str) -> None:
+    _stderr(f"warning: {message}")
+
+
+def _emit_warnings(caught: list[warnings.WarningMessage], skip_solver: bool) -> bool:
+    """Print captured warnings one line each; return whether a solver warning was seen."""
+    solver_seen = False
+    seen: set[str] = set()
+    for item in caught:
+        is_solver = issubclass(item.category, emd.SolverWarning)
+        solver_seen |= is_solver
+        text = str(item.message)
+        if (is_solver and skip_solver) or text in seen:
+            continue
+        seen.add(text)
+        _warn(text)
+    caught.clear()
+    return solver_seen
+
+
+def _run(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:
+    inputs = [p for p in (args.a, args.b) if p is not None]
+    if args.pairwise is not None:
+        if inputs:
+            raise CLIError(
+                f"--pairwise takes all the files itself; unexpected input {inputs[0]!r} before it"
+            )
+        for option, value in (
+            ("--plan", args.plan),
+            ("--potentials", args.potentials),
+            ("--cost", args.cost),
+            ("--check-pot", args.check_pot),
+            # emd.pairwise reports no per-pair status, so an early stop
+            # could not be flagged; the euclidean tuning is per call.
+            ("--max-iter", args.max_iter),
+            ("--exact", args.exact),
+            ("--max-rel-error", args.max_rel_error),
+        ):
+            if value is not None and value is not False:
+                raise CLIError(f"{option} applies to a single pair A B, not to --pairwise")
+        return _run_pairwise(args, caught)
+    if len(inputs) != 2:
+        raise CLIError(
+            f"expected two inputs A and B (or --pairwise FILE...), got {len(inputs)} "
+            f"(see {PROG} --help)"
+        )
+    for option, value in (("--output", args.output), ("--jobs", args.jobs)):
+        if value is not None:
+            raise CLIError(f"{option} applies to --pairwise only")
+    return _run_pair(args, caught)
+
+
+# ---------------------------------------------------------------------------
+# Shared checks
+# ---------------------------------------------------------------------------
+
+
+def _check_stdin_once(paths: Sequence[str]) -> None:
+    if sum(p == "-" for p in paths) > 1:
+        raise CLIError('standard input ("-") can be read only once')
+
+
+def _check_masses(hists: Sequence[Histogram], normalize: bool) -> None:
+    """Refuse unequal totals up front, naming the files (the library names ``a``, ``b``)."""
+    if normalize:
+        return
+    first = hists[0]
+    mass_first = first.mass
+    for other in hists[1:]:
+        mass = other.mass
+        if abs(mass - mass_first) > MASS_RTOL * max(mass, mass_first):
+            raise CLIError(
+                f"{first.source} and {other.source} have unequal total mass "
+                f"({mass_first:.12g} and {mass:.12g}); pass --normalize to rescale both to 1"
+            )
+
+
+def _check_output(path: str | None, allowed: Sequence[str], what: str) -> None:
+    """Fail before any computation when an output could not be written at the end."""
+    if path is None:
+        return
+    if path == "-":
+        raise CLIError(f"{what}: give a file name; standard output carries the distance")
+    ext = Path(path).suffix.lower()
+    if ext not in allowed:
+        problem = f"unknown extension {ext!r}" if ext else "no file extension"
+        raise CLIError(f"{path}: {problem} for {what} (expected one of {', '.join(allowed)})")
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise CLIError(f"{path}: directory {str(parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise CLIError(f"{path}: is a directory, not a file")
+
+
+def _default_metric(metric: str | None, grid: bool) -> str:
+    if metric is not None:
+        return metric
+    return "cityblock" if grid else "euclidean"
+
+
+def _check_grid_options(args: argparse.Namespace, grids: bool, metric: str, ndim: int) -> None:
+    """Refuse the euclidean-grid options where :func:`emd.wasserstein_grid` would."""
+    tuning = args.exact or args.max_rel_error is not None
+    if tuning and not (grids and metric == "euclidean"):
+        raise CLIError("--exact and --max-rel-error apply to grids under the euclidean metric")
+    if args.exact and args.max_rel_error is not None:
+        raise CLIError("--exact and --max-rel-error exclude each other")
+    if grids and metric == "euclidean" and ndim == 3 and not args.exact:
+        raise CLIError(
+            "the euclidean metric on a 3-D grid needs --exact (the error bound of the "
+            "fast grid solver holds in 1-D and 2-D only)"
+        )
+
+
+def _stderr_is_terminal() -> bool:
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
+
+
+def _number(value: Any) -> float | None:
+    """A float for JSON: strict JSON has no NaN or infinity."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------------------
+# One pair
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Pair:
+    """A validated single-pair problem, ready for the solver."""
+
+    a: Histogram
+    b: Histogram
+    solver: str  # "grid" (emd.wasserstein_grid), "points" (solve_points), "cost" (solve)
+    metric: str | None
+    cost: np.ndarray | None = None
+    cost_source: str | None = None
+
+
+@dataclasses.dataclass
+class _Outcome:
+    """What a solve produced, in the terms the reports and writers need."""
+
+    distance: float
+    status: str
+    n_iter: int | None = None
+    certificate: Any = None
+    rel_error_bound: float | None = None
+    # (rows, cols, masses) of the plan, or of the grid flows.
+    plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # Bipartite duals (u, v) or, for a grid solve, the KR witness.
+    duals: tuple[np.ndarray, np.ndarray] | None = None
+    witness: np.ndarray | None = None
+
+
+def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:
+    started = time.perf_counter()
+    _check_stdin_once([args.a, args.b] + ([args.cost] if args.cost else []))
+    if args.cost is not None and args.metric is not None:
+        raise CLIError("--metric does not apply with --cost: the cost matrix is the ground cost")
+    _check_output(args.plan, (*TEXT_EXTS, ".npz"), "the plan")
+    if args.plan is not None and args.plan == args.potentials:
+        raise CLIError(f"{args.plan}: --plan and --potentials name the same file")
+    ot = _import_pot() if args.check_pot else None
+
+    hist_a = read_histogram(args.a, kind=args.kind)
+    hist_b = read_histogram(args.b, kind=args.kind)
+    cost = cost_source = None
+    if args.cost is not None:
+        cost = read_cost_matrix(args.cost)
+        cost_source = "<stdin>" if args.cost == "-" else args.cost
+    pair = _prepare_pair(args, hist_a, hist_b, cost, cost_source)
+    _check_masses([hist_a, hist_b], args.normalize)
+    if pair.solver == "grid":
+        _check_output(args.potentials, (".npy", ".npz", *TEXT_EXTS), "the potentials")
+    else:
+        _check_output(args.potentials, (".npz", *TEXT_EXTS), "the dual potentials")
+    if ot is not None:
+        _check_pot_size(pair)
+
+    solve_started = time.perf_counter()
+    outcome = _solve_pair(pair, args)
+    solve_time = time.perf_counter() - solve_started
+    solver_warned = _emit_warnings(caught, skip_solver=True)
+
+    status = EXIT_OK
+    if outcome.status != "optimal" or solver_warned:
+        iterations = "" if outcome.n_iter is None else f" after {outcome.n_iter} iterations"
+        _warn(
+            f"the solver stopped before optimality (status {outcome.status!r}{iterations}); "
+            "the distance is an upper bound, not the optimum, and no output file was written"
+        )
+        status = EXIT_NOT_OPTIMAL
+
+    pot_record = None
+    if ot is not None:
+        pot_record = _check_with_pot(ot, pair, outcome, args.normalize)
+        _emit_warnings(caught, skip_solver=False)
+        if not pot_record["agrees"] and status == EXIT_OK:
+            _warn(
+                f"POT's distance {pot_record['distance']!r} differs from {outcome.distance!r} "
+                f"by {pot_record['rel_difference']:.3g} relative (tolerance "
+                f"{pot_record['tolerance']:.3g}); no output file was written"
+            )
+            status = EXIT_POT
+
+    if status == EXIT_OK:
+        _write_pair_outputs(args, outcome)
+
+    if args.json:
+        record = _pair_record(args, pair, outcome, pot_record)
+        record["solve_time_s"] = solve_time
+        record["wall_time_s"] = time.perf_counter() - started
+        _print_json(record)
+    else:
+        print(repr(float(outcome.distance)), flush=True)
+        if pot_record is not None:
+            print(
+                f"POT ot.emd2: {pot_record['distance']!r} (difference "
+                f"{pot_record['abs_difference']:.3g}, relative {pot_record['rel_difference']:.3g})",
+                flush=True,
+            )
+    return status
+
+
+def _prepare_pair(
+    args: argparse.Namespace,
+    hist_a: Histogram,
+    hist_b: Histogram,
+    cost: np.ndarray | None,
+    cost_source: str | None,
+) -> _Pair:
+    """Pick the solver for a pair and check that the inputs fit together."""
+    if cost is not None:
+        for hist in (hist_a, hist_b):
+            if hist.kind == "points":
+                raise CLIError(
+                    f"{hist.source}: --cost takes weight vectors, but this file holds a point "
+                    "set (coordinates and weights); use a single column of weights or --grid"
+                )
+        n, m = hist_a.weights.size, hist_b.weights.size
+        if cost.shape != (n, m):
+            raise CLIError(
+                f"{cost_source}: cost matrix has shape {cost.shape} but {hist_a.source} has "
+                f"{n} weights and {hist_b.source} has {m}, so shape ({n}, {m}) is needed"
+            )
+        return _Pair(hist_a, hist_b, "cost", None, cost, cost_source)
+
+    grids = hist_a.kind == "grid" and hist_b.kind == "grid"
+    metric = _default_metric(args.metric, grids)
+    if grids and hist_a.weights.shape != hist_b.weights.shape:
+        raise CLIError(
+            f"{hist_b.source}: grid shape {hist_b.weights.shape} differs from "
+            f"{hist_a.source}: grid shape {hist_a.weights.shape}; pass --points to compare "
+            "them as point sets"
+        )
+    if hist_a.dim != hist_b.dim:
+        raise CLIError(
+            f"{hist_b.source}: {hist_b.dim}-D data cannot be compared with "
+            f"{hist_a.source}: {hist_a.dim}-D data"
+        )
+    _check_grid_options(args, grids, metric, hist_a.weights.ndim)
+    solver = "grid" if grids and metric in GRID_METRICS else "points"
+    return _Pair(hist_a, hist_b, solver, metric)
+
+
+def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
+    if pair.solver == "cost":
+        result = emd.solve(
+            pair.a.weights.ravel(),
+            pair.b.weights.ravel(),
+            pair.cost,
+            normalize=args.normalize,
+            max_iter=args.max_iter,
+        )
+        return _transport_outcome(result, args.json)
+
+    if pair.solver == "grid":
+        result = emd.wasserstein_grid(
+            pair.a.weights,
+            pair.b.weights,
+            metric=pair.metric,
+            normalize=args.normalize,
+            exact=args.exact,
+            max_rel_error=args.max_rel_error,
+            return_flows=args.plan is not None,
+            max_iter=args.max_iter,
+        )
+        plan = None
+        if args.plan is not None:
+            tails, heads, flow = result.flows
+            plan = (np.asarray(tails), np.asarray(heads), np.asarray(flow))
+        return _Outcome(
+            distance=float(result.cost),
+            status=str(result.status),
+            n_iter=None if result.n_iter is None else int(result.n_iter),
+            rel_error_bound=float(result.rel_error_bound),
+            plan=plan,
+            # "+ 0.0" turns -0.0 into 0.0 in text output.
+            witness=np.asarray(result.potential) + 0.0,
+        )
+
+    x_a, w_a = pair.a.as_points()
+    x_b, w_b = pair.b.as_points()
+    details = args.json or args.plan or args.potentials or args.max_iter is not None
+    if not details:
+        # emd.wasserstein takes the O(n log n) closed form on the line.
+        distance = emd.wasserstein(x_a, x_b, w_a, w_b, metric=pair.metric, normalize=args.normalize)
+        return _Outcome(distance=float(distance), status="optimal")
+    result = emd.solve_points(
+        x_a,
+        x_b,
+        w_a,
+        w_b,
+        metric=pair.metric,
+        normalize=args.normalize,
+        max_iter=args.max_iter,
+    )
+    return _transport_outcome(result, args.json)
+
+
+def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:
+    plan = result.plan
+    return _Outcome(
+        distance=float(result.cost),
+        status=result.status,
+        n_iter=int(result.n_iter),
+        # O(n m) pricing of every pair: only when the record will show it.
+        certificate=result.certificate() if certify else None,
+        plan=(np.asarray(plan.row), np.asarray(plan.col), np.asarray(plan.data)),
+        duals=(result.u, result.v),
+    )
+
+
+def _write_pair_outputs(args: argparse.Namespace, outcome: _Outcome) -> None:
+    if args.plan is not None and outcome.plan is not None:
+        write_plan(args.plan, *outcome.plan)
+    if args.potentials is not None:
+        if outcome.witness is not None:
+            _write_witness(args.potentials, outcome.witness)
+        elif outcome.duals is not None:
+            _write_duals(args.potentials, *outcome.duals)
+
+
+def _write_duals(path: str, u: np.ndarray, v: np.ndarray) -> None:
+    ext = Path(path).suffix.lower()
+    if ext == ".npz":
+
+        def save(fh: IO[bytes]) -> None:
+            np.savez(fh, u=u, v=v)
+
+        atomic_write(path, save)
+        return
+    delim = DELIMITERS[ext]
+    lines = [delim.join(("side", "index", "potential"))]
+    for side, values in (("a", u), ("b", v)):
+        # repr is the shortest text that reads back to the same float.
+        lines.extend(f"{side}{delim}{i}{delim}{x!r}" for i, x in enumerate(values.tolist()))
+    text = "\n".join(lines) + "\n"
+    atomic_write(path, lambda fh: fh.write(text), binary=False)
+
+
+def _write_witness(path: str, witness: np.ndarray) -> None:
+    ext = Path(path).suffix.lower()
+    if ext == ".npy":
+        atomic_write(path, lambda fh: np.save(fh, witness, allow_pickle=False))
+    elif ext == ".npz":
+
+        def save(fh: IO[bytes]) -> None:
+            np.savez(fh, potential=witness)
+
+        atomic_write(path, save)
+    elif witness.ndim == 2:
+        # Same layout as a grid read from text, so it reads back with --grid.
+        write_matrix(path, witness)
+    else:
+        write_vector(path, witness.ravel(), header="potential")
+
+
+def _pair_record(
+    args: argparse.Namespace, pair: _Pair, outcome: _Outcome, pot: dict[str, Any] | None
+) -> dict[str, Any]:
+    def shape(hist: Histogram) -> list[int]:
+        if hist.positions is not None:
+            return list(hist.positions.shape)
+        return list(hist.weights.shape)
+
+    certificate = None
+    if outcome.certificate is not None:
+        cert = outcome.certificate
+        certificate = {
+            "optimal": bool(cert.optimal()),
+            "relative_gap": _number(cert.relative_gap),
+            "max_dual_violation": _number(cert.max_dual_violation),
+            "relative_marginal_error": _number(cert.relative_marginal_error),
+        }
+    record: dict[str, Any] = {
+        "distance": _number(outcome.distance),
+        "metric": pair.metric,
+        "solver": pair.solver,
+        "inputs": [pair.a.source, pair.b.source],
+        "kinds": [pair.a.kind, pair.b.kind],
+        "sizes": [int(pair.a.weights.size), int(pair.b.weights.size)],
+        "shapes": [shape(pair.a), shape(pair.b)],
+        "masses": [_number(pair.a.mass), _number(pair.b.mass)],
+        "normalized": bool(args.normalize),
+        "status": outcome.status,
+        "optimal": outcome.status == "optimal",
+        "n_iter": outcome.n_iter,
+        "certificate": certificate,
+        "rel_error_bound": _number(outcome.rel_error_bound),
+    }
+    if pair.cost_source is not None:
+        record["cost_matrix"] = pair.cost_source
+    if pot is not None:
+        record["check_pot"] = {
+            k: (_number(v) if isinstance(v, float) else v) for k, v in pot.items()
+        }
+    record["version"] = emd.__version__
+    return record
+
+
+def _print_json(record: dict[str, Any]) -> None:
+    print(json.dumps(record, indent=2, allow_nan=False), flush=True)
+
+
+# ---------------------------------------------------------------------------
+# --check-pot
+# ---------------------------------------------------------------------------
+
+
+def _import_pot() -> Any:
+    try:
+        import ot
+    except ImportError:
+        raise CLIError(
+            "--check-pot needs POT (Python Optimal Transport), which is not installed: "
+            "pip install pot"
+        ) from None
+    return ot
+
+
+def _pot_problem(pair: _Pair) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Weights and, when it need not be computed, the cost matrix of a pair."""
+    if pair.cost is not None:
+        return pair.a.weights.ravel(), pair.b.weights.ravel(), pair.cost
+    return pair.a.as_points()[1], pair.b.as_points()[1], None
+
+
+def _check_pot_size(pair: _Pair) -> None:
+    entries = pair.a.weights.size * pair.b.weights.size
+    if pair.cost is None and entries > POT_MAX_ENTRIES:
+        raise CLIError(
+            f"--check-pot would need a dense {pair.a.weights.size} x {pair.b.weights.size} "
+            f"cost matrix ({entries * 8 / 2**30:.1f} GiB); it is meant for smaller problems"
+        )
+
+
+def _check_with_pot(ot: Any, pair: _Pair, outcome: _Outcome, normalize: bool) -> dict[str, Any]:
+    """Recompute the distance with POT's ``ot.emd2`` on an explicit cost matrix."""
+    from scipy.spatial.distance import cdist
+
+    w_a, w_b, cost = _pot_problem(pair)
+    if cost is None:
+        cost = cdist(pair.a.as_points()[0], pair.b.as_points()[0], metric=pair.metric)
+    if normalize:
+        w_a, w_b = w_a / math.fsum(w_a), w_b / math.fsum(w_b)
+    else:
+        # POT checks the totals to ~1e-7 relative; ours passed a tighter check,
+        # so hand it exactly balanced weights.
+        w_b = w_b * (math.fsum(w_a) / math.fsum(w_b))
+    started = time.perf_counter()
+    # POT's default limit (1e5 pivots) stops early on a few thousand points.
+    distance = float(ot.emd2(w_a, w_b, cost, numItermax=max(10**6, 100 * (cost.size))))
+    elapsed = time.perf_counter() - started
+    diff = abs(distance - outcome.distance)
+    scale = max(abs(distance), abs(outcome.distance), np.finfo(float).tiny)
+    tolerance = POT_RTOL + (outcome.rel_error_bound or 0.0)
+    return {
+        "distance": distance,
+        "abs_difference": diff,
+        "rel_difference": diff / scale,
+        "tolerance": tolerance,
+        "agrees": diff / scale <= tolerance,
+        "pot_version": getattr(ot, "__version__", None),
+        "time_s": elapsed,
+    }
+
+
+# ---------------------------------------------------------------------------
+# --pairwise
+# ---------------------------------------------------------------------------
+
+
+def _expand_inputs(items: Sequence[str]) -> list[str]:
+    """Files from --pairwise arguments: directories are scanned, glob patterns expanded."""
+    import glob
+
+    paths: list[str] = []
+    for item in items:
+        if item == "-":
+            paths.append(item)
+        elif os.path.isdir(item):
+            found = sorted(
+                str(p)
+                for p in Path(item).iterdir()
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in HISTOGRAM_EXTS
+            )
+            if not found:
+                raise CLIError(
+                    f"{item}: the directory holds no histogram file ({' '.join(HISTOGRAM_EXTS)})"
+                )
+            paths.extend(found)
+        elif not os.path.exists(item) and any(c in item for c in "*?["):
+            # Patterns reach us quoted (or unmatched by the shell): expand them here.
+            found = sorted(p for p in glob.glob(item) if os.path.isfile(p))
+            if not found:
+                raise CLIError(f"{item}: no file matches this pattern")
+            paths.extend(found)
+        else:
+            paths.append(item)
+    return paths
+
+
+def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:
+    started = time.perf_counter()
+    if args.output not in (None, "-"):
+        _check_output(args.output, (*TEXT_EXTS, ".npy"), "the distance matrix")
+    paths = _expand_inputs(args.pairwise)
+    _check_stdin_once(paths)
+    if len(paths) < 2:
+        raise CLIError(f"--pairwise needs at least two histograms, got {len(paths)}")
+    hists = [read_histogram(path, kind=args.kind) for path in paths]
+
+    grids = all(h.kind == "grid" for h in hists)
+    metric = _default_metric(args.metric, grids)
+    first = hists[0]
+    for hist in hists[1:]:
+        if grids and hist.weights.shape != first.weights.shape:
+            raise CLIError(
+                f"{hist.source}: grid shape {hist.weights.shape} differs from "
+                f"{first.source}: grid shape {first.weights.shape}"
+            )
+        if hist.dim != first.dim:
+            raise CLIError(
+                f"{hist.source}: {hist.dim}-D data cannot be compared with "
+                f"{first.source}: {first.dim}-D data"
+            )
+    _check_masses(hists, args.normalize)
+    use_grid = grids and metric in GRID_METRICS
+    if use_grid and metric == "euclidean" and first.weights.ndim == 3:
+        raise CLIError(
+            "the euclidean metric on a 3-D grid needs --exact, which --pairwise does not "
+            "offer; compare single pairs instead"
+        )
+    if use_grid:
+        items: list[Any] = [h.weights for h in hists]
+    else:
+        # (positions, weights) tuples: each histogram is its own point set.
+        items = [h.as_points() for h in hists]
+    # tqdm is optional: without it there is simply no bar.
+    progress = _stderr_is_terminal() and importlib.util.find_spec("tqdm") is not None
+
+    solve_started = time.perf_counter()
+    matrix = emd.pairwise(
+        items,
+        metric=metric,
+        # 1-D weights without grid=True take the closed form on the line.
+        grid=use_grid and first.weights.ndim > 1,
+        n_jobs=args.jobs,
+        progress=progress,
+        normalize=args.normalize,
+    )
+    solve_time = time.perf_counter() - solve_started
+    matrix = np.asarray(matrix, dtype=np.float64)
+
+    status = EXIT_OK
+    if _emit_warnings(caught, skip_solver=False):
+        _warn(
+            "some distances are not proven optimal (upper bounds only); no output file was written"
+        )
+        status = EXIT_NOT_OPTIMAL
+
+    to_file = args.output not in (None, "-")
+    if status == EXIT_OK and to_file:
+        write_matrix(args.output, matrix)
+    if args.json:
+        record: dict[str, Any] = {
+            "inputs": [h.source for h in hists],
+            "metric": metric,
+            "solver": "grid" if use_grid else "points",
+            "n": len(hists),
+            "normalized": bool(args.normalize),
+            "output": args.output if to_file and status == EXIT_OK else None,
+        }
+        if not to_file:
+            record["distances"] = [[_number(x) for x in row] for row in matrix.tolist()]
+        record["solve_time_s"] = solve_time
+        record["wall_time_s"] = time.perf_counter() - started
+        record["version"] = emd.__version__
+        _print_json(record)
+    elif not to_file:
+        write_matrix("-", matrix)
+    return status

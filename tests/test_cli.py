@@ -1,0 +1,936 @@
+"""Tests of the ``emd-compute`` command line tool (emd.cli, ``python -m emd``).
+
+Most tests call :func:`emd.cli.main` in-process for speed; the ones that must
+see the real console entry (exit status of the process, standard input,
+tracebacks or their absence) run ``python -m emd`` in a subprocess from a
+temporary directory.  Distances are checked against independent solvers:
+:func:`scipy.stats.wasserstein_distance` in 1-D and POT's ``ot.emd2`` on an
+explicit cost matrix otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from scipy.stats import wasserstein_distance
+
+import emd
+from emd.cli import main
+from emd.io import read_histogram
+
+DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
+# Where the imported emd lives (the checkout with an in-place build, or
+# site-packages): subprocesses must import the same package, not a source tree.
+PACKAGE_ROOT = Path(emd.__file__).resolve().parents[1]
+
+HIST_A = [0, 1, 3, 6, 10, 12, 10, 6, 3, 1, 0, 0]
+HIST_B = [0, 0, 0, 1, 2, 4, 7, 10, 11, 9, 6, 2]
+# scipy normalises both sides; the example histograms both carry mass 52.
+W1_AB = 52 * wasserstein_distance(np.arange(12), np.arange(12), HIST_A, HIST_B)
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def run_cli(*args: object, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m emd ARGS`` as a separate process, from ``cwd``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    return subprocess.run(
+        [sys.executable, "-m", "emd", *map(str, args)],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def call(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
+    """Run :func:`main` in-process; return ``(status, stdout, stderr)``."""
+    status = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line(err: str, *fragments: str) -> str:
+    """Assert ``err`` is one ``emd-compute:`` line holding every fragment; return it."""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith("emd-compute: "), line
+    for fragment in fragments:
+        assert fragment in line, (fragment, line)
+    return line
+
+
+def distance_of(out: str) -> float:
+    return float(out.splitlines()[0])
+
+
+def grid_reference(a: np.ndarray, b: np.ndarray, metric: str) -> float:
+    """W1 between normalised grids by POT on the dense cost between bin coordinates."""
+    ot = pytest.importorskip("ot")
+    coords = np.indices(a.shape).reshape(a.ndim, -1).T.astype(float)
+    cost = cdist(coords, coords, metric=metric)
+    return float(ot.emd2(a.ravel() / a.sum(), b.ravel() / b.sum(), cost))
+
+
+def points_reference(path_a: Path, path_b: Path, metric: str) -> float:
+    ot = pytest.importorskip("ot")
+    ha, hb = read_histogram(path_a), read_histogram(path_b)
+    cost = cdist(ha.positions, hb.positions, metric=metric)
+    return float(ot.emd2(ha.weights, hb.weights, cost))
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def write_formats(tmp_path: Path, weights: list[float], stem: str) -> dict[str, Path]:
+    """The same 1-D histogram in every text and binary format the reader knows."""
+    arr = np.asarray(weights, dtype=float)
+    paths = {}
+    for ext, delim_header in ((".csv", "weight\n"), (".tsv", ""), (".txt", "# bins\n")):
+        paths[ext] = tmp_path / f"{stem}{ext}"
+        paths[ext].write_text(delim_header + "\n".join(map(str, weights)) + "\n")
+    paths[".json"] = tmp_path / f"{stem}.json"
+    paths[".json"].write_text(json.dumps(weights))
+    paths[".npy"] = tmp_path / f"{stem}.npy"
+    np.save(paths[".npy"], arr)
+    paths[".npz"] = tmp_path / f"{stem}.npz"
+    np.savez(paths[".npz"], weights=arr)
+    return paths
+
+
+# ---------------------------------------------------------------------------
+# The real console entry
+# ---------------------------------------------------------------------------
+
+
+def test_console_entry_prints_the_distance(tmp_path):
+    proc = run_cli(DATA / "hist_a.csv", DATA / "hist_b.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    assert float(proc.stdout.decode()) == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_console_entry_reads_standard_input(tmp_path):
+    data = (DATA / "hist_a.csv").read_bytes()
+    proc = run_cli("-", DATA / "hist_b.csv", "--json", cwd=tmp_path, stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["inputs"][0] == "<stdin>"
+    assert record["distance"] == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_console_entry_error_is_one_line_without_traceback(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("weight\n1\n-2\n3\n")
+    plan = tmp_path / "plan.csv"
+    proc = run_cli(bad, DATA / "hist_b.csv", "--plan", plan, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    one_line(proc.stderr.decode(), str(bad), "negative weight", "line 3")
+    assert not plan.exists()
+    assert list(tmp_path.iterdir()) == [bad]
+
+    proc = run_cli(bad, DATA / "hist_b.csv", "--debug", cwd=tmp_path)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "Traceback" in err
+    assert err.splitlines()[-1].startswith(f"emd-compute: {bad}: ")
+
+
+def test_console_entry_usage_error(tmp_path):
+    proc = run_cli("--metric", "hamming", DATA / "hist_a.csv", DATA / "hist_b.csv", cwd=tmp_path)
+    assert proc.returncode == 2
+    one_line(proc.stderr.decode(), "--metric", "hamming")
+
+
+def test_console_entry_stopped_solver(tmp_path):
+    plan = tmp_path / "plan.csv"
+    proc = run_cli(
+        DATA / "points_a.csv",
+        DATA / "points_b.csv",
+        "--max-iter",
+        "2",
+        "--plan",
+        plan,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 3
+    one_line(proc.stderr.decode(), "warning", "max_iter_reached", "upper bound")
+    assert "Traceback" not in proc.stderr.decode()
+    # Feasible, hence no smaller than the optimum.
+    assert float(proc.stdout) >= points_reference(
+        DATA / "points_a.csv", DATA / "points_b.csv", "euclidean"
+    ) * (1 - 1e-12)
+    assert not plan.exists()
+
+
+def test_console_entry_help_and_version(tmp_path):
+    proc = run_cli("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    text = proc.stdout.decode()
+    for fragment in (
+        "examples:",
+        "--pairwise",
+        "--check-pot",
+        "cityblock for grids",
+        "exit status",
+    ):
+        assert fragment in text
+    proc = run_cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().split() == ["emd-compute", emd.__version__]
+
+
+@pytest.mark.skipif(shutil.which("emd-compute") is None, reason="emd-ot is not installed")
+def test_installed_console_script(tmp_path):
+    proc = subprocess.run(
+        ["emd-compute", str(DATA / "hist_a.csv"), str(DATA / "hist_b.csv")],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) == pytest.approx(W1_AB, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Input formats
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".csv", ".tsv", ".txt", ".json", ".npy", ".npz"])
+def test_every_1d_format(capsys, tmp_path, ext):
+    a = write_formats(tmp_path, HIST_A, "a")[ext]
+    b = write_formats(tmp_path, HIST_B, "b")[ext]
+    status, out, err = call(capsys, a, b)
+    assert (status, err) == (0, "")
+    assert distance_of(out) == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_json_histogram_example(capsys):
+    # hist_c.json is bimodal: its mass has to travel from both ends.
+    hist_c = json.loads((DATA / "hist_c.json").read_text())
+    expected = 52 * wasserstein_distance(np.arange(12), np.arange(12), HIST_A, hist_c)
+    status, out, _ = call(capsys, DATA / "hist_a.csv", DATA / "hist_c.json")
+    assert status == 0
+    assert distance_of(out) == pytest.approx(expected, rel=1e-12)
+
+
+def test_points_with_unequal_sizes(capsys, tmp_path):
+    ot = pytest.importorskip("ot")
+    a = tmp_path / "a.json"
+    a.write_text(json.dumps({"positions": [[0, 0], [1, 0], [4, 3]], "weights": [1, 2, 3]}))
+    b = tmp_path / "b.npz"
+    np.savez(b, positions=np.array([[0.5, 0.5], [2.0, 2.0]]), weights=np.array([4.0, 2.0]))
+    status, out, _ = call(capsys, a, b)
+    assert status == 0
+    cost = cdist([[0, 0], [1, 0], [4, 3]], [[0.5, 0.5], [2.0, 2.0]])
+    assert distance_of(out) == pytest.approx(ot.emd2([1, 2, 3], [4.0, 2.0], cost), rel=1e-12)
+
+
+def test_images_and_grid_tables_agree(capsys):
+    pytest.importorskip("PIL")
+    status, from_png, _ = call(capsys, "--normalize", DATA / "image_a.png", DATA / "image_b.png")
+    assert status == 0
+    status, from_csv, _ = call(
+        capsys, "--normalize", "--grid", DATA / "image_a.csv", DATA / "image_b.csv"
+    )
+    assert status == 0
+    assert distance_of(from_png) == distance_of(from_csv)
+    a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
+    b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
+    assert distance_of(from_png) == pytest.approx(grid_reference(a, b, "cityblock"), rel=1e-9)
+
+
+def test_grid_csv_without_grid_flag_is_refused(capsys):
+    # 16 columns read as 15 coordinates and a weight column that is all zero.
+    status, _, err = call(capsys, DATA / "image_a.csv", DATA / "image_b.csv")
+    assert status == 2
+    one_line(err, "image_a.csv", "zero total mass")
+
+
+def test_npy_grids_in_3d(capsys, tmp_path):
+    rng = np.random.default_rng(3)
+    a, b = rng.random((3, 4, 2)), rng.random((3, 4, 2))
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    for metric in ("cityblock", "chebyshev"):
+        status, out, _ = call(
+            capsys, tmp_path / "a.npy", tmp_path / "b.npy", "--normalize", "--metric", metric
+        )
+        assert status == 0
+        assert distance_of(out) == pytest.approx(grid_reference(a, b, metric), rel=1e-9)
+    status, out, _ = call(
+        capsys,
+        tmp_path / "a.npy",
+        tmp_path / "b.npy",
+        "--normalize",
+        "--metric",
+        "euclidean",
+        "--exact",
+    )
+    assert status == 0
+    assert distance_of(out) == pytest.approx(grid_reference(a, b, "euclidean"), rel=1e-9)
+
+
+def test_points_flag_reads_arrays_as_rows(capsys, tmp_path):
+    # Rows [x, weight]: the same 1-D problem with the bins spread out by 2.
+    a = np.column_stack([2.0 * np.arange(12), HIST_A])
+    b = np.column_stack([2.0 * np.arange(12), HIST_B])
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    status, out, _ = call(capsys, "--points", tmp_path / "a.npy", tmp_path / "b.npy")
+    assert status == 0
+    assert distance_of(out) == pytest.approx(2 * W1_AB, rel=1e-12)
+    # Without --points the same arrays are 12 x 2 grids.
+    status, out, _ = call(capsys, "--json", tmp_path / "a.npy", tmp_path / "b.npy")
+    assert status == 0
+    assert json.loads(out)["shapes"] == [[12, 2], [12, 2]]
+
+
+def test_weights_against_a_point_set_sit_at_integer_positions(capsys, tmp_path):
+    b = tmp_path / "b.csv"
+    b.write_text("x,w\n" + "".join(f"{i},{w}\n" for i, w in enumerate(HIST_B)))
+    status, out, _ = call(capsys, "--json", DATA / "hist_a.csv", b)
+    assert status == 0
+    record = json.loads(out)
+    assert record["kinds"] == ["grid", "points"]
+    assert record["solver"] == "points"
+    assert record["distance"] == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_standard_input_in_process(capsys, monkeypatch):
+    data = npy_bytes(np.asarray(HIST_B, dtype=float))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status, out, _ = call(capsys, DATA / "hist_a.csv", "-")
+    assert status == 0
+    assert distance_of(out) == pytest.approx(W1_AB, rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Metrics, normalisation and the cost matrix
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cityblock", "chebyshev", "sqeuclidean"])
+def test_point_metrics_against_pot(capsys, metric):
+    a, b = DATA / "points_a.csv", DATA / "points_b.csv"
+    status, out, _ = call(capsys, "--metric", metric, a, b)
+    assert status == 0
+    assert distance_of(out) == pytest.approx(points_reference(a, b, metric), rel=1e-9)
+
+
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev", "sqeuclidean"])
+def test_grid_metrics_against_pot(capsys, metric):
+    pytest.importorskip("PIL")
+    status, out, _ = call(
+        capsys, "--normalize", "--metric", metric, DATA / "image_a.png", DATA / "image_b.png"
+    )
+    assert status == 0
+    a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
+    b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
+    assert distance_of(out) == pytest.approx(grid_reference(a, b, metric), rel=1e-9)
+
+
+def test_euclidean_grid_within_its_bound_and_exact(capsys):
+    pytest.importorskip("PIL")
+    a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
+    b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
+    exact = grid_reference(a, b, "euclidean")
+    args = ("--normalize", "--metric", "euclidean", DATA / "image_a.png", DATA / "image_b.png")
+    status, out, _ = call(capsys, *args, "--json")
+    assert status == 0
+    record = json.loads(out)
+    bound = record["rel_error_bound"]
+    assert 0 < bound < 0.05
+    assert exact * (1 - 1e-12) <= record["distance"] <= exact * (1 + bound) * (1 + 1e-12)
+
+    status, out, _ = call(capsys, *args, "--max-rel-error", "0.002", "--json")
+    assert status == 0
+    tighter = json.loads(out)
+    assert tighter["rel_error_bound"] <= 0.002
+    assert exact * (1 - 1e-12) <= tighter["distance"] <= record["distance"] * (1 + 1e-12)
+
+    status, out, _ = call(capsys, *args, "--exact")
+    assert status == 0
+    assert distance_of(out) == pytest.approx(exact, rel=1e-9)
+
+
+def test_normalize(capsys, tmp_path):
+    doubled = tmp_path / "doubled.json"
+    doubled.write_text(json.dumps([2 * w for w in HIST_B]))
+    status, _, err = call(capsys, DATA / "hist_a.csv", doubled)
+    assert status == 2
+    one_line(err, "hist_a.csv", "doubled.json", "unequal total mass", "--normalize")
+    status, out, _ = call(capsys, "--normalize", DATA / "hist_a.csv", doubled)
+    assert status == 0
+    assert distance_of(out) == pytest.approx(W1_AB / 52, rel=1e-12)
+
+
+def test_cost_matrix(capsys, tmp_path):
+    ot = pytest.importorskip("ot")
+    rng = np.random.default_rng(7)
+    cost = rng.random((12, 12)) * 10
+    path = tmp_path / "cost.csv"
+    np.savetxt(path, cost, delimiter=",")
+    status, out, _ = call(capsys, "--cost", path, DATA / "hist_a.csv", DATA / "hist_b.csv")
+    assert status == 0
+    a, b = np.asarray(HIST_A, float), np.asarray(HIST_B, float)
+    assert distance_of(out) == pytest.approx(
+        ot.emd2(a, b, np.loadtxt(path, delimiter=",")), rel=1e-9
+    )
+
+    # |i - j| as an explicit matrix gives back the 1-D distance.
+    line = np.abs(np.subtract.outer(np.arange(12.0), np.arange(12.0)))
+    np.save(tmp_path / "line.npy", line)
+    status, out, _ = call(
+        capsys, "--cost", tmp_path / "line.npy", DATA / "hist_a.csv", DATA / "hist_b.csv"
+    )
+    assert status == 0
+    assert distance_of(out) == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_cost_matrix_flattens_grids(capsys, tmp_path):
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    b = np.array([[0.0, 1.0], [1.0, 0.0]])
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    coords = np.indices(a.shape).reshape(2, -1).T
+    np.save(tmp_path / "cost.npy", cdist(coords, coords, "cityblock"))
+    status, out, _ = call(
+        capsys, "--cost", tmp_path / "cost.npy", tmp_path / "a.npy", tmp_path / "b.npy"
+    )
+    assert status == 0
+    assert distance_of(out) == 2.0
+
+
+# ---------------------------------------------------------------------------
+# --json, --plan, --potentials
+# ---------------------------------------------------------------------------
+
+
+def test_json_record_points(capsys):
+    status, out, err = call(capsys, "--json", DATA / "points_a.csv", DATA / "points_b.csv")
+    assert (status, err) == (0, "")
+    record = json.loads(out)
+    assert record["distance"] == pytest.approx(
+        points_reference(DATA / "points_a.csv", DATA / "points_b.csv", "euclidean"), rel=1e-9
+    )
+    assert record["metric"] == "euclidean"
+    assert record["solver"] == "points"
+    assert record["sizes"] == [20, 20]
+    assert record["shapes"] == [[20, 2], [20, 2]]
+    assert record["masses"] == [50.0, 50.0]
+    assert record["status"] == "optimal" and record["optimal"] is True
+    assert record["n_iter"] > 0
+    cert = record["certificate"]
+    assert cert["optimal"] is True
+    assert cert["relative_gap"] < 1e-9
+    assert cert["max_dual_violation"] < 1e-9
+    assert cert["relative_marginal_error"] < 1e-9
+    assert record["rel_error_bound"] is None
+    assert 0 <= record["solve_time_s"] <= record["wall_time_s"]
+    assert record["version"] == emd.__version__
+
+
+def test_json_record_grid(capsys):
+    status, out, _ = call(capsys, "--json", DATA / "hist_a.csv", DATA / "hist_b.csv")
+    assert status == 0
+    record = json.loads(out)
+    assert record["metric"] == "cityblock"
+    assert record["solver"] == "grid"
+    assert record["kinds"] == ["grid", "grid"]
+    assert record["shapes"] == [[12], [12]]
+    assert record["rel_error_bound"] == 0.0
+    assert record["certificate"] is None
+    assert record["distance"] == pytest.approx(W1_AB, rel=1e-12)
+
+
+def read_triplets(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            return data["rows"], data["cols"], data["masses"]
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    assert path.read_text().splitlines()[0] == "source,target,mass"
+    return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
+
+
+@pytest.mark.parametrize("ext", [".csv", ".npz"])
+def test_plan_and_duals_for_points(capsys, tmp_path, ext):
+    plan, duals = tmp_path / f"plan{ext}", tmp_path / f"duals{ext}"
+    a, b = DATA / "points_a.csv", DATA / "points_b.csv"
+    status, out, _ = call(capsys, a, b, "--plan", plan, "--potentials", duals)
+    assert status == 0
+    distance = distance_of(out)
+    ha, hb = read_histogram(a), read_histogram(b)
+    cost = cdist(ha.positions, hb.positions)
+
+    rows, cols, masses = read_triplets(plan)
+    assert np.all(masses > 0)
+    assert np.bincount(rows, masses, minlength=20) == pytest.approx(ha.weights)
+    assert np.bincount(cols, masses, minlength=20) == pytest.approx(hb.weights)
+    assert np.sum(masses * cost[rows, cols]) == pytest.approx(distance, rel=1e-12)
+
+    if ext == ".npz":
+        with np.load(duals) as data:
+            u, v = data["u"], data["v"]
+    else:
+        lines = duals.read_text().splitlines()
+        assert lines[0] == "side,index,potential"
+        sides = [line.split(",") for line in lines[1:]]
+        u = np.array([float(p) for s, _, p in sides if s == "a"])
+        v = np.array([float(p) for s, _, p in sides if s == "b"])
+    # Dual feasibility and strong duality.
+    assert np.all(u[:, None] + v[None, :] <= cost + 1e-9)
+    assert u @ ha.weights + v @ hb.weights == pytest.approx(distance, rel=1e-9)
+
+
+def test_plan_and_potentials_for_1d_grid(capsys, tmp_path):
+    plan, pot = tmp_path / "flows.tsv", tmp_path / "f.txt"
+    status, _, _ = call(
+        capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", plan, "--potentials", pot
+    )
+    assert status == 0
+    lines = plan.read_text().splitlines()
+    assert lines[0] == "source\ttarget\tmass"
+    table = np.array([[float(x) for x in line.split("\t")] for line in lines[1:]])
+    # 1-D cityblock flows run between neighbouring bins at unit cost.
+    assert np.all(np.abs(table[:, 0] - table[:, 1]) == 1)
+    assert table[:, 2].sum() == pytest.approx(W1_AB, rel=1e-12)
+
+    lines = pot.read_text().splitlines()
+    assert lines[0] == "potential"
+    f = np.array([float(x) for x in lines[1:]])
+    assert np.all(np.abs(np.diff(f)) <= 1 + 1e-12)
+    assert np.dot(np.subtract(HIST_A, HIST_B), f) == pytest.approx(W1_AB, rel=1e-12)
+
+
+@pytest.mark.parametrize("ext", [".csv", ".npy", ".npz"])
+def test_potentials_for_2d_grid(capsys, tmp_path, ext):
+    pytest.importorskip("PIL")
+    pot = tmp_path / f"witness{ext}"
+    status, out, _ = call(
+        capsys, "--normalize", DATA / "image_a.png", DATA / "image_b.png", "--potentials", pot
+    )
+    assert status == 0
+    if ext == ".csv":
+        f = np.loadtxt(pot, delimiter=",")
+    elif ext == ".npy":
+        f = np.load(pot)
+    else:
+        with np.load(pot) as data:
+            f = data["potential"]
+    assert f.shape == (16, 16)
+    a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
+    b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
+    assert np.sum((a / a.sum() - b / b.sum()) * f) == pytest.approx(distance_of(out), rel=1e-9)
+    # 1-Lipschitz in the city-block metric: neighbours differ by at most 1.
+    assert np.abs(np.diff(f, axis=0)).max() <= 1 + 1e-9
+    assert np.abs(np.diff(f, axis=1)).max() <= 1 + 1e-9
+
+
+def test_plan_with_cost_matrix(capsys, tmp_path):
+    cost = np.abs(np.subtract.outer(np.arange(12.0), np.arange(12.0))) ** 1.5
+    np.save(tmp_path / "cost.npy", cost)
+    plan = tmp_path / "plan.csv"
+    status, out, _ = call(
+        capsys,
+        "--cost",
+        tmp_path / "cost.npy",
+        DATA / "hist_a.csv",
+        DATA / "hist_c.json",
+        "--plan",
+        plan,
+        "--json",
+    )
+    assert status == 0
+    record = json.loads(out)
+    assert record["solver"] == "cost" and record["metric"] is None
+    assert record["cost_matrix"] == str(tmp_path / "cost.npy")
+    rows, cols, masses = read_triplets(plan)
+    assert np.sum(masses * cost[rows, cols]) == pytest.approx(record["distance"], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# --check-pot
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (DATA / "points_a.csv", DATA / "points_b.csv"),
+        (DATA / "hist_a.csv", DATA / "hist_c.json", "--metric", "chebyshev"),
+        ("--normalize", DATA / "image_a.png", DATA / "image_b.png", "--metric", "euclidean"),
+    ],
+    ids=["points", "1d", "euclidean-grid"],
+)
+def test_check_pot_agrees(capsys, args):
+    pytest.importorskip("ot")
+    if any(str(a).endswith(".png") for a in args):
+        pytest.importorskip("PIL")
+    status, out, err = call(capsys, *args, "--check-pot")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("POT ot.emd2: ")
+    status, out, _ = call(capsys, *args, "--check-pot", "--json")
+    assert status == 0
+    check = json.loads(out)["check_pot"]
+    assert check["agrees"] is True
+    assert check["rel_difference"] <= check["tolerance"]
+    assert check["distance"] == pytest.approx(json.loads(out)["distance"], rel=0.02)
+
+
+def test_check_pot_disagreement(capsys, tmp_path, monkeypatch):
+    ot = pytest.importorskip("ot")
+    monkeypatch.setattr(ot, "emd2", lambda *args, **kwargs: 1.0)
+    plan = tmp_path / "plan.csv"
+    status, out, err = call(
+        capsys, DATA / "points_a.csv", DATA / "points_b.csv", "--check-pot", "--plan", plan
+    )
+    assert status == 4
+    one_line(err, "warning", "POT")
+    assert len(out.splitlines()) == 2
+    assert not plan.exists()
+
+
+def test_check_pot_without_pot(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ot", None)  # import ot now raises ImportError
+    status, out, err = call(capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--check-pot")
+    assert (status, out) == (2, "")
+    one_line(err, "--check-pot", "pip install pot")
+
+
+# ---------------------------------------------------------------------------
+# Errors: one line, status 2, nothing written
+# ---------------------------------------------------------------------------
+
+
+def error_cases(tmp: Path) -> list[tuple[list[object], list[str]]]:
+    """(arguments, fragments of the error line) for every input or usage error."""
+    (tmp / "neg.csv").write_text("weight\n1\n-1\n2\n")
+    (tmp / "nan.json").write_text("[1, NaN, 2]")
+    (tmp / "text.csv").write_text("weight\n1\nabc\n")
+    (tmp / "empty.csv").write_text("")
+    (tmp / "garbage.npy").write_bytes(b"not numpy at all")
+    (tmp / "hist.xyz").write_text("1\n2\n")
+    (tmp / "short.csv").write_text("1\n2\n3\n")
+    (tmp / "grid.npy").write_bytes(npy_bytes(np.ones((3, 4))))
+    (tmp / "grid2.npy").write_bytes(npy_bytes(np.ones((4, 3))))
+    (tmp / "cube.npy").write_bytes(npy_bytes(np.ones((2, 2, 3))))
+    np.save(tmp / "cost.npy", np.ones((12, 11)))
+    a, b, p = DATA / "hist_a.csv", DATA / "hist_b.csv", DATA / "points_a.csv"
+    return [
+        ([tmp / "missing.csv", b], ["missing.csv", "no such file"]),
+        ([a, tmp / "hist.xyz"], ["hist.xyz", "unknown extension"]),
+        ([tmp / "neg.csv", b], ["neg.csv", "negative weight"]),
+        ([a, tmp / "nan.json"], ["nan.json"]),
+        ([tmp / "text.csv", b], ["text.csv", "'abc'"]),
+        ([tmp / "empty.csv", b], ["empty.csv", "empty"]),
+        ([tmp / "garbage.npy", b], ["garbage.npy", "not a NumPy"]),
+        ([a, tmp / "short.csv"], ["short.csv", "hist_a.csv", "shape", "--points"]),
+        ([tmp / "grid.npy", tmp / "grid2.npy", "--normalize"], ["grid2.npy", "(4, 3)", "(3, 4)"]),
+        ([p, a], ["hist_a.csv", "2-D", "1-D"]),
+        (
+            [a, DATA / "hist_c.json", "--cost", tmp / "cost.npy"],
+            ["cost.npy", "(12, 11)", "(12, 12)"],
+        ),
+        ([p, b, "--cost", tmp / "cost.npy"], ["points_a.csv", "--cost", "point set"]),
+        ([a, b, "--cost", tmp / "cost.npy", "--metric", "cityblock"], ["--metric", "--cost"]),
+        ([tmp / "cube.npy", tmp / "cube.npy", "--metric", "euclidean"], ["3-D", "--exact"]),
+        ([p, DATA / "points_b.csv", "--exact"], ["--exact"]),
+        ([a, b, "--plan", tmp / "plan.png"], ["plan.png", "extension"]),
+        ([a, b, "--plan", tmp / "no" / "plan.csv"], ["plan.csv", "does not exist"]),
+        ([p, DATA / "points_b.csv", "--potentials", tmp / "duals.npy"], ["duals.npy", ".npz"]),
+        ([a, b, "--plan", "-"], ["plan", "file name"]),
+        (["-", "-"], ["standard input", "once"]),
+        ([a], ["two inputs"]),
+        ([a, b, "c.csv"], ["unrecognized arguments"]),
+        ([a, b, "--metric", "hamming"], ["--metric", "invalid choice"]),
+        ([a, b, "--max-iter", "0"], ["--max-iter", "positive integer"]),
+        ([a, b, "--grid", "--points"], ["--points", "not allowed"]),
+        ([a, b, "-o", tmp / "out.csv"], ["--output", "--pairwise"]),
+        ([a, b, "--jobs", "2"], ["--jobs", "--pairwise"]),
+    ]
+
+
+def test_error_paths_in_process(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"1\n2\n")))
+    for args, fragments in error_cases(tmp_path):
+        before = sorted(tmp_path.iterdir())
+        status, out, err = call(capsys, *args)
+        assert status == 2, (args, err)
+        assert out == "", args
+        one_line(err, *fragments)
+        # Output files named in the failing runs must not appear.
+        assert sorted(tmp_path.iterdir()) == before
+
+
+def test_error_paths_leave_no_output(capsys, tmp_path):
+    plan, pot = tmp_path / "plan.csv", tmp_path / "pot.csv"
+    plan.write_text("old\n")
+    status, _, err = call(
+        capsys, tmp_path / "missing.csv", DATA / "hist_b.csv", "--plan", plan, "--potentials", pot
+    )
+    assert status == 2
+    one_line(err, "missing.csv")
+    assert plan.read_text() == "old\n"
+    assert not pot.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv"]
+
+
+def test_stopped_solver_on_a_grid(capsys, tmp_path):
+    pot = tmp_path / "f.npy"
+    status, out, err = call(
+        capsys,
+        DATA / "hist_a.csv",
+        DATA / "hist_c.json",
+        "--max-iter",
+        "1",
+        "--potentials",
+        pot,
+        "--json",
+    )
+    assert status == 3
+    one_line(err, "warning", "before optimality")
+    assert json.loads(out)["status"] == "max_iter_reached"
+    assert not pot.exists()
+
+
+def test_internal_error(capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(emd, "solve_points", broken)
+    args = (DATA / "points_a.csv", DATA / "points_b.csv", "--json")
+    status, out, err = call(capsys, *args)
+    assert (status, out) == (1, "")
+    one_line(err, "internal error", "simulated bug", "--debug")
+    status, _, err = call(capsys, *args, "--debug")
+    assert status == 1
+    assert "Traceback" in err and "simulated bug" in err
+
+
+def test_help_and_version_in_process(capsys):
+    status, out, _ = call(capsys, "--help")
+    assert status == 0
+    assert "emd-compute --pairwise" in out
+    status, out, _ = call(capsys, "--version")
+    assert (status, out.strip()) == (0, f"emd-compute {emd.__version__}")
+
+
+def test_module_entry_exits_with_main_status(capsys, monkeypatch):
+    import runpy
+
+    monkeypatch.setattr(sys, "argv", ["emd", str(DATA / "missing.csv"), str(DATA / "hist_b.csv")])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_module("emd", run_name="__main__")
+    assert exc.value.code == 2
+    one_line(capsys.readouterr().err, "missing.csv")
+
+
+# ---------------------------------------------------------------------------
+# --pairwise
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def histogram_dir(tmp_path: Path) -> Path:
+    """Four 1-D histograms of mass 52 in four formats."""
+    folder = tmp_path / "hists"
+    folder.mkdir()
+    shutil.copy(DATA / "hist_a.csv", folder / "a.csv")
+    shutil.copy(DATA / "hist_b.csv", folder / "b.csv")
+    shutil.copy(DATA / "hist_c.json", folder / "c.json")
+    np.save(folder / "d.npy", np.full(12, 52 / 12))
+    (folder / "notes.md").write_text("not a histogram\n")
+    return folder
+
+
+def pairwise_reference(folder: Path) -> np.ndarray:
+    hists = [read_histogram(p).weights for p in sorted(folder.glob("[abcd].*"))]
+    x = np.arange(12)
+    return np.array([[52 * wasserstein_distance(x, x, u, v) for v in hists] for u in hists])
+
+
+def test_pairwise_console_entry(tmp_path, histogram_dir):
+    out = tmp_path / "d.npy"
+    proc = run_cli("--pairwise", histogram_dir, "--jobs", "2", "-o", out, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # stderr is a pipe, not a terminal: no progress bar.
+    assert proc.stderr == b"" and proc.stdout == b""
+    np.testing.assert_allclose(
+        np.load(out), pairwise_reference(histogram_dir), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_pairwise_to_stdout_and_csv(capsys, tmp_path, histogram_dir):
+    expected = pairwise_reference(histogram_dir)
+    files = sorted(histogram_dir.glob("[abcd].*"))
+    status, out, err = call(capsys, "--pairwise", *files)
+    assert (status, err) == (0, "")
+    np.testing.assert_allclose(np.loadtxt(io.StringIO(out), delimiter=","), expected, atol=1e-12)
+
+    target = tmp_path / "d.csv"
+    status, out, _ = call(capsys, "--pairwise", str(histogram_dir / "[abcd].*"), "-o", target)
+    assert (status, out) == (0, "")
+    np.testing.assert_allclose(np.loadtxt(target, delimiter=","), expected, atol=1e-12)
+
+
+def test_pairwise_json_and_points(capsys):
+    status, out, _ = call(
+        capsys,
+        "--pairwise",
+        DATA / "points_a.csv",
+        DATA / "points_b.csv",
+        DATA / "points_a.csv",
+        "--json",
+        "--metric",
+        "cityblock",
+    )
+    assert status == 0
+    record = json.loads(out)
+    assert record["n"] == 3 and record["metric"] == "cityblock"
+    matrix = np.array(record["distances"])
+    d = points_reference(DATA / "points_a.csv", DATA / "points_b.csv", "cityblock")
+    np.testing.assert_allclose(matrix, [[0, d, 0], [d, 0, d], [0, d, 0]], atol=1e-9 * d)
+
+
+def test_pairwise_images(capsys):
+    pytest.importorskip("PIL")
+    status, out, _ = call(
+        capsys, "--pairwise", DATA / "image_a.png", DATA / "image_b.png", "--normalize", "--grid"
+    )
+    assert status == 0
+    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
+    b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
+    assert matrix[0, 1] == pytest.approx(grid_reference(a, b, "cityblock"), rel=1e-9)
+
+
+@pytest.fixture
+def fake_tqdm(tmp_path, monkeypatch):
+    """A stand-in ``tqdm`` package (the real one is an optional extra) that logs its bar."""
+    package = tmp_path / "fake_site" / "tqdm"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "auto.py").write_text(
+        "import sys\n"
+        "class tqdm:\n"
+        "    def __init__(self, total, **kwargs):\n"
+        "        self.total, self.n = total, 0\n"
+        "    def update(self, k):\n"
+        "        self.n += k\n"
+        "    def close(self):\n"
+        "        sys.stderr.write(f'fake bar {self.n}/{self.total}\\n')\n"
+    )
+    saved = {name: sys.modules.pop(name) for name in ("tqdm", "tqdm.auto") if name in sys.modules}
+    monkeypatch.syspath_prepend(str(package.parent))
+    yield
+    for name in ("tqdm", "tqdm.auto"):
+        sys.modules.pop(name, None)
+    sys.modules.update(saved)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_pairwise_progress_bar_only_on_a_terminal(monkeypatch, histogram_dir, fake_tqdm, tty):
+    for k in range(3):  # 7 histograms: 21 pairs, more than one chunk of work
+        np.save(histogram_dir / f"x{k}.npy", np.roll(np.asarray(HIST_A, float), k))
+    stderr = FakeTerminal() if tty else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["--pairwise", str(histogram_dir), "--jobs", "2"]) == 0
+    assert stderr.getvalue() == ("fake bar 21/21\n" if tty else "")
+
+
+def test_pairwise_without_tqdm_has_no_bar(monkeypatch, histogram_dir):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    stderr = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["--pairwise", str(histogram_dir), "--jobs", "2"]) == 0
+    assert stderr.getvalue() == ""
+
+
+def test_pairwise_reads_standard_input(capsys, monkeypatch, histogram_dir):
+    data = (histogram_dir / "a.csv").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    status, out, _ = call(capsys, "--pairwise", "-", histogram_dir / "b.csv")
+    assert status == 0
+    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    assert matrix[0, 1] == pytest.approx(W1_AB, rel=1e-12)
+
+
+def test_pairwise_errors(capsys, tmp_path, histogram_dir):
+    out = tmp_path / "d.npy"
+    np.save(histogram_dir / "e.npy", np.ones(12))
+    status, _, err = call(capsys, "--pairwise", histogram_dir, "-o", out)
+    assert status == 2
+    one_line(err, "e.npy", "unequal total mass")
+    assert not out.exists()
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for args, fragments in [
+        (["--pairwise", empty], ["empty", "no histogram file"]),
+        (["--pairwise", str(tmp_path / "*.nothing")], ["*.nothing", "no file matches"]),
+        (["--pairwise", DATA / "hist_a.csv"], ["at least two"]),
+        (
+            ["--pairwise", DATA / "hist_a.csv", DATA / "image_a.csv", "--grid"],
+            ["image_a.csv", "shape"],
+        ),
+        (
+            ["--pairwise", DATA / "hist_a.csv", DATA / "hist_b.csv", "-o", tmp_path / "d.png"],
+            ["d.png", "extension"],
+        ),
+        ([DATA / "hist_a.csv", "--pairwise", DATA / "hist_b.csv"], ["--pairwise"]),
+        (
+            ["--pairwise", DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", tmp_path / "p.csv"],
+            ["--plan"],
+        ),
+        (
+            ["--pairwise", DATA / "hist_a.csv", DATA / "hist_b.csv", "--max-iter", "5"],
+            ["--max-iter"],
+        ),
+        (
+            [
+                "--pairwise",
+                DATA / "image_a.png",
+                DATA / "image_b.png",
+                "--metric",
+                "euclidean",
+                "--exact",
+            ],
+            ["--exact"],
+        ),
+        (["--pairwise", DATA / "hist_a.csv", "-", "-"], ["standard input"]),
+    ]:
+        status, stdout, err = call(capsys, *args)
+        assert (status, stdout) == (2, ""), args
+        one_line(err, *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "hists"]
