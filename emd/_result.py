@@ -202,7 +202,8 @@ class FlowResult:
     Attributes
     ----------
     cost : float
-        ``sum(flow * costs)``.
+        ``sum(flow * costs)``; NaN unless ``status == "optimal"`` (the flow then
+        leaves some supply undelivered).
     flow : ndarray, shape (n_arcs,)
         Flow on every arc (zero off the spanning tree).
     potentials : ndarray, shape (n_nodes,)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist as _scipy_cdist
 
+from emd._status import SolverWarning
 from emd._validation import (
     MASS_RTOL,
     as_float_array,
@@ -51,32 +53,39 @@ class _PairSolver:
     shared: Any                    # GridSolver, cost matrix, positions or metric tuple
     max_iter: int | None
 
-    def __call__(self, i: int, j: int) -> float:
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
         a, b = self.left[i], self.right[j]
         if self.kind == "grid":
-            return self.shared(a - b, self.max_iter).cost
-        if self.kind == "dense":
+            result = self.shared(a - b, self.max_iter)
+        elif self.kind == "dense":
             from emd.transport import solve_validated
 
-            return solve_validated(a, b, self.shared, self.max_iter).cost
-        if self.kind == "line":
+            result = solve_validated(a, b, self.shared, self.max_iter)
+        elif self.kind == "line":
             from emd.structured._onedim import wasserstein_1d
 
-            return math.fsum(a) * wasserstein_1d(self.shared, self.shared, a, b)
-        from emd.transport import solve_points_validated
+            return math.fsum(a) * wasserstein_1d(self.shared, self.shared, a, b), True
+        else:
+            from emd.transport import solve_points_validated
 
-        metric, p = self.shared
-        (x, wa), (y, wb) = a, b
-        return solve_points_validated(x, y, wa, wb, metric, p, self.max_iter).cost
+            metric, p = self.shared
+            (x, wa), (y, wb) = a, b
+            result = solve_points_validated(x, y, wa, wb, metric, p, self.max_iter)
+        return result.cost, result.status == "optimal"
 
     def chunk(self, pairs: np.ndarray) -> np.ndarray:
+        """``(k, 2)`` rows of (distance, 1.0 if proven optimal else 0.0) for ``pairs``."""
         if self.kind == "grid":
             # One call for the whole chunk: small grids solve it without the GIL.
             try:
-                return self.shared.pair_costs(self.left, self.right, pairs, self.max_iter)
+                values, optimal = self.shared.pair_costs(
+                    self.left, self.right, pairs, self.max_iter
+                )
             except Exception as exc:
                 raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-        out = np.empty(len(pairs))
+            return np.column_stack([values, optimal])
+        out = np.empty((len(pairs), 2))
         for k, (i, j) in enumerate(pairs):
             try:
                 out[k] = self(int(i), int(j))
@@ -182,7 +191,7 @@ def _build(
 def _run_threads(
     solver: _PairSolver, pairs: np.ndarray, n_jobs: int, chunk: int, progress: bool
 ) -> np.ndarray:
-    values = np.empty(len(pairs))
+    values = np.empty((len(pairs), 2))
     chunks = [slice(k, min(k + chunk, len(pairs))) for k in range(0, len(pairs), chunk)]
     bar = _progress_bar(len(pairs), progress)
     executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="emd-pairwise")
@@ -224,7 +233,7 @@ def _run_dask(solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int) -
     [remote] = client.scatter([solver], broadcast=True, hash=False)
     parts = [pairs[k : k + chunk] for k in range(0, len(pairs), chunk)]
     futures = [client.submit(_dask_chunk, remote, part, pure=False) for part in parts]
-    return np.concatenate(client.gather(futures)) if futures else np.empty(0)
+    return np.concatenate(client.gather(futures)) if futures else np.empty((0, 2))
 
 
 def _dask_chunk(solver: _PairSolver, pairs: np.ndarray) -> np.ndarray:
@@ -275,11 +284,22 @@ def _compute(
         rows, cols = np.divmod(np.arange(n * m), m)
     pairs = np.stack([rows, cols], axis=1)
     if client is not None:
-        values = _run_dask(solver, pairs, client, chunk)
+        results = _run_dask(solver, pairs, client, chunk)
     elif jobs == 1 or len(pairs) <= chunk:
-        values = solver.chunk(pairs) if len(pairs) else np.empty(0)
+        results = solver.chunk(pairs) if len(pairs) else np.empty((0, 2))
     else:
-        values = _run_threads(solver, pairs, jobs, chunk, progress)
+        results = _run_threads(solver, pairs, jobs, chunk, progress)
+    values = results[:, 0]
+    stopped = np.flatnonzero(results[:, 1] == 0)
+    if stopped.size:
+        first = tuple(int(k) for k in pairs[stopped[0]])
+        warnings.warn(
+            f"{stopped.size} of {len(pairs)} pairs stopped at max_iter={max_iter} before "
+            f"optimality (the first is {first}); their entries are upper bounds "
+            "(point sets) or NaN (grids)",
+            SolverWarning,
+            stacklevel=3,
+        )
     out = np.zeros((n, m))
     out[rows, cols] = values
     if symmetric:
@@ -342,6 +362,11 @@ def pairwise(
     ndarray, shape (n, n)
         Symmetric, zero diagonal (never solved); each pair solved once, with
         exactly the value a single call would give.
+
+    Warns
+    -----
+    SolverWarning
+        When ``max_iter`` stopped some pairs before optimality (named in the message).
 
     Raises
     ------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import scipy.sparse
@@ -11,6 +10,8 @@ from numpy.typing import ArrayLike
 
 from emd import _engine
 from emd._result import FlowResult, TransportResult
+from emd._status import SolverWarning
+from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
@@ -25,24 +26,8 @@ from emd._validation import (
 __all__ = ["SolverWarning", "min_cost_flow", "solve", "solve_points", "wasserstein"]
 
 
-class SolverWarning(RuntimeWarning):
-    """The solver stopped before proving optimality (iteration limit, infeasible, unbounded)."""
-
-
 def _check_max_iter(max_iter: int | None) -> int | None:
     return None if max_iter is None else as_positive_int(max_iter, "max_iter")
-
-
-def _warn_status(status: str, max_iter: int | None) -> None:
-    if status == "max_iter_reached":
-        warnings.warn(
-            f"the iteration limit max_iter={max_iter} was reached before optimality; "
-            "the plan is feasible but may not be optimal",
-            SolverWarning,
-            stacklevel=3,
-        )
-    elif status != "optimal":
-        warnings.warn(f"the solver stopped with status {status!r}", SolverWarning, stacklevel=3)
 
 
 def _center(a: np.ndarray, b: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
@@ -372,7 +357,9 @@ def min_cost_flow(
     )
     _warn_status(status, max_iter)
     return FlowResult(
-        cost=math.fsum(flow * costs_arr),
+        # Short of optimality some supply still sits on artificial arcs, so
+        # the flow is not a solution and has no cost to report.
+        cost=math.fsum(flow * costs_arr) if status == "optimal" else math.nan,
         flow=flow,
         potentials=potentials,
         n_iter=n_iter,

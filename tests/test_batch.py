@@ -129,6 +129,20 @@ def test_interrupt_cancels_queued_chunks(monkeypatch):
     assert len(solved) < 66 // 2  # most of the 66 pairs never ran
 
 
+def test_pairs_stopped_by_max_iter_are_reported():
+    hists = _grids(4)
+    with pytest.warns(emd.SolverWarning, match=r"6 of 6 pairs stopped at max_iter=2"):
+        matrix = emd.pairwise(hists, max_iter=2, n_jobs=2, chunk_size=2)
+    # A stopped transshipment has no distance: NaN, never a misleading number.
+    assert np.isnan(matrix[np.triu_indices(4, 1)]).all()
+    rng = np.random.default_rng(5)
+    sets = [(rng.random((40, 2)), np.full(40, 1 / 40)) for _ in range(3)]
+    with pytest.warns(emd.SolverWarning, match="3 of 3 pairs"):
+        bounds = emd.pairwise(sets, max_iter=3)
+    # Stopped point-set solves return feasible plans: upper bounds.
+    assert (bounds >= emd.pairwise(sets) - 1e-12).all()
+
+
 def test_progress_bar_counts_pairs(capsys):
     pytest.importorskip("tqdm")
     emd.pairwise(_grids(5), n_jobs=2, chunk_size=2, progress=True)

@@ -135,3 +135,27 @@ def test_unequal_totals_and_normalize():
 def test_grid_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         emd.wasserstein_grid(**kwargs)
+
+
+def test_iteration_limit_gives_nan_not_a_wrong_distance():
+    rng = np.random.default_rng(4)
+    a, b = _pair(rng, (20, 20))
+    with pytest.warns(emd.SolverWarning, match="max_iter=3"):
+        result = emd.wasserstein_grid(a, b, max_iter=3)
+    assert result.status == "max_iter_reached" and np.isnan(result.cost)
+
+
+def test_one_dimensional_flows_and_potential():
+    rng = np.random.default_rng(6)
+    a, b = _pair(rng, (50,))
+    result = emd.wasserstein_grid(a, b, spacing=0.25, return_flows=True)
+    tails, heads, flow = result.flows
+    net = np.bincount(tails, flow, minlength=50) - np.bincount(heads, flow, minlength=50)
+    np.testing.assert_allclose(net, a - b, atol=1e-15)
+    assert 0.25 * flow.sum() == pytest.approx(result.cost, rel=1e-12)
+    assert np.sum((a - b) * result.potential) == pytest.approx(result.cost, rel=1e-12)
+    assert (np.abs(np.diff(result.potential)) <= 0.25 + 1e-15).all()
+    # Long lines take the closed form: a unit mass crossing 10^6 bins at once.
+    start, end = np.zeros(1_000_000), np.zeros(1_000_000)
+    start[0], end[-1] = 1.0, 1.0
+    assert emd.wasserstein_grid(start, end).cost == 999_999.0

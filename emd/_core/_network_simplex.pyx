@@ -18,7 +18,7 @@ arc lists that the Python layer grows with the pricing scans of
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport fabs
+from libc.math cimport NAN, fabs
 
 cnp.import_array()
 
@@ -437,7 +437,7 @@ def solve_pair_costs(
 
     Each pair runs exactly what :class:`SpanningTree` runs (same start, same
     pricing, same summation), so the values equal single solves bit for bit.
-    Returns ``(values, status)``.
+    Returns ``(values, status)``; a pair stopped before optimality has value NaN.
     """
     cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
     cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
@@ -466,7 +466,9 @@ def solve_pair_costs(
             status_view[k] = run_simplex(
                 &T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter, &cursor
             )
-            values_view[k] = tree_cost(&T)
+            # A stopped transshipment still has supply on artificial arcs:
+            # its flow is not a transport, so it has no distance to report.
+            values_view[k] = tree_cost(&T) if status_view[k] == OPTIMAL else NAN
     return values, status
 
 

@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike
 from scipy.sparse import csgraph
 
 from emd import _engine
+from emd._status import warn_status as _warn_status
 from emd._validation import as_float_array, as_positive_int, as_weights, balance
 from emd.structured._tree import solve_tree
 
@@ -203,8 +204,9 @@ def wasserstein_graph(
     heads = np.concatenate([hi, lo])
     costs = np.concatenate([lengths, lengths])
     flow, potential, n_iter, status = _engine.solve_arcs(supply, tails, heads, costs, max_iter)
+    _warn_status(status, max_iter)
     return GraphResult(
-        cost=math.fsum(flow * costs),
+        cost=math.fsum(flow * costs) if status == "optimal" else math.nan,
         potential=potential,
         edges=np.stack([lo, hi], axis=1),
         edge_flows=flow[: lo.size] - flow[lo.size :],

@@ -35,6 +35,7 @@ from scipy.sparse import csgraph
 
 from emd import _engine
 from emd._core._network_simplex import STATUS_NAMES, SpanningTree, solve_pair_costs
+from emd._status import warn_status as _warn_status
 from emd._validation import as_float_array, as_positive_int, balance, check_weight_values
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "wasserstein_grid"]
@@ -50,7 +51,8 @@ class GridResult:
     ----------
     cost : float
         The distance (for ``euclidean`` with finite ``L``: an upper bound on it,
-        within :attr:`rel_error_bound`).
+        within :attr:`rel_error_bound`); NaN if ``max_iter`` stopped the solver
+        before every unit of mass found its way (``status`` then says so).
     potential : ndarray, shape of the grid
         Kantorovich potential ``f``: 1-Lipschitz for the graph metric (hence
         for the ground metric up to the error bound) with
@@ -300,6 +302,11 @@ def _solve_on_grid(supply: np.ndarray, graph: _GridGraph, max_iter: int | None):
     return flow, -tree.pi[:n].copy(), int(tree.n_iter), status, tree
 
 
+def _line_flow(supply: np.ndarray) -> np.ndarray:
+    # The mass crossing from bin i to bin i + 1 is the surplus to its left.
+    return np.cumsum(supply)[:-1]
+
+
 class GridSolver:
     """Solve many grid problems of one shape and metric on one prebuilt graph.
 
@@ -340,32 +347,74 @@ class GridSolver:
                 "error bound is proven for 1-D and 2-D grids)"
             )
         self.metric = metric
+        self.shape = tuple(shape)
+        self.spacing = spacing
         self.L = _choose_L(L, max_rel_error) if metric == "euclidean" and ndim == 2 else None
         offsets, self.rel_error_bound = _offsets_for(metric, ndim, self.L)
-        # Coarse levels of the warm start only need arcs in {-1, 0, 1}^d.
-        coarse_offsets, _ = _offsets_for(metric, ndim, 1)
-        self.graph = _GridGraph(shape, offsets, spacing, metric, coarse_offsets)
+        # On a line every metric is |i - j| and the transport has a closed form.
+        self.graph = None
+        if ndim > 1:
+            # Coarse levels of the warm start only need arcs in {-1, 0, 1}^d.
+            coarse_offsets, _ = _offsets_for(metric, ndim, 1)
+            self.graph = _GridGraph(shape, offsets, spacing, metric, coarse_offsets)
+
+    def _line_cost(self, supply: np.ndarray) -> float:
+        return self.spacing * math.fsum(np.abs(_line_flow(supply)))
+
+    def _line(self, supply: np.ndarray, return_flows: bool) -> GridResult:
+        crossing = _line_flow(supply)
+        # A Kantorovich potential falls by one spacing along every step that
+        # carries mass to the right and rises along every step to the left.
+        potential = np.concatenate([[0.0], -self.spacing * np.cumsum(np.sign(crossing))])
+        flows = None
+        if return_flows:
+            step = np.arange(crossing.size, dtype=np.intp)
+            right, left = crossing > 0, crossing < 0
+            flows = (
+                np.concatenate([step[right], step[left] + 1]),
+                np.concatenate([step[right] + 1, step[left]]),
+                np.concatenate([crossing[right], -crossing[left]]),
+            )
+        return GridResult(
+            cost=self._line_cost(supply),
+            potential=potential,
+            rel_error_bound=0.0,
+            metric=self.metric,
+            L=None,
+            n_arcs=2 * crossing.size,
+            n_iter=0,
+            status="optimal",
+            flows=flows,
+        )
 
     def pair_costs(
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray, max_iter: int | None = None
-    ) -> np.ndarray:
-        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), bit-identical
-        to calling the solver on each; small grids run as one loop without the GIL."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether each
+        is proven optimal.  Bit-identical to calling the solver on each pair; small grids run
+        as one loop without the GIL."""
         graph = self.graph
+        if graph is None:
+            values = [self._line_cost(left[i] - right[j]) for i, j in pairs]
+            return np.array(values), np.ones(len(pairs), dtype=bool)
         if graph.coarse is not None:
-            return np.array([self(left[i] - right[j], max_iter).cost for i, j in pairs])
-        values, _ = solve_pair_costs(
+            results = [self(left[i] - right[j], max_iter) for i, j in pairs]
+            return (np.array([r.cost for r in results]),
+                    np.array([r.status == "optimal" for r in results]))
+        values, status = solve_pair_costs(
             graph.tails, graph.heads, graph.costs, left, right,
             np.ascontiguousarray(pairs, dtype=np.intp), graph.art_cost,
             _engine.default_max_iter(left.shape[1]) if max_iter is None else max_iter,
         )
-        return values
+        return values, status == 0
 
     def __call__(
         self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False
     ) -> GridResult:
         """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape)."""
         graph = self.graph
+        if graph is None:
+            return self._line(np.asarray(supply, dtype=np.float64).ravel(), return_flows)
         flow, potentials, n_iter, status, tree = _solve_on_grid(
             supply.reshape(graph.shape), graph, max_iter
         )
@@ -375,7 +424,8 @@ class GridSolver:
             if return_flows else None
         )
         return GridResult(
-            cost=tree.cost(),
+            # Stopped early, supply still sits on artificial arcs: no distance.
+            cost=tree.cost() if status == "optimal" else math.nan,
             potential=potentials.reshape(graph.shape),
             rel_error_bound=self.rel_error_bound,
             metric=self.metric,
@@ -464,6 +514,11 @@ def wasserstein_grid(
         Shapes differ, negative or non-finite entries, unequal totals without
         ``normalize``, an unknown metric, or Euclidean on a 3-D grid without ``exact``.
 
+    Warns
+    -----
+    SolverWarning
+        When ``max_iter`` stops the solver first (``cost`` is then NaN).
+
     Notes
     -----
     For ``euclidean`` with offsets up to ``L`` the graph distance ``d_L``
@@ -503,9 +558,13 @@ def wasserstein_grid(
             spacing = float(spacing)
             if not (math.isfinite(spacing) and spacing > 0):
                 raise ValueError(f"spacing must be a positive finite number, got {spacing}")
-            return _exact_euclidean(a_flat, b_flat, a_grid.shape, spacing, return_flows, max_iter)
+            result = _exact_euclidean(a_flat, b_flat, a_grid.shape, spacing, return_flows, max_iter)
+            _warn_status(result.status, max_iter)
+            return result
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
-    return solver(a_flat - b_flat, max_iter, return_flows)
+    result = solver(a_flat - b_flat, max_iter, return_flows)
+    _warn_status(result.status, max_iter)
+    return result
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:

@@ -1,0 +1,22 @@
+"""Solver statuses turned into warnings, in one place for every entry point."""
+
+from __future__ import annotations
+
+import warnings
+
+
+class SolverWarning(RuntimeWarning):
+    """The solver stopped before proving optimality (iteration limit, infeasible, unbounded)."""
+
+
+def warn_status(status: str, max_iter: int | None) -> None:
+    """Warn, naming the limit, unless ``status`` is ``"optimal"``."""
+    if status == "max_iter_reached":
+        warnings.warn(
+            f"the iteration limit max_iter={max_iter} was reached before optimality; "
+            "the result is not optimal",
+            SolverWarning,
+            stacklevel=3,
+        )
+    elif status != "optimal":
+        warnings.warn(f"the solver stopped with status {status!r}", SolverWarning, stacklevel=3)
