@@ -156,7 +156,9 @@ def _build(
     if len(shapes) > 1:
         raise ValueError(f"histograms must all have the same shape, got {sorted(shapes)}")
     shape = shapes.pop()
-    if grid or (positions is None and len(shape) > 1):
+    if grid or positions is None:
+        # Weights alone sit on a grid (a line for 1-D ones): exactly what
+        # emd.wasserstein_grid solves for one pair.
         from emd.structured._grid import GridSolver
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
@@ -166,9 +168,6 @@ def _build(
         )
     flat_left = [h.ravel() for h in left]
     flat_right = [h.ravel() for h in right]
-    if positions is None:
-        # Weights alone sit at 0, 1, 2, ...: the line's closed form.
-        return _PairSolver(flat_left, flat_right, "line", spacing * np.arange(shape[0]), max_iter)
     support = as_points(positions, "positions")
     if support.shape[0] != flat_left[0].size:
         raise ValueError(
@@ -334,8 +333,8 @@ def pairwise(
           solved by :func:`emd.wasserstein_grid`;
         * ``(points, weights)`` pairs, each its own point set.
 
-        1-D weight arrays with neither ``positions`` nor ``grid`` sit at
-        0, 1, 2, ... (times ``spacing``) and use the closed form on the line.
+        Weight arrays without ``positions`` are grid histograms (1-D ones sit
+        at 0, 1, 2, ... times ``spacing``), as in :func:`emd.wasserstein_grid`.
     metric : str, optional
         Ground metric: default ``"cityblock"`` for grids, ``"euclidean"`` otherwise.
     positions : array_like, shape (n_bins, d), optional
