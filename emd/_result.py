@@ -12,6 +12,11 @@ import scipy.sparse
 #: Relative accuracy the solver promises and :meth:`Certificate.optimal` checks.
 DEFAULT_RTOL = 1e-9
 
+#: Relative rounding excused in a certificate: a few dozen units in the last
+#: place of the magnitudes involved, covering the evaluation of sums and of
+#: potentials recomputed along tree paths.
+_ROUNDING_EPS = 32 * np.finfo(float).eps
+
 
 class _CostSource(Protocol):
     """What a certificate needs to know about the costs of a bipartite problem."""
@@ -38,9 +43,11 @@ class Certificate:
     gap : float
         ``cost - dual_value``.
     max_dual_violation : float
-        ``max(0, max_ij(u_i + v_j - C_ij))`` over all pairs, zero-mass bins included.
+        ``max(0, max_ij(u_i + v_j - C_ij - r_ij))`` over the pairs that can carry
+        mass (``a_i > 0`` and ``b_j > 0``), where ``r_ij = 32 eps (|u_i| + |v_j| +
+        |C_ij|)`` excuses the rounding of evaluating each pair.
     worst_pair : tuple of int
-        The pair ``(i, j)`` attaining the largest ``u_i + v_j - C_ij``.
+        The pair ``(i, j)`` attaining it.
     complementary_slackness : float
         ``sum(P_ij * |C_ij - u_i - v_j|)``: zero when the plan only uses tight pairs.
     marginal_error : float
@@ -48,10 +55,11 @@ class Certificate:
     mass : float
         Total mass ``sum(a)``.
     rounding : float
-        What float64 rounding alone can produce in these figures:
-        ``32 * eps * mass * (max|C| + max|u| + max|v|)``.  The relative figures
-        count only the part of an error above it, and divide by
-        ``max(|cost|, rounding)``, so that a zero distance can be certified.
+        What float64 rounding alone can produce in the gap and the slackness:
+        ``32 eps (sum P|C| + sum a|u| + sum b|v|)``, the magnitudes actually
+        summed.  The relative figures count only the part of an error above
+        it, and divide by ``max(|cost|, rounding)``, so that a zero distance can
+        be certified and a suboptimal plan on wide-ranging costs cannot hide.
     """
 
     cost: float
@@ -114,11 +122,13 @@ class TransportResult:
     cost : float
         The optimal cost ``sum_ij P_ij C_ij`` (the Wasserstein-1 distance for a metric cost).
     plan : scipy.sparse.coo_array, shape (n, m)
-        The positive entries of the optimal plan; at most ``n + m - 1`` of them.
+        The positive entries of the optimal plan; at most ``n + m - 1`` of them
+        (a basic solution) when ``status == "optimal"``.
     u, v : ndarray, shapes (n,) and (m,)
-        Dual potentials with ``u_i + v_j <= C_ij`` for every pair (zero-mass
-        bins included) and ``sum(a u) + sum(b v) == cost`` at optimality,
-        shifted so that both sums are equal.
+        Dual potentials, shifted so that ``sum(a u) == sum(b v)``.  At
+        optimality ``u_i + v_j <= C_ij`` for every pair (zero-mass bins
+        included) and ``sum(a u) + sum(b v) == cost``; after an early stop they
+        are those of the unfinished tree and may violate both.
     a, b : ndarray
         The weights that were transported (after ``normalize``, if asked).
     n_iter : int
@@ -167,14 +177,33 @@ class TransportResult:
         c_ij = self._costs.arc_costs(rows, cols)
         cost = math.fsum(mass_ij * c_ij)
         dual = math.fsum(self.a * self.u) + math.fsum(self.b * self.v)
-        min_rc, wi, wj, max_abs_cost = self._costs.min_reduced_cost(self.u, self.v)
+        # Only pairs that can carry mass bound the suboptimality; each is
+        # excused the rounding of evaluating its own u_i + v_j - C_ij.
+        support_rows, support_cols = np.flatnonzero(self.a > 0), np.flatnonzero(self.b > 0)
+        min_rc, wi, wj, _ = self._costs.min_reduced_cost(
+            self.u, self.v, support_rows, support_cols, _ROUNDING_EPS
+        )
         slack = math.fsum(mass_ij * np.abs(c_ij - self.u[rows] - self.v[cols]))
         n, m = self.plan.shape
         row_err = np.abs(np.bincount(rows, mass_ij, minlength=n) - self.a).sum()
         col_err = np.abs(np.bincount(cols, mass_ij, minlength=m) - self.b).sum()
         mass = math.fsum(self.a)
-        potential_size = float(np.abs(self.u).max() + np.abs(self.v).max())
-        rounding = float(32 * np.finfo(float).eps * mass * (max_abs_cost + potential_size))
+        # Totals of a and b that agree only to rounding (or to MASS_RTOL) leave
+        # their exact difference, plus the rounding of summing the masses, at
+        # one bin with mass: that moves the cost and the dual value by up to
+        # this much times one of its costs or potentials.
+        residual = abs(math.fsum(np.concatenate([self.a, -self.b]))) + _ROUNDING_EPS * mass
+        magnitude = float(
+            np.abs(c_ij).max(initial=0.0)
+            + np.abs(self.u[support_rows]).max(initial=0.0)
+            + np.abs(self.v[support_cols]).max(initial=0.0)
+        )
+        # What float64 can get wrong in the gap: the magnitudes actually summed.
+        rounding = _ROUNDING_EPS * (
+            math.fsum(mass_ij * np.abs(c_ij))
+            + math.fsum(self.a * np.abs(self.u))
+            + math.fsum(self.b * np.abs(self.v))
+        ) + residual * magnitude
         return Certificate(
             cost=cost,
             dual_value=dual,

@@ -45,6 +45,8 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
     elif arr.dtype.kind == "O":
         try:
             arr = arr.astype(np.float64)
+        except OverflowError:  # Python ints beyond the float64 range
+            raise ValueError(f"{name} has a number too large for float64") from None
         except (TypeError, ValueError):
             raise TypeError(f"{name} must contain real numbers, got objects") from None
     elif arr.dtype.kind == "c":
@@ -96,6 +98,10 @@ def check_weight_values(w: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} has a negative weight {w[bad]} at index {bad}")
     if not (w > 0).any():
         raise ValueError(f"{name} has zero total mass")
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not np.isfinite(total):
+        raise ValueError(f"{name} has a total mass too large for float64")
 
 
 def balance(
@@ -106,7 +112,12 @@ def balance(
     With ``normalize=True`` both are divided by their sums; otherwise totals
     that differ by more than :data:`MASS_RTOL` relative raise ``ValueError``.
     """
-    sum_a, sum_b = math.fsum(a), math.fsum(b)
+    try:
+        sum_a, sum_b = math.fsum(a), math.fsum(b)
+    except OverflowError:
+        raise ValueError(
+            f"{names[0]} or {names[1]} has a total mass too large for float64"
+        ) from None
     if normalize:
         return a / sum_a, b / sum_b
     if abs(sum_a - sum_b) > MASS_RTOL * max(sum_a, sum_b):
@@ -116,6 +127,20 @@ def balance(
             "pass normalize=True to rescale both to 1"
         )
     return a, b
+
+
+def check_scale(cost: float, mass: float, n_nodes: int, what: str = "costs") -> None:
+    """Refuse a problem whose potentials or total cost could overflow float64.
+
+    Potentials are sums of up to ``n_nodes`` costs of magnitude at most
+    ``cost``, and a cost sums at most ``n_nodes`` flows of at most ``mass``
+    each; the factor 16 leaves room for reduced costs and certificate sums.
+    """
+    if not math.isfinite(cost * (n_nodes + 2) * 16.0 * max(1.0, mass)):
+        raise ValueError(
+            f"{what} too large for float64: magnitudes up to {cost:.3g} with total mass "
+            f"{mass:.3g} on {n_nodes} nodes overflow the solver's sums; rescale them"
+        )
 
 
 def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist as _scipy_cdist
 
+from emd._engine import PointCosts
 from emd._status import SolverWarning
 from emd._validation import (
     MASS_RTOL,
@@ -65,7 +66,10 @@ class _PairSolver:
         elif self.kind == "line":
             from emd.structured._onedim import wasserstein_1d
 
-            return math.fsum(a) * wasserstein_1d(self.shared, self.shared, a, b), True
+            cost = math.fsum(a) * wasserstein_1d(self.shared, self.shared, a, b)
+            if not math.isfinite(cost):
+                raise ValueError(f"the distance overflows float64 (total mass {math.fsum(a):.3g})")
+            return cost, True
         else:
             from emd.transport import solve_points_validated
 
@@ -118,13 +122,15 @@ def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]
                 if w.size != x.shape[0]:
                     raise ValueError(f"has {x.shape[0]} points but {w.size} weights")
                 check_weight_values(w, "weights")
-                out.append((x, w / w.sum() if normalize else w))
+                # math.fsum as in emd._validation.balance: single calls with
+                # normalize=True see bit-identical weights.
+                out.append((x, w / math.fsum(w) if normalize else w))
             else:
                 w = as_float_array(item, "histogram", (1, 2, 3))
                 if w.size == 0:
                     raise ValueError("is empty")
                 check_weight_values(w.ravel(), "histogram")
-                out.append(w / w.sum() if normalize else w)
+                out.append(w / math.fsum(w.ravel()) if normalize else w)
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"{label}: {exc}") from None
     return out
@@ -177,6 +183,8 @@ def _build(
     metric_name, p = check_metric(metric or "euclidean", None)
     if support.shape[1] == 1 and metric_name != "sqeuclidean":
         return _PairSolver(flat_left, flat_right, "line", support[:, 0].copy(), max_iter)
+    # The dense path prices with scipy's cdist, which works in powers of distances.
+    PointCosts(support, support, metric_name, p).check_range(underflow=True)
     if support.shape[0] <= _DENSE_SUPPORT_MAX:
         kwargs = {"p": p} if metric_name == "minkowski" else {}
         cost = np.ascontiguousarray(_scipy_cdist(support, support, metric_name, **kwargs))

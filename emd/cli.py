@@ -570,7 +570,10 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
         iterations = "" if outcome.n_iter is None else f" after {outcome.n_iter} iterations"
         _warn(
             f"the solver stopped before optimality (status {outcome.status!r}{iterations}); "
-            "the distance is an upper bound, not the optimum, and no output file was written"
+            + ("the distance is not available (grid solves report nan)"
+               if math.isnan(outcome.distance) else
+               "the distance is an upper bound, not the optimum")
+            + ", and no output file was written"
         )
         status = EXIT_NOT_OPTIMAL
 
@@ -959,7 +962,8 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
     status = EXIT_OK
     if _emit_warnings(caught, skip_solver=False):
         _warn(
-            "some distances are not proven optimal (upper bounds only); no output file was written"
+            "some distances are not proven optimal (upper bounds for point sets, nan for "
+            "grids); no output file was written"
         )
         status = EXIT_NOT_OPTIMAL
 

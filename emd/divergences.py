@@ -112,7 +112,8 @@ def js(p: ArrayLike, q: ArrayLike) -> float:
     0.693147
     """
     pn, qn = _pair(p, q)
-    m = 0.5 * (pn + qn)
+    # Halving the smallest subnormal rounds to 0, which would make KL(q || m) infinite.
+    m = np.maximum(0.5 * (pn + qn), np.nextafter(0.0, 1.0))
     value = 0.5 * float(rel_entr(pn, m).sum() + rel_entr(qn, m).sum())
     # Rounding can step just outside the mathematical range.
     return min(max(value, 0.0), _LOG2)

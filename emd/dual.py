@@ -691,9 +691,10 @@ def certify(
     ratio = _ratio(values[i] - values[j], dist, allowance)
 
     mass = base.mass
-    potentials = max(float(np.abs(result.u).max()), float(np.abs(result.v).max()))
-    rounding = 16 * _EPS * mass * (diameter + potentials)
-    scale = max(abs(base.cost), rounding, np.finfo(float).tiny)
+    # The transport certificate's allowance: the magnitudes actually summed,
+    # so that wide-ranging costs elsewhere cannot hide a real gap.
+    rounding = base.rounding
+    scale = base.scale
     return DualCertificate(
         cost=base.cost,
         dual_value=base.dual_value,
@@ -804,12 +805,13 @@ def _w1_along(X: np.ndarray, Y: np.ndarray, theta: np.ndarray) -> float:
 def _ascend(X: np.ndarray, Y: np.ndarray, theta: np.ndarray, value: float, n_iter: int):
     """Maximise ``g(theta) = W1(theta.X, theta.Y)`` over the unit sphere from ``theta``.
 
-    ``g`` is convex and positively homogeneous (a maximum over couplings of
-    sums of ``|theta . (x - y)|``), so for a subgradient ``s`` at ``theta``,
-    ``g(s / |s|) >= <s, s / |s|> = |s| >= <s, theta> = g(theta)``: stepping
-    to the normalised subgradient never decreases ``g``.  It stops at a fixed
-    point (a local maximum), after ``n_iter`` steps, or when a step fails to
-    improve by more than rounding.
+    ``g`` is a minimum over couplings of the convex functions
+    ``theta -> sum P_ij |theta . (x_i - y_j)|``, hence neither convex nor
+    concave.  Each step moves to the normalised gradient of the current
+    optimal coupling's function, a heuristic ascent: a step is kept only if
+    it raises ``g``, so the value never decreases, but the end point is not
+    guaranteed to be a local maximum.  It stops after ``n_iter`` steps or
+    when a step fails to improve by more than rounding.
     """
     steps = 0
     while steps < n_iter:
@@ -930,9 +932,9 @@ def max_sliced_w1(
     :func:`sliced_w1` draws from the same ``seed`` (so the result is never
     below the sliced value), the mean-difference direction, the coordinate
     axes and any given ``directions``.  The best ``n_starts`` are refined by
-    a monotone fixed-point ascent (step to the normalised subgradient of the
-    convex function ``theta -> W1(theta.X, theta.Y)``).  The maximum is over
-    a non-concave function, so the result is a lower bound on the true
+    a heuristic ascent that keeps only improving steps (toward the gradient
+    of the current optimal coupling's cost).  ``theta -> W1(theta.X, theta.Y)``
+    is neither convex nor concave, so the result is a lower bound on the true
     max-sliced distance, and at most W1.
 
     Parameters

@@ -43,7 +43,6 @@ import re
 import stat
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -421,6 +420,9 @@ def _parse_table(text: str, source: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _numeric(arr: np.ndarray, source: str, what: str = "array") -> np.ndarray:
+    if not isinstance(arr, np.ndarray):
+        # An .npz member that is not itself an .npy file loads as raw bytes.
+        raise _fail(source, f"{what} is not a NumPy array")
     if arr.ndim == 0:
         raise _fail(source, f"{what} is a single number, not an array")
     try:
@@ -436,7 +438,9 @@ def _load_npy(data: bytes, source: str) -> np.ndarray:
         raise _fail(source, "not a NumPy .npy file (missing the \\x93NUMPY header)")
     try:
         arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    # A corrupt header makes numpy raise SyntaxError, tokenize.TokenError and
+    # more; a header declaring a huge shape, MemoryError.  All mean "bad file".
+    except Exception as exc:
         raise _fail(source, f"cannot load .npy data: {exc}") from None
     return _numeric(arr, source)
 
@@ -447,7 +451,8 @@ def _load_npz(data: bytes, source: str) -> dict[str, np.ndarray]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+    # As for .npy, plus whatever zipfile and zlib raise on a corrupt archive.
+    except Exception as exc:
         raise _fail(source, f"cannot load .npz data: {exc}") from None
     if not arrays:
         raise _fail(source, "empty .npz archive (no arrays)")

@@ -20,6 +20,7 @@ from emd._validation import (
     as_weights,
     balance,
     check_metric,
+    check_scale,
     optional_weights,
 )
 
@@ -235,6 +236,9 @@ def solve_points_validated(
 ) -> TransportResult:
     """:func:`solve_points` on validated inputs (canonical metric name); never warns."""
     source = _engine.PointCosts(x, y, metric, p)
+    source.check_range()
+    if x.shape[1] == 1 and metric != "sqeuclidean":
+        return _solve_line(x, y, a, b, source)
     solution = _engine.solve_bipartite(a, b, source, max_iter)
 
     def fill(u, v, rows, cols):
@@ -249,6 +253,36 @@ def solve_points_validated(
             v[zero_cols] = source.c_transform(np.ascontiguousarray(y[zero_cols]), x, u)
 
     return _assemble(solution, a, b, fill, source, metric)
+
+
+def _solve_line(x, y, a, b, source) -> TransportResult:
+    """Transport on the line: the monotone plan and the CDF potentials of ``solve_1d``.
+
+    Every metric but sqeuclidean is ``|s - t|`` on the line, and the closed form
+    takes O(n log n) where the simplex pivots about n^2 / 250 times (a minute
+    for 20000 points).
+    """
+    from emd.structured._onedim import solve_1d
+
+    mass = math.fsum(a)
+    check_scale(source.max_abs_cost(), mass, a.size + b.size)
+    line = solve_1d(x[:, 0], y[:, 0], a, b)  # weights normalised to 1
+    rows, cols = line.plan.row, line.plan.col
+    flows = line.plan.data * mass
+    u, v = line.u.copy(), line.v.copy()
+    _center(a, b, u, v)
+    return TransportResult(
+        cost=math.fsum(flows * source.arc_costs(rows, cols)),
+        plan=scipy.sparse.coo_array((flows, (rows, cols)), shape=(a.size, b.size)),
+        u=u,
+        v=v,
+        a=a,
+        b=b,
+        n_iter=0,
+        status="optimal",
+        metric=source.metric,
+        _costs=source,
+    )
 
 
 def wasserstein(
@@ -292,7 +326,10 @@ def wasserstein(
         b_arr = optional_weights(b, "b", y_arr.shape[0])
         a_arr, b_arr = balance(a_arr, b_arr, normalize)
         # The closed form normalises each side; scale back to the common mass.
-        return math.fsum(a_arr) * wasserstein_1d(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
+        cost = math.fsum(a_arr) * wasserstein_1d(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
+        if not math.isfinite(cost):
+            raise ValueError(f"the distance overflows float64 (total mass {math.fsum(a_arr):.3g})")
+        return cost
     return solve_points(x_arr, y_arr, a, b, metric=metric, p=p, normalize=normalize).cost
 
 
@@ -340,7 +377,10 @@ def min_cost_flow(
         raise ValueError("supply is empty: the graph needs at least one node")
     if not np.isfinite(supply_arr).all():
         raise ValueError("supply has non-finite entries")
-    total = float(np.abs(supply_arr).sum())
+    with np.errstate(over="ignore"):
+        total = float(np.abs(supply_arr).sum())
+    if not math.isfinite(total):
+        raise ValueError("supply is too large for float64: its total overflows")
     if abs(math.fsum(supply_arr)) > 1e-9 * max(total, np.finfo(float).tiny):
         raise ValueError(f"supply must sum to zero, got sum(supply)={math.fsum(supply_arr)!r}")
     tails_arr, heads_arr = _arc_ends(tails, heads, n_nodes)

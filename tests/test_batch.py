@@ -29,6 +29,22 @@ def test_grid_matrix_equals_single_solves_bitwise():
             assert matrix[i, j] == emd.wasserstein_grid(hists[i], hists[j]).cost
 
 
+def test_normalize_matches_single_calls_bitwise():
+    rng = np.random.default_rng(8)
+    hists = [rng.random((10, 10)) * (k + 1) for k in range(5)]
+    matrix = emd.pairwise(hists, normalize=True, n_jobs=2, chunk_size=2)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            single = emd.wasserstein_grid(hists[i], hists[j], normalize=True).cost
+            assert matrix[i, j] == single
+    positions = rng.random((100, 2))
+    flat = [h.ravel() for h in hists]
+    near = emd.pairwise(flat, positions=positions, normalize=True)
+    # Shared positions use one scipy cost matrix: the single call on the same matrix.
+    cost = metric_cost(positions, positions, "euclidean")
+    assert near[1, 3] == emd.solve(flat[1], flat[3], cost, normalize=True).cost
+
+
 def test_threads_and_serial_agree_for_every_metric():
     hists = _grids(6, shape=(9, 7), seed=1)
     for metric in ("cityblock", "chebyshev", "euclidean"):

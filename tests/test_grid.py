@@ -159,3 +159,47 @@ def test_one_dimensional_flows_and_potential():
     start, end = np.zeros(1_000_000), np.zeros(1_000_000)
     start[0], end[-1] = 1.0, 1.0
     assert emd.wasserstein_grid(start, end).cost == 999_999.0
+
+
+@pytest.mark.parametrize("shape", [(9, 13), (17, 10), (16, 16)])
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev", "euclidean"])
+def test_warm_start_on_odd_shapes_matches_dense_pot(monkeypatch, shape, metric):
+    """Force the coarse-to-fine warm start on small grids and check against POT."""
+    from emd.structured import _grid
+
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
+    rng = np.random.default_rng(shape[0] * 7 + len(metric))
+    a, b = _pair(rng, shape, zeros=0.4)
+    solver = _grid.GridSolver(shape, metric)
+    assert solver.graph.coarse is not None and solver.graph.coarse.coarse is not None
+    *_, status, tree = _grid._solve_on_grid(
+        (a - b).reshape(shape), solver.graph, None
+    )
+    assert status == "optimal"
+    assert tree.check_structure() and tree.check_potentials()
+    coords = _coords(shape)
+    exact = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, metric))
+    result = solver((a - b).ravel())
+    bound = result.rel_error_bound
+    assert exact * (1 - 1e-9) <= result.cost <= exact * (1 + bound) * (1 + 1e-12)
+    if metric != "euclidean":
+        assert result.cost == pytest.approx(exact, rel=1e-9)
+    assert np.sum((a - b) * result.potential) == pytest.approx(result.cost, rel=1e-9)
+
+
+def test_single_bin_grids():
+    for shape in [(1,), (1, 1), (1, 1, 1)]:
+        assert emd.wasserstein_grid(np.ones(shape), np.ones(shape)).cost == 0.0
+
+
+def test_max_iter_counts_the_warm_start_levels(monkeypatch):
+    from emd.structured import _grid
+
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
+    rng = np.random.default_rng(9)
+    a, b = _pair(rng, (24, 24))
+    full = emd.wasserstein_grid(a, b)
+    assert full.n_iter > 50
+    with pytest.warns(emd.SolverWarning):
+        stopped = emd.wasserstein_grid(a, b, max_iter=full.n_iter // 2)
+    assert stopped.n_iter <= full.n_iter // 2

@@ -26,12 +26,43 @@ def test_tree_invariants_hold_after_every_pivot_budget(seed):
     a, b = random_weights(rng, n), random_weights(rng, m)
     cost = rng.integers(0, 4, size=(n, m)).astype(float)  # many ties: degenerate pivots
     tails, heads = _bipartite_arcs(n, m)
+    supply = np.concatenate([a, -b])
     for budget in range(1, 60, 3):
-        tree = SpanningTree(np.concatenate([a, -b]), 4.0)
+        tree = SpanningTree(supply, 4.0)
         tree.solve(tails, heads, cost.ravel().copy(), budget)
-        assert tree.check_structure()
-        # Flows stay nonnegative and the tree arcs carry the supplies.
-        assert (tree.flow[: n + m] >= -1e-15).all()
+        _check_tree(tree, supply)
+
+
+def _check_tree(tree, supply):
+    """Structure, strong feasibility, conservation and tight tree arcs."""
+    assert tree.check_structure()  # includes: no zero-flow arc points away from the root
+    assert tree.check_potentials()
+    n = supply.size
+    _, tails, heads, flows, _ = tree.tree_arcs()
+    # Artificial arcs join each node to the root (index n); they carry the rest.
+    up = tree.up[:n].astype(bool)
+    art = tree.parent[:n] == n
+    art_out = np.where(art & up, tree.flow[:n], 0.0) - np.where(art & ~up, tree.flow[:n], 0.0)
+    net = np.bincount(tails, flows, minlength=n) - np.bincount(heads, flows, minlength=n)
+    np.testing.assert_allclose(net + art_out, supply, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_invariants_with_transit_nodes(seed):
+    """Transshipment on a grid with many zero-supply nodes, stopped at many pivot budgets."""
+    rng = np.random.default_rng(seed)
+    side = 7
+    supply = np.where(rng.random(side * side) < 0.5, 0.0, rng.random(side * side) - 0.5)
+    supply[0] -= supply.sum()
+    index = np.arange(side * side).reshape(side, side)
+    pairs = [(index[:, :-1], index[:, 1:]), (index[:-1, :], index[1:, :])]
+    tails = np.concatenate([np.concatenate([p.ravel(), q.ravel()]) for p, q in pairs])
+    heads = np.concatenate([np.concatenate([q.ravel(), p.ravel()]) for p, q in pairs])
+    costs = rng.integers(1, 3, size=tails.size).astype(float)
+    for budget in (1, 2, 5, 10, 20, 40, 80, 10**6):
+        tree = SpanningTree(supply, 100.0)
+        tree.solve(tails.astype(np.intp), heads.astype(np.intp), costs, budget)
+        _check_tree(tree, supply)
 
 
 def test_strongly_feasible_tree_terminates_on_maximal_degeneracy():

@@ -8,6 +8,7 @@ import threading
 import warnings
 
 import numpy as np
+import ot
 import pytest
 import scipy.sparse
 from hypothesis import given, settings
@@ -149,8 +150,37 @@ def test_wide_cost_range_beats_pot_tolerance():
     result = emd.solve(a, b, cost)
     cert = result.certificate()
     assert cert.optimal(RTOL), cert
-    # Weak duality: no feasible plan costs less than the certified dual bound.
     assert result.cost <= pot_cost(a, b, cost) * (1 + 1e-12)
+    # POT's early-stopped plan, judged by the same certificate, must fail it:
+    # wide-ranging costs must not inflate the rounding allowance.
+    pot_plan = scipy.sparse.coo_array(ot.emd(a, b, cost, numItermax=10**8))
+    pot_cert = dataclasses.replace(result, plan=pot_plan).certificate()
+    assert pot_cert.cost > 2 * result.cost
+    assert not pot_cert.optimal()
+
+
+def test_a_huge_cost_on_a_zero_mass_bin_does_not_hide_suboptimality():
+    rng = np.random.default_rng(21)
+    a, b = random_weights(rng, 20, zeros=1), random_weights(rng, 20)
+    cost = rng.random((20, 20))
+    cost[a == 0] = 1e12
+    result = emd.solve(a, b, cost)
+    assert result.certificate().optimal()
+    # Swap mass around a 2x2 cycle: still feasible, a little more costly.
+    plan = result.dense_plan()
+    rows, cols = result.plan.row, result.plan.col
+    k = next(k for k in range(1, rows.size) if rows[k] != rows[0] and cols[k] != cols[0])
+    (i1, j1), (i2, j2) = (rows[0], cols[0]), (rows[k], cols[k])
+    delta = min(plan[i1, j1], plan[i2, j2])
+    plan[i1, j1] -= delta
+    plan[i2, j2] -= delta
+    plan[i1, j2] += delta
+    plan[i2, j1] += delta
+    worse = dataclasses.replace(result, plan=scipy.sparse.coo_array(plan))
+    cert = worse.certificate()
+    assert cert.cost > result.cost * (1 + 1e-6)
+    assert cert.relative_marginal_error < 1e-12  # feasible: only the gap can tell
+    assert not cert.optimal()
 
 
 def test_certificate_detects_a_suboptimal_plan():

@@ -78,6 +78,53 @@ cdef inline double to_power(double value, int metric, double p) noexcept nogil:
     return value
 
 
+# Powers below this have lost no relative precision to underflow (2**-960).
+cdef double _TINY_POWER = 1.0261342003245941e-289
+
+
+cdef inline bint power_in_range(double value, int metric) noexcept nogil:
+    """Whether the root-free power of a euclidean or Minkowski distance is exact to
+    rounding: ``|x_k - y_k|^p`` underflows for tiny and overflows for huge differences
+    (with p = 2000, already at 0.3 and 1.5), and the root would turn that into 0 or inf."""
+    return not (metric == EUCLIDEAN or metric == MINKOWSKI) or (
+        _TINY_POWER <= value < INFINITY
+    )
+
+
+cdef double scaled_distance(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    """A euclidean or Minkowski distance scaled by its largest coordinate difference, as
+    hypot does: no power leaves [0, d], so nothing under- or overflows."""
+    cdef Py_ssize_t k
+    cdef double top = 0.0, acc = 0.0, ratio
+    for k in range(d):
+        ratio = fabs(x[k] - y[k])
+        if ratio > top:
+            top = ratio
+    if top == 0.0 or top == INFINITY:
+        return top
+    for k in range(d):
+        ratio = fabs(x[k] - y[k]) / top
+        acc += ratio * ratio if metric == EUCLIDEAN else pow(ratio, p)
+    return top * (sqrt(acc) if metric == EUCLIDEAN else pow(acc, 1.0 / p))
+
+
+cdef inline double finish_distance(
+    double value, const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    """The distance from its root-free power ``value``, recomputed scaled if out of range."""
+    if power_in_range(value, metric):
+        return from_power(value, metric, p)
+    return scaled_distance(x, y, d, metric, p)
+
+
+cdef inline double distance(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    return finish_distance(power_distance(x, y, d, metric, p), x, y, d, metric, p)
+
+
 cdef inline void keep_smallest(
     double* values, Py_ssize_t* index, Py_ssize_t k, double value, Py_ssize_t idx,
 ) noexcept nogil:
@@ -94,7 +141,27 @@ cdef inline void keep_smallest(
 def _as_index(cnp.ndarray idx, Py_ssize_t size):
     if idx is None:
         return np.arange(size, dtype=np.intp)
-    return np.ascontiguousarray(idx, dtype=np.intp)
+    idx = np.ascontiguousarray(idx, dtype=np.intp)
+    if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= size)):
+        raise ValueError(f"index map must be 1-D with entries in [0, {size})")
+    return idx
+
+
+cdef _check_lines(Py_ssize_t n, Py_ssize_t m, Py_ssize_t per_line):
+    # The per-line buffers below are read at position per_line - 1.
+    if n < 1 or m < 1 or per_line < 1:
+        raise ValueError("need at least one row, one column and one arc per line")
+
+
+cdef _check_arcs(
+    const Py_ssize_t[::1] tails, const Py_ssize_t[::1] heads, Py_ssize_t n, Py_ssize_t m,
+):
+    cdef Py_ssize_t e
+    if heads.shape[0] != tails.shape[0]:
+        raise ValueError("tails and heads must have the same length")
+    for e in range(tails.shape[0]):
+        if not (0 <= tails[e] < n and 0 <= heads[e] < m):
+            raise ValueError(f"arc {e} ({tails[e]}, {heads[e]}) is outside a {n} x {m} problem")
 
 
 def dense_cheapest(const double[:, ::1] cost not None, rows, cols, Py_ssize_t k):
@@ -107,6 +174,7 @@ def dense_cheapest(const double[:, ::1] cost not None, rows, cols, Py_ssize_t k)
     cdef const Py_ssize_t[::1] row_map = _as_index(rows, cost.shape[0])
     cdef const Py_ssize_t[::1] col_map = _as_index(cols, cost.shape[1])
     cdef Py_ssize_t n = row_map.shape[0], m = col_map.shape[0]
+    _check_lines(n, m, k)
     cdef Py_ssize_t kr = min(k, m), kc = min(k, n)
     cdef double[::1] row_val = np.empty(kr)
     cdef Py_ssize_t[::1] row_idx = np.empty(kr, dtype=np.intp)
@@ -153,19 +221,27 @@ def dense_scan(
     The reduced cost of (r, c) is ``cost + pi_rows[r] - pi_cols[c]``; an arc
     counts only if it is below ``-rtol * (|cost| + |pi_r| + |pi_c|)``, the
     same test the simplex applies, so every arc returned can enter.
-    Returns ``((tails, heads), min_reduced_cost)``.
+    Returns ``((tails, heads), min_reduced_cost)``, the latter over the arcs
+    that price out (INFINITY when none does).
     """
     cdef const Py_ssize_t[::1] row_map = _as_index(rows, cost.shape[0])
     cdef bint identity_cols = cols is None
     cdef const Py_ssize_t[::1] col_map = _as_index(cols, cost.shape[1])
     cdef Py_ssize_t n = row_map.shape[0], m = col_map.shape[0]
+    _check_lines(n, m, per_line)
+    if pi_rows.shape[0] != n or pi_cols.shape[0] != m:
+        raise ValueError("pi_rows and pi_cols must match the selected rows and columns")
     cdef Py_ssize_t kr = min(per_line, m), kc = min(per_line, n)
     cdef double[:, ::1] row_val = np.zeros((n, kr))
     cdef Py_ssize_t[:, ::1] row_arg = np.full((n, kr), -1, dtype=np.intp)
     cdef double[:, ::1] col_val = np.zeros((m, kc))
     cdef Py_ssize_t[:, ::1] col_arg = np.full((m, kc), -1, dtype=np.intp)
+    # Each column's admission threshold (its kc-th best so far), kept
+    # contiguous so that the common case -- nothing to admit -- reads memory
+    # sequentially and costs one comparison.
+    cdef double[::1] col_cut = np.zeros(m)
     cdef Py_ssize_t r, c
-    cdef double value, rc, pr, row_cut, worst = INFINITY
+    cdef double value, rc, pr, row_cut, cut, worst = INFINITY
     cdef const double* row_ptr
     with nogil:
         for r in range(n):
@@ -175,16 +251,19 @@ def dense_scan(
             for c in range(m):
                 value = row_ptr[c] if identity_cols else row_ptr[col_map[c]]
                 rc = value + pr - pi_cols[c]
-                if rc < worst:
-                    worst = rc
-                if (rc < row_cut or rc < col_val[c, kc - 1]) and (
-                    rc < -rtol * (fabs(value) + fabs(pr) + fabs(pi_cols[c]))
-                ):
+                cut = row_cut if row_cut > col_cut[c] else col_cut[c]
+                if rc < cut and rc < -rtol * (fabs(value) + fabs(pr) + fabs(pi_cols[c])):
                     if rc < row_cut:
                         keep_smallest(&row_val[r, 0], &row_arg[r, 0], kr, rc, c)
                         row_cut = row_val[r, kr - 1]
-                    if rc < col_val[c, kc - 1]:
+                    if rc < col_cut[c]:
                         keep_smallest(&col_val[c, 0], &col_arg[c, 0], kc, rc, r)
+                        col_cut[c] = col_val[c, kc - 1]
+                    if rc < worst:
+                        worst = rc
+    # ``worst`` is the most negative reduced cost among the arcs admitted
+    # (INFINITY when none): every arc that prices out is admitted by its row
+    # or its column unless both already hold per_line better ones.
     return _collect(row_arg, col_arg), worst
 
 
@@ -213,8 +292,13 @@ def points_scan(
     An arc can only matter if ``cost < pi_c - pi_r + cut`` where ``cut`` is
     the larger of its row's and column's admission threshold, so the distance
     is compared in its root-free power and only rare survivors pay for the root.
+    Powers that may have underflowed are compared as distances; the caller
+    must keep them from overflowing (:meth:`emd._engine.PointCosts.check_range`).
     """
     cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1]
+    _check_lines(n, m, per_line)
+    if y.shape[1] != d or pi_rows.shape[0] != n or pi_cols.shape[0] != m:
+        raise ValueError("x, y, pi_rows and pi_cols have inconsistent shapes")
     cdef Py_ssize_t kr = min(per_line, m), kc = min(per_line, n)
     cdef double[:, ::1] row_val = np.zeros((n, kr))
     cdef Py_ssize_t[:, ::1] row_arg = np.full((n, kr), -1, dtype=np.intp)
@@ -222,6 +306,10 @@ def points_scan(
     cdef Py_ssize_t[:, ::1] col_arg = np.full((m, kc), -1, dtype=np.intp)
     cdef Py_ssize_t r, c
     cdef double pr, row_cut, col_cut, bound, value, rc, worst = INFINITY
+    # Bounds below this have powers below _TINY_POWER, which a distance's power
+    # may have underflowed to: there the distance itself is compared.
+    cdef double tiny_bound = from_power(_TINY_POWER, metric, p) if (
+        metric == EUCLIDEAN or metric == MINKOWSKI) else 0.0
     with nogil:
         for r in range(n):
             pr = pi_rows[r]
@@ -229,12 +317,16 @@ def points_scan(
             for c in range(m):
                 col_cut = col_val[c, kc - 1]
                 bound = pi_cols[c] - pr + (row_cut if row_cut > col_cut else col_cut)
-                if bound <= 0.0:
-                    continue
-                value = power_distance(&x[r, 0], &y[c, 0], d, metric, p)
-                if value >= to_power(bound, metric, p):
-                    continue
-                value = from_power(value, metric, p)
+                if bound < tiny_bound:
+                    if bound <= 0.0:
+                        continue
+                    value = distance(&x[r, 0], &y[c, 0], d, metric, p)
+                else:
+                    # Callers keep every power finite (PointCosts.check_range).
+                    value = power_distance(&x[r, 0], &y[c, 0], d, metric, p)
+                    if value >= to_power(bound, metric, p):
+                        continue
+                    value = finish_distance(value, &x[r, 0], &y[c, 0], d, metric, p)
                 rc = value + pr - pi_cols[c]
                 if rc < worst:
                     worst = rc
@@ -253,28 +345,43 @@ def points_arc_costs(
 ):
     """Cost of each listed arc (tails index x, heads index y)."""
     cdef Py_ssize_t e, n_arcs = tails.shape[0], d = x.shape[1]
+    if y.shape[1] != d:
+        raise ValueError("x and y must have the same number of coordinates")
+    _check_arcs(tails, heads, x.shape[0], y.shape[0])
     cdef double[::1] out = np.empty(n_arcs)
     with nogil:
         for e in range(n_arcs):
-            out[e] = from_power(
-                power_distance(&x[tails[e], 0], &y[heads[e], 0], d, metric, p), metric, p
-            )
+            out[e] = distance(&x[tails[e], 0], &y[heads[e], 0], d, metric, p)
     return np.asarray(out)
 
 
 def dense_min_reduced_cost(
     const double[:, ::1] cost not None, const double[::1] u not None, const double[::1] v not None,
+    rows=None, cols=None, double slack=0.0,
 ):
-    """``min_ij (cost_ij - u_i - v_j)`` (minus the largest dual violation), where it is
-    attained, and the largest absolute cost: ``(min, i, j, max_abs)``."""
-    cdef Py_ssize_t n = cost.shape[0], m = cost.shape[1], i, j, bi = 0, bj = 0
-    cdef double rc, best = INFINITY, biggest = 0.0
+    """The smallest ``cost_ij - u_i - v_j + slack * (|cost_ij| + |u_i| + |v_j|)`` over the
+    pairs of ``rows`` x ``cols`` (all pairs when None), where it is attained, and the largest
+    absolute cost there: ``(min, i, j, max_abs)``.
+
+    With ``slack`` a few machine epsilons, a negative minimum is a dual
+    violation beyond what evaluating the expression can round to.
+    """
+    cdef Py_ssize_t n = cost.shape[0], m = cost.shape[1]
+    if u.shape[0] != n or v.shape[0] != m:
+        raise ValueError("u and v must have one entry per row and per column of cost")
+    cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
+    cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
+    cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
+    cdef double value, rc, best = INFINITY, biggest = 0.0
     with nogil:
-        for i in range(n):
-            for j in range(m):
-                if fabs(cost[i, j]) > biggest:
-                    biggest = fabs(cost[i, j])
-                rc = cost[i, j] - u[i] - v[j]
+        for r in range(row_map.shape[0]):
+            i = row_map[r]
+            for c in range(col_map.shape[0]):
+                j = col_map[c]
+                value = cost[i, j]
+                if fabs(value) > biggest:
+                    biggest = fabs(value)
+                rc = value - u[i] - v[j] + slack * (fabs(value) + fabs(u[i]) + fabs(v[j]))
                 if rc < best:
                     best = rc
                     bi = i
@@ -285,17 +392,25 @@ def dense_min_reduced_cost(
 def points_min_reduced_cost(
     const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
     const double[::1] u not None, const double[::1] v not None,
+    rows=None, cols=None, double slack=0.0,
 ):
     """:func:`dense_min_reduced_cost` with costs computed from coordinates."""
-    cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1], i, j, bi = 0, bj = 0
-    cdef double rc, c, best = INFINITY, biggest = 0.0
+    cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1]
+    if y.shape[1] != d or u.shape[0] != n or v.shape[0] != m:
+        raise ValueError("x, y, u and v have inconsistent shapes")
+    cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
+    cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
+    cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
+    cdef double value, rc, best = INFINITY, biggest = 0.0
     with nogil:
-        for i in range(n):
-            for j in range(m):
-                c = from_power(power_distance(&x[i, 0], &y[j, 0], d, metric, p), metric, p)
-                if c > biggest:
-                    biggest = c
-                rc = c - u[i] - v[j]
+        for r in range(row_map.shape[0]):
+            i = row_map[r]
+            for c in range(col_map.shape[0]):
+                j = col_map[c]
+                value = distance(&x[i, 0], &y[j, 0], d, metric, p)
+                if value > biggest:
+                    biggest = value
+                rc = value - u[i] - v[j] + slack * (fabs(value) + fabs(u[i]) + fabs(v[j]))
                 if rc < best:
                     best = rc
                     bi = i
@@ -309,13 +424,15 @@ def points_c_transform(
 ):
     """``min_j (d(z_k, y_j) - v_j)`` for every point ``z_k``: the c-transform of ``v``."""
     cdef Py_ssize_t n = z.shape[0], m = y.shape[0], d = z.shape[1], i, j
+    if y.shape[1] != d or v.shape[0] != m:
+        raise ValueError("z, y and v have inconsistent shapes")
     cdef double[::1] out = np.empty(n)
     cdef double value, best
     with nogil:
         for i in range(n):
             best = INFINITY
             for j in range(m):
-                value = from_power(power_distance(&z[i, 0], &y[j, 0], d, metric, p), metric, p)
+                value = distance(&z[i, 0], &y[j, 0], d, metric, p)
                 value = value - v[j]
                 if value < best:
                     best = value

@@ -18,7 +18,8 @@ arc lists that the Python layer grows with the pricing scans of
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport NAN, fabs
+from libc.float cimport DBL_EPSILON
+from libc.math cimport INFINITY, NAN, fabs
 
 cnp.import_array()
 
@@ -28,11 +29,13 @@ cdef enum:
     MAX_ITER_REACHED = 1
     UNBOUNDED = 2
 
-# An arc enters the basis only if its reduced cost is negative beyond the
-# rounding error of evaluating ``cost + pi[tail] - pi[head]``.  Potentials are
-# sums along tree paths of a few thousand arcs, so their relative error stays
-# far below 1e-13; 1e-13 keeps noise from driving pivots while leaving the
-# solution optimal to ~1e-12 relative to the scale of the potentials.
+# An arc enters the basis only if its reduced cost is below
+# -1e-13 * (|cost| + |pi[tail]| + |pi[head]|).  Recomputed potentials are sums
+# along tree paths, exact to about depth * eps relative, so up to depths of a
+# few hundred arcs this ignores only rounding noise.  Deeper trees (large
+# grids reach depths in the thousands) can pivot on noise, which costs
+# pivots, not correctness; and an arc ignored by this test is suboptimal by
+# at most 1e-13 of the magnitudes, which the certificate then reports.
 cdef double _PRICING_RTOL = 1e-13
 PRICING_RTOL = _PRICING_RTOL
 
@@ -80,8 +83,33 @@ cdef void refresh_potentials(Tree* T) noexcept nogil:
         v = T.thread[v]
 
 
-cdef double tree_cost(Tree* T) noexcept nogil:
-    """Cost of the flow on the real tree arcs, by Neumaier's compensated sum in node order.
+cdef void subtree_flows(Tree* T, const double* supply, double* out) noexcept nogil:
+    """The flow on the tree arc of every node, summed afresh as the net supply of its subtree.
+
+    Pivots update flows by differences of amounts up to the total mass, so
+    ``T.flow`` can be off by eps * mass, which is all of a small flow (a 1e-14
+    mass on an expensive arc then moves a 1e-13 cost by 1e-4 relative).  The
+    subtree sum is exact for a leaf and accurate to the masses of the subtree
+    otherwise.  Rounding noise against the arc's direction reads as 0.
+    """
+    cdef Py_ssize_t root = T.root, v
+    cdef double f
+    for v in range(T.n_nodes):
+        out[v] = supply[v]
+    # Reverse preorder visits every node after all of its descendants.
+    v = T.rev_thread[root]
+    while v != root:
+        if T.parent[v] != root:
+            out[T.parent[v]] += out[v]
+        v = T.rev_thread[v]
+    for v in range(T.n_nodes):
+        f = out[v] if T.up[v] else -out[v]
+        out[v] = f if f > 0.0 else 0.0
+
+
+cdef double tree_cost(Tree* T, const double* flow) noexcept nogil:
+    """Cost of ``flow`` (one entry per node, from :func:`subtree_flows`) on the real tree
+    arcs, by Neumaier's compensated sum in node order.
 
     Every path that reports a cost (single solves and batches alike) sums
     here, in the same order, so equal trees give bit-identical costs.
@@ -91,7 +119,7 @@ cdef double tree_cost(Tree* T) noexcept nogil:
     for v in range(T.n_nodes):
         if T.parent[v] == T.root:
             continue
-        term = T.flow[v] * T.pred_cost[v]
+        term = flow[v] * T.pred_cost[v]
         t = total + term
         if fabs(total) >= fabs(term):
             correction += (total - t) + term
@@ -104,8 +132,9 @@ cdef double tree_cost(Tree* T) noexcept nogil:
 cdef void init_star(Tree* T, const double* supply) noexcept nogil:
     """The starting tree: every node hangs from the artificial root.
 
-    Supply nodes send up, demand and transit nodes receive down, so the arcs
-    with no flow point away from the root (a strongly feasible tree).
+    Supply and transit nodes send up, demand nodes receive down, so every arc
+    without flow points toward the root: a positive amount can be sent from
+    any node to the root, which makes the tree strongly feasible.
     """
     cdef Py_ssize_t n = T.n_nodes, v
     for v in range(n):
@@ -114,8 +143,8 @@ cdef void init_star(Tree* T, const double* supply) noexcept nogil:
         T.rev_thread[v] = v - 1
         T.succ_num[v] = 1
         T.last_succ[v] = v
-        T.up[v] = supply[v] > 0
-        T.flow[v] = supply[v] if supply[v] > 0 else -supply[v]
+        T.up[v] = supply[v] >= 0
+        T.flow[v] = supply[v] if supply[v] >= 0 else -supply[v]
         T.pred_cost[v] = T.art_cost
         T.pred_arc[v] = -1
     T.parent[n] = -1
@@ -139,9 +168,11 @@ cdef void init_star(Tree* T, const double* supply) noexcept nogil:
 cdef Py_ssize_t find_entering_arc(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
+    double noise,
 ) noexcept nogil:
     """Block search: scan blocks of arcs from the cursor, take the most negative of the first
-    block that holds a significantly negative reduced cost.  Returns -1 when none is left."""
+    block that holds a significantly negative reduced cost (below ``-noise`` too).  Returns
+    -1 when none is left."""
     cdef double* pi = T.pi
     cdef double rc, c, min_rc = 0.0
     cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned
@@ -151,7 +182,7 @@ cdef Py_ssize_t find_entering_arc(
         t = heads[e]
         c = costs[e]
         rc = c + pi[s] - pi[t]
-        if rc < min_rc and rc < -_PRICING_RTOL * (fabs(c) + fabs(pi[s]) + fabs(pi[t])):
+        if rc < min_rc and rc < -_PRICING_RTOL * (fabs(c) + fabs(pi[s]) + fabs(pi[t])) - noise:
             min_rc = rc
             best = e
         e += 1
@@ -302,8 +333,10 @@ cdef int pivot(
     """Send flow around the cycle closed by arc s -> t and update the tree.
 
     The leaving arc is the last blocking arc met when the cycle is walked in
-    the direction of the entering arc starting from the apex; this keeps the
-    tree strongly feasible, which rules out cycling on degenerate pivots.
+    the direction of the entering arc starting from the apex.  This keeps the
+    tree strongly feasible (every arc without flow points toward the root;
+    Ahuja, Magnanti & Orlin, sec. 11.5), which rules out cycling on
+    degenerate pivots.
     """
     cdef Py_ssize_t join = find_join(T, s, t)
     cdef Py_ssize_t u, u_out = -1
@@ -358,30 +391,33 @@ cdef int pivot(
 cdef int run_simplex(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t max_iter,
-    Py_ssize_t* n_iter, Py_ssize_t* cursor,
+    Py_ssize_t* n_iter, Py_ssize_t* cursor, double* noise_floor,
 ) noexcept nogil:
-    cdef Py_ssize_t e, since_refresh = 0
+    cdef Py_ssize_t e, v, since_refresh = 0, since_check = 0
     cdef Py_ssize_t refresh_period = T.n_nodes if T.n_nodes > 1000 else 1000
-    cdef double rc
+    cdef double rc, objective, last_objective = INFINITY, noise = noise_floor[0], scale
     cdef bint fresh = False
     cdef int status
     if n_arcs == 0:
         return OPTIMAL
     while True:
-        e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc)
+        e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise)
         if e < 0:
             # Optimal up to the accuracy of the incrementally updated
             # potentials: confirm with recomputed ones before stopping.
             if fresh:
+                noise_floor[0] = noise
                 return OPTIMAL
             refresh_potentials(T)
             fresh = True
             since_refresh = 0
             continue
         if n_iter[0] >= max_iter:
+            noise_floor[0] = noise
             return MAX_ITER_REACHED
         status = pivot(T, e, tails[e], heads[e], costs[e], rc)
         if status != OPTIMAL:
+            noise_floor[0] = noise
             return status
         n_iter[0] += 1
         fresh = False
@@ -389,6 +425,26 @@ cdef int run_simplex(
         if since_refresh >= refresh_period:
             refresh_potentials(T)
             since_refresh = 0
+        since_check += 1
+        if since_check >= refresh_period:
+            since_check = 0
+            # Potentials are path sums, off by rounding relative to the largest
+            # terms on the path; arcs that price out by less than that can enter
+            # in turn forever (a cycle of pivots whose cost changes cancel).  A
+            # whole period without a lower cost means that or a long degenerate
+            # stretch: from then on an arc must also beat a noise floor, raised
+            # 16-fold at every further stalled period until the cost moves.
+            objective = tree_cost(T, T.flow)
+            if objective >= last_objective:
+                if noise == 0.0:
+                    scale = T.art_cost
+                    for v in range(T.n_nodes):
+                        if fabs(T.pi[v]) > scale:
+                            scale = fabs(T.pi[v])
+                    noise = 16.0 * DBL_EPSILON * scale
+                else:
+                    noise *= 16.0
+            last_objective = objective
 
 
 cdef void _bind(
@@ -417,6 +473,22 @@ cdef void _bind(
     T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(seg_end)
 
 
+cdef _check_arcs(
+    const Py_ssize_t[::1] tails, const Py_ssize_t[::1] heads, Py_ssize_t n_costs, Py_ssize_t n,
+):
+    """The kernel reads ``pi[tail]``, ``pi[head]`` and ``costs[arc]`` unchecked: check once."""
+    cdef Py_ssize_t e, bad = -1
+    if heads.shape[0] != tails.shape[0] or n_costs != tails.shape[0]:
+        raise ValueError("tails, heads and costs must have the same length")
+    with nogil:
+        for e in range(tails.shape[0]):
+            if not (0 <= tails[e] < n and 0 <= heads[e] < n):
+                bad = e
+                break
+    if bad >= 0:
+        raise ValueError(f"arc {bad} ({tails[bad]} -> {heads[bad]}) has a node outside [0, {n})")
+
+
 def _block_size(Py_ssize_t n_arcs):
     # sqrt(arcs) balances the cost of a scan against pivot quality
     # (Kiraly & Kovacs 2012); small problems still scan a few arcs.
@@ -442,13 +514,21 @@ def solve_pair_costs(
     cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
     cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
     cdef Py_ssize_t n_iter, cursor
+    cdef double noise
     if right.shape[1] != n or heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
         raise ValueError("inconsistent sizes")
+    _check_arcs(tails, heads, costs.shape[0], n)
+    if n_pairs and pairs.shape[1] != 2:
+        raise ValueError("pairs must have shape (k, 2)")
+    for k in range(n_pairs):
+        if not (0 <= pairs[k, 0] < left.shape[0] and 0 <= pairs[k, 1] < right.shape[0]):
+            raise ValueError(f"pair {k} indexes outside left and right")
     values = np.empty(n_pairs)
     status = np.empty(n_pairs, dtype=np.int8)
     cdef double[::1] values_view = values
     cdef signed char[::1] status_view = status
-    cdef double[::1] supply = np.empty(n)
+    cdef double[::1] supply = np.empty(n + 1)
+    cdef double[::1] flows = np.empty(n + 1)
     nodes = [np.empty(n + 1, dtype=np.intp) for _ in range(7)]
     up = np.empty(n + 1, dtype=np.int8)
     reals = [np.empty(n + 1) for _ in range(3)]
@@ -463,13 +543,52 @@ def solve_pair_costs(
             init_star(&T, &supply[0])
             n_iter = 0
             cursor = 0
+            noise = 0.0
             status_view[k] = run_simplex(
-                &T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter, &cursor
+                &T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter, &cursor,
+                &noise,
             )
             # A stopped transshipment still has supply on artificial arcs:
             # its flow is not a transport, so it has no distance to report.
-            values_view[k] = tree_cost(&T) if status_view[k] == OPTIMAL else NAN
+            values_view[k] = NAN
+            if status_view[k] == OPTIMAL:
+                subtree_flows(&T, &supply[0], &flows[0])
+                values_view[k] = tree_cost(&T, &flows[0])
     return values, status
+
+
+cdef _check_forest(
+    const Py_ssize_t[::1] preorder, const Py_ssize_t[::1] tree_parent,
+    const Py_ssize_t[::1] up_arc, const Py_ssize_t[::1] down_arc, Py_ssize_t n_costs,
+):
+    """Raise unless ``preorder`` is a depth-first preorder of the forest ``tree_parent``
+    whose tree edges have arcs in ``[0, n_costs)``: the warm start indexes by all of them."""
+    cdef Py_ssize_t n = preorder.shape[0], k, v, p
+    cdef Py_ssize_t[::1] position = np.full(n, -1, dtype=np.intp)
+    cdef Py_ssize_t[::1] size = np.ones(n, dtype=np.intp)
+    for k in range(n):
+        v = preorder[k]
+        if not 0 <= v < n or position[v] >= 0:
+            raise ValueError("preorder must list every node once")
+        position[v] = k
+    # Parents first: subtree sizes then accumulate in reverse preorder.
+    for k in range(n - 1, -1, -1):
+        v = preorder[k]
+        p = tree_parent[v]
+        if not -1 <= p < n:
+            raise ValueError("tree_parent must hold node indices or -1")
+        if p >= 0:
+            if position[p] >= k:
+                raise ValueError("preorder must list every parent before its children")
+            size[p] += size[v]
+    # Each subtree must fill the positions right after its root.
+    for v in range(n):
+        p = tree_parent[v]
+        if p >= 0:
+            if position[v] + size[v] > position[p] + size[p]:
+                raise ValueError("preorder is not a depth-first order of the forest")
+            if not (0 <= up_arc[v] < n_costs and 0 <= down_arc[v] < n_costs):
+                raise ValueError("up_arc and down_arc must index the arc list")
 
 
 cdef class SpanningTree:
@@ -489,9 +608,10 @@ cdef class SpanningTree:
     cdef Tree T
     cdef readonly cnp.ndarray parent, thread, rev_thread, succ_num, last_succ
     cdef readonly cnp.ndarray up, flow, pred_cost, pred_arc, pi
-    cdef cnp.ndarray _path, _seg_start, _seg_end
+    cdef cnp.ndarray _path, _seg_start, _seg_end, _supply
     cdef readonly Py_ssize_t n_iter
     cdef Py_ssize_t cursor
+    cdef double noise_floor  # kept between solves: see run_simplex
 
     def __init__(self, const double[::1] supply not None, double art_cost):
         cdef Py_ssize_t n = supply.shape[0], size = n + 1
@@ -508,8 +628,10 @@ cdef class SpanningTree:
         self._path = np.empty(size, dtype=np.intp)
         self._seg_start = np.empty(2 * size, dtype=np.intp)
         self._seg_end = np.empty(2 * size, dtype=np.intp)
+        self._supply = np.array(supply, dtype=np.float64)
         self.n_iter = 0
         self.cursor = 0
+        self.noise_floor = 0.0
         _bind(&self.T, n, art_cost, self.parent, self.thread, self.rev_thread, self.succ_num,
               self.last_succ, self.up, self.flow, self.pred_cost, self.pred_arc, self.pi,
               self._path, self._seg_start, self._seg_end)
@@ -530,14 +652,14 @@ cdef class SpanningTree:
         """Pivot over the given arcs until none prices out or ``max_iter`` pivots in all.
 
         The arrays must have equal length and hold node indices in
-        ``[0, n_nodes)``; the caller validates them.  Returns a status code
+        ``[0, n_nodes)`` (checked).  Returns a status code
         (0 optimal, 1 iteration limit, 2 unbounded).  Runs without the GIL.
         """
         cdef Py_ssize_t n_arcs = tails.shape[0]
         cdef int status
         cdef Py_ssize_t n_iter = self.n_iter, cursor = self.cursor
-        if heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
-            raise ValueError("tails, heads and costs must have the same length")
+        cdef double noise = self.noise_floor
+        _check_arcs(tails, heads, costs.shape[0], self.T.n_nodes)
         if block_size <= 0:
             block_size = _block_size(n_arcs)
         if cursor >= n_arcs:
@@ -546,9 +668,11 @@ cdef class SpanningTree:
             status = run_simplex(
                 &self.T, &tails[0] if n_arcs else NULL, &heads[0] if n_arcs else NULL,
                 &costs[0] if n_arcs else NULL, n_arcs, block_size, max_iter, &n_iter, &cursor,
+                &noise,
             )
         self.n_iter = n_iter
         self.cursor = cursor
+        self.noise_floor = noise
         return status
 
     def start_from_forest(
@@ -567,7 +691,7 @@ cdef class SpanningTree:
         ``v -> parent`` and ``parent -> v`` in the arc list later given to
         :meth:`solve`.  Each tree edge is oriented by the sign of the flow it
         must carry (the net supply of the subtree below it), an edge with no
-        flow points away from the root, and each component root hangs from the
+        flow points toward the root, and each component root hangs from the
         artificial root: the tree is feasible and strongly feasible.
         """
         cdef Tree* T = &self.T
@@ -581,6 +705,7 @@ cdef class SpanningTree:
             raise ValueError("start_from_forest must come before the first solve")
         if n == 0:
             return
+        _check_forest(preorder, tree_parent, up_arc, down_arc, costs.shape[0])
         # The supplies are the flows of the initial star.
         below = np.where(self.up[:n].astype(bool), self.flow[:n], -self.flow[:n])
         with nogil:
@@ -605,8 +730,8 @@ cdef class SpanningTree:
                 v = preorder[k]
                 T.last_succ[v] = preorder[k + T.succ_num[v] - 1]
                 p = tree_parent[v]
-                T.up[v] = below[v] > 0
-                T.flow[v] = below[v] if below[v] > 0 else -below[v]
+                T.up[v] = below[v] >= 0
+                T.flow[v] = below[v] if below[v] >= 0 else -below[v]
                 if p < 0:
                     T.parent[v] = root
                     T.pred_arc[v] = -1
@@ -617,9 +742,21 @@ cdef class SpanningTree:
                     T.pred_cost[v] = costs[T.pred_arc[v]]
             refresh_potentials(T)
 
+    def subtree_flows(self):
+        """The flow on the tree arc of every node, summed afresh from the supplies.
+
+        What :meth:`cost` and :meth:`tree_arcs` report; ``flow`` holds the
+        pivots' running values, accurate only to eps times the total mass.
+        """
+        out = np.empty(self.T.n_nodes + 1)
+        subtree_flows(&self.T, <double*> cnp.PyArray_DATA(self._supply),
+                      <double*> cnp.PyArray_DATA(out))
+        return out[: self.T.n_nodes]
+
     def cost(self):
         """Cost of the current flow on the real arcs (compensated sum)."""
-        return tree_cost(&self.T)
+        flows = self.subtree_flows()
+        return tree_cost(&self.T, <double*> cnp.PyArray_DATA(flows))
 
     def refresh_potentials(self):
         """Recompute the potentials from the tree (exactly what the final check uses)."""
@@ -629,7 +766,7 @@ cdef class SpanningTree:
         """Total flow left on artificial arcs (nonzero only for infeasible or unbalanced input)."""
         cdef Py_ssize_t n = self.T.n_nodes
         mask = self.parent[:n] == n
-        return float(np.abs(self.flow[:n][mask]).sum())
+        return float(self.subtree_flows()[mask].sum())
 
     def tree_arcs(self):
         """Real arcs of the tree: ``(arcs, tails, heads, flows, costs)``.
@@ -645,7 +782,7 @@ cdef class SpanningTree:
         heads = np.where(up, parents, nodes)
         return (
             self.pred_arc[nodes].copy(), tails, heads,
-            self.flow[nodes].copy(), self.pred_cost[nodes].copy(),
+            self.subtree_flows()[nodes], self.pred_cost[nodes].copy(),
         )
 
     def check_structure(self):
@@ -674,4 +811,20 @@ cdef class SpanningTree:
                 p = self.parent[v]
                 if not (position[p] < position[v] <= position[p] + self.succ_num[p] - 1):
                     raise RuntimeError(f"node {v} is not inside the subtree of its parent")
+                if self.flow[v] < 0:
+                    raise RuntimeError(f"negative flow on the tree arc of node {v}")
+                if self.flow[v] == 0 and not self.up[v]:
+                    raise RuntimeError(f"zero-flow arc of node {v} points away from the root")
+        return True
+
+    def check_potentials(self, double rtol=1e-9):
+        """Verify that every tree arc has zero reduced cost (for tests)."""
+        cdef Py_ssize_t n = self.T.n_nodes, v, p
+        cdef double rc, scale
+        for v in range(n):
+            p = self.parent[v]
+            rc = self.pred_cost[v] + (self.pi[v] - self.pi[p] if self.up[v] else self.pi[p] - self.pi[v])
+            scale = abs(self.pred_cost[v]) + abs(self.pi[v]) + abs(self.pi[p])
+            if abs(rc) > rtol * scale + 1e-300:
+                raise RuntimeError(f"tree arc of node {v} has reduced cost {rc}")
         return True

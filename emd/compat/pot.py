@@ -40,7 +40,13 @@ class POTCompatError(ValueError, AssertionError):
 
 
 def _weights(w: ArrayLike | None, name: str, size: int) -> np.ndarray:
-    if w is None or len(w) == 0:
+    try:
+        empty = w is None or len(w) == 0
+    except TypeError:  # a scalar: refused below as not 1-D
+        empty = False
+    if empty:
+        if size == 0:
+            raise POTCompatError("M is empty: the weights need at least one bin")
         return np.full(size, 1.0 / size)
     arr = as_float_array(w, name, 1)
     if arr.shape[0] != size:
@@ -55,6 +61,17 @@ def _match_masses(a: np.ndarray, b: np.ndarray, check_marginals: bool) -> np.nda
             f"a and b vector must have the same sum, got {a.sum()!r} and {b.sum()!r}"
         )
     return b * (a.sum() / b.sum())
+
+
+def _iteration_limit(numItermax: Any) -> int | None:
+    try:
+        return int(numItermax)
+    except OverflowError:  # float("inf"): no limit
+        if numItermax > 0:
+            return None
+        raise POTCompatError(
+            f"numItermax must be a number of iterations, got {numItermax!r}"
+        ) from None
 
 
 def _log(result, warning: str | None) -> dict[str, Any]:
@@ -83,7 +100,7 @@ def _solve(a, b, M, numItermax: int, check_marginals: bool):
         b_arr = _weights(b, "b", m)
         b_arr = _match_masses(a_arr, b_arr, check_marginals)
         cost = as_cost_matrix(cost, (n, m), "M")
-        result = solve_validated(a_arr, b_arr, cost, int(numItermax))
+        result = solve_validated(a_arr, b_arr, cost, _iteration_limit(numItermax))
     except POTCompatError:
         raise
     except ValueError as exc:
@@ -193,7 +210,7 @@ def emd2_lazy(
             raise POTCompatError(
                 f"metric must be 'sqeuclidean', 'euclidean' or 'cityblock', got {metric!r}"
             )
-        result = solve_points_validated(x, y, a_arr, b_arr, metric, p, int(numItermax))
+        result = solve_points_validated(x, y, a_arr, b_arr, metric, p, _iteration_limit(numItermax))
     except POTCompatError:
         raise
     except ValueError as exc:

@@ -11,6 +11,7 @@ so everything costs one sort, O(n log n), instead of a network simplex.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from math import gcd
 from typing import Any
@@ -33,6 +34,16 @@ def _as_values(value: Any, name: str) -> np.ndarray:
         bad = _first_bad(~finite)
         raise ValueError(f"{name} has a non-finite value {x[bad]} at index {bad}")
     return x
+
+
+def _check_span(x: np.ndarray, y: np.ndarray) -> float:
+    """The length of the merged support, refused if sums over it could overflow."""
+    span = float(max(x.max(), y.max())) - float(min(x.min(), y.min()))
+    if not math.isfinite(span * 4.0 * (x.size + y.size)):
+        raise ValueError(
+            f"the values span {span:.3g}, too wide for float64 sums over {x.size + y.size} points"
+        )
+    return span
 
 
 def _raw_weights(value: Any, name: str, size: int) -> np.ndarray | None:
@@ -90,7 +101,7 @@ def _quantile_side(
     return total
 
 
-def _uniform_cost(u: np.ndarray, v: np.ndarray) -> float:
+def _uniform_cost(u: np.ndarray, v: np.ndarray, span: float = 0.0) -> float:
     """W1 between two uniform empirical measures via the quantile functions.
 
     ``W1 = integral over q in (0, 1] of |Q_u(q) - Q_v(q)|``.  This form needs
@@ -100,9 +111,10 @@ def _uniform_cost(u: np.ndarray, v: np.ndarray) -> float:
     n, m = u.size, v.size
     g = gcd(n, m)
     nr, mr = n // g, m // g
-    if n * mr >= 2**62:
+    if n * mr >= 2**62 or not math.isfinite(span * n * mr):
         # lcm(n, m) would overflow the int64 level arithmetic (only for
-        # coprime sizes beyond ~2**31 each); the CDF route has no such limit.
+        # coprime sizes beyond ~2**31 each), or the sums in units of 1/lcm
+        # the float64 range; the CDF route has no such limit.
         return _weighted_cost(u, v, None, None)
     us = u if _is_sorted(u) else np.sort(u)
     vs = v if _is_sorted(v) else np.sort(v)
@@ -216,10 +228,11 @@ def wasserstein_1d(
     """
     u = _as_values(u_values, "u_values")
     v = _as_values(v_values, "v_values")
+    span = _check_span(u, v)
     uw = _raw_weights(u_weights, "u_weights", u.size)
     vw = _raw_weights(v_weights, "v_weights", v.size)
     if uw is None and vw is None:
-        return _uniform_cost(u, v)
+        return _uniform_cost(u, v, span)
     return _weighted_cost(u, v, uw, vw)
 
 
@@ -329,6 +342,7 @@ def solve_1d(
     x = _as_values(u_values, "u_values")
     y = _as_values(v_values, "v_values")
     n, m = x.size, y.size
+    _check_span(x, y)
     ra = np.ones(n) if u_weights is None else as_weights(u_weights, "u_weights", n)
     rb = np.ones(m) if v_weights is None else as_weights(v_weights, "v_weights", m)
 
