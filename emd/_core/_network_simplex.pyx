@@ -434,7 +434,12 @@ cdef int run_simplex(
             # whole period without a lower cost means that or a long degenerate
             # stretch: from then on an arc must also beat a noise floor, raised
             # 16-fold at every further stalled period until the cost moves.
-            objective = tree_cost(T, T.flow)
+            # The big-M objective, artificial arcs included: it never rises
+            # under exact pivots, whereas the real-arc cost alone rises while
+            # artificial flow is driven out.
+            objective = 0.0
+            for v in range(T.n_nodes):
+                objective += T.flow[v] * T.pred_cost[v]
             if objective >= last_objective:
                 if noise == 0.0:
                     scale = T.art_cost
