@@ -57,7 +57,9 @@ class Certificate:
     rounding : float
         What float64 rounding alone can produce in the gap and the slackness:
         ``32 eps (sum P|C| + sum a|u| + sum b|v|)``, the magnitudes actually
-        summed.  The relative figures count only the part of an error above
+        summed, plus the rounding-level imbalance of the totals
+        ``|sum a - sum b| + 32 eps mass`` times the largest plan cost and
+        support potentials.  The relative figures count only the part of an error above
         it, and divide by ``max(|cost|, rounding)``, so that a zero distance can
         be certified and a suboptimal plan on wide-ranging costs cannot hide.
     """
