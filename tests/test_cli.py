@@ -936,3 +936,21 @@ def test_pairwise_errors(capsys, tmp_path, histogram_dir):
         assert (status, stdout) == (2, ""), args
         one_line(err, *fragments)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "hists"]
+
+
+def test_spacing_scales_grid_distances(capsys):
+    status, out, err = call(capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--spacing", "0.25")
+    assert status == 0, err
+    assert float(out) == pytest.approx(0.25 * W1_AB, rel=1e-12)
+    status, out, err = call(
+        capsys, "--pairwise", DATA / "hist_a.csv", DATA / "hist_b.csv", "--spacing", "2"
+    )
+    assert status == 0, err
+    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    assert matrix[0, 1] == pytest.approx(2 * W1_AB, rel=1e-12)
+
+
+def test_spacing_is_refused_for_point_sets(capsys):
+    status, _, err = call(capsys, DATA / "points_a.csv", DATA / "points_b.csv", "--spacing", "2")
+    assert status == 2
+    one_line(err, "--spacing applies to grid histograms")
