@@ -1,6 +1,14 @@
-"""Make the shared reference solvers in ``tests/oracles.py`` importable from every test."""
+"""Shared test set-up: the reference solvers in ``tests/oracles.py`` and hypothesis settings."""
 
 import os
 import sys
 
+from hypothesis import settings
+
 sys.path.insert(0, os.path.dirname(__file__))
+
+# Property tests draw the same examples on every run, so a CI failure can be
+# reproduced exactly; HYPOTHESIS_PROFILE=explore draws fresh ones locally.
+settings.register_profile("reproducible", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
