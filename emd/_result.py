@@ -23,7 +23,9 @@ class _CostSource(Protocol):
 
     def arc_costs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray: ...
 
-    def min_reduced_cost(self, u: np.ndarray, v: np.ndarray) -> tuple[float, int, int, float]: ...
+    def min_reduced_cost(
+        self, u: np.ndarray, v: np.ndarray, rows=None, cols=None, slack: float = 0.0
+    ) -> tuple[float, int, int, float]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -791,7 +791,7 @@ cdef class SpanningTree:
         )
 
     def check_structure(self):
-        """Verify the tree invariants (for tests); raises AssertionError-free RuntimeError."""
+        """Verify the tree invariants and strong feasibility (for tests); raise RuntimeError."""
         cdef Py_ssize_t n = self.T.n_nodes, root = n, v, count = 0
         order = []
         v = root
