@@ -20,7 +20,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from emd._core import _costs
-from emd._core._network_simplex import PRICING_RTOL, STATUS_NAMES, SpanningTree
+from emd._core._network_simplex import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 
 #: Candidate arcs per row and per column before the first full pricing pass.
@@ -53,9 +53,10 @@ class DenseCosts:
         return self.matrix[rows, cols]
 
     def min_reduced_cost(
-        self, u: np.ndarray, v: np.ndarray, rows=None, cols=None, slack: float = 0.0
+        self, u: np.ndarray, v: np.ndarray, u_low: np.ndarray, v_low: np.ndarray,
+        rows=None, cols=None,
     ) -> tuple[float, int, int, float]:
-        return _costs.dense_min_reduced_cost(self.matrix, u, v, rows, cols, slack)
+        return _costs.dense_min_reduced_cost(self.matrix, u, v, u_low, v_low, rows, cols)
 
     def max_abs_cost(self) -> float:
         return max(float(self.matrix.max()), -float(self.matrix.min()))
@@ -84,10 +85,11 @@ class PointCosts:
         )
 
     def min_reduced_cost(
-        self, u: np.ndarray, v: np.ndarray, rows=None, cols=None, slack: float = 0.0
+        self, u: np.ndarray, v: np.ndarray, u_low: np.ndarray, v_low: np.ndarray,
+        rows=None, cols=None,
     ) -> tuple[float, int, int, float]:
         return _costs.points_min_reduced_cost(
-            self.x, self.y, self.code, self.p, u, v, rows, cols, slack
+            self.x, self.y, self.code, self.p, u, v, u_low, v_low, rows, cols
         )
 
     def c_transform(self, z: np.ndarray, targets: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -171,11 +173,12 @@ class _DenseOracle:
         cols = heads if self.cols is None else self.cols[heads]
         return self.matrix[rows, cols]
 
-    def scan(self, pi_rows: np.ndarray, pi_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        (tails, heads), _ = _costs.dense_scan(
-            self.matrix, self.rows, self.cols, pi_rows, pi_cols, PRICING_RTOL, SCAN_PER_LINE
+    def scan(self, pi, pi_low, n: int) -> tuple[np.ndarray, np.ndarray, float]:
+        (tails, heads), worst = _costs.dense_scan(
+            self.matrix, self.rows, self.cols, pi[:n], pi[n:], pi_low[:n], pi_low[n:],
+            SCAN_PER_LINE,
         )
-        return tails, heads
+        return tails, heads, worst
 
 
 class _PointOracle:
@@ -204,12 +207,12 @@ class _PointOracle:
     def costs_of(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
         return self.costs.arc_costs(tails, heads)
 
-    def scan(self, pi_rows: np.ndarray, pi_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def scan(self, pi, pi_low, n: int) -> tuple[np.ndarray, np.ndarray, float]:
         c = self.costs
-        (tails, heads), _ = _costs.points_scan(
-            c.x, c.y, c.code, c.p, pi_rows, pi_cols, PRICING_RTOL, SCAN_PER_LINE
+        (tails, heads), worst = _costs.points_scan(
+            c.x, c.y, c.code, c.p, pi[:n], pi[n:], pi_low[:n], pi_low[n:], SCAN_PER_LINE
         )
-        return tails, heads
+        return tails, heads, worst
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +225,14 @@ class BipartiteSolution:
     cost: float
     u: np.ndarray
     v: np.ndarray
+    u_low: np.ndarray
+    v_low: np.ndarray
     n_iter: int
     status: str
+    #: Rigorous ``(lower bound of min reduced cost, row, col, max |cost|)`` over all
+    #: pairs of bins with mass, from the final pricing pass (local indices); None
+    #: when the solve did not end on a pass that found nothing.
+    violation: tuple[float, int, int, float] | None
 
 
 def _unique_arcs(tails: np.ndarray, heads: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -264,10 +273,13 @@ def solve_bipartite(
     tree = SpanningTree(np.concatenate([a[rows], -b[cols]]), art_cost)
     heads_nodes = heads + n
     status = tree.solve(tails, heads_nodes, costs, max_iter)
+    violation = None
     while status == 0:
-        pi = tree.pi
-        new_tails, new_heads = oracle.scan(pi[:n], pi[n : n + m])
+        # The tree is optimal on the candidates; price every pair exactly.
+        new_tails, new_heads, worst = oracle.scan(tree.pi[: n + m], tree.pi_low[: n + m], n)
         if new_tails.size == 0:
+            # A pass that finds nothing bounds every reduced cost from below.
+            violation = (worst, -1, -1, oracle.max_abs_cost)
             break
         pivots_before = tree.n_iter
         tails = np.concatenate([tails, new_tails])
@@ -275,11 +287,14 @@ def solve_bipartite(
         costs = np.concatenate([costs, oracle.costs_of(new_tails, new_heads)])
         status = tree.solve(tails, heads_nodes, costs, max_iter)
         if status == 0 and tree.n_iter == pivots_before:
-            break  # pricing and simplex disagree only within rounding; nothing can enter
+            # The scan and the simplex use the same exact test, so this should
+            # not happen; if it does, the certificate (priced afresh) decides.
+            break
 
     _, t, h, flows, arc_costs = tree.tree_arcs()
     keep = flows > 0
     t, h, flows, arc_costs = t[keep], h[keep] - n, flows[keep], arc_costs[keep]
+    cost = tree.cost()
     if status != 0:
         # Stopped early: mass may still sit on artificial arcs.  Route it by
         # the north-west corner rule so that the plan returned is feasible.
@@ -291,16 +306,20 @@ def solve_bipartite(
         h = np.concatenate([h, extra_h])
         flows = np.concatenate([flows, extra_f])
         arc_costs = np.concatenate([arc_costs, oracle.costs_of(extra_t, extra_h)])
-    pi = tree.pi
+        cost = math.fsum(flows * arc_costs)
+    pi, pi_low = tree.pi, tree.pi_low
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],
         flows=flows,
-        cost=math.fsum(flows * arc_costs),
+        cost=cost,
         u=-pi[:n],
         v=pi[n : n + m].copy(),
+        u_low=-pi_low[:n],
+        v_low=pi_low[n : n + m].copy(),
         n_iter=int(tree.n_iter),
         status=STATUS_NAMES[status],
+        violation=violation,
     )
 
 

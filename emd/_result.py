@@ -9,13 +9,10 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse
 
+from emd import _certify
+
 #: Relative accuracy the solver promises and :meth:`Certificate.optimal` checks.
 DEFAULT_RTOL = 1e-9
-
-#: Relative rounding excused in a certificate: a few dozen units in the last
-#: place of the magnitudes involved, covering the evaluation of sums and of
-#: potentials recomputed along tree paths.
-_ROUNDING_EPS = 32 * np.finfo(float).eps
 
 
 class _CostSource(Protocol):
@@ -24,97 +21,173 @@ class _CostSource(Protocol):
     def arc_costs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray: ...
 
     def min_reduced_cost(
-        self, u: np.ndarray, v: np.ndarray, rows=None, cols=None, slack: float = 0.0
+        self, u: np.ndarray, v: np.ndarray, u_low: np.ndarray, v_low: np.ndarray, rows, cols
     ) -> tuple[float, int, int, float]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Certificate:
-    """Evidence that a transport plan is optimal, all figures computed afresh in float64.
+    """A proof of how far a reported cost can be from the exact optimum.
 
-    For any feasible plan ``P*``, ``cost(P*) >= dual_value - max_dual_violation * mass``
-    (weak duality with the violation paid on every unit of mass), so the
-    returned plan is within :attr:`suboptimality_bound` of the optimum.
+    The reference is the exact optimum ``OPT`` of the problem as the solver
+    holds it in float64: the given weights and costs, or the metric evaluated
+    in float64 as the kernels evaluate it (a rounded square root is the cost).
+    :attr:`bound` is a rigorous upper bound on ``|cost - OPT|``: every
+    rounding made while computing it is counted against the claim, never
+    excused, so :meth:`optimal` can be trusted (``emd._certify`` has the
+    arithmetic).
+
+    By weak duality, ``OPT >= dual_value - max_dual_violation * mass`` for the
+    potentials held (the dual value summed with exact products and a
+    correctly rounded sum, the violation evaluated with error-free
+    transformations), and ``OPT <=`` the cost of the plan's basic flow (the
+    exact flow with the given marginals on the plan's support, recomputed in
+    integer arithmetic) plus the cost of routing what that flow leaves
+    unrouted.
 
     Attributes
     ----------
     cost : float
-        Primal cost ``sum(P * C)`` of the returned plan (exact summation).
+        The reported cost.
     dual_value : float
-        ``sum(a * u) + sum(b * v)``.
-    gap : float
-        ``cost - dual_value``.
+        ``sum(a u) + sum(b v)`` for the potentials the proof uses, correctly rounded.
     max_dual_violation : float
-        ``max(0, max_ij(u_i + v_j - C_ij - r_ij))`` over the pairs that can carry
-        mass (``a_i > 0`` and ``b_j > 0``), where ``r_ij = 32 eps (|u_i| + |v_j| +
-        |C_ij|)`` excuses the rounding of evaluating each pair.
+        Upper bound on ``max(0, u_i + v_j - C_ij)`` over the pairs that can carry
+        mass (for flows: ``max(0, y_tail - y_head - cost)`` over every arc).
     worst_pair : tuple of int
-        The pair ``(i, j)`` attaining it.
-    complementary_slackness : float
-        ``sum(P_ij * |C_ij - u_i - v_j|)``: zero when the plan only uses tight pairs.
+        Where that bound is attained (``(-1, -1)`` when nothing is violated or
+        the notion does not apply).
     marginal_error : float
-        Largest L1 distance between the plan's marginals and ``a``, ``b``.
+        Largest L1 distance between the plan's float64 marginals and ``a``, ``b``
+        (the rounding of the flows; informational, the bound accounts for it).
+    unrouted : float
+        Mass the plan's basic flow cannot route (an imbalance of the totals, or
+        supply the plan does not carry), rounded up.
     mass : float
-        Total mass ``sum(a)``.
-    rounding : float
-        What float64 rounding alone can produce in the gap and the slackness:
-        ``32 eps (sum P|C| + sum a|u| + sum b|v|)``, the magnitudes actually
-        summed, plus the rounding-level imbalance of the totals
-        ``|sum a - sum b| + 32 eps mass`` times the largest plan cost and
-        support potentials.  The relative figures count only the part of an error above
-        it, and divide by ``max(|cost|, rounding)``, so that a zero distance can
-        be certified and a suboptimal plan on wide-ranging costs cannot hide.
+        Total mass.
+    bound : float
+        Rigorous upper bound on ``|cost - OPT|`` (``inf`` when nothing can be proven).
+
+    Examples
+    --------
+    >>> import emd
+    >>> cert = emd.solve([1.0, 1.0], [1.0, 1.0], [[1.0, 3.0], [3.0, 1.0]]).certificate()
+    >>> cert.cost, cert.bound, cert.optimal()
+    (2.0, 0.0, True)
     """
 
     cost: float
     dual_value: float
-    gap: float
     max_dual_violation: float
     worst_pair: tuple[int, int]
-    complementary_slackness: float
     marginal_error: float
+    unrouted: float
     mass: float
-    rounding: float
+    bound: float
+
+    @property
+    def gap(self) -> float:
+        """``cost - dual_value`` (rounded; :attr:`bound` accounts for its rounding)."""
+        return self.cost - self.dual_value
 
     @property
     def suboptimality_bound(self) -> float:
-        """Upper bound on ``cost - optimal cost``: ``|gap| + max_dual_violation * mass``."""
-        return abs(self.gap) + self.max_dual_violation * self.mass
-
-    @property
-    def scale(self) -> float:
-        """Denominator of the relative figures: ``max(|cost|, rounding)``."""
-        return max(abs(self.cost), self.rounding, np.finfo(float).tiny)
+        """The same as :attr:`bound`: an upper bound on ``|cost - OPT|``."""
+        return self.bound
 
     @property
     def relative_gap(self) -> float:
-        """:attr:`suboptimality_bound` beyond rounding, relative to :attr:`scale`."""
-        return max(0.0, self.suboptimality_bound - self.rounding) / self.scale
-
-    @property
-    def relative_slackness(self) -> float:
-        """:attr:`complementary_slackness` beyond rounding, relative to :attr:`scale`."""
-        return max(0.0, self.complementary_slackness - self.rounding) / self.scale
-
-    @property
-    def relative_marginal_error(self) -> float:
-        return self.marginal_error / self.mass
+        """``bound / |cost|``: 0 when the bound is 0, inf when only the cost is 0."""
+        if self.bound == 0.0:
+            return 0.0
+        return self.bound / abs(self.cost) if self.cost != 0.0 else math.inf
 
     def optimal(self, rtol: float = DEFAULT_RTOL) -> bool:
-        """True when the plan is feasible and optimal to ``rtol`` relative."""
-        return bool(
-            self.relative_gap <= rtol
-            and self.relative_marginal_error <= rtol
-            and self.relative_slackness <= rtol
-        )
+        """True when the cost is proven within ``rtol`` relative of the exact optimum.
+
+        A zero cost is certified only by a bound of exactly 0: no absolute
+        tolerance is assumed.
+        """
+        return bool(self.bound <= rtol * abs(self.cost))
 
     def __repr__(self) -> str:
         return (
-            f"Certificate(cost={self.cost:.12g}, relative_gap={self.relative_gap:.2e}, "
-            f"max_dual_violation={self.max_dual_violation:.2e}, "
-            f"relative_marginal_error={self.relative_marginal_error:.2e}, "
-            f"optimal={self.optimal()})"
+            f"Certificate(cost={self.cost:.12g}, bound={self.bound:.3g}, "
+            f"relative_gap={self.relative_gap:.2e}, "
+            f"max_dual_violation={self.max_dual_violation:.2e}, optimal={self.optimal()})"
         )
+
+
+def certify_transport(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    flows: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    potentials: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    arc_costs: np.ndarray,
+    cost: float,
+    violation: tuple[float, int, int, float],
+) -> Certificate:
+    """The certificate of a transport plan.
+
+    ``potentials`` is ``(u, u_low, v, v_low)`` (double-double), ``violation`` a
+    rigorous ``(lower bound of min C_ij - u_i - v_j, i, j, max |C_ij|)`` over the
+    pairs with mass on both sides, from the final pricing scan or a fresh one.
+    """
+    u, u_low, v, v_low = potentials
+    min_rc, wi, wj, max_cost = violation
+    mass = math.fsum(a)
+    max_violation = max(0.0, -float(min_rc))
+    if max_violation == 0.0:
+        wi = wj = -1
+    row_err = np.abs(np.bincount(rows, flows, minlength=a.size) - a).sum()
+    col_err = np.abs(np.bincount(cols, flows, minlength=b.size) - b).sum()
+    marginal_error = float(max(row_err, col_err))
+
+    support_rows, support_cols = a > 0, b > 0
+    ua, vb = a[support_rows], b[support_cols]
+    dual_terms = [
+        (ua, u[support_rows]), (ua, u_low[support_rows]),
+        (vb, v[support_cols]), (vb, v_low[support_cols]),
+    ]
+    dual_value, _ = _certify.exact_dot(*dual_terms)
+    reported = (np.array([float(cost)]), np.ones(1))
+    # Upper side: cost - OPT <= cost - D + violation * mass.
+    over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, y) for x, y in dual_terms))
+    above = over_dual + over_dual_err + _certify.round_up(max_violation * mass)
+
+    # Lower side: OPT - cost <= cost(basic flow) - cost + the cost of repairing it.
+    basic = _certify.BasicFlow(rows, cols, a, b)
+    minus_reported = (np.array([-float(cost)]), np.ones(1))
+    if basic.is_forest:
+        under, under_err = _certify.exact_dot(
+            (basic.high, arc_costs), (basic.low, arc_costs), minus_reported
+        )
+        negative = float(basic.negative.sum())
+        repair = (
+            basic.error * max_cost
+            + 2 * float(np.dot(basic.negative, np.abs(arc_costs)))
+            + (basic.unrouted + 2 * negative) * max_cost
+        )
+        unrouted = basic.unrouted
+    else:
+        # No unique flow on the support: repair the plan's own marginals.
+        under, under_err = _certify.exact_dot((flows, arc_costs), minus_reported)
+        repair = 2 * marginal_error * max_cost
+        unrouted = marginal_error
+    below = under + under_err + _certify.round_up(repair)
+    bound = _certify.round_up(max(above, below, 0.0))
+    return Certificate(
+        cost=float(cost),
+        dual_value=float(dual_value),
+        max_dual_violation=max_violation,
+        worst_pair=(int(wi), int(wj)),
+        marginal_error=marginal_error,
+        unrouted=float(unrouted),
+        mass=mass,
+        bound=bound if math.isfinite(bound) else math.inf,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,23 +197,29 @@ class TransportResult:
     Attributes
     ----------
     cost : float
-        The optimal cost ``sum_ij P_ij C_ij`` (the Wasserstein-1 distance for a metric cost).
+        The cost ``sum_ij P_ij C_ij`` of the plan (the Wasserstein-1 distance for a
+        metric cost), proven within ``1e-9`` relative of the exact optimum when
+        ``status == "optimal"``.
     plan : scipy.sparse.coo_array, shape (n, m)
-        The positive entries of the optimal plan; at most ``n + m - 1`` of them
-        (a basic solution) when ``status == "optimal"``.
+        The positive entries of the plan; at most ``n + m - 1`` of them (a basic
+        solution) when ``status == "optimal"``.
     u, v : ndarray, shapes (n,) and (m,)
-        Dual potentials, shifted so that ``sum(a u) == sum(b v)``.  At
-        optimality ``u_i + v_j <= C_ij`` for every pair (zero-mass bins
-        included) and ``sum(a u) + sum(b v) == cost``; after an early stop they
-        are those of the unfinished tree and may violate both.
+        Dual potentials, shifted so that ``sum(a u) == sum(b v)`` up to rounding.
+        At optimality ``u_i + v_j <= C_ij`` holds for every pair (zero-mass bins
+        included) up to the rounding of the potentials to float64: the
+        certificate works with their double-double values, of which these are
+        the leading parts.  After an early stop they are those of the
+        unfinished tree and may violate it.
     a, b : ndarray
         The weights that were transported (after ``normalize``, if asked).
     n_iter : int
         Number of simplex pivots.
     status : str
-        ``"optimal"``, or ``"max_iter_reached"`` when the iteration limit stopped
-        the solver first (the plan is then completed to a feasible one by the
-        north-west corner rule, but it is not optimal).
+        ``"optimal"`` (the certificate proves the cost to ``1e-9`` relative),
+        ``"uncertified"`` (the solver finished but the proof falls short of that
+        tolerance: see :meth:`certificate`), or ``"max_iter_reached"`` when the
+        iteration limit stopped the solver first (the plan is then completed to
+        a feasible one by the north-west corner rule, but it is not optimal).
     metric : str or None
         Ground metric for point-cloud problems; None for an explicit cost matrix.
     """
@@ -155,6 +234,11 @@ class TransportResult:
     status: str
     metric: str | None = None
     _costs: _CostSource | None = field(default=None, repr=False, compare=False)
+    _u_low: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _v_low: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: ``(plan, u, v, certificate)`` made at the end of the solve; it applies only
+    #: while the result holds those very objects (not after ``dataclasses.replace``).
+    _certificate: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def converged(self) -> bool:
@@ -169,55 +253,35 @@ class TransportResult:
         """The plan as a dense ``(n, m)`` array."""
         return self.plan.toarray()
 
-    def certificate(self) -> Certificate:
-        """Check optimality from scratch: duality gap, dual violation, slackness, marginals.
+    def certificate(self, recompute: bool = False) -> Certificate:
+        """The proof of the cost: a rigorous bound on its distance to the exact optimum.
 
-        Costs O(n m) time, O(n + m) memory: every pair is priced once, with
-        costs read from the matrix or recomputed from the coordinates.
+        By default the certificate made at the end of the solve, whose dual
+        violation comes from the solver's final full pricing pass (so it costs
+        O(n + m) on top of the solve).  ``recompute=True`` checks the plan held
+        from scratch (its cost, correctly rounded, is the one judged), pricing
+        every pair again with the potentials stored here: O(n m) time, O(n + m)
+        memory.
         """
+        if self._certificate is not None and not recompute:
+            plan, u, v, certificate = self._certificate
+            if plan is self.plan and u is self.u and v is self.v:
+                return certificate
         if self._costs is None:
             raise ValueError("this result does not keep its costs; certificate() is unavailable")
-        rows, cols, mass_ij = self.plan.row, self.plan.col, self.plan.data
-        c_ij = self._costs.arc_costs(rows, cols)
-        cost = math.fsum(mass_ij * c_ij)
-        dual = math.fsum(self.a * self.u) + math.fsum(self.b * self.v)
-        # Only pairs that can carry mass bound the suboptimality; each is
-        # excused the rounding of evaluating its own u_i + v_j - C_ij.
+        rows, cols, flows = self.plan.row, self.plan.col, self.plan.data
+        u_low = np.zeros_like(self.u) if self._u_low is None else self._u_low
+        v_low = np.zeros_like(self.v) if self._v_low is None else self._v_low
         support_rows, support_cols = np.flatnonzero(self.a > 0), np.flatnonzero(self.b > 0)
-        min_rc, wi, wj, _ = self._costs.min_reduced_cost(
-            self.u, self.v, support_rows, support_cols, _ROUNDING_EPS
+        violation = self._costs.min_reduced_cost(
+            self.u, self.v, u_low, v_low, support_rows, support_cols
         )
-        slack = math.fsum(mass_ij * np.abs(c_ij - self.u[rows] - self.v[cols]))
-        n, m = self.plan.shape
-        row_err = np.abs(np.bincount(rows, mass_ij, minlength=n) - self.a).sum()
-        col_err = np.abs(np.bincount(cols, mass_ij, minlength=m) - self.b).sum()
-        mass = math.fsum(self.a)
-        # Totals of a and b that agree only to rounding (or to MASS_RTOL) leave
-        # their exact difference, plus the rounding of summing the masses, at
-        # one bin with mass: that moves the cost and the dual value by up to
-        # this much times one of its costs or potentials.
-        residual = abs(math.fsum(np.concatenate([self.a, -self.b]))) + _ROUNDING_EPS * mass
-        magnitude = float(
-            np.abs(c_ij).max(initial=0.0)
-            + np.abs(self.u[support_rows]).max(initial=0.0)
-            + np.abs(self.v[support_cols]).max(initial=0.0)
-        )
-        # What float64 can get wrong in the gap: the magnitudes actually summed.
-        rounding = _ROUNDING_EPS * (
-            math.fsum(mass_ij * np.abs(c_ij))
-            + math.fsum(self.a * np.abs(self.u))
-            + math.fsum(self.b * np.abs(self.v))
-        ) + residual * magnitude
-        return Certificate(
-            cost=cost,
-            dual_value=dual,
-            gap=cost - dual,
-            max_dual_violation=max(0.0, -float(min_rc)),
-            worst_pair=(int(wi), int(wj)),
-            complementary_slackness=slack,
-            marginal_error=float(max(row_err, col_err)),
-            mass=mass,
-            rounding=rounding,
+        arc_costs = self._costs.arc_costs(rows, cols)
+        # The plan held is what is proven: its own cost, correctly rounded.
+        plan_cost, _ = _certify.exact_dot((flows, arc_costs))
+        return certify_transport(
+            rows, cols, flows, self.a, self.b, (self.u, u_low, self.v, v_low),
+            arc_costs, plan_cost, violation,
         )
 
     def __repr__(self) -> str:

@@ -40,7 +40,7 @@ def _check_tree(tree, supply):
     n = supply.size
     _, tails, heads, flows, _ = tree.tree_arcs()
     # Artificial arcs join each node to the root (index n); they carry the rest.
-    up = tree.up[:n].astype(bool)
+    up = tree.toward_parent[:n].astype(bool)
     art = tree.parent[:n] == n
     art_out = np.where(art & up, tree.flow[:n], 0.0) - np.where(art & ~up, tree.flow[:n], 0.0)
     net = np.bincount(tails, flows, minlength=n) - np.bincount(heads, flows, minlength=n)

@@ -179,7 +179,7 @@ def test_a_huge_cost_on_a_zero_mass_bin_does_not_hide_suboptimality():
     worse = dataclasses.replace(result, plan=scipy.sparse.coo_array(plan))
     cert = worse.certificate()
     assert cert.cost > result.cost * (1 + 1e-6)
-    assert cert.relative_marginal_error < 1e-12  # feasible: only the gap can tell
+    assert cert.marginal_error < 1e-12  # feasible: only the gap can tell
     assert not cert.optimal()
 
 
@@ -192,7 +192,7 @@ def test_certificate_detects_a_suboptimal_plan():
     bad = dataclasses.replace(result, plan=scipy.sparse.coo_array(independent))
     cert = bad.certificate()
     assert not cert.optimal()
-    assert cert.complementary_slackness > 1e-3
+    assert cert.bound > 1e-3 * cert.cost
     shifted = dataclasses.replace(result, u=result.u + 0.5)
     assert shifted.certificate().max_dual_violation == pytest.approx(0.5, rel=1e-9)
 

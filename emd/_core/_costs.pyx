@@ -19,6 +19,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport fabs, pow, sqrt, INFINITY
 
+from emd._core._exact cimport exact_reduced_cost, filter_band, unit_roundoff
+
 cnp.import_array()
 
 cdef enum:
@@ -138,6 +140,26 @@ cdef inline void keep_smallest(
     index[pos] = idx
 
 
+cdef inline double reduced_cost_bounds(
+    double cost, double pi_row, double low_row, double pi_col, double low_col, double* upper,
+) noexcept nogil:
+    """Rigorous bounds on the exact reduced cost ``cost + (pi_row + low_row) - (pi_col +
+    low_col)``: returns a lower bound and stores an upper bound in ``upper``.
+
+    Plain float64 decides the sign outside a band of 4u of the magnitudes;
+    inside it the error-free evaluation of :mod:`emd._core._exact` does, with
+    its own a-posteriori bound (zero when the evaluation is exact).
+    """
+    cdef double rc = cost + pi_row - pi_col, band, err, low
+    band = filter_band(fabs(cost) + fabs(pi_row) + fabs(pi_col))
+    if rc > band or rc < -band:
+        upper[0] = rc + band
+        return rc - band
+    rc = exact_reduced_cost(cost, pi_row, low_row, pi_col, low_col, &err, &low)
+    upper[0] = rc + err
+    return rc - err
+
+
 def _as_index(cnp.ndarray idx, Py_ssize_t size):
     if idx is None:
         return np.arange(size, dtype=np.intp)
@@ -212,17 +234,19 @@ def dense_cheapest(const double[:, ::1] cost not None, rows, cols, Py_ssize_t k)
 
 def dense_scan(
     const double[:, ::1] cost not None, rows, cols,
-    const double[::1] pi_rows not None, const double[::1] pi_cols not None, double rtol,
+    const double[::1] pi_rows not None, const double[::1] pi_cols not None,
+    const double[::1] low_rows not None, const double[::1] low_cols not None,
     Py_ssize_t per_line=1,
 ):
     """Arcs that price out: for every row and every column its ``per_line`` most
     negative reduced costs.
 
-    The reduced cost of (r, c) is ``cost + pi_rows[r] - pi_cols[c]``; an arc
-    counts only if it is below ``-rtol * (|cost| + |pi_r| + |pi_c|)``, the
-    same test the simplex applies, so every arc returned can enter.
-    Returns ``((tails, heads), min_reduced_cost)``, the latter over the arcs
-    that price out (INFINITY when none does).
+    The reduced cost of (r, c) is ``cost + (pi_rows[r] + low_rows[r]) - (pi_cols[c] +
+    low_cols[c])`` (double-double potentials); an arc counts only if it is negative
+    beyond the rigorous error bound of its evaluation, the test of the simplex's
+    exact phase, so every arc returned can enter.  Returns ``((tails, heads),
+    min_lower_bound)``: when no arc is returned, the latter is a rigorous lower bound
+    on every reduced cost (``-max_dual_violation``; INFINITY for an empty scan).
     """
     cdef const Py_ssize_t[::1] row_map = _as_index(rows, cost.shape[0])
     cdef bint identity_cols = cols is None
@@ -231,6 +255,8 @@ def dense_scan(
     _check_lines(n, m, per_line)
     if pi_rows.shape[0] != n or pi_cols.shape[0] != m:
         raise ValueError("pi_rows and pi_cols must match the selected rows and columns")
+    if low_rows.shape[0] != n or low_cols.shape[0] != m:
+        raise ValueError("low_rows and low_cols must match pi_rows and pi_cols")
     cdef Py_ssize_t kr = min(per_line, m), kc = min(per_line, n)
     cdef double[:, ::1] row_val = np.zeros((n, kr))
     cdef Py_ssize_t[:, ::1] row_arg = np.full((n, kr), -1, dtype=np.intp)
@@ -238,10 +264,10 @@ def dense_scan(
     cdef Py_ssize_t[:, ::1] col_arg = np.full((m, kc), -1, dtype=np.intp)
     # Each column's admission threshold (its kc-th best so far), kept
     # contiguous so that the common case -- nothing to admit -- reads memory
-    # sequentially and costs one comparison.
+    # sequentially and costs a few flops.
     cdef double[::1] col_cut = np.zeros(m)
     cdef Py_ssize_t r, c
-    cdef double value, rc, pr, row_cut, cut, worst = INFINITY
+    cdef double value, rc, pr, pc, row_cut, upper, worst = INFINITY
     cdef const double* row_ptr
     with nogil:
         for r in range(n):
@@ -250,20 +276,21 @@ def dense_scan(
             row_cut = 0.0
             for c in range(m):
                 value = row_ptr[c] if identity_cols else row_ptr[col_map[c]]
-                rc = value + pr - pi_cols[c]
-                cut = row_cut if row_cut > col_cut[c] else col_cut[c]
-                if rc < cut and rc < -rtol * (fabs(value) + fabs(pr) + fabs(pi_cols[c])):
-                    if rc < row_cut:
-                        keep_smallest(&row_val[r, 0], &row_arg[r, 0], kr, rc, c)
-                        row_cut = row_val[r, kr - 1]
-                    if rc < col_cut[c]:
-                        keep_smallest(&col_val[c, 0], &col_arg[c, 0], kc, rc, r)
-                        col_cut[c] = col_val[c, kc - 1]
-                    if rc < worst:
-                        worst = rc
-    # ``worst`` is the most negative reduced cost among the arcs admitted
-    # (INFINITY when none): every arc that prices out is admitted by its row
-    # or its column unless both already hold per_line better ones.
+                pc = pi_cols[c]
+                rc = value + pr - pc
+                if rc > filter_band(fabs(value) + fabs(pr) + fabs(pc)):
+                    continue  # certainly nonnegative: nearly every pair
+                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
+                if rc < worst:
+                    worst = rc
+                if upper >= 0.0:
+                    continue
+                if rc < row_cut:
+                    keep_smallest(&row_val[r, 0], &row_arg[r, 0], kr, rc, c)
+                    row_cut = row_val[r, kr - 1]
+                if rc < col_cut[c]:
+                    keep_smallest(&col_val[c, 0], &col_arg[c, 0], kc, rc, r)
+                    col_cut[c] = col_val[c, kc - 1]
     return _collect(row_arg, col_arg), worst
 
 
@@ -284,28 +311,34 @@ def _collect(Py_ssize_t[:, ::1] row_arg, Py_ssize_t[:, ::1] col_arg):
 
 def points_scan(
     const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
-    const double[::1] pi_rows not None, const double[::1] pi_cols not None, double rtol,
+    const double[::1] pi_rows not None, const double[::1] pi_cols not None,
+    const double[::1] low_rows not None, const double[::1] low_cols not None,
     Py_ssize_t per_line=1,
 ):
     """:func:`dense_scan` with costs computed from coordinates; O(n + m) memory.
 
     An arc can only matter if ``cost < pi_c - pi_r + cut`` where ``cut`` is
     the larger of its row's and column's admission threshold, so the distance
-    is compared in its root-free power and only rare survivors pay for the root.
-    Powers that may have underflowed are compared as distances; the caller
-    must keep them from overflowing (:meth:`emd._engine.PointCosts.check_range`).
+    is compared in its root-free power, against a bound widened by the
+    rounding of the comparison, and only rare survivors pay for the root and
+    the exact evaluation.  Powers that may have underflowed are compared as
+    distances; the caller must keep them from overflowing
+    (:meth:`emd._engine.PointCosts.check_range`).
     """
     cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1]
     _check_lines(n, m, per_line)
     if y.shape[1] != d or pi_rows.shape[0] != n or pi_cols.shape[0] != m:
         raise ValueError("x, y, pi_rows and pi_cols have inconsistent shapes")
+    if low_rows.shape[0] != n or low_cols.shape[0] != m:
+        raise ValueError("low_rows and low_cols must match pi_rows and pi_cols")
     cdef Py_ssize_t kr = min(per_line, m), kc = min(per_line, n)
     cdef double[:, ::1] row_val = np.zeros((n, kr))
     cdef Py_ssize_t[:, ::1] row_arg = np.full((n, kr), -1, dtype=np.intp)
     cdef double[:, ::1] col_val = np.zeros((m, kc))
     cdef Py_ssize_t[:, ::1] col_arg = np.full((m, kc), -1, dtype=np.intp)
     cdef Py_ssize_t r, c
-    cdef double pr, row_cut, col_cut, bound, value, rc, worst = INFINITY
+    cdef double pr, pc, row_cut, col_cut, cut, bound, value, rc, upper, worst = INFINITY
+    cdef double u = unit_roundoff()
     # Bounds below this have powers below _TINY_POWER, which a distance's power
     # may have underflowed to: there the distance itself is compared.
     cdef double tiny_bound = from_power(_TINY_POWER, metric, p) if (
@@ -315,8 +348,14 @@ def points_scan(
             pr = pi_rows[r]
             row_cut = 0.0
             for c in range(m):
+                pc = pi_cols[c]
                 col_cut = col_val[c, kc - 1]
-                bound = pi_cols[c] - pr + (row_cut if row_cut > col_cut else col_cut)
+                cut = row_cut if row_cut > col_cut else col_cut
+                # Widened by the rounding of forming it, of the low parts and of
+                # the reduced cost itself: a pair skipped has an exact reduced
+                # cost of at least ``cut``.
+                bound = pc - pr + cut
+                bound += 8.0 * u * (fabs(pc) + fabs(pr) + fabs(cut))
                 if bound < tiny_bound:
                     if bound <= 0.0:
                         continue
@@ -324,18 +363,19 @@ def points_scan(
                 else:
                     # Callers keep every power finite (PointCosts.check_range).
                     value = power_distance(&x[r, 0], &y[c, 0], d, metric, p)
-                    if value >= to_power(bound, metric, p):
+                    if value >= to_power(bound * (1.0 + 16.0 * u), metric, p):
                         continue
                     value = finish_distance(value, &x[r, 0], &y[c, 0], d, metric, p)
-                rc = value + pr - pi_cols[c]
+                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
                 if rc < worst:
                     worst = rc
-                if rc < -rtol * (fabs(value) + fabs(pr) + fabs(pi_cols[c])):
-                    if rc < row_cut:
-                        keep_smallest(&row_val[r, 0], &row_arg[r, 0], kr, rc, c)
-                        row_cut = row_val[r, kr - 1]
-                    if rc < col_cut:
-                        keep_smallest(&col_val[c, 0], &col_arg[c, 0], kc, rc, r)
+                if upper >= 0.0:
+                    continue
+                if rc < row_cut:
+                    keep_smallest(&row_val[r, 0], &row_arg[r, 0], kr, rc, c)
+                    row_cut = row_val[r, kr - 1]
+                if rc < col_cut:
+                    keep_smallest(&col_val[c, 0], &col_arg[c, 0], kc, rc, r)
     return _collect(row_arg, col_arg), worst
 
 
@@ -355,24 +395,37 @@ def points_arc_costs(
     return np.asarray(out)
 
 
+cdef inline void track_worst(
+    double value, double u_i, double u_low_i, double v_j, double v_low_j,
+    Py_ssize_t i, Py_ssize_t j, double* best, Py_ssize_t* bi, Py_ssize_t* bj,
+) noexcept nogil:
+    """Keep the smallest rigorous lower bound of ``value - (u_i + u_low_i) - (v_j + v_low_j)``."""
+    cdef double upper
+    cdef double lower = reduced_cost_bounds(value, -u_i, -u_low_i, v_j, v_low_j, &upper)
+    if lower < best[0]:
+        best[0] = lower
+        bi[0] = i
+        bj[0] = j
+
+
 def dense_min_reduced_cost(
     const double[:, ::1] cost not None, const double[::1] u not None, const double[::1] v not None,
-    rows=None, cols=None, double slack=0.0,
+    const double[::1] u_low not None, const double[::1] v_low not None, rows=None, cols=None,
 ):
-    """The smallest ``cost_ij - u_i - v_j + slack * (|cost_ij| + |u_i| + |v_j|)`` over the
-    pairs of ``rows`` x ``cols`` (all pairs when None), where it is attained, and the largest
-    absolute cost there: ``(min, i, j, max_abs)``.
+    """A rigorous lower bound on ``min C_ij - (u_i + u_low_i) - (v_j + v_low_j)`` over the
+    pairs of ``rows`` x ``cols`` (all pairs when None), where it is attained, and the
+    largest absolute cost there: ``(min, i, j, max_abs)``.
 
-    With ``slack`` a few machine epsilons, a negative minimum is a dual
-    violation beyond what evaluating the expression can round to.
+    A negative minimum bounds the largest dual violation of the double-double
+    potentials from above, whatever rounding the evaluation made.
     """
     cdef Py_ssize_t n = cost.shape[0], m = cost.shape[1]
-    if u.shape[0] != n or v.shape[0] != m:
-        raise ValueError("u and v must have one entry per row and per column of cost")
+    if u.shape[0] != n or v.shape[0] != m or u_low.shape[0] != n or v_low.shape[0] != m:
+        raise ValueError("u, v and their low parts must have one entry per row and column")
     cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
     cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
     cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
-    cdef double value, rc, best = INFINITY, biggest = 0.0
+    cdef double value, best = INFINITY, biggest = 0.0
     with nogil:
         for r in range(row_map.shape[0]):
             i = row_map[r]
@@ -381,27 +434,25 @@ def dense_min_reduced_cost(
                 value = cost[i, j]
                 if fabs(value) > biggest:
                     biggest = fabs(value)
-                rc = value - u[i] - v[j] + slack * (fabs(value) + fabs(u[i]) + fabs(v[j]))
-                if rc < best:
-                    best = rc
-                    bi = i
-                    bj = j
+                track_worst(value, u[i], u_low[i], v[j], v_low[j], i, j, &best, &bi, &bj)
     return best, bi, bj, biggest
 
 
 def points_min_reduced_cost(
     const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
     const double[::1] u not None, const double[::1] v not None,
-    rows=None, cols=None, double slack=0.0,
+    const double[::1] u_low not None, const double[::1] v_low not None, rows=None, cols=None,
 ):
     """:func:`dense_min_reduced_cost` with costs computed from coordinates."""
     cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1]
     if y.shape[1] != d or u.shape[0] != n or v.shape[0] != m:
         raise ValueError("x, y, u and v have inconsistent shapes")
+    if u_low.shape[0] != n or v_low.shape[0] != m:
+        raise ValueError("u_low and v_low must match u and v")
     cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
     cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
     cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
-    cdef double value, rc, best = INFINITY, biggest = 0.0
+    cdef double value, best = INFINITY, biggest = 0.0
     with nogil:
         for r in range(row_map.shape[0]):
             i = row_map[r]
@@ -410,11 +461,7 @@ def points_min_reduced_cost(
                 value = distance(&x[i, 0], &y[j, 0], d, metric, p)
                 if value > biggest:
                     biggest = value
-                rc = value - u[i] - v[j] + slack * (fabs(value) + fabs(u[i]) + fabs(v[j]))
-                if rc < best:
-                    best = rc
-                    bi = i
-                    bj = j
+                track_worst(value, u[i], u_low[i], v[j], v_low[j], i, j, &best, &bi, &bj)
     return best, bi, bj, biggest
 
 

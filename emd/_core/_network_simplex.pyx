@@ -1,17 +1,34 @@
 # cython: language_level=3
 """Primal network simplex for uncapacitated min-cost flow on an arc list.
 
-The textbook algorithm (Ahuja, Magnanti & Orlin, *Network Flows*, ch. 11)
-with the implementation choices of Kiraly & Kovacs (2012): block-search
-pricing over the arcs, a strongly feasible spanning tree rooted at an
-artificial node, and the thread / reverse-thread / subtree-size
-representation of the tree.  Every array is indexed by node: the flow,
-direction and cost of the tree arc joining a node to its parent are stored
-on the node, so the state takes O(nodes) memory whatever the number of arcs.
+The textbook algorithm (Ahuja, Magnanti & Orlin, *Network Flows*, ch. 11,
+"AMO" below) with the implementation choices of Kiraly & Kovacs (2012):
+block-search pricing over the arcs, a strongly feasible spanning tree rooted
+at an artificial node, and the thread / reverse-thread / subtree-size
+representation of the tree (AMO sec. 11.3).  Every array is indexed by node:
+the flow, direction and cost of the tree arc joining a node to its parent are
+stored on the node, so the state takes O(nodes) memory whatever the number of
+arcs.
+
+Exactness.  Potentials are sums of arc costs along tree paths, and on
+problems whose costs span many orders of magnitude they grow to the scale of
+the largest cost while the reduced costs that decide optimality live at the
+scale of the smallest.  A relative pricing tolerance then hides real
+violations.  So the simplex runs in two phases:
+
+* a *fast* phase prices in plain float64 with a relative tolerance (and an
+  anti-cycling noise floor), which is where nearly all pivots happen;
+* an *exact* phase, entered when the fast phase finds nothing, keeps every
+  potential as an unevaluated double-double sum ``pi + pi_low`` (path sums by
+  error-free transformations) and lets an arc enter exactly when its reduced
+  cost is negative beyond a rigorous a-posteriori error bound of a few units
+  of ``eps**2`` times the magnitudes.  The solve ends only when a pricing
+  pass of the exact phase, on potentials recomputed from the tree, finds
+  nothing.
 
 Arcs are given as parallel arrays ``tails, heads, costs``.  Dense and
 coordinate-defined bipartite problems reach this kernel through candidate
-arc lists that the Python layer grows with the pricing scans of
+arc lists that ``emd._engine`` grows with the pricing scans of
 ``emd._core._costs`` until no arc of the full problem prices out.
 """
 
@@ -19,7 +36,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.float cimport DBL_EPSILON
-from libc.math cimport INFINITY, NAN, fabs
+from libc.math cimport INFINITY, NAN, fabs, fma
 
 cnp.import_array()
 
@@ -29,140 +46,172 @@ cdef enum:
     MAX_ITER_REACHED = 1
     UNBOUNDED = 2
 
-# An arc enters the basis only if its reduced cost is below
-# -1e-13 * (|cost| + |pi[tail]| + |pi[head]|).  Recomputed potentials are sums
-# along tree paths, exact to about depth * eps relative, so up to depths of a
-# few hundred arcs this ignores only rounding noise.  Deeper trees (large
-# grids reach depths in the thousands) can pivot on noise, which costs
-# pivots, not correctness; and an arc ignored by this test is suboptimal by
-# at most 1e-13 of the magnitudes, which the certificate then reports.
+# Fast phase: an arc enters only if its reduced cost is below
+# -1e-13 * (|cost| + |pi[tail]| + |pi[head]|), which ignores the rounding noise
+# of incrementally updated potentials.  What it ignores, the exact phase finds.
 cdef double _PRICING_RTOL = 1e-13
 PRICING_RTOL = _PRICING_RTOL
+
+# The noise floor of the fast phase never exceeds this fraction of the
+# potentials' scale: beyond it the fast phase just stops and the exact phase,
+# which has no floor, takes over.
+cdef double _NOISE_CAP = 1e-9
 
 STATUS_NAMES = {OPTIMAL: "optimal", MAX_ITER_REACHED: "max_iter_reached", UNBOUNDED: "unbounded"}
 
 
+from emd._core._exact cimport (
+    dd_add, exact_reduced_cost, fast_two_sum, filter_band, two_sum,
+)
+
 cdef struct Tree:
-    Py_ssize_t n_nodes       # real nodes; the artificial root has index n_nodes
+    Py_ssize_t n_nodes          # real nodes; the artificial root has index n_nodes
     Py_ssize_t root
-    double art_cost
+    double artificial_cost      # cost of every arc joining a node to the root
+    bint exact                  # exact phase: double-double potentials and pricing
     Py_ssize_t* parent
-    Py_ssize_t* thread       # preorder successor (circular, through the root)
-    Py_ssize_t* rev_thread   # preorder predecessor
-    Py_ssize_t* succ_num     # subtree size
-    Py_ssize_t* last_succ    # last node of the subtree in preorder
-    char* up                 # 1: tree arc points node -> parent; 0: parent -> node
-    double* flow             # flow on the tree arc of the node
-    double* pred_cost        # cost of the tree arc of the node
-    Py_ssize_t* pred_arc     # index of that arc in the caller's arc list; -1 if artificial
-    double* pi               # node potentials; reduced cost = cost + pi[tail] - pi[head]
-    Py_ssize_t* path         # scratch: stem of a pivot
-    Py_ssize_t* seg_start    # scratch: preorder segments of a rerooted subtree
+    Py_ssize_t* thread          # preorder successor (circular, through the root)
+    Py_ssize_t* rev_thread      # preorder predecessor
+    Py_ssize_t* subtree_size
+    Py_ssize_t* subtree_last    # last node of the subtree in preorder
+    char* toward_parent         # 1: the tree arc points node -> parent; 0: parent -> node
+    double* flow                # flow on the tree arc of the node
+    double* arc_cost            # cost of the tree arc of the node
+    Py_ssize_t* arc_index       # index of that arc in the caller's arc list; -1 if artificial
+    double* pi                  # potentials; reduced cost = cost + pi[tail] - pi[head]
+    double* pi_low              # their low parts (exact phase): pi + pi_low is the potential
+    double* scratch_low         # scratch for double-double subtree sums
+    Py_ssize_t* stem            # scratch: the stem of a pivot
+    Py_ssize_t* seg_start       # scratch: preorder segments of a rerooted subtree
     Py_ssize_t* seg_end
 
 
 cdef void refresh_potentials(Tree* T) noexcept nogil:
-    """Recompute every potential from the tree arcs, in preorder.
+    """Recompute every potential from the tree arcs in preorder, as double-double sums.
 
-    Incremental updates accumulate rounding; recomputing from scratch bounds
-    the error by that of one path sum.  The root is placed so that its first
-    child has potential 0: at optimality of a bipartite problem every root
-    child hangs on the same kind of artificial arc, so this removes the
-    artificial cost from all potentials instead of carrying it in each.
+    Incremental updates accumulate rounding; a fresh double-double path sum is
+    accurate to about depth * u**2 of the magnitudes on the path.  The root is
+    placed so that its first child has potential 0: at optimality of a
+    bipartite problem every root child hangs on the same kind of artificial
+    arc, so this removes the artificial cost from all potentials.
     """
-    cdef Py_ssize_t root = T.root, v, first = T.thread[root]
+    cdef Py_ssize_t root = T.root, v, first = T.thread[root], p
+    cdef double step
     T.pi[root] = 0.0
+    T.pi_low[root] = 0.0
     if first != root:
-        T.pi[root] = T.art_cost if T.up[first] else -T.art_cost
+        T.pi[root] = T.artificial_cost if T.toward_parent[first] else -T.artificial_cost
     v = first
     while v != root:
-        if T.up[v]:
-            T.pi[v] = T.pi[T.parent[v]] - T.pred_cost[v]
-        else:
-            T.pi[v] = T.pi[T.parent[v]] + T.pred_cost[v]
+        p = T.parent[v]
+        # A tree arc has zero reduced cost: cost + pi[tail] - pi[head] = 0.
+        step = -T.arc_cost[v] if T.toward_parent[v] else T.arc_cost[v]
+        T.pi[v] = dd_add(T.pi[p], T.pi_low[p], step, 0.0, &T.pi_low[v])
         v = T.thread[v]
 
 
 cdef void subtree_flows(Tree* T, const double* supply, double* out) noexcept nogil:
-    """The flow on the tree arc of every node, summed afresh as the net supply of its subtree.
+    """The flow on the tree arc of every node, summed afresh as the net supply of its
+    subtree in double-double and rounded once.
 
     Pivots update flows by differences of amounts up to the total mass, so
-    ``T.flow`` can be off by eps * mass, which is all of a small flow (a 1e-14
-    mass on an expensive arc then moves a 1e-13 cost by 1e-4 relative).  The
-    subtree sum is exact for a leaf and accurate to the masses of the subtree
-    otherwise.  Rounding noise against the arc's direction reads as 0.
+    ``T.flow`` can be off by eps * mass, which is all of a small flow (a 1e-16
+    mass beside a unit mass vanishes in ``1 + 1e-16 - 1``).  The double-double
+    sums keep it, and the rounded flows are within one rounding of the exact
+    basic flow of the tree.  A flow against the arc's direction reads as 0.
     """
-    cdef Py_ssize_t root = T.root, v
+    cdef Py_ssize_t root = T.root, v, p
+    cdef double* low = T.scratch_low
     cdef double f
     for v in range(T.n_nodes):
         out[v] = supply[v]
+        low[v] = 0.0
     # Reverse preorder visits every node after all of its descendants.
     v = T.rev_thread[root]
     while v != root:
-        if T.parent[v] != root:
-            out[T.parent[v]] += out[v]
+        p = T.parent[v]
+        if p != root:
+            out[p] = dd_add(out[p], low[p], out[v], low[v], &low[p])
         v = T.rev_thread[v]
     for v in range(T.n_nodes):
-        f = out[v] if T.up[v] else -out[v]
+        f = out[v] if T.toward_parent[v] else -out[v]
         out[v] = f if f > 0.0 else 0.0
 
 
 cdef double tree_cost(Tree* T, const double* flow) noexcept nogil:
     """Cost of ``flow`` (one entry per node, from :func:`subtree_flows`) on the real tree
-    arcs, by Neumaier's compensated sum in node order.
+    arcs: exact products (fma) summed in double-double, in node order, rounded once.
 
     Every path that reports a cost (single solves and batches alike) sums
     here, in the same order, so equal trees give bit-identical costs.
     """
     cdef Py_ssize_t v
-    cdef double total = 0.0, correction = 0.0, term, t
+    cdef double hi = 0.0, lo = 0.0, product, product_err
     for v in range(T.n_nodes):
-        if T.parent[v] == T.root:
+        if T.parent[v] == T.root or flow[v] == 0.0:
             continue
-        term = flow[v] * T.pred_cost[v]
-        t = total + term
-        if fabs(total) >= fabs(term):
-            correction += (total - t) + term
-        else:
-            correction += (term - t) + total
-        total = t
-    return total + correction
+        product = flow[v] * T.arc_cost[v]
+        product_err = fma(flow[v], T.arc_cost[v], -product)
+        hi = dd_add(hi, lo, product, product_err, &lo)
+    return hi + lo
 
 
 cdef void init_star(Tree* T, const double* supply) noexcept nogil:
-    """The starting tree: every node hangs from the artificial root.
+    """The starting tree: every node hangs from the artificial root (AMO sec. 11.2).
 
     Supply and transit nodes send up, demand nodes receive down, so every arc
     without flow points toward the root: a positive amount can be sent from
     any node to the root, which makes the tree strongly feasible.
     """
     cdef Py_ssize_t n = T.n_nodes, v
+    T.exact = False
     for v in range(n):
         T.parent[v] = n
         T.thread[v] = v + 1
         T.rev_thread[v] = v - 1
-        T.succ_num[v] = 1
-        T.last_succ[v] = v
-        T.up[v] = supply[v] >= 0
+        T.subtree_size[v] = 1
+        T.subtree_last[v] = v
+        T.toward_parent[v] = supply[v] >= 0
         T.flow[v] = supply[v] if supply[v] >= 0 else -supply[v]
-        T.pred_cost[v] = T.art_cost
-        T.pred_arc[v] = -1
+        T.arc_cost[v] = T.artificial_cost
+        T.arc_index[v] = -1
     T.parent[n] = -1
-    T.pred_cost[n] = 0.0
-    T.pred_arc[n] = -1
-    T.up[n] = 0
+    T.arc_cost[n] = 0.0
+    T.arc_index[n] = -1
+    T.toward_parent[n] = 0
     T.flow[n] = 0.0
-    T.succ_num[n] = n + 1
+    T.subtree_size[n] = n + 1
     if n > 0:
         T.thread[n] = 0
         T.rev_thread[0] = n
         T.rev_thread[n] = n - 1
-        T.last_succ[n] = n - 1
+        T.subtree_last[n] = n - 1
     else:
         T.thread[n] = n
         T.rev_thread[n] = n
-        T.last_succ[n] = n
+        T.subtree_last[n] = n
     refresh_potentials(T)
+
+
+cdef inline bint prices_out(
+    Tree* T, double cost, Py_ssize_t tail, Py_ssize_t head, double noise, double* rc,
+) noexcept nogil:
+    """Whether the arc may enter, with its reduced cost in ``rc``.
+
+    Fast phase: below a relative tolerance and the noise floor.  Exact phase:
+    negative beyond the rigorous error bound of its evaluation.
+    """
+    cdef double pt = T.pi[tail], ph = T.pi[head], magnitude, err, low
+    rc[0] = cost + pt - ph
+    magnitude = fabs(cost) + fabs(pt) + fabs(ph)
+    if not T.exact:
+        return rc[0] < -_PRICING_RTOL * magnitude - noise
+    if rc[0] < -filter_band(magnitude):
+        return True
+    if rc[0] > filter_band(magnitude):
+        return False
+    rc[0] = exact_reduced_cost(cost, pt, T.pi_low[tail], ph, T.pi_low[head], &err, &low)
+    return rc[0] < -err
 
 
 cdef Py_ssize_t find_entering_arc(
@@ -170,19 +219,13 @@ cdef Py_ssize_t find_entering_arc(
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
     double noise,
 ) noexcept nogil:
-    """Block search: scan blocks of arcs from the cursor, take the most negative of the first
-    block that holds a significantly negative reduced cost (below ``-noise`` too).  Returns
-    -1 when none is left."""
-    cdef double* pi = T.pi
-    cdef double rc, c, min_rc = 0.0
+    """Block search (AMO sec. 11.5, Kiraly & Kovacs): scan blocks of arcs from the cursor,
+    take the most negative of the first block that holds an arc pricing out.  Returns -1
+    when none is left."""
+    cdef double rc, min_rc = 0.0
     cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned
-    cdef Py_ssize_t s, t
     for scanned in range(n_arcs):
-        s = tails[e]
-        t = heads[e]
-        c = costs[e]
-        rc = c + pi[s] - pi[t]
-        if rc < min_rc and rc < -_PRICING_RTOL * (fabs(c) + fabs(pi[s]) + fabs(pi[t])) - noise:
+        if prices_out(T, costs[e], tails[e], heads[e], noise, &rc) and rc < min_rc:
             min_rc = rc
             best = e
         e += 1
@@ -198,10 +241,11 @@ cdef Py_ssize_t find_entering_arc(
     return best
 
 
-cdef Py_ssize_t find_join(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
-    """The apex of the pivot cycle: climb from the endpoint with the smaller subtree."""
+cdef Py_ssize_t find_apex(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
+    """The apex of the pivot cycle (AMO sec. 11.5): climb from the endpoint with the
+    smaller subtree until the two paths meet."""
     while u != v:
-        if T.succ_num[u] < T.succ_num[v]:
+        if T.subtree_size[u] < T.subtree_size[v]:
             u = T.parent[u]
         else:
             v = T.parent[v]
@@ -209,27 +253,29 @@ cdef Py_ssize_t find_join(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
 
 
 cdef void update_tree(
-    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t join,
-    char new_up, Py_ssize_t entering_arc, double entering_cost, double entering_flow,
-    double sigma,
+    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t apex,
+    char new_toward_parent, Py_ssize_t entering_arc, double entering_cost,
+    double entering_flow, double sigma, double sigma_low,
 ) noexcept nogil:
-    """Replace the tree arc above ``u_out`` by the entering arc joining ``u_in`` to ``v_in``.
+    """Replace the tree arc above ``u_out`` by the entering arc joining ``u_in`` to ``v_in``
+    (AMO sec. 11.3, updating the thread, subtree sizes and potentials).
 
     The subtree S hanging from ``u_out`` (it contains ``u_in``) is cut out,
     rerooted at ``u_in`` by reversing the stem ``u_in .. u_out``, and hung
-    under ``v_in`` as its first child.  Its potentials shift by ``sigma``.
+    under ``v_in`` as its first child.  Its potentials shift by ``sigma``
+    (plus ``sigma_low`` in the exact phase).
     """
     cdef Py_ssize_t* parent = T.parent
     cdef Py_ssize_t* thread = T.thread
     cdef Py_ssize_t* rev_thread = T.rev_thread
-    cdef Py_ssize_t* succ_num = T.succ_num
-    cdef Py_ssize_t* last_succ = T.last_succ
-    cdef Py_ssize_t* path = T.path
+    cdef Py_ssize_t* subtree_size = T.subtree_size
+    cdef Py_ssize_t* subtree_last = T.subtree_last
+    cdef Py_ssize_t* stem = T.stem
     cdef Py_ssize_t* seg_start = T.seg_start
     cdef Py_ssize_t* seg_end = T.seg_end
     cdef Py_ssize_t k, i, w, n_seg, new_last, nxt, count
-    cdef Py_ssize_t subtree_size = succ_num[u_out]
-    cdef Py_ssize_t old_last = last_succ[u_out]
+    cdef Py_ssize_t moved_size = subtree_size[u_out]
+    cdef Py_ssize_t old_last = subtree_last[u_out]
     cdef Py_ssize_t before = rev_thread[u_out]
     cdef Py_ssize_t after = thread[old_last]
     cdef Py_ssize_t old_parent = parent[u_out]
@@ -237,38 +283,38 @@ cdef void update_tree(
 
     # The stem from u_in up to u_out.
     k = 0
-    path[0] = u_in
+    stem[0] = u_in
     w = u_in
     while w != u_out:
         w = parent[w]
         k += 1
-        path[k] = w
+        stem[k] = w
 
     # Preorder segments of S rerooted at u_in, read before any link changes:
     # u_in's own subtree, then for each stem node the part of its subtree
     # before the previous stem node's block and the part after it.
     seg_start[0] = u_in
-    seg_end[0] = last_succ[u_in]
+    seg_end[0] = subtree_last[u_in]
     n_seg = 1
     for i in range(1, k + 1):
-        seg_start[n_seg] = path[i]
-        seg_end[n_seg] = rev_thread[path[i - 1]]
+        seg_start[n_seg] = stem[i]
+        seg_end[n_seg] = rev_thread[stem[i - 1]]
         n_seg += 1
-        if last_succ[path[i]] != last_succ[path[i - 1]]:
-            seg_start[n_seg] = thread[last_succ[path[i - 1]]]
-            seg_end[n_seg] = last_succ[path[i]]
+        if subtree_last[stem[i]] != subtree_last[stem[i - 1]]:
+            seg_start[n_seg] = thread[subtree_last[stem[i - 1]]]
+            seg_end[n_seg] = subtree_last[stem[i]]
             n_seg += 1
 
     # Cut S out of the preorder; the old ancestors lose it.
     thread[before] = after
     rev_thread[after] = before
     w = old_parent
-    while w != join:
-        succ_num[w] -= subtree_size
+    while w != apex:
+        subtree_size[w] -= moved_size
         w = parent[w]
     w = old_parent
-    while w >= 0 and last_succ[w] == old_last:
-        last_succ[w] = before
+    while w >= 0 and subtree_last[w] == old_last:
+        subtree_last[w] = before
         w = parent[w]
 
     # Relink S in its new preorder and insert it right after v_in.
@@ -284,47 +330,57 @@ cdef void update_tree(
 
     # The new ancestors gain S.
     w = v_in
-    while w != join:
-        succ_num[w] += subtree_size
+    while w != apex:
+        subtree_size[w] += moved_size
         w = parent[w]
     w = v_in
-    while w >= 0 and last_succ[w] == v_in:
-        last_succ[w] = new_last
+    while w >= 0 and subtree_last[w] == v_in:
+        subtree_last[w] = new_last
         w = parent[w]
 
     # Reverse the stem: each stem node takes the arc of the node below it.
     next_size = 0
     for i in range(k, 0, -1):
-        w = path[i]
-        size_here = succ_num[w] - succ_num[path[i - 1]] + next_size
-        parent[w] = path[i - 1]
-        T.up[w] = 1 - T.up[path[i - 1]]
-        T.flow[w] = T.flow[path[i - 1]]
-        T.pred_cost[w] = T.pred_cost[path[i - 1]]
-        T.pred_arc[w] = T.pred_arc[path[i - 1]]
-        succ_num[w] = size_here
-        last_succ[w] = new_last
+        w = stem[i]
+        size_here = subtree_size[w] - subtree_size[stem[i - 1]] + next_size
+        parent[w] = stem[i - 1]
+        T.toward_parent[w] = 1 - T.toward_parent[stem[i - 1]]
+        T.flow[w] = T.flow[stem[i - 1]]
+        T.arc_cost[w] = T.arc_cost[stem[i - 1]]
+        T.arc_index[w] = T.arc_index[stem[i - 1]]
+        subtree_size[w] = size_here
+        subtree_last[w] = new_last
         next_size = size_here
     parent[u_in] = v_in
-    T.up[u_in] = new_up
+    T.toward_parent[u_in] = new_toward_parent
     T.flow[u_in] = entering_flow
-    T.pred_cost[u_in] = entering_cost
-    T.pred_arc[u_in] = entering_arc
-    succ_num[u_in] = subtree_size
-    last_succ[u_in] = new_last
+    T.arc_cost[u_in] = entering_cost
+    T.arc_index[u_in] = entering_arc
+    subtree_size[u_in] = moved_size
+    subtree_last[u_in] = new_last
 
     # Potentials only matter up to a constant, so when S is the larger part
     # of the tree, shifting everything else by -sigma does the same job.
-    if 2 * subtree_size <= T.n_nodes + 1:
+    if 2 * moved_size <= T.n_nodes + 1:
         w = u_in
-        for count in range(subtree_size):
-            T.pi[w] += sigma
-            w = thread[w]
+        if T.exact:
+            for count in range(moved_size):
+                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
+                w = thread[w]
+        else:
+            for count in range(moved_size):
+                T.pi[w] += sigma
+                w = thread[w]
     else:
         w = thread[new_last]
-        while w != u_in:
-            T.pi[w] -= sigma
-            w = thread[w]
+        if T.exact:
+            while w != u_in:
+                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
+                w = thread[w]
+        else:
+            while w != u_in:
+                T.pi[w] -= sigma
+                w = thread[w]
 
 
 cdef int pivot(
@@ -335,18 +391,17 @@ cdef int pivot(
     The leaving arc is the last blocking arc met when the cycle is walked in
     the direction of the entering arc starting from the apex.  This keeps the
     tree strongly feasible (every arc without flow points toward the root;
-    Ahuja, Magnanti & Orlin, sec. 11.5), which rules out cycling on
-    degenerate pivots.
+    AMO sec. 11.5), which rules out cycling on degenerate pivots.
     """
-    cdef Py_ssize_t join = find_join(T, s, t)
+    cdef Py_ssize_t apex = find_apex(T, s, t)
     cdef Py_ssize_t u, u_out = -1
-    cdef double delta = 0.0
+    cdef double delta = 0.0, err, rc_low = 0.0
     cdef bint found = False, out_on_tail_side = False
     # Tail side, walked from s up to the apex, against the cycle direction:
     # arcs pointing up lose flow; the blocking arc nearest s is the last one.
     u = s
-    while u != join:
-        if T.up[u] and (not found or T.flow[u] < delta):
+    while u != apex:
+        if T.toward_parent[u] and (not found or T.flow[u] < delta):
             delta = T.flow[u]
             u_out = u
             found = True
@@ -355,8 +410,8 @@ cdef int pivot(
     # Head side, walked from t up to the apex, along the cycle direction:
     # arcs pointing down lose flow; ties go to the arc nearest the apex.
     u = t
-    while u != join:
-        if not T.up[u] and (not found or T.flow[u] <= delta):
+    while u != apex:
+        if not T.toward_parent[u] and (not found or T.flow[u] <= delta):
             delta = T.flow[u]
             u_out = u
             found = True
@@ -367,57 +422,83 @@ cdef int pivot(
 
     if delta > 0.0:
         u = s
-        while u != join:
-            if T.up[u]:
+        while u != apex:
+            if T.toward_parent[u]:
                 T.flow[u] -= delta
             else:
                 T.flow[u] += delta
             u = T.parent[u]
         u = t
-        while u != join:
-            if T.up[u]:
+        while u != apex:
+            if T.toward_parent[u]:
                 T.flow[u] += delta
             else:
                 T.flow[u] -= delta
             u = T.parent[u]
 
+    if T.exact:
+        # The shift must carry the reduced cost to double-double accuracy.
+        rc = exact_reduced_cost(cost, T.pi[s], T.pi_low[s], T.pi[t], T.pi_low[t], &err, &rc_low)
     if out_on_tail_side:
-        update_tree(T, s, t, u_out, join, 1, arc, cost, delta, -rc)
+        update_tree(T, s, t, u_out, apex, 1, arc, cost, delta, -rc, -rc_low)
     else:
-        update_tree(T, t, s, u_out, join, 0, arc, cost, delta, rc)
+        update_tree(T, t, s, u_out, apex, 0, arc, cost, delta, rc, rc_low)
     return OPTIMAL
+
+
+cdef double big_m_objective(Tree* T) noexcept nogil:
+    """The objective with artificial arcs included: it never rises under exact pivots."""
+    cdef Py_ssize_t v
+    cdef double total = 0.0
+    for v in range(T.n_nodes):
+        total += T.flow[v] * T.arc_cost[v]
+    return total
+
+
+cdef double potential_scale(Tree* T) noexcept nogil:
+    cdef Py_ssize_t v
+    cdef double scale = T.artificial_cost
+    for v in range(T.n_nodes):
+        if fabs(T.pi[v]) > scale:
+            scale = fabs(T.pi[v])
+    return scale
 
 
 cdef int run_simplex(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t max_iter,
-    Py_ssize_t* n_iter, Py_ssize_t* cursor, double* noise_floor,
+    Py_ssize_t* n_iter, Py_ssize_t* cursor,
 ) noexcept nogil:
-    cdef Py_ssize_t e, v, since_refresh = 0, since_check = 0
+    """Pivot until a pricing pass of the exact phase on fresh potentials finds nothing.
+
+    Returns OPTIMAL in that case (optimal for the arcs given, to the rigorous
+    error bound of the exact pricing), MAX_ITER_REACHED or UNBOUNDED.
+    """
+    cdef Py_ssize_t e, since_refresh = 0, since_check = 0
     cdef Py_ssize_t refresh_period = T.n_nodes if T.n_nodes > 1000 else 1000
-    cdef double rc, objective, last_objective = INFINITY, noise = noise_floor[0], scale
+    cdef double rc, objective, last_objective = INFINITY, noise = 0.0, cap
     cdef bint fresh = False
     cdef int status
+    T.exact = False
     if n_arcs == 0:
+        refresh_potentials(T)
         return OPTIMAL
     while True:
         e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise)
         if e < 0:
-            # Optimal up to the accuracy of the incrementally updated
-            # potentials: confirm with recomputed ones before stopping.
-            if fresh:
-                noise_floor[0] = noise
+            if fresh and T.exact:
                 return OPTIMAL
+            # Nothing prices out on these potentials: recompute them from the
+            # tree and price again exactly, without a noise floor.
             refresh_potentials(T)
+            T.exact = True
             fresh = True
             since_refresh = 0
             continue
         if n_iter[0] >= max_iter:
-            noise_floor[0] = noise
             return MAX_ITER_REACHED
         status = pivot(T, e, tails[e], heads[e], costs[e], rc)
         if status != OPTIMAL:
-            noise_floor[0] = noise
             return status
         n_iter[0] += 1
         fresh = False
@@ -425,57 +506,27 @@ cdef int run_simplex(
         if since_refresh >= refresh_period:
             refresh_potentials(T)
             since_refresh = 0
+        if T.exact:
+            continue
         since_check += 1
         if since_check >= refresh_period:
             since_check = 0
-            # Potentials are path sums, off by rounding relative to the largest
-            # terms on the path; arcs that price out by less than that can enter
-            # in turn forever (a cycle of pivots whose cost changes cancel).  A
-            # whole period without a lower cost means that or a long degenerate
-            # stretch: from then on an arc must also beat a noise floor, raised
-            # 16-fold at every further stalled period until the cost moves.
-            # The big-M objective, artificial arcs included: it never rises
-            # under exact pivots, whereas the real-arc cost alone rises while
-            # artificial flow is driven out.
-            objective = 0.0
-            for v in range(T.n_nodes):
-                objective += T.flow[v] * T.pred_cost[v]
+            # Fast-phase potentials are path sums off by rounding relative to
+            # the largest terms on the path; arcs that price out by less than
+            # that can enter in turn forever (a cycle of pivots whose cost
+            # changes cancel).  A whole period without a lower big-M objective
+            # means that or a long degenerate stretch: from then on an arc must
+            # also beat a noise floor, raised 16-fold at every further stalled
+            # period up to a cap.  The floor only ends the fast phase sooner:
+            # the exact phase that follows has none.
+            objective = big_m_objective(T)
             if objective >= last_objective:
+                cap = _NOISE_CAP * potential_scale(T)
                 if noise == 0.0:
-                    scale = T.art_cost
-                    for v in range(T.n_nodes):
-                        if fabs(T.pi[v]) > scale:
-                            scale = fabs(T.pi[v])
-                    noise = 16.0 * DBL_EPSILON * scale
-                else:
-                    noise *= 16.0
+                    noise = 16.0 * DBL_EPSILON * potential_scale(T)
+                elif noise < cap:
+                    noise = min(16.0 * noise, cap)
             last_objective = objective
-
-
-cdef void _bind(
-    Tree* T, Py_ssize_t n, double art_cost,
-    cnp.ndarray parent, cnp.ndarray thread, cnp.ndarray rev_thread, cnp.ndarray succ_num,
-    cnp.ndarray last_succ, cnp.ndarray up, cnp.ndarray flow, cnp.ndarray pred_cost,
-    cnp.ndarray pred_arc, cnp.ndarray pi, cnp.ndarray path, cnp.ndarray seg_start,
-    cnp.ndarray seg_end,
-):
-    """Point the tree's fields at arrays of n + 1 nodes (2n + 2 for the segments)."""
-    T.n_nodes = n
-    T.root = n
-    T.art_cost = art_cost
-    T.parent = <Py_ssize_t*> cnp.PyArray_DATA(parent)
-    T.thread = <Py_ssize_t*> cnp.PyArray_DATA(thread)
-    T.rev_thread = <Py_ssize_t*> cnp.PyArray_DATA(rev_thread)
-    T.succ_num = <Py_ssize_t*> cnp.PyArray_DATA(succ_num)
-    T.last_succ = <Py_ssize_t*> cnp.PyArray_DATA(last_succ)
-    T.up = <char*> cnp.PyArray_DATA(up)
-    T.flow = <double*> cnp.PyArray_DATA(flow)
-    T.pred_cost = <double*> cnp.PyArray_DATA(pred_cost)
-    T.pred_arc = <Py_ssize_t*> cnp.PyArray_DATA(pred_arc)
-    T.pi = <double*> cnp.PyArray_DATA(pi)
-    T.path = <Py_ssize_t*> cnp.PyArray_DATA(path)
-    T.seg_start = <Py_ssize_t*> cnp.PyArray_DATA(seg_start)
-    T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(seg_end)
 
 
 cdef _check_arcs(
@@ -507,19 +558,19 @@ def solve_pair_costs(
     const double[:, ::1] left not None,
     const double[:, ::1] right not None,
     const Py_ssize_t[:, ::1] pairs not None,
-    double art_cost,
+    double artificial_cost,
     Py_ssize_t max_iter,
 ):
     """Optimal costs for many supplies ``left[i] - right[j]`` on one arc list, without the GIL.
 
-    Each pair runs exactly what :class:`SpanningTree` runs (same start, same
-    pricing, same summation), so the values equal single solves bit for bit.
-    Returns ``(values, status)``; a pair stopped before optimality has value NaN.
+    Each pair runs exactly what :meth:`SpanningTree.solve` runs on one tree
+    reset between pairs (same start, same pricing, same summation), so the
+    values equal single solves bit for bit.  Returns ``(values, status)``; a
+    pair stopped before optimality has value NaN.
     """
     cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
     cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
     cdef Py_ssize_t n_iter, cursor
-    cdef double noise
     if right.shape[1] != n or heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
         raise ValueError("inconsistent sizes")
     _check_arcs(tails, heads, costs.shape[0], n)
@@ -532,33 +583,26 @@ def solve_pair_costs(
     status = np.empty(n_pairs, dtype=np.int8)
     cdef double[::1] values_view = values
     cdef signed char[::1] status_view = status
-    cdef double[::1] supply = np.empty(n + 1)
+    cdef SpanningTree tree = SpanningTree(np.zeros(n), artificial_cost)
+    cdef double* supply = <double*> cnp.PyArray_DATA(tree._supply)
     cdef double[::1] flows = np.empty(n + 1)
-    nodes = [np.empty(n + 1, dtype=np.intp) for _ in range(7)]
-    up = np.empty(n + 1, dtype=np.int8)
-    reals = [np.empty(n + 1) for _ in range(3)]
-    segments = [np.empty(2 * n + 2, dtype=np.intp) for _ in range(2)]
-    cdef Tree T
-    _bind(&T, n, art_cost, nodes[0], nodes[1], nodes[2], nodes[3], nodes[4], up, reals[0],
-          reals[1], nodes[5], reals[2], nodes[6], segments[0], segments[1])
     with nogil:
         for k in range(n_pairs):
             for v in range(n):
                 supply[v] = left[pairs[k, 0], v] - right[pairs[k, 1], v]
-            init_star(&T, &supply[0])
+            init_star(&tree.T, supply)
             n_iter = 0
             cursor = 0
-            noise = 0.0
             status_view[k] = run_simplex(
-                &T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter, &cursor,
-                &noise,
+                &tree.T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter,
+                &cursor,
             )
             # A stopped transshipment still has supply on artificial arcs:
             # its flow is not a transport, so it has no distance to report.
             values_view[k] = NAN
             if status_view[k] == OPTIMAL:
-                subtree_flows(&T, &supply[0], &flows[0])
-                values_view[k] = tree_cost(&T, &flows[0])
+                subtree_flows(&tree.T, supply, &flows[0])
+                values_view[k] = tree_cost(&tree.T, &flows[0])
     return values, status
 
 
@@ -596,6 +640,12 @@ cdef _check_forest(
                 raise ValueError("up_arc and down_arc must index the arc list")
 
 
+def _read_only(cnp.ndarray array):
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 cdef class SpanningTree:
     """State of the network simplex: a strongly feasible spanning tree and its flows.
 
@@ -604,47 +654,121 @@ cdef class SpanningTree:
     supply : ndarray of float64, shape (n_nodes,)
         Supply (positive) or demand (negative) of each node.  An imbalance of
         the total is absorbed by the artificial root.
-    art_cost : float
+    artificial_cost : float
         Cost of the artificial arcs joining every node to the root; must
         exceed half the cost of any path of real arcs for artificial flow to
         vanish at the optimum of a feasible problem.
+
+    Notes
+    -----
+    The arrays exposed as attributes (``parent``, ``thread``, ``pi``, ...)
+    are read-only views of the solver's state, indexed by node, with the
+    artificial root at index ``n_nodes``.
     """
 
     cdef Tree T
-    cdef readonly cnp.ndarray parent, thread, rev_thread, succ_num, last_succ
-    cdef readonly cnp.ndarray up, flow, pred_cost, pred_arc, pi
-    cdef cnp.ndarray _path, _seg_start, _seg_end, _supply
+    cdef cnp.ndarray _parent, _thread, _rev_thread, _subtree_size, _subtree_last
+    cdef cnp.ndarray _toward_parent, _flow, _arc_cost, _arc_index, _pi, _pi_low
+    cdef cnp.ndarray _scratch_low, _stem, _seg_start, _seg_end, _supply
     cdef readonly Py_ssize_t n_iter
     cdef Py_ssize_t cursor
-    cdef double noise_floor  # kept between solves: see run_simplex
 
-    def __init__(self, const double[::1] supply not None, double art_cost):
+    def __init__(self, const double[::1] supply not None, double artificial_cost):
         cdef Py_ssize_t n = supply.shape[0], size = n + 1
-        self.parent = np.empty(size, dtype=np.intp)
-        self.thread = np.empty(size, dtype=np.intp)
-        self.rev_thread = np.empty(size, dtype=np.intp)
-        self.succ_num = np.empty(size, dtype=np.intp)
-        self.last_succ = np.empty(size, dtype=np.intp)
-        self.up = np.empty(size, dtype=np.int8)
-        self.flow = np.empty(size, dtype=np.float64)
-        self.pred_cost = np.empty(size, dtype=np.float64)
-        self.pred_arc = np.empty(size, dtype=np.intp)
-        self.pi = np.empty(size, dtype=np.float64)
-        self._path = np.empty(size, dtype=np.intp)
+        self._parent = np.empty(size, dtype=np.intp)
+        self._thread = np.empty(size, dtype=np.intp)
+        self._rev_thread = np.empty(size, dtype=np.intp)
+        self._subtree_size = np.empty(size, dtype=np.intp)
+        self._subtree_last = np.empty(size, dtype=np.intp)
+        self._toward_parent = np.empty(size, dtype=np.int8)
+        self._flow = np.empty(size, dtype=np.float64)
+        self._arc_cost = np.empty(size, dtype=np.float64)
+        self._arc_index = np.empty(size, dtype=np.intp)
+        self._pi = np.empty(size, dtype=np.float64)
+        self._pi_low = np.empty(size, dtype=np.float64)
+        self._scratch_low = np.empty(size, dtype=np.float64)
+        self._stem = np.empty(size, dtype=np.intp)
         self._seg_start = np.empty(2 * size, dtype=np.intp)
         self._seg_end = np.empty(2 * size, dtype=np.intp)
         self._supply = np.array(supply, dtype=np.float64)
+        T = &self.T
+        T.n_nodes = n
+        T.root = n
+        T.artificial_cost = artificial_cost
+        T.parent = <Py_ssize_t*> cnp.PyArray_DATA(self._parent)
+        T.thread = <Py_ssize_t*> cnp.PyArray_DATA(self._thread)
+        T.rev_thread = <Py_ssize_t*> cnp.PyArray_DATA(self._rev_thread)
+        T.subtree_size = <Py_ssize_t*> cnp.PyArray_DATA(self._subtree_size)
+        T.subtree_last = <Py_ssize_t*> cnp.PyArray_DATA(self._subtree_last)
+        T.toward_parent = <char*> cnp.PyArray_DATA(self._toward_parent)
+        T.flow = <double*> cnp.PyArray_DATA(self._flow)
+        T.arc_cost = <double*> cnp.PyArray_DATA(self._arc_cost)
+        T.arc_index = <Py_ssize_t*> cnp.PyArray_DATA(self._arc_index)
+        T.pi = <double*> cnp.PyArray_DATA(self._pi)
+        T.pi_low = <double*> cnp.PyArray_DATA(self._pi_low)
+        T.scratch_low = <double*> cnp.PyArray_DATA(self._scratch_low)
+        T.stem = <Py_ssize_t*> cnp.PyArray_DATA(self._stem)
+        T.seg_start = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_start)
+        T.seg_end = <Py_ssize_t*> cnp.PyArray_DATA(self._seg_end)
+        self.reset(supply)
+
+    def reset(self, const double[::1] supply not None):
+        """Start again from the artificial star for new supplies (no allocation)."""
+        if supply.shape[0] != self.T.n_nodes:
+            raise ValueError(f"supply must have {self.T.n_nodes} entries, got {supply.shape[0]}")
+        self._supply[:] = supply
         self.n_iter = 0
         self.cursor = 0
-        self.noise_floor = 0.0
-        _bind(&self.T, n, art_cost, self.parent, self.thread, self.rev_thread, self.succ_num,
-              self.last_succ, self.up, self.flow, self.pred_cost, self.pred_arc, self.pi,
-              self._path, self._seg_start, self._seg_end)
-        init_star(&self.T, &supply[0] if n else NULL)
+        init_star(&self.T, <double*> cnp.PyArray_DATA(self._supply))
 
     @property
     def n_nodes(self):
         return self.T.n_nodes
+
+    @property
+    def parent(self):
+        return _read_only(self._parent)
+
+    @property
+    def thread(self):
+        return _read_only(self._thread)
+
+    @property
+    def rev_thread(self):
+        return _read_only(self._rev_thread)
+
+    @property
+    def subtree_size(self):
+        return _read_only(self._subtree_size)
+
+    @property
+    def subtree_last(self):
+        return _read_only(self._subtree_last)
+
+    @property
+    def toward_parent(self):
+        return _read_only(self._toward_parent)
+
+    @property
+    def flow(self):
+        return _read_only(self._flow)
+
+    @property
+    def arc_cost(self):
+        return _read_only(self._arc_cost)
+
+    @property
+    def arc_index(self):
+        return _read_only(self._arc_index)
+
+    @property
+    def pi(self):
+        return _read_only(self._pi)
+
+    @property
+    def pi_low(self):
+        return _read_only(self._pi_low)
+
 
     def solve(
         self,
@@ -654,16 +778,18 @@ cdef class SpanningTree:
         Py_ssize_t max_iter,
         Py_ssize_t block_size=0,
     ):
-        """Pivot over the given arcs until none prices out or ``max_iter`` pivots in all.
+        """Pivot over the given arcs until the exact phase prices out nothing, or ``max_iter``
+        pivots in all.
 
         The arrays must have equal length and hold node indices in
-        ``[0, n_nodes)`` (checked).  Returns a status code
-        (0 optimal, 1 iteration limit, 2 unbounded).  Runs without the GIL.
+        ``[0, n_nodes)`` (checked); between calls the arc list may only grow.
+        Returns a status code (0 optimal for these arcs, 1 iteration limit,
+        2 unbounded).  Runs without the GIL.  On return the potentials
+        ``pi + pi_low`` are fresh double-double path sums when the status is 0.
         """
         cdef Py_ssize_t n_arcs = tails.shape[0]
         cdef int status
         cdef Py_ssize_t n_iter = self.n_iter, cursor = self.cursor
-        cdef double noise = self.noise_floor
         _check_arcs(tails, heads, costs.shape[0], self.T.n_nodes)
         if block_size <= 0:
             block_size = _block_size(n_arcs)
@@ -673,11 +799,9 @@ cdef class SpanningTree:
             status = run_simplex(
                 &self.T, &tails[0] if n_arcs else NULL, &heads[0] if n_arcs else NULL,
                 &costs[0] if n_arcs else NULL, n_arcs, block_size, max_iter, &n_iter, &cursor,
-                &noise,
             )
         self.n_iter = n_iter
         self.cursor = cursor
-        self.noise_floor = noise
         return status
 
     def start_from_forest(
@@ -701,7 +825,7 @@ cdef class SpanningTree:
         """
         cdef Tree* T = &self.T
         cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
-        cdef double[::1] below
+        cdef double[::1] below = self._supply.copy()
         if preorder.shape[0] != n or tree_parent.shape[0] != n:
             raise ValueError("preorder and tree_parent must cover every node once")
         if up_arc.shape[0] != n or down_arc.shape[0] != n:
@@ -711,18 +835,16 @@ cdef class SpanningTree:
         if n == 0:
             return
         _check_forest(preorder, tree_parent, up_arc, down_arc, costs.shape[0])
-        # The supplies are the flows of the initial star.
-        below = np.where(self.up[:n].astype(bool), self.flow[:n], -self.flow[:n])
         with nogil:
             for k in range(n + 1):
-                T.succ_num[k] = 1
+                T.subtree_size[k] = 1
             for k in range(n - 1, -1, -1):
                 v = preorder[k]
                 p = tree_parent[v]
                 if p >= 0:
                     below[p] += below[v]
-                    T.succ_num[p] += T.succ_num[v]
-            T.succ_num[root] = n + 1
+                    T.subtree_size[p] += T.subtree_size[v]
+            T.subtree_size[root] = n + 1
             T.thread[root] = preorder[0]
             T.rev_thread[preorder[0]] = root
             for k in range(n - 1):
@@ -730,21 +852,21 @@ cdef class SpanningTree:
                 T.rev_thread[preorder[k + 1]] = preorder[k]
             T.thread[preorder[n - 1]] = root
             T.rev_thread[root] = preorder[n - 1]
-            T.last_succ[root] = preorder[n - 1]
+            T.subtree_last[root] = preorder[n - 1]
             for k in range(n):
                 v = preorder[k]
-                T.last_succ[v] = preorder[k + T.succ_num[v] - 1]
+                T.subtree_last[v] = preorder[k + T.subtree_size[v] - 1]
                 p = tree_parent[v]
-                T.up[v] = below[v] >= 0
+                T.toward_parent[v] = below[v] >= 0
                 T.flow[v] = below[v] if below[v] >= 0 else -below[v]
                 if p < 0:
                     T.parent[v] = root
-                    T.pred_arc[v] = -1
-                    T.pred_cost[v] = T.art_cost
+                    T.arc_index[v] = -1
+                    T.arc_cost[v] = T.artificial_cost
                 else:
                     T.parent[v] = p
-                    T.pred_arc[v] = up_arc[v] if T.up[v] else down_arc[v]
-                    T.pred_cost[v] = costs[T.pred_arc[v]]
+                    T.arc_index[v] = up_arc[v] if T.toward_parent[v] else down_arc[v]
+                    T.arc_cost[v] = costs[T.arc_index[v]]
             refresh_potentials(T)
 
     def subtree_flows(self):
@@ -759,7 +881,7 @@ cdef class SpanningTree:
         return out[: self.T.n_nodes]
 
     def cost(self):
-        """Cost of the current flow on the real arcs (compensated sum)."""
+        """Cost of the current flow on the real arcs (exact products, double-double sum)."""
         flows = self.subtree_flows()
         return tree_cost(&self.T, <double*> cnp.PyArray_DATA(flows))
 
@@ -770,7 +892,7 @@ cdef class SpanningTree:
     def artificial_flow(self):
         """Total flow left on artificial arcs (nonzero only for infeasible or unbalanced input)."""
         cdef Py_ssize_t n = self.T.n_nodes
-        mask = self.parent[:n] == n
+        mask = self._parent[:n] == n
         return float(self.subtree_flows()[mask].sum())
 
     def tree_arcs(self):
@@ -780,14 +902,14 @@ cdef class SpanningTree:
         may only grow between calls); artificial arcs are left out.
         """
         cdef Py_ssize_t n = self.T.n_nodes
-        nodes = np.flatnonzero(self.parent[:n] != n)
-        parents = self.parent[nodes]
-        up = self.up[nodes].astype(bool)
-        tails = np.where(up, nodes, parents)
-        heads = np.where(up, parents, nodes)
+        nodes = np.flatnonzero(self._parent[:n] != n)
+        parents = self._parent[nodes]
+        toward = self._toward_parent[nodes].astype(bool)
+        tails = np.where(toward, nodes, parents)
+        heads = np.where(toward, parents, nodes)
         return (
-            self.pred_arc[nodes].copy(), tails, heads,
-            self.subtree_flows()[nodes], self.pred_cost[nodes].copy(),
+            self._arc_index[nodes].copy(), tails, heads,
+            self.subtree_flows()[nodes], self._arc_cost[nodes].copy(),
         )
 
     def check_structure(self):
@@ -797,7 +919,7 @@ cdef class SpanningTree:
         v = root
         while True:
             order.append(v)
-            v = self.thread[v]
+            v = self._thread[v]
             count += 1
             if v == root or count > n + 1:
                 break
@@ -806,19 +928,19 @@ cdef class SpanningTree:
         position = np.empty(n + 1, dtype=np.intp)
         position[np.asarray(order)] = np.arange(n + 1)
         for v in range(n + 1):
-            if self.rev_thread[self.thread[v]] != v:
+            if self._rev_thread[self._thread[v]] != v:
                 raise RuntimeError(f"rev_thread broken at {v}")
-            size = self.succ_num[v]
+            size = self._subtree_size[v]
             last = order[position[v] + size - 1]
-            if last != self.last_succ[v]:
-                raise RuntimeError(f"last_succ wrong at node {v}")
+            if last != self._subtree_last[v]:
+                raise RuntimeError(f"subtree_last wrong at node {v}")
             if v != root:
-                p = self.parent[v]
-                if not (position[p] < position[v] <= position[p] + self.succ_num[p] - 1):
+                p = self._parent[v]
+                if not (position[p] < position[v] <= position[p] + self._subtree_size[p] - 1):
                     raise RuntimeError(f"node {v} is not inside the subtree of its parent")
-                if self.flow[v] < 0:
+                if self._flow[v] < 0:
                     raise RuntimeError(f"negative flow on the tree arc of node {v}")
-                if self.flow[v] == 0 and not self.up[v]:
+                if self._flow[v] == 0 and not self._toward_parent[v]:
                     raise RuntimeError(f"zero-flow arc of node {v} points away from the root")
         return True
 
@@ -827,9 +949,12 @@ cdef class SpanningTree:
         cdef Py_ssize_t n = self.T.n_nodes, v, p
         cdef double rc, scale
         for v in range(n):
-            p = self.parent[v]
-            rc = self.pred_cost[v] + (self.pi[v] - self.pi[p] if self.up[v] else self.pi[p] - self.pi[v])
-            scale = abs(self.pred_cost[v]) + abs(self.pi[v]) + abs(self.pi[p])
+            p = self._parent[v]
+            if self._toward_parent[v]:
+                rc = self._arc_cost[v] + self._pi[v] - self._pi[p]
+            else:
+                rc = self._arc_cost[v] + self._pi[p] - self._pi[v]
+            scale = abs(self._arc_cost[v]) + abs(self._pi[v]) + abs(self._pi[p])
             if abs(rc) > rtol * scale + 1e-300:
                 raise RuntimeError(f"tree arc of node {v} has reduced cost {rc}")
         return True

@@ -1,0 +1,275 @@
+"""The arithmetic of optimality certificates: bounds that rounding cannot break.
+
+A certificate bounds ``|cost - OPT|``, where ``OPT`` is the exact optimum of
+the problem as the solver holds it in float64 (the given masses and costs, or
+the metric as the kernels evaluate it).  Three ingredients, each computed so
+that its rounding is counted against the claim rather than excused:
+
+* the *basic flow* of the plan: on a support that is a forest the flow with
+  the given marginals is unique, so it is recomputed exactly, in integers
+  (every float64 is an integer times a power of two), by peeling leaves;
+  the plan's float64 entries are its rounding;
+* the *dual value* ``sum(a u) + sum(b v)`` and the plan's cost, summed with
+  exact products (Dekker's TwoProduct) and a correctly rounded sum
+  (``math.fsum``), so each carries one rounding of its own result;
+* the *dual violation* ``max(u_i + v_j - C_ij)``, from the compiled kernels,
+  which evaluate it with error-free transformations and a rigorous bound.
+
+Weak duality then gives ``D - violation * mass <= OPT <= cost(basic flow)``
+(plus the cost of routing whatever the basic flow leaves unrouted).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Unit roundoff of float64.
+UNIT_ROUNDOFF = 2.0**-53
+_SPLITTER = 2.0**27 + 1.0
+#: Below this a product's error term may have underflowed: Dekker's TwoProduct
+#: is then no longer exact, by at most a few units of the smallest subnormal.
+_UNDERFLOW = 2.0**-960
+_UNDERFLOW_ALLOWANCE = 8 * 2.0**-1074
+
+
+def round_up(x: float) -> float:
+    """An upper bound on a nonnegative quantity computed with a few roundings."""
+    return x * (1.0 + 8 * UNIT_ROUNDOFF) if x > 0 else 0.0
+
+
+def two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a * b`` rounded and its exact error, elementwise (Dekker 1971, Veltkamp's split).
+
+    Exact for finite inputs below about 2**995 whose product does not underflow.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = a * b
+        a_hi, a_lo = _split(a)
+        b_hi, b_lo = _split(b)
+        error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    return product, error
+
+
+def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = _SPLITTER * x
+    hi = t - (t - x)
+    return hi, x - hi
+
+
+def exact_dot(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """``sum_k x_k . y_k`` over the given pairs of arrays, correctly rounded, and a rigorous
+    bound on its error: ``u |result|``, plus an underflow allowance only when a product is
+    small enough to have lost bits.  Returns ``(inf, inf)`` when a term overflows."""
+    parts = []
+    allowance = 0.0
+    for x, y in pairs:
+        product, error = two_product(x, y)
+        if not (np.isfinite(product).all() and np.isfinite(error).all()):
+            return math.inf, math.inf
+        tiny = (product != 0) & (np.abs(product) < _UNDERFLOW)
+        allowance += _UNDERFLOW_ALLOWANCE * int(np.count_nonzero(tiny))
+        parts.append(product)
+        parts.append(error)
+    total = math.fsum(np.concatenate(parts)) if parts else 0.0
+    return total, UNIT_ROUNDOFF * abs(total) + allowance
+
+
+class BasicFlow:
+    """The exact flow with marginals ``a`` and ``b`` on a forest support, by leaf peeling.
+
+    Attributes
+    ----------
+    high, low : ndarray
+        ``high + low`` is the exact flow of each support entry to within ``u`` of
+        ``|low|`` (``error``); ``high`` is its correct rounding.
+    error : float
+        Bound on ``sum_e |exact_e - high_e - low_e| * weight_e`` for unit weights
+        (scale it by the largest cost to bound a cost error).
+    negative : ndarray
+        ``max(0, -exact)`` per entry, rounded up: mass the basic flow sends
+        against an arc, zero for a feasible basis.
+    unrouted : float
+        Total mass the forest cannot route (each component's imbalance),
+        rounded up: zero when every component balances exactly.
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, a: np.ndarray, b: np.ndarray):
+        n, m = a.size, b.size
+        k = rows.size
+        masses = np.concatenate([a, b])
+        nonzero = masses[masses != 0]
+        # Every float64 mass is an integer multiple of 2**shift.
+        shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53 if nonzero.size else 0
+        supply = [_to_int(x, shift) for x in a] + [-_to_int(x, shift) for x in b]
+        heads = np.concatenate([rows, cols + n]).astype(np.intp)
+        tails = np.concatenate([cols + n, rows]).astype(np.intp)
+        edge_of = np.concatenate([np.arange(k), np.arange(k)])
+        order = np.argsort(heads, kind="stable")
+        starts = np.searchsorted(heads[order], np.arange(n + m + 1))
+        neighbours = tails[order].tolist()
+        edges = edge_of[order].tolist()
+        starts = starts.tolist()
+        degree = np.bincount(heads, minlength=n + m).tolist()
+        used = [False] * k
+        flow = [0] * k
+        stack = [v for v in range(n + m) if degree[v] == 1]
+        peeled = 0
+        while stack:
+            v = stack.pop()
+            if degree[v] != 1:
+                continue
+            for slot in range(starts[v], starts[v + 1]):
+                e = edges[slot]
+                if not used[e]:
+                    break
+            used[e] = True
+            peeled += 1
+            w = neighbours[slot]
+            # Flow on (row, col) from the row's side: the leaf passes on its rest.
+            amount = supply[v] if v < n else -supply[v]
+            flow[e] = amount
+            supply[w] += supply[v]
+            supply[v] = 0
+            degree[v] -= 1
+            degree[w] -= 1
+            if degree[w] == 1:
+                stack.append(w)
+        self.is_forest = peeled == k
+        scale = 2.0**shift
+        high = np.empty(k)
+        low = np.empty(k)
+        negative = np.zeros(k)
+        for e, f in enumerate(flow):
+            hi = _from_int(f, shift)
+            rest = f - _to_int(hi, shift)
+            high[e] = hi
+            low[e] = _from_int(rest, shift)
+            if f < 0:
+                negative[e] = round_up(-_from_int(f, shift))
+        self.high, self.low, self.negative = high, low, negative
+        self.error = round_up(UNIT_ROUNDOFF * float(np.abs(low).sum()))
+        self.unrouted = round_up(sum(abs(_from_int(s, shift)) for s in supply if s))
+        self.unrouted = self.unrouted + (scale if any(supply) and self.unrouted == 0 else 0.0)
+
+
+def _to_int(x: float, shift: int) -> int:
+    num, den = float(x).as_integer_ratio()
+    # den is a power of two no larger than 2**-shift for every mass of the problem.
+    return num * ((1 << -shift) // den) if shift < 0 else num // (den << shift)
+
+
+def _from_int(value: int, shift: int) -> float:
+    """``value * 2**shift`` correctly rounded to float64."""
+    if value == 0:
+        return 0.0
+    if shift >= 0:
+        return float(value << shift)
+    return value / (1 << -shift)  # int / int is correctly rounded in Python
+
+
+def dd_shift(high: np.ndarray, low: np.ndarray, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """Double-double ``(high + low) + shift`` elementwise (TwoSum, then renormalised)."""
+    total = high + shift
+    back = total - high
+    error = (high - (total - back)) + (shift - back) + low
+    new_high = total + error
+    return new_high, error - (new_high - total)
+
+
+def monotone_plan(
+    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The monotone (north-west corner on sorted positions) plan on the line, exactly.
+
+    Masses are carried as integers (every float64 is an integer times a power of
+    two), so no mass is lost beside a larger one, however small.  Returns
+    ``(rows, cols, high, low)``: ``high`` is the correct rounding of each exact
+    entry and ``high + low`` is within u of ``|low|`` of it.
+    """
+    masses = np.concatenate([a, b])
+    nonzero = masses[masses != 0]
+    shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53 if nonzero.size else 0
+    order_x = [i for i in np.argsort(x, kind="stable").tolist() if a[i] > 0]
+    order_y = [j for j in np.argsort(y, kind="stable").tolist() if b[j] > 0]
+    left = [_to_int(a[i], shift) for i in order_x]
+    right = [_to_int(b[j], shift) for j in order_y]
+    rows, cols, amounts = [], [], []
+    i = j = 0
+    while i < len(left) and j < len(right):
+        amount = min(left[i], right[j])
+        rows.append(order_x[i])
+        cols.append(order_y[j])
+        amounts.append(amount)
+        left[i] -= amount
+        right[j] -= amount
+        if left[i] == 0:
+            i += 1
+        if right[j] == 0:
+            j += 1
+    high = np.array([_from_int(f, shift) for f in amounts], dtype=np.float64)
+    low = np.array(
+        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(amounts, high.tolist())],
+        dtype=np.float64,
+    )
+    return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp), high, low
+
+
+def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Make the totals of ``a`` and ``b`` equal exactly, by the least change possible.
+
+    Totals that agree to rounding (or to the accepted mass tolerance) leave an
+    imbalance ``d`` that the solver would park on an artificial arc, and the
+    optimum of such a problem is ambiguous by up to ``d`` times the largest
+    cost.  Every float64 mass is an integer multiple of the finest unit of the
+    inputs, and so is ``d``: adding it to entries of the lighter side, smallest
+    first (their unit is that finest one, so the sum is exact), balances the
+    totals exactly.  Returns new arrays when a change was needed.
+    """
+    masses = np.concatenate([a, b])
+    nonzero = masses[masses != 0]
+    if nonzero.size == 0:
+        return a, b
+    shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53
+    difference = sum(_to_int(x, shift) for x in a.tolist()) - sum(
+        _to_int(x, shift) for x in b.tolist()
+    )
+    if difference == 0:
+        return a, b
+    # Raise the lighter side (no entry can go negative), finest entries first;
+    # if its units are too coarse, lower the heavier side's smallest entries.
+    lighter = (b if difference > 0 else a).copy()
+    heavier = (a if difference > 0 else b).copy()
+    missing = abs(difference)
+    missing = _absorb(lighter, missing, shift, +1)
+    missing = _absorb(heavier, missing, shift, -1)
+    if missing:
+        raise ValueError("the totals of a and b cannot be balanced exactly in float64")
+    return (heavier, lighter) if difference > 0 else (lighter, heavier)
+
+
+def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
+    """Move up to ``missing`` units into (``sign=+1``) or out of (``-1``) the nonzero
+    entries, smallest first, in steps each entry holds exactly; return what is left."""
+    for k in np.argsort(masses, kind="stable").tolist():
+        if missing == 0:
+            break
+        value = _to_int(masses[k], shift)
+        if value == 0:
+            continue  # zero-mass bins stay empty
+        unit = 1 << max(0, value.bit_length() - 53)
+        step = (missing // unit) * unit
+        if sign < 0:
+            step = min(step, ((value - 1) // unit) * unit)  # keep the entry positive
+        if step == 0:
+            continue
+        new_value = value + sign * step
+        new_mass = _from_int(new_value, shift)
+        if _to_int(new_mass, shift) != new_value:
+            continue  # crossed a binade: leave this entry alone
+        masses[k] = new_mass
+        missing -= step
+    return missing
