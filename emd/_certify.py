@@ -79,81 +79,111 @@ def exact_dot(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
 
 
 class BasicFlow:
-    """The exact flow with marginals ``a`` and ``b`` on a forest support, by leaf peeling.
+    """The exact flow on a forest of arcs that meets the node supplies, by leaf peeling.
+
+    On a forest the flow with given supplies is unique: a leaf passes its
+    whole remaining supply along its one arc.  Supplies are carried as
+    integers (every float64 is an integer times a power of two), so the flow
+    is exact, however small some masses are beside others.
+
+    Parameters
+    ----------
+    tails, heads : ndarray of int
+        The arcs of the support.
+    supply : ndarray
+        Net supply of every node (positive: sends).
 
     Attributes
     ----------
+    is_forest : bool
+        Whether the arcs form a forest; if not, nothing else is set.
     high, low : ndarray
-        ``high + low`` is the exact flow of each support entry to within ``u`` of
-        ``|low|`` (``error``); ``high`` is its correct rounding.
+        ``high`` is the correct rounding of each arc's exact flow, ``high + low``
+        is within ``u |low|`` of it.
     error : float
-        Bound on ``sum_e |exact_e - high_e - low_e| * weight_e`` for unit weights
-        (scale it by the largest cost to bound a cost error).
+        Upper bound on ``sum |exact - high - low|`` over the arcs.
     negative : ndarray
-        ``max(0, -exact)`` per entry, rounded up: mass the basic flow sends
-        against an arc, zero for a feasible basis.
+        ``max(0, -exact flow)`` per arc, rounded up: flow the basis sends against an
+        arc, zero for a feasible basis.
     unrouted : float
-        Total mass the forest cannot route (each component's imbalance),
-        rounded up: zero when every component balances exactly.
+        Total supply the forest cannot route (each tree's imbalance), rounded up.
     """
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, a: np.ndarray, b: np.ndarray):
-        n, m = a.size, b.size
-        k = rows.size
-        masses = np.concatenate([a, b])
-        nonzero = masses[masses != 0]
-        # Every float64 mass is an integer multiple of 2**shift.
+    def __init__(self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray):
+        n_nodes, k = supply.size, tails.size
+        nonzero = supply[supply != 0]
+        # Every float64 supply is an integer multiple of 2**shift.
         shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53 if nonzero.size else 0
-        supply = [_to_int(x, shift) for x in a] + [-_to_int(x, shift) for x in b]
-        heads = np.concatenate([rows, cols + n]).astype(np.intp)
-        tails = np.concatenate([cols + n, rows]).astype(np.intp)
-        edge_of = np.concatenate([np.arange(k), np.arange(k)])
-        order = np.argsort(heads, kind="stable")
-        starts = np.searchsorted(heads[order], np.arange(n + m + 1))
-        neighbours = tails[order].tolist()
-        edges = edge_of[order].tolist()
-        starts = starts.tolist()
-        degree = np.bincount(heads, minlength=n + m).tolist()
+        remaining = [_to_int(x, shift) for x in supply.tolist()]
+        ends = np.concatenate([tails, heads]).astype(np.intp)
+        others = np.concatenate([heads, tails]).astype(np.intp)
+        arc_of = np.concatenate([np.arange(k), np.arange(k)])
+        order = np.argsort(ends, kind="stable")
+        starts = np.searchsorted(ends[order], np.arange(n_nodes + 1)).tolist()
+        neighbours = others[order].tolist()
+        arcs = arc_of[order].tolist()
+        is_tail = (order < k).tolist()
+        degree = np.bincount(ends, minlength=n_nodes).tolist()
         used = [False] * k
         flow = [0] * k
-        stack = [v for v in range(n + m) if degree[v] == 1]
+        stack = [v for v in range(n_nodes) if degree[v] == 1]
         peeled = 0
         while stack:
             v = stack.pop()
             if degree[v] != 1:
                 continue
             for slot in range(starts[v], starts[v + 1]):
-                e = edges[slot]
-                if not used[e]:
+                if not used[arcs[slot]]:
                     break
+            e = arcs[slot]
             used[e] = True
             peeled += 1
             w = neighbours[slot]
-            # Flow on (row, col) from the row's side: the leaf passes on its rest.
-            amount = supply[v] if v < n else -supply[v]
-            flow[e] = amount
-            supply[w] += supply[v]
-            supply[v] = 0
+            # The leaf passes on its rest: along the arc if it is the tail.
+            flow[e] = remaining[v] if is_tail[slot] else -remaining[v]
+            remaining[w] += remaining[v]
+            remaining[v] = 0
             degree[v] -= 1
             degree[w] -= 1
             if degree[w] == 1:
                 stack.append(w)
         self.is_forest = peeled == k
-        scale = 2.0**shift
-        high = np.empty(k)
-        low = np.empty(k)
-        negative = np.zeros(k)
-        for e, f in enumerate(flow):
-            hi = _from_int(f, shift)
-            rest = f - _to_int(hi, shift)
-            high[e] = hi
-            low[e] = _from_int(rest, shift)
-            if f < 0:
-                negative[e] = round_up(-_from_int(f, shift))
-        self.high, self.low, self.negative = high, low, negative
+        if not self.is_forest:
+            return
+        high = np.array([_from_int(f, shift) for f in flow], dtype=np.float64)
+        low = np.array(
+            [_from_int(f - _to_int(h, shift), shift) for f, h in zip(flow, high.tolist())],
+            dtype=np.float64,
+        )
+        self.high, self.low = high, low
+        self.negative = np.array(
+            [round_up(-_from_int(f, shift)) if f < 0 else 0.0 for f in flow], dtype=np.float64
+        )
         self.error = round_up(UNIT_ROUNDOFF * float(np.abs(low).sum()))
-        self.unrouted = round_up(sum(abs(_from_int(s, shift)) for s in supply if s))
-        self.unrouted = self.unrouted + (scale if any(supply) and self.unrouted == 0 else 0.0)
+        left = [abs(r) for r in remaining if r]
+        # A leftover below the smallest float still counts: one unit of 2**shift.
+        self.unrouted = round_up(sum(max(_from_int(r, shift), 2.0**shift) for r in left))
+
+
+def reduced_cost_bounds(
+    cost: np.ndarray, pi_tail: np.ndarray, low_tail: np.ndarray, pi_head: np.ndarray,
+    low_head: np.ndarray,
+) -> np.ndarray:
+    """Rigorous lower bounds on ``cost + (pi_tail + low_tail) - (pi_head + low_head)``,
+    elementwise: the numpy twin of the compiled kernels' exact evaluation (TwoSum of the
+    large terms, the small ones summed with a gamma_3 bound)."""
+    s = pi_tail - pi_head
+    back = s - pi_tail
+    e1 = (pi_tail - (s - back)) + (-pi_head - back)
+    t = s + cost
+    back = t - s
+    e2 = (s - (t - back)) + (cost - back)
+    low = (e1 + e2) + (low_tail - low_head)
+    value = t + low
+    err = (3.0000001 * UNIT_ROUNDOFF) * (
+        np.abs(e1) + np.abs(e2) + np.abs(low_tail) + np.abs(low_head)
+    ) + (2.0000001 * UNIT_ROUNDOFF) * np.abs(value)
+    return value - err
 
 
 def _to_int(x: float, shift: int) -> int:
@@ -263,7 +293,7 @@ def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
         unit = 1 << max(0, value.bit_length() - 53)
         step = (missing // unit) * unit
         if sign < 0:
-            step = min(step, ((value - 1) // unit) * unit)  # keep the entry positive
+            step = min(step, (value // unit) * unit)  # down to zero at most
         if step == 0:
             continue
         new_value = value + sign * step

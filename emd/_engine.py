@@ -352,6 +352,18 @@ def _north_west_corner(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ArcSolution:
+    """Raw output of :func:`solve_arcs`: a flow per arc and double-double potentials ``y``
+    (``potentials + potentials_low``) with ``y[tail] - y[head] <= cost`` on every arc."""
+
+    flow: np.ndarray
+    potentials: np.ndarray
+    potentials_low: np.ndarray
+    n_iter: int
+    status: str
+
+
 def solve_arcs(
     supply: np.ndarray,
     tails: np.ndarray,
@@ -359,13 +371,11 @@ def solve_arcs(
     costs: np.ndarray,
     max_iter: int | None,
     imbalance: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, int, str]:
-    """Min-cost flow on an arc list: ``(flow per arc, potentials y, pivots, status)``.
+) -> ArcSolution:
+    """Min-cost flow on an arc list.
 
     ``imbalance`` is supply the caller knows cannot be delivered and accepts (the
     rounding left in each connected component), on top of the global imbalance.
-
-    The potentials satisfy ``y[tail] - y[head] <= cost`` on every arc.
     """
     n_nodes = supply.size
     max_iter = iteration_limit(max_iter, n_nodes)
@@ -385,4 +395,10 @@ def solve_arcs(
         allowed = 1e-9 * float(np.abs(supply).sum()) + 2 * (abs(math.fsum(supply)) + imbalance)
         if tree.artificial_flow() > allowed:
             status = "infeasible"
-    return flow, -tree.pi[:n_nodes].copy(), int(tree.n_iter), status
+    return ArcSolution(
+        flow=flow,
+        potentials=-tree.pi[:n_nodes],
+        potentials_low=-tree.pi_low[:n_nodes],
+        n_iter=int(tree.n_iter),
+        status=status,
+    )

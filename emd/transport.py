@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -446,19 +447,22 @@ def min_cost_flow(
     if not np.isfinite(costs_arr).all():
         raise ValueError("costs has non-finite entries")
     max_iter = _check_max_iter(max_iter)
-    flow, potentials, n_iter, status = _engine.solve_arcs(
-        supply_arr, tails_arr, heads_arr, costs_arr, max_iter
-    )
-    _warn_status(status, max_iter)
-    return FlowResult(
+    solution = _engine.solve_arcs(supply_arr, tails_arr, heads_arr, costs_arr, max_iter)
+    status = solution.status
+    result = FlowResult(
         # Short of optimality some supply still sits on artificial arcs, so
         # the flow is not a solution and has no cost to report.
-        cost=math.fsum(flow * costs_arr) if status == "optimal" else math.nan,
-        flow=flow,
-        potentials=potentials,
-        n_iter=n_iter,
+        cost=math.fsum(solution.flow * costs_arr) if status == "optimal" else math.nan,
+        flow=solution.flow,
+        potentials=solution.potentials,
+        n_iter=solution.n_iter,
         status=status,
+        _problem=(tails_arr, heads_arr, costs_arr, supply_arr, solution.potentials_low),
     )
+    if status == "optimal" and not result.certificate().optimal():
+        result = dataclasses.replace(result, status="uncertified")
+    _warn_status(result.status, max_iter)
+    return result
 
 
 def _arc_ends(tails: ArrayLike, heads: ArrayLike, n_nodes: int) -> tuple[np.ndarray, np.ndarray]:

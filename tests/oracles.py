@@ -8,6 +8,8 @@ are themselves unreliable.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import networkx as nx
 import numpy as np
 import ot
@@ -69,3 +71,38 @@ def random_weights(rng: np.random.Generator, n: int, zeros: int = 0) -> np.ndarr
     if zeros:
         w[rng.choice(n, size=min(zeros, n - 1), replace=False)] = 0.0
     return w / w.sum()
+
+
+def _as_scaled_integers(values) -> tuple[list[int], int]:
+    """Float64 values as exact integers times ``2**shift``."""
+    values = np.asarray(values, float).ravel()
+    nonzero = np.abs(values[values != 0])
+    shift = int(np.frexp(nonzero)[1].min()) - 53 if nonzero.size else 0
+    out = []
+    for x in values.tolist():
+        num, den = x.as_integer_ratio()
+        out.append(num * (2**-shift // den) if shift < 0 else num // (den * 2**shift))
+    return out, shift
+
+
+def exact_float_cost(a, b, cost) -> Fraction:
+    """The exact optimum, as a fraction, of the transport problem with these float64 masses
+    and costs: everything is scaled to integers exactly and solved by networkx's network
+    simplex in Python integers.  The totals of ``a`` and ``b`` must be equal exactly."""
+    a = np.asarray(a, float)
+    b = np.asarray(b, float)
+    cost = np.asarray(cost, float)
+    masses, mass_shift = _as_scaled_integers(np.concatenate([a, b]))
+    costs, cost_shift = _as_scaled_integers(cost)
+    n, m = a.size, b.size
+    assert sum(masses[:n]) == sum(masses[n:]), "totals differ"
+    graph = nx.DiGraph()
+    for i in range(n):
+        graph.add_node(("s", i), demand=-masses[i])
+    for j in range(m):
+        graph.add_node(("t", j), demand=masses[n + j])
+    for i in range(n):
+        for j in range(m):
+            graph.add_edge(("s", i), ("t", j), weight=costs[i * m + j])
+    value, _ = nx.network_simplex(graph)
+    return Fraction(value) * Fraction(2) ** (mass_shift + cost_shift)

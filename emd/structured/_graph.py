@@ -207,8 +207,9 @@ def wasserstein_graph(
     tails = np.concatenate([lo, hi])
     heads = np.concatenate([hi, lo])
     costs = np.concatenate([lengths, lengths])
-    flow, potential, n_iter, status = _engine.solve_arcs(
-        supply, tails, heads, costs, max_iter, imbalance
+    solution = _engine.solve_arcs(supply, tails, heads, costs, max_iter, imbalance)
+    flow, potential, n_iter, status = (
+        solution.flow, solution.potentials, solution.n_iter, solution.status
     )
     _warn_status(status, max_iter)
     return GraphResult(
