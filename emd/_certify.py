@@ -152,7 +152,7 @@ class BasicFlow:
             return
         high = np.array([_from_int(f, shift) for f in flow], dtype=np.float64)
         low = np.array(
-            [_from_int(f - _to_int(h, shift), shift) for f, h in zip(flow, high.tolist())],
+            [_from_int(f - _to_int(h, shift), shift) for f, h in zip(flow, high.tolist(), strict=True)],
             dtype=np.float64,
         )
         self.high, self.low = high, low
@@ -242,7 +242,7 @@ def monotone_plan(
             j += 1
     high = np.array([_from_int(f, shift) for f in amounts], dtype=np.float64)
     low = np.array(
-        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(amounts, high.tolist())],
+        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(amounts, high.tolist(), strict=True)],
         dtype=np.float64,
     )
     return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp), high, low
