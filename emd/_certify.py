@@ -150,12 +150,8 @@ class BasicFlow:
         self.is_forest = peeled == k
         if not self.is_forest:
             return
-        high = np.array([_from_int(f, shift) for f in flow], dtype=np.float64)
-        low = np.array(
-            [_from_int(f - _to_int(h, shift), shift) for f, h in zip(flow, high.tolist(), strict=True)],
-            dtype=np.float64,
-        )
-        self.high, self.low = high, low
+        self.high, self.low = _high_low(flow, shift)
+        low = self.low
         self.negative = np.array(
             [round_up(-_from_int(f, shift)) if f < 0 else 0.0 for f in flow], dtype=np.float64
         )
@@ -184,6 +180,17 @@ def reduced_cost_bounds(
         np.abs(e1) + np.abs(e2) + np.abs(low_tail) + np.abs(low_head)
     ) + (2.0000001 * UNIT_ROUNDOFF) * np.abs(value)
     return value - err
+
+
+def _high_low(values: list[int], shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact integers times ``2**shift`` as float64 pairs: the correct rounding, then the
+    rounding of what it left."""
+    high = np.array([_from_int(f, shift) for f in values], dtype=np.float64)
+    low = np.array(
+        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(values, high.tolist(), strict=True)],
+        dtype=np.float64,
+    )
+    return high, low
 
 
 def _to_int(x: float, shift: int) -> int:
@@ -240,11 +247,7 @@ def monotone_plan(
             i += 1
         if right[j] == 0:
             j += 1
-    high = np.array([_from_int(f, shift) for f in amounts], dtype=np.float64)
-    low = np.array(
-        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(amounts, high.tolist(), strict=True)],
-        dtype=np.float64,
-    )
+    high, low = _high_low(amounts, shift)
     return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp), high, low
 
 
