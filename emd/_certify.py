@@ -186,10 +186,8 @@ def _high_low(values: list[int], shift: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact integers times ``2**shift`` as float64 pairs: the correct rounding, then the
     rounding of what it left."""
     high = np.array([_from_int(f, shift) for f in values], dtype=np.float64)
-    low = np.array(
-        [_from_int(f - _to_int(h, shift), shift) for f, h in zip(values, high.tolist(), strict=True)],
-        dtype=np.float64,
-    )
+    pairs = zip(values, high.tolist(), strict=True)
+    low = np.array([_from_int(f - _to_int(h, shift), shift) for f, h in pairs], dtype=np.float64)
     return high, low
 
 
