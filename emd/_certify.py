@@ -79,12 +79,12 @@ def exact_dot(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
 
 
 class BasicFlow:
-    """The exact flow on a forest of arcs that meets the node supplies, by leaf peeling.
+    """The flow on a forest of arcs that meets the node supplies (leaf peeling, compiled).
 
     On a forest the flow with given supplies is unique: a leaf passes its
-    whole remaining supply along its one arc.  Supplies are carried as
-    integers (every float64 is an integer times a power of two), so the flow
-    is exact, however small some masses are beside others.
+    whole remaining supply along its one arc.  The compiled kernel carries the
+    remaining supplies as double-double sums with an a-posteriori bound on
+    their rounding, which is zero when every sum is exact (integer masses).
 
     Parameters
     ----------
@@ -98,67 +98,34 @@ class BasicFlow:
     is_forest : bool
         Whether the arcs form a forest; if not, nothing else is set.
     high, low : ndarray
-        ``high`` is the correct rounding of each arc's exact flow, ``high + low``
-        is within ``u |low|`` of it.
+        ``high + low`` is each arc's exact flow to within the per-arc error.
     error : float
         Upper bound on ``sum |exact - high - low|`` over the arcs.
     negative : ndarray
-        ``max(0, -exact flow)`` per arc, rounded up: flow the basis sends against an
-        arc, zero for a feasible basis.
+        Upper bound on ``max(0, -exact flow)`` per arc: flow the basis sends against
+        an arc, zero for a feasible basis.
     unrouted : float
-        Total supply the forest cannot route (each tree's imbalance), rounded up.
+        Upper bound on the total supply the forest cannot route (each tree's
+        imbalance).
     """
 
     def __init__(self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray):
-        n_nodes, k = supply.size, tails.size
-        nonzero = supply[supply != 0]
-        # Every float64 supply is an integer multiple of 2**shift.
-        shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53 if nonzero.size else 0
-        remaining = [_to_int(x, shift) for x in supply.tolist()]
-        ends = np.concatenate([tails, heads]).astype(np.intp)
-        others = np.concatenate([heads, tails]).astype(np.intp)
-        arc_of = np.concatenate([np.arange(k), np.arange(k)])
-        order = np.argsort(ends, kind="stable")
-        starts = np.searchsorted(ends[order], np.arange(n_nodes + 1)).tolist()
-        neighbours = others[order].tolist()
-        arcs = arc_of[order].tolist()
-        is_tail = (order < k).tolist()
-        degree = np.bincount(ends, minlength=n_nodes).tolist()
-        used = [False] * k
-        flow = [0] * k
-        stack = [v for v in range(n_nodes) if degree[v] == 1]
-        peeled = 0
-        while stack:
-            v = stack.pop()
-            if degree[v] != 1:
-                continue
-            for slot in range(starts[v], starts[v + 1]):
-                if not used[arcs[slot]]:
-                    break
-            e = arcs[slot]
-            used[e] = True
-            peeled += 1
-            w = neighbours[slot]
-            # The leaf passes on its rest: along the arc if it is the tail.
-            flow[e] = remaining[v] if is_tail[slot] else -remaining[v]
-            remaining[w] += remaining[v]
-            remaining[v] = 0
-            degree[v] -= 1
-            degree[w] -= 1
-            if degree[w] == 1:
-                stack.append(w)
-        self.is_forest = peeled == k
+        from emd._core._network_simplex import basic_flow
+
+        is_forest, high, low, error, rest, rest_error = basic_flow(
+            np.ascontiguousarray(tails, dtype=np.intp),
+            np.ascontiguousarray(heads, dtype=np.intp),
+            np.ascontiguousarray(supply, dtype=np.float64),
+        )
+        self.is_forest = bool(is_forest)
         if not self.is_forest:
             return
-        self.high, self.low = _high_low(flow, shift)
-        low = self.low
-        self.negative = np.array(
-            [round_up(-_from_int(f, shift)) if f < 0 else 0.0 for f in flow], dtype=np.float64
-        )
-        self.error = round_up(UNIT_ROUNDOFF * float(np.abs(low).sum()))
-        left = [abs(r) for r in remaining if r]
-        # A leftover below the smallest float still counts: one unit of 2**shift.
-        self.unrouted = round_up(sum(max(_from_int(r, shift), 2.0**shift) for r in left))
+        self.high, self.low = high, low
+        value = high + low
+        self.negative = np.where(value - error < 0, np.maximum(-value, 0.0) + error, 0.0)
+        self.negative = self.negative * (1 + 4 * UNIT_ROUNDOFF)
+        self.error = round_up(float(error.sum()))
+        self.unrouted = round_up(float(np.abs(rest).sum() + rest_error.sum()))
 
 
 def reduced_cost_bounds(

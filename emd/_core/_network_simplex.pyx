@@ -958,3 +958,91 @@ cdef class SpanningTree:
             if abs(rc) > rtol * scale + 1e-300:
                 raise RuntimeError(f"tree arc of node {v} has reduced cost {rc}")
         return True
+
+
+def basic_flow(
+    const Py_ssize_t[::1] tails not None,
+    const Py_ssize_t[::1] heads not None,
+    const double[::1] supply not None,
+):
+    """The flow on a forest of arcs that meets the node supplies, by leaf peeling.
+
+    On a forest the flow with given supplies is unique: a leaf passes its
+    whole remaining supply along its one arc.  Remaining supplies are carried
+    as double-double sums with an a-posteriori bound on their rounding (zero
+    when every sum is exact, as with integer masses).
+
+    Returns ``(is_forest, high, low, error, residual, residual_error)``:
+    ``high + low`` is each arc's flow to within ``error`` (per arc), and
+    ``residual`` (with its own error bound) is what each node keeps at the
+    end -- nonzero only at the last node of a tree that does not balance.
+    """
+    cdef Py_ssize_t n = supply.shape[0], k = tails.shape[0], e, v, w, slot, top = 0, peeled = 0
+    if heads.shape[0] != k:
+        raise ValueError("tails and heads must have the same length")
+    for e in range(k):
+        if not (0 <= tails[e] < n and 0 <= heads[e] < n):
+            raise ValueError(f"arc {e} has a node outside [0, {n})")
+    cdef Py_ssize_t[::1] degree = np.zeros(n + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] start = np.zeros(n + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] incident = np.empty(2 * k, dtype=np.intp)
+    cdef Py_ssize_t[::1] stack = np.empty(n + 1, dtype=np.intp)
+    cdef char[::1] used = np.zeros(k, dtype=np.int8)
+    cdef double[::1] rest = np.array(supply, dtype=np.float64)
+    cdef double[::1] rest_low = np.zeros(n)
+    cdef double[::1] rest_err = np.zeros(n)
+    high = np.zeros(k)
+    low = np.zeros(k)
+    error = np.zeros(k)
+    cdef double[::1] high_v = high, low_v = low, error_v = error
+    cdef double s, t, add_err, sign
+    cdef double gamma2 = 2.0000001 * 1.1102230246251565e-16
+    with nogil:
+        for e in range(k):
+            degree[tails[e]] += 1
+            degree[heads[e]] += 1
+        for v in range(n):
+            start[v + 1] = start[v] + degree[v]
+        for v in range(n + 1):
+            stack[v] = start[v]  # fill cursors
+        for e in range(k):
+            incident[stack[tails[e]]] = e
+            stack[tails[e]] += 1
+            incident[stack[heads[e]]] = e
+            stack[heads[e]] += 1
+        for v in range(n):
+            if degree[v] == 1:
+                stack[top] = v
+                top += 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            if degree[v] != 1:
+                continue
+            e = -1
+            for slot in range(start[v], start[v + 1]):
+                if not used[incident[slot]]:
+                    e = incident[slot]
+                    break
+            used[e] = 1
+            peeled += 1
+            w = heads[e] if tails[e] == v else tails[e]
+            sign = 1.0 if tails[e] == v else -1.0
+            high_v[e] = sign * rest[v]
+            low_v[e] = sign * rest_low[v]
+            error_v[e] = rest_err[v]
+            # rest[w] += rest[v], in double-double: TwoSum is exact, the low sum rounds twice.
+            s = two_sum(rest[w], rest[v], &t)
+            add_err = fabs(t) + fabs(rest_low[w]) + fabs(rest_low[v])
+            t = t + (rest_low[w] + rest_low[v])
+            rest[w] = fast_two_sum(s, t, &rest_low[w]) if fabs(s) >= fabs(t) else two_sum(s, t, &rest_low[w])
+            rest_err[w] += rest_err[v] + gamma2 * add_err
+            rest[v] = 0.0
+            rest_low[v] = 0.0
+            rest_err[v] = 0.0
+            degree[v] -= 1
+            degree[w] -= 1
+            if degree[w] == 1:
+                stack[top] = w
+                top += 1
+    return peeled == k, high, low, error, np.asarray(rest), np.asarray(rest_err)
