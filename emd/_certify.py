@@ -227,16 +227,23 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     first (their unit is that finest one, so the sum is exact), balances the
     totals exactly.  Returns new arrays when a change was needed.
     """
-    masses = np.concatenate([a, b])
+    signed = np.concatenate([a, -b])
+    # fsum is correctly rounded, so it is 0 exactly when the totals are equal.
+    first = math.fsum(signed)
+    if first == 0.0:
+        return a, b
+    # The exact difference as a short expansion: each fsum of what is left is
+    # correctly rounded, so a few terms carry it exactly.
+    terms = [first]
+    while True:
+        rest = math.fsum(np.concatenate([signed, -np.asarray(terms)]))
+        if rest == 0.0:
+            break
+        terms.append(rest)
+    masses = np.abs(signed)
     nonzero = masses[masses != 0]
-    if nonzero.size == 0:
-        return a, b
-    shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53
-    difference = sum(_to_int(x, shift) for x in a.tolist()) - sum(
-        _to_int(x, shift) for x in b.tolist()
-    )
-    if difference == 0:
-        return a, b
+    shift = int(np.frexp(nonzero)[1].min()) - 53
+    difference = sum(_to_int(t, shift) for t in terms)
     # Raise the lighter side (no entry can go negative), finest entries first;
     # if its units are too coarse, lower the heavier side's smallest entries.
     lighter = (b if difference > 0 else a).copy()
@@ -252,7 +259,10 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
     """Move up to ``missing`` units into (``sign=+1``) or out of (``-1``) the nonzero
     entries, smallest first, in steps each entry holds exactly; return what is left."""
-    for k in np.argsort(masses, kind="stable").tolist():
+    # Only entries whose unit in the last place fits in what is missing can take a step.
+    limit = math.ldexp(float(missing), shift)
+    fits = np.flatnonzero((masses > 0) & ((np.spacing(masses) <= limit) | (limit == 0.0)))
+    for k in fits[np.argsort(masses[fits], kind="stable")].tolist():
         if missing == 0:
             break
         value = _to_int(masses[k], shift)
