@@ -126,7 +126,8 @@ SIGNATURES = {
     "emd.dual.CriticAudit.plugin": "attribute",
     "emd.dual.CriticAudit.reasons": "attribute",
     "emd.dual.CriticAudit.se": "attribute",
-    "emd.dual.DualCertificate": "(cost: 'float', dual_value: 'float', gap: 'float', max_dual_violation: 'float', complementary_slackness: 'float', marginal_error: 'float', kr_value: 'float', lipschitz_ratio: 'float', n_pairs: 'int', mass: 'float', rounding: 'float', scale: 'float', kind: 'str', status: 'str') -> None",
+    # Wraps the plan's Certificate instead of copying its fields; every attribute reads as before.
+    "emd.dual.DualCertificate": "(transport: 'Certificate', kr_value: 'float', lipschitz_ratio: 'float', n_pairs: 'int', kind: 'str', status: 'str') -> None",
     "emd.dual.DualCertificate.complementary_slackness": "attribute",
     "emd.dual.DualCertificate.cost": "attribute",
     "emd.dual.DualCertificate.dual_value": "attribute",
@@ -147,6 +148,7 @@ SIGNATURES = {
     "emd.dual.DualCertificate.rounding": "attribute",
     "emd.dual.DualCertificate.scale": "attribute",
     "emd.dual.DualCertificate.status": "attribute",
+    "emd.dual.DualCertificate.transport": "attribute",
     "emd.dual.HeldoutEstimate": "(estimate: 'float', se: 'float', lower: 'float', alpha: 'float', bound: 'str', witness: 'Callable[[np.ndarray], np.ndarray]', train_value: 'float | None', n_train: 'tuple[int, int]', n_test: 'tuple[int, int]', range_bound: 'float | None' = None) -> None",
     "emd.dual.HeldoutEstimate.alpha": "attribute",
     "emd.dual.HeldoutEstimate.bound": "attribute",

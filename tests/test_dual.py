@@ -119,6 +119,25 @@ def test_witness_is_exact_and_1_lipschitz(n, m, d):
     assert _pairwise_ratio(f(z), z, metric, p) <= 1 + 1e-12
 
 
+def test_dual_certificate_reads_the_plan_certificate_and_adds_the_witness():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + np.array([1.0, 0.0])
+    res = emd.solve_points(x, y, metric="cityblock")
+    cert = certify(res, seed=0)
+    # One source for the LP figures: the result's own certificate, not a copy of it.
+    assert cert.transport == res.certificate()
+    for name in ("cost", "dual_value", "gap", "max_dual_violation", "complementary_slackness",
+                 "marginal_error", "mass", "rounding", "scale", "relative_gap",
+                 "relative_slackness", "relative_marginal_error"):
+        assert getattr(cert, name) == getattr(cert.transport, name), name
+    assert cert.ok and cert.transport.optimal()
+    # What the witness adds can fail on its own while the plan stays optimal.
+    off = dataclasses.replace(cert, kr_value=cert.cost * (1 + 1e-6))
+    assert off.relative_kr_error > 1e-7 and not off.ok and off.optimal(1e-5)
+    assert not dataclasses.replace(cert, lipschitz_ratio=1.01).ok
+    assert not dataclasses.replace(cert, status="max_iter_reached").ok
+
+
 def test_lower_extension_never_exceeds_upper():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(40, 3)), rng.normal(size=(30, 3)) + 0.5

@@ -1,9 +1,9 @@
 """The certificate of a dual: :func:`certify` and :class:`DualCertificate`.
 
-The transport plan's own certificate (primal cost, dual value, dual
-violation, slackness, marginals), and on top of it the KR witness built from
-the potentials, checked for its value and for its Lipschitz ratio on data
-points and random probes.
+The transport plan's own :class:`emd.Certificate` (primal cost, dual value,
+dual violation, slackness, marginals) is kept whole; on top of it the KR
+witness built from the potentials is checked for its value and for its
+Lipschitz ratio on data points and random probes.
 """
 
 from __future__ import annotations
@@ -14,96 +14,88 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd._engine import PointCosts
-from emd._result import DEFAULT_RTOL, TransportResult
+from emd._result import DEFAULT_RTOL, Certificate, TransportResult
 from emd._validation import as_positive_int, balance, check_metric, optional_weights
 from emd.dual._checks import _EPS, Seed, _samples, _solved_points, _true_metric
 from emd.dual._witness import _RESULT_OR_POINTS, witness_from_result
 from emd.transport import solve_points_validated
 
 
+def _from_transport(name: str) -> property:
+    def read(self: DualCertificate):
+        return getattr(self.transport, name)
+
+    return property(read, doc=f"``transport.{name}``: see :class:`emd.Certificate`.")
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class DualCertificate:
     """Evidence that a transport cost is W1, from the primal, the dual and the KR witness.
 
+    The LP figures are those of :attr:`transport`, the plan's own
+    :class:`emd.Certificate`, read through unchanged: ``cost``,
+    ``dual_value``, ``gap``, ``max_dual_violation``,
+    ``complementary_slackness``, ``marginal_error``, ``mass``, ``rounding``,
+    ``scale``, ``relative_gap``, ``relative_slackness`` and
+    ``relative_marginal_error`` (see :class:`emd.Certificate` for what each
+    one bounds).  This class adds what the witness shows.
+
     Attributes
     ----------
-    cost : float
-        Primal cost of the plan.
-    dual_value : float
-        ``sum(a u) + sum(b v)``.
-    gap : float
-        ``cost - dual_value``.
-    max_dual_violation : float
-        ``max(0, max_ij u_i + v_j - d(x_i, y_j))`` over all pairs.
-    complementary_slackness : float
-        ``sum P_ij |d_ij - u_i - v_j|``.
-    marginal_error : float
-        L1 distance between the plan's marginals and ``a``, ``b`` (the larger).
+    transport : emd.Certificate
+        ``result.certificate()`` of the transport problem that was solved.
     kr_value : float
         ``sum(a f(x)) - sum(b f(y))`` for the witness ``f``.
     lipschitz_ratio : float
         Largest ``(|f(z) - f(w)| - r) / d(z, w)`` over the pairs checked, where
-        ``r`` is a rounding allowance of a few ulps of the problem's scale.
+        ``r`` is a rounding allowance of a few ulps of the values of ``f`` and
+        of the diameter of the data.
     n_pairs : int
         Number of pairs checked.
-    mass : float
-        Total mass.
-    rounding : float
-        What float64 cannot resolve, in cost units:
-        ``16 eps * mass * (diameter + max|u| + max|v|)``.  Every relative
-        figure counts only the excess over it, so that a zero distance is
-        not judged by its rounding noise.
-    scale : float
-        Denominator of the relative figures: ``max(|cost|, rounding)``.
     kind : str
         Witness extension checked.
     status : str
         Solver status.
     """
 
-    cost: float
-    dual_value: float
-    gap: float
-    max_dual_violation: float
-    complementary_slackness: float
-    marginal_error: float
+    transport: Certificate
     kr_value: float
     lipschitz_ratio: float
     n_pairs: int
-    mass: float
-    rounding: float
-    scale: float
     kind: str
     status: str
 
-    def _relative(self, error: float) -> float:
-        return max(0.0, error - self.rounding) / self.scale
-
-    @property
-    def relative_gap(self) -> float:
-        """``|gap| + max_dual_violation * mass`` (which bounds the suboptimality), relative."""
-        return self._relative(abs(self.gap) + self.max_dual_violation * self.mass)
-
-    @property
-    def relative_slackness(self) -> float:
-        return self._relative(self.complementary_slackness)
-
-    @property
-    def relative_marginal_error(self) -> float:
-        return self.marginal_error / self.mass
+    cost = _from_transport("cost")
+    dual_value = _from_transport("dual_value")
+    gap = _from_transport("gap")
+    max_dual_violation = _from_transport("max_dual_violation")
+    complementary_slackness = _from_transport("complementary_slackness")
+    marginal_error = _from_transport("marginal_error")
+    mass = _from_transport("mass")
+    rounding = _from_transport("rounding")
+    scale = _from_transport("scale")
+    relative_gap = _from_transport("relative_gap")
+    relative_slackness = _from_transport("relative_slackness")
+    relative_marginal_error = _from_transport("relative_marginal_error")
 
     @property
     def relative_kr_error(self) -> float:
-        """``|kr_value - cost|``, relative."""
-        return self._relative(abs(self.kr_value - self.cost))
+        """``|kr_value - cost|`` beyond ``rounding``, relative to ``scale``.
+
+        Judged like the transport certificate's gap: the KR value sums
+        magnitudes of the same order (distances and potentials weighted by the
+        masses).  This is the one figure computed here rather than read from
+        :attr:`transport`.
+        """
+        t = self.transport
+        return max(0.0, abs(self.kr_value - t.cost) - t.rounding) / t.scale
 
     def optimal(self, rtol: float = DEFAULT_RTOL) -> bool:
-        """True when every relative figure is within ``rtol`` and the ratio within ``1 + rtol``."""
-        return (
+        """True when the solver finished, :attr:`transport` is optimal to ``rtol``, the
+        KR value matches the cost to ``rtol`` and the Lipschitz ratio is within ``1 + rtol``."""
+        return bool(
             self.status == "optimal"
-            and self.relative_gap <= rtol
-            and self.relative_slackness <= rtol
-            and self.relative_marginal_error <= rtol
+            and self.transport.optimal(rtol)
             and self.relative_kr_error <= rtol
             and self.lipschitz_ratio <= 1.0 + rtol
         )
@@ -268,18 +260,10 @@ def certify(
     ratio = _lipschitz_ratio(values[i] - values[j], dist, allowance)
 
     return DualCertificate(
-        cost=base.cost,
-        dual_value=base.dual_value,
-        gap=base.gap,
-        max_dual_violation=base.max_dual_violation,
-        complementary_slackness=base.complementary_slackness,
-        marginal_error=base.marginal_error,
+        transport=base,
         kr_value=witness.value,
         lipschitz_ratio=ratio,
         n_pairs=int(i.size),
-        mass=base.mass,
-        rounding=base.rounding,
-        scale=base.scale,
         kind=witness.kind,
         status=result.status,
     )
