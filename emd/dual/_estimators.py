@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtri
 
 from emd._validation import as_points, as_positive_int
 from emd.dual._checks import (
@@ -365,6 +364,9 @@ def w1_heldout_lower(
     n_x, n_y = fx.size, fy.size
     range_bound = None
     if bound == "clt":
+        # Imported here, where it is used, so that `import emd` does not load scipy.special.
+        from scipy.special import ndtri
+
         lower = est - float(ndtri(1.0 - alpha)) * se
     else:
         seen = [fx, fy]
