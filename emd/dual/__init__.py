@@ -58,6 +58,15 @@ from emd.dual._witness import Witness, kr_witness, witness_from_result
 if TYPE_CHECKING:
     from emd.dual._critics import CriticAudit, TrainedCritic, audit_critic, train_critic
 
+# Where each part lives (each module imports only those above it):
+#   _checks        argument checks shared by all (metrics, samples, fractions, choices)
+#   _witness       kr_witness, witness_from_result, Witness: the exact KR witness
+#   _certificate   certify, DualCertificate: the plan's Certificate plus the witness's checks
+#   _sliced        sliced_w1, max_sliced_w1, ProjectionWitness
+#   _estimators    w1_plugin, w1_heldout_lower, w1_bracket
+#   _permutation   permutation_test
+#   _critics       train_critic, audit_critic: imported on first use (see __getattr__)
+
 __all__ = [
     "CriticAudit",
     "DualCertificate",
