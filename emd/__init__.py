@@ -12,7 +12,11 @@ Every solve returns a small result object with the plan, the dual
 potentials and a ``certificate()`` of optimality.
 """
 
-from emd import divergences, dual
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from emd._result import Certificate, FlowResult, TransportResult
 from emd.batch import cdist, pairwise
 from emd.structured import (
@@ -28,6 +32,9 @@ from emd.structured import (
     wasserstein_tree,
 )
 from emd.transport import SolverWarning, min_cost_flow, solve, solve_points, wasserstein
+
+if TYPE_CHECKING:
+    from emd import divergences, dual
 
 __version__ = "0.1.0"
 
@@ -56,3 +63,17 @@ __all__ = [
     "wasserstein_grid",
     "wasserstein_tree",
 ]
+
+# The submodules below are imported on first access (``emd.dual.kr_witness``,
+# ``from emd import divergences``), so that ``import emd`` pays only for the solvers.
+_LAZY_SUBMODULES = ("divergences", "dual")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))

@@ -12,7 +12,8 @@ disjoint supports (the motivation of the Wasserstein GAN, Arjovsky et al.,
 
 Every function validates its arguments as weights (finite, nonnegative, not
 all zero) and normalises each one to sum 1 before comparing.  Logarithms are
-natural (nats).
+natural (nats).  The ``scipy.special`` functions they use are imported on
+first call, so that ``import emd`` does not pay for that module.
 
 Examples
 --------
@@ -29,7 +30,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import entr, rel_entr, xlogy
 
 from ._validation import as_weights
 
@@ -76,6 +76,8 @@ def kl(p: ArrayLike, q: ArrayLike) -> float:
     >>> kl([1, 1], [1, 0])
     inf
     """
+    from scipy.special import rel_entr
+
     pn, qn = _pair(p, q)
     return float(rel_entr(pn, qn).sum())
 
@@ -111,6 +113,8 @@ def js(p: ArrayLike, q: ArrayLike) -> float:
     >>> round(js([1, 0], [0, 1]), 6)
     0.693147
     """
+    from scipy.special import rel_entr
+
     pn, qn = _pair(p, q)
     # Halving the smallest subnormal rounds to 0, which would make KL(q || m) infinite.
     m = np.maximum(0.5 * (pn + qn), np.nextafter(0.0, 1.0))
@@ -174,6 +178,8 @@ def entropy(p: ArrayLike) -> float:
     >>> entropy([0, 3, 0])
     0.0
     """
+    from scipy.special import entr
+
     return float(entr(_distribution(p, "p")).sum())
 
 
@@ -205,5 +211,7 @@ def cross_entropy(p: ArrayLike, q: ArrayLike) -> float:
     >>> cross_entropy([1, 1], [0, 1])
     inf
     """
+    from scipy.special import xlogy
+
     pn, qn = _pair(p, q)
     return float(-xlogy(pn, qn).sum())

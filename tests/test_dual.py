@@ -17,7 +17,6 @@ import scipy.stats
 from scipy.spatial.distance import cdist
 
 import emd
-from emd import dual
 from emd.dual import (
     CriticAudit,
     DualCertificate,
@@ -29,6 +28,8 @@ from emd.dual import (
     W1Bracket,
     WideBracketWarning,
     Witness,
+    _critics,
+    _sliced,
     audit_critic,
     certify,
     kr_witness,
@@ -116,6 +117,25 @@ def test_witness_is_exact_and_1_lipschitz(n, m, d):
     # And it is 1-Lipschitz on all data points and random points, checked independently.
     z = np.vstack([x, y, rng.uniform(-1, 5, size=(50, d))])
     assert _pairwise_ratio(f(z), z, metric, p) <= 1 + 1e-12
+
+
+def test_dual_certificate_reads_the_plan_certificate_and_adds_the_witness():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + np.array([1.0, 0.0])
+    res = emd.solve_points(x, y, metric="cityblock")
+    cert = certify(res, seed=0)
+    # One source for the LP figures: the result's own certificate, not a copy of it.
+    assert cert.transport == res.certificate()
+    for name in ("cost", "dual_value", "gap", "max_dual_violation", "complementary_slackness",
+                 "marginal_error", "mass", "rounding", "scale", "relative_gap",
+                 "relative_slackness", "relative_marginal_error"):
+        assert getattr(cert, name) == getattr(cert.transport, name), name
+    assert cert.ok and cert.transport.optimal()
+    # What the witness adds can fail on its own while the plan stays optimal.
+    off = dataclasses.replace(cert, kr_value=cert.cost * (1 + 1e-6))
+    assert off.relative_kr_error > 1e-7 and not off.ok and off.optimal(1e-5)
+    assert not dataclasses.replace(cert, lipschitz_ratio=1.01).ok
+    assert not dataclasses.replace(cert, status="max_iter_reached").ok
 
 
 def test_lower_extension_never_exceeds_upper():
@@ -280,7 +300,7 @@ def test_max_sliced_uses_given_directions_and_local_search():
     hint = np.zeros(6)
     hint[4] = 3.0
     hinted = max_sliced_w1(X, Y, n_projections=5, n_iter=0, directions=hint, seed=0)
-    assert hinted.estimate >= dual._w1_along(X, Y, hint / 3.0)
+    assert hinted.estimate >= _sliced._w1_along(X, Y, hint / 3.0)
 
 
 def test_one_dimensional_slices_are_the_distance():
@@ -408,33 +428,33 @@ def _numeric_grad(fun, params, h=1e-6):
 @pytest.mark.parametrize("hidden", [(5,), (4, 3)])
 def test_gradient_penalty_gradient_matches_finite_differences(hidden):
     rng = np.random.default_rng(41)
-    params = dual._mlp_init(3, hidden, rng)
+    params = _critics._mlp_init(3, hidden, rng)
     # Nonzero biases too, and weights large enough that some gradients exceed norm 1
     # (the one-sided penalty is zero below it).
     params = [2 * p + 0.1 * rng.normal(size=p.shape) for p in params]
     z = rng.normal(size=(7, 3))
 
     for one_sided in (False, True):
-        penalty, grads = dual._gp_penalty(params, z, 10.0, one_sided)
+        penalty, grads = _critics._gp_penalty(params, z, 10.0, one_sided)
         numeric = _numeric_grad(
-            lambda one_sided=one_sided: dual._gp_penalty(params, z, 10.0, one_sided)[0], params
+            lambda one_sided=one_sided: _critics._gp_penalty(params, z, 10.0, one_sided)[0], params
         )
         assert penalty > 0
         for g, ng in zip(grads, numeric, strict=True):
             np.testing.assert_allclose(g, ng, rtol=1e-5, atol=1e-7)
 
     coef = rng.normal(size=7)
-    _, grads = dual._mlp_output_grad(params, z, coef)
-    numeric = _numeric_grad(lambda: dual._mlp_output_grad(params, z, coef)[0], params)
+    _, grads = _critics._mlp_output_grad(params, z, coef)
+    numeric = _numeric_grad(lambda: _critics._mlp_output_grad(params, z, coef)[0], params)
     for g, ng in zip(grads, numeric, strict=True):
         np.testing.assert_allclose(g, ng, rtol=1e-6, atol=1e-8)
 
-    g = dual._mlp_input_grad(params, z)[0]
+    g = _critics._mlp_input_grad(params, z)[0]
     h = 1e-6
     for k in range(3):
         e = np.zeros(3)
         e[k] = h
-        fd = (dual._mlp_forward(params, z + e)[0] - dual._mlp_forward(params, z - e)[0]) / (2 * h)
+        fd = (_critics._mlp_forward(params, z + e)[0] - _critics._mlp_forward(params, z - e)[0]) / (2 * h)
         np.testing.assert_allclose(g[:, k], fd, rtol=1e-6, atol=1e-8)
 
 
