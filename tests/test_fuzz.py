@@ -405,7 +405,7 @@ def check_grid(result, A, B, kwargs) -> None:
 def test_wasserstein_grid(problem):
     A, B, kwargs = problem
     result = attempt(
-        lambda: emd.wasserstein_grid(A, B, **kwargs),
+        lambda: emd.solve_grid(A, B, volume=True, **kwargs),
         solver_warning_ok=kwargs["max_iter"] is not None,
     )
     if result is None:
@@ -446,7 +446,7 @@ def graph_problem(draw):
 def test_wasserstein_graph(problem, max_iter):
     graph, a, b, normalize = problem
     result = attempt(
-        lambda: emd.wasserstein_graph(graph, a, b, normalize=normalize, max_iter=max_iter),
+        lambda: emd.solve_graph(graph, a, b, normalize=normalize, max_iter=max_iter),
         solver_warning_ok=max_iter is not None,
     )
     if result is None:
@@ -834,7 +834,7 @@ def test_found_corrupt_npy_headers(tmp_path, header):
 
 
 def test_found_grid_edge_cases():
-    assert emd.wasserstein_grid([[1.0]], [[1.0]]).cost == 0.0  # a graph without arcs
+    assert emd.wasserstein_grid([[1.0]], [[1.0]]) == 0.0  # a graph without arcs
     with pytest.raises(ValueError, match="L must be at most"):
         emd.wasserstein_grid(np.eye(3), np.eye(3), metric="euclidean", L=10**9)  # MemoryError
     with guard(30), pytest.raises(ValueError, match="needs L > 1024"):
@@ -846,7 +846,7 @@ def test_found_components_whose_rounding_cancels():
     # Each component keeps 1e-15 of imbalance, of opposite signs: the global check
     # called the flow infeasible.
     graph = scipy.sparse.coo_array((2, 2))
-    result = emd.wasserstein_graph(graph, [0.0, 1.0], [1e-15, 1.0 - 1e-15])
+    result = emd.solve_graph(graph, [0.0, 1.0], [1e-15, 1.0 - 1e-15])
     assert result.status == "optimal" and result.cost == 0.0
 
 
