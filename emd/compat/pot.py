@@ -222,14 +222,14 @@ def _no_plan_message(a, b, rows, cols) -> str:
     n, m = a.size, b.size
     reach_row = np.bincount(rows[b[cols] > 0], minlength=n) > 0
     reach_col = np.bincount(cols[a[rows] > 0], minlength=m) > 0
-    stuck = np.flatnonzero((a > 0) & ~reach_row)
-    if stuck.size:
-        return (f"row {stuck[0]} of M has mass a[{stuck[0]}]={a[stuck[0]]!r} but no stored "
-                "entry in a column with mass")
-    stuck = np.flatnonzero((b > 0) & ~reach_col)
-    if stuck.size:
-        return (f"column {stuck[0]} of M has mass b[{stuck[0]}]={b[stuck[0]]!r} but no stored "
-                "entry in a row with mass")
+    for line, mass, reached, other in (("row", a, reach_row, "column"),
+                                       ("column", b, reach_col, "row")):
+        stuck = np.flatnonzero((mass > 0) & ~reached)
+        if stuck.size:
+            k = int(stuck[0])
+            name = "a" if line == "row" else "b"
+            return (f"{line} {k} of M has mass {name}[{k}]={float(mass[k])!r} but no stored "
+                    f"entry in a {other} with mass")
     return "some rows have more mass than the columns their stored entries reach can take"
 
 
