@@ -134,8 +134,9 @@ def solve_graph(
     a, b : array_like, shape (n_nodes,)
         Nonnegative masses on the nodes, moved as given: their totals must
         agree to the precision of their dtype (:func:`emd._validation.mass_rtol`:
-        ``n * eps``, at least 1e-9 and at most ``sqrt(eps)`` relative), and
-        ``b`` is then rescaled to the total of ``a``; or pass ``normalize=True``.
+        ``n * eps``, at least 1e-9 and at most ``sqrt(eps)`` relative); a
+        difference beyond float64 rounding is removed by rescaling ``b`` to
+        the total of ``a``.  Or pass ``normalize=True``.
     normalize : bool, default False
         Rescale both to mass 1.
     max_iter : int, optional

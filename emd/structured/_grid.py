@@ -528,8 +528,9 @@ def solve_grid(
         Nonnegative histograms of equal shape, in 1, 2 or 3 dimensions.  The
         masses are moved as given: their totals must agree to the precision of
         their dtype (:func:`emd._validation.mass_rtol`: ``n * eps``, at least
-        1e-9 and at most ``sqrt(eps)`` relative), and ``B`` is then rescaled to
-        the total of ``A``; or pass ``normalize=True``.
+        1e-9 and at most ``sqrt(eps)`` relative); a difference beyond float64
+        rounding is removed by rescaling ``B`` to the total of ``A``.  Or pass
+        ``normalize=True``.
     metric : {"cityblock", "chebyshev", "euclidean"}
         Ground metric between bin centres.  City-block and Chebyshev are exact;
         Euclidean is exact in 1-D and, in 2-D, an upper bound within

@@ -186,8 +186,8 @@ def wasserstein_tree(
     a, b : array_like, shape (n,)
         Nonnegative finite masses on the nodes, moved as given: equal totals
         to the precision of their dtype (``n * eps`` relative, at least 1e-9,
-        at most ``sqrt(eps)``; ``b`` is then rescaled to the total of ``a``)
-        unless ``normalize`` is true.
+        at most ``sqrt(eps)``; a difference beyond float64 rounding is removed
+        by rescaling ``b`` to the total of ``a``) unless ``normalize`` is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
 
