@@ -22,6 +22,7 @@ sdist could not be obtained.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tarfile
@@ -103,7 +104,7 @@ def run(test_file: Path, patch: bool, extra: list[str]) -> tuple[dict[str, list[
         "--rootdir", str(directory), f"--junitxml={report}", str(test_file), *extra,
     ]
     # The checkout's root first, so `import emd` is this checkout's package.
-    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True)
     outcomes: dict[str, list[str]] = {"passed": [], "failed": [], "skipped": []}
     if not report.exists():
