@@ -6,10 +6,12 @@ The public API::
     emd.solve_points(x, y, a, b, metric)  # costs computed on the fly, O(n) memory
     emd.wasserstein(x, y, a, b, metric)   # the distance only
     emd.min_cost_flow(tails, heads, costs, supply)  # sparse transshipment
-    emd.wasserstein_1d / wasserstein_grid / wasserstein_graph / wasserstein_tree
+    emd.wasserstein_1d / wasserstein_grid / wasserstein_graph / wasserstein_tree  # floats
+    emd.solve_1d / solve_grid / solve_graph / solve_tree                          # results
 
-Every solve returns a small result object with the plan, the dual
-potentials and a ``certificate()`` of optimality.
+``wasserstein*`` functions give the number, ``solve*`` functions a small
+result object with the plan or flows and the dual potentials (transport
+results also a ``certificate()`` of optimality).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from emd.structured import (
     OneDimResult,
     TreeResult,
     solve_1d,
+    solve_graph,
+    solve_grid,
     solve_tree,
     wasserstein_1d,
     wasserstein_graph,
@@ -55,6 +59,8 @@ __all__ = [
     "pairwise",
     "solve",
     "solve_1d",
+    "solve_graph",
+    "solve_grid",
     "solve_points",
     "solve_tree",
     "wasserstein",

@@ -242,12 +242,14 @@ def _unique_arcs(tails: np.ndarray, heads: np.ndarray, m: int) -> tuple[np.ndarr
 
 
 def solve_bipartite(
-    a: np.ndarray, b: np.ndarray, source, max_iter: int | None
+    a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None
 ) -> BipartiteSolution:
     """Exact transport between weights ``a`` and ``b`` with costs from ``source``.
 
     Bins of zero mass are left out of the simplex; their potentials are filled
-    in afterwards by the caller.
+    in afterwards by the caller.  ``initial_arcs=(rows, cols)`` (original
+    indices) adds candidate arcs to the first phase, e.g. a warm start's
+    tight arcs; the full pricing passes still decide optimality.
     """
     rows = np.flatnonzero(a > 0)
     cols = np.flatnonzero(b > 0)
@@ -258,6 +260,14 @@ def solve_bipartite(
     max_iter = iteration_limit(max_iter, n + m)
 
     tails, heads = oracle.initial(INITIAL_CANDIDATES)
+    if initial_arcs is not None:
+        row_pos = np.full(a.size, -1, dtype=np.intp)
+        col_pos = np.full(b.size, -1, dtype=np.intp)
+        row_pos[rows], col_pos[cols] = np.arange(n), np.arange(m)
+        extra_t, extra_h = row_pos[initial_arcs[0]], col_pos[initial_arcs[1]]
+        both = (extra_t >= 0) & (extra_h >= 0)
+        tails = np.concatenate([tails, extra_t[both]])
+        heads = np.concatenate([heads, extra_h[both]])
     tails, heads = _unique_arcs(tails, heads, m)
     costs = oracle.costs_of(tails, heads)
     # Artificial arcs cost more than half of any real arc, so the optimum of

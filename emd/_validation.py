@@ -12,12 +12,16 @@ import operator
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
-#: Relative tolerance on the difference of total masses before two
-#: distributions are declared unbalanced.  Float64 sums of a million
-#: normalised weights drift by ~1e-13, so this is loose enough for real data
-#: and tight enough to catch a forgotten normalisation.
+#: Smallest relative tolerance on the difference of total masses (float64
+#: inputs of up to a few million bins).  Float64 sums of a million normalised
+#: weights drift by ~1e-13, so this is loose enough for real data and tight
+#: enough to catch a forgotten normalisation.  See :func:`mass_rtol` for the
+#: rule at every precision.
 MASS_RTOL = 1e-9
+
+_EPS64 = float(np.finfo(np.float64).eps)
 
 METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski")
 _METRIC_ALIASES = {
@@ -36,6 +40,13 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
     accepted; object arrays are accepted only if every element is a real
     number.  No copy is made of a float64 array that is already C-contiguous.
     """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array and masks are not applied; pass {name}.filled(0) "
+            f"to drop the masked entries or {name}.data to keep them"
+        )
+    if scipy.sparse.issparse(value):
+        raise TypeError(f"{name} is a scipy.sparse matrix; pass a dense array ({name}.toarray())")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -43,6 +54,13 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
     if arr.dtype.kind in "biuf":
         pass
     elif arr.dtype.kind == "O":
+        # float("1.5") would parse a string silently; text is data to read, not a number.
+        text = next((x for x in arr.flat if isinstance(x, (str, bytes))), None)
+        if text is not None:
+            raise TypeError(
+                f"{name} must contain numbers, got the string {text!r}; convert text first "
+                f"(e.g. np.asarray({name}, dtype=float))"
+            )
         try:
             arr = arr.astype(np.float64)
         except OverflowError:  # Python ints beyond the float64 range
@@ -104,13 +122,52 @@ def check_weight_values(w: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} has a total mass too large for float64")
 
 
+def input_eps(*values: Any) -> float:
+    """Machine epsilon of the least precise floating dtype among the raw inputs.
+
+    Inputs without a floating dtype (lists, integers, bools, objects) are read
+    as float64, and dtypes wider than float64 are converted to it, so both
+    count as float64.  Nothing is converted here: only ``dtype`` is read.
+    """
+    eps = _EPS64
+    for value in values:
+        dtype = getattr(value, "dtype", None)
+        if isinstance(dtype, np.dtype) and dtype.kind == "f" and dtype.itemsize < 8:
+            eps = max(eps, float(np.finfo(dtype).eps))
+    return eps
+
+
+def mass_rtol(n_bins: int, eps: float = _EPS64) -> float:
+    """Relative tolerance within which two total masses count as equal.
+
+    ``n_bins * eps``, where ``eps`` is the machine epsilon of the inputs'
+    dtype (:func:`input_eps`): summing ``n`` numbers rounded to that
+    precision can be off by about that much (Higham, *Accuracy and Stability
+    of Numerical Algorithms*, ch. 4), so histograms normalised in float32
+    agree to it.  It is never below :data:`MASS_RTOL` and never above
+    ``sqrt(eps)``, half the input's digits, so that a forgotten normalisation
+    is never taken for rounding.  float64: 1e-9 up to 4.5 million bins, at
+    most 1.5e-8; float32: 1.2e-7 per bin, at most 3.5e-4; float16: at most 3%.
+    """
+    return max(MASS_RTOL, min(n_bins * eps, math.sqrt(eps)))
+
+
 def balance(
-    a: np.ndarray, b: np.ndarray, normalize: bool, names: tuple[str, str] = ("a", "b")
+    a: np.ndarray,
+    b: np.ndarray,
+    normalize: bool,
+    names: tuple[str, str] = ("a", "b"),
+    eps: float = _EPS64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check that two histograms carry the same mass, or rescale both to 1.
 
-    With ``normalize=True`` both are divided by their sums; otherwise totals
-    that differ by more than :data:`MASS_RTOL` relative raise ``ValueError``.
+    With ``normalize=True`` both are divided by their sums.  Otherwise totals
+    that differ by more than :func:`mass_rtol` (``eps`` from :func:`input_eps`
+    of the raw inputs) relative raise ``ValueError``, and totals within it are
+    equal masses: when they differ by more than :data:`MASS_RTOL` (possible
+    only for inputs of lower precision than float64, or beyond 4.5 million
+    bins), ``b`` is rescaled to the total of ``a``, so the problem solved is
+    balanced to float64 rounding and the leftover imbalance moves no mass.
     """
     try:
         sum_a, sum_b = math.fsum(a), math.fsum(b)
@@ -120,13 +177,34 @@ def balance(
         ) from None
     if normalize:
         return a / sum_a, b / sum_b
-    if abs(sum_a - sum_b) > MASS_RTOL * max(sum_a, sum_b):
+    rtol = mass_rtol(a.size + b.size, eps)
+    if abs(sum_a - sum_b) > rtol * max(sum_a, sum_b):
         raise ValueError(
             f"{names[0]} and {names[1]} must have equal total mass, got "
-            f"sum({names[0]})={sum_a!r} and sum({names[1]})={sum_b!r}; "
-            "pass normalize=True to rescale both to 1"
+            f"sum({names[0]})={sum_a!r} and sum({names[1]})={sum_b!r} (a relative difference "
+            f"above {rtol:.2g}, the inputs' precision); pass normalize=True to rescale both to 1"
         )
+    if abs(sum_a - sum_b) > MASS_RTOL * max(sum_a, sum_b):
+        # The solver absorbs differences at float64 rounding level (and
+        # rescaling then would change results in the last bits); a wider
+        # one, accepted for low-precision inputs, must not be left in.
+        b = b * (sum_a / sum_b)
     return a, b
+
+
+def check_grid_layout(shape: tuple[int, ...], name: str, volume: bool) -> None:
+    """Refuse a 3-D grid whose last axis of 3 or 4 looks like colour channels.
+
+    An ``(H, W, 3)`` RGB image would otherwise be solved as a 3-D histogram,
+    moving mass between colour channels; ``volume=True`` says that it is one.
+    """
+    if len(shape) == 3 and shape[-1] in (3, 4) and not volume:
+        channels = "RGB" if shape[-1] == 3 else "RGBA"
+        raise ValueError(
+            f"{name} has shape {shape}, like an {channels} image, which would be solved as a "
+            f"3-D grid with mass moving between colour channels; convert it to one channel "
+            f"first (e.g. {name}.mean(axis=-1)), or pass volume=True if it is a 3-D histogram"
+        )
 
 
 def check_scale(cost: float, mass: float, n_nodes: int, what: str = "costs") -> None:
@@ -145,6 +223,12 @@ def check_scale(cost: float, mass: float, n_nodes: int, what: str = "costs") -> 
 
 def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np.ndarray:
     """Validate a dense cost matrix of the given shape; no copy when already float64 C."""
+    if scipy.sparse.issparse(value):
+        raise TypeError(
+            f"{name} is a scipy.sparse matrix, but here every pair (i, j) is an arc and needs "
+            f"a cost: pass {name}.toarray(), or use emd.compat.pot.emd, where only the stored "
+            "entries are arcs"
+        )
     cost = as_float_array(value, name, 2)
     if cost.shape != shape:
         raise ValueError(
@@ -216,6 +300,9 @@ def check_metric(metric: str, p: float | None) -> tuple[str, float]:
 
 def as_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """An integer argument (iteration limits, chunk sizes) no smaller than ``minimum``."""
+    if isinstance(value, (bool, np.bool_)):
+        # operator.index(True) == 1: a flag passed by mistake would mean one pivot.
+        raise TypeError(f"{name} must be an integer, got the bool {bool(value)}")
     try:
         number = operator.index(value)
     except TypeError:

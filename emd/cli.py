@@ -672,7 +672,7 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
             "explicit costs or sqeuclidean"
         )
     if pair.solver == "grid":
-        result = emd.wasserstein_grid(
+        result = emd.solve_grid(
             pair.a.weights,
             pair.b.weights,
             metric=pair.metric,

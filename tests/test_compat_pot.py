@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import ot
 import pytest
-from oracles import metric_cost, random_weights
+import scipy.optimize
+import scipy.sparse
+from oracles import highs_cost, metric_cost, random_weights
 
+import emd
 import emd.compat.pot as pot
 
 
@@ -93,3 +98,198 @@ def test_errors_are_assertion_and_value_errors(problem):
         pot.emd2_lazy(x, y, metric="chebyshev")
     # Masses equal to 6 decimals are accepted and b is rescaled, as in POT.
     assert pot.emd2(a, b * (1 + 1e-8), cost) == pytest.approx(ot.emd2(a, b, cost), rel=1e-7)
+
+
+# --- numThreads: POT 0.9.7's deprecation -----------------------------------------------------
+
+@pytest.mark.parametrize("function", [pot.emd, pot.emd2])
+def test_num_threads_other_than_one_warns_and_is_ignored(function, problem):
+    a, b, x, y = problem
+    cost = metric_cost(x, y, "euclidean")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        silent = function(a, b, cost, numThreads=1)
+    for threads in (2, 8, "max", None):
+        with pytest.warns(DeprecationWarning, match="'numThreads' parameter is deprecated") as caught:
+            loud = function(a, b, cost, numThreads=threads)
+        # The warning points at the caller's line, as POT's does.
+        assert caught[0].filename == __file__
+        np.testing.assert_array_equal(loud, silent)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 2.5, "many"])
+def test_invalid_num_threads_are_refused_as_pot_refuses_them(threads, problem):
+    a, b, x, y = problem
+    with pytest.raises(ValueError, match='numThreads should either be "max"'):
+        pot.emd2(a, b, metric_cost(x, y, "euclidean"), numThreads=threads)
+
+
+# --- sparse cost matrices: only the stored entries are arcs ---------------------------------
+
+def _highs_on_arcs(a, b, rows, cols, costs) -> float:
+    """The transport LP whose variables are the given arcs only, solved by HiGHS."""
+    k = rows.size
+    incidence = scipy.sparse.vstack([
+        scipy.sparse.coo_array((np.ones(k), (rows, np.arange(k))), shape=(a.size, k)),
+        scipy.sparse.coo_array((np.ones(k), (cols, np.arange(k))), shape=(b.size, k)),
+    ]).tocsr()
+    res = scipy.optimize.linprog(
+        costs, A_eq=incidence, b_eq=np.concatenate([a, b]), bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    assert res.status == 0, res.message
+    return float(res.fun)
+
+
+def _sparse_problem(seed, n, m, per_row=3):
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), per_row)
+    cols = rng.integers(0, m, size=rows.size)
+    # Every column reachable, and a diagonal band so uniform masses are feasible.
+    band_rows = np.arange(max(n, m)) % n
+    band_cols = np.arange(max(n, m)) % m
+    rows = np.concatenate([rows, band_rows, (band_rows + 1) % n])
+    cols = np.concatenate([cols, band_cols, band_cols])
+    costs = rng.random(rows.size) * 10 - 2  # negative costs are allowed
+    return scipy.sparse.coo_array((costs, (rows, cols)), shape=(n, m))
+
+
+@pytest.mark.parametrize("seed,n,m", [(0, 30, 30), (1, 25, 40), (2, 50, 20)])
+def test_sparse_cost_matches_an_lp_on_the_stored_arcs(seed, n, m):
+    M = _sparse_problem(seed, n, m)
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    canonical = M.copy()
+    canonical.sum_duplicates()
+    reference = _highs_on_arcs(a, b, canonical.row, canonical.col, canonical.data)
+    plan, log = pot.emd(a, b, M, log=True)
+    assert isinstance(plan, scipy.sparse.coo_array) and plan.shape == (n, m)
+    assert log["cost"] == pytest.approx(reference, rel=1e-9, abs=1e-12)
+    assert pot.emd2(a, b, M) == log["cost"]
+    dense_plan = plan.toarray()
+    np.testing.assert_allclose(dense_plan.sum(axis=1), a, atol=1e-14)
+    np.testing.assert_allclose(dense_plan.sum(axis=0), b, atol=1e-14)
+    stored = canonical.toarray() != 0
+    stored[canonical.row, canonical.col] = True
+    assert not (dense_plan[~stored] > 0).any()  # mass only on stored entries
+    assert plan.nnz <= n + m - 1  # a basic solution
+    # Dual feasibility on every stored arc, tight on the plan, equal values.
+    reduced = canonical.data - log["u"][canonical.row] - log["v"][canonical.col]
+    assert reduced.min() >= -1e-12
+    assert abs(reduced[dense_plan[canonical.row, canonical.col] > 0]).max() <= 1e-12
+    assert log["u"] @ a + log["v"] @ b == pytest.approx(log["cost"], rel=1e-12, abs=1e-14)
+    # Other sparse formats and POT's own sparse solver agree.
+    assert pot.emd2(a, b, M.tocsr()) == pytest.approx(log["cost"], rel=1e-12, abs=1e-14)
+    assert ot.emd2(a, b, canonical) == pytest.approx(log["cost"], rel=1e-7, abs=1e-9)
+
+
+def test_explicit_zeros_are_arcs_and_duplicates_are_summed():
+    # Row 0 may go to column 0 at the explicit cost 0 or to column 1 at 1 + 2 = 3.
+    rows = np.array([0, 0, 0, 1])
+    cols = np.array([0, 1, 1, 1])
+    M = scipy.sparse.coo_array((np.array([0.0, 1.0, 2.0, 5.0]), (rows, cols)), shape=(2, 2))
+    assert M.nnz == 4
+    plan, log = pot.emd([0.5, 0.5], [0.5, 0.5], M, log=True)
+    assert log["cost"] == 2.5  # 0.5 * 0 (the stored zero) + 0.5 * 5
+    np.testing.assert_array_equal(plan.toarray(), [[0.5, 0.0], [0.0, 0.5]])
+    plan = pot.emd([0.5, 0.5], [0.0, 1.0], M)
+    # The summed duplicate: cost 3, not 1 or 2.
+    assert pot.emd2([0.5, 0.5], [0.0, 1.0], M) == pytest.approx(0.5 * 3 + 0.5 * 5)
+    np.testing.assert_allclose(plan.toarray(), [[0.0, 0.5], [0.0, 0.5]])
+
+
+@pytest.mark.parametrize("shape,entries,match", [
+    # Row 1 has mass and nothing stored.
+    ((2, 2), ([0, 0], [0, 1], [1.0, 1.0]), r"row 1 of M has mass a\[1\]=0.5 but no stored entry"),
+    # Column 1 has mass and nothing stored.
+    ((2, 2), ([0, 1], [0, 0], [1.0, 1.0]), r"column 1 of M has mass b\[1\]=0.5 but no stored entry"),
+    # Every line has an entry, but rows 0 and 1 can only reach column 0 (Hall's condition).
+    ((3, 3), ([0, 1, 2, 2], [0, 0, 1, 2], [1.0] * 4), "some rows have more mass than the columns"),
+])
+def test_a_pattern_without_a_feasible_plan_is_a_value_error(shape, entries, match):
+    rows, cols, costs = (np.array(e) for e in entries)
+    M = scipy.sparse.coo_array((costs, (rows, cols)), shape=shape)
+    a, b = np.full(shape[0], 1.0 / shape[0]), np.full(shape[1], 1.0 / shape[1])
+    with pytest.raises(ValueError, match="admit no transport plan between a and b: " + match):
+        pot.emd(a, b, M)
+    with pytest.raises(AssertionError):
+        pot.emd2(a, b, M)
+
+
+def test_sparse_emd2_log_and_return_matrix():
+    M = _sparse_problem(4, 20, 20)
+    a = np.full(20, 0.05)
+    value, log = pot.emd2(a, a, M, log=True, return_matrix=True)
+    assert scipy.sparse.issparse(log["G"]) and log["cost"] == value and log["result_code"] == 1
+    assert pot.emd2(a, np.stack([a, a], axis=1), M) == [value, value]
+
+
+def test_dense_and_points_paths_still_refuse_sparse_input():
+    M = scipy.sparse.coo_array(np.ones((2, 2)))
+    with pytest.raises(TypeError, match=r"cost is a scipy\.sparse matrix"):
+        emd.solve([0.5, 0.5], [0.5, 0.5], M)
+
+
+# --- warm start from potentials_init -----------------------------------------------------------
+
+def _early_potentials(a, b, cost):
+    with pytest.warns(UserWarning, match="numItermax"):
+        _, log = pot.emd(a, b, cost, numItermax=50, log=True)
+    return log["u"], log["v"]
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
+def test_warm_start_from_an_early_stop_gives_the_same_plan(metric):
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(80, 2)), rng.normal(size=(70, 2))
+    a, b = random_weights(rng, 80, zeros=5), random_weights(rng, 70, zeros=5)
+    cost = metric_cost(x, y, metric)
+    init = _early_potentials(a, b, cost)
+    cold_plan, cold = pot.emd(a, b, cost, log=True)
+    warm_plan, warm = pot.emd(a, b, cost, log=True, potentials_init=init)
+    # Random real costs: the optimum is unique, so the plans are equal too.
+    np.testing.assert_allclose(warm_plan, cold_plan, rtol=0, atol=1e-15)
+    assert warm["cost"] == pytest.approx(cold["cost"], rel=1e-12)
+    assert warm["cost"] == pytest.approx(highs_cost(a, b, cost), rel=1e-9)
+    assert pot.emd2(a, b, cost, potentials_init=init) == pytest.approx(cold["cost"], rel=1e-12)
+    lazy = pot.emd2_lazy(x, y, a, b, metric=metric, return_matrix=False, potentials_init=init)
+    assert lazy == pytest.approx(cold["cost"], rel=1e-12)
+
+
+def test_any_potentials_leave_the_answer_unchanged():
+    rng = np.random.default_rng(12)
+    cost = rng.random((60, 50))
+    a, b = random_weights(rng, 60), random_weights(rng, 50)
+    cold_plan, cold = pot.emd(a, b, cost, log=True)
+    for init in (
+        (np.zeros(60), np.zeros(50)),
+        (rng.normal(size=60) * 1e3, rng.normal(size=50) * 1e3),  # nonsense potentials
+        (cold["u"], cold["v"]),  # the optimal ones
+    ):
+        plan, log = pot.emd(a, b, cost, log=True, potentials_init=init)
+        np.testing.assert_allclose(plan, cold_plan, rtol=0, atol=1e-15)
+        assert log["cost"] == pytest.approx(cold["cost"], rel=1e-12)
+
+
+def test_engine_candidates_from_zero_mass_bins_are_dropped():
+    from emd import _engine
+    from emd.transport import solve_validated
+
+    rng = np.random.default_rng(13)
+    cost = rng.random((12, 10))
+    a, b = random_weights(rng, 12, zeros=3), random_weights(rng, 10, zeros=2)
+    every = np.divmod(np.arange(120), 10)
+    warm = _engine.solve_bipartite(a, b, _engine.DenseCosts(cost), None, initial_arcs=every)
+    cold = solve_validated(a, b, cost, None)
+    assert warm.status == "optimal"
+    assert warm.cost == pytest.approx(cold.cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("init,match", [
+    ((np.zeros(3), np.zeros(30)), r"potentials_init must have shapes \(40,\) and \(30,\)"),
+    ((np.zeros(40), np.full(30, np.nan)), "finite"),
+    (np.zeros(40), "a pair of arrays"),
+])
+def test_bad_potentials_init_is_refused(init, match, problem):
+    a, b, x, y = problem
+    with pytest.raises(ValueError, match=match):
+        pot.emd(a, b, metric_cost(x, y, "euclidean"), potentials_init=init)

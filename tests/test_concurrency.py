@@ -55,12 +55,12 @@ def _problems():
         calls.append(lambda x=x, y=y, metric=("euclidean", "cityblock", "chebyshev")[k]:
                      emd.solve_points(x, y, metric=metric))
         A, B = rng.random((20, 20)), rng.random((20, 20))
-        calls.append(lambda A=A, B=B: emd.wasserstein_grid(A, B, normalize=True,
+        calls.append(lambda A=A, B=B: emd.solve_grid(A, B, normalize=True,
                                                            return_flows=True))
     # Large enough for the warm start from the coarsened grid.
     A, B = rng.random((72, 72)), rng.random((72, 72))
-    calls.append(lambda: emd.wasserstein_grid(A, B, normalize=True))
-    calls.append(lambda: emd.wasserstein_grid(A[:30, :30], B[:30, :30], metric="euclidean",
+    calls.append(lambda: emd.solve_grid(A, B, normalize=True))
+    calls.append(lambda: emd.solve_grid(A[:30, :30], B[:30, :30], metric="euclidean",
                                               normalize=True))
     n = 40
     tails = rng.integers(0, n, size=300)
@@ -71,7 +71,7 @@ def _problems():
     calls.append(lambda: emd.min_cost_flow(tails, heads, costs, supply))
     edges = np.stack([tails, heads], axis=1)
     a_nodes, b_nodes = random_weights(rng, n), random_weights(rng, n)
-    calls.append(lambda: emd.wasserstein_graph((edges, costs), a_nodes, b_nodes))
+    calls.append(lambda: emd.solve_graph((edges, costs), a_nodes, b_nodes))
     return calls
 
 

@@ -44,7 +44,7 @@ def test_general_graphs_match_shortest_path_transport(seed):
     n = int(rng.integers(5, 40))
     edges, lengths = _random_connected_graph(rng, n, extra=2 * n)
     a, b = _masses(rng, n)
-    result = emd.wasserstein_graph((edges, lengths), a, b)
+    result = emd.solve_graph((edges, lengths), a, b)
     assert result.method == "network_simplex"
     assert result.cost == pytest.approx(_reference(edges, lengths, n, a, b), rel=1e-9)
     # KR witness: value equals cost and it is 1-Lipschitz along every edge.
@@ -62,7 +62,7 @@ def test_trees_use_the_closed_form_and_match(seed):
     n = int(rng.integers(2, 30))
     edges, lengths = _random_connected_graph(rng, n, extra=0)
     a, b = _masses(rng, n)
-    result = emd.wasserstein_graph((edges, lengths), a, b)
+    result = emd.solve_graph((edges, lengths), a, b)
     assert result.method == "tree"
     assert result.cost == pytest.approx(_reference(edges, lengths, n, a, b), rel=1e-9)
     assert np.sum((a - b) * result.potential) == pytest.approx(result.cost, rel=1e-9)
@@ -87,17 +87,17 @@ def test_input_forms_agree():
     for (i, j), w in zip(edges, lengths, strict=True):
         dense[j, i] = w if dense[j, i] == 0 else min(dense[j, i], w)
     costs = {
-        emd.wasserstein_graph((edges, lengths), a, b).cost,
-        emd.wasserstein_graph(sparse, a, b).cost,
-        emd.wasserstein_graph(sparse.tocsr(), a, b).cost,
+        emd.wasserstein_graph((edges, lengths), a, b),
+        emd.wasserstein_graph(sparse, a, b),
+        emd.wasserstein_graph(sparse.tocsr(), a, b),
     }
     assert max(costs) - min(costs) < 1e-12
-    assert emd.wasserstein_graph(dense, a, b).cost == pytest.approx(min(costs), rel=1e-12)
+    assert emd.wasserstein_graph(dense, a, b) == pytest.approx(min(costs), rel=1e-12)
 
 
 def test_parallel_edges_keep_the_shortest():
     edges = np.array([[0, 1], [1, 0], [0, 1]])
-    assert emd.wasserstein_graph((edges, [3.0, 2.0, 5.0]), [1, 0], [0, 1]).cost == 2.0
+    assert emd.wasserstein_graph((edges, [3.0, 2.0, 5.0]), [1, 0], [0, 1]) == 2.0
 
 
 def test_disconnected_graph_with_stranded_mass_is_an_error():
@@ -105,8 +105,7 @@ def test_disconnected_graph_with_stranded_mass_is_an_error():
     with pytest.raises(ValueError, match=r"mass cannot reach its target.*node 0 has net mass"):
         emd.wasserstein_graph((edges, [1.0, 1.0]), [1, 0, 0, 0], [0, 0, 0, 1])
     # Balanced components are fine.
-    result = emd.wasserstein_graph((edges, [1.0, 2.0]), [1, 0, 1, 0], [0, 1, 0, 1])
-    assert result.cost == pytest.approx(3.0)
+    assert emd.wasserstein_graph((edges, [1.0, 2.0]), [1, 0, 1, 0], [0, 1, 0, 1]) == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize("graph,a,b,match", [
@@ -116,7 +115,62 @@ def test_disconnected_graph_with_stranded_mass_is_an_error():
     (np.ones((2, 3)), [1, 0], [0, 1], "must be square"),
     (np.ones((3, 3)), [1, 0], [0, 1], "a has 2 entries but the graph has 3 nodes"),
     (np.ones((2, 2)), [1, 0], [0, 2], "equal total mass"),
+    (np.ones((2, 2)), np.ma.array([1.0, 0.0], mask=[0, 1]), [0, 1], "a is a masked array"),
+    (np.ones((2, 2)), np.array(["1", "0"], dtype=object), [0, 1], "got the string '1'"),
 ])
 def test_graph_rejects_bad_input(graph, a, b, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        emd.solve_graph(graph, a, b)
+    with pytest.raises((ValueError, TypeError), match=match):
         emd.wasserstein_graph(graph, a, b)
+
+
+def test_graph_refuses_a_bool_iteration_limit():
+    with pytest.raises(TypeError, match="max_iter must be an integer, got the bool True"):
+        emd.solve_graph(np.ones((2, 2)), [1, 0], [0, 1], max_iter=True)
+
+
+# --- wasserstein_graph gives the number, solve_graph the result -----------------------------
+
+def test_wasserstein_graph_is_the_float_of_solve_graph():
+    rng = np.random.default_rng(3)
+    n = 15
+    edges, lengths = _random_connected_graph(rng, n, extra=n)
+    a, b = _masses(rng, n)
+    result = emd.solve_graph((edges, lengths), a, b)
+    value = emd.wasserstein_graph((edges, lengths), a, b)
+    assert isinstance(result, emd.GraphResult)
+    assert isinstance(value, float) and float(value) == result.cost
+    assert value == pytest.approx(_reference(edges, lengths, n, a, b), rel=1e-9)
+    assert f"{value:.3f}" == f"{result.cost:.3f}" and round(value, 2) == round(result.cost, 2)
+
+
+def test_old_result_attributes_still_work_with_a_deprecation_warning():
+    edges = np.array([[0, 1], [1, 2], [2, 0]])
+    value = emd.wasserstein_graph((edges, [1.0, 2.0, 2.5]), [1, 0, 0], [0, 0, 1])
+    with pytest.warns(DeprecationWarning, match=r"solve_graph\(\.\.\.\)\.potential"):
+        potential = value.potential
+    np.testing.assert_array_equal(
+        potential, emd.solve_graph((edges, [1.0, 2.0, 2.5]), [1, 0, 0], [0, 0, 1]).potential
+    )
+    with pytest.warns(DeprecationWarning, match="wasserstein_graph"):
+        assert value.cost == 2.5
+    with pytest.raises(AttributeError, match="no attribute 'plan'"):
+        value.plan  # noqa: B018
+
+
+def test_float32_masses_that_agree_to_float32_precision_are_equal():
+    # Totals 1 - 6e-8 and 1 + 6e-8: refused at float64's 1e-9, equal at float32's precision.
+    edges = np.array([[0, 1], [1, 2], [2, 3], [3, 0]])
+    a = np.array([0.3, 0.2, 0.5, 0.0], dtype=np.float32)
+    b = np.array([0.0, 0.5, 0.2, 0.3], dtype=np.float32)
+    b[2] += np.float32(1.2e-7)
+    assert abs(float(a.astype(float).sum()) - float(b.astype(float).sum())) > 1e-8
+    value = emd.wasserstein_graph((edges, [1.0, 1.0, 1.0, 1.0]), a, b)
+    # b is rescaled to a's total: the cost is that of the balanced problem.
+    b64 = b.astype(float) * (a.astype(float).sum() / b.astype(float).sum())
+    ring = np.array([[0, 1, 2, 1], [1, 0, 1, 2], [2, 1, 0, 1], [1, 2, 1, 0]], dtype=float)
+    expected = pot_cost(a.astype(float), b64, ring)
+    assert value == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="equal total mass"):
+        emd.wasserstein_graph((edges, np.ones(4)), a.astype(float), b.astype(float))

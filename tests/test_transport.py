@@ -382,6 +382,32 @@ def test_solve_rejects_non_numbers_and_bad_iteration_limits():
         emd.solve([[1.0], [1.0, 2.0]], [1.0], [[1.0]])
 
 
+@pytest.mark.parametrize("kwargs,error,match", [
+    # A mask is not applied: refusing beats transporting the hidden mass.
+    ({"a": np.ma.array([1.0, 5.0], mask=[False, True])}, TypeError, r"a is a masked array.*a\.filled\(0\)"),
+    ({"cost": np.ma.array(np.ones((2, 2)))}, TypeError, "cost is a masked array"),
+    # float("1.5") would parse text silently.
+    ({"a": np.array(["0.5", "0.5"], dtype=object)}, TypeError, "a must contain numbers, got the string '0.5'"),
+    ({"b": np.array([1.0, b"1"], dtype=object)}, TypeError, "b must contain numbers, got the string b'1'"),
+    # operator.index(True) == 1: a flag passed by mistake would mean one pivot.
+    ({"max_iter": True}, TypeError, "max_iter must be an integer, got the bool True"),
+    ({"max_iter": np.False_}, TypeError, "max_iter must be an integer, got the bool False"),
+    ({"cost": scipy.sparse.coo_array(np.ones((2, 2)))}, TypeError, r"cost is a scipy.sparse matrix.*toarray\(\).*emd.compat.pot.emd"),
+    ({"a": scipy.sparse.csr_array([[1.0, 1.0]])}, TypeError, r"a is a scipy.sparse matrix; pass a dense array"),
+])
+def test_solve_refuses_masks_text_sparse_and_bool_limits(kwargs, error, match):
+    args = {"a": [1.0, 1.0], "b": [1.0, 1.0], "cost": np.ones((2, 2)), **kwargs}
+    with pytest.raises(error, match=match):
+        emd.solve(args.pop("a"), args.pop("b"), args.pop("cost"), **args)
+
+
+def test_object_arrays_of_numbers_are_still_accepted():
+    from fractions import Fraction
+
+    a = np.array([Fraction(1, 2), 0.5], dtype=object)
+    assert emd.solve(a, [1, 0], [[0.0, 1.0], [2.0, 0.0]]).cost == 1.0
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"x": np.ones((3, 2)), "y": np.ones((3, 3))}, r"same number of coordinates, got shapes \(3, 2\) and \(3, 3\)"),
     ({"x": np.ones((0, 2)), "y": np.ones((3, 2))}, "x is empty"),

@@ -12,6 +12,15 @@ optimal, 3 iteration limit), and hitting ``numItermax`` gives POT's
 ``ValueError`` and the ``AssertionError`` that POT raises, so existing
 ``except`` clauses keep working.
 
+As in POT 0.9.7, a ``scipy.sparse`` cost matrix ``M`` lists the only
+allowed pairs: its stored entries are the arcs (an explicit zero is an arc
+of cost 0, duplicate entries are summed as scipy sums them), the plan comes
+back as a ``scipy.sparse.coo_array``, and a pattern that admits no plan is a
+``ValueError``.  ``potentials_init=(u, v)`` warm-starts the solver from the
+arcs that are tight under those potentials; it changes how fast the answer
+is found, never the answer.  ``numThreads`` other than 1 gives POT's
+``DeprecationWarning`` and is ignored.
+
 The answers are those of :func:`emd.solve`: exact where POT's pricing
 tolerance can stop early.  Only NumPy inputs are supported (POT's other
 backends are not).
@@ -19,6 +28,7 @@ backends are not).
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -26,13 +36,28 @@ import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 
+from emd import _engine
 from emd._validation import as_cost_matrix, as_float_array, as_points, check_weight_values
-from emd.transport import solve_points_validated, solve_validated
+from emd.transport import (
+    _assemble,
+    _center,
+    _dense_fill,
+    solve_points_validated,
+    solve_validated,
+)
 
 __all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy"]
 
 _RESULT_CODES = {"optimal": 1, "max_iter_reached": 3, "unbounded": 2, "infeasible": 0}
 _ITER_WARNING = "numItermax reached before optimality. Try to increase numItermax."
+_THREADS_WARNING = (
+    "The 'numThreads' parameter is deprecated and will be removed in a future version. "
+    "The network simplex solver does not use threads, so this parameter is ignored."
+)
+#: Tight arcs per row and per column seeded from ``potentials_init``.
+_WARM_ARCS = 2
+#: Rows priced at a time when looking for tight arcs (bounds the scratch memory).
+_WARM_BLOCK = 512
 
 
 class POTCompatError(ValueError, AssertionError):
@@ -74,6 +99,158 @@ def _iteration_limit(numItermax: Any) -> int | None:
         ) from None
 
 
+def _check_threads(numThreads: Any) -> None:
+    """POT 0.9.7's rule: 1 is silent, ``"max"``/None or any other positive int warns."""
+    if numThreads is None or (isinstance(numThreads, str) and numThreads.lower() == "max"):
+        pass
+    elif not isinstance(numThreads, int) or numThreads < 1:
+        raise POTCompatError('numThreads should either be "max" or a strictly positive integer')
+    elif numThreads == 1:
+        return
+    # stacklevel 3: the user's call of emd/emd2, as POT's warning points to it.
+    warnings.warn(_THREADS_WARNING, DeprecationWarning, stacklevel=3)
+
+
+def _warm_potentials(potentials_init: Any, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        u0, v0 = potentials_init
+    except (TypeError, ValueError):
+        raise POTCompatError("potentials_init must be a pair of arrays (u, v)") from None
+    u0 = as_float_array(u0, "potentials_init[0]", 1)
+    v0 = as_float_array(v0, "potentials_init[1]", 1)
+    if u0.size != n or v0.size != m:
+        raise POTCompatError(
+            f"potentials_init must have shapes ({n},) and ({m},), got {u0.shape} and {v0.shape}"
+        )
+    if not (np.isfinite(u0).all() and np.isfinite(v0).all()):
+        raise POTCompatError("potentials_init must hold finite numbers")
+    return u0, v0
+
+
+def _tight_arcs(cost_rows, u0: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The arcs of least reduced cost ``C_ij - u0_i - v0_j``, a few per row and per column.
+
+    ``cost_rows(start, stop)`` returns the cost rows ``start:stop``; rows are
+    priced in blocks so that no n x m scratch array is formed.
+    """
+    n, m = u0.size, v0.size
+    k_row, k_col = min(_WARM_ARCS, m), min(_WARM_ARCS, n)
+    rows, cols = [], []
+    best_val = np.full((0, m), np.inf)
+    best_row = np.zeros((0, m), dtype=np.intp)
+    for start in range(0, n, _WARM_BLOCK):
+        stop = min(start + _WARM_BLOCK, n)
+        reduced = cost_rows(start, stop) - u0[start:stop, None] - v0[None, :]
+        pick = np.argpartition(reduced, k_row - 1, axis=1)[:, :k_row]
+        rows.append(np.repeat(np.arange(start, stop), k_row))
+        cols.append(pick.ravel())
+        # Running k smallest per column over the blocks seen so far.
+        kb = min(k_col, stop - start)
+        top = np.argpartition(reduced, kb - 1, axis=0)[:kb]
+        vals = np.concatenate([best_val, np.take_along_axis(reduced, top, axis=0)])
+        who = np.concatenate([best_row, top + start])
+        keep = np.argsort(vals, axis=0)[:k_col]
+        best_val = np.take_along_axis(vals, keep, axis=0)
+        best_row = np.take_along_axis(who, keep, axis=0)
+    rows.append(best_row.ravel())
+    cols.append(np.tile(np.arange(m), best_row.shape[0]))
+    return np.concatenate(rows).astype(np.intp), np.concatenate(cols).astype(np.intp)
+
+
+def _warm_dense(a, b, cost, max_iter, potentials_init):
+    u0, v0 = _warm_potentials(potentials_init, a.size, b.size)
+    seeds = _tight_arcs(lambda start, stop: cost[start:stop], u0, v0)
+    source = _engine.DenseCosts(cost)
+    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs=seeds)
+
+    def fill(u, v, rows, cols):
+        _dense_fill(cost, a, b, u, v, rows, cols)
+
+    return _assemble(solution, a, b, fill, source, None)
+
+
+def _warm_points(x, y, a, b, metric, p, max_iter, potentials_init):
+    source = _engine.PointCosts(x, y, metric, p)
+    source.check_range()
+    if x.shape[1] == 1 and metric != "sqeuclidean":
+        # Solved in closed form on the line: nothing to warm-start.
+        return solve_points_validated(x, y, a, b, metric, p, max_iter)
+    u0, v0 = _warm_potentials(potentials_init, a.size, b.size)
+    m = y.shape[0]
+
+    def cost_rows(start, stop):
+        rows = np.repeat(np.arange(start, stop), m)
+        cols = np.tile(np.arange(m), stop - start)
+        return source.arc_costs(rows, cols).reshape(stop - start, m)
+
+    seeds = _tight_arcs(cost_rows, u0, v0)
+    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs=seeds)
+
+    def fill(u, v, rows, cols):
+        # Zero-mass bins: c-transforms, as in emd.solve_points.
+        zero_rows, zero_cols = np.flatnonzero(a == 0), np.flatnonzero(b == 0)
+        if zero_rows.size:
+            u[zero_rows] = source.c_transform(
+                np.ascontiguousarray(x[zero_rows]), np.ascontiguousarray(y[cols]), v[cols]
+            )
+        if zero_cols.size:
+            v[zero_cols] = source.c_transform(np.ascontiguousarray(y[zero_cols]), x, u)
+
+    return _assemble(solution, a, b, fill, source, metric)
+
+
+class _SparseResult:
+    """What the compat functions read from a solve on a sparse pattern of arcs."""
+
+    def __init__(self, cost, plan, u, v, status):
+        self.cost, self.plan, self.u, self.v, self.status = cost, plan, u, v, status
+
+
+def _sparse_pattern(M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """Stored entries of a sparse ``M`` as arcs: duplicates summed, explicit zeros kept."""
+    coo = scipy.sparse.coo_array(M)
+    if coo.ndim != 2:
+        raise POTCompatError(f"M must be 2-dimensional, got shape {coo.shape}")
+    coo.sum_duplicates()
+    costs = as_float_array(coo.data, "M", 1)
+    if not np.isfinite(costs).all():
+        raise POTCompatError("M has a non-finite stored entry")
+    return coo.row.astype(np.intp), coo.col.astype(np.intp), costs, coo.shape
+
+
+def _no_plan_message(a, b, rows, cols) -> str:
+    n, m = a.size, b.size
+    reach_row = np.bincount(rows[b[cols] > 0], minlength=n) > 0
+    reach_col = np.bincount(cols[a[rows] > 0], minlength=m) > 0
+    for line, mass, reached, other in (("row", a, reach_row, "column"),
+                                       ("column", b, reach_col, "row")):
+        stuck = np.flatnonzero((mass > 0) & ~reached)
+        if stuck.size:
+            k = int(stuck[0])
+            name = "a" if line == "row" else "b"
+            return (f"{line} {k} of M has mass {name}[{k}]={float(mass[k])!r} but no stored "
+                    f"entry in a {other} with mass")
+    return "some rows have more mass than the columns their stored entries reach can take"
+
+
+def _solve_sparse(a, b, rows, cols, costs, shape, max_iter) -> _SparseResult:
+    """Transport restricted to the stored entries: a bipartite min-cost flow, rows
+    ``0..n-1`` to columns ``n..n+m-1``, whose potentials are ``u = y[:n]``, ``v = -y[n:]``."""
+    n = shape[0]
+    supply = np.concatenate([a, -b])
+    flow, y, _, status = _engine.solve_arcs(supply, rows, cols + n, costs, max_iter)
+    if status == "infeasible":
+        raise POTCompatError(
+            "M's stored entries admit no transport plan between a and b: "
+            + _no_plan_message(a, b, rows, cols)
+        )
+    u, v = y[:n].copy(), -y[n:]
+    _center(a, b, u, v)
+    moving = flow > 0
+    plan = scipy.sparse.coo_array((flow[moving], (rows[moving], cols[moving])), shape=shape)
+    return _SparseResult(math.fsum(flow * costs), plan, u, v, status)
+
+
 def _log(result, warning: str | None) -> dict[str, Any]:
     return {
         "cost": result.cost,
@@ -92,15 +269,26 @@ def _status_warning(result) -> str | None:
     return message
 
 
-def _solve(a, b, M, numItermax: int, check_marginals: bool):
+def _solve(a, b, M, numItermax: int, check_marginals: bool, potentials_init=None):
     try:
-        cost = as_float_array(M, "M", 2)
-        n, m = cost.shape
+        if scipy.sparse.issparse(M):
+            rows, cols, costs, (n, m) = _sparse_pattern(M)
+        else:
+            cost = as_float_array(M, "M", 2)
+            n, m = cost.shape
         a_arr = _weights(a, "a", n)
         b_arr = _weights(b, "b", m)
         b_arr = _match_masses(a_arr, b_arr, check_marginals)
-        cost = as_cost_matrix(cost, (n, m), "M")
-        result = solve_validated(a_arr, b_arr, cost, _iteration_limit(numItermax))
+        max_iter = _iteration_limit(numItermax)
+        if scipy.sparse.issparse(M):
+            # POT ignores potentials_init for sparse M too.
+            result = _solve_sparse(a_arr, b_arr, rows, cols, costs, (n, m), max_iter)
+        else:
+            cost = as_cost_matrix(cost, (n, m), "M")
+            if potentials_init is None:
+                result = solve_validated(a_arr, b_arr, cost, max_iter)
+            else:
+                result = _warm_dense(a_arr, b_arr, cost, max_iter, potentials_init)
     except POTCompatError:
         raise
     except ValueError as exc:
@@ -117,11 +305,15 @@ def emd(
     center_dual: bool = True,
     numThreads: int = 1,
     check_marginals: bool = True,
-) -> np.ndarray | tuple[np.ndarray, dict[str, Any]]:
-    """The optimal transport plan as a dense array, like ``ot.emd``.
+    potentials_init: tuple[ArrayLike, ArrayLike] | None = None,
+) -> np.ndarray | scipy.sparse.coo_array | tuple[Any, dict[str, Any]]:
+    """The optimal transport plan, like ``ot.emd``: dense, or sparse for a sparse ``M``.
 
-    ``center_dual`` and ``numThreads`` are accepted for compatibility; the
-    duals are always centred (``sum(a u) == sum(b v)``).
+    ``center_dual`` is accepted for compatibility; the duals are always
+    centred (``sum(a u) == sum(b v)``).  ``numThreads`` is ignored, with
+    POT's ``DeprecationWarning`` unless it is 1.  ``potentials_init=(u, v)``
+    seeds the solver with the arcs tight under those potentials (ignored for
+    a sparse ``M``, as in POT); the plan and cost are the same as without it.
 
     Examples
     --------
@@ -130,8 +322,9 @@ def emd(
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    result, warning = _solve(a, b, M, numItermax, check_marginals)
-    plan = result.dense_plan()
+    _check_threads(numThreads)
+    result, warning = _solve(a, b, M, numItermax, check_marginals, potentials_init)
+    plan = result.plan if scipy.sparse.issparse(M) else result.plan.toarray()
     return (plan, _log(result, warning)) if log else plan
 
 
@@ -146,8 +339,12 @@ def emd2(
     center_dual: bool = True,
     numThreads: int = 1,
     check_marginals: bool = True,
+    potentials_init: tuple[ArrayLike, ArrayLike] | None = None,
 ):
     """The optimal transport cost, like ``ot.emd2``; a 2-D ``b`` gives one cost per column.
+
+    ``M``, ``numThreads`` and ``potentials_init`` as in :func:`emd`; with
+    ``return_matrix=True`` the plan is ``log["G"]`` (sparse for a sparse ``M``).
 
     Examples
     --------
@@ -155,19 +352,21 @@ def emd2(
     >>> ot.emd2([1.0, 0.0], [0.0, 1.0], [[0.0, 2.0], [2.0, 0.0]])
     2.0
     """
+    _check_threads(numThreads)
     b_arr = np.asarray(b) if b is not None else None
     if b_arr is not None and b_arr.ndim == 2:
         return [
             emd2(a, b_arr[:, k], M, numItermax=numItermax, log=log,
-                 return_matrix=return_matrix, check_marginals=check_marginals)
+                 return_matrix=return_matrix, check_marginals=check_marginals,
+                 potentials_init=potentials_init)
             for k in range(b_arr.shape[1])
         ]
-    result, warning = _solve(a, b, M, numItermax, check_marginals)
+    result, warning = _solve(a, b, M, numItermax, check_marginals, potentials_init)
     if not log:
         return result.cost
     info = _log(result, warning)
     if return_matrix:
-        info["G"] = result.dense_plan()
+        info["G"] = result.plan if scipy.sparse.issparse(M) else result.plan.toarray()
     return result.cost, info
 
 
@@ -182,12 +381,14 @@ def emd2_lazy(
     return_matrix: bool = True,
     center_dual: bool = True,
     check_marginals: bool = True,
+    potentials_init: tuple[ArrayLike, ArrayLike] | None = None,
 ):
     """The optimal cost with costs computed from coordinates, like ``ot.emd2_lazy``.
 
     As in POT, ``log=True`` or ``return_matrix=True`` (the default) returns
     ``(cost, log)``, and ``return_matrix`` puts the sparse plan in ``log["G"]``
-    (a ``scipy.sparse.coo_array``).  Memory stays O((n + m) d).
+    (a ``scipy.sparse.coo_array``).  Memory stays O((n + m) d), and O(512 m)
+    more with ``potentials_init``, which seeds the solver as in :func:`emd`.
 
     Examples
     --------
@@ -210,7 +411,11 @@ def emd2_lazy(
             raise POTCompatError(
                 f"metric must be 'sqeuclidean', 'euclidean' or 'cityblock', got {metric!r}"
             )
-        result = solve_points_validated(x, y, a_arr, b_arr, metric, p, _iteration_limit(numItermax))
+        max_iter = _iteration_limit(numItermax)
+        if potentials_init is None:
+            result = solve_points_validated(x, y, a_arr, b_arr, metric, p, max_iter)
+        else:
+            result = _warm_points(x, y, a_arr, b_arr, metric, p, max_iter, potentials_init)
     except POTCompatError:
         raise
     except ValueError as exc:

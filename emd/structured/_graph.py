@@ -19,10 +19,11 @@ from scipy.sparse import csgraph
 
 from emd import _engine
 from emd._status import warn_status as _warn_status
-from emd._validation import as_float_array, as_positive_int, as_weights, balance
+from emd._validation import as_float_array, as_positive_int, as_weights, balance, input_eps
+from emd.structured._deprecation import DeprecatedResultFloat
 from emd.structured._tree import solve_tree
 
-__all__ = ["GraphResult", "wasserstein_graph"]
+__all__ = ["GraphResult", "solve_graph", "wasserstein_graph"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ def _undirected(i, j, lengths, n_nodes):
     return lo.astype(np.intp), hi.astype(np.intp), shortest
 
 
-def wasserstein_graph(
+def solve_graph(
     graph: Any,
     a: ArrayLike,
     b: ArrayLike,
@@ -116,7 +117,10 @@ def wasserstein_graph(
     normalize: bool = False,
     max_iter: int | None = None,
 ) -> GraphResult:
-    """Wasserstein-1 distance between masses on the nodes of an undirected graph.
+    """Optimal transport between masses on the nodes of an undirected graph, with its flows.
+
+    The cost of moving a unit of mass is the length of the shortest path.
+    :func:`wasserstein_graph` gives the distance alone.
 
     Parameters
     ----------
@@ -128,7 +132,11 @@ def wasserstein_graph(
         both allow travel either way, and parallel edges keep the shortest
         (duplicate entries of a sparse matrix are first summed, as scipy does).
     a, b : array_like, shape (n_nodes,)
-        Nonnegative masses on the nodes with equal totals.
+        Nonnegative masses on the nodes, moved as given: their totals must
+        agree to the precision of their dtype (:func:`emd._validation.mass_rtol`:
+        ``n * eps``, at least 1e-9 and at most ``sqrt(eps)`` relative); a
+        difference beyond float64 rounding is removed by rescaling ``b`` to
+        the total of ``a``.  Or pass ``normalize=True``.
     normalize : bool, default False
         Rescale both to mass 1.
     max_iter : int, optional
@@ -158,9 +166,9 @@ def wasserstein_graph(
     >>> # A 4-cycle with unit edges and one chord of length 1.5 between 0 and 2.
     >>> edges = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]])
     >>> lengths = np.array([1.0, 1.0, 1.0, 1.0, 1.5])
-    >>> emd.wasserstein_graph((edges, lengths), [1, 0, 0, 0], [0, 0, 1, 0]).cost
+    >>> emd.solve_graph((edges, lengths), [1, 0, 0, 0], [0, 0, 1, 0]).cost
     1.5
-    >>> emd.wasserstein_graph((edges[:3], lengths[:3]), [1, 0, 0, 0], [0, 0, 0, 1]).method
+    >>> emd.solve_graph((edges[:3], lengths[:3]), [1, 0, 0, 0], [0, 0, 0, 1]).method
     'tree'
     """
     i, j, lengths, n_nodes = _edge_list(graph)
@@ -170,7 +178,7 @@ def wasserstein_graph(
     elif a_arr.size != n_nodes:
         raise ValueError(f"a has {a_arr.size} entries but the graph has {n_nodes} nodes")
     b_arr = as_weights(b, "b", n_nodes)
-    a_arr, b_arr = balance(a_arr, b_arr, normalize)
+    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n_nodes):
         raise ValueError(f"graph has edges to nodes outside [0, {n_nodes})")
     if not np.isfinite(lengths).all() or (lengths < 0).any():
@@ -221,6 +229,44 @@ def wasserstein_graph(
         n_iter=n_iter,
         status=status,
     )
+
+
+def wasserstein_graph(
+    graph: Any,
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    normalize: bool = False,
+    max_iter: int | None = None,
+) -> float:
+    """Wasserstein-1 distance between masses on the nodes of an undirected graph.
+
+    The number of :func:`solve_graph`, which takes the same arguments and
+    also returns the potential and the edge flows.  Masses are moved as given
+    (equal totals to the precision of the inputs' dtype, ``b`` rescaled to
+    the total of ``a``) unless ``normalize=True`` rescales both to 1.
+
+    Returns
+    -------
+    float
+        The distance; NaN if ``max_iter`` stopped the solver first.
+
+        Until the next release the float also answers the attributes of the
+        :class:`GraphResult` this function used to return (``.cost``,
+        ``.potential``, ...), each with a ``DeprecationWarning``: use
+        :func:`solve_graph` for them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import emd
+    >>> edges = np.array([[0, 1], [1, 2], [2, 3], [3, 0], [0, 2]])
+    >>> lengths = np.array([1.0, 1.0, 1.0, 1.0, 1.5])
+    >>> emd.wasserstein_graph((edges, lengths), [1, 0, 0, 0], [0, 0, 1, 0])
+    1.5
+    """
+    result = solve_graph(graph, a, b, normalize=normalize, max_iter=max_iter)
+    return DeprecatedResultFloat(result, "wasserstein_graph", "solve_graph")
 
 
 def _solve_tree(adjacency, lo, hi, lengths, a, b) -> GraphResult:

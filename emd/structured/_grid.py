@@ -40,11 +40,14 @@ from emd._validation import (
     as_float_array,
     as_positive_int,
     balance,
+    check_grid_layout,
     check_scale,
     check_weight_values,
+    input_eps,
 )
+from emd.structured._deprecation import DeprecatedResultFloat
 
-__all__ = ["GridResult", "GridSolver", "euclidean_offsets", "wasserstein_grid"]
+__all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
 
 GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
 
@@ -498,7 +501,7 @@ def _choose_L(L: int | None, max_rel_error: float | None) -> int:
     return high
 
 
-def wasserstein_grid(
+def solve_grid(
     A: ArrayLike,
     B: ArrayLike,
     *,
@@ -508,19 +511,26 @@ def wasserstein_grid(
     max_rel_error: float | None = None,
     exact: bool = False,
     normalize: bool = False,
+    volume: bool = False,
     return_flows: bool = False,
     max_iter: int | None = None,
 ) -> GridResult:
-    """Wasserstein-1 distance between two histograms on the same regular grid.
+    """Optimal transport between two histograms on the same regular grid, with its potential.
 
     Bin ``(i, j, k)`` sits at ``spacing * (i, j, k)``.  The problem is solved as
     a minimum-cost flow on a sparse graph with O(bins) arcs instead of the
     bins x bins cost matrix, so 512 x 512 images take seconds, not terabytes.
+    :func:`wasserstein_grid` gives the distance alone.
 
     Parameters
     ----------
     A, B : array_like
-        Nonnegative histograms of equal shape, in 1, 2 or 3 dimensions.
+        Nonnegative histograms of equal shape, in 1, 2 or 3 dimensions.  The
+        masses are moved as given: their totals must agree to the precision of
+        their dtype (:func:`emd._validation.mass_rtol`: ``n * eps``, at least
+        1e-9 and at most ``sqrt(eps)`` relative); a difference beyond float64
+        rounding is removed by rescaling ``B`` to the total of ``A``.  Or pass
+        ``normalize=True``.
     metric : {"cityblock", "chebyshev", "euclidean"}
         Ground metric between bin centres.  City-block and Chebyshev are exact;
         Euclidean is exact in 1-D and, in 2-D, an upper bound within
@@ -536,6 +546,10 @@ def wasserstein_grid(
         costs computed on the fly (O(bins) memory, O(bins^2) time per pricing pass).
     normalize : bool, default False
         Rescale both histograms to mass 1 instead of requiring equal totals.
+    volume : bool, default False
+        Accept a 3-D grid whose last axis has 3 or 4 bins.  Without it such an
+        array is refused as a likely RGB(A) image: solved as a grid, mass
+        would move between colour channels.  Convert images to one channel.
     return_flows : bool, default False
         Keep the positive arc flows in :attr:`GridResult.flows`.
     max_iter : int, optional
@@ -549,7 +563,8 @@ def wasserstein_grid(
     ------
     ValueError
         Shapes differ, negative or non-finite entries, unequal totals without
-        ``normalize``, an unknown metric, or Euclidean on a 3-D grid without ``exact``.
+        ``normalize``, an unknown metric, Euclidean on a 3-D grid without
+        ``exact``, or an RGB-like shape without ``volume=True``.
 
     Warns
     -----
@@ -569,11 +584,11 @@ def wasserstein_grid(
     >>> import emd
     >>> A = np.zeros((4, 4)); A[0, 0] = 1.0
     >>> B = np.zeros((4, 4)); B[2, 3] = 1.0
-    >>> emd.wasserstein_grid(A, B).cost
+    >>> emd.solve_grid(A, B).cost
     5.0
-    >>> emd.wasserstein_grid(A, B, metric="chebyshev").cost
+    >>> emd.solve_grid(A, B, metric="chebyshev").cost
     3.0
-    >>> result = emd.wasserstein_grid(A, B, metric="euclidean", L=3)
+    >>> result = emd.solve_grid(A, B, metric="euclidean", L=3)
     >>> round(result.cost, 6), result.cost <= 13 ** 0.5 * (1 + result.rel_error_bound)
     (3.605551, True)
     """
@@ -581,7 +596,10 @@ def wasserstein_grid(
     b_grid = _as_grid(B, "B")
     if a_grid.shape != b_grid.shape:
         raise ValueError(f"A and B must have the same shape, got {a_grid.shape} and {b_grid.shape}")
-    a_flat, b_flat = balance(a_grid.ravel(), b_grid.ravel(), normalize, ("A", "B"))
+    check_grid_layout(a_grid.shape, "A", volume)
+    a_flat, b_flat = balance(
+        a_grid.ravel(), b_grid.ravel(), normalize, ("A", "B"), input_eps(A, B)
+    )
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     if exact:
@@ -602,6 +620,57 @@ def wasserstein_grid(
     result = solver(a_flat - b_flat, max_iter, return_flows)
     _warn_status(result.status, max_iter)
     return result
+
+
+def wasserstein_grid(
+    A: ArrayLike,
+    B: ArrayLike,
+    *,
+    metric: str = "cityblock",
+    spacing: float = 1.0,
+    L: int | None = None,
+    max_rel_error: float | None = None,
+    exact: bool = False,
+    normalize: bool = False,
+    volume: bool = False,
+    max_iter: int | None = None,
+    return_flows: bool = False,
+) -> float:
+    """Wasserstein-1 distance between two histograms on the same regular grid.
+
+    The number of :func:`solve_grid`, which takes the same arguments and
+    returns the potential, flows and error bound as well.  Masses are moved
+    as given (equal totals to the precision of the inputs' dtype, ``B``
+    rescaled to the total of ``A``) unless ``normalize=True`` rescales both to 1.
+
+    Returns
+    -------
+    float
+        The distance; for ``metric="euclidean"`` on a 2-D grid without
+        ``exact=True``, an upper bound within ``solve_grid(...).rel_error_bound``.
+        NaN if ``max_iter`` stopped the solver first.
+
+        Until the next release the float also answers the attributes of the
+        :class:`GridResult` this function used to return (``.cost``,
+        ``.potential``, ...), each with a ``DeprecationWarning``: use
+        :func:`solve_grid` for them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import emd
+    >>> A = np.zeros((4, 4)); A[0, 0] = 1.0
+    >>> B = np.zeros((4, 4)); B[2, 3] = 1.0
+    >>> emd.wasserstein_grid(A, B)
+    5.0
+    >>> f"{emd.wasserstein_grid(A, B, metric='euclidean', exact=True):.4f}"
+    '3.6056'
+    """
+    result = solve_grid(
+        A, B, metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
+        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter,
+    )
+    return DeprecatedResultFloat(result, "wasserstein_grid", "solve_grid")
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validation import _first_bad, as_float_array, as_weights, balance, check_scale
+from .._validation import _first_bad, as_float_array, as_weights, balance, check_scale, input_eps
 
 __all__ = ["TreeResult", "solve_tree", "wasserstein_tree"]
 
@@ -148,7 +148,7 @@ def _prepare(
     lengths = _as_lengths(edge_lengths, n, root)
     wa = as_weights(a, "a", n)
     wb = as_weights(b, "b", n)
-    wa, wb = balance(wa, wb, normalize)
+    wa, wb = balance(wa, wb, normalize, eps=input_eps(a, b))
     check_scale(float(lengths.max()), float(wa.sum()), n, "edge lengths")
     flows = _subtree_sums(par, root, wa - wb)
     # The root has no edge; its "flow" is only the rounding left in sum(a - b).
@@ -184,8 +184,10 @@ def wasserstein_tree(
         ``edge_lengths[i] >= 0`` is the length of the edge from ``i`` to
         ``parents[i]``; the root's entry is ignored (it may be anything).
     a, b : array_like, shape (n,)
-        Nonnegative finite masses on the nodes, with equal totals (relative
-        tolerance 1e-9) unless ``normalize`` is true.
+        Nonnegative finite masses on the nodes, moved as given: equal totals
+        to the precision of their dtype (``n * eps`` relative, at least 1e-9,
+        at most ``sqrt(eps)``; a difference beyond float64 rounding is removed
+        by rescaling ``b`` to the total of ``a``) unless ``normalize`` is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
 
@@ -264,7 +266,8 @@ def solve_tree(
     edge_lengths : array_like, shape (n,)
         Nonnegative length of the edge to the parent (ignored at the root).
     a, b : array_like, shape (n,)
-        Nonnegative masses with equal totals unless ``normalize`` is true.
+        Nonnegative masses with equal totals (to the precision of their
+        dtype, as in :func:`wasserstein_tree`) unless ``normalize`` is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
 

@@ -261,7 +261,7 @@ def fuzz_grid(fdp: atheris.FuzzedDataProvider) -> None:
     if (metric == "euclidean" and len(shape) != 2) or fdp.ConsumeIntInRange(0, 4) == 0:
         kwargs["exact"] = metric == "euclidean"
     try:
-        result = emd.wasserstein_grid(A, B, **kwargs)
+        result = emd.solve_grid(A, B, volume=True, **kwargs)
     except ALLOWED:
         return
     assert math.isfinite(result.cost) and result.cost >= 0, result
