@@ -143,7 +143,7 @@ def test_resuming_with_other_inputs_or_options_is_refused(tmp_path):
 
 def test_bad_out_and_resume_arguments(tmp_path):
     hists = _grids(3)
-    with pytest.raises(ValueError, match="out must name a .npy file or a .zarr store"):
+    with pytest.raises(ValueError, match=r"out must name a \.npy file or a \.zarr store"):
         emd.pairwise(hists, out=tmp_path / "D.csv")
     with pytest.raises(TypeError, match="out must be a path"):
         emd.pairwise(hists, out=3)
@@ -220,4 +220,43 @@ def test_kill_9_midway_then_resume_equals_an_uninterrupted_run(tmp_path):
     # Every block recorded exactly once over the two runs: nothing solved twice.
     lines = record.read_text().splitlines()[1:]
     tiles = [tuple(line.split()[:2]) for line in lines]
+    assert len(tiles) == len(set(tiles)) == n_blocks
+
+
+def test_dask_worker_killed_mid_run_costs_only_its_blocks(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    n = 48
+    rng = np.random.default_rng(6)
+    hists = [rng.random((16, 16)) + 1e-3 for _ in range(n)]
+    expected = emd.pairwise(hists, normalize=True, n_jobs=2)
+    path = tmp_path / "D.npy"
+    record = Path(str(path) + ".progress")
+    n_blocks = 8 * 9 // 2
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        killed = []
+
+        def kill_one_worker():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if record.exists() and len(record.read_text().splitlines()) > 1 + n_blocks // 4:
+                    victim = sorted(pids.values())[0]
+                    os.kill(victim, signal.SIGKILL)
+                    killed.append((victim, len(record.read_text().splitlines()) - 1))
+                    return
+                time.sleep(0.005)
+
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        matrix = emd.pairwise(hists, normalize=True, out=path, block_size=6, client=client)
+        killer.join()
+        assert killed, "no worker was killed"
+        assert killed[0][1] < n_blocks, "the run ended before the worker was killed"
+        assert killed[0][0] not in client.run(os.getpid).values()
+    assert matrix.tobytes() == expected.tobytes()
+    tiles = [tuple(line.split()[:2]) for line in record.read_text().splitlines()[1:]]
     assert len(tiles) == len(set(tiles)) == n_blocks
