@@ -15,6 +15,7 @@ potentials and a ``certificate()`` of optimality.
 from emd import divergences, dual
 from emd._result import Certificate, FlowResult, TransportResult
 from emd.batch import cdist, pairwise
+from emd.neighbors import NeighborsResult, knn
 from emd.structured import (
     GraphResult,
     GridResult,
@@ -36,6 +37,7 @@ __all__ = [
     "FlowResult",
     "GraphResult",
     "GridResult",
+    "NeighborsResult",
     "OneDimResult",
     "SolverWarning",
     "TransportResult",
@@ -44,6 +46,7 @@ __all__ = [
     "cdist",
     "divergences",
     "dual",
+    "knn",
     "min_cost_flow",
     "pairwise",
     "solve",
