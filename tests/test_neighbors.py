@@ -99,7 +99,7 @@ def test_own_point_sets_equal_brute_force(metric):
         rng = np.random.default_rng(300 + seed)
         dim = 1 + seed % 3
 
-        def cloud():
+        def cloud(rng=rng, dim=dim):
             n = int(rng.integers(2, 12))
             centre = rng.random(dim)
             return centre + 0.1 * rng.standard_normal((n, dim)), rng.random(n) + 0.01
@@ -192,7 +192,7 @@ def test_uncertified_solves_are_reported_not_ranked():
     (([np.ones(3)] * 2,), {"k": 2}, ValueError, "only 1 candidates"),
     (([np.ones(3)], [np.ones(3)]), {"k": 0}, ValueError, "k must be >= 1"),
     (([np.ones(3)], [np.ones(3)]), {"k": 1.5}, TypeError, "k must be an integer"),
-    (([np.ones(3)], [np.ones(4)]), {}, ValueError, "same shape"),
+    (([np.ones(3)], [np.full(4, 0.75)]), {}, ValueError, "same shape"),
     (([np.ones(3)], [2 * np.ones(3)]), {}, ValueError, r"database\[0\] has total mass 6.0"),
     (([-np.ones(3)], [np.ones(3)]), {}, ValueError, r"queries\[0\]: histogram has a negative"),
 ])
