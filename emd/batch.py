@@ -171,8 +171,9 @@ def _build(
         from emd.structured._grid import GridSolver
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
+        stacked = np.stack([h.ravel() for h in left])
         return _PairSolver(
-            np.stack([h.ravel() for h in left]), np.stack([h.ravel() for h in right]), "grid",
+            stacked, stacked if right is left else np.stack([h.ravel() for h in right]), "grid",
             solver, max_iter,
         )
     flat_left = [h.ravel() for h in left]
@@ -317,7 +318,8 @@ def _compute(
     )
     n, m = len(left), len(right)
     if out is not None:
-        block = as_positive_int(DEFAULT_BLOCK if block_size is None else block_size, "block_size")
+        block = (_default_block(n, m) if block_size is None
+                 else as_positive_int(block_size, "block_size"))
         config = {
             "metric": metric, "grid": grid, "normalize": normalize, "spacing": spacing,
             "L": L, "max_iter": max_iter,
@@ -372,9 +374,15 @@ def _compute(
 # a block whose pages never reached the disk (an OS crash) is solved again
 # rather than trusted.
 
-#: Rows (and columns) per block: 64 x 64 = 4096 pairs, 32 KiB of results, so a
-#: killed run loses seconds of work and the record stays one short line per block.
+#: Rows (and columns) per block at most: 64 x 64 = 4096 pairs, 32 KiB of
+#: results, so a killed run loses little work and the record stays one short
+#: line per block.  Smaller matrices get smaller blocks (at least 32 per side,
+#: down to 8 rows), so that the blocks in flight are a small part of the whole.
 DEFAULT_BLOCK = 64
+
+
+def _default_block(n: int, m: int) -> int:
+    return min(DEFAULT_BLOCK, max(8, -(-max(n, m) // 32)))
 
 _RECORD_FORMAT = "emd-pairwise-record/1"
 
@@ -683,7 +691,8 @@ def _tiles_on_threads(solver, todo, jobs, shape_args, finish) -> None:
         pending: dict[Any, tuple[int, int]] = {}
         for tile in todo:
             pending[executor.submit(_solve_tile, solver, tile, *shape_args)] = tile
-            if len(pending) >= 2 * jobs:
+            # One block per thread and one waiting: a kill loses little.
+            if len(pending) >= jobs + 1:
                 break
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -798,8 +807,9 @@ def pairwise(
         with different ones raises ``ValueError``.  Without a record it starts
         afresh.  ``resume=False`` overwrites ``out``.
     block_size : int, optional
-        With ``out``: rows and columns per block (default 64).  A block is the
-        unit of work, of recording and of loss when a run is killed.
+        With ``out``: rows and columns per block (default: ``n / 32`` between
+        8 and 64).  A block is the unit of work, of recording and of loss when
+        a run is killed.
 
     Returns
     -------
