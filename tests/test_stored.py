@@ -260,3 +260,26 @@ def test_dask_worker_killed_mid_run_costs_only_its_blocks(tmp_path):
     assert matrix.tobytes() == expected.tobytes()
     tiles = [tuple(line.split()[:2]) for line in record.read_text().splitlines()[1:]]
     assert len(tiles) == len(set(tiles)) == n_blocks
+
+
+def test_cli_pairwise_resume_writes_the_same_matrix(tmp_path, capsys):
+    from emd.cli import main
+
+    folder = tmp_path / "hists"
+    folder.mkdir()
+    hists = _grids(7)
+    for k, hist in enumerate(hists):
+        np.save(folder / f"h{k}.npy", hist)
+    out = tmp_path / "D.npy"
+    expected = emd.pairwise(hists)
+    assert main(["--pairwise", str(folder), "-o", str(out), "--resume"]) == 0
+    assert np.load(out).tobytes() == expected.tobytes()
+    assert Path(str(out) + ".progress").exists()
+    # Run again: everything is recorded, nothing is solved, the file is unchanged.
+    assert main(["--pairwise", str(folder), "-o", str(out), "--resume"]) == 0
+    assert np.load(out).tobytes() == expected.tobytes()
+    np.save(folder / "h0.npy", hists[0] * 0.5 + hists[1] * 0.5)
+    assert main(["--pairwise", str(folder), "-o", str(out), "--resume"]) != 0
+    assert "differ from those of the run recorded" in capsys.readouterr().err
+    assert main(["--pairwise", str(folder), "-o", str(tmp_path / "D.csv"), "--resume"]) != 0
+    assert "--resume needs -o FILE.npy" in capsys.readouterr().err
