@@ -158,14 +158,32 @@ def test_bad_out_and_resume_arguments(tmp_path):
         emd.pairwise(hists, out=tmp_path / "E.npy", resume=True)
 
 
-def test_zarr_store_when_zarr_is_installed(tmp_path):
+def test_zarr_store_when_zarr_is_installed(tmp_path, monkeypatch):
     zarr = pytest.importorskip("zarr")
     hists = _grids(9)
+    expected = emd.pairwise(hists)
     stored = emd.pairwise(hists, out=tmp_path / "D.zarr", block_size=4)
     assert isinstance(stored, zarr.Array)
-    assert np.asarray(stored[:]).tobytes() == emd.pairwise(hists).tobytes()
-    again = emd.pairwise(hists, out=tmp_path / "D.zarr", block_size=4, resume=True)
-    assert np.asarray(again[:]).tobytes() == emd.pairwise(hists).tobytes()
+    assert np.asarray(stored[:]).tobytes() == expected.tobytes()
+    rect = emd.cdist(hists[:4], hists, out=tmp_path / "C.zarr", block_size=3, n_jobs=2)
+    assert np.asarray(rect[:]).tobytes() == emd.cdist(hists[:4], hists).tobytes()
+    original = batch._PairSolver.chunk
+    calls = []
+
+    def interrupting(self, pairs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, pairs)
+
+    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        emd.pairwise(hists, out=tmp_path / "E.zarr", block_size=4, n_jobs=1)
+    solved = _count_solves(monkeypatch)
+    again = emd.pairwise(hists, out=tmp_path / "E.zarr", block_size=4, resume=True)
+    assert np.asarray(again[:]).tobytes() == expected.tobytes()
+    # Six blocks, of which (2, 2) holds no pair (one row); two were finished.
+    assert len(solved) == 5 - 2
 
 
 def test_max_iter_stops_are_reported_across_a_resume(tmp_path):
