@@ -851,9 +851,10 @@ def pairwise(
     On disk, resumable after an interruption:
 
     >>> import os, tempfile
-    >>> path = os.path.join(tempfile.mkdtemp(), "D.npy")
-    >>> float(emd.pairwise(hists, out=path, resume=True)[0, 2])
-    2.0
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     D = emd.pairwise(hists, out=os.path.join(folder, "D.npy"), resume=True)
+    ...     print(D[0, 2], sorted(os.listdir(folder)))
+    2.0 ['D.npy', 'D.npy.progress']
     """
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
