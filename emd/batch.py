@@ -809,7 +809,7 @@ def pairwise(
     block_size : int, optional
         With ``out``: rows and columns per block (default: ``n / 32`` between
         8 and 64).  A block is the unit of work, of recording and of loss when
-        a run is killed.
+        a run is killed.  A resumed run keeps the recorded block size.
 
     Returns
     -------
