@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads
+from . import workloads, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -23,6 +23,7 @@ QUICK = {
              "metrics": ["cityblock", "euclidean"], "pot_max": 32},
     "1-D": {"sizes": [10**5, 10**6]},
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
+    "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -32,6 +33,7 @@ FULL = {
              "metrics": ["cityblock", "chebyshev", "euclidean"], "pot_max": 64},
     "1-D": {"sizes": [10**5, 10**6, 10**7]},
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
+    "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
 }
 
 
@@ -51,6 +53,7 @@ def _families(config: dict):
     yield "grid", grid_rows
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
+    yield "scale", lambda: workloads_scale.run(config["scale"])
 
 
 def _fmt(value, spec):
@@ -77,7 +80,7 @@ def _plot(rows: list[dict], out: Path) -> list[Path]:
         print("matplotlib is not installed: no plots (pip install 'emd-ot[bench]')")
         return []
     written = []
-    for family in sorted({r["family"] for r in rows if r["family"] != "pairwise"}):
+    for family in sorted({r["family"] for r in rows if r["family"] not in ("pairwise", "scale")}):
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         series: dict[str, list[tuple[int, float]]] = {}
         for r in (r for r in rows if r["family"] == family):
@@ -106,7 +109,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (under 2 minutes)")
     parser.add_argument("--only", nargs="+", metavar="FAMILY",
-                        choices=["dense", "lazy", "grid", "1-D", "pairwise"],
+                        choices=["dense", "lazy", "grid", "1-D", "pairwise", "scale"],
                         help="run only these families")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
                         help="folder for results.json and the plots")

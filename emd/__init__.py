@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from emd._result import Certificate, FlowResult, TransportResult
 from emd.batch import cdist, pairwise
+from emd.neighbors import NeighborsResult, knn
 from emd.structured import (
     GraphResult,
     GridResult,
@@ -47,6 +48,7 @@ __all__ = [
     "FlowResult",
     "GraphResult",
     "GridResult",
+    "NeighborsResult",
     "OneDimResult",
     "SolverWarning",
     "TransportResult",
@@ -55,6 +57,7 @@ __all__ = [
     "cdist",
     "divergences",
     "dual",
+    "knn",
     "min_cost_flow",
     "pairwise",
     "solve",

@@ -10,12 +10,15 @@ histograms scattered to the workers once.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -168,8 +171,9 @@ def _build(
         from emd.structured._grid import GridSolver
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
+        stacked = np.stack([h.ravel() for h in left])
         return _PairSolver(
-            np.stack([h.ravel() for h in left]), np.stack([h.ravel() for h in right]), "grid",
+            stacked, stacked if right is left else np.stack([h.ravel() for h in right]), "grid",
             solver, max_iter,
         )
     flat_left = [h.ravel() for h in left]
@@ -232,7 +236,25 @@ def _run_threads(
     return values
 
 
-def _run_dask(solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int) -> np.ndarray:
+def _run_serial(solver: _PairSolver, pairs: np.ndarray, chunk: int, progress: bool) -> np.ndarray:
+    if not progress:
+        return solver.chunk(pairs) if len(pairs) else np.empty((0, 2))
+    # One thread still shows its progress: chunk by chunk, as the pool would.
+    values = np.empty((len(pairs), 2))
+    bar = _progress_bar(len(pairs), progress)
+    try:
+        for start in range(0, len(pairs), chunk):
+            part = slice(start, min(start + chunk, len(pairs)))
+            values[part] = solver.chunk(pairs[part])
+            bar.update(part.stop - part.start)
+    finally:
+        bar.close()
+    return values
+
+
+def _run_dask(
+    solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int, progress: bool = False
+) -> np.ndarray:
     # Scatter the solver (it holds the histograms and any shared costs) once;
     # every task then ships only its pair indices.
     # hash=False: a fresh key per call, so a release from an earlier call cannot
@@ -240,6 +262,16 @@ def _run_dask(solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int) -
     [remote] = client.scatter([solver], broadcast=True, hash=False)
     parts = [pairs[k : k + chunk] for k in range(0, len(pairs), chunk)]
     futures = [client.submit(_dask_chunk, remote, part, pure=False) for part in parts]
+    if progress and futures:
+        from distributed import as_completed
+
+        bar = _progress_bar(len(pairs), progress)
+        sizes = {future.key: len(part) for future, part in zip(futures, parts, strict=True)}
+        try:
+            for future in as_completed(futures):
+                bar.update(sizes[future.key])
+        finally:
+            bar.close()
     return np.concatenate(client.gather(futures)) if futures else np.empty((0, 2))
 
 
@@ -267,7 +299,7 @@ def _jobs(n_jobs: int | None) -> int:
 
 def _compute(
     left_raw, right_raw, symmetric: bool, *, metric, positions, grid, n_jobs, progress,
-    normalize, client, chunk_size, spacing, L, max_iter,
+    normalize, client, chunk_size, spacing, L, max_iter, out=None, resume=False, block_size=None,
 ) -> np.ndarray:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
@@ -285,15 +317,32 @@ def _compute(
         spacing=spacing, L=L, max_iter=max_iter,
     )
     n, m = len(left), len(right)
+    if out is not None:
+        block = (_default_block(n, m) if block_size is None
+                 else as_positive_int(block_size, "block_size"))
+        config = {
+            "metric": metric, "grid": grid, "normalize": normalize, "spacing": spacing,
+            "L": L, "max_iter": max_iter,
+            "positions": None if positions is None else _positions_hash(positions),
+        }
+        return _compute_stored(
+            solver, n, m, symmetric, out=out, resume=resume, block=block,
+            fingerprint=_fingerprint(left, right, symmetric, config), jobs=jobs, client=client,
+            progress=progress, max_iter=max_iter,
+        )
+    if resume:
+        raise ValueError("resume=True needs out=: the path of the matrix to resume")
+    if block_size is not None:
+        raise ValueError("block_size applies to out= only (chunk_size sets pairs per task)")
     if symmetric:
         rows, cols = np.triu_indices(n, k=1)
     else:
         rows, cols = np.divmod(np.arange(n * m), m)
     pairs = np.stack([rows, cols], axis=1)
     if client is not None:
-        results = _run_dask(solver, pairs, client, chunk)
+        results = _run_dask(solver, pairs, client, chunk, progress)
     elif jobs == 1 or len(pairs) <= chunk:
-        results = solver.chunk(pairs) if len(pairs) else np.empty((0, 2))
+        results = _run_serial(solver, pairs, chunk, progress)
     else:
         results = _run_threads(solver, pairs, jobs, chunk, progress)
     values = results[:, 0]
@@ -314,6 +363,386 @@ def _compute(
     return out
 
 
+# On-disk matrices
+# ----------------
+# The matrix is cut into square blocks of ``block_size`` rows and columns
+# (for ``pairwise`` only the blocks on and above the diagonal; each also fills
+# its mirror image).  A block is solved whole, written into the on-disk array,
+# and only then appended to a small text record beside it, with a hash of its
+# bytes.  A process killed at any moment therefore leaves every recorded block
+# complete; on resume each recorded block is read back and its hash checked, so
+# a block whose pages never reached the disk (an OS crash) is solved again
+# rather than trusted.
+
+#: Rows (and columns) per block at most: 64 x 64 = 4096 pairs, 32 KiB of
+#: results, so a killed run loses little work and the record stays one short
+#: line per block.  Smaller matrices get smaller blocks (at least 32 per side,
+#: down to 8 rows), so that the blocks in flight are a small part of the whole.
+DEFAULT_BLOCK = 64
+
+
+def _default_block(n: int, m: int) -> int:
+    return min(DEFAULT_BLOCK, max(8, -(-max(n, m) // 32)))
+
+_RECORD_FORMAT = "emd-pairwise-record/1"
+
+
+def _digest_items(digest: Any, items: list[Any]) -> None:
+    digest.update(str(len(items)).encode())
+    for item in items:
+        for array in (item if isinstance(item, tuple) else (item,)):
+            array = np.ascontiguousarray(array, dtype=np.float64)
+            digest.update(repr(array.shape).encode())
+            digest.update(array.tobytes())
+
+
+def _fingerprint(left: list[Any], right: list[Any], symmetric: bool, config: dict) -> str:
+    """A hash of every input that can change a single entry of the matrix."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(config, sort_keys=True, default=repr).encode())
+    _digest_items(digest, left)
+    if not symmetric:
+        _digest_items(digest, right)
+    return digest.hexdigest()
+
+
+def _positions_hash(positions: ArrayLike) -> str:
+    array = np.ascontiguousarray(positions, dtype=np.float64)
+    return hashlib.sha256(repr(array.shape).encode() + array.tobytes()).hexdigest()
+
+
+def _tiles(n: int, m: int, block: int, symmetric: bool) -> Iterable[tuple[int, int]]:
+    for bi in range(-(-n // block)):
+        for bj in range(bi if symmetric else 0, -(-m // block)):
+            yield bi, bj
+
+
+def _tile_bounds(tile: tuple[int, int], n: int, m: int, block: int):
+    bi, bj = tile
+    return (slice(bi * block, min(n, (bi + 1) * block)),
+            slice(bj * block, min(m, (bj + 1) * block)))
+
+
+def _solve_tile(
+    solver: _PairSolver, tile: tuple[int, int], n: int, m: int, block: int, symmetric: bool
+) -> tuple[np.ndarray, int]:
+    """The block's values as a (rows, cols) array, and how many pairs stopped early."""
+    rows, cols = _tile_bounds(tile, n, m, block)
+    r, c = np.meshgrid(np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop),
+                       indexing="ij")
+    values = np.zeros(r.shape)
+    keep = r < c if symmetric and tile[0] == tile[1] else np.ones(r.shape, dtype=bool)
+    if keep.any():
+        pairs = np.stack([r[keep], c[keep]], axis=1)
+        results = solver.chunk(pairs)
+        values[keep] = results[:, 0]
+        stopped = int(np.count_nonzero(results[:, 1] == 0))
+    else:
+        stopped = 0
+    if symmetric and tile[0] == tile[1]:
+        # The lower triangle mirrors the upper one; adding the zeros is exact.
+        values = values + values.T
+    return values, stopped
+
+
+def _block_hash(values: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
+
+
+class _NpyTarget:
+    """A ``.npy`` file written through a memory map (its pages are the file's, not anonymous)."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], create: bool):
+        self.path = path
+        if create:
+            self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64,
+                                                   shape=shape)
+        else:
+            try:
+                self.array = np.load(path, mmap_mode="r+")
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"out: cannot reopen {str(path)!r} to resume: {exc}") from None
+            if self.array.shape != shape or self.array.dtype != np.float64:
+                raise ValueError(
+                    f"out: {str(path)!r} holds a {self.array.dtype} array of shape "
+                    f"{self.array.shape}, not the float64 {shape} this call computes"
+                )
+
+    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
+        self.array[rows, cols] = values
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        return np.array(self.array[rows, cols])
+
+    def close(self) -> None:
+        self.array.flush()
+
+    def result(self) -> np.ndarray:
+        self.close()
+        del self.array
+        return np.load(self.path, mmap_mode="r")
+
+
+class _ZarrTarget:
+    """A Zarr store on the local file system, chunked like the blocks."""
+
+    def __init__(self, path: Path, shape: tuple[int, int], create: bool, block: int):
+        try:
+            import zarr
+        except ImportError:
+            raise ValueError("out: a .zarr store needs zarr (pip install zarr)") from None
+        if create:
+            self.array = zarr.open_array(str(path), mode="w", shape=shape, chunks=(block, block),
+                                         dtype="f8", fill_value=0.0)
+        else:
+            self.array = zarr.open_array(str(path), mode="r+")
+            if tuple(self.array.shape) != shape or self.array.dtype != np.float64:
+                raise ValueError(
+                    f"out: {str(path)!r} holds a {self.array.dtype} array of shape "
+                    f"{tuple(self.array.shape)}, not the float64 {shape} this call computes"
+                )
+
+    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
+        self.array[rows, cols] = values
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        return np.asarray(self.array[rows, cols])
+
+    def close(self) -> None:
+        pass
+
+    def result(self) -> Any:
+        return self.array
+
+
+class _Record:
+    """The finished blocks of one on-disk matrix: a JSON header line, then one line per block."""
+
+    def __init__(self, path: Path, header: dict):
+        self.path = path
+        self.header = header
+        self.fd: int | None = None
+
+    def read(self) -> dict[tuple[int, int], tuple[str, int]] | None:
+        """Recorded blocks, or None without a record; raises if it records another run."""
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        lines = text.split("\n")
+        try:
+            stored = json.loads(lines[0])
+        except ValueError:
+            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise") from None
+        if not isinstance(stored, dict) or stored.get("format") != _RECORD_FORMAT:
+            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise")
+        for key, what in (("symmetric", "pairwise/cdist call"), ("shape", "matrix shape"),
+                          ("fingerprint", "inputs or options")):
+            if stored.get(key) != self.header[key]:
+                raise ValueError(
+                    f"resume=True, but the {what} differ from those of the run recorded in "
+                    f"{str(self.path)!r}: resuming would mix two matrices. Pass the same "
+                    "inputs and options, or resume=False to start again"
+                )
+        self.header["block"] = stored["block"]
+        done = {}
+        # The last line may be cut short by a kill: only lines ending in a
+        # newline are complete, and a malformed one is simply solved again.
+        for line in lines[1:-1]:
+            parts = line.split()
+            if len(parts) == 4 and parts[0].isdigit() and parts[1].isdigit():
+                done[int(parts[0]), int(parts[1])] = (parts[2], int(parts[3]))
+        return done
+
+    def create(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.header) + "\n")
+        os.replace(tmp, self.path)
+
+    def open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+
+    def add(self, tile: tuple[int, int], digest: str, stopped: int) -> None:
+        # One write() per line: a killed process leaves whole lines, or a cut
+        # last line that read() ignores.
+        os.write(self.fd, f"{tile[0]} {tile[1]} {digest} {stopped}\n".encode())
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _open_store(out: Any, resume: Any, block: int, header: dict):
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume must be True or False, got {resume!r}")
+    try:
+        path = Path(os.fspath(out))
+    except TypeError:
+        raise TypeError(f"out must be a path to a .npy file or .zarr store, got {out!r}") from None
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".zarr"):
+        raise ValueError(f"out must name a .npy file or a .zarr store, got {str(path)!r}")
+    record = _Record(path.with_name(path.name + ".progress"), header)
+    done = record.read() if resume else None
+    shape = tuple(header["shape"])
+    if done is None:
+        if resume and path.exists():
+            raise ValueError(
+                f"resume=True, but {str(path)!r} has no record of finished blocks "
+                f"({record.path.name}): it was not written by emd.pairwise(out=...), or its "
+                "record was deleted. Pass resume=False to overwrite it"
+            )
+        done = {}
+        create = True
+    else:
+        if not path.exists():
+            raise ValueError(f"resume=True, but {str(path)!r} is missing while its record exists")
+        create = False
+    block = header["block"]
+    if suffix == ".npy":
+        target: Any = _NpyTarget(path, shape, create)
+    else:
+        target = _ZarrTarget(path, shape, create, block)
+    if create:
+        record.create()
+    return target, record, done
+
+
+def _verified(target: Any, done: dict, n: int, m: int, block: int, symmetric: bool) -> dict:
+    """The recorded blocks whose bytes on disk still hash as recorded (and their mirrors)."""
+    kept = {}
+    for tile, (digest, stopped) in done.items():
+        if tile[0] * block >= n or tile[1] * block >= m:
+            continue
+        rows, cols = _tile_bounds(tile, n, m, block)
+        if _block_hash(target.read(rows, cols)) != digest:
+            continue
+        if symmetric and tile[0] != tile[1] and _block_hash(target.read(cols, rows).T) != digest:
+            continue
+        kept[tile] = (digest, stopped)
+    return kept
+
+
+def _compute_stored(
+    solver: _PairSolver, n: int, m: int, symmetric: bool, *, out: Any, resume: Any,
+    block: int, fingerprint: str, jobs: int, client: Any, progress: bool, max_iter: int | None,
+) -> Any:
+    header = {"format": _RECORD_FORMAT, "symmetric": symmetric, "shape": [n, m],
+              "block": block, "fingerprint": fingerprint}
+    target, record, done = _open_store(out, resume, block, header)
+    block = record.header["block"]
+    done = _verified(target, done, n, m, block, symmetric)
+    stopped_total = sum(stopped for _, stopped in done.values())
+
+    def pairs_in(tile):
+        rows, cols = _tile_bounds(tile, n, m, block)
+        size = (rows.stop - rows.start) * (cols.stop - cols.start)
+        if symmetric and tile[0] == tile[1]:
+            side = rows.stop - rows.start
+            size = side * (side - 1) // 2
+        return size
+
+    total = n * (n - 1) // 2 if symmetric else n * m
+    bar = _progress_bar(total, progress)
+    if bar is not None:
+        bar.update(sum(pairs_in(tile) for tile in done))
+    todo = (tile for tile in _tiles(n, m, block, symmetric) if tile not in done)
+
+    def finish(tile, values, stopped):
+        nonlocal stopped_total
+        rows, cols = _tile_bounds(tile, n, m, block)
+        target.write(rows, cols, values)
+        if symmetric and tile[0] != tile[1]:
+            target.write(cols, rows, values.T)
+        # Recorded only once written: a kill in between costs this block, no more.
+        record.add(tile, _block_hash(values), stopped)
+        stopped_total += stopped
+        if bar is not None:
+            bar.update(pairs_in(tile))
+
+    record.open()
+    try:
+        if client is not None:
+            _tiles_on_dask(solver, todo, client, (n, m, block, symmetric), finish)
+        elif jobs == 1:
+            for tile in todo:
+                finish(tile, *_solve_tile(solver, tile, n, m, block, symmetric))
+        else:
+            _tiles_on_threads(solver, todo, jobs, (n, m, block, symmetric), finish)
+    finally:
+        record.close()
+        target.close()
+        if bar is not None:
+            bar.close()
+    if stopped_total:
+        warnings.warn(
+            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} before "
+            "optimality; their entries are upper bounds (point sets) or NaN (grids)",
+            SolverWarning,
+            stacklevel=4,
+        )
+    return target.result()
+
+
+def _tiles_on_threads(solver, todo, jobs, shape_args, finish) -> None:
+    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="emd-pairwise")
+    try:
+        pending: dict[Any, tuple[int, int]] = {}
+        for tile in todo:
+            pending[executor.submit(_solve_tile, solver, tile, *shape_args)] = tile
+            # One block per thread and one waiting: a kill loses little.
+            if len(pending) >= jobs + 1:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                tile = pending.pop(future)
+                finish(tile, *future.result())
+                following = next(todo, None)
+                if following is not None:
+                    pending[executor.submit(_solve_tile, solver, following, *shape_args)] = (
+                        following
+                    )
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _tiles_on_dask(solver, todo, client, shape_args, finish) -> None:
+    from distributed import as_completed
+
+    [remote] = client.scatter([solver], broadcast=True, hash=False)
+    # A bounded window of blocks in flight keeps the scheduler's queue (and
+    # the client's memory) small whatever the size of the matrix.
+    window = 2 * max(1, sum(client.nthreads().values()))
+    tiles: dict[str, tuple[tuple[int, int], Any]] = {}
+    queue = as_completed()
+
+    def submit(tile):
+        future = client.submit(_solve_tile, remote, tile, *shape_args, pure=False)
+        tiles[future.key] = (tile, future)
+        queue.add(future)
+
+    try:
+        for tile in todo:
+            submit(tile)
+            if len(tiles) >= window:
+                break
+        for future in queue:
+            # A block whose worker died is rerun by Dask; only its result arrives here.
+            tile, _ = tiles.pop(future.key)
+            values, stopped = future.result()
+            finish(tile, values, stopped)
+            following = next(todo, None)
+            if following is not None:
+                submit(following)
+    except BaseException:
+        client.cancel([future for _, future in tiles.values()])
+        raise
+
+
 def pairwise(
     hists: Sequence[ArrayLike] | np.ndarray,
     *,
@@ -328,6 +757,9 @@ def pairwise(
     spacing: float = 1.0,
     L: int | None = None,
     max_iter: int | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    block_size: int | None = None,
 ) -> np.ndarray:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
@@ -363,12 +795,29 @@ def pairwise(
         Grid spacing and Euclidean offset size, as in :func:`emd.wasserstein_grid`.
     max_iter : int, optional
         Pivot limit per pair.
+    out : str or path, optional
+        Write the matrix into this ``.npy`` file (through a memory map) or
+        ``.zarr`` store (needs ``zarr``) instead of memory, block by block,
+        with a record of finished blocks in ``<out>.progress`` beside it.
+        Memory then stays bounded by the block size, not by ``n**2``.
+    resume : bool, default False
+        With ``out``: continue a run that was interrupted (Ctrl-C, a killed
+        process, a lost Dask worker), solving only the blocks not recorded as
+        finished.  The record holds a hash of the inputs and options; resuming
+        with different ones raises ``ValueError``.  Without a record it starts
+        afresh.  ``resume=False`` overwrites ``out``.
+    block_size : int, optional
+        With ``out``: rows and columns per block (default: ``n / 32`` between
+        8 and 64).  A block is the unit of work, of recording and of loss when
+        a run is killed.  A resumed run keeps the recorded block size.
 
     Returns
     -------
     ndarray, shape (n, n)
         Symmetric, zero diagonal (never solved); each pair solved once, with
-        exactly the value a single call would give.
+        exactly the value a single call would give.  With ``out``, the file
+        opened read-only as a memory map (or the Zarr array), holding the same
+        bits as the in-memory result.
 
     Warns
     -----
@@ -379,7 +828,15 @@ def pairwise(
     ------
     ValueError
         A bad histogram (named by its index) before any work starts, unequal
-        totals without ``normalize``, or inconsistent shapes.
+        totals without ``normalize``, inconsistent shapes, or ``resume=True``
+        with inputs or options that differ from the recorded run.
+
+    Notes
+    -----
+    A block is written to ``out`` before its line (with a hash of its bytes)
+    is appended to the record, and on resume every recorded block is read
+    back and checked against its hash; so a killed process loses only the
+    blocks in flight, and nothing half-written is ever taken as finished.
 
     Examples
     --------
@@ -390,11 +847,20 @@ def pairwise(
     array([[0., 1., 2.],
            [1., 0., 1.],
            [2., 1., 0.]])
+
+    On disk, resumable after an interruption:
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     D = emd.pairwise(hists, out=os.path.join(folder, "D.npy"), resume=True)
+    ...     print(D[0, 2], sorted(os.listdir(folder)))
+    2.0 ['D.npy', 'D.npy.progress']
     """
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
         spacing=spacing, L=L, max_iter=max_iter,
+        out=out, resume=resume, block_size=block_size,
     )
 
 
@@ -413,10 +879,14 @@ def cdist(
     spacing: float = 1.0,
     L: int | None = None,
     max_iter: int | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    block_size: int | None = None,
 ) -> np.ndarray:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
-    Arguments as in :func:`pairwise`; ``hists_a`` and ``hists_b`` take the same form.
+    Arguments as in :func:`pairwise` (``out``, ``resume`` and ``block_size``
+    included); ``hists_a`` and ``hists_b`` take the same form.
 
     Examples
     --------
@@ -428,4 +898,5 @@ def cdist(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
         chunk_size=chunk_size, spacing=spacing, L=L, max_iter=max_iter,
+        out=out, resume=resume, block_size=block_size,
     )

@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="--pairwise: parallel workers (-1: all processors)",
     )
+    group.add_argument(
+        "--resume", action="store_true",
+        help="--pairwise -o FILE.npy: write block by block, continue an interrupted run",
+    )
 
     group = parser.add_argument_group("other")
     group.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -424,7 +428,8 @@ def _run(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int
             f"expected two inputs A and B (or --pairwise FILE...), got {len(inputs)} "
             f"(see {PROG} --help)"
         )
-    for option, value in (("--output", args.output), ("--jobs", args.jobs)):
+    for option, value in (("--output", args.output), ("--jobs", args.jobs),
+                          ("--resume", args.resume or None)):
         if value is not None:
             raise CLIError(f"{option} applies to --pairwise only")
     return _run_pair(args, caught)
@@ -960,6 +965,8 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
     # tqdm is optional: without it there is simply no bar.
     progress = _stderr_is_terminal() and importlib.util.find_spec("tqdm") is not None
 
+    if args.resume and not str(args.output or "").lower().endswith(".npy"):
+        raise CLIError("--resume needs -o FILE.npy: the matrix is written there block by block")
     solve_started = time.perf_counter()
     matrix = emd.pairwise(
         items,
@@ -970,6 +977,7 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         progress=progress,
         normalize=args.normalize,
         spacing=1.0 if args.spacing is None else args.spacing,
+        **({"out": args.output, "resume": True} if args.resume else {}),
     )
     solve_time = time.perf_counter() - solve_started
     matrix = np.asarray(matrix, dtype=np.float64)
@@ -983,7 +991,7 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         status = EXIT_NOT_OPTIMAL
 
     to_file = args.output not in (None, "-")
-    if status == EXIT_OK and to_file:
+    if status == EXIT_OK and to_file and not args.resume:  # --resume wrote it already
         write_matrix(args.output, matrix)
     if args.json:
         record: dict[str, Any] = {

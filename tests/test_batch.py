@@ -165,6 +165,18 @@ def test_progress_bar_counts_pairs(capsys):
     assert "10/10" in capsys.readouterr().err
 
 
+def test_progress_bar_shows_on_one_thread_and_for_few_pairs(capsys, tmp_path):
+    pytest.importorskip("tqdm")
+    hists = _grids(4)
+    expected = emd.pairwise(hists)
+    assert emd.pairwise(hists, n_jobs=1, progress=True).tobytes() == expected.tobytes()
+    assert "6/6" in capsys.readouterr().err
+    emd.pairwise(hists, n_jobs=2, chunk_size=100, progress=True)  # one chunk only
+    assert "6/6" in capsys.readouterr().err
+    emd.pairwise(hists, n_jobs=1, progress=True, out=tmp_path / "D.npy", block_size=2)
+    assert "6/6" in capsys.readouterr().err
+
+
 def test_dask_local_cluster_gives_the_same_matrix():
     distributed = pytest.importorskip("distributed")
     hists = _grids(6)
@@ -172,7 +184,7 @@ def test_dask_local_cluster_gives_the_same_matrix():
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
-        matrix = emd.pairwise(hists, client=client, chunk_size=4)
+        matrix = emd.pairwise(hists, client=client, chunk_size=4, progress=True)
         rect = emd.cdist(hists[:2], hists[2:], client=client)
     np.testing.assert_array_equal(matrix, expected)
     np.testing.assert_array_equal(rect, expected[:2, 2:])
