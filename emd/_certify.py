@@ -55,9 +55,14 @@ def two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = _SPLITTER * x
-    hi = t - (t - x)
-    return hi, x - hi
+    """Veltkamp's split into two 26-bit halves; values near the top of the range are
+    scaled down by 2**30 first (exactly) so that the splitter cannot overflow."""
+    big = np.abs(x) > 2.0**995
+    scaled = np.where(big, x * 2.0**-30, x)
+    t = _SPLITTER * scaled
+    hi = t - (t - scaled)
+    lo = scaled - hi
+    return np.where(big, hi * 2.0**30, hi), np.where(big, lo * 2.0**30, lo)
 
 
 def exact_dot(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
@@ -225,7 +230,9 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cost.  Every float64 mass is an integer multiple of the finest unit of the
     inputs, and so is ``d``: adding it to entries of the lighter side, smallest
     first (their unit is that finest one, so the sum is exact), balances the
-    totals exactly.  Returns new arrays when a change was needed.
+    totals exactly.  Returns new arrays when a change was needed, and the inputs
+    themselves when none was, or when no entry is fine enough to take the
+    difference (the certificate then counts the imbalance).
     """
     signed = np.concatenate([a, -b])
     # fsum is correctly rounded, so it is 0 exactly when the totals are equal.
@@ -252,7 +259,10 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     missing = _absorb(lighter, missing, shift, +1)
     missing = _absorb(heavier, missing, shift, -1)
     if missing:
-        raise ValueError("the totals of a and b cannot be balanced exactly in float64")
+        # No exact balance within the entries' own precision (the imbalance is
+        # finer than every entry that could take it): leave the totals as given;
+        # the certificate then counts the imbalance as unrouted mass.
+        return a, b
     return (heavier, lighter) if difference > 0 else (lighter, heavier)
 
 
@@ -260,7 +270,7 @@ def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
     """Move up to ``missing`` units into (``sign=+1``) or out of (``-1``) the nonzero
     entries, smallest first, in steps each entry holds exactly; return what is left."""
     # Only entries whose unit in the last place fits in what is missing can take a step.
-    limit = math.ldexp(float(missing), shift)
+    limit = _from_int(missing, shift)
     fits = np.flatnonzero((masses > 0) & ((np.spacing(masses) <= limit) | (limit == 0.0)))
     for k in fits[np.argsort(masses[fits], kind="stable")].tolist():
         if missing == 0:

@@ -37,19 +37,22 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 
 from emd import _engine
+from emd._result import certify_flow
 from emd._validation import as_cost_matrix, as_float_array, as_points, check_weight_values
-from emd.transport import (
-    _assemble,
-    _center,
-    _dense_fill,
-    solve_points_validated,
-    solve_validated,
-)
+from emd.transport import _center, solve_points_validated, solve_validated
 
 __all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy"]
 
-_RESULT_CODES = {"optimal": 1, "max_iter_reached": 3, "unbounded": 2, "infeasible": 0}
+# POT has no code for a finished solve whose optimality could not be proven; 3
+# ("not optimal") is the honest one, with a warning that says why.
+_RESULT_CODES = {
+    "optimal": 1, "max_iter_reached": 3, "uncertified": 3, "unbounded": 2, "infeasible": 0,
+}
 _ITER_WARNING = "numItermax reached before optimality. Try to increase numItermax."
+_UNCERTIFIED_WARNING = (
+    "the solver finished but could not prove the plan optimal to 1e-9 relative "
+    "(see emd.solve(...).certificate())"
+)
 _THREADS_WARNING = (
     "The 'numThreads' parameter is deprecated and will be removed in a future version. "
     "The network simplex solver does not use threads, so this parameter is ignored."
@@ -160,21 +163,15 @@ def _tight_arcs(cost_rows, u0: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, 
 def _warm_dense(a, b, cost, max_iter, potentials_init):
     u0, v0 = _warm_potentials(potentials_init, a.size, b.size)
     seeds = _tight_arcs(lambda start, stop: cost[start:stop], u0, v0)
-    source = _engine.DenseCosts(cost)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs=seeds)
-
-    def fill(u, v, rows, cols):
-        _dense_fill(cost, a, b, u, v, rows, cols)
-
-    return _assemble(solution, a, b, fill, source, None)
+    return solve_validated(a, b, cost, max_iter, initial_arcs=seeds)
 
 
 def _warm_points(x, y, a, b, metric, p, max_iter, potentials_init):
-    source = _engine.PointCosts(x, y, metric, p)
-    source.check_range()
     if x.shape[1] == 1 and metric != "sqeuclidean":
         # Solved in closed form on the line: nothing to warm-start.
         return solve_points_validated(x, y, a, b, metric, p, max_iter)
+    source = _engine.PointCosts(x, y, metric, p)
+    source.check_range()
     u0, v0 = _warm_potentials(potentials_init, a.size, b.size)
     m = y.shape[0]
 
@@ -184,19 +181,7 @@ def _warm_points(x, y, a, b, metric, p, max_iter, potentials_init):
         return source.arc_costs(rows, cols).reshape(stop - start, m)
 
     seeds = _tight_arcs(cost_rows, u0, v0)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs=seeds)
-
-    def fill(u, v, rows, cols):
-        # Zero-mass bins: c-transforms, as in emd.solve_points.
-        zero_rows, zero_cols = np.flatnonzero(a == 0), np.flatnonzero(b == 0)
-        if zero_rows.size:
-            u[zero_rows] = source.c_transform(
-                np.ascontiguousarray(x[zero_rows]), np.ascontiguousarray(y[cols]), v[cols]
-            )
-        if zero_cols.size:
-            v[zero_cols] = source.c_transform(np.ascontiguousarray(y[zero_cols]), x, u)
-
-    return _assemble(solution, a, b, fill, source, metric)
+    return solve_points_validated(x, y, a, b, metric, p, max_iter, initial_arcs=seeds)
 
 
 class _SparseResult:
@@ -238,17 +223,24 @@ def _solve_sparse(a, b, rows, cols, costs, shape, max_iter) -> _SparseResult:
     ``0..n-1`` to columns ``n..n+m-1``, whose potentials are ``u = y[:n]``, ``v = -y[n:]``."""
     n = shape[0]
     supply = np.concatenate([a, -b])
-    flow, y, _, status = _engine.solve_arcs(supply, rows, cols + n, costs, max_iter)
+    solution = _engine.solve_arcs(supply, rows, cols + n, costs, max_iter)
+    flow, y, status = solution.flow, solution.potentials, solution.status
+    cost = math.fsum(flow * costs)
+    if status == "optimal":
+        certificate = certify_flow(
+            rows, cols + n, costs, supply, flow, (y, solution.potentials_low), cost
+        )
+        if not certificate.optimal():
+            status = "uncertified"
     if status == "infeasible":
         raise POTCompatError(
             "M's stored entries admit no transport plan between a and b: "
             + _no_plan_message(a, b, rows, cols)
         )
-    u, v = y[:n].copy(), -y[n:]
-    _center(a, b, u, v)
+    u, _, v, _ = _center(a, b, y[:n], np.zeros(n), -y[n:], np.zeros(b.size))
     moving = flow > 0
     plan = scipy.sparse.coo_array((flow[moving], (rows[moving], cols[moving])), shape=shape)
-    return _SparseResult(math.fsum(flow * costs), plan, u, v, status)
+    return _SparseResult(cost, plan, u, v, status)
 
 
 def _log(result, warning: str | None) -> dict[str, Any]:
@@ -264,7 +256,9 @@ def _log(result, warning: str | None) -> dict[str, Any]:
 def _status_warning(result) -> str | None:
     if result.status == "optimal":
         return None
-    message = _ITER_WARNING if result.status == "max_iter_reached" else result.status
+    message = {"max_iter_reached": _ITER_WARNING, "uncertified": _UNCERTIFIED_WARNING}.get(
+        result.status, result.status
+    )
     warnings.warn(message, UserWarning, stacklevel=3)
     return message
 

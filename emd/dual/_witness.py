@@ -7,12 +7,12 @@ space and attain W1 on the data.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from emd._certify import exact_dot
 from emd._engine import PointCosts
 from emd._result import TransportResult
 from emd._validation import balance, check_metric, optional_weights
@@ -133,7 +133,8 @@ def _make_witness(x, y, a, b, u, v, metric, p, kind) -> Witness:
     pots = np.ascontiguousarray(pots, dtype=np.float64)
     fx = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(xa))
     fy = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(ya))
-    value = math.fsum(a[keep_x] * fx) - math.fsum(b[keep_y] * fy)
+    # Exact products and one correct rounding: the value is within u of itself.
+    value, _ = exact_dot((a[keep_x], fx), (-b[keep_y], fy))
     support.flags.writeable = False
     pots.flags.writeable = False
     return Witness(kind, metric, p, support, pots, value, n_lower)
