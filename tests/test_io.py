@@ -174,16 +174,60 @@ def test_text_without_header_and_str_path(tmp_path):
         "x;y;weight\n0;1;2\n3;4;5\n",
         "x y weight\n0 1 2\n3   4\t5\n",
         "x, y, weight\n0, 1, 2\n3 ,4 , 5\n",
-        "0,1,2\n3,4,5\n",
         "\ufeffx,y,weight\r\n0,1,2\r\n\r\n# comment\r\n3,4,5\r\n",
+        "X,Y,Mass\n0,1,2\n3,4,5\n",
     ],
-    ids=["comma", "tab", "semicolon", "whitespace", "comma-spaces", "no-header", "bom-crlf"],
+    ids=["comma", "tab", "semicolon", "whitespace", "comma-spaces", "bom-crlf", "mass"],
 )
 def test_text_points_delimiters_and_headers(tmp_path, content):
     h = read_histogram(write(tmp_path, "p.csv", content))
     assert h.kind == "points"
     np.testing.assert_array_equal(h.positions, [[0, 1], [3, 4]])
     np.testing.assert_array_equal(h.weights, [2, 5])
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["0,1,2\n3,4,5\n", "a,b,c\n0,1,2\n3,4,5\n", "x,weight,y\n0,1,2\n3,4,5\n"],
+    ids=["no-header", "header-without-weight", "weight-not-last"],
+)
+def test_text_table_layout_is_never_guessed(tmp_path, content):
+    # As a grid this is W1 between 2 x 3 grids; as points, between 2 points:
+    # the answers differ, so the reader asks.
+    path = write(tmp_path, "t.csv", content)
+    expect_error(lambda: read_histogram(path), path, "--grid", "--points", "2 x 3 grid")
+    assert read_histogram(path, kind="points").positions.tolist() == [[0, 1], [3, 4]]
+    assert read_histogram(path, kind="grid").weights.shape == (2, 3)
+
+
+def test_ambiguous_table_offers_only_readings_that_work(tmp_path):
+    # The shipped image table: its last column is all zero, so as points it has no mass.
+    err = expect_error(lambda: read_histogram(DATA / "image_a.csv"), DATA / "image_a.csv", "--grid")
+    assert "--points" not in str(err) and "zero total mass" in str(err)
+    assert read_histogram(DATA / "image_a.csv", kind="grid").weights.shape == (16, 16)
+    # Negative coordinates cannot be grid weights: only --points is offered.
+    path = write(tmp_path, "n.csv", "-1,2\n3,4\n")
+    err = expect_error(lambda: read_histogram(path), path, "--points", "1 coordinate")
+    assert "--grid to" not in str(err)
+    # Neither reading works: both problems are named.
+    path = write(tmp_path, "z.csv", "-1,0\n3,0\n")
+    expect_error(lambda: read_histogram(path), path, "neither a grid nor a point set")
+
+
+@pytest.mark.parametrize("kind", [None, "points", "grid"])
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (",x,weight\n0,0,1\n1,3,2\n", ("row index", "index=False")),
+        ("Unnamed: 0,x,weight\n0,0,1\n1,3,2\n", ("row index", "unnamed: 0")),
+        ("index,x,weight\n0,0,1\n1,3,2\n", ("row index",)),
+        (",0,1\n0,1,2\n1,3,4\n", ("line 1", "pandas column labels")),
+    ],
+    ids=["empty", "unnamed", "index", "matrix-labels"],
+)
+def test_pandas_index_column_is_never_a_coordinate(tmp_path, kind, content, fragments):
+    path = write(tmp_path, "p.csv", content)
+    expect_error(lambda: read_histogram(path, kind=kind), path, *fragments)
 
 
 def test_text_header_with_spaces_and_numbers(tmp_path):
