@@ -1046,3 +1046,119 @@ def test_spacing_is_refused_for_point_sets(capsys):
     status, _, err = call(capsys, DATA / "points_a.csv", DATA / "points_b.csv", "--spacing", "2")
     assert status == 2
     one_line(err, "--spacing applies to grid histograms")
+
+
+# ---------------------------------------------------------------------------
+# Outputs: labelled, all or nothing, never onto an input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".csv", ".npy", ".npz"])
+def test_pairwise_output_inside_the_input_directory_is_not_read_back(
+    tmp_path, histogram_dir, ext
+):
+    out = histogram_dir / f"out{ext}"
+    expected = pairwise_reference(histogram_dir)
+    names = [str(p) for p in sorted(histogram_dir.glob("[abcd].*"))]
+    for _ in range(2):  # the second run finds the first one's output in the folder
+        proc = run_cli("--pairwise", histogram_dir, "-o", out, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if ext == ".csv":
+            labels, matrix = labelled_matrix(out.read_text())
+        elif ext == ".npz":
+            with np.load(out) as data:
+                labels, matrix = data["labels"].tolist(), data["matrix"]
+        else:
+            matrix = np.load(out)
+            labels = (histogram_dir / "out.labels.txt").read_text().splitlines()
+        assert labels == names
+        np.testing.assert_allclose(matrix, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pairwise_json_names_the_labels_file_and_stays_compact(capsys, tmp_path, histogram_dir):
+    out = tmp_path / "d.npy"
+    status, text, _ = call(capsys, "--pairwise", histogram_dir, "-o", out, "--json")
+    assert status == 0
+    record = json.loads(text)
+    assert record["labels_file"] == str(tmp_path / "d.labels.txt")
+    assert len(record["inputs"]) == 4
+    # One line per key; the matrix (on stdout) one line per row.
+    assert len(text.splitlines()) == len(record) + 2
+    status, text, _ = call(capsys, "--pairwise", histogram_dir, "--json")
+    assert len(text.splitlines()) == len(json.loads(text)) + 2 + 4 + 1
+
+
+def test_pairwise_refuses_an_output_that_is_an_input(capsys, tmp_path, histogram_dir):
+    a = histogram_dir / "a.csv"
+    before = a.read_bytes()
+    status, out, err = call(capsys, "--pairwise", a, histogram_dir / "b.csv", "-o", a)
+    assert (status, out) == (2, "")
+    one_line(err, "a.csv", "same file as input")
+    assert a.read_bytes() == before
+    # A .npy's labels file is an output too.
+    labels = tmp_path / "d.labels.txt"
+    labels.write_text("1\n2\n")
+    status, _, err = call(capsys, "--pairwise", a, labels, "-o", tmp_path / "d.npy")
+    assert status == 2
+    one_line(err, "labels file", "same file as input")
+
+
+def test_missing_pairwise_path_says_it_is_missing(capsys, tmp_path):
+    status, _, err = call(capsys, "--pairwise", DATA / "hist_a.csv", tmp_path / "nothere")
+    assert status == 2
+    one_line(err, "nothere", "no such file or directory")
+
+
+def test_pairwise_on_the_example_data_asks_for_the_layout(capsys):
+    status, _, err = call(capsys, "--pairwise", DATA)
+    assert status == 2
+    line = one_line(err, "image_a.csv", "--grid")
+    assert "--points" not in line  # the weight column of that table is all zero
+    # Following the advice: image tables and images compare as grids.
+    files = [DATA / "image_a.csv", DATA / "image_b.csv", DATA / "image_a.png"]
+    status, out, err = call(capsys, "--pairwise", *files, "--grid", "--normalize")
+    assert (status, err) == (0, "")
+    matrix = labelled_matrix(out)[1]
+    assert matrix[0, 2] == pytest.approx(0.0, abs=1e-12)  # the PNG holds the same image
+
+
+def test_pairwise_euclidean_grid_says_it_is_approximate(capsys):
+    pytest.importorskip("PIL")
+    files = [DATA / "image_a.png", DATA / "image_b.png"]
+    status, _, err = call(capsys, "--pairwise", *files, "--normalize", "--metric", "euclidean")
+    assert status == 0
+    one_line(err, "note:", "relative error")
+    record = json.loads(call(capsys, "--pairwise", *files, "--normalize", "--metric",
+                             "euclidean", "--json")[1])
+    assert record["rel_error_bound"] > 0
+
+
+def test_no_output_is_written_unless_all_can_be(tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("old\n")
+    long_name = tmp_path / ("p" * 300 + ".csv")
+    proc = run_cli(
+        DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", plan, "--potentials", long_name,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert b"too long" in proc.stderr and b"Traceback" not in proc.stderr
+    assert plan.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv"]
+
+
+def test_same_file_spelt_two_ways_is_refused_in_a_subprocess(tmp_path):
+    proc = run_cli(
+        DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", "p.csv", "--potentials", "./p.csv",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert b"--plan and --potentials name the same file" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_messages_carry_no_python_reprs():
+    from emd.cli import _plain
+
+    text = "sum(a)=np.float64(1.1) in <_io.BytesIO object at 0x7f00aa> got np.int64(3)"
+    assert _plain(text) == "sum(a)=1.1 in the data got 3"

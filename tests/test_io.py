@@ -837,3 +837,46 @@ def test_make_data_is_deterministic(tmp_path):
             )
         else:
             assert path.read_bytes() == committed.read_bytes(), path.name
+
+
+def test_atomic_batch_writes_all_or_nothing(tmp_path):
+    from emd.io import atomic_batch
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.npy"
+    first.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_batch():
+        write_vector(first, [1.0, 2.0])
+        write_matrix(second, [[1.0]])
+        raise RuntimeError("a later output failed")
+    assert first.read_text() == "old\n" and not second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # no temporary files
+    with atomic_batch():
+        write_vector(first, [1.0, 2.0])
+        write_matrix(second, [[1.0]])
+        # Nothing is in place before the block ends.
+        assert first.read_text() == "old\n" and not second.exists()
+    assert first.read_text() == "1.0\n2.0\n" and np.load(second).tolist() == [[1.0]]
+
+
+def test_write_matrix_labels(tmp_path):
+    from emd.io import labels_path
+
+    matrix = [[0.0, 1.5], [1.5, 0.0]]
+    write_matrix(tmp_path / "m.tsv", matrix, labels=["a b.csv", "1"])
+    text = (tmp_path / "m.tsv").read_text()
+    assert text.splitlines()[0] == '"a b.csv"\t"1"'
+    np.testing.assert_array_equal(read_cost_matrix(tmp_path / "m.tsv"), matrix)
+    write_matrix(tmp_path / "m.npy", matrix, labels=["x", "y"])
+    assert Path(labels_path(tmp_path / "m.npy")).read_text() == "x\ny\n"
+    write_matrix(tmp_path / "m.npz", matrix, labels=["x", "y"])
+    with np.load(tmp_path / "m.npz") as data:
+        assert data["labels"].tolist() == ["x", "y"]
+    with pytest.raises(ValueError, match="3 labels"):
+        write_matrix(tmp_path / "m.csv", matrix, labels=["x", "y", "z"])
+
+
+def test_atomic_write_long_target_name(tmp_path):
+    # The temporary name must not be longer than the target's.
+    target = tmp_path / ("n" * 250 + ".npy")
+    atomic_write(target, lambda fh: np.save(fh, np.ones(2)))
+    assert np.load(target).tolist() == [1.0, 1.0]
