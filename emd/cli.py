@@ -965,14 +965,13 @@ def _pair_record(
 
 
 def _print_json(record: dict[str, Any]) -> None:
-    """One key per line, each value compact (a matrix: one row per line)."""
+    """One key per line, each value compact (a long matrix: one row per line)."""
     lines = []
     for key, value in record.items():
-        if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
+        text = json.dumps(value, allow_nan=False)
+        if len(text) > 80 and isinstance(value, list) and all(isinstance(r, list) for r in value):
             rows = ",\n    ".join(json.dumps(row, allow_nan=False) for row in value)
             text = f"[\n    {rows}\n  ]"
-        else:
-            text = json.dumps(value, allow_nan=False)
         lines.append(f"  {json.dumps(key)}: {text}")
     print("{\n" + ",\n".join(lines) + "\n}", flush=True)
 

@@ -1086,6 +1086,8 @@ def test_pairwise_json_names_the_labels_file_and_stays_compact(capsys, tmp_path,
     assert len(text.splitlines()) == len(record) + 2
     status, text, _ = call(capsys, "--pairwise", histogram_dir, "--json")
     assert len(text.splitlines()) == len(json.loads(text)) + 2 + 4 + 1
+    status, text, _ = call(capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--json")
+    assert len(text.splitlines()) == len(json.loads(text)) + 2
 
 
 def test_pairwise_refuses_an_output_that_is_an_input(capsys, tmp_path, histogram_dir):
