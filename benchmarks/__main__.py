@@ -3,12 +3,15 @@
 Every row times emd and its peer on the same input in the same process,
 warm-up first, median of repeated runs, and checks that the answers agree.
 Prints a table, writes ``results.json`` and log-log PNG plots of time
-against size into ``--out`` (default ``benchmarks/results``).
+against size into ``--out`` (default ``benchmarks/results``).  A peer that
+is not installed is reported at the start and in ``results.json``
+(``missing_peers``); its rows are then left out.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -35,6 +38,41 @@ FULL = {
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
 }
+
+
+#: The families ``--only`` takes, with what each times.
+FAMILIES = {
+    "dense": "emd.solve vs ot.emd2 and scipy's wasserstein_distance_nd, dense costs",
+    "lazy": "emd.solve_points vs ot.emd2_lazy, costs on the fly, with peak memory",
+    "grid": "emd.wasserstein_grid vs ot.emd2 on the full matrix, 4 image classes",
+    "1-D": "emd.wasserstein_1d vs scipy's wasserstein_distance and ot.wasserstein_1d",
+    "pairwise": "emd.pairwise: threads vs one thread, a Dask local cluster vs threads",
+    "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
+}  # fmt: skip
+
+#: The peers of each family: (module, attribute or None, what to install).
+PEERS = {
+    "dense": [("ot", None, "POT: pip install pot"),
+              ("scipy.stats", "wasserstein_distance_nd", "SciPy >= 1.13")],
+    "lazy": [("ot", None, "POT: pip install pot")],
+    "grid": [("ot", None, "POT: pip install pot")],
+    "1-D": [("ot", None, "POT: pip install pot")],
+    "pairwise": [("distributed", None, "Dask: pip install 'emd-ot[distributed]'")],
+}  # fmt: skip
+
+
+def missing_peers(families) -> dict[str, list[str]]:
+    """For each family, the peers that cannot be imported here (what to install)."""
+    missing: dict[str, list[str]] = {}
+    for family in families:
+        for module, attribute, install in PEERS[family]:
+            try:
+                found = importlib.import_module(module)
+                if attribute is not None:
+                    getattr(found, attribute)
+            except (ImportError, AttributeError):
+                missing.setdefault(family, []).append(install)
+    return missing
 
 
 def _families(config: dict):
@@ -105,12 +143,16 @@ def _plot(rows: list[dict], out: Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
+    width = max(map(len, FAMILIES))
+    epilog = "families (for --only):\n" + "\n".join(
+        f"  {name:<{width}}  {text}" for name, text in FAMILIES.items()
+    )
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     epilog=epilog,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (under 2 minutes)")
-    parser.add_argument("--only", nargs="+", metavar="FAMILY",
-                        choices=["dense", "lazy", "grid", "1-D", "pairwise", "scale"],
-                        help="run only these families")
+    parser.add_argument("--only", nargs="+", metavar="FAMILY", choices=list(FAMILIES),
+                        help="run only these families: " + ", ".join(FAMILIES))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
                         help="folder for results.json and the plots")
     args = parser.parse_args(argv)
@@ -118,6 +160,10 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     info = workloads.machine()
     print(f"emd benchmarks ({'quick' if args.quick else 'full'}) on {info}")
+    selected = [f for f in FAMILIES if not args.only or f in args.only]
+    missing = missing_peers(selected)
+    for family, installs in missing.items():
+        print(f"missing peer for {family}: {'; '.join(installs)} (those rows are left out)")
     print(f"{'family':<9} {'case':<44} {'size':>8} {'emd [s]':>10} {'peer':<34} "
           f"{'peer [s]':>10} {'ratio':>8} {'rel diff':>9}")
     rows = []
@@ -125,12 +171,17 @@ def main(argv=None) -> int:
     for family, run in _families(config):
         if args.only and family not in args.only:
             continue
-        for row in run():
-            _print_row(row)
-            rows.append(row)
+        try:
+            for row in run():
+                _print_row(row)
+                rows.append(row)
+        except ImportError as exc:
+            # A peer the family cannot run without: say so, keep the other families.
+            print(f"{family}: stopped, {exc} (see the missing peers above)")
+            missing.setdefault(family, []).append(str(exc))
     elapsed = time.perf_counter() - start
     results = {"machine": info, "mode": "quick" if args.quick else "full",
-               "seconds": elapsed, "rows": rows}
+               "seconds": elapsed, "missing_peers": missing, "rows": rows}
     (args.out / "results.json").write_text(json.dumps(results, indent=1))
     plots = _plot(rows, args.out)
     print(f"done in {elapsed:.0f} s; wrote {args.out / 'results.json'}"

@@ -35,6 +35,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -50,13 +51,16 @@ from emd._validation import MASS_RTOL
 from emd.io import (
     Histogram,
     HistogramFileError,
+    atomic_batch,
     atomic_write,
+    labels_path,
     read_cost_matrix,
     read_histogram,
     write_matrix,
     write_plan,
     write_vector,
 )
+from emd.structured._coupling import coupling_from_flow
 
 __all__ = ["EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NOT_OPTIMAL", "EXIT_OK", "EXIT_POT", "main"]
 
@@ -99,36 +103,54 @@ examples:
   emd-compute --normalize image_a.png image_b.png
       grey-level images as 2-D grids, rescaled to total mass 1
   emd-compute --grid --metric euclidean --normalize image_a.csv image_b.csv
-      a CSV table read as a grid rather than as rows of points
+      a CSV table read as a grid (a table without a header naming a weight
+      column must say --grid or --points: the two give different distances)
   emd-compute --cost cost.csv a.csv b.csv --plan plan.csv --potentials duals.csv
       an explicit cost matrix between two weight vectors, with the plan and duals
   cat hist_a.csv | emd-compute - hist_b.csv
       "-" reads standard input (format sniffed from the content)
   emd-compute --pairwise data/ --jobs 4 -o distances.npy
-      all distances between the histograms in data/ (also: files, "data/*.json")
+      all distances between the histograms in data/ (also: files, "data/*.json");
+      the file order goes to distances.labels.txt beside the .npy
   emd-compute --check-pot points_a.csv points_b.csv
       recompute with POT's ot.emd2 and report the difference
 
 inputs:
   .npy .npz .csv .tsv .txt .json and images (.png .pgm .jpg .tif ...; needs Pillow).
   One column of weights, or rows of coordinates followed by a weight (a point
-  set).  Weights without coordinates sit on a grid: positions 0, 1, 2, ... in
-  1-D, pixel/voxel indices for 2-D/3-D arrays and images.
+  set: with --points, or under a header such as x,y,weight whose last name is
+  weight, mass, count or p).  Weights without coordinates sit on a grid:
+  positions 0, 1, 2, ... in 1-D, pixel/voxel indices for 2-D/3-D arrays and
+  images.  A text table with several columns and no such header is refused
+  unless --grid or --points says which it is; so is a pandas index column.
 
 metric (default: euclidean for point sets, cityblock for grids):
   Grids use the grid solver: cityblock and chebyshev are exact, euclidean comes
-  with a relative error bound (in --json; --exact or --max-rel-error tighten
-  it); sqeuclidean on a grid solves over the bins as points.
+  with a relative error bound, printed on a second line (in --json:
+  rel_error_bound; --exact or --max-rel-error tighten it); sqeuclidean on a
+  grid solves over the bins as points.
 
 outputs:
-  --plan: sparse triplets source,target,mass (.csv .tsv .txt, or .npz with
-  rows, cols, masses); indices are input rows, flat C-order bins for grids.
-  On a grid solve they are the flows along the arcs of the grid graph (between
-  nearby bins), which add up to an optimal plan; with --exact, the plan itself.
+  --plan: the transport plan as sparse triplets source,target,mass (.csv .tsv
+  .txt, or .npz with rows, cols, masses): how much of A's bin or point
+  "source" goes to B's "target"; indices are input rows, flat C-order bins for
+  grids.  A grid solve moves mass along the arcs of the grid graph; its plan
+  is the decomposition of that flow into source-to-target paths, with cycles
+  cancelled: the same cost, and at most nnz(A) + nnz(B) - 1 entries.  For the
+  euclidean grid approximation the plan's euclidean cost lies between the
+  exact distance and the printed value.
+  --flows (grid solves only): the arc flows themselves, tail,head,flow
+  (.npz: tail, head, flow), between nearby bins.
   --potentials: dual potentials as side,index,potential rows (.npz: u, v), or
   for a grid solve the Kantorovich-Rubinstein witness f with
   distance = sum((A - B) * f): a matrix for 2-D grids in text, .npy/.npz keep
-  the grid's shape.  Files are written only when the run succeeds.
+  the grid's shape.
+  -o with --pairwise: the matrix (.csv .tsv .txt with a first row of quoted
+  file names, .npz with arrays matrix and labels, .npy with the names in
+  NAME.labels.txt beside it).
+  Outputs are written only when the run succeeds, and then all of them (each
+  goes to a temporary file first); an output that is the same file as an
+  input or as another output is refused before any work.
 
 exit status:
   0 success, 1 internal error, 2 bad usage or input, 3 solver stopped before
@@ -257,7 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a JSON record (distance, metric, sizes, status, iterations, "
         "certificate, error bound, wall time) instead of the bare distance",
     )
-    group.add_argument("--plan", metavar="FILE", help="write the optimal plan (see below)")
+    group.add_argument(
+        "--plan", metavar="FILE", help="write the transport plan, source to target (see below)"
+    )
+    group.add_argument(
+        "--flows", metavar="FILE", help="grid solves: write the flows on the grid's arcs"
+    )
     group.add_argument("--potentials", metavar="FILE", help="write the dual potentials (see below)")
     group.add_argument(
         "--check-pot",
@@ -277,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="--pairwise: write the matrix to FILE (.csv .tsv .txt .npy; default: CSV on stdout)",
+        help="--pairwise: write the matrix to FILE (.csv .tsv .txt .npz .npy; default: CSV on "
+        "stdout)",
     )
     group.add_argument(
         "-j",
@@ -378,8 +406,20 @@ def _report_error(message: str, debug: bool) -> None:
     _stderr(message)
 
 
+# Python reprs that library messages may carry: NumPy scalars (np.float64(1.5))
+# and objects (<_io.BytesIO object at 0x...>); users see plain values.
+_NUMPY_SCALAR = re.compile(r"\bnp\.(?:float|int|uint|bool|complex)\w*\(([^()]*)\)")
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def _plain(message: str) -> str:
+    message = _NUMPY_SCALAR.sub(r"\1", message)
+    message = _OBJECT_REPR.sub("the data", message)
+    return " ".join(message.split())
+
+
 def _stderr(message: str) -> None:
-    print(f"{PROG}: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    print(f"{PROG}: {_plain(message)}", file=sys.stderr, flush=True)
 
 
 def _warn(message: str) -> None:
@@ -411,6 +451,7 @@ def _run(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int
             )
         for option, value in (
             ("--plan", args.plan),
+            ("--flows", args.flows),
             ("--potentials", args.potentials),
             ("--cost", args.cost),
             ("--check-pot", args.check_pot),
@@ -472,9 +513,48 @@ def _check_output(path: str | None, allowed: Sequence[str], what: str) -> None:
         raise CLIError(f"{path}: {problem} for {what} (expected one of {', '.join(allowed)})")
     parent = Path(path).parent
     if not parent.is_dir():
-        raise CLIError(f"{path}: directory {str(parent)!r} does not exist")
-    if Path(path).is_dir():
+        raise CLIError(f"{path}: directory {parent} does not exist")
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):  # no such limit reported
+        name_max = None
+    if name_max is not None and len(os.fsencode(Path(path).name)) > name_max:
+        raise CLIError(f"{path}: file name too long (at most {name_max} bytes here)")
+    if os.path.isdir(path):
         raise CLIError(f"{path}: is a directory, not a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CLIError(f"{path}: cannot write in directory {parent} (permission denied)")
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Whether two paths name one file: same real path (symlinks resolved) or same inode."""
+    if os.path.realpath(first) == os.path.realpath(second):
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def _check_distinct(inputs: Sequence[tuple[str, str]], outputs: Sequence[tuple[str, str]]) -> None:
+    """Refuse, before any work, an output that would overwrite an input or another output.
+
+    ``inputs`` and ``outputs`` are ``(role, path)`` pairs; standard input and
+    output ("-") are not files and never clash.
+    """
+    for k, (role, path) in enumerate(outputs):
+        if path == "-":
+            continue
+        for in_role, in_path in inputs:
+            if in_path != "-" and _same_file(path, in_path):
+                raise CLIError(f"{path}: {role} is the same file as {in_role} ({in_path})")
+        for other_role, other in outputs[:k]:
+            if other != "-" and _same_file(path, other):
+                raise CLIError(f"{path}: {other_role} and {role} name the same file")
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return " x ".join(str(n) for n in shape)
 
 
 def _default_metric(metric: str | None, grid: bool) -> str:
@@ -539,8 +619,10 @@ class _Outcome:
     n_iter: int | None = None
     certificate: Any = None
     rel_error_bound: float | None = None
-    # (rows, cols, masses) of the plan, or of the grid flows.
+    # (rows, cols, masses) of the source-to-target plan.
     plan: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    # (tails, heads, flows) on the arcs of a grid graph.
+    flows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     # Bipartite duals (u, v) or, for a grid solve, the KR witness.
     duals: tuple[np.ndarray, np.ndarray] | None = None
     witness: np.ndarray | None = None
@@ -551,9 +633,21 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
     _check_stdin_once([args.a, args.b] + ([args.cost] if args.cost else []))
     if args.cost is not None and args.metric is not None:
         raise CLIError("--metric does not apply with --cost: the cost matrix is the ground cost")
+    _check_distinct(
+        [("input A", args.a), ("input B", args.b)]
+        + ([("the --cost matrix", args.cost)] if args.cost is not None else []),
+        [
+            (option, path)
+            for option, path in (
+                ("--plan", args.plan),
+                ("--flows", args.flows),
+                ("--potentials", args.potentials),
+            )
+            if path is not None
+        ],
+    )
     _check_output(args.plan, (*TEXT_EXTS, ".npz"), "the plan")
-    if args.plan is not None and args.plan == args.potentials:
-        raise CLIError(f"{args.plan}: --plan and --potentials name the same file")
+    _check_output(args.flows, (*TEXT_EXTS, ".npz"), "the arc flows")
     ot = _import_pot() if args.check_pot else None
 
     hist_a = read_histogram(args.a, kind=args.kind)
@@ -568,6 +662,11 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
         _check_output(args.potentials, (".npy", ".npz", *TEXT_EXTS), "the potentials")
     else:
         _check_output(args.potentials, (".npz", *TEXT_EXTS), "the dual potentials")
+    if args.flows is not None and pair.solver != "grid":
+        raise CLIError(
+            "--flows applies to grid histograms solved on the grid (flows between nearby "
+            "bins); this problem has a plan between its points: use --plan"
+        )
     if ot is not None:
         _check_pot_size(pair)
 
@@ -580,7 +679,7 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
     if outcome.status != "optimal" or solver_warned:
         iterations = "" if outcome.n_iter is None else f" after {outcome.n_iter} iterations"
         _warn(
-            f"the solver stopped before optimality (status {outcome.status!r}{iterations}); "
+            f"the solver stopped before optimality (status {outcome.status}{iterations}); "
             + ("the distance is not available (grid solves report nan)"
                if math.isnan(outcome.distance) else
                "the distance is an upper bound, not the optimum")
@@ -601,7 +700,9 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
             status = EXIT_POT
 
     if status == EXIT_OK:
-        _write_pair_outputs(args, outcome)
+        # All outputs or none: a failure on the last one leaves the others untouched.
+        with atomic_batch():
+            _write_pair_outputs(args, outcome)
 
     if args.json:
         record = _pair_record(args, pair, outcome, pot_record)
@@ -610,6 +711,14 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
         _print_json(record)
     else:
         print(repr(float(outcome.distance)), flush=True)
+        if outcome.rel_error_bound:
+            bound = outcome.rel_error_bound
+            print(
+                f"approximation: euclidean grid graph within relative error {bound:.3g}; "
+                f"the exact distance lies in [{outcome.distance / (1 + bound)!r}, "
+                f"{outcome.distance!r}] (--exact computes it)",
+                flush=True,
+            )
         if pot_record is not None:
             print(
                 f"POT ot.emd2: {pot_record['distance']!r} (difference "
@@ -632,7 +741,7 @@ def _prepare_pair(
             if hist.kind == "points":
                 raise CLIError(
                     f"{hist.source}: --cost takes weight vectors, but this file holds a point "
-                    "set (coordinates and weights); use a single column of weights or --grid"
+                    "set (coordinates and weights), whose costs come from --metric instead"
                 )
         n, m = hist_a.weights.size, hist_b.weights.size
         if cost.shape != (n, m):
@@ -646,9 +755,9 @@ def _prepare_pair(
     metric = _default_metric(args.metric, grids)
     if grids and hist_a.weights.shape != hist_b.weights.shape:
         raise CLIError(
-            f"{hist_b.source}: grid shape {hist_b.weights.shape} differs from "
-            f"{hist_a.source}: grid shape {hist_a.weights.shape}; pass --points to compare "
-            "them as point sets"
+            f"{hist_b.source}: a {_shape(hist_b.weights.shape)} grid cannot be compared with "
+            f"{hist_a.source}, a {_shape(hist_a.weights.shape)} grid: the grid solver needs "
+            "equal shapes"
         )
     if hist_a.dim != hist_b.dim:
         raise CLIError(
@@ -677,6 +786,7 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
             "explicit costs or sqeuclidean"
         )
     if pair.solver == "grid":
+        spacing = 1.0 if args.spacing is None else args.spacing
         result = emd.solve_grid(
             pair.a.weights,
             pair.b.weights,
@@ -684,20 +794,22 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
             normalize=args.normalize,
             exact=args.exact,
             max_rel_error=args.max_rel_error,
-            return_flows=args.plan is not None,
+            return_flows=args.plan is not None or args.flows is not None,
             max_iter=args.max_iter,
-            spacing=1.0 if args.spacing is None else args.spacing,
+            spacing=spacing,
         )
-        plan = None
-        if args.plan is not None:
-            tails, heads, flow = result.flows
-            plan = (np.asarray(tails), np.asarray(heads), np.asarray(flow))
+        flows = plan = None
+        if result.flows is not None:
+            flows = tuple(np.asarray(x) for x in result.flows)
+            if args.plan is not None and result.status == "optimal":
+                plan = _grid_plan(pair, args.normalize, spacing, flows)
         return _Outcome(
             distance=float(result.cost),
             status=str(result.status),
             n_iter=None if result.n_iter is None else int(result.n_iter),
             rel_error_bound=float(result.rel_error_bound),
             plan=plan,
+            flows=flows,
             # "+ 0.0" turns -0.0 into 0.0 in text output.
             witness=np.asarray(result.potential) + 0.0,
         )
@@ -721,6 +833,33 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
     return _transport_outcome(result, args.json)
 
 
+def _grid_plan(
+    pair: _Pair, normalize: bool, spacing: float, flows: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The source-to-target plan of a grid solve, from its arc flows."""
+    a = pair.a.weights.ravel()
+    b = pair.b.weights.ravel()
+    mass_a, mass_b = math.fsum(a.tolist()), math.fsum(b.tolist())
+    if normalize:
+        a, b = a / mass_a, b / mass_b
+    else:
+        # Totals equal to MASS_RTOL; the solver moved a's mass.
+        b = b * (mass_a / mass_b)
+    shape = pair.a.weights.shape
+    coords = spacing * np.indices(shape, dtype=np.float64).reshape(len(shape), -1).T
+    metric = pair.metric
+
+    def cost(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        step = np.abs(coords[rows] - coords[cols])
+        if metric == "cityblock":
+            return step.sum(axis=1)
+        if metric == "chebyshev":
+            return step.max(axis=1)
+        return np.sqrt((step * step).sum(axis=1))
+
+    return coupling_from_flow(a, b, *flows, cost=cost)
+
+
 def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:
     plan = result.plan
     return _Outcome(
@@ -737,6 +876,8 @@ def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:
 def _write_pair_outputs(args: argparse.Namespace, outcome: _Outcome) -> None:
     if args.plan is not None and outcome.plan is not None:
         write_plan(args.plan, *outcome.plan)
+    if args.flows is not None and outcome.flows is not None:
+        write_plan(args.flows, *outcome.flows, columns=("tail", "head", "flow"))
     if args.potentials is not None:
         if outcome.witness is not None:
             _write_witness(args.potentials, outcome.witness)
@@ -792,9 +933,11 @@ def _pair_record(
         cert = outcome.certificate
         certificate = {
             "optimal": bool(cert.optimal()),
+            "bound": _number(cert.bound),
             "relative_gap": _number(cert.relative_gap),
             "max_dual_violation": _number(cert.max_dual_violation),
-            "relative_marginal_error": _number(cert.relative_marginal_error),
+            "marginal_error": _number(cert.marginal_error),
+            "unrouted": _number(cert.unrouted),
         }
     record: dict[str, Any] = {
         "distance": _number(outcome.distance),
@@ -823,7 +966,15 @@ def _pair_record(
 
 
 def _print_json(record: dict[str, Any]) -> None:
-    print(json.dumps(record, indent=2, allow_nan=False), flush=True)
+    """One key per line, each value compact (a long matrix: one row per line)."""
+    lines = []
+    for key, value in record.items():
+        text = json.dumps(value, allow_nan=False)
+        if len(text) > 80 and isinstance(value, list) and all(isinstance(r, list) for r in value):
+            rows = ",\n    ".join(json.dumps(row, allow_nan=False) for row in value)
+            text = f"[\n    {rows}\n  ]"
+        lines.append(f"  {json.dumps(key)}: {text}")
+    print("{\n" + ",\n".join(lines) + "\n}", flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -894,9 +1045,17 @@ def _check_with_pot(ot: Any, pair: _Pair, outcome: _Outcome, normalize: bool) ->
 # ---------------------------------------------------------------------------
 
 
-def _expand_inputs(items: Sequence[str]) -> list[str]:
-    """Files from --pairwise arguments: directories are scanned, glob patterns expanded."""
+def _expand_inputs(items: Sequence[str], outputs: Sequence[str] = ()) -> list[str]:
+    """Files from --pairwise arguments: directories are scanned, glob patterns expanded.
+
+    Files that are one of ``outputs`` are left out of directories and
+    patterns, so a result written into the input directory is never read
+    back as an input on the next run with the same output.
+    """
     import glob
+
+    def is_output(path: str) -> bool:
+        return any(_same_file(path, out) for out in outputs)
 
     paths: list[str] = []
     for item in items:
@@ -906,7 +1065,10 @@ def _expand_inputs(items: Sequence[str]) -> list[str]:
             found = sorted(
                 str(p)
                 for p in Path(item).iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in HISTOGRAM_EXTS
+                if p.is_file()
+                and not p.name.startswith(".")
+                and p.suffix.lower() in HISTOGRAM_EXTS
+                and not is_output(str(p))
             )
             if not found:
                 raise CLIError(
@@ -915,10 +1077,12 @@ def _expand_inputs(items: Sequence[str]) -> list[str]:
             paths.extend(found)
         elif not os.path.exists(item) and any(c in item for c in "*?["):
             # Patterns reach us quoted (or unmatched by the shell): expand them here.
-            found = sorted(p for p in glob.glob(item) if os.path.isfile(p))
+            found = sorted(p for p in glob.glob(item) if os.path.isfile(p) and not is_output(p))
             if not found:
                 raise CLIError(f"{item}: no file matches this pattern")
             paths.extend(found)
+        elif not os.path.exists(item):
+            raise CLIError(f"{item}: no such file or directory")
         else:
             paths.append(item)
     return paths
@@ -926,9 +1090,14 @@ def _expand_inputs(items: Sequence[str]) -> list[str]:
 
 def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:
     started = time.perf_counter()
+    outputs: list[tuple[str, str]] = []
     if args.output not in (None, "-"):
-        _check_output(args.output, (*TEXT_EXTS, ".npy"), "the distance matrix")
-    paths = _expand_inputs(args.pairwise)
+        _check_output(args.output, (*TEXT_EXTS, ".npz", ".npy"), "the distance matrix")
+        outputs.append(("the output (-o)", args.output))
+        if Path(args.output).suffix.lower() == ".npy":
+            outputs.append(("the labels file of the output", labels_path(args.output)))
+    paths = _expand_inputs(args.pairwise, [path for _, path in outputs])
+    _check_distinct([(f"input {path}", path) for path in paths], outputs)
     _check_stdin_once(paths)
     if len(paths) < 2:
         raise CLIError(f"--pairwise needs at least two histograms, got {len(paths)}")
@@ -940,8 +1109,9 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
     for hist in hists[1:]:
         if grids and hist.weights.shape != first.weights.shape:
             raise CLIError(
-                f"{hist.source}: grid shape {hist.weights.shape} differs from "
-                f"{first.source}: grid shape {first.weights.shape}"
+                f"{hist.source}: a {_shape(hist.weights.shape)} grid cannot be compared with "
+                f"{first.source}, a {_shape(first.weights.shape)} grid: the grid solver needs "
+                "equal shapes"
             )
         if hist.dim != first.dim:
             raise CLIError(
@@ -957,6 +1127,9 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         )
     if args.spacing is not None and not use_grid:
         raise CLIError("--spacing applies to grid histograms, not to point sets")
+    rel_error_bound = 0.0
+    if use_grid and metric == "euclidean" and first.weights.ndim == 2:
+        rel_error_bound = _default_euclidean_bound()
     if use_grid:
         items: list[Any] = [h.weights for h in hists]
     else:
@@ -990,18 +1163,29 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         )
         status = EXIT_NOT_OPTIMAL
 
+    if rel_error_bound:
+        _stderr(
+            f"note: euclidean grid graph: each distance is within relative error "
+            f"{rel_error_bound:.3g} above the exact one (compare single pairs with --exact "
+            "for exact values)"
+        )
+    labels = [h.source for h in hists]
     to_file = args.output not in (None, "-")
     if status == EXIT_OK and to_file and not args.resume:  # --resume wrote it already
-        write_matrix(args.output, matrix)
+        with atomic_batch():
+            write_matrix(args.output, matrix, labels=labels)
     if args.json:
         record: dict[str, Any] = {
-            "inputs": [h.source for h in hists],
+            "inputs": labels,
             "metric": metric,
             "solver": "grid" if use_grid else "points",
             "n": len(hists),
             "normalized": bool(args.normalize),
+            "rel_error_bound": rel_error_bound,
             "output": args.output if to_file and status == EXIT_OK else None,
         }
+        if to_file and status == EXIT_OK and Path(args.output).suffix.lower() == ".npy":
+            record["labels_file"] = labels_path(args.output)
         if not to_file:
             record["distances"] = [[_number(x) for x in row] for row in matrix.tolist()]
         record["solve_time_s"] = solve_time
@@ -1009,5 +1193,11 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         record["version"] = emd.__version__
         _print_json(record)
     elif not to_file:
-        write_matrix("-", matrix)
+        write_matrix("-", matrix, labels=labels)
     return status
+
+
+def _default_euclidean_bound() -> float:
+    """The error bound of the euclidean grid graph emd.pairwise uses (default offsets)."""
+    one = np.ones((2, 2))
+    return float(emd.solve_grid(one, one, metric="euclidean").rel_error_bound)

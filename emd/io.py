@@ -16,10 +16,16 @@ Supported inputs
     Arrays ``weights`` and optionally ``positions`` (a point set), or a single
     array of any name read like ``.npy``.
 ``.csv``, ``.tsv``, ``.txt``
-    One column of weights, or rows of coordinates followed by a weight.  The
+    One column of weights (a 1-D grid), or several columns: a 2-D grid with
+    ``kind="grid"``, rows of coordinates followed by a weight with
+    ``kind="points"`` or under a header whose last name is a weight column
+    (``weight``, ``mass``, ``count``, ``p``, ...).  A table with several
+    columns and no such header is refused without ``kind``: the two readings
+    give different distances.  A first column named like a row index (empty,
+    ``Unnamed: 0``, ``index``, as pandas writes it) is refused too.  The
     delimiter (comma, tab, semicolon or whitespace) is sniffed, a header line
     without numbers is skipped, blank lines and lines starting with ``#`` are
-    ignored.  ``kind="grid"`` reads a multi-column file as a 2-D grid.
+    ignored.
 ``.json``
     A list of weights, nested lists for a grid, or an object
     ``{"positions": [...], "weights": [...]}``.
@@ -34,6 +40,7 @@ The path ``"-"`` reads standard input, with the format sniffed from the bytes.
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import io
 import json
@@ -43,7 +50,8 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,8 +63,10 @@ from ._validation import as_points as _as_point_array
 __all__ = [
     "Histogram",
     "HistogramFileError",
+    "atomic_batch",
     "atomic_open",
     "atomic_write",
+    "labels_path",
     "read_cost_matrix",
     "read_histogram",
     "write_matrix",
@@ -67,6 +77,14 @@ __all__ = [
 PathLike = str | os.PathLike[str]
 
 KINDS = ("points", "grid")
+#: Header names of a weight column: a text table whose header ends with one
+#: of them (after named coordinate columns) is a point set without --points.
+WEIGHT_NAMES = frozenset(
+    {"weight", "weights", "w", "mass", "masses", "count", "counts", "probability", "prob",
+     "p", "density", "frequency", "freq"}
+)  # fmt: skip
+#: First header names that mark a row index column (pandas writes "" or "Unnamed: 0").
+INDEX_NAMES = frozenset({"", "unnamed: 0", "index", "idx"})
 STDIN_NAME = "<stdin>"
 
 _TEXT_EXTS = (".csv", ".tsv", ".txt")
@@ -369,6 +387,18 @@ def _sniff_delimiter(lines: list[str]) -> str | None:
 
 def _parse_table(text: str, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse delimited text into a 2-D float array and the file line of each row."""
+    values, line_of_row, _ = _parse_table_with_header(text, source)
+    return values, line_of_row
+
+
+def _header_name(field: str) -> str:
+    return field.strip().strip("\"'").strip().lower()
+
+
+def _parse_table_with_header(
+    text: str, source: str
+) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
+    """Like :func:`_parse_table`, plus the header's column names (``None`` without one)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     content = [
         (number, line.strip())
@@ -378,11 +408,26 @@ def _parse_table(text: str, source: str) -> tuple[np.ndarray, np.ndarray]:
     if not content:
         raise _fail(source, "no data (only blank or comment lines)")
     delim = _sniff_delimiter([line for _, line in content[:50]])
+    header = None
+    first_fields = content[0][1].split(delim)
+    if (
+        len(first_fields) > 1
+        and not first_fields[0].strip()
+        and all(_is_number(field) for field in first_fields[1:])
+    ):
+        # pandas' DataFrame.to_csv() of a matrix: column labels 0, 1, ... over
+        # an index column.  Reading either as data would shift every value.
+        raise _fail(
+            source,
+            f"line {content[0][0]} looks like pandas column labels over an index column; "
+            "write the table without them (to_csv(index=False, header=False))",
+        )
     # A header is a first line none of whose fields is a number: a first row
     # with some numbers and one typo is far more likely a broken data row,
     # which should be reported rather than silently dropped.
-    if not any(_is_number(field) for field in content[0][1].split(delim)):
+    if not any(_is_number(field) for field in first_fields):
         header_line = content[0][0]
+        header = [_header_name(field) for field in first_fields]
         content = content[1:]
         if not content:
             raise _fail(source, f"no data rows after the header on line {header_line}")
@@ -411,7 +456,7 @@ def _parse_table(text: str, source: str) -> tuple[np.ndarray, np.ndarray]:
                 problem = f"cannot parse {bad!r} in column {column} as a number"
             raise _fail(source, f"line {number}: {problem}") from None
         line_of_row[row] = number
-    return values, line_of_row
+    return values, line_of_row, header
 
 
 # ---------------------------------------------------------------------------
@@ -627,8 +672,10 @@ def read_histogram(path: PathLike, *, kind: str | None = None) -> Histogram:
     kind : {"points", "grid"}, optional
         Force an interpretation: ``"points"`` reads a 2-D ``.npy``/JSON array
         as rows of coordinates followed by a weight; ``"grid"`` reads a
-        multi-column text file as a 2-D grid of weights.  Without it, text
-        with several columns is a point set and arrays are grids.
+        multi-column text file as a 2-D grid of weights.  Without it, arrays
+        are grids, one text column is a 1-D grid, and several text columns
+        are a point set only under a header naming a weight column last
+        (otherwise the table is refused as ambiguous).
 
     Returns
     -------
@@ -730,18 +777,63 @@ def _histogram_from_json(obj: Any, kind: str | None, source: str) -> Histogram:
 
 
 def _histogram_from_text(text: str, kind: str | None, source: str) -> Histogram:
-    values, line_of_row = _parse_table(text, source)
+    values, line_of_row, header = _parse_table_with_header(text, source)
     ncols = values.shape[1]
+    if header is not None and ncols > 1 and header[0] in INDEX_NAMES:
+        shown = header[0] or "an empty name"
+        raise _fail(
+            source,
+            f"column 1 of the header ({shown}) is a row index, as pandas writes one, not "
+            "data; write the file without it (to_csv(index=False)) or delete the column",
+        )
     if kind == "grid" or (kind is None and ncols == 1):
         weights = values[:, 0] if ncols == 1 else values
         return _make(weights, None, "grid", source, line_of_row)
     if ncols < 2:
         raise _fail(
             source,
-            "kind='points' needs coordinate columns followed by a weight column, "
+            "a point set needs coordinate columns followed by a weight column, "
             "but the file has 1 column",
         )
+    if kind is None and not _names_a_point_set(header):
+        _refuse_ambiguous_table(values, source, line_of_row)
     return _make(values[:, -1], values[:, :-1], "points", source, line_of_row)
+
+
+def _names_a_point_set(header: list[str] | None) -> bool:
+    """Whether a header declares rows of points: named coordinates, then a weight column."""
+    if header is None or len(header) < 2:
+        return False
+    return header[-1] in WEIGHT_NAMES and all(header[:-1])
+
+
+def _refuse_ambiguous_table(values: np.ndarray, source: str, line_of_row: np.ndarray) -> None:
+    """Stop on a multi-column table without a header that says what it holds.
+
+    A grid and a point set give different distances, so the reader never
+    picks one; the message offers each reading that the data admit.
+    """
+    nrows, ncols = values.shape
+    offers, problems = [], []
+    try:
+        _make(values, None, "grid", source, line_of_row)
+        offers.append(f"--grid to read it as a {nrows} x {ncols} grid of weights")
+    except HistogramFileError as exc:
+        problems.append(f"as a grid: {str(exc).removeprefix(source + ': ')}")
+    try:
+        _make(values[:, -1], values[:, :-1], "points", source, line_of_row)
+        coords = "1 coordinate" if ncols == 2 else f"{ncols - 1} coordinates"
+        offers.append(f"--points to read each row as {coords} then a weight")
+    except HistogramFileError as exc:
+        problems.append(f"as points: {str(exc).removeprefix(source + ': ')}")
+    what = f"a table of {nrows} rows x {ncols} columns without a header naming its columns"
+    if not offers:
+        raise _fail(source, f"{what} is neither a grid nor a point set ({'; '.join(problems)})")
+    raise _fail(
+        source,
+        f"{what} could be a grid of weights or a point set: pass {' or '.join(offers)}"
+        + (f" ({problems[0]})" if problems else ""),
+    )
 
 
 def _names(names: Any) -> str:
@@ -875,11 +967,14 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
     try:
+        # A short prefix: a target name near the file system's limit must
+        # not fail only because its temporary name is longer.
         fd, tmp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+            dir=directory, prefix=f".{os.path.basename(target)[:32]}.", suffix=".tmp"
         )
     except OSError as exc:
         raise _fail(target, f"cannot write ({exc.strerror or exc})") from None
+    pending = getattr(_BATCH, "pending", None)
     try:
         text_args = {} if mode == "wb" else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **text_args) as fh:
@@ -890,13 +985,74 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
             os.fsync(fh.fileno())
         try:
             os.chmod(tmp, _new_file_mode(target))
-            os.replace(tmp, target)
+            if pending is None:
+                os.replace(tmp, target)
         except OSError as exc:
             raise _fail(target, f"cannot write ({exc.strerror or exc})") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if pending is not None:
+        pending.append((tmp, target))
+
+
+@contextlib.contextmanager
+def atomic_batch() -> Iterator[None]:
+    """Write several files all together or not at all.
+
+    Inside the block, :func:`atomic_open` and every writer of this module
+    write complete temporary files but move none into place.  When the block
+    ends without an exception, all of them are renamed to their targets;
+    when it raises, all temporary files are deleted and no target changes.
+    Nested blocks join the outermost one.
+
+    Raises
+    ------
+    HistogramFileError
+        If a rename fails; the files not yet renamed are deleted (renames
+        are atomic one by one, so files renamed before the failure stay).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     first, second = pathlib.Path(tmp, "a.txt"), pathlib.Path(tmp, "b.txt")
+    ...     try:
+    ...         with atomic_batch():
+    ...             write_vector(first, [1.0])
+    ...             raise RuntimeError("the second output failed")
+    ...     except RuntimeError:
+    ...         pass
+    ...     first.exists()
+    False
+    """
+    if getattr(_BATCH, "pending", None) is not None:
+        yield
+        return
+    pending: list[tuple[str, str]] = []
+    _BATCH.pending = pending
+    try:
+        yield
+    except BaseException:
+        _BATCH.pending = None
+        for tmp, _ in pending:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    _BATCH.pending = None
+    for index, (tmp, target) in enumerate(pending):
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            for later, _ in pending[index:]:
+                with contextlib.suppress(OSError):
+                    os.unlink(later)
+            raise _fail(target, f"cannot write ({exc.strerror or exc})") from None
+
+
+# Temporary files of the atomic_batch() block open in this thread, if any.
+_BATCH = threading.local()
 
 
 def atomic_write(
@@ -960,17 +1116,25 @@ def _output_kind(path: PathLike, allowed: tuple[str, ...], what: str) -> tuple[s
     return ext, _WRITE_DELIMITERS.get(ext, "")
 
 
-def write_matrix(path: PathLike, array: Any) -> None:
-    """Write a 2-D array as ``.npy`` or delimited text, atomically.
+def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None) -> None:
+    """Write a 2-D array as ``.npy``, ``.npz`` or delimited text, atomically.
 
     Parameters
     ----------
     path : str or os.PathLike
-        ``.npy``, ``.csv`` (comma), ``.tsv`` (tab), ``.txt`` (space), or
-        ``"-"`` for CSV on standard output.  Text holds the shortest decimal
-        form of each float that reads back to exactly the same value.
+        ``.npy``, ``.npz``, ``.csv`` (comma), ``.tsv`` (tab), ``.txt``
+        (space), or ``"-"`` for CSV on standard output.  Text holds the
+        shortest decimal form of each float that reads back to exactly the
+        same value.
     array : array_like
         2-D array of real numbers.
+    labels : sequence of str, optional
+        Names of the columns (for a distance matrix, also of the rows): a
+        first line of quoted names in text (skipped by
+        :func:`read_cost_matrix`, as a header without numbers), an array
+        ``labels`` beside ``matrix`` in ``.npz``, and for ``.npy``, which
+        cannot hold them, a file ``<stem>.labels.txt`` beside it with one
+        name per line (see :func:`labels_path`).
 
     Raises
     ------
@@ -984,16 +1148,67 @@ def write_matrix(path: PathLike, array: Any) -> None:
     >>> write_matrix("-", [[0.0, 0.1], [1 / 3, 2.0]])
     0.0,0.1
     0.3333333333333333,2.0
+    >>> write_matrix("-", [[0.0, 2.5], [2.5, 0.0]], labels=["a.csv", "b, c.csv"])
+    "a.csv","b, c.csv"
+    0.0,2.5
+    2.5,0.0
     """
-    ext, delim = _output_kind(path, (".npy", *_TEXT_EXTS), "a matrix")
+    ext, delim = _output_kind(path, (".npy", ".npz", *_TEXT_EXTS), "a matrix")
     arr = as_float_array(array, "array", 2)
-    if ext == ".npy":
-        atomic_write(path, lambda fh: np.save(fh, arr, allow_pickle=False))
+    names = None
+    if labels is not None:
+        names = [str(label) for label in labels]
+        if len(names) != arr.shape[1]:
+            raise ValueError(f"{len(names)} labels for a matrix of {arr.shape[1]} columns")
+        if any("\n" in name or "\r" in name for name in names):
+            raise ValueError("labels must be single lines")
+    if ext == ".npz":
+
+        def save(fh: IO[bytes]) -> None:
+            extra = {} if names is None else {"labels": np.array(names, dtype=str)}
+            np.savez(fh, matrix=arr, **extra)
+
+        atomic_write(path, save)
         return
-    _write_text(path, "".join(delim.join(_float_text(row)) + "\n" for row in arr.tolist()))
+    if ext == ".npy":
+        with atomic_batch():
+            atomic_write(path, lambda fh: np.save(fh, arr, allow_pickle=False))
+            if names is not None:
+                _write_text(labels_path(path), "".join(name + "\n" for name in names))
+        return
+    header = ""
+    if names is not None:
+        # Quoted names: never mistaken for numbers, so readers skip the line.
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter=delim, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(
+            names
+        )
+        header = buffer.getvalue()
+    _write_text(
+        path, header + "".join(delim.join(_float_text(row)) + "\n" for row in arr.tolist())
+    )
 
 
-def write_plan(path: PathLike, rows: Any, cols: Any, masses: Any) -> None:
+def labels_path(path: PathLike) -> str:
+    """The labels file :func:`write_matrix` writes beside a ``.npy`` matrix.
+
+    Examples
+    --------
+    >>> labels_path("out/distances.npy")
+    'out/distances.labels.txt'
+    """
+    target = Path(os.fspath(path))
+    return str(target.with_name(target.stem + ".labels.txt"))
+
+
+def write_plan(
+    path: PathLike,
+    rows: Any,
+    cols: Any,
+    masses: Any,
+    *,
+    columns: tuple[str, str, str] | None = None,
+) -> None:
     """Write a sparse transport plan as ``source,target,mass`` triplets, atomically.
 
     Parameters
@@ -1006,6 +1221,9 @@ def write_plan(path: PathLike, rows: Any, cols: Any, masses: Any) -> None:
         Source and target indices (flat C-order bin indices for grids).
     masses : array_like of float
         Mass moved from ``rows[k]`` to ``cols[k]``.
+    columns : tuple of three str, optional
+        Other names for the three columns, used both as the text header and
+        as the ``.npz`` array names (arc flows: ``("tail", "head", "flow")``).
 
     Raises
     ------
@@ -1041,13 +1259,14 @@ def write_plan(path: PathLike, rows: Any, cols: Any, masses: Any) -> None:
         index.append(arr.astype(np.int64))
     rows_arr, cols_arr = index
     if ext == ".npz":
+        keys = columns or ("rows", "cols", "masses")
 
         def save(fh: IO[bytes]) -> None:
-            np.savez(fh, rows=rows_arr, cols=cols_arr, masses=masses_arr)
+            np.savez(fh, **dict(zip(keys, (rows_arr, cols_arr, masses_arr), strict=True)))
 
         atomic_write(path, save)
         return
-    lines = [delim.join(("source", "target", "mass"))]
+    lines = [delim.join(columns or ("source", "target", "mass"))]
     lines.extend(
         f"{r}{delim}{c}{delim}{m!r}"
         for r, c, m in zip(rows_arr.tolist(), cols_arr.tolist(), masses_arr.tolist(), strict=True)

@@ -60,7 +60,8 @@ def plot(xa, xb, res, f, n_grid, path):
                    edgecolor="k", zorder=3)
         ax.scatter(*xb.T, s=300 * res.b / res.b.max(), c="tab:blue", label="target (size ~ weight)",
                    edgecolor="k", zorder=3)
-        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), aspect="equal")
+        ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), aspect="equal", xlabel="x",
+               ylabel="y")
     axes[0].set_title(f"optimal plan: W1 = {res.cost:.4f}, {plan.nnz} segments (width ~ mass)")
     axes[0].legend(loc="lower left", fontsize=8)
     mesh = axes[1].pcolormesh(gx, gy, values, cmap="viridis", shading="auto", zorder=0)
@@ -85,7 +86,8 @@ def main(argv=None) -> int:
     if args.points:
         from emd.io import read_histogram  # not imported by `import emd`
 
-        (xa, wa), (xb, wb) = ((h.positions, h.weights) for h in map(read_histogram, args.points))
+        hists = [read_histogram(p, kind="points") for p in args.points]
+        (xa, wa), (xb, wb) = ((h.positions, h.weights) for h in hists)
     else:
         xa, wa, xb, wb = make_clouds(np.random.default_rng(args.seed))
 

@@ -2,14 +2,16 @@
 
 Most tests call :func:`emd.cli.main` in-process for speed; the ones that must
 see the real console entry (exit status of the process, standard input,
-tracebacks or their absence) run ``python -m emd`` in a subprocess from a
-temporary directory.  Distances are checked against independent solvers:
+tracebacks or their absence, files left behind) run it in a subprocess from a
+temporary directory: the installed ``emd-compute`` script where the project is
+installed in the running environment (as in CI), else ``python -m emd``.  Distances are checked against independent solvers:
 :func:`scipy.stats.wasserstein_distance` in 1-D and POT's ``ot.emd2`` on an
 explicit cost matrix otherwise.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -25,7 +27,7 @@ from scipy.stats import wasserstein_distance
 
 import emd
 from emd.cli import main
-from emd.io import read_histogram
+from emd.io import read_cost_matrix, read_histogram
 
 DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
 # Where the imported emd lives (the checkout with an in-place build, or
@@ -42,12 +44,18 @@ W1_AB = 52 * wasserstein_distance(np.arange(12), np.arange(12), HIST_A, HIST_B)
 # ---------------------------------------------------------------------------
 
 
+# The console script of this environment, when the project is installed in it.
+SCRIPT = Path(sys.executable).parent / "emd-compute"
+COMMAND = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "emd"]
+
+
 def run_cli(*args: object, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m emd ARGS`` as a separate process, from ``cwd``."""
+    """Run ``emd-compute ARGS`` (or ``python -m emd ARGS``) as a separate process, from ``cwd``."""
     env = dict(os.environ)
+    # The script and `python -m` must both import the package under test.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     return subprocess.run(
-        [sys.executable, "-m", "emd", *map(str, args)],
+        [*COMMAND, *map(str, args)],
         input=stdin if stdin is not None else b"",
         capture_output=True,
         cwd=cwd,
@@ -78,6 +86,12 @@ def one_line(err: str, *fragments: str) -> str:
 
 def distance_of(out: str) -> float:
     return float(out.splitlines()[0])
+
+
+def labelled_matrix(text: str, delimiter: str = ",") -> tuple[list[str], np.ndarray]:
+    """The file names of the first row and the matrix below them (a --pairwise CSV)."""
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return rows[0], np.array([[float(x) for x in row] for row in rows[1:]])
 
 
 def grid_reference(a: np.ndarray, b: np.ndarray, metric: str) -> float:
@@ -200,10 +214,12 @@ def test_console_entry_help_and_version(tmp_path):
     assert proc.stdout.decode().split() == ["emd-compute", emd.__version__]
 
 
-@pytest.mark.skipif(shutil.which("emd-compute") is None, reason="emd-ot is not installed")
+@pytest.mark.skipif(
+    not SCRIPT.is_file(), reason="emd-ot is not installed in this environment"
+)
 def test_installed_console_script(tmp_path):
     proc = subprocess.run(
-        ["emd-compute", str(DATA / "hist_a.csv"), str(DATA / "hist_b.csv")],
+        [str(SCRIPT), str(DATA / "hist_a.csv"), str(DATA / "hist_b.csv")],
         capture_output=True,
         cwd=tmp_path,
         timeout=120,
@@ -447,7 +463,7 @@ def test_json_record_points(capsys):
     assert cert["optimal"] is True
     assert cert["relative_gap"] < 1e-9
     assert cert["max_dual_violation"] < 1e-9
-    assert cert["relative_marginal_error"] < 1e-9
+    assert cert["marginal_error"] < 1e-9 and cert["bound"] <= 1e-9 * record["distance"]
     assert record["rel_error_bound"] is None
     assert 0 <= record["solve_time_s"] <= record["wall_time_s"]
     assert record["version"] == emd.__version__
@@ -470,8 +486,9 @@ def read_triplets(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if path.suffix == ".npz":
         with np.load(path) as data:
             return data["rows"], data["cols"], data["masses"]
-    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    assert path.read_text().splitlines()[0] == "source,target,mass"
+    delimiter = {".csv": ",", ".tsv": "\t"}[path.suffix]
+    table = np.loadtxt(path, delimiter=delimiter, skiprows=1, ndmin=2)
+    assert path.read_text().splitlines()[0] == delimiter.join(("source", "target", "mass"))
     return table[:, 0].astype(int), table[:, 1].astype(int), table[:, 2]
 
 
@@ -505,14 +522,22 @@ def test_plan_and_duals_for_points(capsys, tmp_path, ext):
     assert u @ ha.weights + v @ hb.weights == pytest.approx(distance, rel=1e-9)
 
 
-def test_plan_and_potentials_for_1d_grid(capsys, tmp_path):
-    plan, pot = tmp_path / "flows.tsv", tmp_path / "f.txt"
+def test_plan_flows_and_potentials_for_1d_grid(capsys, tmp_path):
+    plan, flows, pot = tmp_path / "plan.tsv", tmp_path / "flows.tsv", tmp_path / "f.txt"
     status, _, _ = call(
-        capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", plan, "--potentials", pot
-    )
+        capsys, DATA / "hist_a.csv", DATA / "hist_b.csv",
+        "--plan", plan, "--flows", flows, "--potentials", pot,
+    )  # fmt: skip
     assert status == 0
-    lines = plan.read_text().splitlines()
-    assert lines[0] == "source\ttarget\tmass"
+    # The plan is a coupling: bin i of A to bin j of B, marginals A and B, cost W1.
+    rows, cols, masses = read_triplets(plan)
+    np.testing.assert_allclose(np.bincount(rows, masses, minlength=12), HIST_A, atol=1e-12)
+    np.testing.assert_allclose(np.bincount(cols, masses, minlength=12), HIST_B, atol=1e-12)
+    assert masses @ np.abs(rows - cols) == pytest.approx(W1_AB, rel=1e-12)
+    assert masses.size <= np.count_nonzero(HIST_A) + np.count_nonzero(HIST_B) - 1
+
+    lines = flows.read_text().splitlines()
+    assert lines[0] == "tail\thead\tflow"
     table = np.array([[float(x) for x in line.split("\t")] for line in lines[1:]])
     # 1-D cityblock flows run between neighbouring bins at unit cost.
     assert np.all(np.abs(table[:, 0] - table[:, 1]) == 1)
@@ -523,6 +548,51 @@ def test_plan_and_potentials_for_1d_grid(capsys, tmp_path):
     f = np.array([float(x) for x in lines[1:]])
     assert np.all(np.abs(np.diff(f)) <= 1 + 1e-12)
     assert np.dot(np.subtract(HIST_A, HIST_B), f) == pytest.approx(W1_AB, rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev", "euclidean"])
+def test_grid_plan_is_a_basic_coupling(capsys, tmp_path, metric):
+    pytest.importorskip("PIL")
+    plan, flows = tmp_path / "plan.npz", tmp_path / "flows.npz"
+    args = [DATA / "image_a.png", DATA / "image_b.png", "--normalize", "--metric", metric]
+    status, out, err = call(capsys, *args, "--plan", plan, "--flows", flows, "--json")
+    assert (status, err) == (0, "")
+    distance = json.loads(out)["distance"]
+    a = read_histogram(DATA / "image_a.png").weights
+    b = read_histogram(DATA / "image_b.png").weights
+    a, b = a / a.sum(), b / b.sum()
+    with np.load(plan) as data:
+        rows, cols, masses = data["rows"], data["cols"], data["masses"]
+    np.testing.assert_allclose(np.bincount(rows, masses, minlength=a.size), a.ravel(), atol=1e-14)
+    np.testing.assert_allclose(np.bincount(cols, masses, minlength=b.size), b.ravel(), atol=1e-14)
+    assert masses.size <= np.count_nonzero(a) + np.count_nonzero(b) - 1
+    coords = np.indices(a.shape).reshape(2, -1).T
+    plan_cost = masses @ cdist(coords, coords, metric)[rows, cols]
+    exact = grid_reference(a, b, metric)
+    if metric == "euclidean":
+        # The graph approximation: its plan lies between the exact W1 and the bound.
+        assert exact * (1 - 1e-12) <= plan_cost <= distance * (1 + 1e-12)
+    else:
+        assert plan_cost == pytest.approx(exact, rel=1e-12)
+        assert distance == pytest.approx(exact, rel=1e-12)
+    with np.load(flows) as data:
+        assert sorted(data.files) == ["flow", "head", "tail"]
+
+
+def test_plain_output_marks_the_euclidean_approximation(capsys):
+    pytest.importorskip("PIL")
+    args = [DATA / "image_a.png", DATA / "image_b.png", "--normalize", "--metric", "euclidean"]
+    status, out, _ = call(capsys, *args)
+    assert status == 0
+    value, note = out.splitlines()
+    record = json.loads(call(capsys, *args, "--json")[1])
+    bound = record["rel_error_bound"]
+    assert float(value) == record["distance"] and bound > 0
+    assert note.startswith("approximation: ") and f"{bound:.3g}" in note
+    assert repr(float(value) / (1 + bound)) in note
+    # Exact solves print the bare number.
+    status, out, _ = call(capsys, *args, "--exact")
+    assert len(out.splitlines()) == 1
 
 
 @pytest.mark.parametrize("ext", [".csv", ".npy", ".npz"])
@@ -592,7 +662,11 @@ def test_check_pot_agrees(capsys, args):
     status, out, err = call(capsys, *args, "--check-pot")
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert len(lines) == 2 and lines[1].startswith("POT ot.emd2: ")
+    assert lines[-1].startswith("POT ot.emd2: ")
+    # A euclidean grid value is an approximation, and plain output says so.
+    approximate = "euclidean" in map(str, args)
+    assert len(lines) == 2 + approximate
+    assert lines[1].startswith("approximation: ") == approximate
     status, out, _ = call(capsys, *args, "--check-pot", "--json")
     assert status == 0
     check = json.loads(out)["check_pot"]
@@ -639,6 +713,9 @@ def error_cases(tmp: Path) -> list[tuple[list[object], list[str]]]:
     (tmp / "grid2.npy").write_bytes(npy_bytes(np.ones((4, 3))))
     (tmp / "cube.npy").write_bytes(npy_bytes(np.ones((2, 2, 3))))
     np.save(tmp / "cost.npy", np.ones((12, 11)))
+    (tmp / "index.csv").write_text(",x,y,weight\n0,3.5,2,1\n")
+    (tmp / "x").mkdir()
+    (tmp / "link.csv").symlink_to(DATA / "hist_b.csv")
     a, b, p = DATA / "hist_a.csv", DATA / "hist_b.csv", DATA / "points_a.csv"
     return [
         ([tmp / "missing.csv", b], ["missing.csv", "no such file"]),
@@ -648,8 +725,17 @@ def error_cases(tmp: Path) -> list[tuple[list[object], list[str]]]:
         ([tmp / "text.csv", b], ["text.csv", "'abc'"]),
         ([tmp / "empty.csv", b], ["empty.csv", "empty"]),
         ([tmp / "garbage.npy", b], ["garbage.npy", "not a NumPy"]),
-        ([a, tmp / "short.csv"], ["short.csv", "hist_a.csv", "shape", "--points"]),
-        ([tmp / "grid.npy", tmp / "grid2.npy", "--normalize"], ["grid2.npy", "(4, 3)", "(3, 4)"]),
+        ([a, tmp / "short.csv"], ["short.csv", "hist_a.csv", "3 grid", "equal shapes"]),
+        ([tmp / "grid.npy", tmp / "grid2.npy", "--normalize"], ["grid2.npy", "4 x 3", "3 x 4"]),
+        ([DATA / "image_a.csv", DATA / "image_b.csv"], ["image_a.csv", "--grid", "16 x 16"]),
+        ([tmp / "index.csv", p], ["index.csv", "row index"]),
+        ([a, b, "--plan", a], ["--plan", "same file as input A"]),
+        ([a, b, "--potentials", tmp / "link.csv"], ["link.csv", "same file as input B"]),
+        ([a, b, "--plan", tmp / "o.csv", "--flows", tmp / "." / "o.csv"], ["--plan and --flows"]),
+        ([a, b, "--plan", tmp / "o.csv", "--potentials", tmp / "x" / ".." / "o.csv"], ["same file"]),
+        ([a, b, "--cost", tmp / "cost.npy", "--plan", tmp / "cost.npy"], ["the --cost matrix"]),
+        ([a, b, "--plan", tmp / ("x" * 300 + ".csv")], ["file name too long"]),
+        ([p, DATA / "points_b.csv", "--flows", tmp / "f.csv"], ["--flows", "use --plan"]),
         ([p, a], ["hist_a.csv", "2-D", "1-D"]),
         (
             [a, DATA / "hist_c.json", "--cost", tmp / "cost.npy"],
@@ -791,12 +877,18 @@ def test_pairwise_to_stdout_and_csv(capsys, tmp_path, histogram_dir):
     files = sorted(histogram_dir.glob("[abcd].*"))
     status, out, err = call(capsys, "--pairwise", *files)
     assert (status, err) == (0, "")
-    np.testing.assert_allclose(np.loadtxt(io.StringIO(out), delimiter=","), expected, atol=1e-12)
+    names, matrix = labelled_matrix(out)
+    assert names == [str(f) for f in files]
+    np.testing.assert_allclose(matrix, expected, atol=1e-12)
 
     target = tmp_path / "d.csv"
     status, out, _ = call(capsys, "--pairwise", str(histogram_dir / "[abcd].*"), "-o", target)
     assert (status, out) == (0, "")
-    np.testing.assert_allclose(np.loadtxt(target, delimiter=","), expected, atol=1e-12)
+    names, matrix = labelled_matrix(target.read_text())
+    assert names == [str(f) for f in files]
+    np.testing.assert_allclose(matrix, expected, atol=1e-12)
+    # The names row is a header that emd's own reader skips.
+    np.testing.assert_allclose(read_cost_matrix(target), expected, atol=1e-12)
 
 
 def test_pairwise_json_and_points(capsys):
@@ -824,7 +916,7 @@ def test_pairwise_images(capsys):
         capsys, "--pairwise", DATA / "image_a.png", DATA / "image_b.png", "--normalize", "--grid"
     )
     assert status == 0
-    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    matrix = labelled_matrix(out)[1]
     a = np.loadtxt(DATA / "image_a.csv", delimiter=",")
     b = np.loadtxt(DATA / "image_b.csv", delimiter=",")
     assert matrix[0, 1] == pytest.approx(grid_reference(a, b, "cityblock"), rel=1e-9)
@@ -884,7 +976,7 @@ def test_pairwise_reads_standard_input(capsys, monkeypatch, histogram_dir):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     status, out, _ = call(capsys, "--pairwise", "-", histogram_dir / "b.csv")
     assert status == 0
-    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    matrix = labelled_matrix(out)[1]
     assert matrix[0, 1] == pytest.approx(W1_AB, rel=1e-12)
 
 
@@ -946,7 +1038,7 @@ def test_spacing_scales_grid_distances(capsys):
         capsys, "--pairwise", DATA / "hist_a.csv", DATA / "hist_b.csv", "--spacing", "2"
     )
     assert status == 0, err
-    matrix = np.loadtxt(io.StringIO(out), delimiter=",")
+    matrix = labelled_matrix(out)[1]
     assert matrix[0, 1] == pytest.approx(2 * W1_AB, rel=1e-12)
 
 
@@ -954,3 +1046,121 @@ def test_spacing_is_refused_for_point_sets(capsys):
     status, _, err = call(capsys, DATA / "points_a.csv", DATA / "points_b.csv", "--spacing", "2")
     assert status == 2
     one_line(err, "--spacing applies to grid histograms")
+
+
+# ---------------------------------------------------------------------------
+# Outputs: labelled, all or nothing, never onto an input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".csv", ".npy", ".npz"])
+def test_pairwise_output_inside_the_input_directory_is_not_read_back(
+    tmp_path, histogram_dir, ext
+):
+    out = histogram_dir / f"out{ext}"
+    expected = pairwise_reference(histogram_dir)
+    names = [str(p) for p in sorted(histogram_dir.glob("[abcd].*"))]
+    for _ in range(2):  # the second run finds the first one's output in the folder
+        proc = run_cli("--pairwise", histogram_dir, "-o", out, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        if ext == ".csv":
+            labels, matrix = labelled_matrix(out.read_text())
+        elif ext == ".npz":
+            with np.load(out) as data:
+                labels, matrix = data["labels"].tolist(), data["matrix"]
+        else:
+            matrix = np.load(out)
+            labels = (histogram_dir / "out.labels.txt").read_text().splitlines()
+        assert labels == names
+        np.testing.assert_allclose(matrix, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pairwise_json_names_the_labels_file_and_stays_compact(capsys, tmp_path, histogram_dir):
+    out = tmp_path / "d.npy"
+    status, text, _ = call(capsys, "--pairwise", histogram_dir, "-o", out, "--json")
+    assert status == 0
+    record = json.loads(text)
+    assert record["labels_file"] == str(tmp_path / "d.labels.txt")
+    assert len(record["inputs"]) == 4
+    # One line per key; the matrix (on stdout) one line per row.
+    assert len(text.splitlines()) == len(record) + 2
+    status, text, _ = call(capsys, "--pairwise", histogram_dir, "--json")
+    assert len(text.splitlines()) == len(json.loads(text)) + 2 + 4 + 1
+    status, text, _ = call(capsys, DATA / "hist_a.csv", DATA / "hist_b.csv", "--json")
+    assert len(text.splitlines()) == len(json.loads(text)) + 2
+
+
+def test_pairwise_refuses_an_output_that_is_an_input(capsys, tmp_path, histogram_dir):
+    a = histogram_dir / "a.csv"
+    before = a.read_bytes()
+    status, out, err = call(capsys, "--pairwise", a, histogram_dir / "b.csv", "-o", a)
+    assert (status, out) == (2, "")
+    one_line(err, "a.csv", "same file as input")
+    assert a.read_bytes() == before
+    # A .npy's labels file is an output too.
+    labels = tmp_path / "d.labels.txt"
+    labels.write_text("1\n2\n")
+    status, _, err = call(capsys, "--pairwise", a, labels, "-o", tmp_path / "d.npy")
+    assert status == 2
+    one_line(err, "labels file", "same file as input")
+
+
+def test_missing_pairwise_path_says_it_is_missing(capsys, tmp_path):
+    status, _, err = call(capsys, "--pairwise", DATA / "hist_a.csv", tmp_path / "nothere")
+    assert status == 2
+    one_line(err, "nothere", "no such file or directory")
+
+
+def test_pairwise_on_the_example_data_asks_for_the_layout(capsys):
+    status, _, err = call(capsys, "--pairwise", DATA)
+    assert status == 2
+    line = one_line(err, "image_a.csv", "--grid")
+    assert "--points" not in line  # the weight column of that table is all zero
+    # Following the advice: image tables and images compare as grids.
+    files = [DATA / "image_a.csv", DATA / "image_b.csv", DATA / "image_a.png"]
+    status, out, err = call(capsys, "--pairwise", *files, "--grid", "--normalize")
+    assert (status, err) == (0, "")
+    matrix = labelled_matrix(out)[1]
+    assert matrix[0, 2] == pytest.approx(0.0, abs=1e-12)  # the PNG holds the same image
+
+
+def test_pairwise_euclidean_grid_says_it_is_approximate(capsys):
+    pytest.importorskip("PIL")
+    files = [DATA / "image_a.png", DATA / "image_b.png"]
+    status, _, err = call(capsys, "--pairwise", *files, "--normalize", "--metric", "euclidean")
+    assert status == 0
+    one_line(err, "note:", "relative error")
+    record = json.loads(call(capsys, "--pairwise", *files, "--normalize", "--metric",
+                             "euclidean", "--json")[1])
+    assert record["rel_error_bound"] > 0
+
+
+def test_no_output_is_written_unless_all_can_be(tmp_path):
+    plan = tmp_path / "plan.csv"
+    plan.write_text("old\n")
+    long_name = tmp_path / ("p" * 300 + ".csv")
+    proc = run_cli(
+        DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", plan, "--potentials", long_name,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert b"too long" in proc.stderr and b"Traceback" not in proc.stderr
+    assert plan.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.csv"]
+
+
+def test_same_file_spelt_two_ways_is_refused_in_a_subprocess(tmp_path):
+    proc = run_cli(
+        DATA / "hist_a.csv", DATA / "hist_b.csv", "--plan", "p.csv", "--potentials", "./p.csv",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert b"--plan and --potentials name the same file" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_messages_carry_no_python_reprs():
+    from emd.cli import _plain
+
+    text = "sum(a)=np.float64(1.1) in <_io.BytesIO object at 0x7f00aa> got np.int64(3)"
+    assert _plain(text) == "sum(a)=1.1 in the data got 3"

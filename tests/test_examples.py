@@ -159,3 +159,27 @@ def test_numbers_without_matplotlib(tmp_path, capsys, monkeypatch):
     assert "matplotlib is not installed" in out
     assert value(out, "solver W1 (b)") == pytest.approx(1.0)
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_images_draws_one_arrow_per_block():
+    block_flow = load("images").block_flow
+    rng = np.random.default_rng(0)
+    d_row, d_col = rng.normal(size=(2, 120, 160))
+    rows, cols, f_row, f_col, side = block_flow(d_row, d_col)
+    # A 120 x 160 photo gets 15 x 20 arrows, not 19200.
+    assert side == 8 and f_row.shape == f_col.shape == rows.shape == (15, 20)
+    assert f_row[2, 3] == pytest.approx(d_row[16:24, 24:32].sum(), rel=1e-12)
+    assert f_col.sum() == pytest.approx(d_col.sum(), rel=1e-9, abs=1e-9)
+    assert (rows[2, 3], cols[2, 3]) == (19.5, 27.5)
+    # Blocks cut by the edge are centred on the pixels they hold.
+    rows, cols, f_row, _, side = block_flow(d_row[:, :150], d_col[:, :150], max_arrows=40)
+    assert side == 4 and cols[0, -1] == (148 + 149) / 2
+    assert f_row[0, -1] == pytest.approx(d_row[:4, 148:150].sum(), rel=1e-12)
+
+
+def test_images_reads_tables_as_grids(tmp_path, capsys):
+    data = EXAMPLES / "data"
+    args = ["--images", str(data / "image_a.csv"), str(data / "image_b.csv"), "--out", str(tmp_path)]
+    assert load("images").main(args) == 0
+    out = capsys.readouterr().out
+    assert "two 16 x 16 images" in out and value(out, "chebyshev W1") > 0

@@ -174,16 +174,60 @@ def test_text_without_header_and_str_path(tmp_path):
         "x;y;weight\n0;1;2\n3;4;5\n",
         "x y weight\n0 1 2\n3   4\t5\n",
         "x, y, weight\n0, 1, 2\n3 ,4 , 5\n",
-        "0,1,2\n3,4,5\n",
         "\ufeffx,y,weight\r\n0,1,2\r\n\r\n# comment\r\n3,4,5\r\n",
+        "X,Y,Mass\n0,1,2\n3,4,5\n",
     ],
-    ids=["comma", "tab", "semicolon", "whitespace", "comma-spaces", "no-header", "bom-crlf"],
+    ids=["comma", "tab", "semicolon", "whitespace", "comma-spaces", "bom-crlf", "mass"],
 )
 def test_text_points_delimiters_and_headers(tmp_path, content):
     h = read_histogram(write(tmp_path, "p.csv", content))
     assert h.kind == "points"
     np.testing.assert_array_equal(h.positions, [[0, 1], [3, 4]])
     np.testing.assert_array_equal(h.weights, [2, 5])
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["0,1,2\n3,4,5\n", "a,b,c\n0,1,2\n3,4,5\n", "x,weight,y\n0,1,2\n3,4,5\n"],
+    ids=["no-header", "header-without-weight", "weight-not-last"],
+)
+def test_text_table_layout_is_never_guessed(tmp_path, content):
+    # As a grid this is W1 between 2 x 3 grids; as points, between 2 points:
+    # the answers differ, so the reader asks.
+    path = write(tmp_path, "t.csv", content)
+    expect_error(lambda: read_histogram(path), path, "--grid", "--points", "2 x 3 grid")
+    assert read_histogram(path, kind="points").positions.tolist() == [[0, 1], [3, 4]]
+    assert read_histogram(path, kind="grid").weights.shape == (2, 3)
+
+
+def test_ambiguous_table_offers_only_readings_that_work(tmp_path):
+    # The shipped image table: its last column is all zero, so as points it has no mass.
+    err = expect_error(lambda: read_histogram(DATA / "image_a.csv"), DATA / "image_a.csv", "--grid")
+    assert "--points" not in str(err) and "zero total mass" in str(err)
+    assert read_histogram(DATA / "image_a.csv", kind="grid").weights.shape == (16, 16)
+    # Negative coordinates cannot be grid weights: only --points is offered.
+    path = write(tmp_path, "n.csv", "-1,2\n3,4\n")
+    err = expect_error(lambda: read_histogram(path), path, "--points", "1 coordinate")
+    assert "--grid to" not in str(err)
+    # Neither reading works: both problems are named.
+    path = write(tmp_path, "z.csv", "-1,0\n3,0\n")
+    expect_error(lambda: read_histogram(path), path, "neither a grid nor a point set")
+
+
+@pytest.mark.parametrize("kind", [None, "points", "grid"])
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (",x,weight\n0,0,1\n1,3,2\n", ("row index", "index=False")),
+        ("Unnamed: 0,x,weight\n0,0,1\n1,3,2\n", ("row index", "unnamed: 0")),
+        ("index,x,weight\n0,0,1\n1,3,2\n", ("row index",)),
+        (",0,1\n0,1,2\n1,3,4\n", ("line 1", "pandas column labels")),
+    ],
+    ids=["empty", "unnamed", "index", "matrix-labels"],
+)
+def test_pandas_index_column_is_never_a_coordinate(tmp_path, kind, content, fragments):
+    path = write(tmp_path, "p.csv", content)
+    expect_error(lambda: read_histogram(path, kind=kind), path, *fragments)
 
 
 def test_text_header_with_spaces_and_numbers(tmp_path):
@@ -793,3 +837,46 @@ def test_make_data_is_deterministic(tmp_path):
             )
         else:
             assert path.read_bytes() == committed.read_bytes(), path.name
+
+
+def test_atomic_batch_writes_all_or_nothing(tmp_path):
+    from emd.io import atomic_batch
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.npy"
+    first.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_batch():
+        write_vector(first, [1.0, 2.0])
+        write_matrix(second, [[1.0]])
+        raise RuntimeError("a later output failed")
+    assert first.read_text() == "old\n" and not second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]  # no temporary files
+    with atomic_batch():
+        write_vector(first, [1.0, 2.0])
+        write_matrix(second, [[1.0]])
+        # Nothing is in place before the block ends.
+        assert first.read_text() == "old\n" and not second.exists()
+    assert first.read_text() == "1.0\n2.0\n" and np.load(second).tolist() == [[1.0]]
+
+
+def test_write_matrix_labels(tmp_path):
+    from emd.io import labels_path
+
+    matrix = [[0.0, 1.5], [1.5, 0.0]]
+    write_matrix(tmp_path / "m.tsv", matrix, labels=["a b.csv", "1"])
+    text = (tmp_path / "m.tsv").read_text()
+    assert text.splitlines()[0] == '"a b.csv"\t"1"'
+    np.testing.assert_array_equal(read_cost_matrix(tmp_path / "m.tsv"), matrix)
+    write_matrix(tmp_path / "m.npy", matrix, labels=["x", "y"])
+    assert Path(labels_path(tmp_path / "m.npy")).read_text() == "x\ny\n"
+    write_matrix(tmp_path / "m.npz", matrix, labels=["x", "y"])
+    with np.load(tmp_path / "m.npz") as data:
+        assert data["labels"].tolist() == ["x", "y"]
+    with pytest.raises(ValueError, match="3 labels"):
+        write_matrix(tmp_path / "m.csv", matrix, labels=["x", "y", "z"])
+
+
+def test_atomic_write_long_target_name(tmp_path):
+    # The temporary name must not be longer than the target's.
+    target = tmp_path / ("n" * 250 + ".npy")
+    atomic_write(target, lambda fh: np.save(fh, np.ones(2)))
+    assert np.load(target).tolist() == [1.0, 1.0]

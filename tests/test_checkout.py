@@ -1,0 +1,63 @@
+"""The checkout itself runs: the package, its benchmark suite and examples from the root.
+
+The README's set-up (``pip install -e ".[test]"``) compiles the core into the
+checkout, so these hold there and in CI; they also hold after an in-place
+build (``python setup.py build_ext --inplace``).
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import emd._core._network_simplex as core
+
+import emd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    # From the checkout root with no PYTHONPATH: what a user types there.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+
+
+def test_tests_import_the_checkout_with_its_compiled_core():
+    assert Path(emd.__file__).resolve().parent == ROOT / "emd"
+    assert core.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+
+
+def test_import_from_the_checkout_root():
+    proc = run("-c", "import emd, emd._core._network_simplex as c; print(emd.__file__)")
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip()).resolve() == ROOT / "emd" / "__init__.py"
+
+
+def test_benchmark_help_lists_the_families(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # plain `pytest` leaves the root off sys.path
+    from benchmarks.__main__ import FAMILIES
+
+    proc = run("-m", "benchmarks", "--help")
+    assert proc.returncode == 0, proc.stderr
+    for family in FAMILIES:
+        assert f"\n  {family} " in proc.stdout
+    assert set(FAMILIES) == {"dense", "lazy", "grid", "1-D", "pairwise", "scale"}
+
+
+def test_a_missing_peer_is_reported(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.__main__ import missing_peers
+
+    monkeypatch.setitem(sys.modules, "ot", None)  # import ot now raises ImportError
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    missing = missing_peers(["dense", "1-D", "pairwise"])
+    assert missing["dense"] == ["POT: pip install pot"]
+    assert missing["1-D"] == ["POT: pip install pot"]
+    assert "Dask" in missing["pairwise"][0]
