@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads
+from . import workloads, workloads_grid_frontier
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -51,6 +51,7 @@ def _families(config: dict):
     yield "grid", grid_rows
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
+    yield "frontier", lambda: workloads_grid_frontier.frontier(quick=config is QUICK)
 
 
 def _fmt(value, spec):
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (under 2 minutes)")
     parser.add_argument("--only", nargs="+", metavar="FAMILY",
-                        choices=["dense", "lazy", "grid", "1-D", "pairwise"],
+                        choices=["dense", "lazy", "grid", "1-D", "pairwise", "frontier"],
                         help="run only these families")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
                         help="folder for results.json and the plots")
