@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_scale
+from . import workloads, workloads_grid_frontier, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -48,6 +48,8 @@ FAMILIES = {
     "1-D": "emd.wasserstein_1d vs scipy's wasserstein_distance and ot.wasserstein_1d",
     "pairwise": "emd.pairwise: threads vs one thread, a Dask local cluster vs threads",
     "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
+    "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
+    "(Spatial-KWD's times as the yardstick)",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -92,6 +94,7 @@ def _families(config: dict):
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
     yield "scale", lambda: workloads_scale.run(config["scale"])
+    yield "frontier", lambda: workloads_grid_frontier.frontier(quick=config is QUICK)
 
 
 def _fmt(value, spec):
