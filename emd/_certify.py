@@ -95,8 +95,8 @@ class BasicFlow:
     ----------
     tails, heads : ndarray of int
         The arcs of the support.
-    supply : ndarray
-        Net supply of every node (positive: sends).
+    supply, supply_low : ndarray
+        Net supply of every node (positive: sends), with optional low parts.
 
     Attributes
     ----------
@@ -114,13 +114,17 @@ class BasicFlow:
         imbalance).
     """
 
-    def __init__(self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray):
+    def __init__(
+        self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray,
+        supply_low: np.ndarray | None = None,
+    ):
         from emd._core._network_simplex import basic_flow
 
         is_forest, high, low, error, rest, rest_error = basic_flow(
             np.ascontiguousarray(tails, dtype=np.intp),
             np.ascontiguousarray(heads, dtype=np.intp),
             np.ascontiguousarray(supply, dtype=np.float64),
+            supply_low,
         )
         self.is_forest = bool(is_forest)
         if not self.is_forest:
@@ -291,3 +295,24 @@ def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
         masses[k] = new_mass
         missing -= step
     return missing
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a - b`` elementwise as exact double-double pairs (TwoSum)."""
+    high = a - b
+    back = high - a
+    return high, (a - (high - back)) + (-b - back)
+
+
+def arc_violation(
+    tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, y: np.ndarray, y_low: np.ndarray
+) -> tuple[float, int, int]:
+    """Upper bound on ``max(0, y[tail] - y[head] - cost)`` over the arcs (double-double
+    ``y``), and the arc attaining it (``-1, -1`` when nothing is violated)."""
+    if tails.size == 0:
+        return 0.0, -1, -1
+    lower = reduced_cost_bounds(costs, -y[tails], -y_low[tails], -y[heads], -y_low[heads])
+    worst = int(np.argmin(lower))
+    if lower[worst] >= 0:
+        return 0.0, -1, -1
+    return float(-lower[worst]), int(tails[worst]), int(heads[worst])

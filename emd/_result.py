@@ -199,6 +199,8 @@ def certify_flow(
     flow: np.ndarray,
     potentials: tuple[np.ndarray, np.ndarray],
     cost: float,
+    violation: tuple[float, int, int] | None = None,
+    max_cost: float | None = None,
 ) -> Certificate:
     """The certificate of a min-cost flow (transshipment) on an arc list.
 
@@ -206,22 +208,21 @@ def certify_flow(
     ``y[tail] - y[head] <= cost`` on every arc.  For any feasible flow ``g``,
     ``sum(c g) >= sum(supply y) - violation * sum(g)``, and an optimal flow can
     be taken acyclic, so ``sum(g) <= (n_nodes - 1) * mass`` with ``mass`` half
-    the total absolute supply.
+    the total absolute supply.  ``violation`` (an upper bound on the largest
+    violation over every arc of the problem, with the arc) may be computed by
+    the caller when the arcs given here are only those carrying flow; by
+    default it is computed over the arcs given.  ``max_cost`` bounds every
+    arc's absolute cost (by default: over the arcs given).
     """
     y, y_low = potentials
     n_nodes = supply.size
     mass = 0.5 * math.fsum(np.abs(supply))
-    max_cost = float(np.abs(costs).max(initial=0.0))
+    if max_cost is None:
+        max_cost = float(np.abs(costs).max(initial=0.0))
     longest_path = max(n_nodes - 1, 1) * max_cost
-    wi = wj = -1
-    max_violation = 0.0
-    if tails.size:
-        lower = _certify.reduced_cost_bounds(costs, -y[tails], -y_low[tails], -y[heads],
-                                             -y_low[heads])
-        worst = int(np.argmin(lower))
-        if lower[worst] < 0:
-            max_violation = float(-lower[worst])
-            wi, wj = int(tails[worst]), int(heads[worst])
+    if violation is None:
+        violation = _certify.arc_violation(tails, heads, costs, y, y_low)
+    max_violation, wi, wj = violation
     net = np.bincount(tails, flow, minlength=n_nodes) - np.bincount(heads, flow, minlength=n_nodes)
     marginal_error = float(np.abs(net - supply).sum())
 

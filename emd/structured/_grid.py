@@ -23,9 +23,10 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,13 +34,14 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 from scipy.sparse import csgraph
 
-from emd import _engine
+from emd import _certify, _engine
 from emd._core._network_simplex import (
     PRICING_RTOL,
     STATUS_NAMES,
     SpanningTree,
     solve_pair_costs,
 )
+from emd._result import Certificate, certify_flow
 from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_float_array,
@@ -85,7 +87,8 @@ class GridResult:
     n_iter : int
         Simplex pivots, the coarse levels of the warm start included.
     status : str
-        ``"optimal"`` or ``"max_iter_reached"``.
+        ``"optimal"`` (proven by :meth:`certificate` to 1e-9 relative),
+        ``"uncertified"`` or ``"max_iter_reached"``.
     flows : tuple of ndarray or None
         ``(tails, heads, flow)`` over flat C-order bin indices, positive flows
         only, when ``return_flows=True``.
@@ -100,10 +103,30 @@ class GridResult:
     n_iter: int
     status: str
     flows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: What :meth:`certificate` checks: ``("graph", ...)``, ``("line", ...)`` or a
+    #: transport certificate for ``exact=True``.
+    _proof: Any = field(default=None, repr=False, compare=False)
 
     @property
     def converged(self) -> bool:
         return self.status == "optimal"
+
+    def certificate(self) -> Certificate:
+        """The proof of :attr:`cost` on the grid graph (for ``euclidean`` with finite ``L``,
+        of ``W_L``, which brackets W1 as ``W_L / (1 + rel_error_bound) <= W1 <= W_L``).
+
+        Checked afresh: the arc lengths are recomputed from the offsets under the
+        metric (so the proof is about the metric, whatever the solver used),
+        conservation at every bin through the exact basic flow of the flow's
+        support, and the feasibility of the potential on every arc of the full
+        graph with exact-sign arithmetic (see :class:`emd.Certificate`).
+        """
+        if isinstance(self._proof, Certificate):
+            return self._proof
+        if self._proof is None:
+            raise ValueError("this result does not keep its problem; certificate() is unavailable")
+        kind, data = self._proof
+        return _grid_certificate(kind, data, self)
 
     @property
     def lower_bound(self) -> float:
@@ -199,6 +222,7 @@ class _GridGraph:
         core_offsets: np.ndarray | None = None,
     ):
         self.shape = tuple(shape)
+        self.spacing = spacing
         self.offsets = np.asarray(offsets, dtype=np.intp)
         order = {"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric]
         dims = np.asarray(shape)
@@ -560,7 +584,7 @@ class GridSolver:
                 np.concatenate([step[right] + 1, step[left]]),
                 np.concatenate([crossing[right], -crossing[left]]),
             )
-        return GridResult(
+        result = GridResult(
             cost=self._line_cost(supply),
             potential=potential,
             rel_error_bound=0.0,
@@ -570,7 +594,9 @@ class GridSolver:
             n_iter=0,
             status="optimal",
             flows=flows,
+            _proof=("line", (supply, self.spacing)),
         )
+        return _judged(result)
 
     def pair_costs(
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray, max_iter: int | None = None
@@ -607,8 +633,8 @@ class GridSolver:
             supply.reshape(graph.shape), graph, max_iter
         )
         positive = flow > 0
-        flows = (tails[positive], heads[positive], flow[positive]) if return_flows else None
-        return GridResult(
+        support = (tails[positive], heads[positive], flow[positive])
+        result = GridResult(
             # Stopped early, supply still sits on artificial arcs: no distance.
             cost=tree.cost() if status == "optimal" else math.nan,
             potential=potentials.reshape(graph.shape),
@@ -618,8 +644,10 @@ class GridSolver:
             n_arcs=graph.n_arcs,
             n_iter=n_iter,
             status=status,
-            flows=flows,
+            flows=support if return_flows else None,
+            _proof=("graph", (graph, supply.ravel(), -tree.pi_low[: supply.size], support)),
         )
+        return _judged(result)
 
 
 def _as_grid(value: Any, name: str) -> np.ndarray:
@@ -851,4 +879,61 @@ def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult
         n_iter=result.n_iter,
         status=result.status,
         flows=flows,
+        _proof=result.certificate(),
+    )
+
+
+def _judged(result: GridResult) -> GridResult:
+    """``"optimal"`` only when the certificate proves it."""
+    if result.status == "optimal" and not result.certificate().optimal():
+        return dataclasses.replace(result, status="uncertified")
+    return result
+
+
+def _metric_lengths(offsets: np.ndarray, metric: str, spacing: float) -> np.ndarray:
+    """The metric's length of each integer offset, evaluated here independently of the
+    graph's own table: the certificate's costs."""
+    steps = np.abs(offsets).astype(np.float64)
+    if metric == "cityblock":
+        return spacing * steps.sum(axis=1)
+    if metric == "chebyshev":
+        return spacing * steps.max(axis=1)
+    return spacing * np.sqrt((steps * steps).sum(axis=1))
+
+
+def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate:
+    y = result.potential.ravel()
+    if kind == "line":
+        supply, spacing = data
+        n = supply.size
+        step = np.arange(n - 1, dtype=np.intp)
+        tails = np.concatenate([step, step + 1])
+        heads = np.concatenate([step + 1, step])
+        crossing = _line_flow(supply)
+        flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
+        costs = np.full(tails.size, spacing)
+        return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost)
+    graph, supply, y_low, (tails, heads, flow) = data
+    lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
+    potential = y.reshape(graph.shape)
+    potential_low = y_low.reshape(graph.shape)
+    worst, wi, wj = 0.0, -1, -1
+    index = np.arange(y.size).reshape(graph.shape)
+    for q in range(len(graph.offsets)):
+        if graph.start[q + 1] == graph.start[q]:
+            continue
+        src, dst = graph._slices(q)
+        lower = _certify.reduced_cost_bounds(
+            lengths[q], -potential[src], -potential_low[src], -potential[dst],
+            -potential_low[dst],
+        )
+        k = int(np.argmin(lower))
+        if lower.flat[k] < -worst:
+            worst = float(-lower.flat[k])
+            wi, wj = int(index[src].flat[k]), int(index[dst].flat[k])
+    coords = np.stack(np.unravel_index(np.arange(y.size), graph.shape), axis=1)
+    arc_lengths = _metric_lengths(coords[heads] - coords[tails], result.metric, graph.spacing)
+    return certify_flow(
+        tails, heads, arc_lengths, supply, flow, (y, y_low), result.cost,
+        violation=(worst, wi, wj), max_cost=float(lengths.max(initial=0.0)),
     )
