@@ -6,7 +6,8 @@ import warnings
 
 
 class SolverWarning(RuntimeWarning):
-    """The solver stopped before proving optimality (iteration limit, infeasible, unbounded)."""
+    """The solver stopped before proving optimality (iteration limit, infeasible, unbounded),
+    or finished without a certificate that proves the answer (uncertified)."""
 
 
 def warn_status(status: str, max_iter: int | None) -> None:
@@ -15,6 +16,13 @@ def warn_status(status: str, max_iter: int | None) -> None:
         warnings.warn(
             f"the iteration limit max_iter={max_iter} was reached before optimality; "
             "the result is not optimal",
+            SolverWarning,
+            stacklevel=3,
+        )
+    elif status == "uncertified":
+        warnings.warn(
+            "the solver finished but its certificate could not prove the result optimal "
+            "to 1e-9 relative; see result.certificate() for the bound that was proven",
             SolverWarning,
             stacklevel=3,
         )
