@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Prefix sums in double-double: the CDF differences of transport on the line.
+"""Transport on the line with double-double running sums of the CDF differences.
 
 ``F_u - F_v`` on each gap of the merged support is a running sum of signed
 weights; in plain float64 a weight far below the running total vanishes
@@ -9,36 +9,36 @@ unevaluated double-double sums (TwoSum), the running total keeps it.
 
 import numpy as np
 
-from libc.math cimport fabs
+from libc.math cimport fabs, fma
 
 from emd._core._exact cimport fast_two_sum, two_sum
 
 
-def prefix_sums(
-    const double[::1] values not None, double start_high=0.0, double start_low=0.0,
-    double start_error=0.0,
-):
-    """Running sums of ``values`` as double-double pairs, with error bounds.
+def line_cost(const double[::1] values not None, const double[::1] signed not None):
+    """``integral |F_u - F_v|`` over the merged support, sorted: ``values`` ascending,
+    ``signed`` each point's weight (positive for ``u``, negative for ``v``).
 
-    Returns ``(high, low, error)``: ``high[k] + low[k]`` is within ``error[k]``
-    of the exact ``start + sum(values[:k + 1])`` (``start`` given as a pair with
-    its own error, to chain blocks), and ``high`` is its rounding.  The bound is
-    a-posteriori (zero while every step is exact).
+    The running sum ``F_u - F_v`` is a double-double, and each gap's share
+    ``|F_u - F_v| * gap`` is an exact product (fma) added to a double-double
+    total, rounded once at the end.
     """
     cdef Py_ssize_t n = values.shape[0], k
-    high = np.empty(n)
-    low = np.empty(n)
-    error = np.empty(n)
-    cdef double[::1] hi_v = high, lo_v = low, err_v = error
-    cdef double hi = start_high, lo = start_low, err = start_error, s, t
-    cdef double gamma2 = 2.0000001 * 1.1102230246251565e-16
+    if signed.shape[0] != n:
+        raise ValueError("values and signed must have the same length")
+    cdef double hi = 0.0, lo = 0.0, total = 0.0, total_low = 0.0, s, t, gap, p, e, mag, mag_low
     with nogil:
-        for k in range(n):
-            s = two_sum(hi, values[k], &t)
-            err += gamma2 * (fabs(t) + fabs(lo))
+        for k in range(n - 1):
+            s = two_sum(hi, signed[k], &t)
             t = t + lo
             hi = fast_two_sum(s, t, &lo) if fabs(s) >= fabs(t) else two_sum(s, t, &lo)
-            hi_v[k] = hi
-            lo_v[k] = lo
-            err_v[k] = err
-    return high, low, error
+            gap = values[k + 1] - values[k]
+            if gap == 0.0 or (hi == 0.0 and lo == 0.0):
+                continue
+            mag = fabs(hi)
+            mag_low = lo if hi >= 0.0 else -lo
+            p = mag * gap
+            e = fma(mag, gap, -p) + mag_low * gap
+            s = two_sum(total, p, &t)
+            t = t + (total_low + e)
+            total = fast_two_sum(s, t, &total_low) if fabs(s) >= fabs(t) else two_sum(s, t, &total_low)
+    return total + total_low

@@ -22,7 +22,7 @@ from scipy import sparse
 
 from emd import _certify
 from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
-from emd._core._line import prefix_sums
+from emd._core._line import line_cost
 from emd._result import Certificate
 
 from .._validation import _first_bad, as_float_array, as_weights
@@ -162,32 +162,10 @@ def _weighted_cost(
     else:
         np.divide(vw, -vw.sum(), out=signed[n:])
 
-    # The running sums are double-double (a weight far below the running total
-    # would vanish from a plain cumsum, and with it its share of the distance);
-    # each block's share is summed with exact products and one rounding.
-    parts = []
-    carry = (0.0, 0.0, 0.0)  # F_u - F_v on the gap just before the current block
-    last = vals[order[0]]  # merged support point just before the current block
-    width = min(size, _BLOCK)
-    wbuf, xbuf = np.empty(width), np.empty(width + 1)
-    for start in range(0, size, _BLOCK):
-        idx = order[start : start + _BLOCK]
-        w, x = wbuf[: idx.size], xbuf[: idx.size + 1]
-        # mode="clip": with the default "raise", take() buffers ``out``.
-        np.take(signed, idx, out=w, mode="clip")
-        x[0] = last
-        np.take(vals, idx, out=x[1:], mode="clip")
-        gaps = np.diff(x)
-        high, low, error = prefix_sums(w, *carry)
-        # The gap before point k carries the running sum up to point k - 1.
-        before_high = np.concatenate(([carry[0]], high[:-1]))
-        before_low = np.concatenate(([carry[1]], low[:-1]))
-        sign = np.where(before_high < 0, -1.0, 1.0)
-        part, _ = exact_dot((np.abs(before_high), gaps), (sign * before_low, gaps))
-        parts.append(part)
-        carry = (float(high[-1]), float(low[-1]), float(error[-1]))
-        last = float(x[-1])
-    return math.fsum(parts)
+    # The running sum is a double-double (a weight far below the running total
+    # would vanish from a plain cumsum, and with it its share of the distance),
+    # and each gap's share an exact product, in one compiled pass.
+    return line_cost(vals[order], signed[order])
 
 
 def wasserstein_1d(
