@@ -11,11 +11,12 @@ from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
-from emd._status import SolverWarning
+from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
+    as_point_pair,
     as_points,
     as_positive_int,
     as_weights,
@@ -237,13 +238,7 @@ def solve_points(
     >>> result.plan.nnz
     2
     """
-    x_arr = as_points(x, "x")
-    y_arr = as_points(y, "y")
-    if x_arr.shape[1] != y_arr.shape[1]:
-        raise ValueError(
-            f"x and y must have the same number of coordinates, got shapes "
-            f"{x_arr.shape} and {y_arr.shape}"
-        )
+    x_arr, y_arr = as_point_pair(x, y)
     metric, p_value = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
@@ -480,9 +475,7 @@ def min_cost_flow(
     solution = _engine.solve_arcs(supply_arr, tails_arr, heads_arr, costs_arr, max_iter)
     status = solution.status
     result = FlowResult(
-        # Short of optimality some supply still sits on artificial arcs, so
-        # the flow is not a solution and has no cost to report.
-        cost=math.fsum(solution.flow * costs_arr) if status == "optimal" else math.nan,
+        cost=cost_if_finished(status, lambda: math.fsum(solution.flow * costs_arr)),
         flow=solution.flow,
         potentials=solution.potentials,
         n_iter=solution.n_iter,

@@ -20,6 +20,7 @@ from scipy.sparse import csgraph
 
 from emd import _engine
 from emd._result import Certificate, certify_flow
+from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import as_float_array, as_positive_int, as_weights, balance, input_eps
 from emd.structured._deprecation import DeprecatedResultFloat
@@ -239,7 +240,7 @@ def solve_graph(
         solution.flow, solution.potentials, solution.n_iter, solution.status
     )
     result = GraphResult(
-        cost=math.fsum(flow * costs) if status == "optimal" else math.nan,
+        cost=cost_if_finished(status, lambda: math.fsum(flow * costs)),
         potential=potential,
         edges=np.stack([lo, hi], axis=1),
         edge_flows=flow[: lo.size] - flow[lo.size :],

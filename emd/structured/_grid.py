@@ -42,6 +42,7 @@ from emd._core._network_simplex import (
     solve_pair_costs,
 )
 from emd._result import Certificate, certify_flow
+from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_float_array,
@@ -635,8 +636,7 @@ class GridSolver:
         positive = flow > 0
         support = (tails[positive], heads[positive], flow[positive])
         result = GridResult(
-            # Stopped early, supply still sits on artificial arcs: no distance.
-            cost=tree.cost() if status == "optimal" else math.nan,
+            cost=cost_if_finished(status, tree.cost),
             potential=potentials.reshape(graph.shape),
             rel_error_bound=self.rel_error_bound,
             metric=self.metric,
