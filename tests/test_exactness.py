@@ -236,3 +236,16 @@ def test_every_path_agrees_on_tiny_masses(a, b):
     assert abs(Fraction(emd.wasserstein_tree(chain, np.ones(k), a, b)) - exact) <= (
         Fraction(1, 10**12) * exact
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(20, 220))
+def test_multiscale_blocks_sweep(seed):
+    """The block class over many more seeds and scales (slow: run with -m slow)."""
+    rng = np.random.default_rng(seed)
+    large = float(10 ** rng.integers(6, 15))
+    n = int(rng.integers(6, 30)) * 2
+    cost = block_costs(seed, n=n, large=large)
+    result = emd.solve(np.ones(n), np.ones(n), cost)
+    assert result.cost == float(exact_float_cost(np.ones(n), np.ones(n), cost))
+    assert result.status == "optimal"
