@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import scipy.sparse
 
 from emd import _certify
+
+if TYPE_CHECKING:  # scipy.sparse is imported where a plan is built
+    import scipy.sparse
 
 #: Relative accuracy the solver promises and :meth:`Certificate.optimal` checks.
 DEFAULT_RTOL = 1e-9

@@ -6,7 +6,6 @@ import dataclasses
 import math
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
@@ -74,6 +73,8 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         )
     fill(u, v, kept_rows, kept_cols)
     u, u_low, v, v_low = _center(a, b, u, u_low, v, v_low)
+    import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
+
     plan = scipy.sparse.coo_array(
         (solution.flows, (solution.rows, solution.cols)), shape=(n, m)
     )
@@ -328,6 +329,8 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
         mass=mass,
         bound=bound,
     )
+    import scipy.sparse
+
     plan = scipy.sparse.coo_array((high, (rows, cols)), shape=(a.size, b.size))
     return TransportResult(
         cost=reported,

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike
-from scipy.sparse import csgraph
 
 from emd import _engine
 from emd._result import Certificate, certify_flow
@@ -97,6 +95,8 @@ def _edge_list(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | No
                 f"graph has {edges.shape[0]} edges but {lengths.size} weights"
             )
         return edges[:, 0].astype(np.intp), edges[:, 1].astype(np.intp), lengths, None
+    import scipy.sparse  # imported on first use: `import emd` pays for numpy alone
+
     if scipy.sparse.issparse(graph):
         coo = scipy.sparse.coo_array(graph)
         # Duplicate entries of a sparse matrix add up (scipy's convention), as
@@ -208,6 +208,9 @@ def solve_graph(
     lo, hi, lengths = _undirected(i, j, lengths, n_nodes)
     supply = a_arr - b_arr
 
+    import scipy.sparse
+    from scipy.sparse import csgraph
+
     adjacency = scipy.sparse.coo_array(
         (np.ones(lo.size), (lo, hi)), shape=(n_nodes, n_nodes)
     ).tocsr()
@@ -294,6 +297,8 @@ def wasserstein_graph(
 
 
 def _solve_tree(adjacency, lo, hi, lengths, a, b) -> GraphResult:
+    from scipy.sparse import csgraph
+
     n_nodes = a.size
     _, predecessors = csgraph.breadth_first_order(
         adjacency, 0, directed=False, return_predecessors=True

@@ -30,9 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike
-from scipy.sparse import csgraph
 
 from emd import _certify, _engine
 from emd._core._network_simplex import (
@@ -433,6 +431,9 @@ def _warm_start_forest(shape, coarse_shape, coarse_parent):
 
 def _forest_preorder(parent: np.ndarray) -> np.ndarray:
     """Depth-first preorder of a forest given by parent pointers (roots: -1)."""
+    import scipy.sparse  # imported on first use: `import emd` pays for numpy alone
+    from scipy.sparse import csgraph
+
     n = parent.size
     child = np.arange(n)
     up = np.where(parent >= 0, parent, n)  # roots hang from a virtual node n

@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from math import gcd
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 from emd import _certify
 from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
@@ -389,6 +391,8 @@ def solve_1d(
     # The monotone plan, entries exact to one rounding: north-west corner in
     # integer arithmetic on the sorted supports.
     rows, cols, high, low = _certify.monotone_plan(x, y, ra, rb, normalize=True)
+    from scipy import sparse  # only when a plan is built
+
     plan = sparse.coo_array((high, (rows, cols)), shape=(n, m))
 
     return OneDimResult(
