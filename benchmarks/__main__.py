@@ -60,6 +60,9 @@ PEERS = {
     "grid": [("ot", None, "POT: pip install pot")],
     "1-D": [("ot", None, "POT: pip install pot")],
     "pairwise": [("distributed", None, "Dask: pip install 'emd-ot[distributed]'")],
+    "scale": [("sklearn", None, "scikit-learn (bundled digits): pip install scikit-learn")],
+    "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
+                                   "pip install scikit-image")],
 }  # fmt: skip
 
 
@@ -67,7 +70,7 @@ def missing_peers(families) -> dict[str, list[str]]:
     """For each family, the peers that cannot be imported here (what to install)."""
     missing: dict[str, list[str]] = {}
     for family in families:
-        for module, attribute, install in PEERS[family]:
+        for module, attribute, install in PEERS.get(family, []):
             try:
                 found = importlib.import_module(module)
                 if attribute is not None:
