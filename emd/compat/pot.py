@@ -21,9 +21,13 @@ arcs that are tight under those potentials; it changes how fast the answer
 is found, never the answer.  ``numThreads`` other than 1 gives POT's
 ``DeprecationWarning`` and is ignored.
 
-The answers are those of :func:`emd.solve`: exact where POT's pricing
-tolerance can stop early.  Only NumPy inputs are supported (POT's other
-backends are not).
+The answers are those of :func:`emd.solve`, each proven by its certificate
+to 1e-9 relative before result code 1 is given (a solve that finishes
+without that proof gets code 3 and a ``UserWarning`` saying so).  On costs
+spanning many orders of magnitude POT's own solver can return a plan far
+from optimal with code 1 (``tests/test_transport.py`` holds a 50 x 50 case
+where it is 10-100x too costly); these functions do not.  Only NumPy inputs
+are supported (POT's other backends are not).
 """
 
 from __future__ import annotations
