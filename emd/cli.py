@@ -568,6 +568,22 @@ def _default_metric(metric: str | None, grid: bool) -> str:
     return "cityblock" if grid else "euclidean"
 
 
+def _check_comparable(first: Histogram, other: Histogram, grids: bool) -> None:
+    """Refuse two histograms that cannot be compared: grids of other shapes, or data of
+    another dimension (the one home of these checks for pairs and --pairwise alike)."""
+    if grids and other.weights.shape != first.weights.shape:
+        raise CLIError(
+            f"{other.source}: a {_shape(other.weights.shape)} grid cannot be compared with "
+            f"{first.source}, a {_shape(first.weights.shape)} grid: the grid solver needs "
+            "equal shapes"
+        )
+    if other.dim != first.dim:
+        raise CLIError(
+            f"{other.source}: {other.dim}-D data cannot be compared with "
+            f"{first.source}: {first.dim}-D data"
+        )
+
+
 def _check_grid_options(args: argparse.Namespace, grids: bool, metric: str, ndim: int) -> None:
     """Refuse the euclidean-grid options where :func:`emd.wasserstein_grid` would."""
     tuning = args.exact or args.max_rel_error is not None
@@ -765,17 +781,7 @@ def _prepare_pair(
 
     grids = hist_a.kind == "grid" and hist_b.kind == "grid"
     metric = _default_metric(args.metric, grids)
-    if grids and hist_a.weights.shape != hist_b.weights.shape:
-        raise CLIError(
-            f"{hist_b.source}: a {_shape(hist_b.weights.shape)} grid cannot be compared with "
-            f"{hist_a.source}, a {_shape(hist_a.weights.shape)} grid: the grid solver needs "
-            "equal shapes"
-        )
-    if hist_a.dim != hist_b.dim:
-        raise CLIError(
-            f"{hist_b.source}: {hist_b.dim}-D data cannot be compared with "
-            f"{hist_a.source}: {hist_a.dim}-D data"
-        )
+    _check_comparable(hist_a, hist_b, grids)
     _check_grid_options(args, grids, metric, hist_a.weights.ndim)
     solver = "grid" if grids and metric in GRID_METRICS else "points"
     return _Pair(hist_a, hist_b, solver, metric)
@@ -1120,17 +1126,7 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
     metric = _default_metric(args.metric, grids)
     first = hists[0]
     for hist in hists[1:]:
-        if grids and hist.weights.shape != first.weights.shape:
-            raise CLIError(
-                f"{hist.source}: a {_shape(hist.weights.shape)} grid cannot be compared with "
-                f"{first.source}, a {_shape(first.weights.shape)} grid: the grid solver needs "
-                "equal shapes"
-            )
-        if hist.dim != first.dim:
-            raise CLIError(
-                f"{hist.source}: {hist.dim}-D data cannot be compared with "
-                f"{first.source}: {first.dim}-D data"
-            )
+        _check_comparable(first, hist, grids)
     _check_masses(hists, args.normalize)
     use_grid = grids and metric in GRID_METRICS
     if use_grid and metric == "euclidean" and first.weights.ndim == 3:
