@@ -249,3 +249,40 @@ def test_multiscale_blocks_sweep(seed):
     result = emd.solve(np.ones(n), np.ones(n), cost)
     assert result.cost == float(exact_float_cost(np.ones(n), np.ones(n), cost))
     assert result.status == "optimal"
+
+
+def _hostile_problem(seed: int):
+    """Small problems from five hostile classes: costs over 26 orders of magnitude, small
+    integers beside 1e14, subnormal costs, negative costs, dyadic tiny beside 2**30; masses
+    from 1 down to 1e-16, the same values on both sides (equal totals exactly)."""
+    rng = np.random.default_rng(seed)
+    n, m = (int(k) for k in rng.integers(2, 9, 2))
+    kind = seed % 5
+    if kind == 0:
+        cost = 10.0 ** rng.uniform(-12, 14, (n, m))
+    elif kind == 1:
+        small = rng.integers(0, 3, (n, m)).astype(float)
+        cost = np.where(rng.random((n, m)) < 0.5, small, 1e14 + small)
+    elif kind == 2:
+        cost = rng.random((n, m)) * 1e-300
+    elif kind == 3:
+        cost = rng.normal(size=(n, m)) * 10.0 ** float(rng.integers(-5, 10))
+    else:
+        cost = np.round(rng.random((n, m)) * 4) * 2.0**-40 + (rng.random((n, m)) < 0.3) * 2.0**30
+    a = 10.0 ** -rng.integers(0, 17, n) * rng.integers(1, 5, n)
+    b = np.zeros(m)
+    for i, value in enumerate(a):  # a's values spread over b's bins: exact totals when m >= n
+        b[(i * 7919) % m if m < n else i] += value
+    return a, b, cost
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_hostile_instances_never_certify_a_wrong_cost(seed):
+    a, b, cost = _hostile_problem(seed)
+    result = emd.solve(a, b, cost)
+    exact = exact_float_cost(result.a, result.b, cost)
+    cert = result.certificate()
+    # The bound always covers the true error; "optimal" always means within 1e-9.
+    assert abs(Fraction(result.cost) - exact) <= Fraction(cert.bound) * (1 + Fraction(1, 10**9))
+    if result.status == "optimal":
+        assert abs(Fraction(result.cost) - exact) <= Fraction(1, 10**9) * abs(exact)
