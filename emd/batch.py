@@ -14,10 +14,10 @@ import hashlib
 import json
 import math
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

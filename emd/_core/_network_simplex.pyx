@@ -1111,6 +1111,7 @@ cdef struct PairOutcome:
     double max_abs              # largest |cost| used for the artificial arcs
     double cost
     Py_ssize_t n_iter
+    Py_ssize_t n_scans          # full pricing passes
     Py_ssize_t n_rows           # rows and columns with mass
     Py_ssize_t n_cols
 
@@ -1129,6 +1130,8 @@ cdef struct Workspace:
     Py_ssize_t n_arcs
     bint all_cols               # every column has mass: col_map is the identity
     int64_t* keys
+    int64_t* keys_tmp           # scratch of the same size for sorting
+    Py_ssize_t* counts          # per-row counts for sorting (n + 1)
     double* line_val
     Py_ssize_t* line_arg
     double* col_cut
@@ -1176,7 +1179,8 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
           and _grow(<void**> &W.sum_err, sz * sizeof(double))
           and _grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
           and _grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.col_cut, sz * sizeof(double)))
+          and _grow(<void**> &W.col_cut, sz * sizeof(double))
+          and _grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
     if ok:
         W.node_cap = n
     return ok
@@ -1198,7 +1202,8 @@ cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
     if n <= W.key_cap:
         return True
     n = n + n // 2
-    if not _grow(<void**> &W.keys, <size_t> n * sizeof(int64_t)):
+    if not (_grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
+            and _grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
         return False
     W.key_cap = n
     return True
@@ -1221,7 +1226,8 @@ cdef void free_workspace(Workspace* W) noexcept nogil:
     free(W.T.arc_index); free(W.T.pi); free(W.T.pi_low); free(W.T.scratch_low)
     free(W.T.stem); free(W.T.seg_start); free(W.T.seg_end)
     free(W.supply); free(W.flows); free(W.sum_err); free(W.row_map); free(W.col_map)
-    free(W.tails); free(W.heads); free(W.costs); free(W.keys)
+    free(W.tails); free(W.heads); free(W.costs); free(W.keys); free(W.keys_tmp)
+    free(W.counts)
     free(W.line_val); free(W.line_arg); free(W.col_cut)
 
 
@@ -1230,17 +1236,47 @@ cdef int _compare_keys(const void* p, const void* q) noexcept nogil:
     return (a > b) - (a < b)
 
 
-cdef Py_ssize_t sort_unique(int64_t* keys, Py_ssize_t count) noexcept nogil:
-    """Sort ``keys`` and drop repeats in place; returns how many are left."""
-    cdef Py_ssize_t k, out = 0
+cdef Py_ssize_t sort_unique(Workspace* W, Py_ssize_t count, Py_ssize_t m) noexcept nogil:
+    """Sort ``W.keys`` (row * m + col, rows in [0, n)) and drop repeats in place; returns
+    how many are left.  A counting sort by row, then each row's few columns by
+    insertion (qsort for a long row)."""
+    cdef int64_t* keys = W.keys
+    cdef int64_t* tmp = W.keys_tmp
+    cdef Py_ssize_t* counts = W.counts
+    cdef Py_ssize_t k, r, start, stop, q, out = 0, n = W.T.n_nodes - m
+    cdef int64_t key
     if count == 0:
         return 0
-    qsort(keys, <size_t> count, sizeof(int64_t), _compare_keys)
-    for k in range(1, count):
-        if keys[k] != keys[out]:
-            out += 1
-            keys[out] = keys[k]
-    return out + 1
+    for r in range(n + 1):
+        counts[r] = 0
+    for k in range(count):
+        counts[keys[k] // m + 1] += 1
+    for r in range(n):
+        counts[r + 1] += counts[r]
+    for k in range(count):
+        r = <Py_ssize_t> (keys[k] // m)
+        tmp[counts[r]] = keys[k]
+        counts[r] += 1
+    # counts[r] is now the end of row r's segment.
+    start = 0
+    for r in range(n):
+        stop = counts[r]
+        if stop - start > 32:
+            qsort(&tmp[start], <size_t> (stop - start), sizeof(int64_t), _compare_keys)
+        else:
+            for k in range(start + 1, stop):
+                key = tmp[k]
+                q = k
+                while q > start and tmp[q - 1] > key:
+                    tmp[q] = tmp[q - 1]
+                    q -= 1
+                tmp[q] = key
+        for k in range(start, stop):
+            if out == 0 or tmp[k] != keys[out - 1]:
+                keys[out] = tmp[k]
+                out += 1
+        start = stop
+    return out
 
 
 cdef bint append_arcs(
@@ -1285,7 +1321,10 @@ cdef Py_ssize_t cheapest_keys(
             row_ptr = &S.matrix[W.row_map[r] * S.stride]
         for c in range(m):
             if S.kind != SOURCE_DENSE:
-                value = pair_cost(S, W.row_map[r], W.col_map[c])
+                # The order of the root-free power is the distance's order (a
+                # candidate list is a heuristic: the pricing passes decide).
+                value = power_distance(&S.x[W.row_map[r] * S.d], &S.y[W.col_map[c] * S.d],
+                                       S.d, S.metric, S.p)
             elif W.all_cols:
                 value = row_ptr[c]
             else:
@@ -1416,9 +1455,17 @@ cdef inline int simplex_on_arcs(
     if cursor[0] >= W.n_arcs:
         cursor[0] = 0
     return run_simplex(
-        &W.T, W.tails, W.heads, W.costs, W.n_arcs, block_size_for(W.n_arcs), max_iter,
-        n_iter, cursor,
+        &W.T, W.tails, W.heads, W.costs, W.n_arcs,
+        <Py_ssize_t> (_BLOCK_FACTOR * block_size_for(W.n_arcs)), max_iter, n_iter, cursor,
     )
+
+
+cdef double _BLOCK_FACTOR = 1.0
+
+
+def _set_block_factor(double factor):
+    global _BLOCK_FACTOR
+    _BLOCK_FACTOR = factor
 
 
 cdef void solve_pair(
@@ -1442,6 +1489,7 @@ cdef void solve_pair(
     out.clean = False
     out.worst = INFINITY
     out.n_iter = 0
+    out.n_scans = 0
     out.cost = NAN
     if not ensure_nodes(W, na + nb + 1):
         out.status = PAIR_NO_MEMORY
@@ -1464,7 +1512,8 @@ cdef void solve_pair(
     count = cheapest_keys(W, S, n, m, &biggest) if builtin else 0
     for i in range(n_given):
         W.keys[count + i] = given[i]
-    count = sort_unique(W.keys, count + n_given)
+    W.T.n_nodes = n + m  # read by sort_unique
+    count = sort_unique(W, count + n_given, m)
     W.n_arcs = 0
     if not append_arcs(W, S, n, m, count):
         out.status = PAIR_NO_MEMORY
@@ -1486,7 +1535,8 @@ cdef void solve_pair(
     status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
     while status == OPTIMAL:
         # The tree is optimal on the candidates; price every pair exactly.
-        count = sort_unique(W.keys, scan_keys(W, S, n, m, &worst))
+        count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
+        out.n_scans += 1
         if count == 0:
             # A pass that finds nothing bounds every reduced cost from below.
             out.clean = True
@@ -1681,6 +1731,8 @@ cdef class PairWorkspace:
     """
 
     cdef Workspace W
+    #: Full pricing passes of the last :meth:`solve` (for benchmarks and tuning).
+    cdef readonly Py_ssize_t last_scans
 
     def __cinit__(self):
         pass  # the struct starts zeroed: every pointer NULL, every capacity 0
@@ -1745,6 +1797,7 @@ cdef class PairWorkspace:
                        scale_mass, max_iter, &o)
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
+        self.last_scans = o.n_scans
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
         if o.status == PAIR_SCALE:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
