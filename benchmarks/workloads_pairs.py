@@ -26,7 +26,7 @@ from emd._core._network_simplex import PairWorkspace
 from scipy.spatial.distance import cdist as scipy_cdist
 
 import emd
-from emd import batch
+from emd import _certify, batch
 
 from ._timing import measure
 
@@ -116,7 +116,7 @@ def shared_rows(n_bins: int, n_hists: int, repeat: int = 3) -> dict:
     rows, cols = np.triu_indices(n_hists, 1)
     pairs = np.ascontiguousarray(np.stack([rows, cols], axis=1), dtype=np.intp)
     # The compiled solve alone, on the same pairs (balanced first, outside the clock).
-    balanced = [batch._certify.balance_exactly(hists[i], hists[j]) for i, j in pairs]
+    balanced = [_certify.balance_exactly(hists[i], hists[j]) for i, j in pairs]
     left = np.ascontiguousarray([a for a, _ in balanced])
     right = np.ascontiguousarray([b for _, b in balanced])
     own = np.ascontiguousarray(np.stack([np.arange(len(pairs))] * 2, axis=1), dtype=np.intp)

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist as _scipy_cdist
 
-from emd import _certify, _engine
+from emd import _engine
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
@@ -69,68 +69,29 @@ def _workspace() -> PairWorkspace:
     return ws
 
 
-def _total_key(weights: np.ndarray) -> tuple[float, ...]:
-    """The exact total of ``weights`` as a canonical expansion: equal keys mean equal
-    exact totals, so a pair of them needs no exact balancing (``balance_exactly``)."""
-    terms = [math.fsum(weights)]
-    while True:
-        rest = math.fsum(np.concatenate([weights, -np.asarray(terms)]))
-        if rest == 0.0:
-            return tuple(terms)
-        terms.append(rest)
-
-
-def _total_ids(items: list[np.ndarray], ids: dict) -> np.ndarray:
-    return np.array([ids.setdefault(_total_key(w), len(ids)) for w in items], dtype=np.intp)
-
-
 @dataclass(frozen=True)
 class _Compiled:
     """Packed inputs of the compiled batch: a whole chunk of pairs in one GIL-free call.
 
     ``kind`` is "dense" (``data = (cost, left, right)`` stacked histograms on one
     cost matrix) or "points" (``data = (x, w, offsets)`` per side, point sets
-    packed end to end).  ``ids`` number the exact totals of each side: only pairs
-    with equal totals run here (the others need exact balancing first).
+    packed end to end).
     """
 
     kind: str
     data: tuple
-    ids_left: np.ndarray
-    ids_right: np.ndarray
     scale_mass: float
     metric: tuple[int, float] = (0, 0.0)
 
     def run(self, pairs: np.ndarray, max_iter: int | None) -> tuple[np.ndarray, np.ndarray]:
         """``(values, codes)``: code 1 for a pair proven optimal here, 0 for one to
-        solve again in full (other totals, stopped, inconclusive compiled check)."""
-        values = np.full(len(pairs), np.nan)
-        codes = np.zeros(len(pairs), dtype=np.int8)
-        ws = _workspace()
+        solve again in full (stopped, inconclusive compiled check, totals too far
+        apart in scale for the compiled exact balancing)."""
         # The default pivot budget grows with a pair's size; the smallest one
         # serves every pair here, and a pair that reaches it is solved again alone.
         budget = _engine.iteration_limit(max_iter, 0)
-        same = self.ids_left[pairs[:, 0]] == self.ids_right[pairs[:, 1]]
-        here = np.flatnonzero(same)
-        if here.size:
-            sub = np.ascontiguousarray(pairs[here], dtype=np.intp)
-            values[here], codes[here] = self._call(ws, self.data, sub, budget)
-        # Totals that differ in their last bits: balanced exactly first, as the
-        # single solve does, then the same compiled solve on the balanced pair.
-        one = np.zeros((1, 2), dtype=np.intp)
-        for k in np.flatnonzero(~same).tolist():
-            i, j = int(pairs[k, 0]), int(pairs[k, 1])
-            if self.kind == "dense":
-                cost, left, right = self.data
-                a, b = _certify.balance_exactly(left[i], right[j])
-                data = (cost, a[None, :], b[None, :])
-            else:
-                (xl, wl, ol), (xr, wr, orr) = self.data
-                a, b = _certify.balance_exactly(wl[ol[i]:ol[i + 1]], wr[orr[j]:orr[j + 1]])
-                data = ((xl[ol[i]:ol[i + 1]], a, np.array([0, a.size], dtype=np.intp)),
-                        (xr[orr[j]:orr[j + 1]], b, np.array([0, b.size], dtype=np.intp)))
-            values[k:k + 1], codes[k:k + 1] = self._call(ws, data, one, budget)
-        return values, codes
+        return self._call(_workspace(), self.data, np.ascontiguousarray(pairs, dtype=np.intp),
+                          budget)
 
     def _call(self, ws: PairWorkspace, data: tuple, sub: np.ndarray, budget: int):
         if self.kind == "dense":
@@ -329,13 +290,10 @@ def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _PairSolver:
     except ValueError:
         pass
     else:
-        ids: dict = {}
-        left_ids = _total_ids(flat_left, ids)
-        right_ids = left_ids if flat_right is flat_left else _total_ids(flat_right, ids)
         stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
         other = stacked if flat_right is flat_left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
-        compiled = _Compiled("dense", (matrix, stacked, other), left_ids, right_ids, mass)
+        compiled = _Compiled("dense", (matrix, stacked, other), mass)
     return _PairSolver(flat_left, flat_right, "dense", matrix, max_iter, compiled)
 
 
@@ -361,11 +319,7 @@ def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compi
         check_scale(costs.compiled_bound(), mass, largest)
     except ValueError:
         return None
-    ids: dict = {}
-    left_ids = _total_ids([item[1] for item in left], ids)
-    right_ids = left_ids if right is left else _total_ids([item[1] for item in right], ids)
-    return _Compiled("points", (packed_left, packed_right), left_ids, right_ids, mass,
-                     (costs.code, p))
+    return _Compiled("points", (packed_left, packed_right), mass, (costs.code, p))
 
 
 def _run_threads(

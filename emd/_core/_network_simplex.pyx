@@ -1135,6 +1135,9 @@ cdef struct Workspace:
     double* line_val
     Py_ssize_t* line_arg
     double* col_cut
+    double* bal_a               # exactly balanced copies of a pair's weights
+    double* bal_b
+    Py_ssize_t bal_cap
 
 
 cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
@@ -1227,7 +1230,7 @@ cdef void free_workspace(Workspace* W) noexcept nogil:
     free(W.T.stem); free(W.T.seg_start); free(W.T.seg_end)
     free(W.supply); free(W.flows); free(W.sum_err); free(W.row_map); free(W.col_map)
     free(W.tails); free(W.heads); free(W.costs); free(W.keys); free(W.keys_tmp)
-    free(W.counts)
+    free(W.counts); free(W.bal_a); free(W.bal_b)
     free(W.line_val); free(W.line_arg); free(W.col_cut)
 
 
@@ -1829,7 +1832,9 @@ cdef class PairWorkspace:
     ):
         """Costs of the pairs ``(left[i], right[j])`` on one cost matrix, and a code per
         pair: 1 proven within ``rtol`` here, 0 to be settled by the full single
-        solve (stopped, or a compiled check that was inconclusive)."""
+        solve (stopped, a compiled check that was inconclusive, or totals whose
+        exact balancing needs more than 128-bit integers).  Each pair's weights are
+        first balanced exactly as ``emd._certify.balance_exactly`` does."""
         cdef Py_ssize_t k, n_pairs = pairs.shape[0], nb = cost.shape[0]
         cdef PairSource S
         cdef PairOutcome o
@@ -1844,9 +1849,15 @@ cdef class PairWorkspace:
         S.kind = SOURCE_DENSE
         S.matrix = &cost[0, 0]
         S.stride = nb
+        cdef const double* pa
+        cdef const double* pb
         with nogil:
             for k in range(n_pairs):
-                solve_pair(&self.W, &S, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0], nb,
+                # As the single solve: the totals balanced exactly first.
+                if balance_pair(&self.W, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0], nb,
+                                &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, nb, pb, nb,
                            NULL, 0, True, 0.0, scale_mass, max_iter, &o)
                 if o.status == PAIR_NO_MEMORY:
                     failed = True
@@ -1893,6 +1904,8 @@ cdef class PairWorkspace:
         cdef double[::1] vals = values
         cdef signed char[::1] code = codes
         cdef bint failed = False
+        cdef const double* pa
+        cdef const double* pb
         S.kind = SOURCE_POINTS
         S.d = d
         S.metric = metric
@@ -1915,7 +1928,10 @@ cdef class PairWorkspace:
                 j = pairs[k, 1]
                 S.x = &x_left[off_left[i], 0]
                 S.y = &x_right[off_right[j], 0]
-                solve_pair(&self.W, &S, &w_left[off_left[i]], na, &w_right[off_right[j]], nb,
+                if balance_pair(&self.W, &w_left[off_left[i]], na, &w_right[off_right[j]], nb,
+                                &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, na, pb, nb,
                            NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
                            scale_mass, max_iter, &o)
                 if o.status == PAIR_NO_MEMORY:
@@ -1946,3 +1962,177 @@ def points_cost_bound(
     if x.shape[1] != y.shape[1] or x.shape[0] == 0 or y.shape[0] == 0:
         raise ValueError("x and y must be nonempty with the same dimension")
     return points_bound(&x[0, 0], x.shape[0], &y[0, 0], y.shape[0], x.shape[1], metric, p)
+
+
+
+# Exact balancing of a pair's totals, as emd._certify.balance_exactly does it
+# ---------------------------------------------------------------------------
+# Every float64 mass is an integer times 2**shift, with shift = (smallest
+# binary exponent of the masses) - 53; when the masses span few binades these
+# integers and their sums fit in 128 bits, and the balancing is done here on
+# the same integers, step for step.  Otherwise the caller falls back to the
+# Python implementation.
+
+cdef extern from *:
+    """
+    typedef __int128 emd_int128;
+    static inline int emd_bit_length(unsigned __int128 v) {
+        unsigned long long hi = (unsigned long long)(v >> 64), lo = (unsigned long long)v;
+        if (hi) return 128 - __builtin_clzll(hi);
+        if (lo) return 64 - __builtin_clzll(lo);
+        return 0;
+    }
+    """
+    ctypedef long long emd_int128  # a 128-bit integer in C; the Cython name only
+    int emd_bit_length(emd_int128 v) nogil
+
+from libc.math cimport frexp, ldexp, nextafter
+
+
+cdef inline emd_int128 to_units(double x, int shift) noexcept nogil:
+    """``x / 2**shift`` for ``x >= 0``, exactly when it is an integer (as
+    ``emd._certify._to_int``)."""
+    cdef int e
+    cdef double f
+    cdef emd_int128 mantissa
+    if x == 0.0:
+        return 0
+    f = frexp(x, &e)
+    mantissa = <emd_int128> ldexp(f, 53)
+    e = e - 53 - shift
+    if e >= 0:
+        return mantissa << e
+    # Finer than the unit (a mass changed by balancing): exact if its low bits are
+    # zero; otherwise 0, as _to_int's integer division gives.
+    if e <= -53 or (mantissa & (((<emd_int128> 1) << -e) - 1)) != 0:
+        return 0
+    return mantissa >> -e
+
+
+cdef inline double from_units(emd_int128 value, int shift) noexcept nogil:
+    """``value * 2**shift`` correctly rounded (normal range: the caller checked)."""
+    return ldexp(<double> value, shift)
+
+
+cdef emd_int128 absorb(
+    double* masses, Py_ssize_t count, emd_int128 missing, int shift, int sign,
+    Py_ssize_t* order,
+) noexcept nogil:
+    """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
+    of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
+    cdef double limit = from_units(missing, shift), mass, new_mass
+    cdef Py_ssize_t k, q, fits = 0, idx
+    cdef emd_int128 value, unit, step, new_value, whole
+    cdef int bits
+    for k in range(count):
+        mass = masses[k]
+        if mass > 0 and (nextafter(mass, INFINITY) - mass <= limit or limit == 0.0):
+            # Insertion keeps equal masses in index order: a stable sort.
+            q = fits
+            while q > 0 and masses[order[q - 1]] > mass:
+                order[q] = order[q - 1]
+                q -= 1
+            order[q] = k
+            fits += 1
+    for q in range(fits):
+        if missing == 0:
+            break
+        idx = order[q]
+        value = to_units(masses[idx], shift)
+        if value == 0:
+            continue
+        bits = emd_bit_length(value) - 53
+        unit = (<emd_int128> 1) << (bits if bits > 0 else 0)
+        step = (missing // unit) * unit
+        if sign < 0:
+            whole = (value // unit) * unit
+            step = whole if whole < step else step
+        if step == 0:
+            continue
+        new_value = value + sign * step
+        new_mass = from_units(new_value, shift)
+        if to_units(new_mass, shift) != new_value:
+            continue
+        masses[idx] = new_mass
+        missing -= step
+    return missing
+
+
+cdef int balance_pair(
+    Workspace* W, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+    const double** out_a, const double** out_b,
+) noexcept nogil:
+    """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
+    their exact totals agree (or cannot be balanced), else balanced copies.  Returns
+    0, or -1 when the masses span too many binades for 128-bit integers (the caller
+    then balances in Python) or memory runs out."""
+    cdef Py_ssize_t k
+    cdef int e, lo_e = 100000, hi_e = -100000, shift, bits
+    cdef emd_int128 total = 0, missing
+    cdef double* lighter
+    cdef double* heavier
+    cdef Py_ssize_t n_light, n_heavy
+    out_a[0] = a
+    out_b[0] = b
+    for k in range(na):
+        if a[k] != 0.0:
+            frexp(a[k], &e)
+            lo_e = e if e < lo_e else lo_e
+            hi_e = e if e > hi_e else hi_e
+    for k in range(nb):
+        if b[k] != 0.0:
+            frexp(b[k], &e)
+            lo_e = e if e < lo_e else lo_e
+            hi_e = e if e > hi_e else hi_e
+    if hi_e < lo_e:
+        return 0
+    bits = hi_e - lo_e + 53
+    k = na + nb
+    while k > 0:
+        bits += 1
+        k >>= 1
+    # Sums below 2**124 and masses far from the subnormal range.
+    if bits > 124 or lo_e < -960:
+        return -1
+    shift = lo_e - 53
+    for k in range(na):
+        total += to_units(a[k], shift)
+    for k in range(nb):
+        total -= to_units(b[k], shift)
+    if total == 0:
+        return 0
+    if W.bal_cap < na + nb:
+        if not (_grow(<void**> &W.bal_a, <size_t> (na + nb) * sizeof(double))
+                and _grow(<void**> &W.bal_b, <size_t> (na + nb) * sizeof(double))):
+            return -1
+        W.bal_cap = na + nb
+    if not ensure_lines(W, na + nb):
+        return -1
+    for k in range(na):
+        W.bal_a[k] = a[k]
+    for k in range(nb):
+        W.bal_b[k] = b[k]
+    if total > 0:
+        lighter, n_light, heavier, n_heavy = W.bal_b, nb, W.bal_a, na
+        missing = total
+    else:
+        lighter, n_light, heavier, n_heavy = W.bal_a, na, W.bal_b, nb
+        missing = -total
+    missing = absorb(lighter, n_light, missing, shift, 1, W.line_arg)
+    missing = absorb(heavier, n_heavy, missing, shift, -1, W.line_arg)
+    if missing != 0:
+        return 0  # no exact balance: the inputs as given (the certificate counts it)
+    out_a[0] = W.bal_a
+    out_b[0] = W.bal_b
+    return 0
+
+
+def _balance_exactly(const double[::1] a not None, const double[::1] b not None):
+    """The compiled twin of ``emd._certify.balance_exactly`` (for tests); None when it
+    defers to the Python one."""
+    cdef PairWorkspace ws = PairWorkspace()
+    cdef const double* pa
+    cdef const double* pb
+    if balance_pair(&ws.W, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
+        return None
+    return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))
