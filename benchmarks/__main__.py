@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_scale
+from . import workloads, workloads_pairs, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -27,6 +27,7 @@ QUICK = {
     "1-D": {"sizes": [10**5, 10**6]},
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
+    "pairs": {"quick": True},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -37,6 +38,7 @@ FULL = {
     "1-D": {"sizes": [10**5, 10**6, 10**7]},
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
+    "pairs": {"quick": False},
 }
 
 
@@ -48,6 +50,7 @@ FAMILIES = {
     "1-D": "emd.wasserstein_1d vs scipy's wasserstein_distance and ot.wasserstein_1d",
     "pairwise": "emd.pairwise: threads vs one thread, a Dask local cluster vs threads",
     "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
+    "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -58,6 +61,7 @@ PEERS = {
     "grid": [("ot", None, "POT: pip install pot")],
     "1-D": [("ot", None, "POT: pip install pot")],
     "pairwise": [("distributed", None, "Dask: pip install 'emd-ot[distributed]'")],
+    "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
 }  # fmt: skip
 
 
@@ -92,6 +96,7 @@ def _families(config: dict):
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
     yield "scale", lambda: workloads_scale.run(config["scale"])
+    yield "pairs", lambda: workloads_pairs.run(config["pairs"])
 
 
 def _fmt(value, spec):
