@@ -190,6 +190,23 @@ def test_dask_local_cluster_gives_the_same_matrix():
     np.testing.assert_array_equal(rect, expected[:2, 2:])
 
 
+def test_dask_tasks_run_the_compiled_batch_for_point_sets_and_shared_supports():
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(24)
+    sets = [(rng.random((12, 2)), rng.random(12)) for _ in range(5)]
+    positions = rng.random((20, 2))
+    hists = [rng.random(20) for _ in range(5)]
+    expected_sets = emd.pairwise(sets, n_jobs=1, normalize=True)
+    expected_hists = emd.pairwise(hists, positions=positions, n_jobs=1, normalize=True)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        by_sets = emd.pairwise(sets, client=client, chunk_size=3, normalize=True)
+        by_hists = emd.pairwise(hists, positions=positions, client=client, normalize=True)
+    assert by_sets.tobytes() == expected_sets.tobytes()
+    assert by_hists.tobytes() == expected_hists.tobytes()
+
+
 # The compiled batch: one GIL-free call per chunk, the single solve's value bit for bit
 # ---------------------------------------------------------------------------------------
 
