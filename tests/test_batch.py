@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 from oracles import metric_cost, pot_cost
+from test_exactness import block_costs
 
 import emd
 from emd import batch
@@ -277,13 +278,30 @@ def _multiscale(rng, n):
     return metric_cost(x, y, "euclidean")
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_point_set_statuses_are_those_of_the_full_certificates(seed):
+    rng = np.random.default_rng(40 + seed)
+    sets = []
+    for _ in range(5):
+        n = int(rng.integers(2, 25))
+        scale = 10.0 ** rng.integers(-6, 7, size=(n, 1)) if seed % 2 else 1.0
+        sets.append((rng.random((n, 2)) * scale, rng.random(n) * (rng.random(n) < 0.8) + 1e-12))
+    matrix, ok = emd.pairwise(sets, normalize=True, return_status=True, n_jobs=2, chunk_size=2)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            single = emd.solve_points(sets[i][0], sets[j][0], sets[i][1], sets[j][1],
+                                      normalize=True)
+            assert matrix[i, j] == single.cost
+            assert ok[i, j] == (single.status == "optimal") == single.certificate().optimal()
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
     from emd._core._network_simplex import PairWorkspace
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 30))
-    cost = _multiscale(rng, n) if seed % 2 else rng.random((n, n)) ** 3
+    cost = (_multiscale(rng, n), rng.random((n, n)) ** 3, block_costs(seed, n))[seed % 3]
     cost = np.ascontiguousarray(cost)
     hists = rng.random((6, n)) * (rng.random((6, n)) < 0.8)
     hists[:, 0] += 1e-9 if seed % 3 == 0 else 0.2
