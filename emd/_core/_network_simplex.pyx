@@ -1458,17 +1458,9 @@ cdef inline int simplex_on_arcs(
     if cursor[0] >= W.n_arcs:
         cursor[0] = 0
     return run_simplex(
-        &W.T, W.tails, W.heads, W.costs, W.n_arcs,
-        <Py_ssize_t> (_BLOCK_FACTOR * block_size_for(W.n_arcs)), max_iter, n_iter, cursor,
+        &W.T, W.tails, W.heads, W.costs, W.n_arcs, block_size_for(W.n_arcs), max_iter,
+        n_iter, cursor,
     )
-
-
-cdef double _BLOCK_FACTOR = 1.0
-
-
-def _set_block_factor(double factor):
-    global _BLOCK_FACTOR
-    _BLOCK_FACTOR = factor
 
 
 cdef void solve_pair(
