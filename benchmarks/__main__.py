@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_pairs, workloads_scale
+from . import workloads, workloads_grid_frontier, workloads_pairs, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -50,6 +50,8 @@ FAMILIES = {
     "1-D": "emd.wasserstein_1d vs scipy's wasserstein_distance and ot.wasserstein_1d",
     "pairwise": "emd.pairwise: threads vs one thread, a Dask local cluster vs threads",
     "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
+    "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
+    "(Spatial-KWD's times as the yardstick)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
 }  # fmt: skip
 
@@ -61,6 +63,9 @@ PEERS = {
     "grid": [("ot", None, "POT: pip install pot")],
     "1-D": [("ot", None, "POT: pip install pot")],
     "pairwise": [("distributed", None, "Dask: pip install 'emd-ot[distributed]'")],
+    "scale": [("sklearn", None, "scikit-learn (bundled digits): pip install scikit-learn")],
+    "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
+                                   "pip install scikit-image")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
 }  # fmt: skip
 
@@ -69,7 +74,7 @@ def missing_peers(families) -> dict[str, list[str]]:
     """For each family, the peers that cannot be imported here (what to install)."""
     missing: dict[str, list[str]] = {}
     for family in families:
-        for module, attribute, install in PEERS[family]:
+        for module, attribute, install in PEERS.get(family, []):
             try:
                 found = importlib.import_module(module)
                 if attribute is not None:
@@ -96,6 +101,7 @@ def _families(config: dict):
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
     yield "scale", lambda: workloads_scale.run(config["scale"])
+    yield "frontier", lambda: workloads_grid_frontier.frontier(quick=config is QUICK)
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
 
 

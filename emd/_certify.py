@@ -22,6 +22,7 @@ Weak duality then gives ``D - violation * mass <= OPT <= cost(basic flow)``
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -95,8 +96,8 @@ class BasicFlow:
     ----------
     tails, heads : ndarray of int
         The arcs of the support.
-    supply : ndarray
-        Net supply of every node (positive: sends).
+    supply, supply_low : ndarray
+        Net supply of every node (positive: sends), with optional low parts.
 
     Attributes
     ----------
@@ -114,13 +115,17 @@ class BasicFlow:
         imbalance).
     """
 
-    def __init__(self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray):
+    def __init__(
+        self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray,
+        supply_low: np.ndarray | None = None,
+    ):
         from emd._core._network_simplex import basic_flow
 
         is_forest, high, low, error, rest, rest_error = basic_flow(
             np.ascontiguousarray(tails, dtype=np.intp),
             np.ascontiguousarray(heads, dtype=np.intp),
             np.ascontiguousarray(supply, dtype=np.float64),
+            supply_low,
         )
         self.is_forest = bool(is_forest)
         if not self.is_forest:
@@ -188,14 +193,17 @@ def dd_shift(high: np.ndarray, low: np.ndarray, shift: float) -> tuple[np.ndarra
 
 
 def monotone_plan(
-    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray
+    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, normalize: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The monotone (north-west corner on sorted positions) plan on the line, exactly.
 
     Masses are carried as integers (every float64 is an integer times a power of
-    two), so no mass is lost beside a larger one, however small.  Returns
-    ``(rows, cols, high, low)``: ``high`` is the correct rounding of each exact
-    entry and ``high + low`` is within u of ``|low|`` of it.
+    two), so no mass is lost beside a larger one, however small.  With
+    ``normalize=True`` the plan is that of ``a / sum(a)`` and ``b / sum(b)``
+    taken exactly (each side scaled by the other's exact total), so equal
+    weights give entries on exact common levels, with no rounding slivers.
+    Returns ``(rows, cols, high, low)``: ``high`` is the correct rounding of each
+    exact entry and ``high + low`` is within u of ``|low|`` of it.
     """
     masses = np.concatenate([a, b])
     nonzero = masses[masses != 0]
@@ -204,6 +212,12 @@ def monotone_plan(
     order_y = [j for j in np.argsort(y, kind="stable").tolist() if b[j] > 0]
     left = [_to_int(a[i], shift) for i in order_x]
     right = [_to_int(b[j], shift) for j in order_y]
+    scale = None
+    if normalize:
+        total_left, total_right = sum(left), sum(right)
+        left = [w * total_right for w in left]
+        right = [w * total_left for w in right]
+        scale = total_left * total_right
     rows, cols, amounts = [], [], []
     i = j = 0
     while i < len(left) and j < len(right):
@@ -217,7 +231,13 @@ def monotone_plan(
             i += 1
         if right[j] == 0:
             j += 1
-    high, low = _high_low(amounts, shift)
+    if scale is None:
+        high, low = _high_low(amounts, shift)
+    else:
+        exact = [Fraction(f, scale) for f in amounts]  # the normalised entries, exactly
+        high = np.array([float(q) for q in exact], dtype=np.float64)
+        low = np.array([float(q - Fraction(h)) for q, h in zip(exact, high.tolist(),
+                                                                  strict=True)])
     return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp), high, low
 
 
@@ -291,3 +311,48 @@ def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
         masses[k] = new_mass
         missing -= step
     return missing
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a - b`` elementwise as exact double-double pairs (TwoSum)."""
+    high = a - b
+    back = high - a
+    return high, (a - (high - back)) + (-b - back)
+
+
+def arc_violation(
+    tails: np.ndarray, heads: np.ndarray, costs: np.ndarray, y: np.ndarray, y_low: np.ndarray
+) -> tuple[float, int, int]:
+    """Upper bound on ``max(0, y[tail] - y[head] - cost)`` over the arcs (double-double
+    ``y``), and the arc attaining it (``-1, -1`` when nothing is violated)."""
+    if tails.size == 0:
+        return 0.0, -1, -1
+    lower = reduced_cost_bounds(costs, -y[tails], -y_low[tails], -y[heads], -y_low[heads])
+    worst = int(np.argmin(lower))
+    if lower[worst] >= 0:
+        return 0.0, -1, -1
+    return float(-lower[worst]), int(tails[worst]), int(heads[worst])
+
+
+def cdf_difference_signs(order: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sign(F_a - F_b)`` after each point of the merged support, for the exactly
+    normalised ``a / sum(a)`` and ``b / sum(b)`` (points of ``a`` first in ``order``'s
+    indexing: ``order[k] < a.size`` means a point of ``a``), in integer arithmetic.
+
+    The same exact problem as :func:`monotone_plan` with ``normalize=True``, so the
+    potentials built from these signs are complementary to that plan even where
+    ``F_a - F_b`` is far below the rounding of the running totals.
+    """
+    masses = np.concatenate([a, b])
+    nonzero = masses[masses != 0]
+    shift = int(np.frexp(np.abs(nonzero))[1].min()) - 53 if nonzero.size else 0
+    left = [_to_int(w, shift) for w in a.tolist()]
+    right = [_to_int(w, shift) for w in b.tolist()]
+    total_left, total_right = sum(left), sum(right)
+    n = a.size
+    signs = np.empty(len(order))
+    running = 0
+    for k, item in enumerate(order.tolist()):
+        running += left[item] * total_right if item < n else -right[item - n] * total_left
+        signs[k] = (running > 0) - (running < 0)
+    return signs

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import scipy.sparse
 
 from emd import _certify
+
+if TYPE_CHECKING:  # scipy.sparse is imported where a plan is built
+    import scipy.sparse
 
 #: Relative accuracy the solver promises and :meth:`Certificate.optimal` checks.
 DEFAULT_RTOL = 1e-9
@@ -58,8 +60,9 @@ class Certificate:
         Where that bound is attained (``(-1, -1)`` when nothing is violated or
         the notion does not apply).
     marginal_error : float
-        Largest L1 distance between the plan's float64 marginals and ``a``, ``b``
-        (the rounding of the flows; informational, the bound accounts for it).
+        Half the L1 distance between the net supply of the float64 flow (for a
+        plan: its marginals) and the supplies ``a``, ``-b`` (the rounding of the
+        flows; informational, the bound accounts for it).
     unrouted : float
         Mass the plan's basic flow cannot route (an imbalance of the totals, or
         supply the plan does not carry), rounded up.
@@ -118,64 +121,61 @@ class Certificate:
         )
 
 
-def certify_transport(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    flows: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    potentials: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+def _certify_arcs(
+    tails: np.ndarray,
+    heads: np.ndarray,
     arc_costs: np.ndarray,
+    flow: np.ndarray,
+    supply: np.ndarray,
+    potentials: tuple[np.ndarray, np.ndarray],
     cost: float,
-    violation: tuple[float, int, int, float],
+    violation: tuple[float, int, int],
+    max_cost: float,
+    path_arcs: int,
 ) -> Certificate:
-    """The certificate of a transport plan.
+    """The one proof behind every flow certificate (a transport plan is a flow from rows
+    to columns).
 
-    ``potentials`` is ``(u, u_low, v, v_low)`` (double-double), ``violation`` a
-    rigorous ``(lower bound of min C_ij - u_i - v_j, i, j, max |C_ij|)`` over the
-    pairs with mass on both sides, from the final pricing scan or a fresh one.
+    Weak duality: for a feasible flow ``g``, ``sum(c g) >= sum(supply y) - violation *
+    sum(g)``, and an optimal flow can be taken acyclic, so ``sum(g) <= path_arcs * mass``
+    (``mass`` half the absolute supply; ``path_arcs`` is 1 for transport, ``n - 1`` for a
+    transshipment).  Above: the exact flow on the support (the basic flow, unique on a
+    forest) costs at least the optimum, once what it cannot route or sends against an
+    arc is repaired at ``path_arcs * max_cost`` per unit.  ``arc_costs``, ``flow`` are
+    over the arcs given (the support); ``violation`` covers every arc of the problem.
     """
-    u, u_low, v, v_low = potentials
-    min_rc, wi, wj, max_cost = violation
-    mass = math.fsum(a)
-    max_violation = max(0.0, -float(min_rc))
-    if max_violation == 0.0:
-        wi = wj = -1
-    row_err = np.abs(np.bincount(rows, flows, minlength=a.size) - a).sum()
-    col_err = np.abs(np.bincount(cols, flows, minlength=b.size) - b).sum()
-    marginal_error = float(max(row_err, col_err))
+    y, y_low = potentials
+    n_nodes = supply.size
+    mass = 0.5 * math.fsum(np.abs(supply))
+    longest_path = path_arcs * max_cost
+    max_violation, wi, wj = violation
+    net = np.bincount(tails, flow, minlength=n_nodes) - np.bincount(heads, flow, minlength=n_nodes)
+    marginal_error = 0.5 * float(np.abs(net - supply).sum())
 
-    support_rows, support_cols = a > 0, b > 0
-    ua, vb = a[support_rows], b[support_cols]
-    dual_terms = [
-        (ua, u[support_rows]), (ua, u_low[support_rows]),
-        (vb, v[support_cols]), (vb, v_low[support_cols]),
-    ]
+    dual_terms = [(supply, y), (supply, y_low)]
     dual_value, _ = _certify.exact_dot(*dual_terms)
     reported = (np.array([float(cost)]), np.ones(1))
-    # Upper side: cost - OPT <= cost - D + violation * mass.
-    over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, y) for x, y in dual_terms))
-    above = over_dual + over_dual_err + _certify.round_up(max_violation * mass)
+    over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, z) for x, z in dual_terms))
+    above = over_dual + over_dual_err + _certify.round_up(max_violation * path_arcs * mass)
 
-    # Lower side: OPT - cost <= cost(basic flow) - cost + the cost of repairing it.
-    n = a.size
-    basic = _certify.BasicFlow(rows, cols + n, np.concatenate([a, -b]))
+    support = flow > 0
+    basic = _certify.BasicFlow(tails[support], heads[support], supply)
     minus_reported = (np.array([-float(cost)]), np.ones(1))
+    support_costs = arc_costs[support]
     if basic.is_forest:
         under, under_err = _certify.exact_dot(
-            (basic.high, arc_costs), (basic.low, arc_costs), minus_reported
+            (basic.high, support_costs), (basic.low, support_costs), minus_reported
         )
-        negative = float(basic.negative.sum())
         repair = (
             basic.error * max_cost
-            + 2 * float(np.dot(basic.negative, np.abs(arc_costs)))
-            + (basic.unrouted + 2 * negative) * max_cost
+            + 2 * float(np.dot(basic.negative, np.abs(support_costs)))
+            + (basic.unrouted + 2 * float(basic.negative.sum())) * longest_path
         )
         unrouted = basic.unrouted
     else:
-        # No unique flow on the support: repair the plan's own marginals.
-        under, under_err = _certify.exact_dot((flows, arc_costs), minus_reported)
-        repair = 2 * marginal_error * max_cost
+        # No unique flow on the support: repair the flow's own imbalance.
+        under, under_err = _certify.exact_dot((flow[support], support_costs), minus_reported)
+        repair = 2 * marginal_error * longest_path
         unrouted = marginal_error
     below = under + under_err + _certify.round_up(repair)
     bound = _certify.round_up(max(above, below, 0.0))
@@ -191,6 +191,39 @@ def certify_transport(
     )
 
 
+def certify_transport(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    flows: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    potentials: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    arc_costs: np.ndarray,
+    cost: float,
+    violation: tuple[float, int, int, float],
+) -> Certificate:
+    """The certificate of a transport plan: :func:`_certify_arcs` on the flow from rows
+    ``0..n-1`` to columns ``n..n+m-1`` with potentials ``y = (u, -v)``.
+
+    ``potentials`` is ``(u, u_low, v, v_low)`` (double-double), ``violation`` a
+    rigorous ``(lower bound of min C_ij - u_i - v_j, i, j, max |C_ij|)`` over the
+    pairs with mass on both sides, from the final pricing scan or a fresh one.
+    """
+    u, u_low, v, v_low = potentials
+    min_rc, wi, wj, max_cost = violation
+    max_violation = max(0.0, -float(min_rc))
+    if max_violation == 0.0:
+        wi = wj = -1
+    # Bins without mass carry no flow and their potentials do not enter the dual value.
+    keep_a, keep_b = np.where(a > 0, 1.0, 0.0), np.where(b > 0, 1.0, 0.0)
+    return _certify_arcs(
+        rows, cols + a.size, arc_costs, flows, np.concatenate([a, -b]),
+        (np.concatenate([u * keep_a, -v * keep_b]), np.concatenate([u_low * keep_a,
+                                                                   -v_low * keep_b])),
+        cost, (max_violation, wi, wj), max_cost, path_arcs=1,
+    )
+
+
 def certify_flow(
     tails: np.ndarray,
     heads: np.ndarray,
@@ -199,68 +232,26 @@ def certify_flow(
     flow: np.ndarray,
     potentials: tuple[np.ndarray, np.ndarray],
     cost: float,
+    violation: tuple[float, int, int] | None = None,
+    max_cost: float | None = None,
 ) -> Certificate:
     """The certificate of a min-cost flow (transshipment) on an arc list.
 
     ``potentials`` is ``(y, y_low)`` (double-double) with the convention
-    ``y[tail] - y[head] <= cost`` on every arc.  For any feasible flow ``g``,
-    ``sum(c g) >= sum(supply y) - violation * sum(g)``, and an optimal flow can
-    be taken acyclic, so ``sum(g) <= (n_nodes - 1) * mass`` with ``mass`` half
-    the total absolute supply.
+    ``y[tail] - y[head] <= cost`` on every arc.  ``violation`` (an upper bound on
+    the largest violation over every arc of the problem, with the arc) may be
+    computed by the caller when the arcs given here are only those carrying flow;
+    by default it is computed over the arcs given.  ``max_cost`` bounds every arc's
+    absolute cost (by default: over the arcs given).
     """
     y, y_low = potentials
-    n_nodes = supply.size
-    mass = 0.5 * math.fsum(np.abs(supply))
-    max_cost = float(np.abs(costs).max(initial=0.0))
-    longest_path = max(n_nodes - 1, 1) * max_cost
-    wi = wj = -1
-    max_violation = 0.0
-    if tails.size:
-        lower = _certify.reduced_cost_bounds(costs, -y[tails], -y_low[tails], -y[heads],
-                                             -y_low[heads])
-        worst = int(np.argmin(lower))
-        if lower[worst] < 0:
-            max_violation = float(-lower[worst])
-            wi, wj = int(tails[worst]), int(heads[worst])
-    net = np.bincount(tails, flow, minlength=n_nodes) - np.bincount(heads, flow, minlength=n_nodes)
-    marginal_error = float(np.abs(net - supply).sum())
-
-    dual_terms = [(supply, y), (supply, y_low)]
-    dual_value, _ = _certify.exact_dot(*dual_terms)
-    reported = (np.array([float(cost)]), np.ones(1))
-    over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, z) for x, z in dual_terms))
-    above = over_dual + over_dual_err + _certify.round_up(
-        max_violation * max(n_nodes - 1, 1) * mass
-    )
-    support = flow > 0
-    basic = _certify.BasicFlow(tails[support], heads[support], supply)
-    minus_reported = (np.array([-float(cost)]), np.ones(1))
-    arc_costs = costs[support]
-    if basic.is_forest:
-        under, under_err = _certify.exact_dot(
-            (basic.high, arc_costs), (basic.low, arc_costs), minus_reported
-        )
-        repair = (
-            basic.error * max_cost
-            + 2 * float(np.dot(basic.negative, np.abs(arc_costs)))
-            + (basic.unrouted + 2 * float(basic.negative.sum())) * longest_path
-        )
-        unrouted = basic.unrouted
-    else:
-        under, under_err = _certify.exact_dot((flow[support], arc_costs), minus_reported)
-        repair = marginal_error * longest_path
-        unrouted = marginal_error
-    below = under + under_err + _certify.round_up(repair)
-    bound = _certify.round_up(max(above, below, 0.0))
-    return Certificate(
-        cost=float(cost),
-        dual_value=float(dual_value),
-        max_dual_violation=max_violation,
-        worst_pair=(wi, wj),
-        marginal_error=marginal_error,
-        unrouted=float(unrouted),
-        mass=mass,
-        bound=bound if math.isfinite(bound) else math.inf,
+    if max_cost is None:
+        max_cost = float(np.abs(costs).max(initial=0.0))
+    if violation is None:
+        violation = _certify.arc_violation(tails, heads, costs, y, y_low)
+    return _certify_arcs(
+        tails, heads, costs, flow, supply, (y, y_low), cost, violation, max_cost,
+        path_arcs=max(supply.size - 1, 1),
     )
 
 

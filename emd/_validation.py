@@ -260,6 +260,21 @@ def as_points(value: Any, name: str) -> np.ndarray:
     return pts
 
 
+def as_point_pair(
+    x: Any, y: Any, names: tuple[str, str] = ("x", "y")
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate two point sets that must live in the same space (same number of
+    coordinates): the one check every point-cloud entry point makes."""
+    x_arr = as_points(x, names[0])
+    y_arr = as_points(y, names[1])
+    if x_arr.shape[1] != y_arr.shape[1]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of coordinates, got shapes "
+            f"{x_arr.shape} and {y_arr.shape}"
+        )
+    return x_arr, y_arr
+
+
 def optional_weights(value: Any, name: str, size: int) -> np.ndarray:
     """Weights for ``size`` points, uniform (summing to 1) when ``value`` is None."""
     if value is None:

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
-from emd._status import SolverWarning
+from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
-    as_points,
+    as_point_pair,
     as_positive_int,
     as_weights,
     balance,
     check_metric,
     check_scale,
+    input_eps,
     optional_weights,
 )
 
@@ -73,6 +74,8 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         )
     fill(u, v, kept_rows, kept_cols)
     u, u_low, v, v_low = _center(a, b, u, u_low, v, v_low)
+    import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
+
     plan = scipy.sparse.coo_array(
         (solution.flows, (solution.rows, solution.cols)), shape=(n, m)
     )
@@ -167,7 +170,7 @@ def solve(
     a_arr = as_weights(a, "a")
     b_arr = as_weights(b, "b")
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
-    a_arr, b_arr = balance(a_arr, b_arr, normalize)
+    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_validated(a_arr, b_arr, cost_arr, max_iter)
     _warn_status(result.status, max_iter)
@@ -237,17 +240,11 @@ def solve_points(
     >>> result.plan.nnz
     2
     """
-    x_arr = as_points(x, "x")
-    y_arr = as_points(y, "y")
-    if x_arr.shape[1] != y_arr.shape[1]:
-        raise ValueError(
-            f"x and y must have the same number of coordinates, got shapes "
-            f"{x_arr.shape} and {y_arr.shape}"
-        )
+    x_arr, y_arr = as_point_pair(x, y)
     metric, p_value = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
-    a_arr, b_arr = balance(a_arr, b_arr, normalize)
+    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_points_validated(x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter)
     _warn_status(result.status, max_iter)
@@ -333,6 +330,8 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
         mass=mass,
         bound=bound,
     )
+    import scipy.sparse
+
     plan = scipy.sparse.coo_array((high, (rows, cols)), shape=(a.size, b.size))
     return TransportResult(
         cost=reported,
@@ -378,18 +377,26 @@ def wasserstein(
     *,
     metric: str = "euclidean",
     p: float | None = None,
-    normalize: bool = False,
+    normalize: bool | None = None,
 ) -> float:
     """The Wasserstein-1 distance between weighted point sets.
 
+    Like :func:`scipy.stats.wasserstein_distance_nd`, each weight vector is
+    divided by its own total: the distance between the two *distributions*.
     One-dimensional inputs under any Minkowski metric use the O(n log n)
     closed form of :func:`emd.wasserstein_1d`; everything else the exact
     network simplex of :func:`solve_points`.
 
     Parameters
     ----------
-    x, y, a, b, metric, p, normalize
+    x, y, a, b, metric, p
         As in :func:`solve_points`.
+    normalize : bool, optional
+        True (the default from the next release): divide each weight vector
+        by its own total, as scipy does.  False: move the masses as given
+        (equal totals required), as :func:`solve_points` does.  Left unset,
+        weights with equal totals other than 1 are still moved as given, with
+        a ``FutureWarning``, since the default changes for them.
 
     Returns
     -------
@@ -400,22 +407,36 @@ def wasserstein(
     >>> import emd
     >>> emd.wasserstein([[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]])
     1.0
+    >>> round(emd.wasserstein([0, 1, 3], [5, 6, 8], [1, 1, 1], [2, 2, 1]), 6)
+    4.666667
     """
-    x_arr = as_points(x, "x")
-    y_arr = as_points(y, "y")
+    x_arr, y_arr = as_point_pair(x, y)
     metric_name, _ = check_metric(metric, p)
-    if x_arr.shape[1] == 1 and y_arr.shape[1] == 1 and metric_name != "sqeuclidean":
+    a_arr = optional_weights(a, "a", x_arr.shape[0])
+    b_arr = optional_weights(b, "b", y_arr.shape[0])
+    if normalize is None:
+        sum_a, sum_b = math.fsum(a_arr), math.fsum(b_arr)
+        normalize = True
+        if sum_a == sum_b and abs(sum_a - 1.0) > 1e-9:
+            warnings.warn(
+                "emd.wasserstein will divide each weight vector by its own total (as "
+                "scipy.stats.wasserstein_distance_nd does) from the next release; these "
+                "weights have equal totals other than 1 and are moved as given for now: "
+                "pass normalize=False to keep that, normalize=True for the new rule",
+                FutureWarning,
+                stacklevel=2,
+            )
+            normalize = False
+    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
+    if x_arr.shape[1] == 1 and metric_name != "sqeuclidean":
         from emd.structured._onedim import wasserstein_1d
 
-        a_arr = optional_weights(a, "a", x_arr.shape[0])
-        b_arr = optional_weights(b, "b", y_arr.shape[0])
-        a_arr, b_arr = balance(a_arr, b_arr, normalize)
         # The closed form normalises each side; scale back to the common mass.
         cost = math.fsum(a_arr) * wasserstein_1d(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
         if not math.isfinite(cost):
             raise ValueError(f"the distance overflows float64 (total mass {math.fsum(a_arr):.3g})")
         return cost
-    return solve_points(x_arr, y_arr, a, b, metric=metric, p=p, normalize=normalize).cost
+    return solve_points(x_arr, y_arr, a_arr, b_arr, metric=metric, p=p).cost
 
 
 def min_cost_flow(
@@ -480,9 +501,7 @@ def min_cost_flow(
     solution = _engine.solve_arcs(supply_arr, tails_arr, heads_arr, costs_arr, max_iter)
     status = solution.status
     result = FlowResult(
-        # Short of optimality some supply still sits on artificial arcs, so
-        # the flow is not a solution and has no cost to report.
-        cost=math.fsum(solution.flow * costs_arr) if status == "optimal" else math.nan,
+        cost=cost_if_finished(status, lambda: math.fsum(solution.flow * costs_arr)),
         flow=solution.flow,
         potentials=solution.potentials,
         n_iter=solution.n_iter,

@@ -183,3 +183,69 @@ def test_unequal_totals_are_balanced_exactly():
     assert np.max(np.abs(result.a - a)) <= 1e-15 and np.max(np.abs(result.b - b)) <= 1e-15
     _check_exact(result, exact_float_cost(result.a, result.b, cost))
     assert result.status == "optimal"
+
+
+# --------------------------------------------------------------------------- every path
+
+
+def _line_problems():
+    """Masses on the points 0..k-1 of a line, tiny ones beside unit ones, equal totals."""
+    cases = []
+    for seed, tiny in enumerate([1e-12, 1e-14, 1e-16, 2.0**-60, 3e-20]):
+        rng = np.random.default_rng(400 + seed)
+        k = 7
+        a = np.where(rng.random(k) < 0.5, tiny * rng.integers(1, 4, k), rng.integers(1, 4, k))
+        b = rng.permutation(a)  # the same multiset: totals equal exactly
+        cases.append((a.astype(float), b.astype(float)))
+    return cases
+
+
+@pytest.mark.parametrize(("a", "b"), _line_problems())
+def test_every_path_agrees_on_tiny_masses(a, b):
+    """The same problem on the line through every solver that can take it, each against
+    the exact optimum (integer min-cost flow on exactly scaled data)."""
+    k = a.size
+    positions = np.arange(k, dtype=float)
+    cost = np.abs(positions[:, None] - positions[None, :])
+    exact = exact_float_cost(a, b, cost)
+    mass = float(a.sum())
+    chain = np.arange(-1, k - 1)  # node i hangs from i - 1
+    path = (np.stack([np.arange(k - 1), np.arange(1, k)], axis=1), np.ones(k - 1))
+    with_chord = (np.vstack([path[0], [[0, k - 1]]]), np.concatenate([path[1], [k - 1.0]]))
+    results = {
+        "dense": emd.solve(a, b, cost),
+        "points 1-D": emd.solve_points(positions, positions, a, b),
+        "points 2-D": emd.solve_points(np.c_[positions, np.zeros(k)],
+                                       np.c_[positions, np.zeros(k)], a, b, metric="cityblock"),
+        "1-D": emd.solve_1d(positions, positions, a, b),  # normalised: times the mass below
+        "tree": emd.solve_tree(chain, np.ones(k), a, b),
+        "graph (tree)": emd.solve_graph(path, a, b),
+        "graph (simplex)": emd.solve_graph(with_chord, a, b),
+        "grid 1-D": emd.solve_grid(a, b),
+        "grid 2-D cityblock": emd.solve_grid(a[None, :], b[None, :]),
+        "grid 2-D chebyshev": emd.solve_grid(a[None, :], b[None, :], metric="chebyshev"),
+        "grid euclidean exact": emd.solve_grid(a[None, :], b[None, :], metric="euclidean",
+                                               exact=True),
+    }
+    for name, result in results.items():
+        value = Fraction(result.cost) * (Fraction(mass) if name == "1-D" else 1)
+        assert abs(value - exact) <= Fraction(1, 10**12) * exact, (name, float(value), exact)
+        assert result.certificate().optimal(), name
+    assert abs(Fraction(emd.wasserstein_1d(positions, positions, a, b)) * Fraction(mass)
+               - exact) <= Fraction(1, 10**12) * exact
+    assert abs(Fraction(emd.wasserstein_tree(chain, np.ones(k), a, b)) - exact) <= (
+        Fraction(1, 10**12) * exact
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(20, 220))
+def test_multiscale_blocks_sweep(seed):
+    """The block class over many more seeds and scales (slow: run with -m slow)."""
+    rng = np.random.default_rng(seed)
+    large = float(10 ** rng.integers(6, 15))
+    n = int(rng.integers(6, 30)) * 2
+    cost = block_costs(seed, n=n, large=large)
+    result = emd.solve(np.ones(n), np.ones(n), cost)
+    assert result.cost == float(exact_float_cost(np.ones(n), np.ones(n), cost))
+    assert result.status == "optimal"

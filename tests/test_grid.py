@@ -203,3 +203,87 @@ def test_max_iter_counts_the_warm_start_levels(monkeypatch):
     with pytest.warns(emd.SolverWarning):
         stopped = emd.wasserstein_grid(a, b, max_iter=full.n_iter // 2)
     assert stopped.n_iter <= full.n_iter // 2
+
+
+def _graph_distances(graph):
+    """Shortest-path distances of a grid graph: the ground cost it solves exactly."""
+    import scipy.sparse
+    from scipy.sparse import csgraph
+
+    n = int(np.prod(graph.shape))
+    tails, heads, costs = graph.arcs()
+    adjacency = scipy.sparse.coo_array((costs, (tails, heads)), shape=(n, n)).tocsr()
+    return csgraph.shortest_path(adjacency, method="D", directed=True)
+
+
+def _worst_arc_excess(graph, potential):
+    """Largest ``(f[tail] - f[head] - c) / (c + |f[tail]| + |f[head]|)`` over every arc."""
+    tails, heads, costs = graph.arcs()
+    f = potential.ravel()
+    excess = (f[tails] - f[heads] - costs) / (costs + np.abs(f[tails]) + np.abs(f[heads]))
+    return float(excess.max())
+
+
+@pytest.mark.parametrize("shape", [(12, 12), (21, 17), (36, 33)])
+@pytest.mark.parametrize("L", [3, 5, 10])
+def test_column_generation_equals_all_arcs_and_pot(shape, L):
+    from emd.structured import _grid
+
+    rng = np.random.default_rng(shape[0] * 13 + L)
+    a, b = _pair(rng, shape, zeros=0.2 if L == 5 else 0.0)
+    solver = _grid.GridSolver(shape, "euclidean", 1.0, L)
+    graph = solver.graph
+    assert graph.column_generation
+    tails, _, _, _, _, status, _ = _grid._solve_on_grid(a - b, graph, None)
+    assert status == "optimal" and tails.size < graph.n_arcs  # a subgraph was enough
+    result = solver((a - b).ravel())
+    *_, status_all, tree_all = _grid._solve_on_grid(a - b, graph, None, all_arcs=True)
+    assert status_all == "optimal"
+    assert result.cost == pytest.approx(tree_all.cost(), rel=1e-12, abs=0)
+    expected = pot_cost(a.ravel(), b.ravel(), _graph_distances(graph))
+    assert result.cost == pytest.approx(expected, rel=1e-9)
+    # Dual certificate on the full L-graph, not only on the arcs the solve used.
+    assert _worst_arc_excess(graph, result.potential) <= 1e-12
+    assert np.sum((a - b) * result.potential) == pytest.approx(result.cost, rel=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev", "euclidean"])
+def test_short_block_and_warm_start_certify_on_every_arc(monkeypatch, metric):
+    from emd.structured import _grid
+
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 64)
+    monkeypatch.setattr(_grid, "CORE_L", 1)
+    shape = (23, 30)
+    rng = np.random.default_rng(len(metric))
+    a, b = _pair(rng, shape, zeros=0.3)
+    solver = _grid.GridSolver(shape, metric, 0.5, 4 if metric == "euclidean" else None)
+    assert solver.graph.coarse is not None and not solver.graph.plain
+    result = solver((a - b).ravel(), return_flows=True)
+    expected = pot_cost(a.ravel(), b.ravel(), _graph_distances(solver.graph))
+    assert result.cost == pytest.approx(expected, rel=1e-9)
+    assert _worst_arc_excess(solver.graph, result.potential) <= 1e-12
+    tails, heads, flow = result.flows
+    net = np.bincount(tails, flow, minlength=a.size) - np.bincount(heads, flow, minlength=a.size)
+    np.testing.assert_allclose(net, (a - b).ravel(), atol=1e-14)
+    lengths = 0.5 * np.linalg.norm(_coords(shape)[heads] - _coords(shape)[tails],
+                                   ord={"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric],
+                                   axis=1)
+    assert np.dot(flow, lengths) == pytest.approx(result.cost, rel=1e-12)
+
+
+def test_batches_on_column_generated_grids_equal_single_solves_bitwise():
+    from emd.structured import _grid
+
+    rng = np.random.default_rng(11)
+    shape = (40, 40)
+    hists = [_pair(rng, shape)[0].ravel() for _ in range(3)]
+    solver = _grid.GridSolver(shape, "euclidean", 1.0, 6)
+    assert not solver.graph.plain
+    left = np.stack(hists)
+    pairs = np.array([[0, 1], [1, 2], [2, 0]], dtype=np.intp)
+    values, optimal = solver.pair_costs(left, left, pairs)
+    assert optimal.all()
+    for (i, j), value in zip(pairs, values, strict=True):
+        assert value == emd.wasserstein_grid(
+            hists[i].reshape(shape), hists[j].reshape(shape), metric="euclidean", L=6
+        ).cost

@@ -11,6 +11,7 @@ import numpy as np
 import ot
 import pytest
 import scipy.sparse
+import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import (
@@ -438,3 +439,22 @@ def test_warning_free_on_success():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         emd.solve([1.0, 1.0], [1.0, 1.0], [[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_wasserstein_normalises_like_scipy():
+    x, y, a, b = [0.0, 1.0, 3.0], [5.0, 6.0, 8.0], [1.0, 1.0, 1.0], [2.0, 2.0, 1.0]
+    expected = scipy.stats.wasserstein_distance(x, y, a, b)
+    assert emd.wasserstein(x, y, a, b) == pytest.approx(expected, rel=1e-12)
+    rng = np.random.default_rng(3)
+    p, q = rng.random((6, 2)), rng.random((5, 2))
+    wa, wb = rng.random(6) * 3, rng.random(5) * 7
+    ref = emd.solve_points(p, q, wa / wa.sum(), wb / wb.sum()).cost
+    assert emd.wasserstein(p, q, wa, wb) == pytest.approx(ref, rel=1e-12)
+
+
+def test_wasserstein_warns_where_the_default_changes_the_answer():
+    x, y, a = [0.0, 1.0, 3.0], [5.0, 6.0, 8.0], [1.0, 1.0, 1.0]
+    with pytest.warns(FutureWarning, match="normalize=False"):
+        moved = emd.wasserstein(x, y, a, a)
+    assert moved == pytest.approx(15.0)  # 3 units of mass moved as given
+    assert emd.wasserstein(x, y, a, a, normalize=True) == pytest.approx(5.0)

@@ -969,13 +969,15 @@ def basic_flow(
     const Py_ssize_t[::1] tails not None,
     const Py_ssize_t[::1] heads not None,
     const double[::1] supply not None,
+    supply_low=None,
 ):
     """The flow on a forest of arcs that meets the node supplies, by leaf peeling.
 
     On a forest the flow with given supplies is unique: a leaf passes its
     whole remaining supply along its one arc.  Remaining supplies are carried
     as double-double sums with an a-posteriori bound on their rounding (zero
-    when every sum is exact, as with integer masses).
+    when every sum is exact, as with integer masses).  ``supply_low`` adds low
+    parts to the supplies (e.g. the exact rounding error of ``a - b``).
 
     Returns ``(is_forest, high, low, error, residual, residual_error)``:
     ``high + low`` is each arc's flow to within ``error`` (per arc), and
@@ -994,7 +996,11 @@ def basic_flow(
     cdef Py_ssize_t[::1] stack = np.empty(n + 1, dtype=np.intp)
     cdef char[::1] used = np.zeros(k, dtype=np.int8)
     cdef double[::1] rest = np.array(supply, dtype=np.float64)
-    cdef double[::1] rest_low = np.zeros(n)
+    cdef double[::1] rest_low = (
+        np.zeros(n) if supply_low is None else np.array(supply_low, dtype=np.float64)
+    )
+    if rest_low.shape[0] != n:
+        raise ValueError("supply_low must have one entry per node")
     cdef double[::1] rest_err = np.zeros(n)
     high = np.zeros(k)
     low = np.zeros(k)

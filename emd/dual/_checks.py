@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from emd._result import TransportResult
-from emd._validation import as_float_array, as_points, check_metric
+from emd._validation import as_float_array, as_point_pair, as_points, check_metric
 
 Seed = int | np.random.Generator | None
 
@@ -30,14 +30,7 @@ def _true_metric(metric: str, p: float | None) -> tuple[str, float]:
 
 
 def _samples(X: Any, Y: Any, names: tuple[str, str] = ("X", "Y")) -> tuple[np.ndarray, np.ndarray]:
-    x = as_points(X, names[0])
-    y = as_points(Y, names[1])
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same number of coordinates, "
-            f"got shapes {x.shape} and {y.shape}"
-        )
-    return x, y
+    return as_point_pair(X, Y, names)
 
 
 def _fraction(value: Any, name: str) -> float:

@@ -8,20 +8,21 @@ the closed form of :mod:`emd.structured._tree` in O(n).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 from numpy.typing import ArrayLike
-from scipy.sparse import csgraph
 
 from emd import _engine
+from emd._result import Certificate, certify_flow
+from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import as_float_array, as_positive_int, as_weights, balance, input_eps
 from emd.structured._deprecation import DeprecatedResultFloat
-from emd.structured._tree import solve_tree
+from emd.structured._tree import _tree_certificate, solve_tree
 
 __all__ = ["GraphResult", "solve_graph", "wasserstein_graph"]
 
@@ -55,6 +56,23 @@ class GraphResult:
     method: str
     n_iter: int
     status: str
+    #: What :meth:`certificate` checks (the arc problem, or the tree's exact flow).
+    _proof: Any = field(default=None, repr=False, compare=False)
+
+    def certificate(self) -> Certificate:
+        """The proof of :attr:`cost` on the graph's shortest-path metric: conservation at
+        every node through the exact basic flow, the potential's feasibility on every arc
+        with exact-sign arithmetic and the duality gap (trees: the exact cost of their
+        unique flow).  See :class:`emd.Certificate`."""
+        if self._proof is None:
+            raise ValueError("this result does not keep its problem; certificate() is unavailable")
+        kind, data = self._proof
+        if kind == "tree":
+            return _tree_certificate(data, self.cost, self.potential)
+        tails, heads, costs, supply, flow, potential_low = data
+        return certify_flow(
+            tails, heads, costs, supply, flow, (self.potential, potential_low), self.cost
+        )
 
     def __repr__(self) -> str:
         return (
@@ -77,6 +95,8 @@ def _edge_list(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | No
                 f"graph has {edges.shape[0]} edges but {lengths.size} weights"
             )
         return edges[:, 0].astype(np.intp), edges[:, 1].astype(np.intp), lengths, None
+    import scipy.sparse  # imported on first use: `import emd` pays for numpy alone
+
     if scipy.sparse.issparse(graph):
         coo = scipy.sparse.coo_array(graph)
         # Duplicate entries of a sparse matrix add up (scipy's convention), as
@@ -188,6 +208,9 @@ def solve_graph(
     lo, hi, lengths = _undirected(i, j, lengths, n_nodes)
     supply = a_arr - b_arr
 
+    import scipy.sparse
+    from scipy.sparse import csgraph
+
     adjacency = scipy.sparse.coo_array(
         (np.ones(lo.size), (lo, hi)), shape=(n_nodes, n_nodes)
     ).tocsr()
@@ -219,16 +242,20 @@ def solve_graph(
     flow, potential, n_iter, status = (
         solution.flow, solution.potentials, solution.n_iter, solution.status
     )
-    _warn_status(status, max_iter)
-    return GraphResult(
-        cost=math.fsum(flow * costs) if status == "optimal" else math.nan,
+    result = GraphResult(
+        cost=cost_if_finished(status, lambda: math.fsum(flow * costs)),
         potential=potential,
         edges=np.stack([lo, hi], axis=1),
         edge_flows=flow[: lo.size] - flow[lo.size :],
         method="network_simplex",
         n_iter=n_iter,
         status=status,
+        _proof=("flow", (tails, heads, costs, supply, flow, solution.potentials_low)),
     )
+    if status == "optimal" and not result.certificate().optimal():
+        result = dataclasses.replace(result, status="uncertified")
+    _warn_status(result.status, max_iter)
+    return result
 
 
 def wasserstein_graph(
@@ -270,6 +297,8 @@ def wasserstein_graph(
 
 
 def _solve_tree(adjacency, lo, hi, lengths, a, b) -> GraphResult:
+    from scipy.sparse import csgraph
+
     n_nodes = a.size
     _, predecessors = csgraph.breadth_first_order(
         adjacency, 0, directed=False, return_predecessors=True
@@ -297,5 +326,6 @@ def _solve_tree(adjacency, lo, hi, lengths, a, b) -> GraphResult:
         edge_flows=edge_flows,
         method="tree",
         n_iter=0,
-        status="optimal",
+        status="optimal" if tree.certificate().optimal() else "uncertified",
+        _proof=("tree", tree._proof),
     )

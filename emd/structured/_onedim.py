@@ -14,11 +14,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from math import gcd
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import sparse
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+from emd import _certify
+from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
+from emd._core._line import line_cost
+from emd._result import Certificate
 
 from .._validation import _first_bad, as_float_array, as_weights
 
@@ -157,28 +164,10 @@ def _weighted_cost(
     else:
         np.divide(vw, -vw.sum(), out=signed[n:])
 
-    total = 0.0
-    cdf = 0.0  # F_u - F_v on the gap just before the current block
-    last = vals[order[0]]  # merged support point just before the current block
-    width = min(size, _BLOCK)
-    wbuf, xbuf, gbuf = np.empty(width), np.empty(width + 1), np.empty(width)
-    for start in range(0, size, _BLOCK):
-        idx = order[start : start + _BLOCK]
-        w, x, gaps = wbuf[: idx.size], xbuf[: idx.size + 1], gbuf[: idx.size]
-        # mode="clip": with the default "raise", take() buffers ``out``.
-        np.take(signed, idx, out=w, mode="clip")
-        np.cumsum(w, out=w)
-        w += cdf
-        x[0] = last
-        np.take(vals, idx, out=x[1:], mode="clip")
-        np.subtract(x[1:], x[:-1], out=gaps)
-        # The gap before point k carries the running sum up to point k - 1.
-        total += abs(cdf) * float(gaps[0])
-        cdf, last = float(w[-1]), float(x[-1])
-        np.abs(w, out=w)
-        np.multiply(w[:-1], gaps[1:], out=w[:-1])
-        total += float(w[:-1].sum())
-    return total
+    # The running sum is a double-double (a weight far below the running total
+    # would vanish from a plain cumsum, and with it its share of the distance),
+    # and each gap's share an exact product, in one compiled pass.
+    return line_cost(vals[order], signed[order])
 
 
 def wasserstein_1d(
@@ -260,6 +249,38 @@ class OneDimResult:
     v: np.ndarray
     _knots: np.ndarray = field(repr=False)
     _knot_values: np.ndarray = field(repr=False)
+    _proof: tuple | None = field(default=None, repr=False, compare=False)
+
+    def certificate(self) -> Certificate:
+        """The proof of :attr:`cost` on the line.
+
+        The monotone plan is optimal for ``|s - t|`` (a Monge cost), so no dual is
+        needed: the plan's entries are exact to one rounding (north-west corner
+        in integer arithmetic), its cost is summed with exact products, and the
+        bound counts those roundings, the reported cost's own, and 2u of the cost
+        for the rounding of each ``fl(|s - t|)``, which can break the Monge
+        property by that much.
+        """
+        if self._proof is None:
+            raise ValueError("this result does not keep its problem; certificate() is unavailable")
+        x, y, rows, cols, high, low = self._proof
+        distances = np.abs(x[rows] - y[cols])
+        exact, err = exact_dot((high, distances), (low, distances))
+        bound = round_up(
+            abs(self.cost - exact) + err + UNIT_ROUNDOFF * float(np.abs(low) @ distances)
+            + 3 * UNIT_ROUNDOFF * abs(exact)
+        )
+        return Certificate(
+            cost=self.cost,
+            dual_value=math.fsum(self.plan.sum(axis=1) * self.u)
+            + math.fsum(self.plan.sum(axis=0) * self.v),
+            max_dual_violation=math.nan,  # not used: the plan is optimal by the Monge property
+            worst_pair=(-1, -1),
+            marginal_error=0.0,
+            unrouted=0.0,
+            mass=1.0,
+            bound=bound,
+        )
 
     def potential(self, z: ArrayLike) -> np.ndarray | float:
         """Evaluate the Kantorovich potential ``f`` at arbitrary points.
@@ -355,37 +376,24 @@ def solve_1d(
     sorted_vals = vals[order]
     gaps = np.diff(sorted_vals)
 
-    # F_u - F_v on each gap [s_k, s_{k+1}) of the merged support.
-    cdf_diff = np.concatenate((ra / ra.sum(), rb / -rb.sum()))[order].cumsum()[:-1]
-    cost = float(np.dot(np.abs(cdf_diff), gaps))
-
-    # f' = sign(F_v - F_u); where the CDFs agree any slope is optimal and 0 is
-    # what np.sign gives (rounding noise there only moves f by ~eps * gap).
-    knot_values = np.concatenate(([0.0], np.cumsum(-np.sign(cdf_diff) * gaps)))
+    # The sign of F_u - F_v on each gap [s_k, s_{k+1}) of the merged support,
+    # exactly (tiny weights beside large ones count).  f' = sign(F_v - F_u);
+    # where the CDFs agree any slope is optimal and 0 is taken.
+    cost = _weighted_cost(x, y, ra, rb)
+    signs = _certify.cdf_difference_signs(order, ra, rb)[:-1]
+    knot_values = np.concatenate(([0.0], np.cumsum(-signs * gaps)))
     u_pot = np.empty(n)
     u_pot[perm_u] = knot_values[from_u]
     v_pot = np.empty(m)
     # 0 - f rather than -f: no -0.0 entries in the output.
     v_pot[perm_v] = 0.0 - knot_values[~from_u]
     distinct = np.concatenate(([True], gaps > 0))
+    # The monotone plan, entries exact to one rounding: north-west corner in
+    # integer arithmetic on the sorted supports.
+    rows, cols, high, low = _certify.monotone_plan(x, y, ra, rb, normalize=True)
+    from scipy import sparse  # only when a plan is built
 
-    # North-west corner on quantile levels.  Cumulating the raw weights and
-    # dividing once keeps integer weights (counts, or None) exact: levels that
-    # coincide mathematically coincide in floating point, so no spurious
-    # ~1e-17 entries appear.  Both last levels are exactly 1.0.
-    cu = np.cumsum(ra[perm_u])
-    cu /= cu[-1]
-    cv = np.cumsum(rb[perm_v])
-    cv /= cv[-1]
-    levels = np.sort(np.concatenate((cu, cv)), kind="stable")
-    widths = np.diff(levels, prepend=0.0)
-    positive = widths > 0
-    levels = levels[positive]
-    # On (L_{k-1}, L_k] the quantile of each side is its first point whose
-    # cumulative level reaches L_k ("left" skips zero-weight points).
-    rows = perm_u[np.searchsorted(cu, levels, side="left")]
-    cols = perm_v[np.searchsorted(cv, levels, side="left")]
-    plan = sparse.coo_array((widths[positive], (rows, cols)), shape=(n, m))
+    plan = sparse.coo_array((high, (rows, cols)), shape=(n, m))
 
     return OneDimResult(
         cost=cost,
@@ -394,4 +402,5 @@ def solve_1d(
         v=v_pot,
         _knots=sorted_vals[distinct],
         _knot_values=knot_values[distinct],
+        _proof=(x, y, rows, cols, high, low),
     )

@@ -12,12 +12,15 @@ sums use pointer doubling, so no Python loop ever runs over the nodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .. import _certify
+from .._result import Certificate
 from .._validation import _first_bad, as_float_array, as_weights, balance, check_scale, input_eps
 
 __all__ = ["TreeResult", "solve_tree", "wasserstein_tree"]
@@ -141,25 +144,63 @@ def _root_path_sums(parents: np.ndarray, root: int, values: np.ndarray) -> np.nd
 
 def _prepare(
     parents: Any, edge_lengths: Any, a: Any, b: Any, normalize: bool
-) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """Validate everything; return parents, root, lengths and the edge flows."""
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray, tuple]:
+    """Validate everything; return parents, root, lengths, the edge flows toward the
+    parents (each the correct rounding of the exact flow) and what the certificate checks.
+
+    On a tree the flow is unique: the net supply of each subtree crosses the
+    edge above it.  The supplies ``a - b`` are taken exactly (TwoSum) and the
+    subtree sums are the compiled leaf peeling's double-double sums, so a mass
+    of 2**-50 beside a unit one still crosses its edges (a plain sum would
+    lose it, and 1e-16 of mass over a 1e15 edge is 0.1 of cost).
+    """
     par, root = _as_parents(parents)
     n = par.size
     lengths = _as_lengths(edge_lengths, n, root)
     wa = as_weights(a, "a", n)
     wb = as_weights(b, "b", n)
     wa, wb = balance(wa, wb, normalize, eps=input_eps(a, b))
+    wa, wb = _certify.balance_exactly(wa, wb)
     check_scale(float(lengths.max()), float(wa.sum()), n, "edge lengths")
-    flows = _subtree_sums(par, root, wa - wb)
-    # The root has no edge; its "flow" is only the rounding left in sum(a - b).
-    flows[root] = 0.0
-    # That rounding also sits in the sum of every subtree holding the root's
-    # far side, and would cross each edge on its way: 1e-16 over a 1e15 edge
-    # adds 0.1 to the cost.  A sum within rounding of the masses it adds up
-    # is zero.
-    noise = (n.bit_length() + 2) * np.finfo(float).eps * _subtree_sums(par, root, wa + wb)
-    flows[np.abs(flows) <= noise] = 0.0
-    return par, root, lengths, flows
+    _subtree_sums(par, root, np.zeros(n))  # refuses a cycle, naming a node on it
+    child = np.flatnonzero(par >= 0)
+    supply, supply_low = _certify.difference(wa, wb)
+    basic = _certify.BasicFlow(child, par[child], supply, supply_low)
+    flows = np.zeros(n)
+    flows[child] = basic.high
+    return par, root, lengths, flows, (child, par[child], lengths[child], basic, math.fsum(wa))
+
+
+def _tree_cost(proof: tuple) -> tuple[float, float]:
+    """The cost of the exact tree flow, correctly rounded, and its error bound."""
+    _, _, edge_lengths, basic, _ = proof
+    sign = np.sign(basic.high)
+    cost, err = _certify.exact_dot((np.abs(basic.high), edge_lengths), (sign * basic.low,
+                                                                         edge_lengths))
+    return cost, err
+
+
+def _tree_certificate(proof: tuple, cost: float, potential: np.ndarray) -> Certificate:
+    """On a tree the feasible flow is unique, so its exact cost is the optimum: the bound
+    is the rounding of the reported cost and of the flow, plus any supply the tree could
+    not route times the tree's diameter (zero for balanced masses)."""
+    _, _, edge_lengths, basic, mass = proof
+    exact, err = _tree_cost(proof)
+    diameter = float(edge_lengths.sum())
+    bound = _certify.round_up(
+        abs(cost - exact) + err + basic.error * float(edge_lengths.max(initial=0.0))
+        + basic.unrouted * diameter
+    )
+    return Certificate(
+        cost=float(cost),
+        dual_value=math.nan,  # not used: the proof is the uniqueness of the tree flow
+        max_dual_violation=0.0 if basic.unrouted == 0 else math.nan,
+        worst_pair=(-1, -1),
+        marginal_error=0.0,
+        unrouted=basic.unrouted,
+        mass=mass,
+        bound=bound,
+    )
 
 
 def wasserstein_tree(
@@ -216,8 +257,8 @@ def wasserstein_tree(
     >>> wasserstein_tree([-1, 0, 1], [0.0, 1.0, 2.0], [1, 0, 0], [0, 0, 1])
     3.0
     """
-    _, _, lengths, flows = _prepare(parents, edge_lengths, a, b, normalize)
-    return float(np.dot(lengths, np.abs(flows)))
+    *_, proof = _prepare(parents, edge_lengths, a, b, normalize)
+    return _tree_cost(proof)[0]
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -240,6 +281,15 @@ class TreeResult:
     cost: float
     edge_flows: np.ndarray
     potential: np.ndarray
+    _proof: Any = field(default=None, repr=False, compare=False)
+
+    def certificate(self) -> Certificate:
+        """The proof of :attr:`cost`: on a tree the feasible flow is unique, so the exact
+        cost of the exact flow (recomputed in double-double with a rigorous bound) is the
+        optimum; the bound counts the rounding of the reported figures."""
+        if self._proof is None:
+            raise ValueError("this result does not keep its problem; certificate() is unavailable")
+        return _tree_certificate(self._proof, self.cost, self.potential)
 
     def __repr__(self) -> str:
         return f"TreeResult(cost={self.cost:.6g}, n={self.edge_flows.size})"
@@ -294,9 +344,9 @@ def solve_tree(
     >>> res.potential
     array([ 0.,  1., -2.])
     """
-    par, root, lengths, flows = _prepare(parents, edge_lengths, a, b, normalize)
-    cost = float(np.dot(lengths, np.abs(flows)))
+    par, root, lengths, flows, proof = _prepare(parents, edge_lengths, a, b, normalize)
+    cost = _tree_cost(proof)[0]
     # Kantorovich potential: each edge contributes +-length according to the
     # direction its flow must take; edges with zero flow contribute nothing.
     potential = _root_path_sums(par, root, lengths * np.sign(flows))
-    return TreeResult(cost=cost, edge_flows=flows, potential=potential)
+    return TreeResult(cost=cost, edge_flows=flows, potential=potential, _proof=proof)
