@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_grid_frontier, workloads_scale
+from . import workloads, workloads_grid_frontier, workloads_pairs, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -27,6 +27,7 @@ QUICK = {
     "1-D": {"sizes": [10**5, 10**6]},
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
+    "pairs": {"quick": True},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -37,6 +38,7 @@ FULL = {
     "1-D": {"sizes": [10**5, 10**6, 10**7]},
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
+    "pairs": {"quick": False},
 }
 
 
@@ -50,6 +52,7 @@ FAMILIES = {
     "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
     "(Spatial-KWD's times as the yardstick)",
+    "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -63,6 +66,7 @@ PEERS = {
     "scale": [("sklearn", None, "scikit-learn (bundled digits): pip install scikit-learn")],
     "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
                                    "pip install scikit-image")],
+    "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
 }  # fmt: skip
 
 
@@ -98,6 +102,7 @@ def _families(config: dict):
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
     yield "scale", lambda: workloads_scale.run(config["scale"])
     yield "frontier", lambda: workloads_grid_frontier.frontier(quick=config is QUICK)
+    yield "pairs", lambda: workloads_pairs.run(config["pairs"])
 
 
 def _fmt(value, spec):

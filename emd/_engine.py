@@ -3,11 +3,13 @@
 Bipartite problems are solved by *column generation* on the spanning tree:
 the simplex first pivots over a sparse set of candidate arcs (the cheapest
 arcs of every row and column), then a full pricing pass over all n x m
-pairs adds, for every row and column, its most violated arc; the simplex
+pairs adds, for every row and column, its most violated arcs; the simplex
 resumes from the same tree.  When a full pass finds nothing, the solution is
 optimal for the whole problem.  Each pass touches the costs once, in place,
 so the dense path never copies the cost matrix and the coordinate path
-never forms it.
+never forms it.  The whole loop is one compiled call without the GIL
+(:class:`emd._core._network_simplex.PairWorkspace`), the same call that
+``emd.batch`` makes for every pair of a distance matrix.
 """
 
 from __future__ import annotations
@@ -20,15 +22,23 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from emd._core import _costs
-from emd._core._network_simplex import STATUS_NAMES, SpanningTree
+from emd._core._network_simplex import (
+    INITIAL_CANDIDATES,
+    SCAN_PER_LINE,
+    STATUS_NAMES,
+    PairWorkspace,
+    SpanningTree,
+    points_cost_bound,
+)
 from emd._validation import check_scale
 
-#: Candidate arcs per row and per column before the first full pricing pass.
-#: Measured on random point clouds (n = 500..4000), 8 is near the best: fewer
-#: leave more work to the full passes, more make the sparse phase slower.
-INITIAL_CANDIDATES = 8
-#: Violated arcs kept per row and per column by each full pricing pass.
-SCAN_PER_LINE = 4
+__all__ = ["INITIAL_CANDIDATES", "SCAN_PER_LINE", "solve_arcs", "solve_bipartite"]
+
+#: Point problems with at most this many pairs of points with mass take their
+#: first candidates by a compiled brute-force pass (the k cheapest arcs of
+#: every row and column, exactly); larger ones by k-d trees.  Batches solve
+#: pairs up to this size in one compiled loop.
+BRUTE_FORCE_CELLS = 4_000_000
 
 
 def default_max_iter(n_nodes: int) -> int:
@@ -61,8 +71,6 @@ class DenseCosts:
     def max_abs_cost(self) -> float:
         return max(float(self.matrix.max()), -float(self.matrix.min()))
 
-    def oracle(self, rows: np.ndarray | None, cols: np.ndarray | None) -> _DenseOracle:
-        return _DenseOracle(self.matrix, rows, cols)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,70 +157,10 @@ class PointCosts:
                 return top
             return top * float(np.linalg.norm(span / top, ord=self.p))
 
-    def oracle(self, rows: np.ndarray | None, cols: np.ndarray | None) -> _PointOracle:
-        x = self.x if rows is None else np.ascontiguousarray(self.x[rows])
-        y = self.y if cols is None else np.ascontiguousarray(self.y[cols])
-        return _PointOracle(PointCosts(x, y, self.metric, self.p), self.max_cost_bound())
-
-
-class _DenseOracle:
-    """The dense cost matrix restricted to the bins with mass, as the engine sees it."""
-
-    def __init__(self, matrix: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None):
-        self.matrix, self.rows, self.cols = matrix, rows, cols
-        self.max_abs_cost = 0.0
-
-    def initial(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        tails, heads, self.max_abs_cost = _costs.dense_cheapest(
-            self.matrix, self.rows, self.cols, k
-        )
-        return tails, heads
-
-    def costs_of(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
-        rows = tails if self.rows is None else self.rows[tails]
-        cols = heads if self.cols is None else self.cols[heads]
-        return self.matrix[rows, cols]
-
-    def scan(self, pi, pi_low, n: int) -> tuple[np.ndarray, np.ndarray, float]:
-        (tails, heads), worst = _costs.dense_scan(
-            self.matrix, self.rows, self.cols, pi[:n], pi[n:], pi_low[:n], pi_low[n:],
-            SCAN_PER_LINE,
-        )
-        return tails, heads, worst
-
-
-class _PointOracle:
-    def __init__(self, costs: PointCosts, max_cost: float):
-        self.costs = costs
-        self.max_abs_cost = max_cost
-
-    def initial(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        x, y = self.costs.x, self.costs.y
-        # Nearest neighbours under the same Minkowski exponent are the cheapest
-        # arcs: squaring (sqeuclidean) keeps the order.
-        tails, heads = [], []
-        for source, target, swap in ((x, y, False), (y, x, True)):
-            kk = min(k, len(target))
-            _, idx = cKDTree(target).query(source, k=kk, p=self.costs.p)
-            idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
-            own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
-            other = idx.ravel()
-            # A neighbour at a distance that overflows comes back as len(target).
-            found = other < len(target)
-            own, other = own[found], other[found]
-            tails.append(other if swap else own)
-            heads.append(own if swap else other)
-        return np.concatenate(tails), np.concatenate(heads)
-
-    def costs_of(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
-        return self.costs.arc_costs(tails, heads)
-
-    def scan(self, pi, pi_low, n: int) -> tuple[np.ndarray, np.ndarray, float]:
-        c = self.costs
-        (tails, heads), worst = _costs.points_scan(
-            c.x, c.y, c.code, c.p, pi[:n], pi[n:], pi_low[:n], pi_low[n:], SCAN_PER_LINE
-        )
-        return tails, heads, worst
+    def compiled_bound(self) -> float:
+        """The bound of :meth:`max_cost_bound` as the compiled pair solve computes it
+        (what its artificial arcs cost)."""
+        return float(points_cost_bound(self.x, self.y, self.code, self.p))
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +189,24 @@ def _unique_arcs(tails: np.ndarray, heads: np.ndarray, m: int) -> tuple[np.ndarr
     return t.astype(np.intp), h.astype(np.intp)
 
 
+def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.ndarray, ...]:
+    """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
+    same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order)."""
+    tails, heads = [], []
+    for source, target, swap in ((x, y, False), (y, x, True)):
+        kk = min(k, len(target))
+        _, idx = cKDTree(target).query(source, k=kk, p=p)
+        idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
+        own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
+        other = idx.ravel()
+        # A neighbour at a distance that overflows comes back as len(target).
+        found = other < len(target)
+        own, other = own[found], other[found]
+        tails.append(other if swap else own)
+        heads.append(own if swap else other)
+    return np.concatenate(tails), np.concatenate(heads)
+
+
 def solve_bipartite(
     a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None
 ) -> BipartiteSolution:
@@ -253,58 +219,46 @@ def solve_bipartite(
     """
     rows = np.flatnonzero(a > 0)
     cols = np.flatnonzero(b > 0)
-    row_map = None if rows.size == a.size else rows
-    col_map = None if cols.size == b.size else cols
     n, m = rows.size, cols.size
-    oracle = source.oracle(row_map, col_map)
     max_iter = iteration_limit(max_iter, n + m)
-
-    tails, heads = oracle.initial(INITIAL_CANDIDATES)
+    mass = math.fsum(a)
+    keys = []
+    builtin = True
+    point_bound = 0.0
+    if isinstance(source, PointCosts):
+        point_bound = source.compiled_bound()
+        check_scale(point_bound, mass, a.size + b.size)
+        if n * m > BRUTE_FORCE_CELLS:
+            builtin = False
+            t, h = _kd_candidates(
+                np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
+                INITIAL_CANDIDATES, source.p,
+            )
+            keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:
         row_pos = np.full(a.size, -1, dtype=np.intp)
         col_pos = np.full(b.size, -1, dtype=np.intp)
         row_pos[rows], col_pos[cols] = np.arange(n), np.arange(m)
         extra_t, extra_h = row_pos[initial_arcs[0]], col_pos[initial_arcs[1]]
         both = (extra_t >= 0) & (extra_h >= 0)
-        tails = np.concatenate([tails, extra_t[both]])
-        heads = np.concatenate([heads, extra_h[both]])
-    tails, heads = _unique_arcs(tails, heads, m)
-    costs = oracle.costs_of(tails, heads)
-    # Artificial arcs cost more than half of any real arc, so the optimum of
-    # a balanced problem leaves no flow on them (an artificial detour
-    # i -> root -> j would cost more than the direct arc i -> j); keeping it
-    # no larger keeps the potentials on the scale of the costs.
-    art_cost = oracle.max_abs_cost if oracle.max_abs_cost > 0 else 1.0
-    # Zero-mass bins get potentials too (by c-transform), so their costs count.
-    cost_scale = art_cost if rows.size + cols.size == a.size + b.size else max(
-        art_cost, source.max_abs_cost()
+        keys.append(extra_t[both].astype(np.int64) * m + extra_h[both])
+    given = np.concatenate(keys) if keys else None
+    dense = isinstance(source, DenseCosts)
+    (status, clean, worst, max_abs, cost, n_iter, t, h, flows, arc_costs, pi,
+     pi_low) = PairWorkspace().solve(
+        a, b, source.matrix if dense else None, None if dense else source.x,
+        None if dense else source.y, 0 if dense else source.code,
+        0.0 if dense else source.p, given, builtin, point_bound, mass, max_iter,
     )
-    check_scale(cost_scale, math.fsum(a), a.size + b.size)
-    tree = SpanningTree(np.concatenate([a[rows], -b[cols]]), art_cost)
-    heads_nodes = heads + n
-    status = tree.solve(tails, heads_nodes, costs, max_iter)
-    violation = None
-    while status == 0:
-        # The tree is optimal on the candidates; price every pair exactly.
-        new_tails, new_heads, worst = oracle.scan(tree.pi[: n + m], tree.pi_low[: n + m], n)
-        if new_tails.size == 0:
-            # A pass that finds nothing bounds every reduced cost from below.
-            violation = (worst, -1, -1, oracle.max_abs_cost)
-            break
-        pivots_before = tree.n_iter
-        tails = np.concatenate([tails, new_tails])
-        heads_nodes = np.concatenate([heads_nodes, new_heads + n])
-        costs = np.concatenate([costs, oracle.costs_of(new_tails, new_heads)])
-        status = tree.solve(tails, heads_nodes, costs, max_iter)
-        if status == 0 and tree.n_iter == pivots_before:
-            # The scan and the simplex use the same exact test, so this should
-            # not happen; if it does, the certificate (priced afresh) decides.
-            break
-
-    _, t, h, flows, arc_costs = tree.tree_arcs()
-    keep = flows > 0
-    t, h, flows, arc_costs = t[keep], h[keep] - n, flows[keep], arc_costs[keep]
-    cost = tree.cost()
+    # Artificial arcs cost max_abs (more than half of any real arc), so the
+    # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get
+    # potentials too (by c-transform), so their costs count for the scale.
+    art_cost = max_abs if max_abs > 0 else 1.0
+    cost_scale = art_cost if n + m == a.size + b.size else max(art_cost, source.max_abs_cost())
+    check_scale(cost_scale, mass, a.size + b.size)
+    if status < 0:  # the compiled guard against overflow; check_scale above is stricter
+        raise ValueError("costs too large for float64: rescale them")
+    violation = (worst, -1, -1, max_abs) if clean else None
     if status != 0:
         # Stopped early: mass may still sit on artificial arcs.  Route it by
         # the north-west corner rule so that the plan returned is feasible.
@@ -315,9 +269,8 @@ def solve_bipartite(
         t = np.concatenate([t, extra_t])
         h = np.concatenate([h, extra_h])
         flows = np.concatenate([flows, extra_f])
-        arc_costs = np.concatenate([arc_costs, oracle.costs_of(extra_t, extra_h)])
+        arc_costs = np.concatenate([arc_costs, source.arc_costs(rows[extra_t], cols[extra_h])])
         cost = math.fsum(flows * arc_costs)
-    pi, pi_low = tree.pi, tree.pi_low
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],
@@ -327,7 +280,7 @@ def solve_bipartite(
         v=pi[n : n + m].copy(),
         u_low=-pi_low[:n],
         v_low=pi_low[n : n + m].copy(),
-        n_iter=int(tree.n_iter),
+        n_iter=int(n_iter),
         status=STATUS_NAMES[status],
         violation=violation,
     )

@@ -14,10 +14,11 @@ import hashlib
 import json
 import math
 import os
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist as _scipy_cdist
 
+from emd import _engine
+from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
 from emd._validation import (
     MASS_RTOL,
+    as_cost_matrix,
     as_float_array,
     as_points,
     as_positive_int,
     check_metric,
+    check_scale,
     check_weight_values,
 )
 
@@ -47,6 +52,58 @@ DEFAULT_CHUNK = 16
 _DENSE_SUPPORT_MAX = 4096
 
 
+#: The compiled check of a pair's certificate claims half the relative
+#: accuracy that ``Certificate.optimal`` checks, so that rounding differences
+#: between the two evaluations can never let it certify a pair that the full
+#: certificate would reject; pairs it cannot prove get the full single solve.
+_COMPILED_RTOL = 0.5e-9
+
+# One reusable workspace per thread (each compiled call owns it while it runs).
+_LOCAL = threading.local()
+
+
+def _workspace() -> PairWorkspace:
+    ws = getattr(_LOCAL, "workspace", None)
+    if ws is None:
+        ws = _LOCAL.workspace = PairWorkspace()
+    return ws
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """Packed inputs of the compiled batch: a whole chunk of pairs in one GIL-free call.
+
+    ``kind`` is "dense" (``data = (cost, left, right)`` stacked histograms on one
+    cost matrix) or "points" (``data = (x, w, offsets)`` per side, point sets
+    packed end to end).
+    """
+
+    kind: str
+    data: tuple
+    scale_mass: float
+    metric: tuple[int, float] = (0, 0.0)
+
+    def run(self, pairs: np.ndarray, max_iter: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, codes)``: code 1 for a pair proven optimal here, 0 for one to
+        solve again in full (stopped, inconclusive compiled check, totals too far
+        apart in scale for the compiled exact balancing)."""
+        # The default pivot budget grows with a pair's size; the smallest one
+        # serves every pair here, and a pair that reaches it is solved again alone.
+        budget = _engine.iteration_limit(max_iter, 0)
+        return self._call(_workspace(), self.data, np.ascontiguousarray(pairs, dtype=np.intp),
+                          budget)
+
+    def _call(self, ws: PairWorkspace, data: tuple, sub: np.ndarray, budget: int):
+        if self.kind == "dense":
+            cost, left, right = data
+            return ws.batch_dense(cost, left, right, sub, self.scale_mass, budget,
+                                  _COMPILED_RTOL)
+        (xl, wl, ol), (xr, wr, orr) = data
+        return ws.batch_points(xl, wl, ol, xr, wr, orr, sub, self.metric[0], self.metric[1],
+                               self.scale_mass, budget, _COMPILED_RTOL,
+                               _engine.BRUTE_FORCE_CELLS)
+
+
 @dataclass(frozen=True)
 class _PairSolver:
     """Everything a worker needs to turn two histogram indices into a distance."""
@@ -56,6 +113,7 @@ class _PairSolver:
     kind: str                      # "grid", "dense", "points", "line"
     shared: Any                    # GridSolver, cost matrix, positions or metric tuple
     max_iter: int | None
+    compiled: _Compiled | None = field(default=None, repr=False)
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
@@ -93,7 +151,18 @@ class _PairSolver:
                 raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
             return np.column_stack([values, optimal])
         out = np.empty((len(pairs), 2))
-        for k, (i, j) in enumerate(pairs):
+        todo = range(len(pairs))
+        if self.compiled is not None and len(pairs):
+            try:
+                values, codes = self.compiled.run(pairs, self.max_iter)
+            except Exception as exc:
+                raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
+            out[:, 0] = values
+            out[:, 1] = codes
+            # The full single solve settles the rest: same value, full certificate.
+            todo = np.flatnonzero(codes == 0).tolist()
+        for k in todo:
+            i, j = pairs[k]
             try:
                 out[k] = self(int(i), int(j))
             except Exception as exc:
@@ -154,17 +223,32 @@ def _check_masses(items: list[Any], name: str, points: bool, reference: float | 
 def _build(
     left: list[Any], right: list[Any], *, metric: str | None, positions: ArrayLike | None,
     grid: bool, points: bool, spacing: float, L: int | None, max_iter: int | None,
+    cost: ArrayLike | None = None, mass: float = 1.0,
 ) -> _PairSolver:
     if points:
+        if cost is not None:
+            raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
         metric_name, p = check_metric(metric or "euclidean", None)
         dims = {x.shape[1] for x, _ in left + right}
         if len(dims) > 1:
             raise ValueError(f"point sets must all have the same dimension, got {sorted(dims)}")
-        return _PairSolver(left, right, "points", (metric_name, p), max_iter)
+        compiled = None
+        if not (dims.pop() == 1 and metric_name != "sqeuclidean"):  # the line: closed form
+            compiled = _pack_points(left, right, metric_name, p, mass)
+        return _PairSolver(left, right, "points", (metric_name, p), max_iter, compiled)
     shapes = {h.shape for h in left + right}
     if len(shapes) > 1:
         raise ValueError(f"histograms must all have the same shape, got {sorted(shapes)}")
     shape = shapes.pop()
+    flat_left = [h.ravel() for h in left]
+    flat_right = flat_left if right is left else [h.ravel() for h in right]
+    if cost is not None:
+        if positions is not None or grid:
+            raise ValueError("pass either cost= or positions= (or grid=True), not both")
+        if metric is not None:
+            raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
+        matrix = as_cost_matrix(cost, (flat_left[0].size, flat_left[0].size))
+        return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
     if grid or positions is None:
         # Weights alone sit on a grid (a line for 1-D ones): exactly what
         # emd.wasserstein_grid solves for one pair.
@@ -176,8 +260,6 @@ def _build(
             stacked, stacked if right is left else np.stack([h.ravel() for h in right]), "grid",
             solver, max_iter,
         )
-    flat_left = [h.ravel() for h in left]
-    flat_right = [h.ravel() for h in right]
     support = as_points(positions, "positions")
     if support.shape[0] != flat_left[0].size:
         raise ValueError(
@@ -191,12 +273,53 @@ def _build(
     PointCosts(support, support, metric_name, p).check_range(underflow=True)
     if support.shape[0] <= _DENSE_SUPPORT_MAX:
         kwargs = {"p": p} if metric_name == "minkowski" else {}
-        cost = np.ascontiguousarray(_scipy_cdist(support, support, metric_name, **kwargs))
-        return _PairSolver(flat_left, flat_right, "dense", cost, max_iter)
+        matrix = np.ascontiguousarray(_scipy_cdist(support, support, metric_name, **kwargs))
+        return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
     return _PairSolver(
         [(support, h) for h in flat_left], [(support, h) for h in flat_right], "points",
         (metric_name, p), max_iter,
     )
+
+
+def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _PairSolver:
+    """Histograms on one cost matrix; the compiled batch when the magnitudes allow it
+    (otherwise every pair's single solve raises its own error)."""
+    compiled = None
+    try:
+        check_scale(float(np.abs(matrix).max()), mass, 2 * matrix.shape[0])
+    except ValueError:
+        pass
+    else:
+        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
+        other = stacked if flat_right is flat_left else np.ascontiguousarray(
+            np.stack(flat_right), dtype=np.float64)
+        compiled = _Compiled("dense", (matrix, stacked, other), mass)
+    return _PairSolver(flat_left, flat_right, "dense", matrix, max_iter, compiled)
+
+
+def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compiled | None:
+    """Point sets packed end to end for the compiled batch, or None when the union of all
+    of them is out of range for the metric or the solver's sums (then every pair's
+    single solve checks its own range and raises its own error)."""
+    def pack(items):
+        x = np.ascontiguousarray(np.concatenate([item[0] for item in items]), dtype=np.float64)
+        w = np.ascontiguousarray(np.concatenate([item[1] for item in items]), dtype=np.float64)
+        offsets = np.zeros(len(items) + 1, dtype=np.intp)
+        np.cumsum([len(item[1]) for item in items], out=offsets[1:])
+        return x, w, offsets
+
+    packed_left = pack(left)
+    packed_right = packed_left if right is left else pack(right)
+    union = packed_left[0] if right is left else np.concatenate(
+        [packed_left[0], packed_right[0]])
+    costs = PointCosts(union, union, metric_name, p)
+    largest = max(len(item[1]) for item in left) + max(len(item[1]) for item in right)
+    try:
+        costs.check_range()
+        check_scale(costs.compiled_bound(), mass, largest)
+    except ValueError:
+        return None
+    return _Compiled("points", (packed_left, packed_right), mass, (costs.code, p))
 
 
 def _run_threads(
@@ -300,7 +423,8 @@ def _jobs(n_jobs: int | None) -> int:
 def _compute(
     left_raw, right_raw, symmetric: bool, *, metric, positions, grid, n_jobs, progress,
     normalize, client, chunk_size, spacing, L, max_iter, out=None, resume=False, block_size=None,
-) -> np.ndarray:
+    cost=None, return_status=False,
+) -> Any:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
     left = _validate(left_raw, "hists" if symmetric else "hists_a", normalize, points)
@@ -314,10 +438,14 @@ def _compute(
     jobs = _jobs(n_jobs)
     solver = _build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
-        spacing=spacing, L=L, max_iter=max_iter,
+        spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
     )
     n, m = len(left), len(right)
+    if not isinstance(return_status, bool):
+        raise TypeError(f"return_status must be True or False, got {return_status!r}")
     if out is not None:
+        if return_status:
+            raise ValueError("return_status=True applies to in-memory matrices, not to out=")
         block = (_default_block(n, m) if block_size is None
                  else as_positive_int(block_size, "block_size"))
         config = {
@@ -325,6 +453,8 @@ def _compute(
             "L": L, "max_iter": max_iter,
             "positions": None if positions is None else _positions_hash(positions),
         }
+        if cost is not None:
+            config["cost"] = _positions_hash(cost)
         return _compute_stored(
             solver, n, m, symmetric, out=out, resume=resume, block=block,
             fingerprint=_fingerprint(left, right, symmetric, config), jobs=jobs, client=client,
@@ -346,13 +476,15 @@ def _compute(
     else:
         results = _run_threads(solver, pairs, jobs, chunk, progress)
     values = results[:, 0]
-    stopped = np.flatnonzero(results[:, 1] == 0)
+    certified = results[:, 1] != 0
+    stopped = np.flatnonzero(~certified)
     if stopped.size:
-        first = tuple(int(k) for k in pairs[stopped[0]])
+        first = ", ".join(str(tuple(int(k) for k in pairs[s])) for s in stopped[:5])
         warnings.warn(
-            f"{stopped.size} of {len(pairs)} pairs stopped at max_iter={max_iter} before "
-            f"optimality (the first is {first}); their entries are upper bounds "
-            "(point sets) or NaN (grids)",
+            f"{stopped.size} of {len(pairs)} pairs stopped at max_iter={max_iter} or were not "
+            f"proven optimal (the first: {first}{', ...' if stopped.size > 5 else ''}); their "
+            "entries are upper bounds (point sets) or NaN (grids); return_status=True "
+            "marks them",
             SolverWarning,
             stacklevel=3,
         )
@@ -360,7 +492,13 @@ def _compute(
     out[rows, cols] = values
     if symmetric:
         out[cols, rows] = values
-    return out
+    if not return_status:
+        return out
+    status = np.ones((n, m), dtype=bool)
+    status[rows, cols] = certified
+    if symmetric:
+        status[cols, rows] = certified
+    return out, status
 
 
 # On-disk matrices
@@ -760,7 +898,9 @@ def pairwise(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     block_size: int | None = None,
-) -> np.ndarray:
+    cost: ArrayLike | None = None,
+    return_status: bool = False,
+) -> Any:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
     Parameters
@@ -833,6 +973,16 @@ def pairwise(
 
     Notes
     -----
+    Weight arrays on a shared support and point sets run a whole chunk of
+    pairs in one compiled call without the GIL, on a workspace reused by
+    each thread: the same compiled solve as :func:`emd.solve` and
+    :func:`emd.solve_points`, so the values are those of single calls, bit
+    for bit.  Each pair's certificate is checked there too, claiming half of
+    the tolerance of :meth:`Certificate.optimal
+    <emd.Certificate.optimal>`; a pair it cannot prove (and a pair whose
+    histograms' totals differ in the last bits, which a single solve first
+    balances exactly) is solved again alone, with the full certificate.
+
     A block is written to ``out`` before its line (with a hash of its bytes)
     is appended to the record, and on resume every recorded block is read
     back and checked against its hash; so a killed process loses only the
@@ -860,7 +1010,7 @@ def pairwise(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
         spacing=spacing, L=L, max_iter=max_iter,
-        out=out, resume=resume, block_size=block_size,
+        out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
     )
 
 
@@ -882,7 +1032,9 @@ def cdist(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     block_size: int | None = None,
-) -> np.ndarray:
+    cost: ArrayLike | None = None,
+    return_status: bool = False,
+) -> Any:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
     Arguments as in :func:`pairwise` (``out``, ``resume`` and ``block_size``
@@ -893,10 +1045,17 @@ def cdist(
     >>> import emd
     >>> emd.cdist([[1.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]])
     array([[1., 0.]])
+
+    With a precomputed ground cost, and the certified pairs:
+
+    >>> D, ok = emd.cdist([[1.0, 0.0]], [[0.0, 1.0]], cost=[[0.0, 3.0], [3.0, 0.0]],
+    ...                   return_status=True)
+    >>> D, ok
+    (array([[3.]]), array([[ True]]))
     """
     return _compute(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
         chunk_size=chunk_size, spacing=spacing, L=L, max_iter=max_iter,
-        out=out, resume=resume, block_size=block_size,
+        out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
     )

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 from oracles import metric_cost, pot_cost
+from test_exactness import block_costs
 
 import emd
 from emd import batch
@@ -111,18 +112,18 @@ def test_pairwise_rejects_bad_input(hists, kwargs, match):
 def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
     rng = np.random.default_rng(4)
     sets = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(6)]
-    original = batch._PairSolver.__call__
+    original = batch._Compiled.run
 
-    def flaky(self, i, j):
-        if (i, j) == (2, 4):
+    def flaky(self, pairs, max_iter):
+        if [2, 4] in pairs.tolist():
             raise RuntimeError("boom")
-        return original(self, i, j)
+        return original(self, pairs, max_iter)
 
-    monkeypatch.setattr(batch._PairSolver, "__call__", flaky)
+    monkeypatch.setattr(batch._Compiled, "run", flaky)
     before = threading.active_count()
-    with pytest.raises(RuntimeError, match=r"pair \(2, 4\): boom"):
+    with pytest.raises(RuntimeError, match=r"pairs \[2, 4\]..\[2, 4\]: boom"):
         emd.pairwise(sets, n_jobs=2, chunk_size=1)
-    monkeypatch.setattr(batch._PairSolver, "__call__", original)
+    monkeypatch.setattr(batch._Compiled, "run", original)
     assert emd.pairwise(sets, n_jobs=2).shape == (6, 6)
     # Worker threads do not pile up after a failure.
     assert threading.active_count() <= before + 2
@@ -188,3 +189,171 @@ def test_dask_local_cluster_gives_the_same_matrix():
         rect = emd.cdist(hists[:2], hists[2:], client=client)
     np.testing.assert_array_equal(matrix, expected)
     np.testing.assert_array_equal(rect, expected[:2, 2:])
+
+
+def test_dask_tasks_run_the_compiled_batch_for_point_sets_and_shared_supports():
+    distributed = pytest.importorskip("distributed")
+    rng = np.random.default_rng(24)
+    sets = [(rng.random((12, 2)), rng.random(12)) for _ in range(5)]
+    positions = rng.random((20, 2))
+    hists = [rng.random(20) for _ in range(5)]
+    expected_sets = emd.pairwise(sets, n_jobs=1, normalize=True)
+    expected_hists = emd.pairwise(hists, positions=positions, n_jobs=1, normalize=True)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        by_sets = emd.pairwise(sets, client=client, chunk_size=3, normalize=True)
+        by_hists = emd.pairwise(hists, positions=positions, client=client, normalize=True)
+    assert by_sets.tobytes() == expected_sets.tobytes()
+    assert by_hists.tobytes() == expected_hists.tobytes()
+
+
+# The compiled batch: one GIL-free call per chunk, the single solve's value bit for bit
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cityblock", "chebyshev"])
+def test_point_set_batches_equal_single_solves_bitwise(metric):
+    rng = np.random.default_rng(21)
+    sets = []
+    for _ in range(7):
+        n = int(rng.integers(3, 40))
+        w = rng.random(n) * (rng.random(n) < 0.8)  # some points without mass
+        w[0] += 0.1
+        sets.append((rng.random((n, 3)), w))
+    matrix, ok = emd.pairwise(sets, metric=metric, normalize=True, n_jobs=2, chunk_size=3,
+                              return_status=True)
+    assert ok.all()
+    for i in range(7):
+        for j in range(i + 1, 7):
+            single = emd.solve_points(sets[i][0], sets[j][0], sets[i][1], sets[j][1],
+                                      metric=metric, normalize=True)
+            assert matrix[i, j] == single.cost
+    rect = emd.cdist(sets[:3], sets[3:], metric=metric, normalize=True, n_jobs=1)
+    assert rect.tobytes() == np.ascontiguousarray(matrix[:3, 3:]).tobytes()
+
+
+def test_shared_support_batches_equal_single_solves_and_match_pot():
+    rng = np.random.default_rng(22)
+    positions = rng.random((40, 2))
+    hists = [rng.random(40) * (rng.random(40) < 0.7) + 1e-3 * (k % 2) for k in range(8)]
+    cost = metric_cost(positions, positions, "euclidean")
+    by_positions = emd.pairwise(hists, positions=positions, normalize=True, n_jobs=2,
+                                chunk_size=5)
+    by_cost, ok = emd.pairwise(hists, cost=cost, normalize=True, n_jobs=1, return_status=True)
+    assert by_positions.tobytes() == by_cost.tobytes()
+    assert ok.all()
+    norm = [h / h.sum() for h in hists]
+    for i in range(8):
+        for j in range(i + 1, 8):
+            assert by_cost[i, j] == emd.solve(hists[i], hists[j], cost, normalize=True).cost
+            assert by_cost[i, j] == pytest.approx(pot_cost(norm[i], norm[j], cost), rel=1e-9)
+
+
+def test_a_user_ground_cost_needs_no_positions():
+    cost = np.array([[0.0, 2.0, 5.0], [2.0, 0.0, 1.0], [5.0, 1.0, 0.0]])
+    hists = [np.eye(3)[k] for k in range(3)]
+    matrix = emd.pairwise(hists, cost=cost)
+    np.testing.assert_array_equal(matrix, cost)  # unit masses move along one arc
+    with pytest.raises(ValueError, match="cost has shape"):
+        emd.pairwise(hists, cost=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="not both"):
+        emd.pairwise(hists, cost=cost, positions=np.ones((3, 2)))
+
+
+def test_return_status_marks_stopped_pairs():
+    rng = np.random.default_rng(23)
+    sets = [(rng.random((40, 2)), np.full(40, 1 / 40)) for _ in range(3)]
+    with pytest.warns(emd.SolverWarning, match=r"3 of 3 pairs.*\(0, 1\), \(0, 2\), \(1, 2\)"):
+        values, ok = emd.pairwise(sets, max_iter=3, return_status=True)
+    assert not ok[np.triu_indices(3, 1)].any() and ok.diagonal().all()
+    assert np.isfinite(values).all()
+    with pytest.raises(ValueError, match="not to out="):
+        emd.pairwise(sets, out="x.npy", return_status=True)
+
+
+def _multiscale(rng, n):
+    x = rng.random((n, 2)) * 10.0 ** rng.integers(-6, 7, size=(n, 1))
+    y = rng.random((n, 2)) * 10.0 ** rng.integers(-6, 7, size=(n, 1))
+    return metric_cost(x, y, "euclidean")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_point_set_statuses_are_those_of_the_full_certificates(seed):
+    rng = np.random.default_rng(40 + seed)
+    sets = []
+    for _ in range(5):
+        n = int(rng.integers(2, 25))
+        scale = 10.0 ** rng.integers(-6, 7, size=(n, 1)) if seed % 2 else 1.0
+        sets.append((rng.random((n, 2)) * scale, rng.random(n) * (rng.random(n) < 0.8) + 1e-12))
+    matrix, ok = emd.pairwise(sets, normalize=True, return_status=True, n_jobs=2, chunk_size=2)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            single = emd.solve_points(sets[i][0], sets[j][0], sets[i][1], sets[j][1],
+                                      normalize=True)
+            assert matrix[i, j] == single.cost
+            assert ok[i, j] == (single.status == "optimal") == single.certificate().optimal()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
+    from emd._core._network_simplex import PairWorkspace
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 30))
+    cost = (_multiscale(rng, n), rng.random((n, n)) ** 3, block_costs(seed, n))[seed % 3]
+    cost = np.ascontiguousarray(cost)
+    hists = rng.random((6, n)) * (rng.random((6, n)) < 0.8)
+    hists[:, 0] += 1e-9 if seed % 3 == 0 else 0.2
+    hists /= hists.sum(axis=1, keepdims=True)
+    one = np.zeros((1, 2), dtype=np.intp)
+    ws = PairWorkspace()
+    certified = 0
+    for i in range(6):
+        for j in range(6):
+            if i == j:
+                continue
+            a, b = emd._certify.balance_exactly(hists[i], hists[j])
+            cert = emd.solve(a, b, cost).certificate()
+            for rtol in (batch._COMPILED_RTOL, 1e-15):
+                value, code = ws.batch_dense(cost, a[None, :], b[None, :], one, 1.0, 10**6, rtol)
+                if code[0]:
+                    certified += 1
+                    assert value[0] == cert.cost
+                    assert cert.optimal(rtol=2 * rtol)
+    # The check is not vacuous: it settles most of these pairs itself.
+    assert certified >= 30
+
+
+@pytest.mark.parametrize("kind", ["uniform", "multiscale", "integers", "scaled"])
+def test_the_compiled_exact_balancing_is_balance_exactly(kind):
+    from emd._core._network_simplex import _balance_exactly
+
+    from emd._certify import balance_exactly
+
+    rng = np.random.default_rng(31)
+    changed = 0
+    for _ in range(300):
+        n, m = (int(k) for k in rng.integers(1, 60, size=2))
+        a, b = rng.random(n), rng.random(m)
+        if kind == "multiscale":
+            a *= 10.0 ** rng.integers(-8, 8, n)
+            b *= 10.0 ** rng.integers(-8, 8, m)
+        elif kind == "integers":
+            a, b = rng.integers(1, 5, n).astype(float), rng.integers(1, 5, m).astype(float)
+        a[rng.random(n) < 0.2] = 0
+        b[rng.random(m) < 0.2] = 0
+        a[0] += 0.5
+        b[0] += 0.5
+        a, b = a / a.sum(), b / b.sum()
+        if kind == "scaled":
+            a, b = a * 3.0, b * 3.0
+        expected = balance_exactly(a, b)
+        got = _balance_exactly(a, b)
+        assert got is not None
+        assert got[0].tobytes() == expected[0].tobytes()
+        assert got[1].tobytes() == expected[1].tobytes()
+        changed += expected[0] is not a
+    assert changed > 200 or kind == "integers"
+    # Masses over too many binades for 128-bit integers: left to the Python one.
+    assert _balance_exactly(np.array([1.0, 1e-30]), np.array([1.0, 1e-30 + 1e-45])) is None

@@ -48,7 +48,9 @@ def test_benchmark_help_lists_the_families(monkeypatch):
     assert proc.returncode == 0, proc.stderr
     for family in FAMILIES:
         assert f"\n  {family} " in proc.stdout
-    assert set(FAMILIES) == {"dense", "lazy", "grid", "1-D", "pairwise", "scale", "frontier"}
+    assert set(FAMILIES) == {
+        "dense", "lazy", "grid", "1-D", "pairwise", "scale", "frontier", "pairs",
+    }
 
 
 def test_a_missing_peer_is_reported(monkeypatch):

@@ -36,7 +36,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.float cimport DBL_EPSILON
-from libc.math cimport INFINITY, NAN, fabs, fma
+from libc.math cimport INFINITY, NAN, fabs, fma, pow, sqrt
 
 cnp.import_array()
 
@@ -545,10 +545,15 @@ cdef _check_arcs(
         raise ValueError(f"arc {bad} ({tails[bad]} -> {heads[bad]}) has a node outside [0, {n})")
 
 
-def _block_size(Py_ssize_t n_arcs):
+cdef inline Py_ssize_t block_size_for(Py_ssize_t n_arcs) noexcept nogil:
     # sqrt(arcs) balances the cost of a scan against pivot quality
     # (Kiraly & Kovacs 2012); small problems still scan a few arcs.
-    return max(<Py_ssize_t> (n_arcs ** 0.5), 10)
+    cdef Py_ssize_t size = <Py_ssize_t> sqrt(<double> n_arcs)
+    return size if size > 10 else 10
+
+
+def _block_size(Py_ssize_t n_arcs):
+    return block_size_for(n_arcs)
 
 
 def solve_pair_costs(
@@ -1052,3 +1057,1080 @@ def basic_flow(
                 stack[top] = w
                 top += 1
     return peeled == k, high, low, error, np.asarray(rest), np.asarray(rest_err)
+
+
+# ---------------------------------------------------------------------------
+# Bipartite transport, one pair per compiled call
+# ---------------------------------------------------------------------------
+# The whole column-generation solve of a transport problem -- candidates,
+# simplex, exact pricing passes, cost and, for batches, a compiled check of
+# the certificate -- runs here without the GIL on a workspace that is
+# allocated once and reused.  ``emd._engine.solve_bipartite`` (single solves)
+# and ``emd.batch`` (pairwise matrices) both call it, so a pair solved in a
+# batch is the single solve, bit for bit.
+
+from libc.stdlib cimport free, qsort, realloc
+from libc.stdint cimport int64_t
+
+from emd._core._metric cimport distance, keep_smallest, power_distance, reduced_cost_bounds
+from emd._core._metric cimport (
+    EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, finish_distance, from_power, tiny_power, to_power,
+)
+from emd._core._exact cimport unit_roundoff
+
+# Candidate arcs per row and per column before the first full pricing pass
+# (measured on random point clouds, n = 500..4000, 8 is near the best: fewer
+# leave more work to the full passes, more make the sparse phase slower), and
+# violated arcs kept per row and per column by each full pricing pass.
+cdef enum:
+    INITIAL_K = 8
+    SCAN_K = 4
+
+cdef enum:
+    SOURCE_DENSE = 0
+    SOURCE_POINTS = 1
+
+# Outcomes of a pair beyond the simplex status codes.
+cdef enum:
+    PAIR_NO_MEMORY = -1
+    PAIR_SCALE = -2
+
+INITIAL_CANDIDATES = INITIAL_K
+SCAN_PER_LINE = SCAN_K
+
+
+cdef struct PairSource:
+    int kind
+    const double* matrix        # dense: row-major costs, ``stride`` per row
+    Py_ssize_t stride
+    const double* x             # points: coordinates of the rows' and columns' points
+    const double* y
+    Py_ssize_t d
+    int metric
+    double p
+
+
+cdef struct PairOutcome:
+    int status                  # simplex status, PAIR_NO_MEMORY or PAIR_SCALE
+    bint clean                  # ended on a full pricing pass that found nothing
+    double worst                # that pass's rigorous lower bound on every reduced cost
+    double max_abs              # largest |cost| used for the artificial arcs
+    double cost
+    Py_ssize_t n_iter
+    Py_ssize_t n_scans          # full pricing passes
+    Py_ssize_t n_rows           # rows and columns with mass
+    Py_ssize_t n_cols
+
+
+cdef struct Workspace:
+    Tree T
+    Py_ssize_t node_cap, arc_cap, key_cap, line_cap
+    double* supply
+    double* flows
+    double* sum_err
+    Py_ssize_t* row_map
+    Py_ssize_t* col_map
+    Py_ssize_t* tails
+    Py_ssize_t* heads
+    double* costs
+    Py_ssize_t n_arcs
+    bint all_cols               # every column has mass: col_map is the identity
+    int64_t* keys
+    int64_t* keys_tmp           # scratch of the same size for sorting
+    Py_ssize_t* counts          # per-row counts for sorting (n + 1)
+    double* line_val
+    Py_ssize_t* line_arg
+    double* col_cut
+    double* bal_a               # exactly balanced copies of a pair's weights
+    double* bal_b
+    Py_ssize_t bal_cap
+
+
+cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    """The cost between row ``i`` and column ``j`` (original indices)."""
+    if S.kind == SOURCE_DENSE:
+        return S.matrix[i * S.stride + j]
+    return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
+
+
+cdef bint _grow(void** ptr, size_t size) noexcept nogil:
+    cdef void* new = realloc(ptr[0], size if size > 0 else 1)
+    if new == NULL:
+        return False
+    ptr[0] = new
+    return True
+
+
+cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
+    """Room for ``n`` nodes (root included) in every per-node array."""
+    cdef size_t sz = <size_t> n, ok = 1
+    if n <= W.node_cap:
+        return True
+    n = n + n // 2
+    sz = <size_t> n
+    ok = (_grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.toward_parent, sz * sizeof(char))
+          and _grow(<void**> &W.T.flow, sz * sizeof(double))
+          and _grow(<void**> &W.T.arc_cost, sz * sizeof(double))
+          and _grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.pi, sz * sizeof(double))
+          and _grow(<void**> &W.T.pi_low, sz * sizeof(double))
+          and _grow(<void**> &W.T.scratch_low, sz * sizeof(double))
+          and _grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.supply, sz * sizeof(double))
+          and _grow(<void**> &W.flows, sz * sizeof(double))
+          and _grow(<void**> &W.sum_err, sz * sizeof(double))
+          and _grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
+          and _grow(<void**> &W.col_cut, sz * sizeof(double))
+          and _grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
+    if ok:
+        W.node_cap = n
+    return ok
+
+
+cdef bint ensure_arcs(Workspace* W, Py_ssize_t n) noexcept nogil:
+    if n <= W.arc_cap:
+        return True
+    n = n + n // 2
+    if not (_grow(<void**> &W.tails, <size_t> n * sizeof(Py_ssize_t))
+            and _grow(<void**> &W.heads, <size_t> n * sizeof(Py_ssize_t))
+            and _grow(<void**> &W.costs, <size_t> n * sizeof(double))):
+        return False
+    W.arc_cap = n
+    return True
+
+
+cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
+    if n <= W.key_cap:
+        return True
+    n = n + n // 2
+    if not (_grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
+            and _grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
+        return False
+    W.key_cap = n
+    return True
+
+
+cdef bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
+    if n <= W.line_cap:
+        return True
+    n = n + n // 2
+    if not (_grow(<void**> &W.line_val, <size_t> n * sizeof(double))
+            and _grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
+        return False
+    W.line_cap = n
+    return True
+
+
+cdef void free_workspace(Workspace* W) noexcept nogil:
+    free(W.T.parent); free(W.T.thread); free(W.T.rev_thread); free(W.T.subtree_size)
+    free(W.T.subtree_last); free(W.T.toward_parent); free(W.T.flow); free(W.T.arc_cost)
+    free(W.T.arc_index); free(W.T.pi); free(W.T.pi_low); free(W.T.scratch_low)
+    free(W.T.stem); free(W.T.seg_start); free(W.T.seg_end)
+    free(W.supply); free(W.flows); free(W.sum_err); free(W.row_map); free(W.col_map)
+    free(W.tails); free(W.heads); free(W.costs); free(W.keys); free(W.keys_tmp)
+    free(W.counts); free(W.bal_a); free(W.bal_b)
+    free(W.line_val); free(W.line_arg); free(W.col_cut)
+
+
+cdef int _compare_keys(const void* p, const void* q) noexcept nogil:
+    cdef int64_t a = (<const int64_t*> p)[0], b = (<const int64_t*> q)[0]
+    return (a > b) - (a < b)
+
+
+cdef Py_ssize_t sort_unique(Workspace* W, Py_ssize_t count, Py_ssize_t m) noexcept nogil:
+    """Sort ``W.keys`` (row * m + col, rows in [0, n)) and drop repeats in place; returns
+    how many are left.  A counting sort by row, then each row's few columns by
+    insertion (qsort for a long row)."""
+    cdef int64_t* keys = W.keys
+    cdef int64_t* tmp = W.keys_tmp
+    cdef Py_ssize_t* counts = W.counts
+    cdef Py_ssize_t k, r, start, stop, q, out = 0, n = W.T.n_nodes - m
+    cdef int64_t key
+    if count == 0:
+        return 0
+    for r in range(n + 1):
+        counts[r] = 0
+    for k in range(count):
+        counts[keys[k] // m + 1] += 1
+    for r in range(n):
+        counts[r + 1] += counts[r]
+    for k in range(count):
+        r = <Py_ssize_t> (keys[k] // m)
+        tmp[counts[r]] = keys[k]
+        counts[r] += 1
+    # counts[r] is now the end of row r's segment.
+    start = 0
+    for r in range(n):
+        stop = counts[r]
+        if stop - start > 32:
+            qsort(&tmp[start], <size_t> (stop - start), sizeof(int64_t), _compare_keys)
+        else:
+            for k in range(start + 1, stop):
+                key = tmp[k]
+                q = k
+                while q > start and tmp[q - 1] > key:
+                    tmp[q] = tmp[q - 1]
+                    q -= 1
+                tmp[q] = key
+        for k in range(start, stop):
+            if out == 0 or tmp[k] != keys[out - 1]:
+                keys[out] = tmp[k]
+                out += 1
+        start = stop
+    return out
+
+
+cdef bint append_arcs(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, Py_ssize_t count,
+) noexcept nogil:
+    """Append the arcs of the first ``count`` keys (row * m + col, sorted) to the arc list."""
+    cdef Py_ssize_t k, e, r, c
+    if not ensure_arcs(W, W.n_arcs + count):
+        return False
+    for k in range(count):
+        r = <Py_ssize_t> (W.keys[k] // m)
+        c = <Py_ssize_t> (W.keys[k] % m)
+        e = W.n_arcs + k
+        W.tails[e] = r
+        W.heads[e] = c + n
+        W.costs[e] = pair_cost(S, W.row_map[r], W.col_map[c])
+    W.n_arcs += count
+    return True
+
+
+cdef Py_ssize_t cheapest_keys(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest,
+) noexcept nogil:
+    """The INITIAL_K cheapest arcs of every row and of every column, as keys (repeats
+    possible); the largest |cost| seen in ``biggest``.  Returns the number of keys."""
+    cdef Py_ssize_t kr = INITIAL_K if INITIAL_K < m else m
+    cdef Py_ssize_t kc = INITIAL_K if INITIAL_K < n else n
+    cdef double* row_val = W.line_val
+    cdef Py_ssize_t* row_idx = W.line_arg
+    cdef double* col_val = W.line_val + kr
+    cdef Py_ssize_t* col_idx = W.line_arg + kr
+    cdef Py_ssize_t r, c, q, out = 0
+    cdef double value, big = 0.0
+    cdef const double* row_ptr = NULL
+    for q in range(m * kc):
+        col_val[q] = INFINITY
+        col_idx[q] = 0
+    for r in range(n):
+        for q in range(kr):
+            row_val[q] = INFINITY
+        if S.kind == SOURCE_DENSE:
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+        for c in range(m):
+            if S.kind != SOURCE_DENSE:
+                # The order of the root-free power is the distance's order (a
+                # candidate list is a heuristic: the pricing passes decide).
+                value = power_distance(&S.x[W.row_map[r] * S.d], &S.y[W.col_map[c] * S.d],
+                                       S.d, S.metric, S.p)
+            elif W.all_cols:
+                value = row_ptr[c]
+            else:
+                value = row_ptr[W.col_map[c]]
+            if fabs(value) > big:
+                big = fabs(value)
+            if value < row_val[kr - 1]:
+                keep_smallest(row_val, row_idx, kr, value, c)
+            if value < col_val[c * kc + kc - 1]:
+                keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
+        for q in range(kr):
+            W.keys[out] = <int64_t> r * m + row_idx[q]
+            out += 1
+    for c in range(m):
+        for q in range(kc):
+            W.keys[out] = <int64_t> col_idx[c * kc + q] * m + c
+            out += 1
+    biggest[0] = big
+    return out
+
+
+cdef Py_ssize_t scan_keys(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* worst_out,
+) noexcept nogil:
+    """A full pricing pass: for every row and every column its SCAN_K most negative
+    reduced costs, counted only when negative beyond the rigorous bound of their
+    exact evaluation (the simplex's exact test), as keys.  ``worst_out`` gets a
+    rigorous lower bound on every reduced cost (meaningful when nothing is found)."""
+    cdef Py_ssize_t kr = SCAN_K if SCAN_K < m else m
+    cdef Py_ssize_t kc = SCAN_K if SCAN_K < n else n
+    cdef double* row_val = W.line_val
+    cdef Py_ssize_t* row_arg = W.line_arg
+    cdef double* col_val = W.line_val + n * kr
+    cdef Py_ssize_t* col_arg = W.line_arg + n * kr
+    cdef double* col_cut = W.col_cut
+    cdef double* pi_rows = W.T.pi
+    cdef double* pi_cols = W.T.pi + n
+    cdef double* low_rows = W.T.pi_low
+    cdef double* low_cols = W.T.pi_low + n
+    cdef Py_ssize_t r, c, q, out = 0
+    cdef double value, rc, pr, pc, row_cut, upper, worst = INFINITY
+    cdef double cut, bound, cc, u = unit_roundoff(), tiny_bound = 0.0
+    cdef const double* row_ptr
+    cdef const double* xr
+    for q in range(n * kr):
+        row_val[q] = 0.0
+        row_arg[q] = -1
+    for q in range(m * kc):
+        col_val[q] = 0.0
+        col_arg[q] = -1
+    for c in range(m):
+        col_cut[c] = 0.0
+    if S.kind == SOURCE_DENSE:
+        for r in range(n):
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            pr = pi_rows[r]
+            row_cut = 0.0
+            for c in range(m):
+                value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
+                pc = pi_cols[c]
+                rc = value + pr - pc
+                if rc > filter_band(fabs(value) + fabs(pr) + fabs(pc)):
+                    continue  # certainly nonnegative: nearly every pair
+                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
+                if rc < worst:
+                    worst = rc
+                if upper >= 0.0:
+                    continue
+                if rc < row_cut:
+                    keep_smallest(&row_val[r * kr], &row_arg[r * kr], kr, rc, c)
+                    row_cut = row_val[r * kr + kr - 1]
+                if rc < col_cut[c]:
+                    keep_smallest(&col_val[c * kc], &col_arg[c * kc], kc, rc, r)
+                    col_cut[c] = col_val[c * kc + kc - 1]
+    else:
+        # Distances compared in their root-free power against a bound widened by
+        # the rounding of the comparison (see emd._core._costs.points_scan).
+        if S.metric == EUCLIDEAN or S.metric == MINKOWSKI:
+            tiny_bound = from_power(tiny_power(), S.metric, S.p)
+        for r in range(n):
+            xr = &S.x[W.row_map[r] * S.d]
+            pr = pi_rows[r]
+            row_cut = 0.0
+            for c in range(m):
+                pc = pi_cols[c]
+                cc = col_val[c * kc + kc - 1]
+                cut = row_cut if row_cut > cc else cc
+                bound = pc - pr + cut
+                bound += 8.0 * u * (fabs(pc) + fabs(pr) + fabs(cut))
+                if bound < tiny_bound:
+                    if bound <= 0.0:
+                        continue
+                    value = distance(xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
+                else:
+                    value = power_distance(xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
+                    if value >= to_power(bound * (1.0 + 16.0 * u), S.metric, S.p):
+                        continue
+                    value = finish_distance(
+                        value, xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
+                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
+                if rc < worst:
+                    worst = rc
+                if upper >= 0.0:
+                    continue
+                if rc < row_cut:
+                    keep_smallest(&row_val[r * kr], &row_arg[r * kr], kr, rc, c)
+                    row_cut = row_val[r * kr + kr - 1]
+                if rc < cc:
+                    keep_smallest(&col_val[c * kc], &col_arg[c * kc], kc, rc, r)
+    for r in range(n):
+        for q in range(kr):
+            if row_arg[r * kr + q] >= 0:
+                W.keys[out] = <int64_t> r * m + row_arg[r * kr + q]
+                out += 1
+    for c in range(m):
+        for q in range(kc):
+            if col_arg[c * kc + q] >= 0:
+                W.keys[out] = <int64_t> col_arg[c * kc + q] * m + c
+                out += 1
+    worst_out[0] = worst
+    return out
+
+
+cdef inline int simplex_on_arcs(
+    Workspace* W, Py_ssize_t max_iter, Py_ssize_t* n_iter, Py_ssize_t* cursor,
+) noexcept nogil:
+    """What :meth:`SpanningTree.solve` does with the arc list as it stands."""
+    if cursor[0] >= W.n_arcs:
+        cursor[0] = 0
+    return run_simplex(
+        &W.T, W.tails, W.heads, W.costs, W.n_arcs, block_size_for(W.n_arcs), max_iter,
+        n_iter, cursor,
+    )
+
+
+cdef void solve_pair(
+    Workspace* W, PairSource* S,
+    const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+    const int64_t* given, Py_ssize_t n_given, bint builtin, double point_bound,
+    double scale_mass, Py_ssize_t max_iter, PairOutcome* out,
+) noexcept nogil:
+    """Exact transport between weights ``a`` (rows) and ``b`` (columns).
+
+    Bins of zero mass are left out.  The first phase pivots over candidate
+    arcs: the INITIAL_K cheapest of every row and column (``builtin``) and the
+    ``given`` keys (local ``row * m + col``); then full pricing passes add the
+    SCAN_K most violated arcs of every row and column until a pass finds
+    nothing.  ``point_bound`` bounds every point cost (used for the
+    artificial arcs of point sources).
+    """
+    cdef Py_ssize_t n = 0, m = 0, i, count, pivots_before, n_iter = 0, cursor = 0
+    cdef double biggest = 0.0, art, worst = INFINITY
+    cdef int status
+    out.clean = False
+    out.worst = INFINITY
+    out.n_iter = 0
+    out.n_scans = 0
+    out.cost = NAN
+    if not ensure_nodes(W, na + nb + 1):
+        out.status = PAIR_NO_MEMORY
+        return
+    for i in range(na):
+        if a[i] > 0:
+            W.row_map[n] = i
+            n += 1
+    for i in range(nb):
+        if b[i] > 0:
+            W.col_map[m] = i
+            m += 1
+    out.n_rows = n
+    out.n_cols = m
+    W.all_cols = m == nb
+    if not (ensure_keys(W, INITIAL_K * (n + m) + n_given + SCAN_K * (n + m) + 1)
+            and ensure_lines(W, (INITIAL_K + SCAN_K) * (n + m) + 2 * INITIAL_K)):
+        out.status = PAIR_NO_MEMORY
+        return
+    count = cheapest_keys(W, S, n, m, &biggest) if builtin else 0
+    for i in range(n_given):
+        W.keys[count + i] = given[i]
+    W.T.n_nodes = n + m  # read by sort_unique
+    count = sort_unique(W, count + n_given, m)
+    W.n_arcs = 0
+    if not append_arcs(W, S, n, m, count):
+        out.status = PAIR_NO_MEMORY
+        return
+    out.max_abs = biggest if S.kind == SOURCE_DENSE else point_bound
+    art = out.max_abs if out.max_abs > 0 else 1.0
+    # Potentials and sums must stay finite (emd._validation.check_scale).
+    if not fabs(art * (n + m + 2) * 16.0 * (scale_mass if scale_mass > 1.0 else 1.0)) < INFINITY:
+        out.status = PAIR_SCALE
+        return
+    W.T.n_nodes = n + m
+    W.T.root = n + m
+    W.T.artificial_cost = art
+    for i in range(n):
+        W.supply[i] = a[W.row_map[i]]
+    for i in range(m):
+        W.supply[n + i] = -b[W.col_map[i]]
+    init_star(&W.T, W.supply)
+    status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
+    while status == OPTIMAL:
+        # The tree is optimal on the candidates; price every pair exactly.
+        count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
+        out.n_scans += 1
+        if count == 0:
+            # A pass that finds nothing bounds every reduced cost from below.
+            out.clean = True
+            out.worst = worst
+            break
+        pivots_before = n_iter
+        if not append_arcs(W, S, n, m, count):
+            out.status = PAIR_NO_MEMORY
+            return
+        status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
+        if status == OPTIMAL and n_iter == pivots_before:
+            # The scan and the simplex use the same exact test, so this should
+            # not happen; if it does, the certificate (priced afresh) decides.
+            break
+    out.status = status
+    out.n_iter = n_iter
+    subtree_flows(&W.T, W.supply, W.flows)
+    out.cost = tree_cost(&W.T, W.flows)
+
+
+cdef double points_bound(
+    const double* x, Py_ssize_t nx, const double* y, Py_ssize_t ny, Py_ssize_t d,
+    int metric, double p,
+) noexcept nogil:
+    """An upper bound on every d(x_i, y_j) from the bounding box of both sets."""
+    cdef Py_ssize_t k, i
+    cdef double lo, hi, span, top = 0.0, acc = 0.0, ratio
+    for k in range(d):
+        lo = INFINITY
+        hi = -INFINITY
+        for i in range(nx):
+            lo = x[i * d + k] if x[i * d + k] < lo else lo
+            hi = x[i * d + k] if x[i * d + k] > hi else hi
+        for i in range(ny):
+            lo = y[i * d + k] if y[i * d + k] < lo else lo
+            hi = y[i * d + k] if y[i * d + k] > hi else hi
+        span = hi - lo
+        if metric == SQEUCLIDEAN:
+            acc += span * span
+        elif span > top:
+            top = span
+    if metric == SQEUCLIDEAN:
+        return acc
+    if top == 0.0 or not top < INFINITY:
+        return top
+    for k in range(d):
+        lo = INFINITY
+        hi = -INFINITY
+        for i in range(nx):
+            lo = x[i * d + k] if x[i * d + k] < lo else lo
+            hi = x[i * d + k] if x[i * d + k] > hi else hi
+        for i in range(ny):
+            lo = y[i * d + k] if y[i * d + k] < lo else lo
+            hi = y[i * d + k] if y[i * d + k] > hi else hi
+        ratio = (hi - lo) / top
+        if metric == EUCLIDEAN:
+            acc += ratio * ratio
+        elif metric == MINKOWSKI:
+            acc += pow(ratio, p)
+        elif metric == 2:  # cityblock
+            acc += ratio
+        elif ratio > acc:  # chebyshev
+            acc = ratio
+    if metric == EUCLIDEAN:
+        return top * sqrt(acc)
+    if metric == MINKOWSKI:
+        return top * pow(acc, 1.0 / p)
+    return top * acc
+
+
+cdef inline void sum_term(double x, double* hi, double* lo, double* lo_abs) noexcept nogil:
+    """Add an exact term: TwoSum into ``hi``, its error into the plain sum ``lo``."""
+    cdef double t
+    hi[0] = two_sum(hi[0], x, &t)
+    lo[0] += t
+    lo_abs[0] += fabs(t)
+
+
+cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil:
+    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum.
+
+    The arithmetic of ``emd._result.certify_transport`` with plain compiled
+    sums: every exact term (the cost, exact products by fma, the rounding
+    errors of TwoSum) is collected in ``hi + lo``, the rounded ones are
+    bounded by u of their size, and ``lo``'s own rounding by
+    ``1.01 N u`` of the sum of its terms' magnitudes (recursive summation).
+    Both sides are bounded above:
+
+    * ``cost - OPT <= cost - D + violation * mass`` (weak duality, with
+      ``D = -sum_v supply_v (pi_v + pi_low_v)`` the dual value of the
+      double-double potentials and the final pass's rigorous violation);
+    * ``OPT - cost <= cost(basic flow) - cost + repair``, the basic flow being
+      the exact subtree sums of the tree (double-double, with the a-posteriori
+      bound of :func:`basic_flow`) and the repair the cost of routing what the
+      real arcs leave unrouted or carry against their direction, as in
+      ``certify_transport``.
+
+    Returns False (inconclusive: the caller then builds the full certificate)
+    unless the larger of the two is at most ``rtol * |cost|``; a zero or tiny
+    cost is always left to the full certificate.
+    """
+    cdef Tree* T = &W.T
+    cdef Py_ssize_t n_nodes = T.n_nodes, v, p, n_terms = 3 * n_nodes + 3
+    cdef double u = unit_roundoff(), gamma2 = 2.0000001 * 1.1102230246251565e-16
+    cdef double cost = o.cost, s, prod, e, q, hi, lo, lo_abs, extra, g, above, below
+    cdef double mass = 0.0, t, add_err, sign, value_hi, value_lo, c, error = 0.0
+    cdef double unrouted = 0.0, negative = 0.0, negative_cost = 0.0, flow_low, repair
+    cdef double* rest = W.flows
+    cdef double* rest_low = T.scratch_low
+    cdef double* rest_err = W.sum_err
+    if not (fabs(cost) > 1e-250 and fabs(cost) < INFINITY) or not o.clean:
+        return False
+    # Upper side: cost - D.
+    hi = cost
+    lo = 0.0
+    lo_abs = 0.0
+    extra = 0.0
+    for v in range(n_nodes):
+        s = W.supply[v]
+        if s > 0.0:
+            mass += s
+        prod = s * T.pi[v]
+        e = fma(s, T.pi[v], -prod)
+        q = s * T.pi_low[v]
+        sum_term(prod, &hi, &lo, &lo_abs)
+        lo += e + q
+        lo_abs += fabs(e) + fabs(q)
+        extra += fabs(q)
+    g = hi + lo
+    above = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
+                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs))
+    mass *= 1.0 + (n_nodes + 4) * u
+    if o.worst < 0.0:
+        above += -o.worst * mass * (1.0 + 8.0 * u)
+    if not above <= rtol * fabs(cost):
+        return False
+    # Lower side: the exact flow of the tree, by subtree sums in double-double.
+    for v in range(n_nodes):
+        rest[v] = W.supply[v]
+        rest_low[v] = 0.0
+        rest_err[v] = 0.0
+    v = T.rev_thread[T.root]
+    while v != T.root:
+        p = T.parent[v]
+        if p != T.root:
+            s = two_sum(rest[p], rest[v], &t)
+            add_err = fabs(t) + fabs(rest_low[p]) + fabs(rest_low[v])
+            t = t + (rest_low[p] + rest_low[v])
+            rest[p] = fast_two_sum(s, t, &rest_low[p]) if fabs(s) >= fabs(t) else two_sum(
+                s, t, &rest_low[p])
+            rest_err[p] += rest_err[v] + gamma2 * add_err
+        v = T.rev_thread[v]
+    hi = -cost
+    lo = 0.0
+    lo_abs = 0.0
+    extra = 0.0
+    for v in range(n_nodes):
+        if T.parent[v] == T.root:
+            # What the real arcs leave in this tree: unrouted mass.
+            unrouted += fabs(rest[v]) + fabs(rest_low[v]) + rest_err[v]
+            continue
+        sign = 1.0 if T.toward_parent[v] else -1.0
+        value_hi = sign * rest[v]
+        value_lo = sign * rest_low[v]
+        c = T.arc_cost[v]
+        error += rest_err[v]
+        if value_hi + value_lo - rest_err[v] < 0.0 or value_hi < 0.0:
+            # Possibly against the arc: counted as in certify_transport.
+            flow_low = fabs(value_hi) + fabs(value_lo) + rest_err[v]
+            negative += flow_low
+            negative_cost += flow_low * fabs(c)
+        prod = value_hi * c
+        e = fma(value_hi, c, -prod)
+        q = value_lo * c
+        sum_term(prod, &hi, &lo, &lo_abs)
+        lo += e + q
+        lo_abs += fabs(e) + fabs(q)
+        extra += fabs(q)
+    g = hi + lo
+    repair = (error * o.max_abs + 2.0 * negative_cost
+              + (unrouted + 2.0 * negative) * o.max_abs) * (1.0 + 16.0 * u)
+    below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
+                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs)) + repair
+    return below <= rtol * fabs(cost)
+
+
+cdef class PairWorkspace:
+    """Reusable memory for compiled bipartite solves (one per thread: not thread-safe).
+
+    Every method releases the GIL for the solve itself.  A solve resets the
+    workspace; arrays grow to the largest problem seen and are kept.
+    """
+
+    cdef Workspace W
+    #: Full pricing passes of the last :meth:`solve` (for benchmarks and tuning).
+    cdef readonly Py_ssize_t last_scans
+
+    def __cinit__(self):
+        pass  # the struct starts zeroed: every pointer NULL, every capacity 0
+
+    def __dealloc__(self):
+        free_workspace(&self.W)
+
+    def solve(
+        self,
+        const double[::1] a not None,
+        const double[::1] b not None,
+        matrix,
+        x,
+        y,
+        int metric,
+        double p,
+        given,
+        bint builtin,
+        double point_bound,
+        double scale_mass,
+        Py_ssize_t max_iter,
+    ):
+        """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
+        (coordinates) gives the costs.
+
+        Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
+        arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
+        row and column positions), and the potentials of the rows then columns
+        with mass.  ``status`` -2 means the magnitudes overflow.
+        """
+        cdef PairSource S
+        cdef PairOutcome o
+        cdef const double[:, ::1] mat
+        cdef const double[:, ::1] xv
+        cdef const double[:, ::1] yv
+        cdef const int64_t[::1] keys = np.ascontiguousarray(
+            given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
+        cdef Py_ssize_t na = a.shape[0], nb = b.shape[0], n_given = keys.shape[0]
+        if matrix is not None:
+            mat = matrix
+            if mat.shape[0] != na or mat.shape[1] != nb:
+                raise ValueError("matrix must have shape (len(a), len(b))")
+            S.kind = SOURCE_DENSE
+            S.matrix = &mat[0, 0]
+            S.stride = mat.shape[1]
+        else:
+            xv = x
+            yv = y
+            if xv.shape[0] != na or yv.shape[0] != nb or xv.shape[1] != yv.shape[1]:
+                raise ValueError("x and y must have one point per weight and equal dimensions")
+            S.kind = SOURCE_POINTS
+            S.x = &xv[0, 0]
+            S.y = &yv[0, 0]
+            S.d = xv.shape[1]
+            S.metric = metric
+            S.p = p
+        if not builtin and n_given == 0:
+            raise ValueError("no candidate arcs")
+        with nogil:
+            solve_pair(&self.W, &S, &a[0], na, &b[0], nb,
+                       &keys[0] if n_given else NULL, n_given, builtin, point_bound,
+                       scale_mass, max_iter, &o)
+        if o.status == PAIR_NO_MEMORY:
+            raise MemoryError("out of memory in the transport solver")
+        self.last_scans = o.n_scans
+        cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
+        if o.status == PAIR_SCALE:
+            return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
+                    None, None)
+        parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
+        toward = np.asarray(<char[:n_nodes + 1]> self.W.T.toward_parent).astype(bool)
+        flows = np.asarray(<double[:n_nodes + 1]> self.W.flows)[:n_nodes]
+        nodes = np.flatnonzero((parent[:n_nodes] != n_nodes) & (flows > 0))
+        parents = parent[nodes]
+        tails = np.where(toward[nodes], nodes, parents)
+        heads = np.where(toward[nodes], parents, nodes) - n
+        return (
+            o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
+            flows[nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.arc_cost)[nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.pi)[:n_nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.pi_low)[:n_nodes].copy(),
+        )
+
+    def batch_dense(
+        self,
+        const double[:, ::1] cost not None,
+        const double[:, ::1] left not None,
+        const double[:, ::1] right not None,
+        const Py_ssize_t[:, ::1] pairs not None,
+        double scale_mass,
+        Py_ssize_t max_iter,
+        double rtol,
+    ):
+        """Costs of the pairs ``(left[i], right[j])`` on one cost matrix, and a code per
+        pair: 1 proven within ``rtol`` here, 0 to be settled by the full single
+        solve (stopped, a compiled check that was inconclusive, or totals whose
+        exact balancing needs more than 128-bit integers).  Each pair's weights are
+        first balanced exactly as ``emd._certify.balance_exactly`` does."""
+        cdef Py_ssize_t k, n_pairs = pairs.shape[0], nb = cost.shape[0]
+        cdef PairSource S
+        cdef PairOutcome o
+        if cost.shape[1] != nb or left.shape[1] != nb or right.shape[1] != nb:
+            raise ValueError("histograms and cost matrix have inconsistent sizes")
+        _check_pairs(pairs, left.shape[0], right.shape[0])
+        values = np.full(n_pairs, np.nan)
+        codes = np.zeros(n_pairs, dtype=np.int8)
+        cdef double[::1] vals = values
+        cdef signed char[::1] code = codes
+        cdef bint failed = False
+        S.kind = SOURCE_DENSE
+        S.matrix = &cost[0, 0]
+        S.stride = nb
+        cdef const double* pa
+        cdef const double* pb
+        with nogil:
+            for k in range(n_pairs):
+                # As the single solve: the totals balanced exactly first.
+                if balance_pair(&self.W, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0], nb,
+                                &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, nb, pb, nb,
+                           NULL, 0, True, 0.0, scale_mass, max_iter, &o)
+                if o.status == PAIR_NO_MEMORY:
+                    failed = True
+                    break
+                if o.status == OPTIMAL:
+                    vals[k] = o.cost
+                    code[k] = certify_pair(&self.W, &o, rtol)
+        if failed:
+            raise MemoryError("out of memory in the transport solver")
+        return values, codes
+
+    def batch_points(
+        self,
+        const double[:, ::1] x_left not None,
+        const double[::1] w_left not None,
+        const Py_ssize_t[::1] off_left not None,
+        const double[:, ::1] x_right not None,
+        const double[::1] w_right not None,
+        const Py_ssize_t[::1] off_right not None,
+        const Py_ssize_t[:, ::1] pairs not None,
+        int metric,
+        double p,
+        double scale_mass,
+        Py_ssize_t max_iter,
+        double rtol,
+        Py_ssize_t max_cells,
+    ):
+        """:meth:`batch_dense` for point sets: set ``i`` of a side is rows
+        ``off[i]:off[i + 1]`` of its coordinates and weights.  Pairs with more than
+        ``max_cells`` pairs of points with mass are left (code 0) to the single solve."""
+        cdef Py_ssize_t k, i, j, na, nb, kept_a, kept_b, n_pairs = pairs.shape[0]
+        cdef Py_ssize_t d = x_left.shape[1]
+        cdef PairSource S
+        cdef PairOutcome o
+        if x_right.shape[1] != d:
+            raise ValueError("point sets of both sides must have the same dimension")
+        if (w_left.shape[0] != x_left.shape[0] or w_right.shape[0] != x_right.shape[0]
+                or off_left[off_left.shape[0] - 1] != w_left.shape[0]
+                or off_right[off_right.shape[0] - 1] != w_right.shape[0]):
+            raise ValueError("offsets, weights and coordinates have inconsistent sizes")
+        _check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
+        values = np.full(n_pairs, np.nan)
+        codes = np.zeros(n_pairs, dtype=np.int8)
+        cdef double[::1] vals = values
+        cdef signed char[::1] code = codes
+        cdef bint failed = False
+        cdef const double* pa
+        cdef const double* pb
+        S.kind = SOURCE_POINTS
+        S.d = d
+        S.metric = metric
+        S.p = p
+        with nogil:
+            for k in range(n_pairs):
+                i = pairs[k, 0]
+                j = pairs[k, 1]
+                na = off_left[i + 1] - off_left[i]
+                nb = off_right[j + 1] - off_right[j]
+                kept_a = 0
+                kept_b = 0
+                for i in range(off_left[pairs[k, 0]], off_left[pairs[k, 0] + 1]):
+                    kept_a += w_left[i] > 0
+                for j in range(off_right[pairs[k, 1]], off_right[pairs[k, 1] + 1]):
+                    kept_b += w_right[j] > 0
+                if kept_a * kept_b > max_cells:
+                    continue
+                i = pairs[k, 0]
+                j = pairs[k, 1]
+                S.x = &x_left[off_left[i], 0]
+                S.y = &x_right[off_right[j], 0]
+                if balance_pair(&self.W, &w_left[off_left[i]], na, &w_right[off_right[j]], nb,
+                                &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, na, pb, nb,
+                           NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
+                           scale_mass, max_iter, &o)
+                if o.status == PAIR_NO_MEMORY:
+                    failed = True
+                    break
+                if o.status == OPTIMAL:
+                    vals[k] = o.cost
+                    code[k] = certify_pair(&self.W, &o, rtol)
+        if failed:
+            raise MemoryError("out of memory in the transport solver")
+        return values, codes
+
+
+cdef _check_pairs(const Py_ssize_t[:, ::1] pairs, Py_ssize_t n_left, Py_ssize_t n_right):
+    cdef Py_ssize_t k
+    if pairs.shape[0] and pairs.shape[1] != 2:
+        raise ValueError("pairs must have shape (k, 2)")
+    for k in range(pairs.shape[0]):
+        if not (0 <= pairs[k, 0] < n_left and 0 <= pairs[k, 1] < n_right):
+            raise ValueError(f"pair {k} indexes outside left and right")
+
+
+def points_cost_bound(
+    const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
+):
+    """An upper bound on every distance between ``x`` and ``y`` (bounding boxes); the one
+    the compiled pair solve uses for its artificial arcs."""
+    if x.shape[1] != y.shape[1] or x.shape[0] == 0 or y.shape[0] == 0:
+        raise ValueError("x and y must be nonempty with the same dimension")
+    return points_bound(&x[0, 0], x.shape[0], &y[0, 0], y.shape[0], x.shape[1], metric, p)
+
+
+
+# Exact balancing of a pair's totals, as emd._certify.balance_exactly does it
+# ---------------------------------------------------------------------------
+# Every float64 mass is an integer times 2**shift, with shift = (smallest
+# binary exponent of the masses) - 53; when the masses span few binades these
+# integers and their sums fit in 128 bits, and the balancing is done here on
+# the same integers, step for step.  Otherwise the caller falls back to the
+# Python implementation.
+
+cdef extern from *:
+    """
+    typedef __int128 emd_int128;
+    static inline int emd_bit_length(unsigned __int128 v) {
+        unsigned long long hi = (unsigned long long)(v >> 64), lo = (unsigned long long)v;
+        if (hi) return 128 - __builtin_clzll(hi);
+        if (lo) return 64 - __builtin_clzll(lo);
+        return 0;
+    }
+    """
+    ctypedef long long emd_int128  # a 128-bit integer in C; the Cython name only
+    int emd_bit_length(emd_int128 v) nogil
+
+from libc.math cimport frexp, ldexp, nextafter
+
+
+cdef inline emd_int128 to_units(double x, int shift) noexcept nogil:
+    """``x / 2**shift`` for ``x >= 0``, exactly when it is an integer (as
+    ``emd._certify._to_int``)."""
+    cdef int e
+    cdef double f
+    cdef emd_int128 mantissa
+    if x == 0.0:
+        return 0
+    f = frexp(x, &e)
+    mantissa = <emd_int128> ldexp(f, 53)
+    e = e - 53 - shift
+    if e >= 0:
+        return mantissa << e
+    # Finer than the unit (a mass changed by balancing): exact if its low bits are
+    # zero; otherwise 0, as _to_int's integer division gives.
+    if e <= -53 or (mantissa & (((<emd_int128> 1) << -e) - 1)) != 0:
+        return 0
+    return mantissa >> -e
+
+
+cdef inline double from_units(emd_int128 value, int shift) noexcept nogil:
+    """``value * 2**shift`` correctly rounded (normal range: the caller checked)."""
+    return ldexp(<double> value, shift)
+
+
+cdef emd_int128 absorb(
+    double* masses, Py_ssize_t count, emd_int128 missing, int shift, int sign,
+    Py_ssize_t* order,
+) noexcept nogil:
+    """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
+    of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
+    cdef double limit = from_units(missing, shift), mass, new_mass
+    cdef Py_ssize_t k, q, fits = 0, idx
+    cdef emd_int128 value, unit, step, new_value, whole
+    cdef int bits
+    for k in range(count):
+        mass = masses[k]
+        if mass > 0 and (nextafter(mass, INFINITY) - mass <= limit or limit == 0.0):
+            # Insertion keeps equal masses in index order: a stable sort.
+            q = fits
+            while q > 0 and masses[order[q - 1]] > mass:
+                order[q] = order[q - 1]
+                q -= 1
+            order[q] = k
+            fits += 1
+    for q in range(fits):
+        if missing == 0:
+            break
+        idx = order[q]
+        value = to_units(masses[idx], shift)
+        if value == 0:
+            continue
+        bits = emd_bit_length(value) - 53
+        unit = (<emd_int128> 1) << (bits if bits > 0 else 0)
+        step = (missing // unit) * unit
+        if sign < 0:
+            whole = (value // unit) * unit
+            step = whole if whole < step else step
+        if step == 0:
+            continue
+        new_value = value + sign * step
+        new_mass = from_units(new_value, shift)
+        if to_units(new_mass, shift) != new_value:
+            continue
+        masses[idx] = new_mass
+        missing -= step
+    return missing
+
+
+cdef int balance_pair(
+    Workspace* W, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+    const double** out_a, const double** out_b,
+) noexcept nogil:
+    """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
+    their exact totals agree (or cannot be balanced), else balanced copies.  Returns
+    0, or -1 when the masses span too many binades for 128-bit integers (the caller
+    then balances in Python) or memory runs out."""
+    cdef Py_ssize_t k
+    cdef int e, lo_e = 100000, hi_e = -100000, shift, bits
+    cdef emd_int128 total = 0, missing
+    cdef double* lighter
+    cdef double* heavier
+    cdef Py_ssize_t n_light, n_heavy
+    out_a[0] = a
+    out_b[0] = b
+    for k in range(na):
+        if a[k] != 0.0:
+            frexp(a[k], &e)
+            lo_e = e if e < lo_e else lo_e
+            hi_e = e if e > hi_e else hi_e
+    for k in range(nb):
+        if b[k] != 0.0:
+            frexp(b[k], &e)
+            lo_e = e if e < lo_e else lo_e
+            hi_e = e if e > hi_e else hi_e
+    if hi_e < lo_e:
+        return 0
+    bits = hi_e - lo_e + 53
+    k = na + nb
+    while k > 0:
+        bits += 1
+        k >>= 1
+    # Sums below 2**124 and masses far from the subnormal range.
+    if bits > 124 or lo_e < -960:
+        return -1
+    shift = lo_e - 53
+    for k in range(na):
+        total += to_units(a[k], shift)
+    for k in range(nb):
+        total -= to_units(b[k], shift)
+    if total == 0:
+        return 0
+    if W.bal_cap < na + nb:
+        if not (_grow(<void**> &W.bal_a, <size_t> (na + nb) * sizeof(double))
+                and _grow(<void**> &W.bal_b, <size_t> (na + nb) * sizeof(double))):
+            return -1
+        W.bal_cap = na + nb
+    if not ensure_lines(W, na + nb):
+        return -1
+    for k in range(na):
+        W.bal_a[k] = a[k]
+    for k in range(nb):
+        W.bal_b[k] = b[k]
+    if total > 0:
+        lighter, n_light, heavier, n_heavy = W.bal_b, nb, W.bal_a, na
+        missing = total
+    else:
+        lighter, n_light, heavier, n_heavy = W.bal_a, na, W.bal_b, nb
+        missing = -total
+    missing = absorb(lighter, n_light, missing, shift, 1, W.line_arg)
+    missing = absorb(heavier, n_heavy, missing, shift, -1, W.line_arg)
+    if missing != 0:
+        return 0  # no exact balance: the inputs as given (the certificate counts it)
+    out_a[0] = W.bal_a
+    out_b[0] = W.bal_b
+    return 0
+
+
+def _balance_exactly(const double[::1] a not None, const double[::1] b not None):
+    """The compiled twin of ``emd._certify.balance_exactly`` (for tests); None when it
+    defers to the Python one."""
+    cdef PairWorkspace ws = PairWorkspace()
+    cdef const double* pa
+    cdef const double* pb
+    if balance_pair(&ws.W, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
+        return None
+    return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))

@@ -1,0 +1,140 @@
+# cython: language_level=3
+"""Ground metrics and per-line selection, shared by the cost oracles and the pair solver.
+
+Both modules evaluate a distance through these inline functions, so a cost
+computed while scanning and a cost computed inside the compiled pair solve
+are the same float64.
+"""
+
+from libc.math cimport INFINITY, fabs, pow, sqrt
+
+from emd._core._exact cimport exact_reduced_cost, filter_band
+
+cdef enum:
+    EUCLIDEAN = 0
+    SQEUCLIDEAN = 1
+    CITYBLOCK = 2
+    CHEBYSHEV = 3
+    MINKOWSKI = 4
+
+
+cdef inline double power_distance(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    """The distance raised to the power that avoids a root: |x-y|_2^2 for euclidean,
+    sum |x-y|^p for minkowski, the distance itself otherwise."""
+    cdef Py_ssize_t k
+    cdef double acc = 0.0, diff
+    if metric == EUCLIDEAN or metric == SQEUCLIDEAN:
+        for k in range(d):
+            diff = x[k] - y[k]
+            acc += diff * diff
+    elif metric == CITYBLOCK:
+        for k in range(d):
+            acc += fabs(x[k] - y[k])
+    elif metric == CHEBYSHEV:
+        for k in range(d):
+            diff = fabs(x[k] - y[k])
+            if diff > acc:
+                acc = diff
+    else:
+        for k in range(d):
+            acc += pow(fabs(x[k] - y[k]), p)
+    return acc
+
+
+cdef inline double from_power(double value, int metric, double p) noexcept nogil:
+    if metric == EUCLIDEAN:
+        return sqrt(value)
+    if metric == MINKOWSKI:
+        return pow(value, 1.0 / p)
+    return value
+
+
+cdef inline double to_power(double value, int metric, double p) noexcept nogil:
+    if metric == EUCLIDEAN:
+        return value * value
+    if metric == MINKOWSKI:
+        return pow(value, p)
+    return value
+
+
+cdef inline double tiny_power() noexcept nogil:
+    """Powers below this (2**-960) may have lost relative precision to underflow."""
+    return 1.0261342003245941e-289
+
+
+cdef inline bint power_in_range(double value, int metric) noexcept nogil:
+    """Whether the root-free power of a euclidean or Minkowski distance is exact to
+    rounding: ``|x_k - y_k|^p`` underflows for tiny and overflows for huge differences
+    (with p = 2000, already at 0.3 and 1.5), and the root would turn that into 0 or inf."""
+    return not (metric == EUCLIDEAN or metric == MINKOWSKI) or (
+        tiny_power() <= value < INFINITY
+    )
+
+
+cdef inline double scaled_distance(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    """A euclidean or Minkowski distance scaled by its largest coordinate difference, as
+    hypot does: no power leaves [0, d], so nothing under- or overflows."""
+    cdef Py_ssize_t k
+    cdef double top = 0.0, acc = 0.0, ratio
+    for k in range(d):
+        ratio = fabs(x[k] - y[k])
+        if ratio > top:
+            top = ratio
+    if top == 0.0 or top == INFINITY:
+        return top
+    for k in range(d):
+        ratio = fabs(x[k] - y[k]) / top
+        acc += ratio * ratio if metric == EUCLIDEAN else pow(ratio, p)
+    return top * (sqrt(acc) if metric == EUCLIDEAN else pow(acc, 1.0 / p))
+
+
+cdef inline double finish_distance(
+    double value, const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    """The distance from its root-free power ``value``, recomputed scaled if out of range."""
+    if power_in_range(value, metric):
+        return from_power(value, metric, p)
+    return scaled_distance(x, y, d, metric, p)
+
+
+cdef inline double distance(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+) noexcept nogil:
+    return finish_distance(power_distance(x, y, d, metric, p), x, y, d, metric, p)
+
+
+cdef inline void keep_smallest(
+    double* values, Py_ssize_t* index, Py_ssize_t k, double value, Py_ssize_t idx,
+) noexcept nogil:
+    """Insert into a sorted buffer of the k smallest values seen (caller checked value < values[k-1])."""
+    cdef Py_ssize_t pos = k - 1
+    while pos > 0 and values[pos - 1] > value:
+        values[pos] = values[pos - 1]
+        index[pos] = index[pos - 1]
+        pos -= 1
+    values[pos] = value
+    index[pos] = idx
+
+
+cdef inline double reduced_cost_bounds(
+    double cost, double pi_row, double low_row, double pi_col, double low_col, double* upper,
+) noexcept nogil:
+    """Rigorous bounds on the exact reduced cost ``cost + (pi_row + low_row) - (pi_col +
+    low_col)``: returns a lower bound and stores an upper bound in ``upper``.
+
+    Plain float64 decides the sign outside a band of 4u of the magnitudes;
+    inside it the error-free evaluation of :mod:`emd._core._exact` does, with
+    its own a-posteriori bound (zero when the evaluation is exact).
+    """
+    cdef double rc = cost + pi_row - pi_col, band, err, low
+    band = filter_band(fabs(cost) + fabs(pi_row) + fabs(pi_col))
+    if rc > band or rc < -band:
+        upper[0] = rc + band
+        return rc - band
+    rc = exact_reduced_cost(cost, pi_row, low_row, pi_col, low_col, &err, &low)
+    upper[0] = rc + err
+    return rc - err
