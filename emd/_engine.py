@@ -19,7 +19,6 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from emd._core import _costs
 from emd._core._network_simplex import (
@@ -192,6 +191,8 @@ def _unique_arcs(tails: np.ndarray, heads: np.ndarray, m: int) -> tuple[np.ndarr
 def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.ndarray, ...]:
     """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
     same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order)."""
+    from scipy.spatial import cKDTree  # only for large point sets: imported on first use
+
     tails, heads = [], []
     for source, target, swap in ((x, y, False), (y, x, True)):
         kk = min(k, len(target))

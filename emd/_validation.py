@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 #: Smallest relative tolerance on the difference of total masses (float64
 #: inputs of up to a few million bins).  Float64 sums of a million normalised
@@ -33,6 +33,13 @@ _METRIC_ALIASES = {
 }
 
 
+def _is_sparse(value: Any) -> bool:
+    """Whether ``value`` is a scipy.sparse array, without importing scipy.sparse: a sparse
+    array can only exist once its module is loaded."""
+    module = sys.modules.get("scipy.sparse")
+    return module is not None and bool(module.issparse(value))
+
+
 def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     """Convert an array-like of numbers to a float64 array with checked dimension.
 
@@ -45,7 +52,7 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
             f"{name} is a masked array and masks are not applied; pass {name}.filled(0) "
             f"to drop the masked entries or {name}.data to keep them"
         )
-    if scipy.sparse.issparse(value):
+    if _is_sparse(value):
         raise TypeError(f"{name} is a scipy.sparse matrix; pass a dense array ({name}.toarray())")
     try:
         arr = np.asarray(value)
@@ -223,7 +230,7 @@ def check_scale(cost: float, mass: float, n_nodes: int, what: str = "costs") -> 
 
 def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np.ndarray:
     """Validate a dense cost matrix of the given shape; no copy when already float64 C."""
-    if scipy.sparse.issparse(value):
+    if _is_sparse(value):
         raise TypeError(
             f"{name} is a scipy.sparse matrix, but here every pair (i, j) is an arc and needs "
             f"a cost: pass {name}.toarray(), or use emd.compat.pot.emd, where only the stored "

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.spatial.distance import cdist as _scipy_cdist
 
 from emd import _engine
 from emd._core._network_simplex import PairWorkspace
@@ -273,7 +272,9 @@ def _build(
     PointCosts(support, support, metric_name, p).check_range(underflow=True)
     if support.shape[0] <= _DENSE_SUPPORT_MAX:
         kwargs = {"p": p} if metric_name == "minkowski" else {}
-        matrix = np.ascontiguousarray(_scipy_cdist(support, support, metric_name, **kwargs))
+        from scipy.spatial.distance import cdist as scipy_cdist  # imported on first use
+
+        matrix = np.ascontiguousarray(scipy_cdist(support, support, metric_name, **kwargs))
         return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
     return _PairSolver(
         [(support, h) for h in flat_left], [(support, h) for h in flat_right], "points",

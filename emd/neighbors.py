@@ -56,13 +56,19 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.spatial.distance import cdist as _scipy_cdist
 
 from emd import batch
 from emd._status import SolverWarning
 from emd._validation import as_positive_int
 
 __all__ = ["NeighborsResult", "knn"]
+
+
+def _scipy_cdist(x: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
+    """scipy's cdist, imported on first use so that ``import emd`` pays for numpy alone."""
+    from scipy.spatial.distance import cdist
+
+    return cdist(x, y, metric)
 
 _EPS = np.finfo(np.float64).eps
 

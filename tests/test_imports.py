@@ -93,3 +93,10 @@ def test_no_module_level_scipy_import(module_name):
         elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "scipy":
             eager.append(node.module)
     assert eager == []
+
+
+def test_import_emd_loads_no_scipy():
+    """`import emd` pays for numpy alone: scipy is imported where it is first used."""
+    code = "import sys, emd; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
