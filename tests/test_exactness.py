@@ -286,3 +286,19 @@ def test_hostile_instances_never_certify_a_wrong_cost(seed):
     assert abs(Fraction(result.cost) - exact) <= Fraction(cert.bound) * (1 + Fraction(1, 10**9))
     if result.status == "optimal":
         assert abs(Fraction(result.cost) - exact) <= Fraction(1, 10**9) * abs(exact)
+
+
+@pytest.mark.parametrize("name", ["zeros", "constant", "row-constant", "i+j"])
+def test_degenerate_costs_are_exact(name):
+    """Costs under which many plans are optimal: every row's cheapest columns tie (or all
+    rise alike); the answer must still be the exact optimum and certified."""
+    n = 60
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    cost = {"zeros": 0.0 * i, "constant": 3.0 + 0.0 * i, "row-constant": 1.0 * i,
+            "i+j": 1.0 * (i + j)}[name].astype(float)
+    rng = np.random.default_rng(7)
+    a = rng.integers(1, 5, n).astype(float)
+    b = rng.permutation(a)
+    result = emd.solve(a, b, cost)
+    assert Fraction(result.cost) == exact_float_cost(a, b, cost)
+    assert result.status == "optimal"

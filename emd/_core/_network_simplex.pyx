@@ -1317,7 +1317,7 @@ cdef Py_ssize_t cheapest_keys(
     cdef Py_ssize_t* row_idx = W.line_arg
     cdef double* col_val = W.line_val + kr
     cdef Py_ssize_t* col_idx = W.line_arg + kr
-    cdef Py_ssize_t r, c, q, out = 0
+    cdef Py_ssize_t r, c, q, step, start, out = 0
     cdef double value, big = 0.0
     cdef const double* row_ptr = NULL
     for q in range(m * kc):
@@ -1328,7 +1328,16 @@ cdef Py_ssize_t cheapest_keys(
             row_val[q] = INFINITY
         if S.kind == SOURCE_DENSE:
             row_ptr = &S.matrix[W.row_map[r] * S.stride]
-        for c in range(m):
+        # Each row scans from its own place on the diagonal, so that among equal
+        # costs (zero, constant or row-constant matrices, duplicated points) the
+        # rows keep different columns: the candidates then hold a spread-out
+        # matching rather than every row's first few columns, on which the
+        # simplex would need a pricing round per handful of pivots.
+        start = (r * m) // n
+        for step in range(m):
+            c = start + step
+            if c >= m:
+                c -= m
             if S.kind != SOURCE_DENSE:
                 # The order of the root-free power is the distance's order (a
                 # candidate list is a heuristic: the pricing passes decide).
