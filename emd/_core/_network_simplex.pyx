@@ -1318,14 +1318,40 @@ cdef Py_ssize_t cheapest_keys(
     cdef double* col_val = W.line_val + kr
     cdef Py_ssize_t* col_idx = W.line_arg + kr
     cdef Py_ssize_t r, c, q, step, start, out = 0
-    cdef double value, big = 0.0
+    cdef double value, ranked, big = 0.0
     cdef const double* row_ptr = NULL
+    # Dense costs are ranked by ``C_ij - u_i - v_j`` for the row minima u and the
+    # column minima v of what is left (a dual-feasible start): on costs that rise
+    # along every row and column alike (``i + j``) the raw cheapest arcs of every
+    # line crowd into the first columns and rows and cannot route the mass, while
+    # these reduced costs tie and the diagonal scan below spreads them.  The
+    # node-sized supply buffer is free until the simplex starts.
+    cdef double* row_min = W.supply
+    cdef double* col_min = W.supply + n
+    cdef bint reduced = S.kind == SOURCE_DENSE
+    if reduced:
+        for c in range(m):
+            col_min[c] = INFINITY
+        for r in range(n):
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            value = INFINITY
+            for c in range(m):
+                if (row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]) < value:
+                    value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
+            row_min[r] = value
+        for r in range(n):
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            for c in range(m):
+                value = (row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]) - row_min[r]
+                if value < col_min[c]:
+                    col_min[c] = value
     for q in range(m * kc):
         col_val[q] = INFINITY
         col_idx[q] = 0
     for r in range(n):
         for q in range(kr):
             row_val[q] = INFINITY
+            row_idx[q] = q  # valid columns even if no value ranks below INFINITY
         if S.kind == SOURCE_DENSE:
             row_ptr = &S.matrix[W.row_map[r] * S.stride]
         # Each row scans from its own place on the diagonal, so that among equal
@@ -1349,6 +1375,12 @@ cdef Py_ssize_t cheapest_keys(
                 value = row_ptr[W.col_map[c]]
             if fabs(value) > big:
                 big = fabs(value)
+            if reduced:
+                ranked = (value - row_min[r]) - col_min[c]
+                # Costs near the top of the range can overflow the difference:
+                # rank those by the cost itself (a candidate list is a heuristic).
+                if fabs(ranked) < INFINITY:
+                    value = ranked
             if value < row_val[kr - 1]:
                 keep_smallest(row_val, row_idx, kr, value, c)
             if value < col_val[c * kc + kc - 1]:
