@@ -182,12 +182,6 @@ class BipartiteSolution:
     violation: tuple[float, int, int, float] | None
 
 
-def _unique_arcs(tails: np.ndarray, heads: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    key = np.unique(tails.astype(np.int64) * m + heads)
-    t, h = np.divmod(key, m)
-    return t.astype(np.intp), h.astype(np.intp)
-
-
 def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.ndarray, ...]:
     """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
     same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order)."""

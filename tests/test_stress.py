@@ -20,8 +20,6 @@ import scipy.stats
 from scipy.spatial.distance import cdist
 
 import emd
-from emd import _engine
-from emd._core import _costs
 
 RTOL = 1e-9
 
@@ -224,31 +222,6 @@ def test_twenty_thousand_points_in_the_plane():
 
 
 N_BIG = 50_000  # N_BIG**2 = 2.5e9 > 2**31
-
-
-def test_arc_keys_beyond_int32_round_trip():
-    rng = np.random.default_rng(13)
-    tails = rng.integers(0, N_BIG, size=1000).astype(np.intp)
-    heads = rng.integers(0, N_BIG, size=1000).astype(np.intp)
-    tails[:2], heads[:2] = N_BIG - 1, [N_BIG - 1, 0]  # keys near 2.5e9
-    t, h = _engine._unique_arcs(np.concatenate([tails, tails]), np.concatenate([heads, heads]),
-                                N_BIG)
-    assert t.dtype == h.dtype == np.intp
-    assert set(zip(t.tolist(), h.tolist(), strict=True)) == set(
-        zip(tails.tolist(), heads.tolist(), strict=True)
-    )
-
-
-def test_scan_collection_beyond_int32():
-    rng = np.random.default_rng(14)
-    row_arg = rng.integers(-1, N_BIG, size=(N_BIG, 1)).astype(np.intp)
-    col_arg = rng.integers(-1, N_BIG, size=(N_BIG, 1)).astype(np.intp)
-    row_arg[-1, 0] = col_arg[-1, 0] = N_BIG - 1
-    tails, heads = _costs._collect(row_arg, col_arg)
-    expected = {(r, int(row_arg[r, 0])) for r in range(N_BIG) if row_arg[r, 0] >= 0}
-    expected |= {(int(col_arg[c, 0]), c) for c in range(N_BIG) if col_arg[c, 0] >= 0}
-    assert set(zip(tails.tolist(), heads.tolist(), strict=True)) == expected
-    assert (N_BIG - 1, N_BIG - 1) in expected
 
 
 @pytest.mark.slow

@@ -161,7 +161,6 @@ def fuzz_cost_kernels(fdp: atheris.FuzzedDataProvider) -> None:
     p = fdp.ConsumeFloatInRange(1.0, 5.0)
     u = floats(fdp, n + (fdp.ConsumeIntInRange(0, 7) == 0), -3, 3)
     v = floats(fdp, m, -3, 3)
-    per_line = fdp.ConsumeIntInRange(-1, 4)
     which = fdp.ConsumeIntInRange(0, 6)
     cost = floats(fdp, n * m, -3, 3).reshape(n, m)
     rows = indices(fdp, fdp.ConsumeIntInRange(0, n + 1), n) if fdp.ConsumeBool() else None
@@ -169,18 +168,14 @@ def fuzz_cost_kernels(fdp: atheris.FuzzedDataProvider) -> None:
     arcs = fdp.ConsumeIntInRange(0, 10)
     t, h = indices(fdp, arcs, n), indices(fdp, arcs, m)
     try:
-        if which == 0:
-            _costs.dense_cheapest(cost, rows, cols, per_line)
-        elif which == 1:
-            _costs.dense_scan(cost, rows, cols, u, v, 1e-13, per_line)
-        elif which == 2:
-            _costs.points_scan(x, y, code, p, u, v, 1e-13, per_line)
-        elif which == 3:
+        if which <= 3:
             _costs.points_arc_costs(x, y, code, p, t, h)
         elif which == 4:
-            _costs.dense_min_reduced_cost(cost, u, v)
+            _costs.dense_min_reduced_cost(cost, u, v, np.zeros_like(u), np.zeros_like(v),
+                                          rows, cols)
         elif which == 5:
-            _costs.points_min_reduced_cost(x, y, code, p, u, v)
+            _costs.points_min_reduced_cost(x, y, code, p, u, v, np.zeros_like(u),
+                                           np.zeros_like(v), rows, cols)
         else:
             _costs.points_c_transform(x, y, code, p, v)
     except ALLOWED:
