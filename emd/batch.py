@@ -124,12 +124,9 @@ class _PairSolver:
 
             result = solve_validated(a, b, self.shared, self.max_iter)
         elif self.kind == "line":
-            from emd.structured._onedim import wasserstein_1d
+            from emd.transport import line_cost
 
-            cost = math.fsum(a) * wasserstein_1d(self.shared, self.shared, a, b)
-            if not math.isfinite(cost):
-                raise ValueError(f"the distance overflows float64 (total mass {math.fsum(a):.3g})")
-            return cost, True
+            return line_cost(self.shared, self.shared, a, b), True
         else:
             from emd.transport import solve_points_validated
 

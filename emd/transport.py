@@ -369,6 +369,19 @@ def _line_violation(xs, ys, u, v, rows, cols) -> float:
     return max(0.0, float(np.max(u + best)))
 
 
+def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """W1 on the line between masses of equal totals, by the closed form of
+    :func:`emd.wasserstein_1d` (which normalises each side) scaled back to the common
+    mass: the one home of the shortcut, for :func:`wasserstein` and the batches."""
+    from emd.structured._onedim import wasserstein_1d
+
+    mass = math.fsum(a)
+    cost = mass * wasserstein_1d(x, y, a, b)
+    if not math.isfinite(cost):
+        raise ValueError(f"the distance overflows float64 (total mass {mass:.3g})")
+    return cost
+
+
 def wasserstein(
     x: ArrayLike,
     y: ArrayLike,
@@ -429,13 +442,7 @@ def wasserstein(
             normalize = False
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     if x_arr.shape[1] == 1 and metric_name != "sqeuclidean":
-        from emd.structured._onedim import wasserstein_1d
-
-        # The closed form normalises each side; scale back to the common mass.
-        cost = math.fsum(a_arr) * wasserstein_1d(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
-        if not math.isfinite(cost):
-            raise ValueError(f"the distance overflows float64 (total mass {math.fsum(a_arr):.3g})")
-        return cost
+        return line_cost(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
     return solve_points(x_arr, y_arr, a_arr, b_arr, metric=metric, p=p).cost
 
 

@@ -266,9 +266,11 @@ class OneDimResult:
         x, y, rows, cols, high, low = self._proof
         distances = np.abs(x[rows] - y[cols])
         exact, err = exact_dot((high, distances), (low, distances))
+        # Entries too small for float64 (high == 0) are each below the smallest subnormal.
+        lost = 2.0**-1074 * float(distances[high == 0].sum())
         bound = round_up(
             abs(self.cost - exact) + err + UNIT_ROUNDOFF * float(np.abs(low) @ distances)
-            + 3 * UNIT_ROUNDOFF * abs(exact)
+            + 3 * UNIT_ROUNDOFF * abs(exact) + lost
         )
         return Certificate(
             cost=self.cost,
@@ -393,7 +395,10 @@ def solve_1d(
     rows, cols, high, low = _certify.monotone_plan(x, y, ra, rb, normalize=True)
     from scipy import sparse  # only when a plan is built
 
-    plan = sparse.coo_array((high, (rows, cols)), shape=(n, m))
+    # An entry below the smallest subnormal rounds to 0: the plan cannot hold it
+    # (the certificate counts it, see OneDimResult.certificate).
+    kept = high > 0
+    plan = sparse.coo_array((high[kept], (rows[kept], cols[kept])), shape=(n, m))
 
     return OneDimResult(
         cost=cost,
