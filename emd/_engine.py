@@ -344,9 +344,7 @@ def solve_arcs(
     check_scale(art_cost, 0.5 * float(np.abs(supply).sum()), n_nodes)
     tree = SpanningTree(supply, art_cost)
     status = STATUS_NAMES[tree.solve(tails, heads, costs, max_iter)]
-    arcs, _, _, flows, _ = tree.tree_arcs()
-    flow = np.zeros(tails.size)
-    flow[arcs] = flows
+    flow = tree.arc_flows(tails.size)
     if status == "optimal":
         # The root absorbs the rounding imbalance of the supplies; anything
         # beyond that is supply that found no path to a demand.

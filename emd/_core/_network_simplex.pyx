@@ -917,6 +917,14 @@ cdef class SpanningTree:
             self.subtree_flows()[nodes], self._arc_cost[nodes].copy(),
         )
 
+    def arc_flows(self, Py_ssize_t n_arcs):
+        """The flow on every arc of the list given to :meth:`solve` (``n_arcs`` long):
+        the tree's real arcs carry their subtree flows, every other arc 0."""
+        arcs, _, _, flows, _ = self.tree_arcs()
+        out = np.zeros(n_arcs)
+        out[arcs] = flows
+        return out
+
     def check_structure(self):
         """Verify the tree invariants and strong feasibility (for tests); raise RuntimeError."""
         cdef Py_ssize_t n = self.T.n_nodes, root = n, v, count = 0

@@ -497,9 +497,7 @@ def _solve_on_grid(
         tails = np.concatenate([tails, new_tails])
         heads = np.concatenate([heads, new_heads])
         costs = np.concatenate([costs, new_costs])
-    arcs, _, _, tree_flows, _ = tree.tree_arcs()
-    flow = np.zeros(tails.size)
-    flow[arcs] = tree_flows
+    flow = tree.arc_flows(tails.size)
     return tails, heads, flow, -tree.pi[:n].copy(), int(tree.n_iter) + coarse_iter, status, tree
 
 
