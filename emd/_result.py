@@ -55,7 +55,9 @@ class Certificate:
         ``sum(a u) + sum(b v)`` for the potentials the proof uses, correctly rounded.
     max_dual_violation : float
         Upper bound on ``max(0, u_i + v_j - C_ij)`` over the pairs that can carry
-        mass (for flows: ``max(0, y_tail - y_head - cost)`` over every arc).
+        mass (for flows: ``max(0, y_tail - y_head - cost)`` over every arc); NaN
+        where the proof needs no dual (trees, whose flow is unique; the 1-D
+        closed form, optimal by the Monge property).
     worst_pair : tuple of int
         Where that bound is attained (``(-1, -1)`` when nothing is violated or
         the notion does not apply).

@@ -948,6 +948,17 @@ def pairwise(
         With ``out``: rows and columns per block (default: ``n / 32`` between
         8 and 64).  A block is the unit of work, of recording and of loss when
         a run is killed.  A resumed run keeps the recorded block size.
+    cost : array_like, shape (n_bins, n_bins), optional
+        A precomputed ground cost for weight arrays on a shared support (instead
+        of ``positions``).
+    return_status : bool, default False
+        Also return a boolean matrix, True where the pair's value is proven: for
+        point sets and shared supports by the pair's certificate (to 1e-9
+        relative); for grids solved pair by pair likewise; for small city-block
+        and Chebyshev grids, which run in one GIL-free loop, and for 1-D grids,
+        True means the solve finished on a clean exact pricing pass or the closed
+        form, not that a certificate was checked pair by pair (a single
+        :func:`emd.solve_grid` gives one).  Not with ``out``.
 
     Returns
     -------

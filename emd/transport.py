@@ -349,9 +349,9 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
 
 
 def _line_violation(xs, ys, u, v, rows, cols) -> float:
-    """``max(0, u_i + v_j - |x_i - y_j|)`` over the pairs with mass, in O((n + m) log m),
-    as evaluated in float64: informational, since the line's certificate rests on the
-    Monge property, not on these potentials."""
+    """An upper bound on ``max(0, u_i + v_j - |x_i - y_j|)`` over the pairs with mass, in
+    O((n + m) log m): the float64 maximum plus the rounding of its few operations
+    (informational: the line's certificate rests on the Monge property)."""
     xs, u, ys, v = xs[rows], u[rows], ys[cols], v[cols]
     if xs.size == 0 or ys.size == 0:
         return 0.0
@@ -366,7 +366,13 @@ def _line_violation(xs, ys, u, v, rows, cols) -> float:
     best[has_left] = left[k[has_left] - 1] - xs[has_left]
     has_right = k < ys.size
     best[has_right] = np.maximum(best[has_right], right[k[has_right]] + xs[has_right])
-    return max(0.0, float(np.max(u + best)))
+    # Each candidate is u + (v +- y) -+ x and a distance fl(|x - y|): a handful of
+    # roundings of the magnitudes involved.
+    allowance = 8 * _certify.UNIT_ROUNDOFF * (
+        float(np.abs(u).max()) + float(np.abs(v).max()) + float(np.abs(xs).max())
+        + float(np.abs(ys).max())
+    )
+    return max(0.0, float(np.max(u + best)) + allowance)
 
 
 def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

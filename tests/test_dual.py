@@ -103,7 +103,8 @@ def test_witness_is_exact_and_1_lipschitz(n, m, d):
         scale = max(cert.cost, 1e-300)
         # Raw figures, not only the rounding-aware relative ones.
         assert abs(cert.gap) <= 1e-9 * scale + 1e-15
-        assert cert.max_dual_violation <= 1e-9 * scale + 1e-15
+        # An upper bound: it includes a few roundings of the data's magnitudes.
+        assert cert.max_dual_violation <= 1e-9 * scale + 1e-13
         assert abs(cert.kr_value - res.cost) <= 1e-9 * scale + 1e-15
         assert cert.lipschitz_ratio <= 1 + 1e-9
         assert cert.ok and cert.optimal(1e-12)

@@ -602,8 +602,10 @@ class GridSolver:
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray, max_iter: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether each
-        is proven optimal.  Bit-identical to calling the solver on each pair; small grids run
-        as one loop without the GIL."""
+        finished.  Bit-identical to calling the solver on each pair.  Graphs solved pair by
+        pair are judged by their certificates; small plain grids run as one loop without the
+        GIL, where "finished" means the exact pricing phase found nothing (no certificate is
+        checked pair by pair), and 1-D grids use the closed form."""
         graph = self.graph
         mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
         self._check_scale(mass)

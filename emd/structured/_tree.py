@@ -194,7 +194,7 @@ def _tree_certificate(proof: tuple, cost: float, potential: np.ndarray) -> Certi
     return Certificate(
         cost=float(cost),
         dual_value=math.nan,  # not used: the proof is the uniqueness of the tree flow
-        max_dual_violation=0.0 if basic.unrouted == 0 else math.nan,
+        max_dual_violation=math.nan,  # not used: the tree flow is unique
         worst_pair=(-1, -1),
         marginal_error=0.0,
         unrouted=basic.unrouted,
