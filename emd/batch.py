@@ -585,6 +585,15 @@ def _block_hash(values: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
 
 
+def _check_reopened(path: Path, array: Any, shape: tuple[int, int]) -> None:
+    """Refuse to resume into a stored array of another shape or dtype."""
+    if tuple(array.shape) != shape or array.dtype != np.float64:
+        raise ValueError(
+            f"out: {str(path)!r} holds a {array.dtype} array of shape "
+            f"{tuple(array.shape)}, not the float64 {shape} this call computes"
+        )
+
+
 class _NpyTarget:
     """A ``.npy`` file written through a memory map (its pages are the file's, not anonymous)."""
 
@@ -598,11 +607,7 @@ class _NpyTarget:
                 self.array = np.load(path, mmap_mode="r+")
             except (OSError, ValueError) as exc:
                 raise ValueError(f"out: cannot reopen {str(path)!r} to resume: {exc}") from None
-            if self.array.shape != shape or self.array.dtype != np.float64:
-                raise ValueError(
-                    f"out: {str(path)!r} holds a {self.array.dtype} array of shape "
-                    f"{self.array.shape}, not the float64 {shape} this call computes"
-                )
+            _check_reopened(path, self.array, shape)
 
     def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
         self.array[rows, cols] = values
@@ -632,11 +637,7 @@ class _ZarrTarget:
                                          dtype="f8", fill_value=0.0)
         else:
             self.array = zarr.open_array(str(path), mode="r+")
-            if tuple(self.array.shape) != shape or self.array.dtype != np.float64:
-                raise ValueError(
-                    f"out: {str(path)!r} holds a {self.array.dtype} array of shape "
-                    f"{tuple(self.array.shape)}, not the float64 {shape} this call computes"
-                )
+            _check_reopened(path, self.array, shape)
 
     def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
         self.array[rows, cols] = values
