@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -67,3 +69,28 @@ def peak_memory(fn: Callable[[], Any]) -> int | None:
     process.start()
     process.join()
     return queue.get() if process.exitcode == 0 else None
+
+
+def fingerprint(value: Any) -> Any:
+    """A JSON-able record of an answer that tells two runs' answers apart bit for bit.
+
+    A number becomes its ``float.hex`` (every bit kept; ``benchmarks.compare``
+    also reads back the relative difference), an array its dtype, shape,
+    SHA-256 of the bytes and its float sum, a tuple or list one record per
+    item.
+    """
+    if isinstance(value, (tuple, list)):
+        return [fingerprint(item) for item in value]
+    if isinstance(value, np.ndarray):
+        import hashlib
+
+        data = np.ascontiguousarray(value)
+        return {"dtype": str(data.dtype), "shape": list(data.shape),
+                "sha256": hashlib.sha256(data.tobytes()).hexdigest(),
+                "sum": float(np.sum(data, dtype=np.float64)) if data.dtype.kind in "biuf" else None}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    try:
+        return float(value).hex()
+    except (TypeError, ValueError):
+        return None

@@ -67,3 +67,31 @@ def test_a_missing_peer_is_reported(monkeypatch):
     assert set(PEERS) == set(FAMILIES)
     assert missing["1-D"] == ["POT: pip install pot"]
     assert "Dask" in missing["pairwise"][0]
+
+
+def test_benchmark_answers_are_compared_bit_for_bit():
+    import numpy as np
+
+    from benchmarks._timing import fingerprint
+    from benchmarks.compare import compare
+
+    def run(value, matrix):
+        return {"rows": [
+            {"family": "dense", "case": "c", "size": 10, "ours_s": 1.0,
+             "answer": fingerprint(value)},
+            {"family": "pairs", "case": "m", "size": 3, "ours_s": 2.0,
+             "answer": fingerprint((matrix, matrix > 0))},
+            {"family": "scale", "case": "no answer", "size": 1, "ours_s": 1.0},
+        ]}
+
+    matrix = np.array([[0.0, 0.5], [0.5, 0.0]])
+    rows, differ = compare(run(0.1 + 0.2, matrix), run(0.1 + 0.2, matrix.copy()))
+    assert differ == 0 and [r[1] for r in rows] == [True, True]
+    # One unit in the last place is a difference, and its size is reported.
+    rows, differ = compare(run(0.1 + 0.2, matrix), run(0.3, matrix))
+    assert differ == 1
+    (_, identical, rel, _, _), _ = rows
+    assert not identical and 0 < rel < 1e-15
+    nudged = matrix.copy()
+    nudged[0, 1] = np.nextafter(0.5, 1.0)
+    assert compare(run(0.3, matrix), run(0.3, nudged))[1] == 1
