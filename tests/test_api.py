@@ -4,7 +4,7 @@ A refactor must leave this file passing unchanged.  A deliberate change of the
 API shows up as an edited row here, in the same commit that makes it.
 
 The rows cover ``emd.__all__`` and the ``__all__`` of the public modules
-``emd.divergences``, ``emd.dual`` and ``emd.compat.pot``: each function's
+``emd.divergences``, ``emd.dual``, ``emd.compat.pot``, ``emd.io`` and ``emd.cli``: each function's
 ``inspect.signature``, each class's constructor signature (or its bases, for
 exception classes), each public method's signature, and each public
 attribute (dataclass field or property) as ``"attribute"``.
@@ -39,6 +39,14 @@ PUBLIC_NAMES = {
     ],
     "emd.compat.pot": [
         "POTCompatError", "emd", "emd2", "emd2_lazy",
+    ],
+    "emd.io": [
+        "Histogram", "HistogramFileError", "atomic_batch", "atomic_open", "atomic_write",
+        "labels_path", "read_cost_matrix", "read_histogram", "write_matrix", "write_plan",
+        "write_vector",
+    ],
+    "emd.cli": [
+        "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NOT_OPTIMAL", "EXIT_OK", "EXIT_POT", "main",
     ],
 }
 
@@ -122,6 +130,7 @@ SIGNATURES = {
     'emd.TreeResult.edge_flows': 'attribute',
     'emd.TreeResult.potential': 'attribute',
     'emd.cdist': "(hists_a: 'Sequence[ArrayLike] | np.ndarray', hists_b: 'Sequence[ArrayLike] | np.ndarray', *, metric: 'str | None' = None, positions: 'ArrayLike | None' = None, grid: 'bool' = False, n_jobs: 'int | None' = None, progress: 'bool' = False, normalize: 'bool' = False, client: 'Any' = None, chunk_size: 'int | None' = None, spacing: 'float' = 1.0, L: 'int | None' = None, max_iter: 'int | None' = None, out: 'str | os.PathLike | None' = None, resume: 'bool' = False, block_size: 'int | None' = None, cost: 'ArrayLike | None' = None, return_status: 'bool' = False) -> 'Any'",
+    'emd.cli.main': "(argv: 'Sequence[str] | None' = None) -> 'int'",
     'emd.compat.pot.POTCompatError': 'subclass of ValueError, AssertionError',
     'emd.compat.pot.emd': "(a: 'ArrayLike', b: 'ArrayLike', M: 'ArrayLike', numItermax: 'int' = 100000, log: 'bool' = False, center_dual: 'bool' = True, numThreads: 'int' = 1, check_marginals: 'bool' = True, potentials_init: 'tuple[ArrayLike, ArrayLike] | None' = None) -> 'np.ndarray | scipy.sparse.coo_array | tuple[Any, dict[str, Any]]'",
     'emd.compat.pot.emd2': "(a: 'ArrayLike', b: 'ArrayLike', M: 'ArrayLike', processes: 'int' = 1, numItermax: 'int' = 100000, log: 'bool' = False, return_matrix: 'bool' = False, center_dual: 'bool' = True, numThreads: 'int' = 1, check_marginals: 'bool' = True, potentials_init: 'tuple[ArrayLike, ArrayLike] | None' = None)",
@@ -238,6 +247,25 @@ SIGNATURES = {
     'emd.dual.w1_heldout_lower': "(X: 'ArrayLike', Y: 'ArrayLike', *, witness: 'str | Callable[[np.ndarray], np.ndarray]' = 'ctransform', metric: 'str' = 'euclidean', p: 'float | None' = None, split: 'float' = 0.5, alpha: 'float' = 0.05, bound: 'str' = 'clt', seed: 'Seed' = None) -> 'HeldoutEstimate'",
     'emd.dual.w1_plugin': "(X: 'ArrayLike', Y: 'ArrayLike', *, metric: 'str' = 'euclidean', p: 'float | None' = None, bootstrap: 'int' = 0, subsample: 'int | tuple[int, int] | None' = None, alpha: 'float' = 0.05, seed: 'Seed' = None) -> 'PluginEstimate'",
     'emd.dual.witness_from_result': "(result: 'TransportResult', kind: 'str' = 'upper') -> 'Witness'",
+    'emd.io.Histogram': "(weights: 'np.ndarray', positions: 'np.ndarray | None' = None, source: 'str' = '<array>', kind: 'str | None' = None) -> None",
+    'emd.io.Histogram.as_points': "(self, *, nonzero: 'bool' = False) -> 'tuple[np.ndarray, np.ndarray]'",
+    'emd.io.Histogram.dim': 'attribute',
+    'emd.io.Histogram.kind': 'attribute',
+    'emd.io.Histogram.mass': 'attribute',
+    'emd.io.Histogram.ndim_grid': 'attribute',
+    'emd.io.Histogram.positions': 'attribute',
+    'emd.io.Histogram.source': 'attribute',
+    'emd.io.Histogram.weights': 'attribute',
+    'emd.io.HistogramFileError': "(message: 'str', *, source: 'str | None' = None) -> 'None'",
+    'emd.io.atomic_batch': "() -> 'Iterator[None]'",
+    'emd.io.atomic_open': "(path: 'PathLike', mode: 'str' = 'wb') -> 'Iterator[IO[Any]]'",
+    'emd.io.atomic_write': "(path: 'PathLike', writer: 'Callable[[IO[Any]], object]', *, binary: 'bool' = True) -> 'None'",
+    'emd.io.labels_path': "(path: 'PathLike') -> 'str'",
+    'emd.io.read_cost_matrix': "(path: 'PathLike') -> 'np.ndarray'",
+    'emd.io.read_histogram': "(path: 'PathLike', *, kind: 'str | None' = None) -> 'Histogram'",
+    'emd.io.write_matrix': "(path: 'PathLike', array: 'Any', labels: 'Sequence[str] | None' = None) -> 'None'",
+    'emd.io.write_plan': "(path: 'PathLike', rows: 'Any', cols: 'Any', masses: 'Any', *, columns: 'tuple[str, str, str] | None' = None) -> 'None'",
+    'emd.io.write_vector': "(path: 'PathLike', values: 'Any', header: 'str | None' = None) -> 'None'",
     'emd.knn': "(queries: 'Sequence[ArrayLike] | np.ndarray', database: 'Sequence[ArrayLike] | np.ndarray | None' = None, k: 'int' = 1, *, metric: 'str | None' = None, positions: 'ArrayLike | None' = None, grid: 'bool' = False, normalize: 'bool' = False, n_jobs: 'int | None' = None, client: 'Any' = None, spacing: 'float' = 1.0, L: 'int | None' = None, max_iter: 'int | None' = None) -> 'NeighborsResult'",
     'emd.min_cost_flow': "(tails: 'ArrayLike', heads: 'ArrayLike', costs: 'ArrayLike', supply: 'ArrayLike', *, max_iter: 'int | None' = None) -> 'FlowResult'",
     'emd.pairwise': "(hists: 'Sequence[ArrayLike] | np.ndarray', *, metric: 'str | None' = None, positions: 'ArrayLike | None' = None, grid: 'bool' = False, n_jobs: 'int | None' = None, progress: 'bool' = False, normalize: 'bool' = False, client: 'Any' = None, chunk_size: 'int | None' = None, spacing: 'float' = 1.0, L: 'int | None' = None, max_iter: 'int | None' = None, out: 'str | os.PathLike | None' = None, resume: 'bool' = False, block_size: 'int | None' = None, cost: 'ArrayLike | None' = None, return_status: 'bool' = False) -> 'Any'",
