@@ -168,8 +168,12 @@ def _certify_arcs(
         under, under_err = _certify.exact_dot(
             (basic.high, support_costs), (basic.low, support_costs), minus_reported
         )
+        # ``basic.error`` bounds the L1 error of the flow on the support, so
+        # it is priced at the support's own costs (zero-cost supports, the
+        # common case for identical histograms, then prove a bound of 0).
+        largest_support_cost = float(np.abs(support_costs).max(initial=0.0))
         repair = (
-            basic.error * max_cost
+            basic.error * largest_support_cost
             + 2 * float(np.dot(basic.negative, np.abs(support_costs)))
             + (basic.unrouted + 2 * float(basic.negative.sum())) * longest_path
         )

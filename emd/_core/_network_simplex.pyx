@@ -987,10 +987,12 @@ def basic_flow(
     when every sum is exact, as with integer masses).  ``supply_low`` adds low
     parts to the supplies (e.g. the exact rounding error of ``a - b``).
 
-    Returns ``(is_forest, high, low, error, residual, residual_error)``:
-    ``high + low`` is each arc's flow to within ``error`` (per arc), and
-    ``residual`` (with its own error bound) is what each node keeps at the
-    end -- nonzero only at the last node of a tree that does not balance.
+    Returns ``(is_forest, high, low, error, residual, residual_error,
+    peeled_into)``: ``high + low`` is each arc's flow to within ``error`` (per
+    arc), ``residual`` (with its own error bound) is what each node keeps at
+    the end -- nonzero only at the last node of a tree that does not balance --
+    and ``peeled_into[v]`` the node that took over ``v``'s supply (-1 for the
+    last node of each tree), so that following it finds each node's tree.
     """
     cdef Py_ssize_t n = supply.shape[0], k = tails.shape[0], e, v, w, slot, top = 0, peeled = 0
     if heads.shape[0] != k:
@@ -1010,6 +1012,8 @@ def basic_flow(
     if rest_low.shape[0] != n:
         raise ValueError("supply_low must have one entry per node")
     cdef double[::1] rest_err = np.zeros(n)
+    peeled_into = np.full(n, -1, dtype=np.intp)
+    cdef Py_ssize_t[::1] peeled_into_v = peeled_into
     high = np.zeros(k)
     low = np.zeros(k)
     error = np.zeros(k)
@@ -1046,6 +1050,7 @@ def basic_flow(
             used[e] = 1
             peeled += 1
             w = heads[e] if tails[e] == v else tails[e]
+            peeled_into_v[v] = w
             sign = 1.0 if tails[e] == v else -1.0
             high_v[e] = sign * rest[v]
             low_v[e] = sign * rest_low[v]
@@ -1064,7 +1069,7 @@ def basic_flow(
             if degree[w] == 1:
                 stack[top] = w
                 top += 1
-    return peeled == k, high, low, error, np.asarray(rest), np.asarray(rest_err)
+    return peeled == k, high, low, error, np.asarray(rest), np.asarray(rest_err), peeled_into
 
 
 # ---------------------------------------------------------------------------
