@@ -488,7 +488,8 @@ def test_wasserstein_graph(problem, max_iter):
     kept = np.abs(np.bincount(labels, wa - wb)).sum() * float(np.abs(f).max(initial=0.0))
     with np.errstate(over="ignore"):
         magnitude = max(wa.sum(), wb.sum()) * max(float(weights.sum()), 1e-300)
-    assert close(float(np.sum((wa - wb) * f)), result.cost, magnitude + kept / 1e-9)
+    # (kept doubled: the sum that carries it is itself rounded.)
+    assert close(float(np.sum((wa - wb) * f)), result.cost, magnitude + 2 * kept / 1e-9)
     net = np.bincount(lo, result.edge_flows, minlength=wa.size) - np.bincount(
         hi, result.edge_flows, minlength=wa.size
     )

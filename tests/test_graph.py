@@ -108,6 +108,20 @@ def test_disconnected_graph_with_stranded_mass_is_an_error():
     assert emd.wasserstein_graph((edges, [1.0, 2.0]), [1, 0, 1, 0], [0, 1, 0, 1]) == pytest.approx(3.0)
 
 
+def test_totals_equal_to_rounding_are_balanced_per_component():
+    """sum([1/3, 2/3]) rounds to 1 but is 1 - 2**-54 exactly: each component is balanced
+    exactly, so the plan is proven (found by the fuzz tests: cost 0, 'uncertified')."""
+    edges = np.array([[0, 0], [0, 1], [2, 0], [1, 2]])
+    result = emd.solve_graph((edges, [0.0, 0.0, 0.0, 1.0]), [0, 0, 1.0], [0, 1 / 3, 2 / 3])
+    assert result.status == "optimal" and result.cost == 0.0
+    assert result.certificate().bound == 0.0
+    # Two components, each off by rounding; closed form 1/3 * 1 + 1/3 * 2 = 1.
+    two = emd.solve_graph((np.array([[0, 1], [2, 3]]), [1.0, 2.0]), [0, 1.0, 0, 1.0],
+                          [1 / 3, 2 / 3, 1 / 3, 2 / 3])
+    assert two.status == "optimal"
+    assert two.cost == pytest.approx(1.0, rel=1e-15)
+
+
 @pytest.mark.parametrize("graph,a,b,match", [
     ((np.array([[0, 1]]), [-1.0]), [1, 0], [0, 1], "finite and nonnegative"),
     ((np.array([[0, 5]]), [1.0]), [1, 0], [0, 1], r"outside \[0, 2\)"),

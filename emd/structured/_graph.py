@@ -206,7 +206,6 @@ def solve_graph(
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     lo, hi, lengths = _undirected(i, j, lengths, n_nodes)
-    supply = a_arr - b_arr
 
     import scipy.sparse
     from scipy.sparse import csgraph
@@ -215,13 +214,15 @@ def solve_graph(
         (np.ones(lo.size), (lo, hi)), shape=(n_nodes, n_nodes)
     ).tocsr()
     n_comp, labels = csgraph.connected_components(adjacency, directed=False)
+    a_arr, b_arr = _balance_components(a_arr, b_arr, labels, n_comp)
+    supply = a_arr - b_arr
     imbalance = 0.0
     if n_comp > 1:
         net = np.bincount(labels, supply, minlength=n_comp)
         # What each component keeps of the rounding in sum(a) - sum(b) stays
         # undelivered; the global imbalance may hide it by cancelling out.
         imbalance = float(np.abs(net).sum())
-        tolerance = 1e-9 * max(a_arr.sum(), b_arr.sum())
+        tolerance = _STRANDED_RTOL * max(a_arr.sum(), b_arr.sum())
         stuck = np.flatnonzero(np.abs(net) > tolerance)
         if stuck.size:
             component = stuck[0]
@@ -256,6 +257,35 @@ def solve_graph(
         result = dataclasses.replace(result, status="uncertified")
     _warn_status(result.status, max_iter)
     return result
+
+
+# Net mass of a connected component, relative to the total, beyond which it is
+# stranded (an error) rather than rounding (balanced exactly).
+_STRANDED_RTOL = 1e-9
+
+
+def _balance_components(
+    a: np.ndarray, b: np.ndarray, labels: np.ndarray, n_comp: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each connected component is its own transport problem: balance its totals
+    exactly (:func:`emd._certify.balance_exactly`), as a transport solve balances
+    the whole problem, so that totals equal only to rounding leave no mass the
+    certificate must count as undelivered."""
+    from emd import _certify
+
+    if n_comp == 1:
+        return _certify.balance_exactly(a, b)
+    # Components off by more than rounding are refused later (mass that
+    # cannot reach its target); only the others are balanced.
+    net = np.abs(np.bincount(labels, a - b, minlength=n_comp))
+    near = np.flatnonzero(net <= _STRANDED_RTOL * max(a.sum(), b.sum()))
+    a, b = a.copy(), b.copy()
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
+    for component in near:
+        nodes = order[bounds[component]:bounds[component + 1]]
+        a[nodes], b[nodes] = _certify.balance_exactly(a[nodes], b[nodes])
+    return a, b
 
 
 def wasserstein_graph(
