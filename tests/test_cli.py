@@ -1160,7 +1160,7 @@ def test_same_file_spelt_two_ways_is_refused_in_a_subprocess(tmp_path):
 
 
 def test_messages_carry_no_python_reprs():
-    from emd.cli import _plain
+    from emd.cli._report import _plain
 
     text = "sum(a)=np.float64(1.1) in <_io.BytesIO object at 0x7f00aa> got np.int64(3)"
     assert _plain(text) == "sum(a)=1.1 in the data got 3"
