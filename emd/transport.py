@@ -54,6 +54,17 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
         v[block] = (cost[:, block] - u[:, None]).min(axis=0)
 
 
+def _solve_bipartite(a, b, source, max_iter, initial_arcs):
+    """A handful of bins with mass on one side and very many on the other (and the default
+    pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
+    if max_iter is None and initial_arcs is None:
+        from emd import _few
+
+        if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
+            return _few.solve_bipartite(a, b, source)
+    return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+
+
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     n, m = a.size, b.size
     u, v = np.zeros(n), np.zeros(m)
@@ -187,7 +198,7 @@ def solve_validated(
     """
     a, b = _certify.balance_exactly(a, b)
     source = _engine.DenseCosts(cost)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
 
     def fill(u, v, rows, cols):
         _dense_fill(cost, a, b, u, v, rows, cols)
@@ -271,7 +282,7 @@ def solve_points_validated(
     source.check_range()
     if x.shape[1] == 1 and metric != "sqeuclidean":
         return _solve_line(x, y, a, b, source)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
 
     def fill(u, v, rows, cols):
         zero_rows = np.flatnonzero(a == 0)
