@@ -36,8 +36,15 @@ __all__ = ["applies", "solve_bipartite"]
 SMALL_MAX = 64
 LARGE_MIN = 10_000
 RATIO = 200
-#: Costs and amounts are held as two small x large float64 arrays.
-CELLS_MAX = 20_000_000
+#: Costs and amounts are held as two small x large float64 arrays, and the heaps
+#: take 16 (small - 1) bytes per large-side bin: about 32 small bytes per
+#: large-side bin in all (at most about 260 MB here).  Beyond this the simplex on
+#: all nodes, whose memory is O(small + large), takes over.
+CELLS_MAX = 8_000_000
+
+
+#: Augmentations allowed per node (random clouds take under one).
+AUGMENT_BUDGET = 20
 
 
 def applies(n: int, m: int) -> bool:
@@ -75,8 +82,10 @@ def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
     check_scale(cost_scale, mass, a.size + b.size)
     small_mass, large_mass = (a[rows], b[cols]) if rows_small else (b[cols], a[rows])
 
+    # The budget only guards against a pathological run: the simplex below finishes
+    # from whatever plan the paths reach.
     amounts, augments, _ = _few_sources.shortest_paths(
-        cost, small_mass, large_mass, 2.0**-40 * mass, 20 * (n + m) + 10_000
+        cost, small_mass, large_mass, 2.0**-40 * mass, AUGMENT_BUDGET * (n + m) + 10_000
     )
     big, little = (np.ascontiguousarray(z, dtype=np.intp) for z in np.nonzero(amounts))
     # Tree nodes: rows 0..n-1, then columns n..n+m-1; every arc goes row -> column.

@@ -215,6 +215,7 @@ def test_which_shapes_go_to_the_few_sources_path():
     assert not _few.applies(100, 20_000)  # too many on the small side
     assert not _few.applies(64, 10_000)  # large side under RATIO times the small
     assert not _few.applies(0, 50_000)
+    assert not _few.applies(5, 2_000_000)  # the O(n m) arrays would not pay
 
 
 def test_an_explicit_pivot_budget_keeps_the_simplex(few):
@@ -224,6 +225,29 @@ def test_an_explicit_pivot_budget_keeps_the_simplex(few):
     result = emd.solve(a, b, cost, max_iter=10**6)
     check(result, a, b, pot_cost(a, b, cost), cost)
     assert few == []
+
+
+@pytest.mark.parametrize("budget", [0, 3])
+def test_the_simplex_finishes_from_an_unfinished_plan(few, monkeypatch, budget):
+    # With (almost) no augmentations the forest handed over is the cheapest
+    # assignment, which ignores the small side's masses: edges are cut and the
+    # simplex does the rest, to the same certified optimum.
+    monkeypatch.setattr(_few, "AUGMENT_BUDGET", 0)
+    calls = []
+    original = _few_sources.shortest_paths
+
+    def limited(cost, small, large, tol, max_augment):
+        result = original(cost, small, large, tol, budget)
+        calls.append(result[1:])
+        return result
+
+    monkeypatch.setattr(_few_sources, "shortest_paths", limited)
+    rng = np.random.default_rng(budget)
+    x, y = rng.random((5, 2)), rng.random((900, 2))
+    a, b = random_weights(rng, 5), random_weights(rng, 900)
+    cost = metric_cost(x, y, "euclidean")
+    check(emd.solve_points(x, y, a, b), a, b, pot_cost(a, b, cost), cost)
+    assert calls == [(budget, False)]
 
 
 def test_shortest_paths_kernel_meets_the_masses():
