@@ -166,6 +166,11 @@ def solve(
     recomputed from the tree before that final pass, so the answer is
     optimal to rounding, not to a loose pricing tolerance.
 
+    With at most 64 bins of mass on one side and at least 200 times as many
+    (and 10 000) on the other, the starting tree comes from successive
+    shortest paths on the small side (:mod:`emd._few`), and the same simplex
+    and pricing passes finish from it.
+
     Examples
     --------
     >>> import emd
@@ -219,7 +224,10 @@ def solve_points(
 ) -> TransportResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
-    Memory is O((n + m) d): the n x m cost matrix is never formed.
+    Memory is O((n + m) d): the n x m cost matrix is never formed, except when
+    one side has at most 64 points with mass and the other at least 200 times
+    as many (and 10 000): the solve then starts on the small side (see
+    :func:`solve`) and holds those costs, at most 64 per point of the large side.
 
     Parameters
     ----------

@@ -17,11 +17,12 @@ O(m) of them.  Here the work happens on the small side instead:
    entry whose ``j`` ``i`` no longer serves is dropped when it reaches the
    top).  Dijkstra over the ``n`` nodes runs on reduced lengths with node
    potentials, which stay nonnegative (the capped update of AMO sec. 9.7), so
-   each augmentation costs O(n^2 + path * n log m).  This is the primal-dual
-   view of the Hitchcock problem with few sources of Tokuyama & Nakano
-   ("Efficient algorithms for the Hitchcock transportation problem", SIAM J.
-   Comput. 24(3), 1995), whose dual has only ``n`` free potentials
-   (``v_j = min_i c_ij - u_i``).
+   each augmentation costs O(n^2 + path * n log m).  The potentials are the
+   ``n`` free variables of the dual (``v_j = min_i c_ij - u_i``), the
+   structure that Tokuyama & Nakano exploit for the Hitchcock problem with
+   few supply points ("Efficient algorithms for the Hitchcock transportation
+   problem", SIAM J. Comput. 24(3), 1995); the algorithm here is the plain
+   successive shortest path method on the contracted graph, not theirs.
 
 The plan found this way is turned into a spanning forest (:func:`forest_start`)
 and handed to the exact network simplex as its starting basis, which finishes
