@@ -24,7 +24,7 @@ from emd._core._network_simplex import STATUS_NAMES, SpanningTree
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
 from emd._validation import check_scale
 
-__all__ = ["applies", "solve_bipartite"]
+__all__ = ["applies", "batch_alone", "solve_bipartite"]
 
 #: The small side may have at most this many bins with mass, the large side at
 #: least LARGE_MIN and RATIO times as many.  Measured on random 2-D clouds
@@ -55,6 +55,22 @@ def applies(n: int, m: int) -> bool:
         and large >= max(LARGE_MIN, RATIO * small)
         and small * large <= CELLS_MAX
     )
+
+
+def batch_alone(left, right, pairs: np.ndarray, kind: str, max_iter) -> np.ndarray:
+    """Which pairs ``(i, j)`` of a batch (``left[i]``, ``right[j]``: histograms, or
+    ``(points, weights)`` for ``kind == "points"``) the single solve sends here: the
+    batch leaves them to it, so that its entries stay the single solve's values."""
+    alone = np.zeros(len(pairs), dtype=bool)
+    if max_iter is not None or kind not in ("dense", "points"):
+        return alone
+
+    def kept(item):
+        return int(np.count_nonzero(item[1] if kind == "points" else item))
+
+    for k, (i, j) in enumerate(np.asarray(pairs).tolist()):
+        alone[k] = applies(kept(left[i]), kept(right[j]))
+    return alone
 
 
 def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:

@@ -208,6 +208,34 @@ def test_the_real_threshold_dispatches_and_matches_pot():
     check(result, a, b, pot_cost(a, b, metric_cost(x, y, "euclidean")))
 
 
+@pytest.mark.parametrize("uniform", [False, True])
+def test_batches_leave_these_pairs_to_the_single_solve(few, uniform):
+    # Uniform weights have many optimal bases: the compiled pair solve and this
+    # path may end on different ones, a rounding apart; a batch entry must be the
+    # single solve's value, so the batch hands such pairs to the single solve.
+    rng = np.random.default_rng(13)
+
+    def weights(k):
+        return np.ones(k) if uniform else rng.random(k)
+
+    small = [(rng.random((k, 2)), weights(k)) for k in (2, 4)]
+    large = [(rng.random((k, 2)), weights(k)) for k in (300, 7)]
+    matrix = emd.cdist(small, large, normalize=True, n_jobs=1)
+    assert len(few) == 4  # every pair qualifies under the lowered thresholds
+    for i, (x, a) in enumerate(small):
+        for j, (y, b) in enumerate(large):
+            assert matrix[i, j] == emd.solve_points(x, y, a, b, normalize=True).cost
+    # Histograms on one cost matrix: a two-bin histogram against full ones.
+    cost = rng.random((300, 300))
+    hists = [np.zeros(300), weights(300), weights(300)]
+    hists[0][[5, 77]] = 1.0
+    before = len(few)
+    by_cost = emd.pairwise(hists, cost=cost, normalize=True, n_jobs=1)
+    assert len(few) == before + 2
+    for j in (1, 2):
+        assert by_cost[0, j] == emd.solve(hists[0], hists[j], cost, normalize=True).cost
+
+
 def test_which_shapes_go_to_the_few_sources_path():
     assert _few.applies(5, 200_000) and _few.applies(200_000, 5)
     assert _few.applies(20, 100_000) and _few.applies(50, 50_000)
