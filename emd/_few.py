@@ -88,7 +88,8 @@ def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
             source.x, source.y, source.code, source.p, rows, cols, rows_small
         )
     elif isinstance(source, DenseCosts):
-        block = source.matrix[np.ix_(rows, cols)]
+        full = n == a.size and m == b.size
+        block = source.matrix if full else source.matrix[np.ix_(rows, cols)]
         max_abs = max(float(block.max()), -float(block.min()), 0.0)
         cost = np.ascontiguousarray(block.T if rows_small else block)
     else:
