@@ -14,7 +14,7 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=COMPILE_ARGS,
     )
-    for name in ("_network_simplex", "_costs", "_line")
+    for name in ("_network_simplex", "_costs", "_line", "_few_sources")
 ]
 
 setup(

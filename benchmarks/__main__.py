@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_grid_frontier, workloads_pairs, workloads_scale
+from . import workloads, workloads_few, workloads_grid_frontier, workloads_pairs, workloads_scale
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -51,7 +51,7 @@ FAMILIES = {
     "pairwise": "emd.pairwise: threads vs one thread, a Dask local cluster vs threads",
     "scale": "emd.knn vs brute force, resumable pairwise on disk, memory of a huge output",
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
-    "(Spatial-KWD's times as the yardstick)",
+    "(Spatial-KWD's times as the yardstick); 5 points vs 40 000-200 000 (vs ot.emd2)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
 }  # fmt: skip
 
@@ -65,7 +65,8 @@ PEERS = {
     "pairwise": [("distributed", None, "Dask: pip install 'emd-ot[distributed]'")],
     "scale": [("sklearn", None, "scikit-learn (bundled digits): pip install scikit-learn")],
     "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
-                                   "pip install scikit-image")],
+                                   "pip install scikit-image"),
+                 ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
 }  # fmt: skip
 
@@ -101,7 +102,12 @@ def _families(config: dict):
     yield "1-D", lambda: workloads.onedim(config["1-D"]["sizes"])
     yield "pairwise", lambda: workloads.pairwise(**config["pairwise"])
     yield "scale", lambda: workloads_scale.run(config["scale"])
-    yield "frontier", lambda: workloads_grid_frontier.frontier(quick=config is QUICK)
+
+    def frontier_rows():
+        yield from workloads_grid_frontier.frontier(quick=config is QUICK)
+        yield from workloads_few.few_sources(quick=config is QUICK)
+
+    yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
 
 

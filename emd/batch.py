@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _engine
+from emd import _engine, _few
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
@@ -149,14 +149,21 @@ class _PairSolver:
         out = np.empty((len(pairs), 2))
         todo = range(len(pairs))
         if self.compiled is not None and len(pairs):
-            try:
-                values, codes = self.compiled.run(pairs, self.max_iter)
-            except Exception as exc:
-                raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-            out[:, 0] = values
-            out[:, 1] = codes
+            # Pairs that the single solve starts on their small side (emd._few) go to it
+            # whole, so that a batch entry is that solve's value bit for bit.
+            alone = _few.batch_alone(self.left, self.right, pairs, self.kind, self.max_iter)
+            rest = np.flatnonzero(~alone)
+            codes = np.zeros(0)
+            if rest.size:
+                try:
+                    values, codes = self.compiled.run(pairs[rest], self.max_iter)
+                except Exception as exc:
+                    raise type(exc)(
+                        f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
+                out[rest, 0] = values
+                out[rest, 1] = codes
             # The full single solve settles the rest: same value, full certificate.
-            todo = np.flatnonzero(codes == 0).tolist()
+            todo = sorted(np.flatnonzero(alone).tolist() + rest[codes == 0].tolist())
         for k in todo:
             i, j = pairs[k]
             try:

@@ -54,6 +54,17 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
         v[block] = (cost[:, block] - u[:, None]).min(axis=0)
 
 
+def _solve_bipartite(a, b, source, max_iter, initial_arcs):
+    """A handful of bins with mass on one side and very many on the other (and the default
+    pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
+    if max_iter is None and initial_arcs is None:
+        from emd import _few
+
+        if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
+            return _few.solve_bipartite(a, b, source)
+    return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+
+
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     n, m = a.size, b.size
     u, v = np.zeros(n), np.zeros(m)
@@ -155,6 +166,11 @@ def solve(
     recomputed from the tree before that final pass, so the answer is
     optimal to rounding, not to a loose pricing tolerance.
 
+    With at most 64 bins of mass on one side and at least 200 times as many
+    (and 10 000) on the other, the starting tree comes from successive
+    shortest paths on the small side (:mod:`emd._few`), and the same simplex
+    and pricing passes finish from it.
+
     Examples
     --------
     >>> import emd
@@ -187,7 +203,7 @@ def solve_validated(
     """
     a, b = _certify.balance_exactly(a, b)
     source = _engine.DenseCosts(cost)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
 
     def fill(u, v, rows, cols):
         _dense_fill(cost, a, b, u, v, rows, cols)
@@ -208,7 +224,10 @@ def solve_points(
 ) -> TransportResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
-    Memory is O((n + m) d): the n x m cost matrix is never formed.
+    Memory is O((n + m) d): the n x m cost matrix is never formed, except when
+    one side has at most 64 points with mass and the other at least 200 times
+    as many (and 10 000): the solve then starts on the small side (see
+    :func:`solve`) and holds those costs, at most 64 per point of the large side.
 
     Parameters
     ----------
@@ -271,7 +290,7 @@ def solve_points_validated(
     source.check_range()
     if x.shape[1] == 1 and metric != "sqeuclidean":
         return _solve_line(x, y, a, b, source)
-    solution = _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
 
     def fill(u, v, rows, cols):
         zero_rows = np.flatnonzero(a == 0)
