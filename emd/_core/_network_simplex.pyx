@@ -1078,6 +1078,7 @@ def basic_flow(
 # batch is the single solve, bit for bit.
 
 from libc.stdlib cimport free, qsort, realloc
+from libc.string cimport memset
 from libc.stdint cimport int64_t
 
 from emd._core._metric cimport distance, keep_smallest, power_distance, reduced_cost_bounds
@@ -1152,6 +1153,7 @@ cdef struct Workspace:
     double* bal_a               # exactly balanced copies of a pair's weights
     double* bal_b
     Py_ssize_t bal_cap
+    int n_threads               # threads for a large pricing pass (0 or 1: one)
 
 
 cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
@@ -1404,105 +1406,197 @@ cdef Py_ssize_t cheapest_keys(
     return out
 
 
+# Full pricing passes
+# -------------------
+# A pass prices every pair exactly and keeps, for every row and every column,
+# its SCAN_K most negative reduced costs.  One kernel serves both sources: a
+# pair is first decided by a cheap proof that it cannot enter (dense: plain
+# float64 already nonnegative beyond the rounding band; points: the root-free
+# distance test of ``point_pair_may_price_below``), and every other pair gets
+# the exact test, the ``worst`` bound and the two buffers in one place.
+#
+# Rows are split into contiguous blocks, one per thread, each with its own
+# column buffers; the buffers are merged by (reduced cost, row).  Every
+# skip is a proof about the pair alone and every buffer keeps the smallest
+# (reduced cost, index) pairs with ties to the lower index, so the keys found
+# and ``worst`` are the same for any number of threads.
+
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc
+
+from emd._core._metric cimport point_pair_may_price_below
+
+# Pairs per pass below which a pass stays on one thread (about a millisecond of
+# work, far above the cost of starting the threads); a solve inside a batch
+# always uses one.
+cdef Py_ssize_t PARALLEL_MIN_PAIRS = 1 << 18
+cdef enum:
+    MAX_SCAN_THREADS = 64
+
+
+cdef struct ColumnLines:
+    double* val                 # per column, its SCAN_K best (ascending; 0 = empty slot)
+    Py_ssize_t* arg             # their rows, -1 for an empty slot
+    double* cut                 # per column, the value a pair must beat to enter
+    double worst
+
+
+cdef inline void scan_rows(
+    Workspace* W, PairSource* S, int kind, Py_ssize_t n, Py_ssize_t m,
+    Py_ssize_t r0, Py_ssize_t r1, ColumnLines* L,
+) noexcept nogil:
+    """Price rows ``r0:r1`` against every column, into the rows' own buffers and the
+    column buffers ``L`` (reset here).  ``kind`` is ``S.kind``, passed as a literal
+    so that each source gets its own compiled loop."""
+    cdef Py_ssize_t kr = SCAN_K if SCAN_K < m else m
+    cdef Py_ssize_t kc = SCAN_K if SCAN_K < n else n
+    cdef double* row_val = W.line_val
+    cdef Py_ssize_t* row_arg = W.line_arg
+    cdef const double* pi_cols = W.T.pi + n
+    cdef const double* low_cols = W.T.pi_low + n
+    cdef const Py_ssize_t* col_map = W.col_map
+    cdef bint all_cols = W.all_cols
+    cdef Py_ssize_t r, c, q, d = S.d
+    cdef double value, rc, pr, lr, pc, row_cut, cut, upper, worst = INFINITY
+    cdef const double* row_ptr = NULL
+    cdef const double* xr = NULL
+    for q in range(m * kc):
+        L.val[q] = 0.0
+        L.arg[q] = -1
+    for c in range(m):
+        L.cut[c] = 0.0
+    for q in range(r0 * kr, r1 * kr):
+        row_val[q] = 0.0
+        row_arg[q] = -1
+    for r in range(r0, r1):
+        pr = W.T.pi[r]
+        lr = W.T.pi_low[r]
+        row_cut = 0.0
+        if kind == SOURCE_DENSE:
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+        else:
+            xr = &S.x[W.row_map[r] * d]
+        for c in range(m):
+            pc = pi_cols[c]
+            if kind == SOURCE_DENSE:
+                value = row_ptr[c] if all_cols else row_ptr[col_map[c]]
+                rc = value + pr - pc
+                if rc > filter_band(fabs(value) + fabs(pr) + fabs(pc)):
+                    continue  # certainly nonnegative: nearly every pair
+            else:
+                cut = row_cut if row_cut > L.cut[c] else L.cut[c]
+                if not point_pair_may_price_below(
+                        xr, &S.y[col_map[c] * d], d, S.metric, S.p, pr, pc, cut, &value):
+                    continue  # proven not to enter either buffer: nearly every pair
+            rc = reduced_cost_bounds(value, pr, lr, pc, low_cols[c], &upper)
+            if rc < worst:
+                worst = rc
+            if upper >= 0.0:
+                continue
+            if rc < row_cut:
+                keep_smallest(&row_val[r * kr], &row_arg[r * kr], kr, rc, c)
+                row_cut = row_val[r * kr + kr - 1]
+            if rc < L.cut[c]:
+                keep_smallest(&L.val[c * kc], &L.arg[c * kc], kc, rc, r)
+                L.cut[c] = L.val[c * kc + kc - 1]
+    L.worst = worst
+
+
+cdef void merge_columns(ColumnLines* lines, int n_blocks, Py_ssize_t m, Py_ssize_t kc) noexcept nogil:
+    """Merge the blocks' column buffers into ``lines[0]``: the kc smallest per column by
+    (value, row); blocks hold ascending rows, so ties go to the earlier block."""
+    cdef Py_ssize_t c, q
+    cdef Py_ssize_t pos[MAX_SCAN_THREADS]
+    cdef double best_val
+    cdef double merged_val[SCAN_K]
+    cdef Py_ssize_t merged_arg[SCAN_K]
+    cdef int t, best
+    for c in range(m):
+        for t in range(n_blocks):
+            pos[t] = 0
+        for q in range(kc):
+            best = -1
+            best_val = 0.0
+            for t in range(n_blocks):
+                if pos[t] < kc and lines[t].arg[c * kc + pos[t]] >= 0 and (
+                        best < 0 or lines[t].val[c * kc + pos[t]] < best_val):
+                    best = t
+                    best_val = lines[t].val[c * kc + pos[t]]
+            if best < 0:
+                merged_val[q] = 0.0
+                merged_arg[q] = -1
+            else:
+                merged_val[q] = best_val
+                merged_arg[q] = lines[best].arg[c * kc + pos[best]]
+                pos[best] += 1
+        for q in range(kc):
+            lines[0].val[c * kc + q] = merged_val[q]
+            lines[0].arg[c * kc + q] = merged_arg[q]
+
+
 cdef Py_ssize_t scan_keys(
     Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* worst_out,
 ) noexcept nogil:
     """A full pricing pass: for every row and every column its SCAN_K most negative
     reduced costs, counted only when negative beyond the rigorous bound of their
-    exact evaluation (the simplex's exact test), as keys.  ``worst_out`` gets a
-    rigorous lower bound on every reduced cost (meaningful when nothing is found)."""
+    exact evaluation (the simplex's exact test), as keys.  When nothing is found,
+    ``worst_out`` gets a rigorous lower bound on every reduced cost; otherwise
+    -inf.  ``W.n_threads`` threads share the rows of a large pass; the result does
+    not depend on their number."""
     cdef Py_ssize_t kr = SCAN_K if SCAN_K < m else m
     cdef Py_ssize_t kc = SCAN_K if SCAN_K < n else n
-    cdef double* row_val = W.line_val
-    cdef Py_ssize_t* row_arg = W.line_arg
-    cdef double* col_val = W.line_val + n * kr
-    cdef Py_ssize_t* col_arg = W.line_arg + n * kr
-    cdef double* col_cut = W.col_cut
-    cdef double* pi_rows = W.T.pi
-    cdef double* pi_cols = W.T.pi + n
-    cdef double* low_rows = W.T.pi_low
-    cdef double* low_cols = W.T.pi_low + n
     cdef Py_ssize_t r, c, q, out = 0
-    cdef double value, rc, pr, pc, row_cut, upper, worst = INFINITY
-    cdef double cut, bound, cc, u = unit_roundoff(), tiny_bound = 0.0
-    cdef const double* row_ptr
-    cdef const double* xr
-    for q in range(n * kr):
-        row_val[q] = 0.0
-        row_arg[q] = -1
-    for q in range(m * kc):
-        col_val[q] = 0.0
-        col_arg[q] = -1
-    for c in range(m):
-        col_cut[c] = 0.0
-    if S.kind == SOURCE_DENSE:
-        for r in range(n):
-            row_ptr = &S.matrix[W.row_map[r] * S.stride]
-            pr = pi_rows[r]
-            row_cut = 0.0
-            for c in range(m):
-                value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
-                pc = pi_cols[c]
-                rc = value + pr - pc
-                if rc > filter_band(fabs(value) + fabs(pr) + fabs(pc)):
-                    continue  # certainly nonnegative: nearly every pair
-                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
-                if rc < worst:
-                    worst = rc
-                if upper >= 0.0:
-                    continue
-                if rc < row_cut:
-                    keep_smallest(&row_val[r * kr], &row_arg[r * kr], kr, rc, c)
-                    row_cut = row_val[r * kr + kr - 1]
-                if rc < col_cut[c]:
-                    keep_smallest(&col_val[c * kc], &col_arg[c * kc], kc, rc, r)
-                    col_cut[c] = col_val[c * kc + kc - 1]
+    cdef int t, n_blocks = 1
+    cdef double worst = INFINITY
+    cdef ColumnLines lines[MAX_SCAN_THREADS]
+    cdef char* extra = NULL
+    cdef size_t per_block = <size_t> m * kc * (sizeof(double) + sizeof(Py_ssize_t)) + <size_t> m * sizeof(double)
+    lines[0].val = W.line_val + n * kr
+    lines[0].arg = W.line_arg + n * kr
+    lines[0].cut = W.col_cut
+    if W.n_threads > 1 and n * m >= PARALLEL_MIN_PAIRS and n > 1:
+        n_blocks = W.n_threads if W.n_threads < MAX_SCAN_THREADS else MAX_SCAN_THREADS
+        if n_blocks > n:
+            n_blocks = <int> n
+        extra = <char*> malloc((n_blocks - 1) * per_block)
+        if extra == NULL:
+            n_blocks = 1  # the same result on one thread
+    if n_blocks == 1:
+        if S.kind == SOURCE_DENSE:
+            scan_rows(W, S, SOURCE_DENSE, n, m, 0, n, &lines[0])
+        else:
+            scan_rows(W, S, SOURCE_POINTS, n, m, 0, n, &lines[0])
     else:
-        # Distances compared in their root-free power against a bound widened by
-        # the rounding of the comparison (see emd._core._costs.points_scan).
-        if S.metric == EUCLIDEAN or S.metric == MINKOWSKI:
-            tiny_bound = from_power(tiny_power(), S.metric, S.p)
-        for r in range(n):
-            xr = &S.x[W.row_map[r] * S.d]
-            pr = pi_rows[r]
-            row_cut = 0.0
-            for c in range(m):
-                pc = pi_cols[c]
-                cc = col_val[c * kc + kc - 1]
-                cut = row_cut if row_cut > cc else cc
-                bound = pc - pr + cut
-                bound += 8.0 * u * (fabs(pc) + fabs(pr) + fabs(cut))
-                if bound < tiny_bound:
-                    if bound <= 0.0:
-                        continue
-                    value = distance(xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
-                else:
-                    value = power_distance(xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
-                    if value >= to_power(bound * (1.0 + 16.0 * u), S.metric, S.p):
-                        continue
-                    value = finish_distance(
-                        value, xr, &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
-                rc = reduced_cost_bounds(value, pr, low_rows[r], pc, low_cols[c], &upper)
-                if rc < worst:
-                    worst = rc
-                if upper >= 0.0:
-                    continue
-                if rc < row_cut:
-                    keep_smallest(&row_val[r * kr], &row_arg[r * kr], kr, rc, c)
-                    row_cut = row_val[r * kr + kr - 1]
-                if rc < cc:
-                    keep_smallest(&col_val[c * kc], &col_arg[c * kc], kc, rc, r)
+        for t in range(1, n_blocks):
+            lines[t].val = <double*> (extra + (t - 1) * per_block)
+            lines[t].arg = <Py_ssize_t*> (extra + (t - 1) * per_block + m * kc * sizeof(double))
+            lines[t].cut = <double*> (extra + (t - 1) * per_block
+                                      + m * kc * (sizeof(double) + sizeof(Py_ssize_t)))
+        for t in prange(n_blocks, schedule="static", chunksize=1, num_threads=n_blocks):
+            if S.kind == SOURCE_DENSE:
+                scan_rows(W, S, SOURCE_DENSE, n, m, t * n // n_blocks, (t + 1) * n // n_blocks,
+                          &lines[t])
+            else:
+                scan_rows(W, S, SOURCE_POINTS, n, m, t * n // n_blocks,
+                          (t + 1) * n // n_blocks, &lines[t])
+        merge_columns(lines, n_blocks, m, kc)
+        free(extra)
+    for t in range(n_blocks):
+        if lines[t].worst < worst:
+            worst = lines[t].worst
     for r in range(n):
         for q in range(kr):
-            if row_arg[r * kr + q] >= 0:
-                W.keys[out] = <int64_t> r * m + row_arg[r * kr + q]
+            if W.line_arg[r * kr + q] >= 0:
+                W.keys[out] = <int64_t> r * m + W.line_arg[r * kr + q]
                 out += 1
     for c in range(m):
         for q in range(kc):
-            if col_arg[c * kc + q] >= 0:
-                W.keys[out] = <int64_t> col_arg[c * kc + q] * m + c
+            if lines[0].arg[c * kc + q] >= 0:
+                W.keys[out] = <int64_t> lines[0].arg[c * kc + q] * m + c
                 out += 1
-    worst_out[0] = worst
+    # With something found, which pairs were evaluated depends on the order of
+    # the pass (the cuts), and so would their minimum: report only what holds.
+    worst_out[0] = worst if out == 0 else -INFINITY
     return out
 
 
@@ -1517,6 +1611,21 @@ cdef inline int simplex_on_arcs(
         n_iter, cursor,
     )
 
+
+cdef extern from "<time.h>" nogil:
+    ctypedef struct timespec_t "struct timespec":
+        long tv_sec
+        long tv_nsec
+    int clock_gettime(int, timespec_t*)
+cdef double _prof[4]
+cdef inline double _now() noexcept nogil:
+    cdef timespec_t t
+    clock_gettime(1, &t)
+    return t.tv_sec + 1e-9 * t.tv_nsec
+def prof():
+    return [_prof[0], _prof[1], _prof[2], _prof[3]]
+def prof_reset():
+    _prof[0] = _prof[1] = _prof[2] = _prof[3] = 0
 
 cdef void solve_pair(
     Workspace* W, PairSource* S,
@@ -1582,10 +1691,15 @@ cdef void solve_pair(
     for i in range(m):
         W.supply[n + i] = -b[W.col_map[i]]
     init_star(&W.T, W.supply)
+    cdef double t0 = _now()
     status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
+    _prof[0] += _now() - t0
     while status == OPTIMAL:
         # The tree is optimal on the candidates; price every pair exactly.
+        t0 = _now()
         count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
+        _prof[1] += _now() - t0
+        _prof[3] += 1
         out.n_scans += 1
         if count == 0:
             # A pass that finds nothing bounds every reduced cost from below.
@@ -1596,7 +1710,9 @@ cdef void solve_pair(
         if not append_arcs(W, S, n, m, count):
             out.status = PAIR_NO_MEMORY
             return
+        t0 = _now()
         status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
+        _prof[2] += _now() - t0
         if status == OPTIMAL and n_iter == pivots_before:
             # The scan and the simplex use the same exact test, so this should
             # not happen; if it does, the certificate (priced afresh) decides.
@@ -1804,9 +1920,11 @@ cdef class PairWorkspace:
         double point_bound,
         double scale_mass,
         Py_ssize_t max_iter,
+        int n_threads=1,
     ):
         """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
-        (coordinates) gives the costs.
+        (coordinates) gives the costs.  ``n_threads`` threads share each large full
+        pricing pass (the answer is the same for any number).
 
         Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
         arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
@@ -1841,10 +1959,16 @@ cdef class PairWorkspace:
             S.p = p
         if not builtin and n_given == 0:
             raise ValueError("no candidate arcs")
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+        # Only this call uses threads: the batch methods, which may run on every
+        # core already, find the workspace back on one.
+        self.W.n_threads = n_threads
         with nogil:
             solve_pair(&self.W, &S, &a[0], na, &b[0], nb,
                        &keys[0] if n_given else NULL, n_given, builtin, point_bound,
                        scale_mass, max_iter, &o)
+        self.W.n_threads = 1
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
         self.last_scans = o.n_scans
@@ -2009,6 +2133,68 @@ def points_cost_bound(
     if x.shape[1] != y.shape[1] or x.shape[0] == 0 or y.shape[0] == 0:
         raise ValueError("x and y must be nonempty with the same dimension")
     return points_bound(&x[0, 0], x.shape[0], &y[0, 0], y.shape[0], x.shape[1], metric, p)
+
+
+def pricing_pass(
+    matrix, x, y, int metric, double p,
+    const double[::1] pi not None, const double[::1] pi_low not None, int n_threads=1,
+):
+    """One full pricing pass of the pair solve over every pair, for the potentials
+    ``pi + pi_low`` of the rows then the columns (the tree's sign convention:
+    reduced cost ``C_ij + pi_i - pi_(n+j)``).  Returns the keys found (``row * m +
+    col``, sorted, unique) and the pass's ``worst``.  For tests and tuning."""
+    cdef Workspace W
+    cdef PairSource S
+    cdef const double[:, ::1] mat
+    cdef const double[:, ::1] xv
+    cdef const double[:, ::1] yv
+    cdef Py_ssize_t n, m, i, count
+    cdef double worst = INFINITY
+    memset(&W, 0, sizeof(W))
+    if matrix is not None:
+        mat = matrix
+        n, m = mat.shape[0], mat.shape[1]
+        S.kind = SOURCE_DENSE
+        S.matrix = &mat[0, 0]
+        S.stride = m
+    else:
+        xv = x
+        yv = y
+        n, m = xv.shape[0], yv.shape[0]
+        if xv.shape[1] != yv.shape[1]:
+            raise ValueError("x and y must have the same dimension")
+        S.kind = SOURCE_POINTS
+        S.x = &xv[0, 0]
+        S.y = &yv[0, 0]
+        S.d = xv.shape[1]
+        S.metric = metric
+        S.p = p
+    if n == 0 or m == 0 or pi.shape[0] != n + m or pi_low.shape[0] != n + m:
+        raise ValueError("pi and pi_low need one entry per row and column")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+    try:
+        if not (ensure_nodes(&W, n + m + 1) and ensure_keys(&W, SCAN_K * (n + m) + 1)
+                and ensure_lines(&W, SCAN_K * (n + m))):
+            raise MemoryError("out of memory in the pricing pass")
+        for i in range(n):
+            W.row_map[i] = i
+        for i in range(m):
+            W.col_map[i] = i
+        for i in range(n + m):
+            W.T.pi[i] = pi[i]
+            W.T.pi_low[i] = pi_low[i]
+        W.all_cols = True
+        W.n_threads = n_threads
+        W.T.n_nodes = n + m
+        with nogil:
+            count = sort_unique(&W, scan_keys(&W, &S, n, m, &worst), m)
+        keys = np.empty(count, dtype=np.int64)
+        for i in range(count):
+            keys[i] = W.keys[i]
+        return keys, worst
+    finally:
+        free_workspace(&W)
 
 
 
