@@ -1612,21 +1612,6 @@ cdef inline int simplex_on_arcs(
     )
 
 
-cdef extern from "<time.h>" nogil:
-    ctypedef struct timespec_t "struct timespec":
-        long tv_sec
-        long tv_nsec
-    int clock_gettime(int, timespec_t*)
-cdef double _prof[4]
-cdef inline double _now() noexcept nogil:
-    cdef timespec_t t
-    clock_gettime(1, &t)
-    return t.tv_sec + 1e-9 * t.tv_nsec
-def prof():
-    return [_prof[0], _prof[1], _prof[2], _prof[3]]
-def prof_reset():
-    _prof[0] = _prof[1] = _prof[2] = _prof[3] = 0
-
 cdef void solve_pair(
     Workspace* W, PairSource* S,
     const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
@@ -1691,15 +1676,10 @@ cdef void solve_pair(
     for i in range(m):
         W.supply[n + i] = -b[W.col_map[i]]
     init_star(&W.T, W.supply)
-    cdef double t0 = _now()
     status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
-    _prof[0] += _now() - t0
     while status == OPTIMAL:
         # The tree is optimal on the candidates; price every pair exactly.
-        t0 = _now()
         count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
-        _prof[1] += _now() - t0
-        _prof[3] += 1
         out.n_scans += 1
         if count == 0:
             # A pass that finds nothing bounds every reduced cost from below.
@@ -1710,9 +1690,7 @@ cdef void solve_pair(
         if not append_arcs(W, S, n, m, count):
             out.status = PAIR_NO_MEMORY
             return
-        t0 = _now()
         status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
-        _prof[2] += _now() - t0
         if status == OPTIMAL and n_iter == pivots_before:
             # The scan and the simplex use the same exact test, so this should
             # not happen; if it does, the certificate (priced afresh) decides.
