@@ -118,7 +118,7 @@ def solve(
     *,
     normalize: bool = False,
     max_iter: int | None = None,
-    n_jobs: int | None = None,
+    n_jobs: int | None = 1,
 ) -> TransportResult:
     r"""Solve the optimal transport problem for a dense cost matrix, exactly.
 
@@ -138,10 +138,12 @@ def solve(
         Rescale ``a`` and ``b`` to total mass 1 instead of requiring equal totals.
     max_iter : int, optional
         Limit on simplex pivots; the default is far above what any problem needs.
-    n_jobs : int, optional
+    n_jobs : int or None, default 1
         Threads that share each full pricing pass of a large problem (from about
         500 x 500 pairs up); ``None`` or -1 uses every core.  The answer is the
-        same, bit for bit, for any number of threads.
+        same, bit for bit, for any number of threads.  One by default: on a
+        machine busy with other work, or inside a pool of your own, more threads
+        wait for each other rather than help.
 
     Returns
     -------
@@ -220,7 +222,7 @@ def solve_points(
     p: float | None = None,
     normalize: bool = False,
     max_iter: int | None = None,
-    n_jobs: int | None = None,
+    n_jobs: int | None = 1,
 ) -> TransportResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
@@ -242,10 +244,12 @@ def solve_points(
         Rescale both weight vectors to total mass 1.
     max_iter : int, optional
         Limit on simplex pivots.
-    n_jobs : int, optional
+    n_jobs : int or None, default 1
         Threads that share each full pricing pass of a large problem (from about
         500 x 500 pairs up); ``None`` or -1 uses every core.  The answer is the
-        same, bit for bit, for any number of threads.
+        same, bit for bit, for any number of threads.  One by default: on a
+        machine busy with other work, or inside a pool of your own, more threads
+        wait for each other rather than help.
 
     Returns
     -------
@@ -499,10 +503,6 @@ def min_cost_flow(
         Supply (positive) or demand (negative) of every node; must sum to zero.
     max_iter : int, optional
         Limit on simplex pivots.
-    n_jobs : int, optional
-        Threads that share each full pricing pass of a large problem (from about
-        500 x 500 pairs up); ``None`` or -1 uses every core.  The answer is the
-        same, bit for bit, for any number of threads.
 
     Returns
     -------
