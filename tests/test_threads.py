@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import SCAN_PER_LINE, pricing_pass
+from emd._core._network_simplex import (
+    SCAN_PER_LINE,
+    WIDE_SCAN_FROM,
+    WIDE_SCAN_PER_LINE,
+    pricing_pass,
+)
 from oracles import pot_cost
 from scipy.spatial.distance import cdist
 
@@ -33,9 +38,10 @@ def _assert_same(passes):
 
 
 def _brute_keys(cost, pi, n, m):
-    """The SCAN_PER_LINE most negative reduced costs of every row and column, from numpy."""
+    """The most negative reduced costs of every row and column (as many as a pass of
+    this size keeps), from numpy."""
     rc = cost + pi[:n, None] - pi[None, n:]
-    k = SCAN_PER_LINE
+    k = WIDE_SCAN_PER_LINE if n * m >= WIDE_SCAN_FROM else SCAN_PER_LINE
     keys = set()
     for i in range(n):
         neg = np.flatnonzero(rc[i] < 0)
