@@ -1675,7 +1675,7 @@ cdef extern from *:
             __m128d rc = _mm_sub_pd(_mm_add_pd(vc, vpr), vpc);
             __m128d mag = _mm_add_pd(_mm_add_pd(_mm_andnot_pd(sign, vc), apr),
                                      _mm_andnot_pd(sign, vpc));
-            hit = _mm_or_pd(hit, _mm_cmple_pd(rc, _mm_mul_pd(k, mag)));
+            hit = _mm_or_pd(hit, _mm_cmpngt_pd(rc, _mm_mul_pd(k, mag)));
         }
         return _mm_movemask_pd(hit) != 0;
     #else
