@@ -203,14 +203,16 @@ def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.n
 
 
 def solve_bipartite(
-    a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None
+    a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None,
+    n_jobs: int = 1,
 ) -> BipartiteSolution:
     """Exact transport between weights ``a`` and ``b`` with costs from ``source``.
 
     Bins of zero mass are left out of the simplex; their potentials are filled
     in afterwards by the caller.  ``initial_arcs=(rows, cols)`` (original
     indices) adds candidate arcs to the first phase, e.g. a warm start's
-    tight arcs; the full pricing passes still decide optimality.
+    tight arcs; the full pricing passes still decide optimality.  ``n_jobs``
+    threads share each large pricing pass; the answer is the same for any number.
     """
     rows = np.flatnonzero(a > 0)
     cols = np.flatnonzero(b > 0)
@@ -244,6 +246,7 @@ def solve_bipartite(
         a, b, source.matrix if dense else None, None if dense else source.x,
         None if dense else source.y, 0 if dense else source.code,
         0.0 if dense else source.p, given, builtin, point_bound, mass, max_iter,
+        n_threads=n_jobs,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
     # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get

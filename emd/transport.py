@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 
 import numpy as np
@@ -33,6 +34,13 @@ def _check_max_iter(max_iter: int | None) -> int | None:
     return None if max_iter is None else as_positive_int(max_iter, "max_iter")
 
 
+def _check_n_jobs(n_jobs: int | None) -> int:
+    """Threads for one solve: ``None`` or -1 is every core."""
+    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
+        return os.cpu_count() or 1
+    return as_positive_int(n_jobs, "n_jobs")
+
+
 def _center(a, b, u, u_low, v, v_low):
     """Shift the potentials to ``u + t``, ``v - t`` (which leaves the dual value unchanged)
     so that ``sum(a u) == sum(b v)``, in double-double so the certificate's proof holds."""
@@ -54,7 +62,7 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
         v[block] = (cost[:, block] - u[:, None]).min(axis=0)
 
 
-def _solve_bipartite(a, b, source, max_iter, initial_arcs):
+def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     """A handful of bins with mass on one side and very many on the other (and the default
     pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
     if max_iter is None and initial_arcs is None:
@@ -62,7 +70,7 @@ def _solve_bipartite(a, b, source, max_iter, initial_arcs):
 
         if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
             return _few.solve_bipartite(a, b, source)
-    return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs)
+    return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
@@ -121,6 +129,7 @@ def solve(
     *,
     normalize: bool = False,
     max_iter: int | None = None,
+    n_jobs: int | None = 1,
 ) -> TransportResult:
     r"""Solve the optimal transport problem for a dense cost matrix, exactly.
 
@@ -140,6 +149,12 @@ def solve(
         Rescale ``a`` and ``b`` to total mass 1 instead of requiring equal totals.
     max_iter : int, optional
         Limit on simplex pivots; the default is far above what any problem needs.
+    n_jobs : int or None, default 1
+        Threads that share each full pricing pass of a large problem (from about
+        500 x 500 pairs up); ``None`` or -1 uses every core.  The answer is the
+        same, bit for bit, for any number of threads.  One by default: on a
+        machine busy with other work, or inside a pool of your own, more threads
+        wait for each other rather than help.
 
     Returns
     -------
@@ -188,22 +203,24 @@ def solve(
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
-    result = solve_validated(a_arr, b_arr, cost_arr, max_iter)
+    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=_check_n_jobs(n_jobs))
     _warn_status(result.status, max_iter)
     return result
 
 
 def solve_validated(
-    a: np.ndarray, b: np.ndarray, cost: np.ndarray, max_iter: int | None, initial_arcs=None
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray, max_iter: int | None, initial_arcs=None,
+    n_jobs: int = 1,
 ) -> TransportResult:
     """:func:`solve` on inputs already validated and balanced; never warns.
 
     ``initial_arcs=(rows, cols)`` adds candidate arcs to the first simplex phase
-    (a warm start; the answer does not depend on them).
+    (a warm start; the answer does not depend on them).  ``n_jobs`` threads share
+    the pricing passes; one by default, as a solve inside a batch must.
     """
     a, b = _certify.balance_exactly(a, b)
     source = _engine.DenseCosts(cost)
-    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
     def fill(u, v, rows, cols):
         _dense_fill(cost, a, b, u, v, rows, cols)
@@ -221,6 +238,7 @@ def solve_points(
     p: float | None = None,
     normalize: bool = False,
     max_iter: int | None = None,
+    n_jobs: int | None = 1,
 ) -> TransportResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
@@ -245,6 +263,12 @@ def solve_points(
         Rescale both weight vectors to total mass 1.
     max_iter : int, optional
         Limit on simplex pivots.
+    n_jobs : int or None, default 1
+        Threads that share each full pricing pass of a large problem (from about
+        500 x 500 pairs up); ``None`` or -1 uses every core.  The answer is the
+        same, bit for bit, for any number of threads.  One by default: on a
+        machine busy with other work, or inside a pool of your own, more threads
+        wait for each other rather than help.
 
     Returns
     -------
@@ -265,7 +289,9 @@ def solve_points(
     b_arr = optional_weights(b, "b", y_arr.shape[0])
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
-    result = solve_points_validated(x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter)
+    result = solve_points_validated(
+        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=_check_n_jobs(n_jobs)
+    )
     _warn_status(result.status, max_iter)
     return result
 
@@ -279,18 +305,19 @@ def solve_points_validated(
     p: float,
     max_iter: int | None,
     initial_arcs=None,
+    n_jobs: int = 1,
 ) -> TransportResult:
     """:func:`solve_points` on validated inputs (canonical metric name); never warns.
 
-    ``initial_arcs`` as in :func:`solve_validated` (ignored on the line, solved in
-    closed form).
+    ``initial_arcs`` and ``n_jobs`` as in :func:`solve_validated` (ignored on the
+    line, solved in closed form).
     """
     a, b = _certify.balance_exactly(a, b)
     source = _engine.PointCosts(x, y, metric, p)
     source.check_range()
     if x.shape[1] == 1 and metric != "sqeuclidean":
         return _solve_line(x, y, a, b, source)
-    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs)
+    solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
     def fill(u, v, rows, cols):
         zero_rows = np.flatnonzero(a == 0)

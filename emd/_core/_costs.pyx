@@ -14,12 +14,10 @@ index maps so that zero-mass bins can be skipped without copying a matrix.
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport fabs, pow, sqrt, INFINITY
+from libc.math cimport fabs, INFINITY
 
-from emd._core._exact cimport filter_band, unit_roundoff
 from emd._core._metric cimport (
-    CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance, finish_distance,
-    from_power, keep_smallest, power_distance, reduced_cost_bounds, tiny_power, to_power,
+    CHEBYSHEV, CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance, reduced_cost_bounds,
 )
 
 cnp.import_array()
@@ -69,17 +67,51 @@ def points_arc_costs(
     return np.asarray(out)
 
 
-cdef inline void track_worst(
-    double value, double u_i, double u_low_i, double v_j, double v_low_j,
-    Py_ssize_t i, Py_ssize_t j, double* best, Py_ssize_t* bi, Py_ssize_t* bj,
-) noexcept nogil:
-    """Keep the smallest rigorous lower bound of ``value - (u_i + u_low_i) - (v_j + v_low_j)``."""
-    cdef double upper
-    cdef double lower = reduced_cost_bounds(value, -u_i, -u_low_i, v_j, v_low_j, &upper)
-    if lower < best[0]:
-        best[0] = lower
-        bi[0] = i
-        bj[0] = j
+cdef struct CostSource:
+    bint dense
+    const double* matrix        # dense: row-major costs, ``stride`` per row
+    Py_ssize_t stride
+    const double* x             # points: the rows' and the columns' coordinates
+    const double* y
+    Py_ssize_t d
+    int metric
+    double p
+
+
+cdef inline double source_cost(const CostSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    if S.dense:
+        return S.matrix[i * S.stride + j]
+    return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
+
+
+cdef min_reduced_cost(
+    const CostSource* S, Py_ssize_t n, Py_ssize_t m,
+    const double[::1] u, const double[::1] v, const double[::1] u_low, const double[::1] v_low,
+    rows, cols,
+):
+    """The one kernel behind :func:`dense_min_reduced_cost` and
+    :func:`points_min_reduced_cost`: every pair is evaluated (the certificate
+    also needs the largest cost), none is filtered."""
+    if u.shape[0] != n or v.shape[0] != m or u_low.shape[0] != n or v_low.shape[0] != m:
+        raise ValueError("u, v and their low parts must have one entry per row and column")
+    cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
+    cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
+    cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
+    cdef double value, lower, upper, best = INFINITY, biggest = 0.0
+    with nogil:
+        for r in range(row_map.shape[0]):
+            i = row_map[r]
+            for c in range(col_map.shape[0]):
+                j = col_map[c]
+                value = source_cost(S, i, j)
+                if fabs(value) > biggest:
+                    biggest = fabs(value)
+                lower = reduced_cost_bounds(value, -u[i], -u_low[i], v[j], v_low[j], &upper)
+                if lower < best:
+                    best = lower
+                    bi = i
+                    bj = j
+    return best, bi, bj, biggest
 
 
 def dense_min_reduced_cost(
@@ -93,23 +125,11 @@ def dense_min_reduced_cost(
     A negative minimum bounds the largest dual violation of the double-double
     potentials from above, whatever rounding the evaluation made.
     """
-    cdef Py_ssize_t n = cost.shape[0], m = cost.shape[1]
-    if u.shape[0] != n or v.shape[0] != m or u_low.shape[0] != n or v_low.shape[0] != m:
-        raise ValueError("u, v and their low parts must have one entry per row and column")
-    cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
-    cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
-    cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
-    cdef double value, best = INFINITY, biggest = 0.0
-    with nogil:
-        for r in range(row_map.shape[0]):
-            i = row_map[r]
-            for c in range(col_map.shape[0]):
-                j = col_map[c]
-                value = cost[i, j]
-                if fabs(value) > biggest:
-                    biggest = fabs(value)
-                track_worst(value, u[i], u_low[i], v[j], v_low[j], i, j, &best, &bi, &bj)
-    return best, bi, bj, biggest
+    cdef CostSource S
+    S.dense = True
+    S.matrix = &cost[0, 0] if cost.shape[0] and cost.shape[1] else NULL
+    S.stride = cost.shape[1]
+    return min_reduced_cost(&S, cost.shape[0], cost.shape[1], u, v, u_low, v_low, rows, cols)
 
 
 def points_min_reduced_cost(
@@ -118,25 +138,16 @@ def points_min_reduced_cost(
     const double[::1] u_low not None, const double[::1] v_low not None, rows=None, cols=None,
 ):
     """:func:`dense_min_reduced_cost` with costs computed from coordinates."""
-    cdef Py_ssize_t n = x.shape[0], m = y.shape[0], d = x.shape[1]
-    if y.shape[1] != d or u.shape[0] != n or v.shape[0] != m:
-        raise ValueError("x, y, u and v have inconsistent shapes")
-    if u_low.shape[0] != n or v_low.shape[0] != m:
-        raise ValueError("u_low and v_low must match u and v")
-    cdef const Py_ssize_t[::1] row_map = _as_index(rows, n)
-    cdef const Py_ssize_t[::1] col_map = _as_index(cols, m)
-    cdef Py_ssize_t r, c, i, j, bi = 0, bj = 0
-    cdef double value, best = INFINITY, biggest = 0.0
-    with nogil:
-        for r in range(row_map.shape[0]):
-            i = row_map[r]
-            for c in range(col_map.shape[0]):
-                j = col_map[c]
-                value = distance(&x[i, 0], &y[j, 0], d, metric, p)
-                if value > biggest:
-                    biggest = value
-                track_worst(value, u[i], u_low[i], v[j], v_low[j], i, j, &best, &bi, &bj)
-    return best, bi, bj, biggest
+    if y.shape[1] != x.shape[1]:
+        raise ValueError("x and y must have the same number of coordinates")
+    cdef CostSource S
+    S.dense = False
+    S.x = &x[0, 0] if x.shape[0] else NULL
+    S.y = &y[0, 0] if y.shape[0] else NULL
+    S.d = x.shape[1]
+    S.metric = metric
+    S.p = p
+    return min_reduced_cost(&S, x.shape[0], y.shape[0], u, v, u_low, v_low, rows, cols)
 
 
 def points_c_transform(

@@ -138,3 +138,37 @@ cdef inline double reduced_cost_bounds(
     rc = exact_reduced_cost(cost, pi_row, low_row, pi_col, low_col, &err, &low)
     upper[0] = rc + err
     return rc - err
+
+
+cdef inline bint point_pair_may_price_below(
+    const double* x, const double* y, Py_ssize_t d, int metric, double p,
+    double pi_row, double pi_col, double cut, double* value,
+) noexcept nogil:
+    """False only when the rigorous lower bound of :func:`reduced_cost_bounds` for the
+    pair, ``d(x, y) + pi_row - pi_col`` on double-double potentials, is proven to be at
+    least ``cut`` (``cut <= 0``); otherwise True with the distance in ``value``.
+
+    Most pairs of a pricing pass are decided here without a root: that lower bound is
+    at least ``exact - 9u (d + |pi_row| + |pi_col|)``, so it is at least ``cut`` once
+    ``d >= T = (cut + pi_col - pi_row + 10u (|pi_row| + |pi_col|)) / (1 - 9u)``.  The
+    threshold is overestimated below with room for its own rounding and compared
+    with the distance's root-free power against ``to_power(T (1 + 4u)) (1 + 4u)``,
+    which the rounded root (sqrt correctly rounded, pow within an ulp) of any
+    larger power cannot take below ``T``.  A True decides nothing: the caller
+    evaluates the pair exactly.  Because a False is a proof about the pair alone,
+    what a pass keeps does not depend on which other pairs were looked at first.
+    """
+    cdef double u = 1.1102230246251565e-16, thr, limit, pw
+    thr = cut + pi_col - pi_row
+    thr = (thr + 16.0 * u * (fabs(pi_col) + fabs(pi_row) + fabs(cut))) * (1.0 + 16.0 * u)
+    if thr <= 0.0:
+        return False  # every distance is at least 0
+    if thr < from_power(tiny_power(), metric, p):
+        value[0] = distance(x, y, d, metric, p)
+        return value[0] < thr
+    limit = to_power(thr * (1.0 + 4.0 * u), metric, p) * (1.0 + 4.0 * u)
+    pw = power_distance(x, y, d, metric, p)
+    if pw >= limit and pw < INFINITY:
+        return False
+    value[0] = finish_distance(pw, x, y, d, metric, p)
+    return True
