@@ -828,9 +828,8 @@ cdef class SpanningTree:
         flow points toward the root, and each component root hangs from the
         artificial root: the tree is feasible and strongly feasible.
         """
-        cdef Tree* T = &self.T
-        cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
-        cdef double[::1] below = self._supply.copy()
+        cdef Py_ssize_t n = self.T.n_nodes
+        cdef double[::1] below = np.empty(max(n, 1))
         if preorder.shape[0] != n or tree_parent.shape[0] != n:
             raise ValueError("preorder and tree_parent must cover every node once")
         if up_arc.shape[0] != n or down_arc.shape[0] != n:
@@ -841,38 +840,8 @@ cdef class SpanningTree:
             return
         _check_forest(preorder, tree_parent, up_arc, down_arc, costs.shape[0])
         with nogil:
-            for k in range(n + 1):
-                T.subtree_size[k] = 1
-            for k in range(n - 1, -1, -1):
-                v = preorder[k]
-                p = tree_parent[v]
-                if p >= 0:
-                    below[p] += below[v]
-                    T.subtree_size[p] += T.subtree_size[v]
-            T.subtree_size[root] = n + 1
-            T.thread[root] = preorder[0]
-            T.rev_thread[preorder[0]] = root
-            for k in range(n - 1):
-                T.thread[preorder[k]] = preorder[k + 1]
-                T.rev_thread[preorder[k + 1]] = preorder[k]
-            T.thread[preorder[n - 1]] = root
-            T.rev_thread[root] = preorder[n - 1]
-            T.subtree_last[root] = preorder[n - 1]
-            for k in range(n):
-                v = preorder[k]
-                T.subtree_last[v] = preorder[k + T.subtree_size[v] - 1]
-                p = tree_parent[v]
-                T.toward_parent[v] = below[v] >= 0
-                T.flow[v] = below[v] if below[v] >= 0 else -below[v]
-                if p < 0:
-                    T.parent[v] = root
-                    T.arc_index[v] = -1
-                    T.arc_cost[v] = T.artificial_cost
-                else:
-                    T.parent[v] = p
-                    T.arc_index[v] = up_arc[v] if T.toward_parent[v] else down_arc[v]
-                    T.arc_cost[v] = costs[T.arc_index[v]]
-            refresh_potentials(T)
+            start_forest(&self.T, <double*> cnp.PyArray_DATA(self._supply), &below[0],
+                         &preorder[0], &tree_parent[0], &up_arc[0], &down_arc[0], &costs[0])
 
     def subtree_flows(self):
         """The flow on the tree arc of every node, summed afresh from the supplies.
@@ -2183,3 +2152,6 @@ def _balance_exactly(const double[::1] a not None, const double[::1] b not None)
     if balance_pair(&ws.W, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
         return None
     return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))
+
+
+include "_grid_driver.pxi"
