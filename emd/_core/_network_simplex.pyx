@@ -556,61 +556,6 @@ def _block_size(Py_ssize_t n_arcs):
     return block_size_for(n_arcs)
 
 
-def solve_pair_costs(
-    const Py_ssize_t[::1] tails not None,
-    const Py_ssize_t[::1] heads not None,
-    const double[::1] costs not None,
-    const double[:, ::1] left not None,
-    const double[:, ::1] right not None,
-    const Py_ssize_t[:, ::1] pairs not None,
-    double artificial_cost,
-    Py_ssize_t max_iter,
-):
-    """Optimal costs for many supplies ``left[i] - right[j]`` on one arc list, without the GIL.
-
-    Each pair runs exactly what :meth:`SpanningTree.solve` runs on one tree
-    reset between pairs (same start, same pricing, same summation), so the
-    values equal single solves bit for bit.  Returns ``(values, status)``; a
-    pair stopped before optimality has value NaN.
-    """
-    cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
-    cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
-    cdef Py_ssize_t n_iter, cursor
-    if right.shape[1] != n or heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
-        raise ValueError("inconsistent sizes")
-    _check_arcs(tails, heads, costs.shape[0], n)
-    if n_pairs and pairs.shape[1] != 2:
-        raise ValueError("pairs must have shape (k, 2)")
-    for k in range(n_pairs):
-        if not (0 <= pairs[k, 0] < left.shape[0] and 0 <= pairs[k, 1] < right.shape[0]):
-            raise ValueError(f"pair {k} indexes outside left and right")
-    values = np.empty(n_pairs)
-    status = np.empty(n_pairs, dtype=np.int8)
-    cdef double[::1] values_view = values
-    cdef signed char[::1] status_view = status
-    cdef SpanningTree tree = SpanningTree(np.zeros(n), artificial_cost)
-    cdef double* supply = <double*> cnp.PyArray_DATA(tree._supply)
-    cdef double[::1] flows = np.empty(n + 1)
-    with nogil:
-        for k in range(n_pairs):
-            for v in range(n):
-                supply[v] = left[pairs[k, 0], v] - right[pairs[k, 1], v]
-            init_star(&tree.T, supply)
-            n_iter = 0
-            cursor = 0
-            status_view[k] = run_simplex(
-                &tree.T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter,
-                &cursor,
-            )
-            # A stopped transshipment still has supply on artificial arcs:
-            # its flow is not a transport, so it has no distance to report.
-            values_view[k] = NAN
-            if status_view[k] == OPTIMAL:
-                subtree_flows(&tree.T, supply, &flows[0])
-                values_view[k] = tree_cost(&tree.T, &flows[0])
-    return values, status
-
-
 cdef _check_forest(
     const Py_ssize_t[::1] preorder, const Py_ssize_t[::1] tree_parent,
     const Py_ssize_t[::1] up_arc, const Py_ssize_t[::1] down_arc, Py_ssize_t n_costs,

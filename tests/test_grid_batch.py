@@ -1,0 +1,124 @@
+"""Grid batches: one compiled call per chunk, every value the single solve's, every pair certified."""
+
+import numpy as np
+import pytest
+
+import emd
+from emd._core._network_simplex import GridWorkspace
+from emd.structured import _grid
+
+
+def _hists(n, shape, seed, zeros=0.2):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        h = rng.random(shape)
+        h[rng.random(shape) < zeros] = 0.0
+        out.append(h / h.sum())
+    return out
+
+
+# 20 x 20 (no warm start), 40 x 40 (warm-started) and 70 x 70 (above 4096 bins).
+CASES = [(shape, metric, L) for shape in [(20, 20), (40, 40), (70, 70)]
+         for metric, L in [("cityblock", None), ("chebyshev", None), ("euclidean", 3)]]
+CASES += [((40, 40), "euclidean", 5)]  # column generation beyond the core offsets
+
+
+@pytest.mark.parametrize("shape,metric,L", CASES)
+def test_pairwise_equals_single_solves_bitwise_and_is_certified(shape, metric, L):
+    hists = _hists(3, shape, seed=shape[0] + len(metric))
+    D, ok = emd.pairwise(hists, metric=metric, L=L, n_jobs=2, chunk_size=1, return_status=True)
+    assert ok.all()
+    for i in range(3):
+        for j in range(i + 1, 3):
+            single = emd.solve_grid(hists[i], hists[j], metric=metric, L=L)
+            assert D[i, j] == D[j, i] == single.cost
+            assert single.certificate().optimal()
+
+
+def test_three_dimensional_and_line_batches_equal_single_solves():
+    cubes = _hists(3, (9, 8, 7), seed=3)
+    D, ok = emd.pairwise(cubes, metric="chebyshev", return_status=True)
+    assert ok.all()
+    assert D[0, 2] == emd.solve_grid(cubes[0], cubes[2], metric="chebyshev", volume=True).cost
+    lines = _hists(4, (300,), seed=4)
+    D, ok = emd.pairwise(lines, spacing=0.5, return_status=True)
+    assert ok.all()
+    for i, j in [(0, 1), (2, 3)]:
+        single = emd.solve_grid(lines[i], lines[j], spacing=0.5)
+        assert D[i, j] == single.cost and single.certificate().optimal()
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_line_cost_is_the_exact_closed_form_correctly_rounded(seed):
+    # sum_i |s_1 + ... + s_i| for the float64 supply s = a - b, evaluated in rationals:
+    # the double-double running sums keep the bits that plain partial sums drop
+    # (math.fsum(abs(cumsum(s))) is off by 4e-16 relative on these inputs).
+    from fractions import Fraction
+
+    hists = _hists(2, (500,), seed=seed, zeros=0.5)
+    for k in range(0, 400, 40):  # large masses moving 20 bins: partial sums lose low bits
+        hists[0][k] += 1e6
+        hists[1][k + 20] += 1e6
+    value = emd.pairwise(hists, grid=True)[0, 1]
+    assert value == emd.solve_grid(hists[0], hists[1]).cost
+    running, exact = Fraction(0), Fraction(0)
+    for s in (hists[0] - hists[1])[:-1]:
+        running += Fraction(s)
+        exact += abs(running)
+    assert abs(Fraction(value) - exact) <= exact * Fraction(2.0**-53)
+
+
+@pytest.mark.parametrize("metric,L", [("cityblock", None), ("euclidean", 4)])
+def test_compiled_check_never_certifies_what_the_full_certificate_rejects(metric, L):
+    shape = (36, 36)
+    solver = _grid.GridSolver(shape, metric, 0.5, L)
+    hists = np.stack([h.ravel() for h in _hists(5, shape, seed=7)])
+    pairs = np.array([[i, j] for i in range(5) for j in range(i + 1, 5)], dtype=np.intp)
+    values, codes = GridWorkspace(solver.graph.plan()).batch(hists, hists, pairs, -1, 0.5e-9)
+    assert (codes == 1).all()
+    for (i, j), value in zip(pairs, values, strict=True):
+        result = solver(hists[i] - hists[j])
+        assert value == result.cost
+        certificate = result.certificate()
+        assert certificate.optimal(0.5e-9)
+    # Asked for more than float64 sums can prove, the compiled check declines every pair,
+    # and the batch settles them by single solves with the full certificate.
+    _, strict = GridWorkspace(solver.graph.plan()).batch(hists, hists, pairs, -1, 1e-30)
+    assert not strict.any()
+    settled, optimal = solver.pair_costs(hists, hists, pairs, rtol=1e-30)
+    np.testing.assert_array_equal(settled, values)
+    assert optimal.all()
+
+
+def test_unbalanced_supplies_are_not_certified():
+    shape = (12, 12)
+    solver = _grid.GridSolver(shape, "cityblock")
+    left = np.stack([h.ravel() for h in _hists(2, shape, seed=8)])
+    right = left * (1 + 1e-6)  # a millionth of the mass has nowhere to go
+    values, codes = GridWorkspace(solver.graph.plan()).batch(
+        left, right, np.array([[0, 1]], dtype=np.intp), -1, 0.5e-9)
+    assert codes[0] == 0
+
+
+def test_stopped_pairs_are_nan_and_marked(monkeypatch):
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
+    hists = _hists(3, (24, 24), seed=9, zeros=0.0)
+    with pytest.warns(emd.SolverWarning, match="3 of 3 pairs"):
+        D, ok = emd.pairwise(hists, max_iter=20, return_status=True)
+    assert np.isnan(D[0, 1]) and not ok[0, 1]
+    assert ok[0, 0]  # the diagonal is never solved
+
+
+def test_warm_started_batches_equal_single_solves_with_forced_levels(monkeypatch):
+    # Several coarse levels on odd shapes, pairs solved on one reused workspace.
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
+    for shape, metric, L in [((17, 10), "chebyshev", None), ((23, 30), "euclidean", 4)]:
+        solver = _grid.GridSolver(shape, metric, 1.0, L)
+        assert solver.graph.coarse is not None and solver.graph.coarse.coarse is not None
+        hists = np.stack([h.ravel() for h in _hists(4, shape, seed=shape[0])])
+        pairs = np.array([[0, 1], [2, 3], [1, 0], [3, 1]], dtype=np.intp)
+        values, optimal = solver.pair_costs(hists, hists, pairs)
+        assert optimal.all()
+        for (i, j), value in zip(pairs, values, strict=True):
+            assert value == solver(hists[i] - hists[j]).cost
