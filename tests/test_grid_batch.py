@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from emd._core._network_simplex import GridWorkspace
 
 import emd
-from emd._core._network_simplex import GridWorkspace
 from emd.structured import _grid
 
 
@@ -96,7 +96,7 @@ def test_unbalanced_supplies_are_not_certified():
     solver = _grid.GridSolver(shape, "cityblock")
     left = np.stack([h.ravel() for h in _hists(2, shape, seed=8)])
     right = left * (1 + 1e-6)  # a millionth of the mass has nowhere to go
-    values, codes = GridWorkspace(solver.graph.plan()).batch(
+    _values, codes = GridWorkspace(solver.graph.plan()).batch(
         left, right, np.array([[0, 1]], dtype=np.intp), -1, 0.5e-9)
     assert codes[0] == 0
 
