@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine
+from emd._core import _costs
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
@@ -69,94 +70,44 @@ def _workspace() -> PairWorkspace:
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """Packed inputs of the compiled batch: a whole chunk of pairs in one GIL-free call.
+class _PairSolver:
+    """Everything a worker needs to turn pairs of distribution indices into distances.
 
-    ``kind`` is "dense" (``data = (cost, left, right)`` stacked histograms on one
-    cost matrix) or "points" (``data = (x, w, offsets)`` per side, point sets
-    packed end to end).
+    One subclass per form of input: :meth:`__call__` is the single solve a user
+    would make for one pair (its value and whether its certificate proves it),
+    :meth:`compiled` the compiled batch that solves a whole chunk without the
+    GIL, where the form has one.  Both give the same bits for a pair.
     """
 
-    kind: str
-    data: tuple
-    scale_mass: float
-    metric: tuple[int, float] = (0, 0.0)
-
-    def run(self, pairs: np.ndarray, max_iter: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(values, codes)``: code 1 for a pair proven optimal here, 0 for one to
-        solve again in full (stopped, inconclusive compiled check, totals too far
-        apart in scale for the compiled exact balancing)."""
-        # The default pivot budget grows with a pair's size; the smallest one
-        # serves every pair here, and a pair that reaches it is solved again alone.
-        budget = _engine.iteration_limit(max_iter, 0)
-        return self._call(_workspace(), self.data, np.ascontiguousarray(pairs, dtype=np.intp),
-                          budget)
-
-    def _call(self, ws: PairWorkspace, data: tuple, sub: np.ndarray, budget: int):
-        if self.kind == "dense":
-            cost, left, right = data
-            return ws.batch_dense(cost, left, right, sub, self.scale_mass, budget,
-                                  _COMPILED_RTOL)
-        (xl, wl, ol), (xr, wr, orr) = data
-        return ws.batch_points(xl, wl, ol, xr, wr, orr, sub, self.metric[0], self.metric[1],
-                               self.scale_mass, budget, _COMPILED_RTOL,
-                               _engine.BRUTE_FORCE_CELLS)
-
-
-@dataclass(frozen=True)
-class _PairSolver:
-    """Everything a worker needs to turn two histogram indices into a distance."""
-
-    left: Any                      # list of histograms, or a stacked array for grids
+    left: Any
     right: Any
-    kind: str                      # "grid", "dense", "points", "line"
-    shared: Any                    # GridSolver, cost matrix, positions or metric tuple
     max_iter: int | None
-    compiled: _Compiled | None = field(default=None, repr=False)
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
-        a, b = self.left[i], self.right[j]
-        if self.kind == "grid":
-            result = self.shared(a - b, self.max_iter)
-        elif self.kind == "dense":
-            from emd.transport import solve_validated
+        raise NotImplementedError
 
-            result = solve_validated(a, b, self.shared, self.max_iter)
-        elif self.kind == "line":
-            from emd.transport import line_cost
-
-            return line_cost(self.shared, self.shared, a, b), True
-        else:
-            from emd.transport import solve_points_validated
-
-            metric, p = self.shared
-            (x, wa), (y, wb) = a, b
-            result = solve_points_validated(x, y, wa, wb, metric, p, self.max_iter)
-        return result.cost, result.status == "optimal"
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(values, codes)`` for a chunk, or None without a compiled path: code 1 for a
+        pair proven optimal, 0 for one to settle by :meth:`__call__`, -1 for one whose
+        value is final but unproven (stopped by ``max_iter``)."""
+        return None
 
     def chunk(self, pairs: np.ndarray) -> np.ndarray:
         """``(k, 2)`` rows of (distance, 1.0 if proven optimal else 0.0) for ``pairs``."""
-        if self.kind == "grid":
-            # One call for the whole chunk: small grids solve it without the GIL.
-            try:
-                values, optimal = self.shared.pair_costs(
-                    self.left, self.right, pairs, self.max_iter
-                )
-            except Exception as exc:
-                raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-            return np.column_stack([values, optimal])
         out = np.empty((len(pairs), 2))
         todo = range(len(pairs))
-        if self.compiled is not None and len(pairs):
+        if len(pairs):
             try:
-                values, codes = self.compiled.run(pairs, self.max_iter)
+                result = self.compiled(pairs)
             except Exception as exc:
                 raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-            out[:, 0] = values
-            out[:, 1] = codes
-            # The full single solve settles the rest: same value, full certificate.
-            todo = np.flatnonzero(codes == 0).tolist()
+            if result is not None:
+                values, codes = result
+                out[:, 0] = values
+                out[:, 1] = codes == 1
+                # The full single solve settles the rest: same value, full certificate.
+                todo = np.flatnonzero(codes == 0).tolist()
         for k in todo:
             i, j = pairs[k]
             try:
@@ -164,6 +115,97 @@ class _PairSolver:
             except Exception as exc:
                 raise type(exc)(f"pair ({i}, {j}): {exc}") from exc
         return out
+
+
+def _budget(max_iter: int | None) -> int:
+    # The default pivot budget grows with a pair's size; the smallest one serves
+    # every pair of a compiled batch, and a pair that reaches it is solved again alone.
+    return _engine.iteration_limit(max_iter, 0)
+
+
+@dataclass(frozen=True)
+class _GridPairs(_PairSolver):
+    """Grid histograms (stacked, flattened) on one prebuilt :class:`GridSolver`."""
+
+    solver: Any = None
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        result = self.solver(self.left[i] - self.right[j], self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # The grid solver settles every pair itself (compiled check, then single solves).
+        values, optimal = self.solver.pair_costs(
+            self.left, self.right, pairs, self.max_iter, _COMPILED_RTOL
+        )
+        return values, np.where(optimal, 1, -1)
+
+
+@dataclass(frozen=True)
+class _LinePairs(_PairSolver):
+    """Weight arrays on shared 1-D positions: the closed form, no compiled batch."""
+
+    positions: np.ndarray | None = None
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import line_cost
+
+        return line_cost(self.positions, self.positions, self.left[i], self.right[j]), True
+
+
+@dataclass(frozen=True)
+class _DensePairs(_PairSolver):
+    """Weight arrays on one cost matrix; ``stacked`` (left, right) feeds the compiled batch
+    (None when the magnitudes rule it out: every pair's single solve then raises)."""
+
+    cost: np.ndarray | None = None
+    stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    scale_mass: float = 1.0
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import solve_validated
+
+        result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.stacked is None:
+            return None
+        left, right = self.stacked
+        return _workspace().batch_dense(
+            self.cost, left, right, np.ascontiguousarray(pairs, dtype=np.intp),
+            self.scale_mass, _budget(self.max_iter), _COMPILED_RTOL,
+        )
+
+
+@dataclass(frozen=True)
+class _PointPairs(_PairSolver):
+    """``(points, weights)`` pairs; ``packed`` holds every set end to end per side, for the
+    compiled batch (None when the union is out of range: every single solve then checks
+    its own range)."""
+
+    metric: str = "euclidean"
+    p: float = 2.0
+    packed: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = field(
+        default=None, repr=False)
+    scale_mass: float = 1.0
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import solve_points_validated
+
+        (x, wa), (y, wb) = self.left[i], self.right[j]
+        result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.packed is None:
+            return None
+        (xl, wl, ol), (xr, wr, orr) = self.packed
+        return _workspace().batch_points(
+            xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
+            _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
+            _COMPILED_RTOL, _engine.BRUTE_FORCE_CELLS,
+        )
 
 
 def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
@@ -228,10 +270,10 @@ def _build(
         dims = {x.shape[1] for x, _ in left + right}
         if len(dims) > 1:
             raise ValueError(f"point sets must all have the same dimension, got {sorted(dims)}")
-        compiled = None
+        packed = None
         if not (dims.pop() == 1 and metric_name != "sqeuclidean"):  # the line: closed form
-            compiled = _pack_points(left, right, metric_name, p, mass)
-        return _PairSolver(left, right, "points", (metric_name, p), max_iter, compiled)
+            packed = _pack_points(left, right, metric_name, p, mass)
+        return _PointPairs(left, right, max_iter, metric_name, p, packed, mass)
     shapes = {h.shape for h in left + right}
     if len(shapes) > 1:
         raise ValueError(f"histograms must all have the same shape, got {sorted(shapes)}")
@@ -251,11 +293,10 @@ def _build(
         from emd.structured._grid import GridSolver
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
-        stacked = np.stack([h.ravel() for h in left])
-        return _PairSolver(
-            stacked, stacked if right is left else np.stack([h.ravel() for h in right]), "grid",
-            solver, max_iter,
-        )
+        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
+        other = stacked if right is left else np.ascontiguousarray(
+            np.stack(flat_right), dtype=np.float64)
+        return _GridPairs(stacked, other, max_iter, solver)
     support = as_points(positions, "positions")
     if support.shape[0] != flat_left[0].size:
         raise ValueError(
@@ -264,7 +305,7 @@ def _build(
         )
     metric_name, p = check_metric(metric or "euclidean", None)
     if support.shape[1] == 1 and metric_name != "sqeuclidean":
-        return _PairSolver(flat_left, flat_right, "line", support[:, 0].copy(), max_iter)
+        return _LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
     # The dense path prices with scipy's cdist, which works in powers of distances.
     PointCosts(support, support, metric_name, p).check_range(underflow=True)
     if support.shape[0] <= _DENSE_SUPPORT_MAX:
@@ -273,29 +314,29 @@ def _build(
 
         matrix = np.ascontiguousarray(scipy_cdist(support, support, metric_name, **kwargs))
         return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
-    return _PairSolver(
-        [(support, h) for h in flat_left], [(support, h) for h in flat_right], "points",
-        (metric_name, p), max_iter,
+    return _PointPairs(
+        [(support, h) for h in flat_left], [(support, h) for h in flat_right], max_iter,
+        metric_name, p,
     )
 
 
-def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _PairSolver:
+def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _DensePairs:
     """Histograms on one cost matrix; the compiled batch when the magnitudes allow it
     (otherwise every pair's single solve raises its own error)."""
-    compiled = None
+    stacked = None
     try:
         check_scale(float(np.abs(matrix).max()), mass, 2 * matrix.shape[0])
     except ValueError:
         pass
     else:
-        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
-        other = stacked if flat_right is flat_left else np.ascontiguousarray(
+        left = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
+        right = left if flat_right is flat_left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
-        compiled = _Compiled("dense", (matrix, stacked, other), mass)
-    return _PairSolver(flat_left, flat_right, "dense", matrix, max_iter, compiled)
+        stacked = (left, right)
+    return _DensePairs(flat_left, flat_right, max_iter, matrix, stacked, mass)
 
 
-def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compiled | None:
+def _pack_points(left, right, metric_name: str, p: float, mass: float) -> tuple | None:
     """Point sets packed end to end for the compiled batch, or None when the union of all
     of them is out of range for the metric or the solver's sums (then every pair's
     single solve checks its own range and raises its own error)."""
@@ -317,7 +358,7 @@ def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compi
         check_scale(costs.compiled_bound(), mass, largest)
     except ValueError:
         return None
-    return _Compiled("points", (packed_left, packed_right), mass, (costs.code, p))
+    return packed_left, packed_right
 
 
 def _run_threads(
