@@ -128,6 +128,7 @@ class _GridPairs(_PairSolver):
     """Grid histograms (stacked, flattened) on one prebuilt :class:`GridSolver`."""
 
     solver: Any = None
+    warm_start: bool = False
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         result = self.solver(self.left[i] - self.right[j], self.max_iter)
@@ -136,7 +137,7 @@ class _GridPairs(_PairSolver):
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # The grid solver settles every pair itself (compiled check, then single solves).
         values, optimal = self.solver.pair_costs(
-            self.left, self.right, pairs, self.max_iter, _COMPILED_RTOL
+            self.left, self.right, pairs, self.max_iter, _COMPILED_RTOL, self.warm_start
         )
         return values, np.where(optimal, 1, -1)
 
@@ -261,8 +262,13 @@ def _check_masses(items: list[Any], name: str, points: bool, reference: float | 
 def _build(
     left: list[Any], right: list[Any], *, metric: str | None, positions: ArrayLike | None,
     grid: bool, points: bool, spacing: float, L: int | None, max_iter: int | None,
-    cost: ArrayLike | None = None, mass: float = 1.0,
+    cost: ArrayLike | None = None, mass: float = 1.0, warm_start: bool = False,
 ) -> _PairSolver:
+    if not isinstance(warm_start, bool):
+        raise TypeError(f"warm_start must be True or False, got {warm_start!r}")
+    if warm_start and (points or cost is not None or not (grid or positions is None)):
+        raise ValueError("warm_start=True applies to grid histograms only (weight arrays "
+                         "without positions= or cost=)")
     if points:
         if cost is not None:
             raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
@@ -296,7 +302,7 @@ def _build(
         stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
         other = stacked if right is left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
-        return _GridPairs(stacked, other, max_iter, solver)
+        return _GridPairs(stacked, other, max_iter, solver, warm_start)
     support = as_points(positions, "positions")
     if support.shape[0] != flat_left[0].size:
         raise ValueError(
@@ -462,7 +468,7 @@ def _jobs(n_jobs: int | None) -> int:
 def _compute(
     left_raw, right_raw, symmetric: bool, *, metric, positions, grid, n_jobs, progress,
     normalize, client, chunk_size, spacing, L, max_iter, out=None, resume=False, block_size=None,
-    cost=None, return_status=False,
+    cost=None, return_status=False, warm_start=False,
 ) -> Any:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
@@ -478,6 +484,7 @@ def _compute(
     solver = _build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
+        warm_start=warm_start,
     )
     n, m = len(left), len(right)
     if not isinstance(return_status, bool):
@@ -494,6 +501,8 @@ def _compute(
         }
         if cost is not None:
             config["cost"] = _positions_hash(cost)
+        if warm_start:  # its values may differ in the last bits: not another run's
+            config["warm_start"] = True
         return _compute_stored(
             solver, n, m, symmetric, out=out, resume=resume, block=block,
             fingerprint=_fingerprint(left, right, symmetric, config), jobs=jobs, client=client,
@@ -940,6 +949,7 @@ def pairwise(
     block_size: int | None = None,
     cost: ArrayLike | None = None,
     return_status: bool = False,
+    warm_start: bool = False,
 ) -> Any:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
@@ -994,13 +1004,21 @@ def pairwise(
         A precomputed ground cost for weight arrays on a shared support (instead
         of ``positions``).
     return_status : bool, default False
-        Also return a boolean matrix, True where the pair's value is proven: for
-        point sets and shared supports by the pair's certificate (to 1e-9
-        relative); for grids solved pair by pair likewise; for small city-block
-        and Chebyshev grids, which run in one GIL-free loop, and for 1-D grids,
-        True means the solve finished on a clean exact pricing pass or the closed
-        form, not that a certificate was checked pair by pair (a single
-        :func:`emd.solve_grid` gives one).  Not with ``out``.
+        Also return a boolean matrix, True where the pair's value is proven
+        optimal by the pair's certificate (to 1e-9 relative; for Euclidean grids,
+        the optimum on the offset graph, as :func:`emd.solve_grid` reports it).
+        Not with ``out``.
+    warm_start : bool, default False
+        Grid histograms only: start each pair from the optimal spanning tree of
+        the pair before it in the same row of the matrix (its edges along the
+        short offsets) instead of from the coarse-to-fine start of a single
+        solve.  Every value is still certified, but the pivots differ, so values
+        may differ from single solves in the last bits.  It pays when the
+        histograms a row is compared with are close to one another (a query
+        against near-duplicates: 2.5-3.4x faster on 64 x 64 city-block and
+        96 x 96 Chebyshev grids) and costs when they are unrelated (about 2x
+        slower on white noise, and slower on Euclidean grids, whose long arcs
+        are added again for every pair).
 
     Returns
     -------
@@ -1024,11 +1042,12 @@ def pairwise(
 
     Notes
     -----
-    Weight arrays on a shared support and point sets run a whole chunk of
-    pairs in one compiled call without the GIL, on a workspace reused by
-    each thread: the same compiled solve as :func:`emd.solve` and
-    :func:`emd.solve_points`, so the values are those of single calls, bit
-    for bit.  Each pair's certificate is checked there too, claiming half of
+    Every form of input except 1-D ones runs a whole chunk of pairs in one
+    compiled call without the GIL, on a workspace reused by each thread: the
+    same compiled solve as :func:`emd.solve`, :func:`emd.solve_points` and
+    :func:`emd.solve_grid` (its coarse-to-fine warm start and column
+    generation included), so the values are those of single calls, bit for
+    bit.  Each pair's certificate is checked there too, claiming half of
     the tolerance of :meth:`Certificate.optimal
     <emd.Certificate.optimal>`; a pair it cannot prove (and a pair whose
     histograms' totals differ in the last bits, which a single solve first
@@ -1062,6 +1081,7 @@ def pairwise(
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
         spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
+        warm_start=warm_start,
     )
 
 
@@ -1085,6 +1105,7 @@ def cdist(
     block_size: int | None = None,
     cost: ArrayLike | None = None,
     return_status: bool = False,
+    warm_start: bool = False,
 ) -> Any:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
@@ -1109,4 +1130,5 @@ def cdist(
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
         chunk_size=chunk_size, spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
+        warm_start=warm_start,
     )

@@ -122,3 +122,32 @@ def test_warm_started_batches_equal_single_solves_with_forced_levels(monkeypatch
         assert optimal.all()
         for (i, j), value in zip(pairs, values, strict=True):
             assert value == solver(hists[i] - hists[j]).cost
+
+
+@pytest.mark.parametrize("metric,L", [("cityblock", None), ("chebyshev", None),
+                                      ("euclidean", 4)])
+def test_warm_start_values_are_certified_and_agree_with_single_solves(metric, L):
+    # Near-duplicates on the right: the case warm starts are for.
+    rng = np.random.default_rng(12)
+    base = rng.random((40, 40))
+    right = [h / h.sum() for h in (base + 0.05 * rng.random((6, 40, 40)))]
+    left = _hists(2, (40, 40), seed=13)
+    D, ok = emd.cdist(left, right, metric=metric, L=L, warm_start=True, chunk_size=6,
+                      return_status=True)
+    assert ok.all()
+    for i in range(2):
+        for j in range(6):
+            single = emd.solve_grid(left[i], right[j], metric=metric, L=L).cost
+            assert D[i, j] == pytest.approx(single, rel=1e-12)
+    # The first pair of a chunk has no tree to start from: it is the single solve.
+    assert D[0, 0] == emd.solve_grid(left[0], right[0], metric=metric, L=L).cost
+
+
+def test_warm_start_applies_to_grids_only():
+    sets = [(np.eye(2), np.full(2, 0.5))] * 2
+    with pytest.raises(ValueError, match="warm_start=True applies to grid histograms only"):
+        emd.pairwise(sets, warm_start=True)
+    with pytest.raises(ValueError, match="grid histograms only"):
+        emd.pairwise([np.ones(3), np.ones(3)], positions=np.eye(3), warm_start=True)
+    with pytest.raises(TypeError, match="warm_start must be True or False"):
+        emd.pairwise([np.ones((3, 3))] * 2, warm_start=1)

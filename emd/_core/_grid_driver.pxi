@@ -48,7 +48,8 @@ cdef struct GridLevel:
     const Py_ssize_t* core_low
     const Py_ssize_t* core_extent
     const Py_ssize_t* core_start
-    const Py_ssize_t* code_to_core  # 27 entries: step in {-1, 0, 1}^3 -> core offset, or -1
+    const Py_ssize_t* core_lookup   # step in [-R, R]^3 (base 2R + 1) -> core offset, or -1
+    Py_ssize_t core_radius          # R: the largest coordinate of a core offset
     const Py_ssize_t* tails
     const Py_ssize_t* heads
     const double* costs
@@ -142,10 +143,13 @@ cdef void grid_coarsen(GridLevel* L, GridLevel* C, const double* fine, double* c
 cdef inline Py_ssize_t core_arc(
     GridLevel* L, const Py_ssize_t* c, const Py_ssize_t* step,
 ) noexcept nogil:
-    """Index in the core arc list of the arc from bin ``c`` along ``step`` in {-1, 0, 1}^3;
-    -1 when the core has no such arc."""
-    cdef Py_ssize_t q = L.code_to_core[(step[0] + 1) + 3 * (step[1] + 1) + 9 * (step[2] + 1)]
-    cdef Py_ssize_t k, position = 0, local
+    """Index in the core arc list of the arc from bin ``c`` along ``step``; -1 when the
+    core has no such arc."""
+    cdef Py_ssize_t R = L.core_radius, base = 2 * L.core_radius + 1, k, q, position = 0, local
+    for k in range(3):
+        if not -R <= step[k] <= R:
+            return -1
+    q = L.core_lookup[(step[0] + R) + base * ((step[1] + R) + base * (step[2] + R))]
     if q < 0:
         return -1
     for k in range(3):
@@ -156,6 +160,40 @@ cdef inline Py_ssize_t core_arc(
     return L.core_start[q] + position
 
 
+cdef bint forest_preorder(GridWork* G, Py_ssize_t n) noexcept nogil:
+    """A depth-first preorder of the forest ``G.parent`` (roots: -1), children in
+    increasing order, into ``G.preorder``."""
+    cdef Py_ssize_t v, k, p, top, slot, w
+    # Children lists by parent (the forest roots under a virtual node n), then the
+    # preorder by an explicit stack.
+    for v in range(n + 3):
+        G.child_start[v] = 0
+    for v in range(n):
+        p = G.parent[v] if G.parent[v] >= 0 else n
+        G.child_start[p + 2] += 1
+    for v in range(2, n + 2):
+        G.child_start[v] += G.child_start[v - 1]
+    for v in range(n):
+        p = G.parent[v] if G.parent[v] >= 0 else n
+        G.child_list[G.child_start[p + 1]] = v
+        G.child_start[p + 1] += 1
+    # child_start[p]..child_start[p + 1] now lists the children of p.
+    top = 0
+    slot = 0
+    for k in range(G.child_start[n + 1] - 1, G.child_start[n] - 1, -1):
+        G.stack[top] = G.child_list[k]
+        top += 1
+    while top > 0:
+        top -= 1
+        w = G.stack[top]
+        G.preorder[slot] = w
+        slot += 1
+        for k in range(G.child_start[w + 1] - 1, G.child_start[w] - 1, -1):
+            G.stack[top] = G.child_list[k]
+            top += 1
+    return slot == n
+
+
 cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
     """The spanning forest of a level refined from the tree of the next one (see the
     module docstring); parent pointers, the arcs of each edge and a depth-first preorder
@@ -163,7 +201,7 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
     cdef GridLevel* L = &G.levels[level]
     cdef GridLevel* C = &G.levels[level + 1]
     cdef Tree* coarse = G.trees[level + 1]
-    cdef Py_ssize_t n = L.n_bins, nc = C.n_bins, v, k, up, last, p, top, slot, w
+    cdef Py_ssize_t n = L.n_bins, nc = C.n_bins, v, k, up, last
     cdef Py_ssize_t c[3]
     cdef Py_ssize_t block[3]
     cdef Py_ssize_t upper[3]
@@ -210,34 +248,7 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
         G.down_arc[v] = core_arc(L, pc, step)
         if G.up_arc[v] < 0 or G.down_arc[v] < 0:
             return False
-    # Children lists by parent (the forest roots under a virtual node n), in increasing
-    # order, then a depth-first preorder by an explicit stack.
-    for v in range(n + 3):
-        G.child_start[v] = 0
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_start[p + 2] += 1
-    for v in range(2, n + 2):
-        G.child_start[v] += G.child_start[v - 1]
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_list[G.child_start[p + 1]] = v
-        G.child_start[p + 1] += 1
-    # child_start[p]..child_start[p + 1] now lists the children of p.
-    top = 0
-    slot = 0
-    for k in range(G.child_start[n + 1] - 1, G.child_start[n] - 1, -1):
-        G.stack[top] = G.child_list[k]
-        top += 1
-    while top > 0:
-        top -= 1
-        w = G.stack[top]
-        G.preorder[slot] = w
-        slot += 1
-        for k in range(G.child_start[w + 1] - 1, G.child_start[w] - 1, -1):
-            G.stack[top] = G.child_list[k]
-            top += 1
-    return slot == n
+    return forest_preorder(G, n)
 
 
 cdef void start_forest(
@@ -393,17 +404,16 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
     return count
 
 
-cdef int grid_solve_level(GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t* n_iter_all) noexcept nogil:
+cdef int grid_solve_level(
+    GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t* n_iter_all,
+) noexcept nogil:
     """Solve the supply in ``G.supplies[level]``; returns the simplex status of this level
     (PAIR_NO_MEMORY when memory ran out).  ``max_iter`` < 0 means the default budget
     per level; otherwise it bounds the pivots of this level and the coarser ones together."""
     cdef GridLevel* L = &G.levels[level]
     cdef Tree* T = G.trees[level]
     cdef double* supply = G.supplies[level]
-    cdef Py_ssize_t coarse_iter = 0, n_iter = 0, cursor = 0, budget, n_arcs, block, found
-    cdef const Py_ssize_t* tails
-    cdef const Py_ssize_t* heads
-    cdef const double* costs
+    cdef Py_ssize_t coarse_iter = 0
     cdef int status
     init_star(T, supply)
     if L.warm:
@@ -415,6 +425,56 @@ cdef int grid_solve_level(GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py
         if not refine_forest(G, level):
             return UNBOUNDED  # cannot happen on the graphs built here
         start_forest(T, supply, G.below, G.preorder, G.parent, G.up_arc, G.down_arc, L.costs)
+    return grid_pivot(G, level, max_iter, coarse_iter, n_iter_all)
+
+
+cdef int grid_solve_from_tree(GridWork* G, Py_ssize_t max_iter, Py_ssize_t* n_iter_all) noexcept nogil:
+    """Solve the finest level's supply starting from its tree as it stands (the last
+    pair's optimum) instead of coarse to fine: every tree edge along a core offset is
+    kept, the others cut, and the forest is started as :func:`start_forest` does
+    (each edge oriented by the new flow it carries)."""
+    cdef GridLevel* L = &G.levels[0]
+    cdef Tree* T = G.trees[0]
+    cdef Py_ssize_t n = L.n_bins, v, k, p
+    cdef Py_ssize_t c[3]
+    cdef Py_ssize_t pc[3]
+    cdef Py_ssize_t step[3]
+    for v in range(n):
+        p = T.parent[v]
+        G.parent[v] = -1
+        if p == T.root:
+            continue
+        grid_unravel(L.shape, v, c)
+        grid_unravel(L.shape, p, pc)
+        for k in range(3):
+            step[k] = pc[k] - c[k]
+        G.up_arc[v] = core_arc(L, c, step)
+        for k in range(3):
+            step[k] = -step[k]
+        G.down_arc[v] = core_arc(L, pc, step)
+        if G.up_arc[v] >= 0 and G.down_arc[v] >= 0:
+            G.parent[v] = p
+    if not forest_preorder(G, n):
+        return UNBOUNDED  # cannot happen: the kept edges form a forest
+    start_forest(T, G.supplies[0], G.below, G.preorder, G.parent, G.up_arc, G.down_arc,
+                 L.costs)
+    return grid_pivot(G, 0, max_iter, 0, n_iter_all)
+
+
+cdef int grid_pivot(
+    GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t coarse_iter,
+    Py_ssize_t* n_iter_all,
+) noexcept nogil:
+    """Pivot a level from its starting tree to the end: the simplex on the core arcs,
+    then, for a column-generated level, pricing passes over the other offsets until
+    one finds nothing."""
+    cdef GridLevel* L = &G.levels[level]
+    cdef Tree* T = G.trees[level]
+    cdef Py_ssize_t n_iter = 0, cursor = 0, budget, n_arcs, block, found
+    cdef const Py_ssize_t* tails
+    cdef const Py_ssize_t* heads
+    cdef const double* costs
+    cdef int status
     if max_iter < 0:
         budget = L.default_budget
     else:
@@ -627,7 +687,8 @@ cdef class GridPlan:
     Built by ``emd.structured._grid`` from its graphs; holds the arrays it points into.
     Each level is a tuple ``(shape3, spacing, metric_code, artificial_cost, block, warm,
     default_budget, offsets3, lengths, low3, extent3, start, core_low3, core_extent3,
-    core_start, code_to_core, tails, heads, costs, extra)``.
+    core_start, core_lookup, tails, heads, costs, extra)``: ``core_lookup`` maps a step
+    in ``[-R, R]^3`` (base ``2R + 1``, first axis fastest) to its core offset or -1.
     """
 
     cdef GridLevel levels[GRID_MAX_LEVELS]
@@ -650,7 +711,7 @@ cdef class GridPlan:
 
         for k, spec in enumerate(levels):
             (shape3, spacing, metric, art, block, warm, budget, offsets3, lengths, low3, extent3, start,
-             core_low3, core_extent3, core_start, code_to_core, tails, heads, costs,
+             core_low3, core_extent3, core_start, core_lookup, tails, heads, costs,
              extra) = spec
             L = &self.levels[k]
             shape_arr = keep(shape3, np.intp)
@@ -677,10 +738,13 @@ cdef class GridPlan:
             L.core_low = <Py_ssize_t*> cnp.PyArray_DATA(keep(core_low3, np.intp))
             L.core_extent = <Py_ssize_t*> cnp.PyArray_DATA(keep(core_extent3, np.intp))
             L.core_start = <Py_ssize_t*> cnp.PyArray_DATA(keep(core_start, np.intp))
-            arr = keep(code_to_core, np.intp)
-            if arr.shape != (27,):
-                raise ValueError("code_to_core must have 27 entries")
-            L.code_to_core = <Py_ssize_t*> cnp.PyArray_DATA(arr)
+            arr = keep(core_lookup, np.intp)
+            L.core_radius = 0
+            while (2 * L.core_radius + 1) ** 3 < arr.shape[0]:
+                L.core_radius += 1
+            if arr.ndim != 1 or arr.shape[0] != (2 * L.core_radius + 1) ** 3:
+                raise ValueError("core_lookup must have (2R + 1)**3 entries")
+            L.core_lookup = <Py_ssize_t*> cnp.PyArray_DATA(arr)
             t_arr = keep(tails, np.intp)
             h_arr = keep(heads, np.intp)
             c_arr = keep(costs, np.float64)
@@ -792,14 +856,21 @@ cdef class GridWorkspace:
         const Py_ssize_t[:, ::1] pairs not None,
         Py_ssize_t max_iter,
         double rtol,
+        bint warm_start=False,
     ):
         """Costs of the supplies ``left[i] - right[j]`` over ``pairs``, and a code per
         pair: 1 when :func:`certify_grid` proves it within ``rtol`` here, 0 for the full
         single solve to settle (stopped, or a compiled check that was inconclusive).
-        Values are NaN unless the simplex finished; each equals the single solve's."""
+        Values are NaN unless the simplex finished; each equals the single solve's.
+
+        ``warm_start=True``: a pair with the same ``left`` index as the pair before it,
+        which finished, starts from that pair's optimal tree (see
+        :func:`grid_solve_from_tree`) instead of coarse to fine; the pivots differ,
+        so its value may differ from the single solve's in the last bits (it is
+        certified all the same)."""
         cdef Py_ssize_t n = self.plan.levels[0].n_bins, k, v, n_pairs = pairs.shape[0], n_iter
         cdef double* supply = self.G.supplies[0]
-        cdef int status
+        cdef int status = -1
         cdef bint failed = False
         if left.shape[1] != n or right.shape[1] != n:
             raise ValueError(f"histograms must have {n} bins")
@@ -813,7 +884,11 @@ cdef class GridWorkspace:
             for k in range(n_pairs):
                 for v in range(n):
                     supply[v] = left[pairs[k, 0], v] - right[pairs[k, 1], v]
-                status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
+                if (warm_start and status == OPTIMAL and k > 0
+                        and pairs[k, 0] == pairs[k - 1, 0]):
+                    status = grid_solve_from_tree(&self.G, max_iter, &n_iter)
+                else:
+                    status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
                 if status == PAIR_NO_MEMORY:
                     failed = True
                     break

@@ -348,10 +348,13 @@ class _GridGraph:
             return np.hstack([np.full((rows.shape[0], pad), fill, dtype=np.intp), rows])
 
         core = self if all_arcs else self.core
-        code_to_core = np.full(27, -1, dtype=np.intp)
-        small = np.flatnonzero((np.abs(core.offsets) <= 1).all(axis=1))
-        steps = padded(core.offsets[small], 0)
-        code_to_core[((steps + 1) * np.array([1, 3, 9])).sum(axis=1)] = small
+        # Every core offset by its code: the warm starts look their arcs up by step.
+        steps = padded(core.offsets, 0)
+        radius = max(1, int(np.abs(steps).max(initial=0)))
+        base = 2 * radius + 1
+        core_lookup = np.full(base**3, -1, dtype=np.intp)
+        core_lookup[((steps + radius) * np.array([1, base, base * base])).sum(axis=1)] = (
+            np.arange(len(steps)))
         tails, heads, costs = core.arcs()
         extra = np.zeros(0, dtype=np.intp) if all_arcs else self.extra
         return (
@@ -359,7 +362,7 @@ class _GridGraph:
             self.art_cost, 0 if self.plain else GRID_BLOCK_SIZE, self.coarse is not None,
             _engine.default_max_iter(math.prod(self.shape)),
             padded(self.offsets, 0), self.lengths, padded(self.low, 0), padded(self.extent, 1),
-            self.start, padded(core.low, 0), padded(core.extent, 1), core.start, code_to_core,
+            self.start, padded(core.low, 0), padded(core.extent, 1), core.start, core_lookup,
             tails, heads, costs, extra,
         )
 
@@ -522,7 +525,7 @@ class GridSolver:
 
     def pair_costs(
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
-        max_iter: int | None = None, rtol: float = COMPILED_RTOL,
+        max_iter: int | None = None, rtol: float = COMPILED_RTOL, warm_start: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether
         each is proven optimal; every value equals the single solve's bit for bit.
@@ -532,6 +535,11 @@ class GridSolver:
         there, claiming ``rtol``; a finished pair it cannot prove is solved again
         alone and judged by :meth:`GridResult.certificate`.  1-D grids take the
         closed form, judged by the same certificate as a single solve.
+
+        ``warm_start=True`` starts each pair that shares its ``left`` index with the
+        pair before it from that pair's optimal tree (its edges along core offsets)
+        instead of coarse to fine: values are certified as above but may differ from
+        single solves in the last bits.
         """
         graph = self.graph
         mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
@@ -544,6 +552,7 @@ class GridSolver:
         values, codes = _workspace(graph.plan()).batch(
             np.ascontiguousarray(left, dtype=np.float64),
             np.ascontiguousarray(right, dtype=np.float64), pairs, _budget(max_iter), rtol,
+            warm_start,
         )
         optimal = codes == 1
         for k in np.flatnonzero(~optimal & ~np.isnan(values)):
