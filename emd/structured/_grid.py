@@ -278,8 +278,8 @@ class _GridGraph:
     @property
     def plain(self) -> bool:
         """Whether solves run on the full arc list from the artificial start with the
-        kernel's default pricing, exactly as :func:`solve_pair_costs` does: batches then
-        run as one loop without the GIL and stay bit-identical to single solves."""
+        kernel's default pricing block (small grids); others are warm-started or
+        column-generated and price with the short :data:`GRID_BLOCK_SIZE`."""
         return self.coarse is None and not self.column_generation
 
     @property
@@ -431,8 +431,9 @@ class GridSolver:
     """Solve many grid problems of one shape and metric on one prebuilt graph.
 
     :func:`wasserstein_grid` builds one per call; :func:`emd.pairwise` builds
-    one for a whole batch and calls it from several threads (it holds no
-    mutable state, and the solver releases the GIL).
+    one for a whole batch and calls :meth:`pair_costs` from several threads
+    (the solver's mutable state lives in a workspace per thread, and the
+    compiled solves release the GIL).
 
     Parameters
     ----------
@@ -542,9 +543,13 @@ class GridSolver:
         single solves in the last bits.
         """
         graph = self.graph
-        mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
-        self._check_scale(mass)
         pairs = np.ascontiguousarray(pairs, dtype=np.intp).reshape(-1, 2)
+        if len(pairs) == 0:
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        # Only the histograms of these pairs: a chunk's glue stays O(chunk), not O(batch).
+        mass = max(float(left[pairs[:, 0]].sum(axis=1).max()),
+                   float(right[pairs[:, 1]].sum(axis=1).max()))
+        self._check_scale(mass)
         if graph is None:
             results = [self._line(left[i] - right[j], False) for i, j in pairs]
             return (np.array([r.cost for r in results], dtype=np.float64),
