@@ -1,20 +1,19 @@
 # Included at the end of _network_simplex.pyx: the grid driver runs on the module's own
 # Tree, simplex and exact arithmetic, so a grid solve, a batch of grid pairs and the arc
 # solver share one tree implementation.
-"""Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
-
-A grid problem is solved level by level (``emd.structured._grid`` describes the
-levels): the supply is coarsened 2x along every axis and solved first; its
-spanning tree is refined into a spanning forest of the fine grid (each coarse
-tree edge becomes the edge between the facing bins of the two blocks, each
-block a small tree of axis steps) and the fine simplex starts from it.  On a
-Euclidean graph with long offsets the simplex starts on the short ones (the
-core) and, whenever it stops optimal, the other offsets are priced against
-its potentials and the violated arcs appended (column generation), until a
-pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
-pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
-equals the single solve's bit for bit.
-"""
+# Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
+#
+# A grid problem is solved level by level (``emd.structured._grid`` describes the
+# levels): the supply is coarsened 2x along every axis and solved first; its
+# spanning tree is refined into a spanning forest of the fine grid (each coarse
+# tree edge becomes the edge between the facing bins of the two blocks, each
+# block a small tree of axis steps) and the fine simplex starts from it.  On a
+# Euclidean graph with long offsets the simplex starts on the short ones (the
+# core) and, whenever it stops optimal, the other offsets are priced against
+# its potentials and the violated arcs appended (column generation), until a
+# pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
+# pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
+# equals the single solve's bit for bit.
 
 from libc.stdlib cimport calloc
 from libc.string cimport memcpy, memset
@@ -650,7 +649,7 @@ cdef bint certify_tree(
         lo_abs += fabs(e) + fabs(q)
         extra += fabs(q)
     g = hi + lo
-    longest = path_arcs * max_cost * (1.0 + 4.0 * u)
+    longest = path_arcs * max_cost  # its rounding is inside the factor below
     repair = (error * max_cost + 2.0 * negative_cost
               + (unrouted + 2.0 * negative) * longest) * (1.0 + 16.0 * u)
     below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300

@@ -1580,111 +1580,14 @@ cdef inline void sum_term(double x, double* hi, double* lo, double* lo_abs) noex
 
 
 cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil:
-    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum.
-
-    The arithmetic of ``emd._result.certify_transport`` with plain compiled
-    sums: every exact term (the cost, exact products by fma, the rounding
-    errors of TwoSum) is collected in ``hi + lo``, the rounded ones are
-    bounded by u of their size, and ``lo``'s own rounding by
-    ``1.01 N u`` of the sum of its terms' magnitudes (recursive summation).
-    Both sides are bounded above:
-
-    * ``cost - OPT <= cost - D + violation * mass`` (weak duality, with
-      ``D = -sum_v supply_v (pi_v + pi_low_v)`` the dual value of the
-      double-double potentials and the final pass's rigorous violation);
-    * ``OPT - cost <= cost(basic flow) - cost + repair``, the basic flow being
-      the exact subtree sums of the tree (double-double, with the a-posteriori
-      bound of :func:`basic_flow`) and the repair the cost of routing what the
-      real arcs leave unrouted or carry against their direction, as in
-      ``certify_transport``.
-
-    Returns False (inconclusive: the caller then builds the full certificate)
-    unless the larger of the two is at most ``rtol * |cost|``; a zero or tiny
-    cost is always left to the full certificate.
-    """
-    cdef Tree* T = &W.T
-    cdef Py_ssize_t n_nodes = T.n_nodes, v, p, n_terms = 3 * n_nodes + 3
-    cdef double u = unit_roundoff(), gamma2 = 2.0000001 * 1.1102230246251565e-16
-    cdef double cost = o.cost, s, prod, e, q, hi, lo, lo_abs, extra, g, above, below
-    cdef double mass = 0.0, t, add_err, sign, value_hi, value_lo, c, error = 0.0
-    cdef double unrouted = 0.0, negative = 0.0, negative_cost = 0.0, flow_low, repair
-    cdef double* rest = W.flows
-    cdef double* rest_low = T.scratch_low
-    cdef double* rest_err = W.sum_err
-    if not (fabs(cost) > 1e-250 and fabs(cost) < INFINITY) or not o.clean:
+    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum:
+    :func:`certify_tree` on the transport (paths of one arc, costs at most
+    ``max_abs``), once the solve ended on a clean pricing pass whose rigorous bound
+    covers every pair; inconclusive (False) otherwise."""
+    if not o.clean:
         return False
-    # Upper side: cost - D.
-    hi = cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        s = W.supply[v]
-        if s > 0.0:
-            mass += s
-        prod = s * T.pi[v]
-        e = fma(s, T.pi[v], -prod)
-        q = s * T.pi_low[v]
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    above = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs))
-    mass *= 1.0 + (n_nodes + 4) * u
-    if o.worst < 0.0:
-        above += -o.worst * mass * (1.0 + 8.0 * u)
-    if not above <= rtol * fabs(cost):
-        return False
-    # Lower side: the exact flow of the tree, by subtree sums in double-double.
-    for v in range(n_nodes):
-        rest[v] = W.supply[v]
-        rest_low[v] = 0.0
-        rest_err[v] = 0.0
-    v = T.rev_thread[T.root]
-    while v != T.root:
-        p = T.parent[v]
-        if p != T.root:
-            s = two_sum(rest[p], rest[v], &t)
-            add_err = fabs(t) + fabs(rest_low[p]) + fabs(rest_low[v])
-            t = t + (rest_low[p] + rest_low[v])
-            rest[p] = fast_two_sum(s, t, &rest_low[p]) if fabs(s) >= fabs(t) else two_sum(
-                s, t, &rest_low[p])
-            rest_err[p] += rest_err[v] + gamma2 * add_err
-        v = T.rev_thread[v]
-    hi = -cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        if T.parent[v] == T.root:
-            # What the real arcs leave in this tree: unrouted mass.
-            unrouted += fabs(rest[v]) + fabs(rest_low[v]) + rest_err[v]
-            continue
-        sign = 1.0 if T.toward_parent[v] else -1.0
-        value_hi = sign * rest[v]
-        value_lo = sign * rest_low[v]
-        c = T.arc_cost[v]
-        error += rest_err[v]
-        if value_hi + value_lo - rest_err[v] < 0.0 or value_hi < 0.0:
-            # Possibly against the arc: counted as in certify_transport.
-            flow_low = fabs(value_hi) + fabs(value_lo) + rest_err[v]
-            negative += flow_low
-            negative_cost += flow_low * fabs(c)
-        prod = value_hi * c
-        e = fma(value_hi, c, -prod)
-        q = value_lo * c
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    repair = (error * o.max_abs + 2.0 * negative_cost
-              + (unrouted + 2.0 * negative) * o.max_abs) * (1.0 + 16.0 * u)
-    below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs)) + repair
-    return below <= rtol * fabs(cost)
+    return certify_tree(&W.T, W.supply, W.T.arc_cost, W.flows, W.sum_err, o.cost, o.worst,
+                        o.max_abs, 1.0, rtol)
 
 
 cdef class PairWorkspace:
