@@ -151,3 +151,25 @@ def test_warm_start_applies_to_grids_only():
         emd.pairwise([np.ones(3), np.ones(3)], positions=np.eye(3), warm_start=True)
     with pytest.raises(TypeError, match="warm_start must be True or False"):
         emd.pairwise([np.ones((3, 3))] * 2, warm_start=1)
+
+
+def test_solvers_with_compiled_plans_pickle_for_dask_workers():
+    import pickle
+
+    solver = _grid.GridSolver((40, 40), "euclidean", 1.0, 4)
+    hists = np.stack([h.ravel() for h in _hists(2, (40, 40), seed=14)])
+    pairs = np.array([[0, 1]], dtype=np.intp)
+    before = solver.pair_costs(hists, hists, pairs)[0]
+    copy = pickle.loads(pickle.dumps(solver))
+    assert copy.pair_costs(hists, hists, pairs)[0][0] == before[0]
+
+
+def test_dask_worker_processes_run_grid_batches():
+    distributed = pytest.importorskip("distributed")
+    hists = _hists(5, (36, 36), seed=15)
+    expected = emd.pairwise(hists, n_jobs=1)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        matrix = emd.pairwise(hists, client=client, chunk_size=3)
+    np.testing.assert_array_equal(matrix, expected)

@@ -325,6 +325,14 @@ class _GridGraph:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
         return np.concatenate(tails), np.concatenate(heads), np.concatenate(costs)
 
+    def __getstate__(self) -> dict:
+        # Compiled plans point into this process's memory: pickles (Dask workers)
+        # rebuild them on first use.
+        state = dict(self.__dict__)
+        state.pop("_plan", None)
+        state.pop("_plan_all", None)
+        return state
+
     def plan(self, all_arcs: bool = False) -> GridPlan:
         """The levels of this graph (itself, then its chain of coarser grids) as the
         compiled driver reads them; built once.  ``all_arcs=True``: the finest level
