@@ -89,6 +89,10 @@ def test_compiled_check_never_certifies_what_the_full_certificate_rejects(metric
     settled, optimal = solver.pair_costs(hists, hists, pairs, rtol=1e-30)
     np.testing.assert_array_equal(settled, values)
     assert optimal.all()
+    # The check on a single solve's tree, as the batch makes it.
+    workspace = GridWorkspace(solver.graph.plan())
+    workspace.solve(hists[0] - hists[1], -1)
+    assert workspace.certify(0.5e-9) and not workspace.certify(1e-30)
 
 
 def test_unbalanced_supplies_are_not_certified():

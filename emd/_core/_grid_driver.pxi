@@ -848,6 +848,19 @@ cdef class GridWorkspace:
             tails, heads, costs = self.plan.arcs
         return status, n_iter, tree, tails, heads, costs
 
+    def certify(self, double rtol):
+        """Whether the last finished :meth:`solve` is proven within ``rtol`` relative by
+        the compiled check :meth:`batch` makes for each pair (for tests and for timing
+        the check alone)."""
+        cdef Tree* T = self.G.trees[0]
+        cdef double cost
+        cdef bint proven
+        with nogil:
+            subtree_flows(T, self.G.supplies[0], self.G.rest)
+            cost = tree_cost(T, self.G.rest)
+            proven = certify_grid(&self.G, cost, rtol)
+        return bool(proven)
+
     def batch(
         self,
         const double[:, ::1] left not None,
