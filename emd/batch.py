@@ -209,6 +209,12 @@ class _PointPairs(_PairSolver):
         )
 
 
+def _default_chunk(n_pairs: int, jobs: int) -> int:
+    """:data:`DEFAULT_CHUNK` pairs per task, fewer when a small matrix would otherwise
+    leave threads idle (a grid pair can take a second): at least four tasks per thread."""
+    return max(1, min(DEFAULT_CHUNK, -(-n_pairs // (4 * jobs))))
+
+
 def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
     """Validate every histogram before any work starts; errors name the index."""
     if isinstance(hists, np.ndarray):
@@ -479,8 +485,10 @@ def _compute(
         _check_masses(right, "hists_b", points, mass)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
-    chunk = as_positive_int(chunk_size or DEFAULT_CHUNK, "chunk_size")
     jobs = _jobs(n_jobs)
+    n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
+    chunk = (as_positive_int(chunk_size, "chunk_size") if chunk_size
+             else _default_chunk(n_pairs, jobs))
     solver = _build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
@@ -980,7 +988,8 @@ def pairwise(
     client : dask.distributed.Client, optional
         Run the chunks on this Dask cluster instead of local threads.
     chunk_size : int, optional
-        Pairs per task (default 16).
+        Pairs per task (default 16, fewer for small matrices: at least four
+        tasks per thread).
     spacing, L : optional
         Grid spacing and Euclidean offset size, as in :func:`emd.wasserstein_grid`.
     max_iter : int, optional
