@@ -457,16 +457,19 @@ cdef int grid_solve_from_tree(GridWork* G, Py_ssize_t max_iter, Py_ssize_t* n_it
         return UNBOUNDED  # cannot happen: the kept edges form a forest
     start_forest(T, G.supplies[0], G.below, G.preorder, G.parent, G.up_arc, G.down_arc,
                  L.costs)
-    return grid_pivot(G, 0, max_iter, 0, n_iter_all)
+    # The arcs the last pair added by column generation are kept: nearby pairs
+    # tend to need the same long arcs.
+    return grid_pivot(G, 0, max_iter, 0, n_iter_all, True)
 
 
 cdef int grid_pivot(
     GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t coarse_iter,
-    Py_ssize_t* n_iter_all,
+    Py_ssize_t* n_iter_all, bint keep_arcs=False,
 ) noexcept nogil:
-    """Pivot a level from its starting tree to the end: the simplex on the core arcs,
-    then, for a column-generated level, pricing passes over the other offsets until
-    one finds nothing."""
+    """Pivot a level from its starting tree to the end: the simplex on the core arcs
+    (with ``keep_arcs``, on the arc list the last solve ended with), then, for a
+    column-generated level, pricing passes over the other offsets until one finds
+    nothing."""
     cdef GridLevel* L = &G.levels[level]
     cdef Tree* T = G.trees[level]
     cdef Py_ssize_t n_iter = 0, cursor = 0, budget, n_arcs, block, found
@@ -478,7 +481,7 @@ cdef int grid_pivot(
         budget = L.default_budget
     else:
         budget = max_iter - coarse_iter if max_iter > coarse_iter else 0
-    if L.n_extra:
+    if L.n_extra and not keep_arcs:
         if not grid_grow_arcs(G, L.n_core_arcs):
             return PAIR_NO_MEMORY
         if L.n_core_arcs:
