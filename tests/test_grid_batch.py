@@ -177,3 +177,14 @@ def test_dask_worker_processes_run_grid_batches():
     ) as cluster, distributed.Client(cluster) as client:
         matrix = emd.pairwise(hists, client=client, chunk_size=3)
     np.testing.assert_array_equal(matrix, expected)
+
+
+def test_threads_reusing_workspaces_give_the_serial_matrix():
+    # Many chunks per thread: each workspace is reused across pairs and chunks,
+    # column-generated arc lists and warm-start levels included.
+    hists = _hists(10, (40, 40), seed=16)
+    serial = emd.pairwise(hists, metric="euclidean", L=4, n_jobs=1)
+    threaded, ok = emd.pairwise(hists, metric="euclidean", L=4, n_jobs=2, chunk_size=2,
+                                return_status=True)
+    np.testing.assert_array_equal(threaded, serial)
+    assert ok.all()
