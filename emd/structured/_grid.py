@@ -40,6 +40,7 @@ from emd._core._network_simplex import (
     STATUS_NAMES,
     GridPlan,
     GridWorkspace,
+    line_batch,
 )
 from emd._result import DEFAULT_RTOL, Certificate, certify_flow
 from emd._status import cost_if_finished
@@ -543,7 +544,8 @@ class GridSolver:
         (warm start and column generation included), each pair's certificate checked
         there, claiming ``rtol``; a finished pair it cannot prove is solved again
         alone and judged by :meth:`GridResult.certificate`.  1-D grids take the
-        closed form, judged by the same certificate as a single solve.
+        closed form in the same way (one compiled call, a compiled proof on the path,
+        the single solve's certificate for a pair it cannot prove).
 
         ``warm_start=True`` starts each pair that shares its ``left`` index with the
         pair before it from that pair's optimal tree (its edges along core offsets)
@@ -558,15 +560,13 @@ class GridSolver:
         mass = max(float(left[pairs[:, 0]].sum(axis=1).max()),
                    float(right[pairs[:, 1]].sum(axis=1).max()))
         self._check_scale(mass)
+        left = np.ascontiguousarray(left, dtype=np.float64)
+        right = np.ascontiguousarray(right, dtype=np.float64)
         if graph is None:
-            results = [self._line(left[i] - right[j], False) for i, j in pairs]
-            return (np.array([r.cost for r in results], dtype=np.float64),
-                    np.array([r.status == "optimal" for r in results], dtype=bool))
-        values, codes = _workspace(graph.plan()).batch(
-            np.ascontiguousarray(left, dtype=np.float64),
-            np.ascontiguousarray(right, dtype=np.float64), pairs, _budget(max_iter), rtol,
-            warm_start,
-        )
+            values, codes = line_batch(left, right, pairs, self.spacing, rtol)
+        else:
+            values, codes = _workspace(graph.plan()).batch(
+                left, right, pairs, _budget(max_iter), rtol, warm_start)
         optimal = codes == 1
         for k in np.flatnonzero(~optimal & ~np.isnan(values)):
             i, j = pairs[k]
