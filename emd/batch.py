@@ -1051,7 +1051,8 @@ def pairwise(
 
     Notes
     -----
-    Every form of input except 1-D ones runs a whole chunk of pairs in one
+    Every form of input except weight arrays on 1-D ``positions`` and 1-D
+    point sets (closed forms, pair by pair) runs a whole chunk of pairs in one
     compiled call without the GIL, on a workspace reused by each thread: the
     same compiled solve as :func:`emd.solve`, :func:`emd.solve_points` and
     :func:`emd.solve_grid` (its coarse-to-fine warm start and column
