@@ -539,8 +539,8 @@ def _compute(
         warnings.warn(
             f"{stopped.size} of {len(pairs)} pairs stopped at max_iter={max_iter} or were not "
             f"proven optimal (the first: {first}{', ...' if stopped.size > 5 else ''}); their "
-            "entries are upper bounds (point sets) or NaN (grids); return_status=True "
-            "marks them",
+            "entries are upper bounds, or NaN for grid pairs that max_iter stopped; "
+            "return_status=True marks them",
             SolverWarning,
             stacklevel=3,
         )
@@ -872,8 +872,9 @@ def _compute_stored(
             bar.close()
     if stopped_total:
         warnings.warn(
-            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} before "
-            "optimality; their entries are upper bounds (point sets) or NaN (grids)",
+            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} or were not "
+            "proven optimal; their entries are upper bounds, or NaN for grid pairs that "
+            "max_iter stopped",
             SolverWarning,
             stacklevel=4,
         )
