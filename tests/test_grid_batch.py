@@ -209,3 +209,30 @@ def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certi
     assert not unbalanced.any()
     D, ok = emd.pairwise(list(hists), spacing=0.7, return_status=True)
     assert ok.all() and D[0, 1] == 0.0
+
+
+def test_spanning_tree_starts_from_a_forest_as_the_grid_driver_does():
+    from emd._core._network_simplex import SpanningTree
+
+    # A 3 x 3 city-block grid; the forest: row 0 a path, rows 1 and 2 hanging below it.
+    solver = _grid.GridSolver((3, 3), "cityblock")
+    tails, heads, costs = solver.graph.arcs()
+    arc = {(int(t), int(h)): k for k, (t, h) in enumerate(zip(tails, heads, strict=True))}
+    parent = np.array([-1, 0, 1, 0, 1, 2, 3, 4, 5], dtype=np.intp)
+    preorder = np.array([0, 1, 2, 5, 8, 4, 7, 3, 6], dtype=np.intp)
+    child = np.arange(1, 9)
+    up = np.full(9, -1, dtype=np.intp)
+    down = np.full(9, -1, dtype=np.intp)
+    up[child] = [arc[(int(v), int(parent[v]))] for v in child]
+    down[child] = [arc[(int(parent[v]), int(v))] for v in child]
+    supply = np.array([0.5, 0.0, -0.25, 0.0, 0.25, 0.0, -0.5, 0.0, 0.0])
+    warm = SpanningTree(supply, 100.0)
+    warm.start_from_forest(preorder, parent, up, down, costs)
+    assert warm.check_structure() and warm.check_potentials()
+    assert warm.solve(tails, heads, costs, 1000) == 0
+    cold = SpanningTree(supply, 100.0)
+    assert cold.solve(tails, heads, costs, 1000) == 0
+    assert warm.cost() == cold.cost() == solver(supply).cost == 1.5
+    with pytest.raises(ValueError, match="depth-first order"):
+        SpanningTree(supply, 100.0).start_from_forest(
+            np.array([0, 1, 3, 2, 5, 8, 4, 7, 6], dtype=np.intp), parent, up, down, costs)
