@@ -8,7 +8,9 @@ virtual environment (``EMD_WASSERSTEIN_PYTHON``, default
 same input, warm-up first and median of repeats, like every other row; when
 it is missing the rows say so and carry no ratio.  Shared-support rows
 compare the wall time per pair of ``emd.pairwise`` with the time spent inside
-the compiled batch solve for the same pairs (the glue around it).
+the compiled batch solve for the same pairs (the glue around it).  Grid rows time
+``emd.pairwise`` of grid histograms on two threads against one thread (every
+chunk of pairs one compiled, GIL-free call).
 """
 
 from __future__ import annotations
@@ -140,6 +142,42 @@ def shared_rows(n_bins: int, n_hists: int, repeat: int = 3) -> dict:
             "agree": bool((wall.value[rows, cols] == solve.value[0]).all())}
 
 
+def grid_rows(size: int, metric: str, L: int | None, n_hists: int, repeat: int = 3) -> dict:
+    """``emd.pairwise`` of grid histograms on 2 threads against 1 thread (the ratio is the
+    speed-up), and the time of a pair's compiled certificate check, alone and as a share
+    of the pair's time in the compiled batch."""
+    from emd._core._network_simplex import GridWorkspace
+
+    from emd.structured import _grid
+
+    rng = np.random.default_rng(2)
+    hists = [h / h.sum() for h in rng.random((n_hists, size, size))]
+    one = measure(lambda: emd.pairwise(hists, metric=metric, L=L, n_jobs=1,
+                                       return_status=True), repeat=repeat, budget=60)
+    two = measure(lambda: emd.pairwise(hists, metric=metric, L=L, n_jobs=2,
+                                       return_status=True), repeat=repeat, budget=60)
+    matrix, ok = one.value
+    single = emd.solve_grid(hists[0], hists[1], metric=metric, L=L).cost
+    plan = _grid.GridSolver((size, size), metric, 1.0, L).graph.plan()
+    flat = np.stack([h.ravel() for h in hists])
+    rows, cols = np.triu_indices(n_hists, 1)
+    pairs = np.ascontiguousarray(np.stack([rows, cols], axis=1), dtype=np.intp)
+    ws = GridWorkspace(plan)
+    checked = measure(lambda: ws.batch(flat, flat, pairs, -1, batch._COMPILED_RTOL),
+                      repeat=repeat, budget=60)
+    # The check alone, on the tree of the last pair the batch solved.
+    alone = measure(lambda: ws.certify(batch._COMPILED_RTOL), repeat=20, budget=10)
+    case = f"grid {size}x{size} {metric}" + (f" L={L}" if L else "") + f", {n_hists} hists"
+    return {"family": "pairs", "case": f"{case}: 2 threads vs 1",
+            "size": len(pairs), "ours_s": two.seconds, "peer": "the same on 1 thread",
+            "peer_s": one.seconds, "ratio": two.seconds / one.seconds, "rel_diff": 0.0,
+            "threads_speedup": one.seconds / two.seconds,
+            "certificate_s": alone.seconds,
+            "certificate_share": alone.seconds * len(pairs) / checked.seconds,
+            "certified": bool(ok.all()),
+            "agree": bool((two.value[0] == matrix).all() and matrix[0, 1] == single)}
+
+
 def dense_rows(sizes=(1000, 4000)) -> list[dict]:
     out = []
     for n in sizes:
@@ -165,6 +203,10 @@ def run(config: dict):
         yield point_rows(n_sets, size, threads)
     for n_bins, n_hists in ([(64, 60)] if quick else [(64, 500), (1000, 50)]):
         yield shared_rows(n_bins, n_hists)
+    grids = [(32, "cityblock", None, 8)] if quick else [
+        (64, "cityblock", None, 10), (96, "euclidean", 3, 6), (128, "chebyshev", None, 5)]
+    for size, metric, L, n_hists in grids:
+        yield grid_rows(size, metric, L, n_hists)
     yield from dense_rows((1000,) if quick else (1000, 4000))
 
 

@@ -68,6 +68,12 @@ def batch_alone(left, right, pairs: np.ndarray, kind: str, max_iter) -> np.ndarr
     def kept(item):
         return int(np.count_nonzero(item[1] if kind == "points" else item))
 
+    def size(item):
+        return len(item[1]) if kind == "points" else np.size(item)
+
+    # Most batches hold no set large enough: settle that without a pass per pair.
+    if max(max(map(size, left)), max(map(size, right))) < LARGE_MIN:
+        return alone
     for k, (i, j) in enumerate(np.asarray(pairs).tolist()):
         alone[k] = applies(kept(left[i]), kept(right[j]))
     return alone

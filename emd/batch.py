@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine, _few
+from emd._core import _costs
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
@@ -69,101 +70,56 @@ def _workspace() -> PairWorkspace:
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    """Packed inputs of the compiled batch: a whole chunk of pairs in one GIL-free call.
+class _PairSolver:
+    """Everything a worker needs to turn pairs of distribution indices into distances.
 
-    ``kind`` is "dense" (``data = (cost, left, right)`` stacked histograms on one
-    cost matrix) or "points" (``data = (x, w, offsets)`` per side, point sets
-    packed end to end).
+    One subclass per form of input: :meth:`__call__` is the single solve a user
+    would make for one pair (its value and whether its certificate proves it),
+    :meth:`compiled` the compiled batch that solves a whole chunk without the
+    GIL, where the form has one.  Both give the same bits for a pair.
     """
 
-    kind: str
-    data: tuple
-    scale_mass: float
-    metric: tuple[int, float] = (0, 0.0)
-
-    def run(self, pairs: np.ndarray, max_iter: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """``(values, codes)``: code 1 for a pair proven optimal here, 0 for one to
-        solve again in full (stopped, inconclusive compiled check, totals too far
-        apart in scale for the compiled exact balancing)."""
-        # The default pivot budget grows with a pair's size; the smallest one
-        # serves every pair here, and a pair that reaches it is solved again alone.
-        budget = _engine.iteration_limit(max_iter, 0)
-        return self._call(_workspace(), self.data, np.ascontiguousarray(pairs, dtype=np.intp),
-                          budget)
-
-    def _call(self, ws: PairWorkspace, data: tuple, sub: np.ndarray, budget: int):
-        if self.kind == "dense":
-            cost, left, right = data
-            return ws.batch_dense(cost, left, right, sub, self.scale_mass, budget,
-                                  _COMPILED_RTOL)
-        (xl, wl, ol), (xr, wr, orr) = data
-        return ws.batch_points(xl, wl, ol, xr, wr, orr, sub, self.metric[0], self.metric[1],
-                               self.scale_mass, budget, _COMPILED_RTOL,
-                               _engine.BRUTE_FORCE_CELLS)
-
-
-@dataclass(frozen=True)
-class _PairSolver:
-    """Everything a worker needs to turn two histogram indices into a distance."""
-
-    left: Any                      # list of histograms, or a stacked array for grids
+    left: Any
     right: Any
-    kind: str                      # "grid", "dense", "points", "line"
-    shared: Any                    # GridSolver, cost matrix, positions or metric tuple
     max_iter: int | None
-    compiled: _Compiled | None = field(default=None, repr=False)
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
-        a, b = self.left[i], self.right[j]
-        if self.kind == "grid":
-            result = self.shared(a - b, self.max_iter)
-        elif self.kind == "dense":
-            from emd.transport import solve_validated
+        raise NotImplementedError
 
-            result = solve_validated(a, b, self.shared, self.max_iter)
-        elif self.kind == "line":
-            from emd.transport import line_cost
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(values, codes)`` for a chunk, or None without a compiled path: code 1 for a
+        pair proven optimal, 0 for one to settle by :meth:`__call__`, -1 for one whose
+        value is final but unproven (stopped by ``max_iter``)."""
+        return None
 
-            return line_cost(self.shared, self.shared, a, b), True
-        else:
-            from emd.transport import solve_points_validated
-
-            metric, p = self.shared
-            (x, wa), (y, wb) = a, b
-            result = solve_points_validated(x, y, wa, wb, metric, p, self.max_iter)
-        return result.cost, result.status == "optimal"
+    def alone(self, pairs: np.ndarray) -> np.ndarray:
+        """Which pairs of a chunk the compiled batch leaves to :meth:`__call__` because the
+        single solve takes another path for them (boolean mask)."""
+        return np.zeros(len(pairs), dtype=bool)
 
     def chunk(self, pairs: np.ndarray) -> np.ndarray:
         """``(k, 2)`` rows of (distance, 1.0 if proven optimal else 0.0) for ``pairs``."""
-        if self.kind == "grid":
-            # One call for the whole chunk: small grids solve it without the GIL.
-            try:
-                values, optimal = self.shared.pair_costs(
-                    self.left, self.right, pairs, self.max_iter
-                )
-            except Exception as exc:
-                raise type(exc)(f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-            return np.column_stack([values, optimal])
         out = np.empty((len(pairs), 2))
         todo = range(len(pairs))
-        if self.compiled is not None and len(pairs):
-            # Pairs that the single solve starts on their small side (emd._few) go to it
+        if len(pairs):
+            # Pairs the single solve hands to another method (emd._few) go to it
             # whole, so that a batch entry is that solve's value bit for bit.
-            alone = _few.batch_alone(self.left, self.right, pairs, self.kind, self.max_iter)
+            alone = self.alone(pairs)
             rest = np.flatnonzero(~alone)
-            codes = np.zeros(0)
+            result = None
             if rest.size:
                 try:
-                    values, codes = self.compiled.run(pairs[rest], self.max_iter)
+                    result = self.compiled(pairs[rest])
                 except Exception as exc:
                     raise type(exc)(
                         f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
+            if result is not None:
+                values, codes = result
                 out[rest, 0] = values
-                out[rest, 1] = codes
-            # The full single solve settles the rest: same value, full certificate.
-            todo = sorted(np.flatnonzero(alone).tolist() + rest[codes == 0].tolist())
+                out[rest, 1] = codes == 1
+                # The full single solve settles the rest: same value, full certificate.
+                todo = sorted(np.flatnonzero(alone).tolist() + rest[codes == 0].tolist())
         for k in todo:
             i, j = pairs[k]
             try:
@@ -171,6 +127,110 @@ class _PairSolver:
             except Exception as exc:
                 raise type(exc)(f"pair ({i}, {j}): {exc}") from exc
         return out
+
+
+def _budget(max_iter: int | None) -> int:
+    # The default pivot budget grows with a pair's size; the smallest one serves
+    # every pair of a compiled batch, and a pair that reaches it is solved again alone.
+    return _engine.iteration_limit(max_iter, 0)
+
+
+@dataclass(frozen=True)
+class _GridPairs(_PairSolver):
+    """Grid histograms (stacked, flattened) on one prebuilt :class:`GridSolver`."""
+
+    solver: Any = None
+    warm_start: bool = False
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        result = self.solver(self.left[i] - self.right[j], self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # The grid solver settles every pair itself (compiled check, then single solves).
+        values, optimal = self.solver.pair_costs(
+            self.left, self.right, pairs, self.max_iter, _COMPILED_RTOL, self.warm_start
+        )
+        return values, np.where(optimal, 1, -1)
+
+
+@dataclass(frozen=True)
+class _LinePairs(_PairSolver):
+    """Weight arrays on shared 1-D positions: the closed form, no compiled batch."""
+
+    positions: np.ndarray | None = None
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import line_cost
+
+        return line_cost(self.positions, self.positions, self.left[i], self.right[j]), True
+
+
+@dataclass(frozen=True)
+class _DensePairs(_PairSolver):
+    """Weight arrays on one cost matrix; ``stacked`` (left, right) feeds the compiled batch
+    (None when the magnitudes rule it out: every pair's single solve then raises)."""
+
+    cost: np.ndarray | None = None
+    stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    scale_mass: float = 1.0
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import solve_validated
+
+        result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def alone(self, pairs: np.ndarray) -> np.ndarray:
+        return _few.batch_alone(self.left, self.right, pairs, "dense", self.max_iter)
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.stacked is None:
+            return None
+        left, right = self.stacked
+        return _workspace().batch_dense(
+            self.cost, left, right, np.ascontiguousarray(pairs, dtype=np.intp),
+            self.scale_mass, _budget(self.max_iter), _COMPILED_RTOL,
+        )
+
+
+@dataclass(frozen=True)
+class _PointPairs(_PairSolver):
+    """``(points, weights)`` pairs; ``packed`` holds every set end to end per side, for the
+    compiled batch (None when the union is out of range: every single solve then checks
+    its own range)."""
+
+    metric: str = "euclidean"
+    p: float = 2.0
+    packed: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = field(
+        default=None, repr=False)
+    scale_mass: float = 1.0
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        from emd.transport import solve_points_validated
+
+        (x, wa), (y, wb) = self.left[i], self.right[j]
+        result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
+        return result.cost, result.status == "optimal"
+
+    def alone(self, pairs: np.ndarray) -> np.ndarray:
+        return _few.batch_alone(self.left, self.right, pairs, "points", self.max_iter)
+
+    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.packed is None:
+            return None
+        (xl, wl, ol), (xr, wr, orr) = self.packed
+        return _workspace().batch_points(
+            xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
+            _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
+            _COMPILED_RTOL, _engine.BRUTE_FORCE_CELLS,
+        )
+
+
+def _default_chunk(n_pairs: int, jobs: int) -> int:
+    """:data:`DEFAULT_CHUNK` pairs per task, fewer when a small matrix would otherwise
+    leave threads idle (a grid pair can take a second): at least four tasks per thread."""
+    return max(1, min(DEFAULT_CHUNK, -(-n_pairs // (4 * jobs))))
 
 
 def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
@@ -226,8 +286,13 @@ def _check_masses(items: list[Any], name: str, points: bool, reference: float | 
 def _build(
     left: list[Any], right: list[Any], *, metric: str | None, positions: ArrayLike | None,
     grid: bool, points: bool, spacing: float, L: int | None, max_iter: int | None,
-    cost: ArrayLike | None = None, mass: float = 1.0,
+    cost: ArrayLike | None = None, mass: float = 1.0, warm_start: bool = False,
 ) -> _PairSolver:
+    if not isinstance(warm_start, bool):
+        raise TypeError(f"warm_start must be True or False, got {warm_start!r}")
+    if warm_start and (points or cost is not None or not (grid or positions is None)):
+        raise ValueError("warm_start=True applies to grid histograms only (weight arrays "
+                         "without positions= or cost=)")
     if points:
         if cost is not None:
             raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
@@ -235,10 +300,10 @@ def _build(
         dims = {x.shape[1] for x, _ in left + right}
         if len(dims) > 1:
             raise ValueError(f"point sets must all have the same dimension, got {sorted(dims)}")
-        compiled = None
+        packed = None
         if not (dims.pop() == 1 and metric_name != "sqeuclidean"):  # the line: closed form
-            compiled = _pack_points(left, right, metric_name, p, mass)
-        return _PairSolver(left, right, "points", (metric_name, p), max_iter, compiled)
+            packed = _pack_points(left, right, metric_name, p, mass)
+        return _PointPairs(left, right, max_iter, metric_name, p, packed, mass)
     shapes = {h.shape for h in left + right}
     if len(shapes) > 1:
         raise ValueError(f"histograms must all have the same shape, got {sorted(shapes)}")
@@ -258,11 +323,10 @@ def _build(
         from emd.structured._grid import GridSolver
 
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
-        stacked = np.stack([h.ravel() for h in left])
-        return _PairSolver(
-            stacked, stacked if right is left else np.stack([h.ravel() for h in right]), "grid",
-            solver, max_iter,
-        )
+        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
+        other = stacked if right is left else np.ascontiguousarray(
+            np.stack(flat_right), dtype=np.float64)
+        return _GridPairs(stacked, other, max_iter, solver, warm_start)
     support = as_points(positions, "positions")
     if support.shape[0] != flat_left[0].size:
         raise ValueError(
@@ -271,7 +335,7 @@ def _build(
         )
     metric_name, p = check_metric(metric or "euclidean", None)
     if support.shape[1] == 1 and metric_name != "sqeuclidean":
-        return _PairSolver(flat_left, flat_right, "line", support[:, 0].copy(), max_iter)
+        return _LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
     # The dense path prices with scipy's cdist, which works in powers of distances.
     PointCosts(support, support, metric_name, p).check_range(underflow=True)
     if support.shape[0] <= _DENSE_SUPPORT_MAX:
@@ -280,29 +344,29 @@ def _build(
 
         matrix = np.ascontiguousarray(scipy_cdist(support, support, metric_name, **kwargs))
         return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
-    return _PairSolver(
-        [(support, h) for h in flat_left], [(support, h) for h in flat_right], "points",
-        (metric_name, p), max_iter,
+    return _PointPairs(
+        [(support, h) for h in flat_left], [(support, h) for h in flat_right], max_iter,
+        metric_name, p,
     )
 
 
-def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _PairSolver:
+def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _DensePairs:
     """Histograms on one cost matrix; the compiled batch when the magnitudes allow it
     (otherwise every pair's single solve raises its own error)."""
-    compiled = None
+    stacked = None
     try:
         check_scale(float(np.abs(matrix).max()), mass, 2 * matrix.shape[0])
     except ValueError:
         pass
     else:
-        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
-        other = stacked if flat_right is flat_left else np.ascontiguousarray(
+        left = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
+        right = left if flat_right is flat_left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
-        compiled = _Compiled("dense", (matrix, stacked, other), mass)
-    return _PairSolver(flat_left, flat_right, "dense", matrix, max_iter, compiled)
+        stacked = (left, right)
+    return _DensePairs(flat_left, flat_right, max_iter, matrix, stacked, mass)
 
 
-def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compiled | None:
+def _pack_points(left, right, metric_name: str, p: float, mass: float) -> tuple | None:
     """Point sets packed end to end for the compiled batch, or None when the union of all
     of them is out of range for the metric or the solver's sums (then every pair's
     single solve checks its own range and raises its own error)."""
@@ -324,7 +388,7 @@ def _pack_points(left, right, metric_name: str, p: float, mass: float) -> _Compi
         check_scale(costs.compiled_bound(), mass, largest)
     except ValueError:
         return None
-    return _Compiled("points", (packed_left, packed_right), mass, (costs.code, p))
+    return packed_left, packed_right
 
 
 def _run_threads(
@@ -428,7 +492,7 @@ def _jobs(n_jobs: int | None) -> int:
 def _compute(
     left_raw, right_raw, symmetric: bool, *, metric, positions, grid, n_jobs, progress,
     normalize, client, chunk_size, spacing, L, max_iter, out=None, resume=False, block_size=None,
-    cost=None, return_status=False,
+    cost=None, return_status=False, warm_start=False,
 ) -> Any:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
@@ -439,11 +503,14 @@ def _compute(
         _check_masses(right, "hists_b", points, mass)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
-    chunk = as_positive_int(chunk_size or DEFAULT_CHUNK, "chunk_size")
     jobs = _jobs(n_jobs)
+    n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
+    chunk = (as_positive_int(chunk_size, "chunk_size") if chunk_size
+             else _default_chunk(n_pairs, jobs))
     solver = _build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
+        warm_start=warm_start,
     )
     n, m = len(left), len(right)
     if not isinstance(return_status, bool):
@@ -460,6 +527,8 @@ def _compute(
         }
         if cost is not None:
             config["cost"] = _positions_hash(cost)
+        if warm_start:  # its values may differ in the last bits: not another run's
+            config["warm_start"] = True
         return _compute_stored(
             solver, n, m, symmetric, out=out, resume=resume, block=block,
             fingerprint=_fingerprint(left, right, symmetric, config), jobs=jobs, client=client,
@@ -488,8 +557,8 @@ def _compute(
         warnings.warn(
             f"{stopped.size} of {len(pairs)} pairs stopped at max_iter={max_iter} or were not "
             f"proven optimal (the first: {first}{', ...' if stopped.size > 5 else ''}); their "
-            "entries are upper bounds (point sets) or NaN (grids); return_status=True "
-            "marks them",
+            "entries are upper bounds, or NaN for grid pairs that max_iter stopped; "
+            "return_status=True marks them",
             SolverWarning,
             stacklevel=3,
         )
@@ -821,8 +890,9 @@ def _compute_stored(
             bar.close()
     if stopped_total:
         warnings.warn(
-            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} before "
-            "optimality; their entries are upper bounds (point sets) or NaN (grids)",
+            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} or were not "
+            "proven optimal; their entries are upper bounds, or NaN for grid pairs that "
+            "max_iter stopped",
             SolverWarning,
             stacklevel=4,
         )
@@ -906,6 +976,7 @@ def pairwise(
     block_size: int | None = None,
     cost: ArrayLike | None = None,
     return_status: bool = False,
+    warm_start: bool = False,
 ) -> Any:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
@@ -936,7 +1007,8 @@ def pairwise(
     client : dask.distributed.Client, optional
         Run the chunks on this Dask cluster instead of local threads.
     chunk_size : int, optional
-        Pairs per task (default 16).
+        Pairs per task (default 16, fewer for small matrices: at least four
+        tasks per thread).
     spacing, L : optional
         Grid spacing and Euclidean offset size, as in :func:`emd.wasserstein_grid`.
     max_iter : int, optional
@@ -960,13 +1032,21 @@ def pairwise(
         A precomputed ground cost for weight arrays on a shared support (instead
         of ``positions``).
     return_status : bool, default False
-        Also return a boolean matrix, True where the pair's value is proven: for
-        point sets and shared supports by the pair's certificate (to 1e-9
-        relative); for grids solved pair by pair likewise; for small city-block
-        and Chebyshev grids, which run in one GIL-free loop, and for 1-D grids,
-        True means the solve finished on a clean exact pricing pass or the closed
-        form, not that a certificate was checked pair by pair (a single
-        :func:`emd.solve_grid` gives one).  Not with ``out``.
+        Also return a boolean matrix, True where the pair's value is proven
+        optimal by the pair's certificate (to 1e-9 relative; for Euclidean grids,
+        the optimum on the offset graph, as :func:`emd.solve_grid` reports it).
+        Not with ``out``.
+    warm_start : bool, default False
+        Grid histograms only: start each pair from the optimal spanning tree of
+        the pair before it in the same row of the matrix (its edges along the
+        short offsets) instead of from the coarse-to-fine start of a single
+        solve.  Every value is still certified, but the pivots differ, so values
+        may differ from single solves in the last bits.  It pays when the
+        histograms a row is compared with are close to one another (a query
+        against near-duplicates, measured: 2.5x faster on 64 x 64 city-block,
+        3.4x on 96 x 96 Chebyshev, 1.4x on 64 x 64 Euclidean L=3 grids, but
+        1.15x slower at L=6) and costs when they are unrelated (1.6-2x slower
+        on white noise).
 
     Returns
     -------
@@ -990,11 +1070,13 @@ def pairwise(
 
     Notes
     -----
-    Weight arrays on a shared support and point sets run a whole chunk of
-    pairs in one compiled call without the GIL, on a workspace reused by
-    each thread: the same compiled solve as :func:`emd.solve` and
-    :func:`emd.solve_points`, so the values are those of single calls, bit
-    for bit.  Each pair's certificate is checked there too, claiming half of
+    Every form of input except weight arrays on 1-D ``positions`` and 1-D
+    point sets (closed forms, pair by pair) runs a whole chunk of pairs in one
+    compiled call without the GIL, on a workspace reused by each thread: the
+    same compiled solve as :func:`emd.solve`, :func:`emd.solve_points` and
+    :func:`emd.solve_grid` (its coarse-to-fine warm start and column
+    generation included), so the values are those of single calls, bit for
+    bit.  Each pair's certificate is checked there too, claiming half of
     the tolerance of :meth:`Certificate.optimal
     <emd.Certificate.optimal>`; a pair it cannot prove (and a pair whose
     histograms' totals differ in the last bits, which a single solve first
@@ -1028,6 +1110,7 @@ def pairwise(
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
         spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
+        warm_start=warm_start,
     )
 
 
@@ -1051,6 +1134,7 @@ def cdist(
     block_size: int | None = None,
     cost: ArrayLike | None = None,
     return_status: bool = False,
+    warm_start: bool = False,
 ) -> Any:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
@@ -1075,4 +1159,5 @@ def cdist(
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
         chunk_size=chunk_size, spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
+        warm_start=warm_start,
     )

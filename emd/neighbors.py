@@ -173,14 +173,14 @@ class _SharedBounds:
         # The ground distances between bins, for the relaxed bound (small supports only).
         self.cost = None
         if n_bins <= 2048:
-            if solver.kind == "dense":
-                self.cost = solver.shared
+            if isinstance(solver, batch._DensePairs):
+                self.cost = solver.cost
             else:
                 name = "sqeuclidean" if metric == "sqeuclidean" else metric
                 self.cost = _scipy_cdist(coords, coords, name)
         self.coarse = None
         if grid_shape is not None and len(grid_shape) >= 2 and min(grid_shape) >= 16:
-            self.coarse = _CoarseGrid(grid_shape, solver.shared, database)
+            self.coarse = _CoarseGrid(grid_shape, solver.solver, database)
 
     def initial(self, query: np.ndarray) -> np.ndarray:
         """Bounds from ``query`` to every database item, all at once."""
@@ -461,13 +461,13 @@ def knn(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter,
     )
-    if solver.kind == "points":
-        metric_name = solver.shared[0]
+    if isinstance(solver, batch._PointPairs):
+        metric_name = solver.metric
         bounds: Any = _PointBounds(metric_name, solver.right, mass)
     else:
-        if solver.kind == "grid":
+        if isinstance(solver, batch._GridPairs):
             shape = left[0].shape
-            metric_name = solver.shared.metric
+            metric_name = solver.solver.metric
             coords = spacing * np.stack(np.unravel_index(np.arange(math.prod(shape)), shape),
                                         axis=1).astype(np.float64)
             database_flat = solver.right
@@ -478,7 +478,7 @@ def knn(
             metric_name = check_metric(metric or "euclidean", None)[0]
             coords = as_points(positions, "positions")
             database_flat = np.stack(solver.right)
-            if solver.kind == "line":
+            if isinstance(solver, batch._LinePairs):
                 metric_name = "cityblock"  # every norm is |x - y| on a line
         bounds = _SharedBounds(solver, coords, metric_name, database_flat, mass, shape)
     search = _Search(solver, bounds, k, symmetric)

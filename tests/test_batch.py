@@ -112,18 +112,18 @@ def test_pairwise_rejects_bad_input(hists, kwargs, match):
 def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
     rng = np.random.default_rng(4)
     sets = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(6)]
-    original = batch._Compiled.run
+    original = batch._PointPairs.compiled
 
-    def flaky(self, pairs, max_iter):
+    def flaky(self, pairs):
         if [2, 4] in pairs.tolist():
             raise RuntimeError("boom")
-        return original(self, pairs, max_iter)
+        return original(self, pairs)
 
-    monkeypatch.setattr(batch._Compiled, "run", flaky)
+    monkeypatch.setattr(batch._PointPairs, "compiled", flaky)
     before = threading.active_count()
     with pytest.raises(RuntimeError, match=r"pairs \[2, 4\]..\[2, 4\]: boom"):
         emd.pairwise(sets, n_jobs=2, chunk_size=1)
-    monkeypatch.setattr(batch._Compiled, "run", original)
+    monkeypatch.setattr(batch._PointPairs, "compiled", original)
     assert emd.pairwise(sets, n_jobs=2).shape == (6, 6)
     # Worker threads do not pile up after a failure.
     assert threading.active_count() <= before + 2

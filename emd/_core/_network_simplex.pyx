@@ -556,61 +556,6 @@ def _block_size(Py_ssize_t n_arcs):
     return block_size_for(n_arcs)
 
 
-def solve_pair_costs(
-    const Py_ssize_t[::1] tails not None,
-    const Py_ssize_t[::1] heads not None,
-    const double[::1] costs not None,
-    const double[:, ::1] left not None,
-    const double[:, ::1] right not None,
-    const Py_ssize_t[:, ::1] pairs not None,
-    double artificial_cost,
-    Py_ssize_t max_iter,
-):
-    """Optimal costs for many supplies ``left[i] - right[j]`` on one arc list, without the GIL.
-
-    Each pair runs exactly what :meth:`SpanningTree.solve` runs on one tree
-    reset between pairs (same start, same pricing, same summation), so the
-    values equal single solves bit for bit.  Returns ``(values, status)``; a
-    pair stopped before optimality has value NaN.
-    """
-    cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
-    cdef Py_ssize_t n_arcs = tails.shape[0], block = _block_size(tails.shape[0])
-    cdef Py_ssize_t n_iter, cursor
-    if right.shape[1] != n or heads.shape[0] != n_arcs or costs.shape[0] != n_arcs:
-        raise ValueError("inconsistent sizes")
-    _check_arcs(tails, heads, costs.shape[0], n)
-    if n_pairs and pairs.shape[1] != 2:
-        raise ValueError("pairs must have shape (k, 2)")
-    for k in range(n_pairs):
-        if not (0 <= pairs[k, 0] < left.shape[0] and 0 <= pairs[k, 1] < right.shape[0]):
-            raise ValueError(f"pair {k} indexes outside left and right")
-    values = np.empty(n_pairs)
-    status = np.empty(n_pairs, dtype=np.int8)
-    cdef double[::1] values_view = values
-    cdef signed char[::1] status_view = status
-    cdef SpanningTree tree = SpanningTree(np.zeros(n), artificial_cost)
-    cdef double* supply = <double*> cnp.PyArray_DATA(tree._supply)
-    cdef double[::1] flows = np.empty(n + 1)
-    with nogil:
-        for k in range(n_pairs):
-            for v in range(n):
-                supply[v] = left[pairs[k, 0], v] - right[pairs[k, 1], v]
-            init_star(&tree.T, supply)
-            n_iter = 0
-            cursor = 0
-            status_view[k] = run_simplex(
-                &tree.T, &tails[0], &heads[0], &costs[0], n_arcs, block, max_iter, &n_iter,
-                &cursor,
-            )
-            # A stopped transshipment still has supply on artificial arcs:
-            # its flow is not a transport, so it has no distance to report.
-            values_view[k] = NAN
-            if status_view[k] == OPTIMAL:
-                subtree_flows(&tree.T, supply, &flows[0])
-                values_view[k] = tree_cost(&tree.T, &flows[0])
-    return values, status
-
-
 cdef _check_forest(
     const Py_ssize_t[::1] preorder, const Py_ssize_t[::1] tree_parent,
     const Py_ssize_t[::1] up_arc, const Py_ssize_t[::1] down_arc, Py_ssize_t n_costs,
@@ -828,9 +773,8 @@ cdef class SpanningTree:
         flow points toward the root, and each component root hangs from the
         artificial root: the tree is feasible and strongly feasible.
         """
-        cdef Tree* T = &self.T
-        cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
-        cdef double[::1] below = self._supply.copy()
+        cdef Py_ssize_t n = self.T.n_nodes
+        cdef double[::1] below = np.empty(max(n, 1))
         if preorder.shape[0] != n or tree_parent.shape[0] != n:
             raise ValueError("preorder and tree_parent must cover every node once")
         if up_arc.shape[0] != n or down_arc.shape[0] != n:
@@ -841,38 +785,8 @@ cdef class SpanningTree:
             return
         _check_forest(preorder, tree_parent, up_arc, down_arc, costs.shape[0])
         with nogil:
-            for k in range(n + 1):
-                T.subtree_size[k] = 1
-            for k in range(n - 1, -1, -1):
-                v = preorder[k]
-                p = tree_parent[v]
-                if p >= 0:
-                    below[p] += below[v]
-                    T.subtree_size[p] += T.subtree_size[v]
-            T.subtree_size[root] = n + 1
-            T.thread[root] = preorder[0]
-            T.rev_thread[preorder[0]] = root
-            for k in range(n - 1):
-                T.thread[preorder[k]] = preorder[k + 1]
-                T.rev_thread[preorder[k + 1]] = preorder[k]
-            T.thread[preorder[n - 1]] = root
-            T.rev_thread[root] = preorder[n - 1]
-            T.subtree_last[root] = preorder[n - 1]
-            for k in range(n):
-                v = preorder[k]
-                T.subtree_last[v] = preorder[k + T.subtree_size[v] - 1]
-                p = tree_parent[v]
-                T.toward_parent[v] = below[v] >= 0
-                T.flow[v] = below[v] if below[v] >= 0 else -below[v]
-                if p < 0:
-                    T.parent[v] = root
-                    T.arc_index[v] = -1
-                    T.arc_cost[v] = T.artificial_cost
-                else:
-                    T.parent[v] = p
-                    T.arc_index[v] = up_arc[v] if T.toward_parent[v] else down_arc[v]
-                    T.arc_cost[v] = costs[T.arc_index[v]]
-            refresh_potentials(T)
+            start_forest(&self.T, <double*> cnp.PyArray_DATA(self._supply), &below[0],
+                         &preorder[0], &tree_parent[0], &up_arc[0], &down_arc[0], &costs[0])
 
     def subtree_flows(self):
         """The flow on the tree arc of every node, summed afresh from the supplies.
@@ -2060,111 +1974,14 @@ cdef inline void sum_term(double x, double* hi, double* lo, double* lo_abs) noex
 
 
 cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil:
-    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum.
-
-    The arithmetic of ``emd._result.certify_transport`` with plain compiled
-    sums: every exact term (the cost, exact products by fma, the rounding
-    errors of TwoSum) is collected in ``hi + lo``, the rounded ones are
-    bounded by u of their size, and ``lo``'s own rounding by
-    ``1.01 N u`` of the sum of its terms' magnitudes (recursive summation).
-    Both sides are bounded above:
-
-    * ``cost - OPT <= cost - D + violation * mass`` (weak duality, with
-      ``D = -sum_v supply_v (pi_v + pi_low_v)`` the dual value of the
-      double-double potentials and the final pass's rigorous violation);
-    * ``OPT - cost <= cost(basic flow) - cost + repair``, the basic flow being
-      the exact subtree sums of the tree (double-double, with the a-posteriori
-      bound of :func:`basic_flow`) and the repair the cost of routing what the
-      real arcs leave unrouted or carry against their direction, as in
-      ``certify_transport``.
-
-    Returns False (inconclusive: the caller then builds the full certificate)
-    unless the larger of the two is at most ``rtol * |cost|``; a zero or tiny
-    cost is always left to the full certificate.
-    """
-    cdef Tree* T = &W.T
-    cdef Py_ssize_t n_nodes = T.n_nodes, v, p, n_terms = 3 * n_nodes + 3
-    cdef double u = unit_roundoff(), gamma2 = 2.0000001 * 1.1102230246251565e-16
-    cdef double cost = o.cost, s, prod, e, q, hi, lo, lo_abs, extra, g, above, below
-    cdef double mass = 0.0, t, add_err, sign, value_hi, value_lo, c, error = 0.0
-    cdef double unrouted = 0.0, negative = 0.0, negative_cost = 0.0, flow_low, repair
-    cdef double* rest = W.flows
-    cdef double* rest_low = T.scratch_low
-    cdef double* rest_err = W.sum_err
-    if not (fabs(cost) > 1e-250 and fabs(cost) < INFINITY) or not o.clean:
+    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum:
+    :func:`certify_tree` on the transport (paths of one arc, costs at most
+    ``max_abs``), once the solve ended on a clean pricing pass whose rigorous bound
+    covers every pair; inconclusive (False) otherwise."""
+    if not o.clean:
         return False
-    # Upper side: cost - D.
-    hi = cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        s = W.supply[v]
-        if s > 0.0:
-            mass += s
-        prod = s * T.pi[v]
-        e = fma(s, T.pi[v], -prod)
-        q = s * T.pi_low[v]
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    above = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs))
-    mass *= 1.0 + (n_nodes + 4) * u
-    if o.worst < 0.0:
-        above += -o.worst * mass * (1.0 + 8.0 * u)
-    if not above <= rtol * fabs(cost):
-        return False
-    # Lower side: the exact flow of the tree, by subtree sums in double-double.
-    for v in range(n_nodes):
-        rest[v] = W.supply[v]
-        rest_low[v] = 0.0
-        rest_err[v] = 0.0
-    v = T.rev_thread[T.root]
-    while v != T.root:
-        p = T.parent[v]
-        if p != T.root:
-            s = two_sum(rest[p], rest[v], &t)
-            add_err = fabs(t) + fabs(rest_low[p]) + fabs(rest_low[v])
-            t = t + (rest_low[p] + rest_low[v])
-            rest[p] = fast_two_sum(s, t, &rest_low[p]) if fabs(s) >= fabs(t) else two_sum(
-                s, t, &rest_low[p])
-            rest_err[p] += rest_err[v] + gamma2 * add_err
-        v = T.rev_thread[v]
-    hi = -cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        if T.parent[v] == T.root:
-            # What the real arcs leave in this tree: unrouted mass.
-            unrouted += fabs(rest[v]) + fabs(rest_low[v]) + rest_err[v]
-            continue
-        sign = 1.0 if T.toward_parent[v] else -1.0
-        value_hi = sign * rest[v]
-        value_lo = sign * rest_low[v]
-        c = T.arc_cost[v]
-        error += rest_err[v]
-        if value_hi + value_lo - rest_err[v] < 0.0 or value_hi < 0.0:
-            # Possibly against the arc: counted as in certify_transport.
-            flow_low = fabs(value_hi) + fabs(value_lo) + rest_err[v]
-            negative += flow_low
-            negative_cost += flow_low * fabs(c)
-        prod = value_hi * c
-        e = fma(value_hi, c, -prod)
-        q = value_lo * c
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    repair = (error * o.max_abs + 2.0 * negative_cost
-              + (unrouted + 2.0 * negative) * o.max_abs) * (1.0 + 16.0 * u)
-    below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs)) + repair
-    return below <= rtol * fabs(cost)
+    return certify_tree(&W.T, W.supply, W.T.arc_cost, W.flows, W.sum_err, o.cost, o.worst,
+                        o.max_abs, 1.0, rtol)
 
 
 cdef class PairWorkspace:
@@ -2647,3 +2464,6 @@ def _balance_exactly(const double[::1] a not None, const double[::1] b not None)
     if balance_pair(&ws.W, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
         return None
     return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))
+
+
+include "_grid_driver.pxi"

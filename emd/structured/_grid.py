@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,13 +34,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
+from emd._core import _line
 from emd._core._network_simplex import (
-    PRICING_RTOL,
+    GRID_METRIC_CODES,
     STATUS_NAMES,
-    SpanningTree,
-    solve_pair_costs,
+    GridPlan,
+    GridWorkspace,
+    line_batch,
 )
-from emd._result import Certificate, certify_flow
+from emd._result import DEFAULT_RTOL, Certificate, certify_flow
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
@@ -222,6 +225,7 @@ class _GridGraph:
     ):
         self.shape = tuple(shape)
         self.spacing = spacing
+        self.metric = metric
         self.offsets = np.asarray(offsets, dtype=np.intp)
         order = {"cityblock": 1, "chebyshev": np.inf, "euclidean": 2}[metric]
         dims = np.asarray(shape)
@@ -230,10 +234,6 @@ class _GridGraph:
         counts = np.where((self.extent > 0).all(axis=1), self.extent.prod(axis=1), 0)
         self.start = np.concatenate([[0], np.cumsum(counts)])
         self.lengths = spacing * np.linalg.norm(self.offsets, ord=order, axis=1)
-        # Offsets in {-1, 0, 1}^d by base-3 code, for the warm start's lookups.
-        self.code_to_offset = np.full(3 ** len(shape), -1, dtype=np.intp)
-        small = (np.abs(self.offsets) <= 1).all(axis=1)
-        self.code_to_offset[self._codes(self.offsets[small])] = np.flatnonzero(small)
         # A detour through the artificial root must cost more than half of any
         # path: the grid's diameter under the graph metric bounds that.
         diameter = float(np.abs(self.lengths).max()) * sum(self.shape)
@@ -268,10 +268,6 @@ class _GridGraph:
         if not self.column_generation:
             self._arcs = self._build_arcs()
 
-    @staticmethod
-    def _codes(offsets: np.ndarray) -> np.ndarray:
-        return ((offsets + 1) * 3 ** np.arange(offsets.shape[1])).sum(axis=1)
-
     @property
     def n_arcs(self) -> int:
         return int(self.start[-1])
@@ -283,8 +279,8 @@ class _GridGraph:
     @property
     def plain(self) -> bool:
         """Whether solves run on the full arc list from the artificial start with the
-        kernel's default pricing, exactly as :func:`solve_pair_costs` does: batches then
-        run as one loop without the GIL and stay bit-identical to single solves."""
+        kernel's default pricing block (small grids); others are warm-started or
+        column-generated and price with the short :data:`GRID_BLOCK_SIZE`."""
         return self.coarse is None and not self.column_generation
 
     @property
@@ -330,118 +326,54 @@ class _GridGraph:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
         return np.concatenate(tails), np.concatenate(heads), np.concatenate(costs)
 
-    def arc_index(self, coords: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        """Index of the arc from the bins ``coords`` (k, d) along ``steps`` in {-1, 0, 1}^d."""
-        q = self.code_to_offset[self._codes(steps)]
-        local = coords - self.low[q]
-        position = np.zeros(len(coords), dtype=np.intp)
-        for axis in range(coords.shape[1]):
-            position = position * self.extent[q, axis] + local[:, axis]
-        return self.start[q] + position
+    def __getstate__(self) -> dict:
+        # Compiled plans point into this process's memory: pickles (Dask workers)
+        # rebuild them on first use.
+        state = dict(self.__dict__)
+        state.pop("_plan", None)
+        state.pop("_plan_all", None)
+        return state
 
-    def violated_arcs(
-        self, pi: np.ndarray, listed: dict[int, np.ndarray]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Arcs of the non-core offsets, not yet ``listed``, that price out under ``pi``.
+    def plan(self, all_arcs: bool = False) -> GridPlan:
+        """The levels of this graph (itself, then its chain of coarser grids) as the
+        compiled driver reads them; built once.  ``all_arcs=True``: the finest level
+        solved on its full arc list, without column generation (the reference)."""
+        key = "_plan_all" if all_arcs else "_plan"
+        plan = self.__dict__.get(key)
+        if plan is None:  # threads racing here build equal plans: harmless
+            levels = []
+            graph: _GridGraph | None = self
+            while graph is not None:
+                levels.append(graph._level(all_arcs and graph is self))
+                graph = graph.coarse
+            plan = self.__dict__[key] = GridPlan(levels)
+        return plan
 
-        The test is the kernel's own: reduced cost ``c + pi[tail] - pi[head]``
-        below ``-PRICING_RTOL * (|c| + |pi[tail]| + |pi[head]|)``.  Arcs already
-        listed are the kernel's to price (it may hold them to a noise floor, see
-        ``run_simplex``), so they are never added twice.  ``listed`` maps an
-        offset to flags over its arcs, created when its first arc is added and
-        updated in place.  Returns ``(tails, heads, costs)`` sorted by tail, so
-        that the short pricing block still walks the grid in order.
-        """
-        potential = pi[: math.prod(self.shape)].reshape(self.shape)
-        flat = pi[: math.prod(self.shape)]
-        found_tails, found_heads, found_costs = [], [], []
-        for q in self.extra:
-            src, dst = self._slices(q)
-            length = self.lengths[q]
-            # A violated arc has pi[head] - pi[tail] > c at least: a cheap filter.
-            gain = potential[dst] - potential[src]
-            candidates = np.flatnonzero(gain > length)
-            if candidates.size == 0:
-                continue
-            local = np.stack(np.unravel_index(candidates, tuple(self.extent[q])), axis=1)
-            tail = np.ravel_multi_index(tuple((local + self.low[q]).T), self.shape)
-            head = np.ravel_multi_index(tuple((local + self.low[q] + self.offsets[q]).T),
-                                        self.shape)
-            pt, ph = flat[tail], flat[head]
-            violated = (length + pt - ph) < -PRICING_RTOL * (length + np.abs(pt) + np.abs(ph))
-            flags = listed.get(int(q))
-            if flags is not None:
-                violated &= ~flags[candidates]
-            if not violated.any():
-                continue
-            if flags is None:
-                flags = listed[int(q)] = np.zeros(int(self.start[q + 1] - self.start[q]), bool)
-            flags[candidates[violated]] = True
-            found_tails.append(tail[violated])
-            found_heads.append(head[violated])
-            found_costs.append(np.full(int(violated.sum()), length))
-        if not found_tails:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
-        tails = np.concatenate(found_tails)
-        order = np.argsort(tails, kind="stable")
-        return tails[order], np.concatenate(found_heads)[order], np.concatenate(found_costs)[order]
+    def _level(self, all_arcs: bool) -> tuple:
+        pad = 3 - len(self.shape)
 
+        def padded(rows: np.ndarray, fill: int) -> np.ndarray:
+            rows = np.asarray(rows, dtype=np.intp).reshape(-1, len(self.shape))
+            return np.hstack([np.full((rows.shape[0], pad), fill, dtype=np.intp), rows])
 
-def _coarsen(grid: np.ndarray) -> np.ndarray:
-    for axis in range(grid.ndim):
-        grid = np.add.reduceat(grid, np.arange(0, grid.shape[axis], 2), axis=axis)
-    return grid
-
-
-def _warm_start_forest(shape, coarse_shape, coarse_parent):
-    """Refine a coarse spanning forest into a fine one, bins grouped in 2x..x2 blocks.
-
-    A coarse tree edge between blocks C and P becomes the fine edge between
-    the facing bins c of C and p of P (``p - c`` in {-1, 0, 1}^d, an arc of
-    every grid graph here); inside each block a small tree leads every bin to
-    c one axis step at a time.  Returns ``(parent, coords)`` over flat bins,
-    ``parent`` -1 for forest roots.
-    """
-    n = math.prod(shape)
-    coords = np.stack(np.unravel_index(np.arange(n), shape), axis=1).astype(np.intp)
-    block = coords // 2
-    local = coords % 2
-    coarse_of = np.ravel_multi_index(tuple(block.T), coarse_shape)
-    coarse_up = coarse_parent[coarse_of]
-    has_parent = coarse_up >= 0
-    up_block = np.zeros_like(block)
-    up_block[has_parent] = np.stack(
-        np.unravel_index(coarse_up[has_parent], coarse_shape), axis=1
-    )
-    step = np.where(has_parent[:, None], up_block - block, 0)
-    attach = (step > 0).astype(np.intp)          # local position of c in the block
-    partner = (step < 0).astype(np.intp)         # local position of p in the parent block
-    differs = local != attach
-    at_attach = ~differs.any(axis=1)
-    parent_coords = coords.copy()
-    inner = np.flatnonzero(~at_attach)
-    last = coords.shape[1] - 1 - np.argmax(differs[inner, ::-1], axis=1)
-    parent_coords[inner, last] += attach[inner, last] - local[inner, last]
-    outer = np.flatnonzero(at_attach & has_parent)
-    parent_coords[outer] = 2 * up_block[outer] + partner[outer]
-    parent = np.ravel_multi_index(tuple(parent_coords.T), shape).astype(np.intp)
-    parent[at_attach & ~has_parent] = -1
-    return parent, coords
-
-
-def _forest_preorder(parent: np.ndarray) -> np.ndarray:
-    """Depth-first preorder of a forest given by parent pointers (roots: -1)."""
-    import scipy.sparse  # imported on first use: `import emd` pays for numpy alone
-    from scipy.sparse import csgraph
-
-    n = parent.size
-    child = np.arange(n)
-    up = np.where(parent >= 0, parent, n)  # roots hang from a virtual node n
-    graph = scipy.sparse.coo_array(
-        (np.ones(n), (up, child)), shape=(n + 1, n + 1)
-    ).tocsr()
-    order = csgraph.depth_first_order(graph, n, directed=True, return_predecessors=False)
-    return order[1:].astype(np.intp)
+        core = self if all_arcs else self.core
+        # Every core offset by its code: the warm starts look their arcs up by step.
+        steps = padded(core.offsets, 0)
+        radius = max(1, int(np.abs(steps).max(initial=0)))
+        base = 2 * radius + 1
+        core_lookup = np.full(base**3, -1, dtype=np.intp)
+        core_lookup[((steps + radius) * np.array([1, base, base * base])).sum(axis=1)] = (
+            np.arange(len(steps)))
+        tails, heads, costs = core.arcs()
+        extra = np.zeros(0, dtype=np.intp) if all_arcs else self.extra
+        return (
+            padded(self.shape, 1)[0], self.spacing, GRID_METRIC_CODES[self.metric],
+            self.art_cost, 0 if self.plain else GRID_BLOCK_SIZE, self.coarse is not None,
+            _engine.default_max_iter(math.prod(self.shape)),
+            padded(self.offsets, 0), self.lengths, padded(self.low, 0), padded(self.extent, 1),
+            self.start, padded(core.low, 0), padded(core.extent, 1), core.start, core_lookup,
+            tails, heads, costs, extra,
+        )
 
 
 def _solve_on_grid(
@@ -449,56 +381,54 @@ def _solve_on_grid(
 ):
     """Min-cost flow on a grid graph, warm-started from the coarsened grid when large.
 
-    Graphs with a :attr:`_GridGraph.core` are solved by column generation:
-    the simplex starts on the core arcs; whenever it stops optimal, every arc
-    of the other offsets is priced against the tree's potentials (the kernel's
-    own test and tolerance), the violated ones are appended to the arc list
-    and the simplex continues from the same tree.  It stops when a full scan
-    over all offsets finds nothing, so the potentials meet the same pricing
-    test on every arc of the full graph as an all-arcs solve's do, and the
-    flow, optimal on a subgraph whose every other arc prices out, is optimal
-    on the full graph.  ``all_arcs=True`` solves on the full arc list instead
-    (the reference the tests and benchmarks compare with).
+    One compiled call (:class:`emd._core._network_simplex.GridWorkspace`, the
+    call that batches make for every pair): large 2-D grids start from the
+    spanning tree of the grid coarsened 2x along every axis (recursively),
+    refined into a spanning forest.  Graphs with a :attr:`_GridGraph.core` are
+    solved by column generation: the simplex starts on the core arcs; whenever
+    it stops optimal, every arc of the other offsets is priced against the
+    tree's potentials (the kernel's own test and tolerance), the violated ones
+    are appended to the arc list and the simplex continues from the same tree.
+    It stops when a full scan over all offsets finds nothing, so the
+    potentials meet the same pricing test on every arc of the full graph as
+    an all-arcs solve's do, and the flow, optimal on a subgraph whose every
+    other arc prices out, is optimal on the full graph.  ``all_arcs=True``
+    solves on the full arc list instead (the reference the tests and
+    benchmarks compare with).  ``max_iter`` bounds the pivots of all levels
+    together.
 
     Returns ``(tails, heads, flow, potentials, n_iter, status, tree)`` over the
     arcs the solve used.
     """
-    n = supply.size
-    tree = SpanningTree(supply.ravel(), graph.art_cost)
-    core = graph if all_arcs else graph.core
-    coarse_iter = 0
-    if graph.coarse is not None:
-        coarse_supply = _coarsen(supply)
-        *_, coarse_iter, _, coarse_tree = _solve_on_grid(coarse_supply, graph.coarse, max_iter)
-        coarse_parent = coarse_tree.parent[: coarse_supply.size].copy()
-        coarse_parent[coarse_parent == coarse_supply.size] = -1
-        parent, coords = _warm_start_forest(supply.shape, coarse_supply.shape, coarse_parent)
-        child = np.flatnonzero(parent >= 0)
-        parent_coords = coords[parent[child]]
-        up_arc = np.full(n, -1, dtype=np.intp)
-        down_arc = np.full(n, -1, dtype=np.intp)
-        up_arc[child] = core.arc_index(coords[child], parent_coords - coords[child])
-        down_arc[child] = core.arc_index(parent_coords, coords[child] - parent_coords)
-        tree.start_from_forest(_forest_preorder(parent), parent, up_arc, down_arc, core.costs)
-    # max_iter bounds the pivots of all levels together.
-    budget = _engine.iteration_limit(max_iter, n)
-    if max_iter is not None:
-        budget = max(0, budget - coarse_iter)
-    block = 0 if graph.plain else GRID_BLOCK_SIZE
-    tails, heads, costs = core.arcs()
-    listed: dict[int, np.ndarray] = {}
-    while True:
-        status = STATUS_NAMES[tree.solve(tails, heads, costs, budget, block)]
-        if status != "optimal" or core is graph:
-            break
-        new_tails, new_heads, new_costs = graph.violated_arcs(tree.pi, listed)
-        if new_tails.size == 0:
-            break
-        tails = np.concatenate([tails, new_tails])
-        heads = np.concatenate([heads, new_heads])
-        costs = np.concatenate([costs, new_costs])
+    workspace = GridWorkspace(graph.plan(all_arcs))
+    status, n_iter, tree, tails, heads, _ = workspace.solve(
+        np.ascontiguousarray(supply, dtype=np.float64).ravel(), _budget(max_iter)
+    )
     flow = tree.arc_flows(tails.size)
-    return tails, heads, flow, -tree.pi[:n].copy(), int(tree.n_iter) + coarse_iter, status, tree
+    return tails, heads, flow, -tree.pi[: supply.size].copy(), int(n_iter), STATUS_NAMES[
+        status], tree
+
+
+#: The compiled check of a batch pair's certificate claims half the relative
+#: accuracy that ``Certificate.optimal`` checks, so that rounding differences
+#: between the two evaluations never let it pass a pair the full certificate
+#: would reject.
+COMPILED_RTOL = 0.5 * DEFAULT_RTOL
+
+# One reusable workspace per thread, for the plan it was last used on.
+_LOCAL = threading.local()
+
+
+def _workspace(plan: GridPlan) -> GridWorkspace:
+    held = getattr(_LOCAL, "grid", None)
+    if held is None or held[0] is not plan:
+        held = _LOCAL.grid = (plan, GridWorkspace(plan))
+    return held[1]
+
+
+def _budget(max_iter: int | None) -> int:
+    """The compiled driver's pivot limit: -1 for each level's default."""
+    return -1 if max_iter is None else _engine.iteration_limit(max_iter, 0)
 
 
 def _line_flow(supply: np.ndarray) -> np.ndarray:
@@ -510,8 +440,9 @@ class GridSolver:
     """Solve many grid problems of one shape and metric on one prebuilt graph.
 
     :func:`wasserstein_grid` builds one per call; :func:`emd.pairwise` builds
-    one for a whole batch and calls it from several threads (it holds no
-    mutable state, and the solver releases the GIL).
+    one for a whole batch and calls :meth:`pair_costs` from several threads
+    (the solver's mutable state lives in a workspace per thread, and the
+    compiled solves release the GIL).
 
     Parameters
     ----------
@@ -568,7 +499,11 @@ class GridSolver:
             check_scale(self.graph.art_cost, mass, n_bins, "spacing and masses")
 
     def _line_cost(self, supply: np.ndarray) -> float:
-        return self.spacing * math.fsum(np.abs(_line_flow(supply)))
+        # The closed form with double-double running sums (emd._core._line): a bin's
+        # supply far below the running total still counts.
+        steps = np.arange(supply.size, dtype=np.float64)
+        return self.spacing * _line.line_cost(steps, np.ascontiguousarray(supply,
+                                                                          dtype=np.float64))
 
     def _line(self, supply: np.ndarray, return_flows: bool) -> GridResult:
         crossing = _line_flow(supply)
@@ -599,29 +534,46 @@ class GridSolver:
         return _judged(result)
 
     def pair_costs(
-        self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray, max_iter: int | None = None
+        self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
+        max_iter: int | None = None, rtol: float = COMPILED_RTOL, warm_start: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether each
-        finished.  Bit-identical to calling the solver on each pair.  Graphs solved pair by
-        pair are judged by their certificates; small plain grids run as one loop without the
-        GIL, where "finished" means the exact pricing phase found nothing (no certificate is
-        checked pair by pair), and 1-D grids use the closed form."""
+        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether
+        each is proven optimal; every value equals the single solve's bit for bit.
+
+        2-D and 3-D grids run the whole chunk in one compiled call without the GIL
+        (warm start and column generation included), each pair's certificate checked
+        there, claiming ``rtol``; a finished pair it cannot prove is solved again
+        alone and judged by :meth:`GridResult.certificate`.  1-D grids take the
+        closed form in the same way (one compiled call, a compiled proof on the path,
+        the single solve's certificate for a pair it cannot prove).
+
+        ``warm_start=True`` starts each pair that shares its ``left`` index with the
+        pair before it from that pair's optimal tree (its edges along core offsets)
+        instead of coarse to fine: values are certified as above but may differ from
+        single solves in the last bits.
+        """
         graph = self.graph
-        mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
+        pairs = np.ascontiguousarray(pairs, dtype=np.intp).reshape(-1, 2)
+        if len(pairs) == 0:
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        # Only the histograms of these pairs: a chunk's glue stays O(chunk), not O(batch).
+        mass = max(float(left[pairs[:, 0]].sum(axis=1).max()),
+                   float(right[pairs[:, 1]].sum(axis=1).max()))
         self._check_scale(mass)
+        left = np.ascontiguousarray(left, dtype=np.float64)
+        right = np.ascontiguousarray(right, dtype=np.float64)
         if graph is None:
-            values = [self._line_cost(left[i] - right[j]) for i, j in pairs]
-            return np.array(values), np.ones(len(pairs), dtype=bool)
-        if not graph.plain:
-            results = [self(left[i] - right[j], max_iter) for i, j in pairs]
-            return (np.array([r.cost for r in results]),
-                    np.array([r.status == "optimal" for r in results]))
-        values, status = solve_pair_costs(
-            graph.tails, graph.heads, graph.costs, left, right,
-            np.ascontiguousarray(pairs, dtype=np.intp), graph.art_cost,
-            _engine.iteration_limit(max_iter, left.shape[1]),
-        )
-        return values, status == 0
+            values, codes = line_batch(left, right, pairs, self.spacing, rtol)
+        else:
+            values, codes = _workspace(graph.plan()).batch(
+                left, right, pairs, _budget(max_iter), rtol, warm_start)
+        optimal = codes == 1
+        for k in np.flatnonzero(~optimal & ~np.isnan(values)):
+            i, j = pairs[k]
+            result = self(left[i] - right[j], max_iter)
+            values[k] = result.cost
+            optimal[k] = result.status == "optimal"
+        return values, optimal
 
     def __call__(
         self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False

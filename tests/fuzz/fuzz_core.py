@@ -29,7 +29,7 @@ if list(_ROOT.glob("emd/_core/_network_simplex*.so")):
 
 with atheris.instrument_imports(include=["emd"]):
     import numpy as np
-    from emd._core._network_simplex import SpanningTree, solve_pair_costs
+    from emd._core._network_simplex import GridWorkspace, SpanningTree
 
     import emd
     from emd._core import _costs
@@ -135,21 +135,23 @@ def fuzz_warm_start(fdp: atheris.FuzzedDataProvider) -> None:
         check_tree(tree)
 
 
-def fuzz_pair_costs(fdp: atheris.FuzzedDataProvider) -> None:
-    n = fdp.ConsumeIntInRange(1, 8)
+def fuzz_grid_batch(fdp: atheris.FuzzedDataProvider) -> None:
+    from emd.structured._grid import GridSolver
+
+    shape = (fdp.ConsumeIntInRange(1, 5), fdp.ConsumeIntInRange(1, 5))
+    n = shape[0] * shape[1]
     k = fdp.ConsumeIntInRange(1, 4)
     left = np.abs(floats(fdp, k * n, 0.0, 3.0)).reshape(k, n)
     right = left[::-1].copy() if fdp.ConsumeBool() else np.abs(floats(fdp, k * n, 0, 3)).reshape(k, n)
-    n_arcs = fdp.ConsumeIntInRange(0, 20)
-    tails, heads = indices(fdp, n_arcs, n), indices(fdp, n_arcs, n)
-    costs = floats(fdp, n_arcs, 0.0, 5.0)
+    metric = ("cityblock", "chebyshev", "euclidean")[fdp.ConsumeIntInRange(0, 2)]
+    plan = GridSolver(shape, metric, 1.0, 3 if metric == "euclidean" else None).graph.plan()
     pairs = indices(fdp, 2 * fdp.ConsumeIntInRange(0, 5), k).reshape(-1, 2)
     try:
-        values, status = solve_pair_costs(tails, heads, costs, left, right, pairs, 50.0,
-                                           fdp.ConsumeIntInRange(0, 300))
+        values, codes = GridWorkspace(plan).batch(left, right, pairs,
+                                                  fdp.ConsumeIntInRange(-1, 300), 0.5e-9)
     except ALLOWED:
         return
-    assert values.shape == status.shape == (pairs.shape[0],)
+    assert values.shape == codes.shape == (pairs.shape[0],)
 
 
 def fuzz_cost_kernels(fdp: atheris.FuzzedDataProvider) -> None:
@@ -267,7 +269,7 @@ def fuzz_grid(fdp: atheris.FuzzedDataProvider) -> None:
 
 
 TARGETS = [
-    fuzz_spanning_tree, fuzz_warm_start, fuzz_pair_costs, fuzz_cost_kernels, fuzz_solve,
+    fuzz_spanning_tree, fuzz_warm_start, fuzz_grid_batch, fuzz_cost_kernels, fuzz_solve,
     fuzz_solve_points, fuzz_min_cost_flow, fuzz_grid,
 ]
 
