@@ -214,6 +214,13 @@ cdef inline bint prices_out(
     return rc[0] < -err
 
 
+cdef inline bint is_tree_arc(
+    Tree* T, Py_ssize_t arc, Py_ssize_t tail, Py_ssize_t head,
+) noexcept nogil:
+    return ((T.parent[tail] == head and T.arc_index[tail] == arc)
+            or (T.parent[head] == tail and T.arc_index[head] == arc))
+
+
 cdef Py_ssize_t find_entering_arc(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
@@ -234,6 +241,10 @@ cdef Py_ssize_t find_entering_arc(
             stop = e + (n_arcs - scanned)
         if T.exact:
             for k in range(e, stop):
+                if is_tree_arc(T, k, tails[k], heads[k]):
+                    # Basic: its reduced cost is zero by construction, and it
+                    # would sit in the band that needs the costly exact sum.
+                    continue
                 if prices_out(T, costs[k], tails[k], heads[k], noise, &rc) and rc < min_rc:
                     min_rc = rc
                     best = k
@@ -2183,17 +2194,41 @@ cdef extern from *:
 from libc.math cimport frexp, ldexp, nextafter
 
 
+cdef inline uint64_t float_bits(double x) noexcept nogil:
+    return (<uint64_t*> &x)[0]
+
+
+cdef inline double next_up(double x) noexcept nogil:
+    """``nextafter(x, INFINITY)`` for a finite ``x > 0``: the next bit pattern."""
+    cdef uint64_t bits = float_bits(x) + 1
+    return (<double*> &bits)[0]
+
+
+cdef inline int frexp_exponent(double x) noexcept nogil:
+    """The exponent ``frexp`` gives a nonzero ``x``; -1022 stands for every subnormal
+    (the callers only need to know that it is below -960)."""
+    cdef int biased = <int> ((float_bits(x) >> 52) & 0x7FF)
+    return biased - 1022 if biased else -1022
+
+
 cdef inline emd_int128 to_units(double x, int shift) noexcept nogil:
     """``x / 2**shift`` for ``x >= 0``, exactly when it is an integer (as
     ``emd._certify._to_int``)."""
     cdef int e
     cdef double f
     cdef emd_int128 mantissa
+    cdef uint64_t bits, fraction = 0xFFFFFFFFFFFFF, hidden = 0x10000000000000
     if x == 0.0:
         return 0
-    f = frexp(x, &e)
-    mantissa = <emd_int128> ldexp(f, 53)
-    e = e - 53 - shift
+    bits = float_bits(x)
+    if (bits >> 52) & 0x7FF:
+        # A normal number: the 53-bit significand, read off its bits.
+        mantissa = <emd_int128> ((bits & fraction) | hidden)
+        e = <int> ((bits >> 52) & 0x7FF) - 1075 - shift
+    else:
+        f = frexp(x, &e)
+        mantissa = <emd_int128> ldexp(f, 53)
+        e = e - 53 - shift
     if e >= 0:
         return mantissa << e
     # Finer than the unit (a mass changed by balancing): exact if its low bits are
@@ -2215,23 +2250,26 @@ cdef emd_int128 absorb(
     """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
     of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
     cdef double limit = from_units(missing, shift), mass, new_mass
-    cdef Py_ssize_t k, q, fits = 0, idx
+    cdef Py_ssize_t k, idx
     cdef emd_int128 value, unit, step, new_value, whole
     cdef int bits
+    # The entries that can take a step, smallest first and in index order among
+    # equals (a stable sort), picked one at a time: nearly always the first one
+    # absorbs everything.  ``done`` flags the entries already tried.
+    cdef Py_ssize_t* done = order
     for k in range(count):
-        mass = masses[k]
-        if mass > 0 and (nextafter(mass, INFINITY) - mass <= limit or limit == 0.0):
-            # Insertion keeps equal masses in index order: a stable sort.
-            q = fits
-            while q > 0 and masses[order[q - 1]] > mass:
-                order[q] = order[q - 1]
-                q -= 1
-            order[q] = k
-            fits += 1
-    for q in range(fits):
-        if missing == 0:
+        done[k] = 0
+    while missing != 0:
+        idx = -1
+        for k in range(count):
+            mass = masses[k]
+            if done[k] or not (mass > 0 and (next_up(mass) - mass <= limit or limit == 0.0)):
+                continue
+            if idx < 0 or mass < masses[idx]:
+                idx = k
+        if idx < 0:
             break
-        idx = order[q]
+        done[idx] = 1
         value = to_units(masses[idx], shift)
         if value == 0:
             continue
@@ -2270,12 +2308,12 @@ cdef int balance_pair(
     out_b[0] = b
     for k in range(na):
         if a[k] != 0.0:
-            frexp(a[k], &e)
+            e = frexp_exponent(a[k])
             lo_e = e if e < lo_e else lo_e
             hi_e = e if e > hi_e else hi_e
     for k in range(nb):
         if b[k] != 0.0:
-            frexp(b[k], &e)
+            e = frexp_exponent(b[k])
             lo_e = e if e < lo_e else lo_e
             hi_e = e if e > hi_e else hi_e
     if hi_e < lo_e:
