@@ -1,9 +1,10 @@
 """Small point pairs priced on a cost matrix computed once (``fill_costs``).
 
 The compiled pair solve computes every cost of a point pair with at most
-2**21 cells once and prices on that matrix; larger pairs compute costs on the
-fly.  Both paths must give the optimum: checked against POT on scipy's cost
-matrix, and the matrix's costs against numpy's distances bit for bit.
+2**21 cells once and prices on that matrix (pivoting over all arcs up to 2**16
+cells, over candidates above); larger pairs compute costs on the fly.  Every
+path must give the optimum: checked against POT on scipy's cost matrix, and
+the matrix's costs against numpy's distances bit for bit.
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ def test_matrix_and_on_the_fly_paths_both_match_pot(metric, d, duplicates, reque
     for n, m in [(30, 30), (7, 45), (150, 120)]:
         x, y, a, b = _pair(rng, n, m, d, duplicates=duplicates)
         reference = pot_cost(a, b, metric_cost(x, y, metric))
-        matrix = emd.solve_points(x, y, a, b, metric=metric)
-        old = ns._set_matrix_cells(0)
-        try:
-            fly = emd.solve_points(x, y, a, b, metric=metric)
-        finally:
-            ns._set_matrix_cells(old)
-        for result in (matrix, fly):
+        # All arcs on the matrix (the default here), candidates on the matrix, and
+        # candidates with costs on the fly.
+        for matrix_cells, all_cells in [(1 << 21, 1 << 16), (1 << 21, 0), (0, 0)]:
+            old = ns._set_matrix_cells(matrix_cells), ns._set_all_arcs_cells(all_cells)
+            try:
+                result = emd.solve_points(x, y, a, b, metric=metric)
+            finally:
+                ns._set_matrix_cells(old[0])
+                ns._set_all_arcs_cells(old[1])
             assert result.certificate().optimal()
             assert abs(result.cost - reference) <= 1e-12 * max(reference, 1e-300) + 1e-15
 
