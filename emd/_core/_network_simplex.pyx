@@ -2174,6 +2174,35 @@ cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil
                         o.max_abs, 1.0, rtol)
 
 
+cdef tuple bind_source(PairSource* S, matrix, x, y, int metric, double p):
+    """Point ``S`` at a dense cost matrix (rows x columns) or, when ``matrix`` is None,
+    at the coordinates ``x`` (rows) and ``y`` (columns); returns ``(rows, columns)``.
+
+    ``S`` keeps raw pointers: the caller holds the arrays while ``S`` is in use
+    (the typed views below never copy, they refuse non-contiguous input).
+    """
+    cdef const double[:, ::1] mat
+    cdef const double[:, ::1] xv
+    cdef const double[:, ::1] yv
+    if matrix is not None:
+        mat = matrix
+        S.kind = SOURCE_DENSE
+        S.matrix = &mat[0, 0]
+        S.stride = mat.shape[1]
+        return mat.shape[0], mat.shape[1]
+    xv = x
+    yv = y
+    if xv.shape[1] != yv.shape[1]:
+        raise ValueError("x and y must have the same dimension")
+    S.kind = SOURCE_POINTS
+    S.x = &xv[0, 0]
+    S.y = &yv[0, 0]
+    S.d = xv.shape[1]
+    S.metric = metric
+    S.p = p
+    return xv.shape[0], yv.shape[0]
+
+
 cdef class PairWorkspace:
     """Reusable memory for compiled bipartite solves (one per thread: not thread-safe).
 
@@ -2218,30 +2247,12 @@ cdef class PairWorkspace:
         """
         cdef PairSource S
         cdef PairOutcome o
-        cdef const double[:, ::1] mat
-        cdef const double[:, ::1] xv
-        cdef const double[:, ::1] yv
         cdef const int64_t[::1] keys = np.ascontiguousarray(
             given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
         cdef Py_ssize_t na = a.shape[0], nb = b.shape[0], n_given = keys.shape[0]
-        if matrix is not None:
-            mat = matrix
-            if mat.shape[0] != na or mat.shape[1] != nb:
-                raise ValueError("matrix must have shape (len(a), len(b))")
-            S.kind = SOURCE_DENSE
-            S.matrix = &mat[0, 0]
-            S.stride = mat.shape[1]
-        else:
-            xv = x
-            yv = y
-            if xv.shape[0] != na or yv.shape[0] != nb or xv.shape[1] != yv.shape[1]:
-                raise ValueError("x and y must have one point per weight and equal dimensions")
-            S.kind = SOURCE_POINTS
-            S.x = &xv[0, 0]
-            S.y = &yv[0, 0]
-            S.d = xv.shape[1]
-            S.metric = metric
-            S.p = p
+        if bind_source(&S, matrix, x, y, metric, p) != (na, nb):
+            raise ValueError("the costs must have one row per entry of a and one column "
+                             "per entry of b")
         if not builtin and n_given == 0:
             raise ValueError("no candidate arcs")
         if n_threads < 1:
@@ -2430,30 +2441,10 @@ def pricing_pass(
     col``, sorted, unique) and the pass's ``worst``.  For tests and tuning."""
     cdef Workspace W
     cdef PairSource S
-    cdef const double[:, ::1] mat
-    cdef const double[:, ::1] xv
-    cdef const double[:, ::1] yv
     cdef Py_ssize_t n, m, i, count
     cdef double worst = INFINITY
     memset(&W, 0, sizeof(W))
-    if matrix is not None:
-        mat = matrix
-        n, m = mat.shape[0], mat.shape[1]
-        S.kind = SOURCE_DENSE
-        S.matrix = &mat[0, 0]
-        S.stride = m
-    else:
-        xv = x
-        yv = y
-        n, m = xv.shape[0], yv.shape[0]
-        if xv.shape[1] != yv.shape[1]:
-            raise ValueError("x and y must have the same dimension")
-        S.kind = SOURCE_POINTS
-        S.x = &xv[0, 0]
-        S.y = &yv[0, 0]
-        S.d = xv.shape[1]
-        S.metric = metric
-        S.p = p
+    n, m = bind_source(&S, matrix, x, y, metric, p)
     if n == 0 or m == 0 or pi.shape[0] != n + m or pi_low.shape[0] != n + m:
         raise ValueError("pi and pi_low need one entry per row and column")
     if n_threads < 1:
