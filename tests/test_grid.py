@@ -29,7 +29,7 @@ def test_exact_metrics_match_dense_pot(shape, metric):
     a, b = _pair(rng, shape, zeros=0.3)
     coords = _coords(shape)
     expected = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, metric))
-    result = emd.wasserstein_grid(a, b, metric=metric)
+    result = emd.solve_grid(a, b, metric=metric)
     assert result.cost == pytest.approx(expected, rel=1e-9)
     assert result.rel_error_bound == 0.0 and result.converged
     # The potential is a KR witness: its value is the cost, its slopes are <= 1.
@@ -46,7 +46,7 @@ def test_euclidean_lies_within_its_error_bound(shape, L):
     a, b = _pair(rng, shape)
     coords = _coords(shape)
     exact = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, "euclidean"))
-    result = emd.wasserstein_grid(a, b, metric="euclidean", L=L)
+    result = emd.solve_grid(a, b, metric="euclidean", L=L)
     assert exact * (1 - 1e-12) <= result.cost <= exact * (1 + result.rel_error_bound)
     assert result.lower_bound <= exact * (1 + 1e-12)
 
@@ -56,11 +56,11 @@ def test_euclidean_exact_and_one_dimensional_paths():
     a, b = _pair(rng, (10, 10), zeros=0.2)
     coords = _coords((10, 10))
     exact = pot_cost(a.ravel(), b.ravel(), metric_cost(coords, coords, "euclidean"))
-    result = emd.wasserstein_grid(a, b, metric="euclidean", exact=True)
+    result = emd.solve_grid(a, b, metric="euclidean", exact=True)
     assert result.cost == pytest.approx(exact, rel=1e-9)
     assert np.sum((a - b) * result.potential) == pytest.approx(exact, rel=1e-9)
     u, v = _pair(rng, (40,))
-    line = emd.wasserstein_grid(u, v, metric="euclidean", spacing=0.5)
+    line = emd.solve_grid(u, v, metric="euclidean", spacing=0.5)
     assert line.rel_error_bound == 0.0
     assert line.cost == pytest.approx(emd.wasserstein_1d(np.arange(40) * 0.5, np.arange(40) * 0.5, u, v), rel=1e-12)
 
@@ -71,7 +71,7 @@ def test_error_bound_values_and_max_rel_error():
     assert euclidean_offsets(10)[1] < 0.00125
     rng = np.random.default_rng(2)
     a, b = _pair(rng, (12, 12))
-    result = emd.wasserstein_grid(a, b, metric="euclidean", max_rel_error=0.002)
+    result = emd.solve_grid(a, b, metric="euclidean", max_rel_error=0.002)
     assert result.rel_error_bound <= 0.002
     assert euclidean_offsets(result.L - 1)[1] > 0.002
 
@@ -82,7 +82,7 @@ def test_translation_costs_shift_times_mass_at_256(shift):
     image = np.zeros((256, 256))
     image[40:120, 30:110] = rng.random((80, 80))
     moved = np.roll(image, shift, axis=1)
-    result = emd.wasserstein_grid(image, moved, spacing=0.5)
+    result = emd.solve_grid(image, moved, spacing=0.5)
     assert result.cost == pytest.approx(0.5 * shift * image.sum(), rel=1e-9)
 
 
@@ -91,16 +91,16 @@ def test_diagonal_translation_under_each_metric():
     image[5:15, 5:12] = 1.0
     moved = np.roll(np.roll(image, 4, axis=0), 3, axis=1)
     mass = image.sum()
-    assert emd.wasserstein_grid(image, moved).cost == pytest.approx(7 * mass)
-    assert emd.wasserstein_grid(image, moved, metric="chebyshev").cost == pytest.approx(4 * mass)
+    assert emd.solve_grid(image, moved).cost == pytest.approx(7 * mass)
+    assert emd.solve_grid(image, moved, metric="chebyshev").cost == pytest.approx(4 * mass)
     # (4, 3) is itself a primitive offset once L >= 4, so the straight move costs exactly 5.
-    assert emd.wasserstein_grid(image, moved, metric="euclidean", L=4).cost == pytest.approx(5 * mass)
+    assert emd.solve_grid(image, moved, metric="euclidean", L=4).cost == pytest.approx(5 * mass)
 
 
 def test_flows_reproduce_the_marginals():
     rng = np.random.default_rng(3)
     a, b = _pair(rng, (9, 11))
-    result = emd.wasserstein_grid(a, b, return_flows=True)
+    result = emd.solve_grid(a, b, return_flows=True)
     tails, heads, flow = result.flows
     net = np.bincount(tails, flow, minlength=a.size) - np.bincount(heads, flow, minlength=a.size)
     np.testing.assert_allclose(net, (a - b).ravel(), atol=1e-14)
@@ -113,7 +113,7 @@ def test_unequal_totals_and_normalize():
     b[0, 0] = 3.0
     with pytest.raises(ValueError, match=r"equal total mass, got sum\(A\)=9.0 and sum\(B\)=3.0"):
         emd.wasserstein_grid(a, b)
-    normalized = emd.wasserstein_grid(a, b, normalize=True)
+    normalized = emd.solve_grid(a, b, normalize=True)
     coords = _coords((3, 3))
     assert normalized.cost == pytest.approx(
         pot_cost(np.full(9, 1 / 9), (b / 3).ravel(), metric_cost(coords, coords, "cityblock"))
@@ -141,14 +141,14 @@ def test_iteration_limit_gives_nan_not_a_wrong_distance():
     rng = np.random.default_rng(4)
     a, b = _pair(rng, (20, 20))
     with pytest.warns(emd.SolverWarning, match="max_iter=3"):
-        result = emd.wasserstein_grid(a, b, max_iter=3)
+        result = emd.solve_grid(a, b, max_iter=3)
     assert result.status == "max_iter_reached" and np.isnan(result.cost)
 
 
 def test_one_dimensional_flows_and_potential():
     rng = np.random.default_rng(6)
     a, b = _pair(rng, (50,))
-    result = emd.wasserstein_grid(a, b, spacing=0.25, return_flows=True)
+    result = emd.solve_grid(a, b, spacing=0.25, return_flows=True)
     tails, heads, flow = result.flows
     net = np.bincount(tails, flow, minlength=50) - np.bincount(heads, flow, minlength=50)
     np.testing.assert_allclose(net, a - b, atol=1e-15)
@@ -158,7 +158,7 @@ def test_one_dimensional_flows_and_potential():
     # Long lines take the closed form: a unit mass crossing 10^6 bins at once.
     start, end = np.zeros(1_000_000), np.zeros(1_000_000)
     start[0], end[-1] = 1.0, 1.0
-    assert emd.wasserstein_grid(start, end).cost == 999_999.0
+    assert emd.solve_grid(start, end).cost == 999_999.0
 
 
 @pytest.mark.parametrize("shape", [(9, 13), (17, 10), (16, 16)])
@@ -189,7 +189,7 @@ def test_warm_start_on_odd_shapes_matches_dense_pot(monkeypatch, shape, metric):
 
 def test_single_bin_grids():
     for shape in [(1,), (1, 1), (1, 1, 1)]:
-        assert emd.wasserstein_grid(np.ones(shape), np.ones(shape)).cost == 0.0
+        assert emd.solve_grid(np.ones(shape), np.ones(shape)).cost == 0.0
 
 
 def test_max_iter_counts_the_warm_start_levels(monkeypatch):
@@ -198,10 +198,10 @@ def test_max_iter_counts_the_warm_start_levels(monkeypatch):
     monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
     rng = np.random.default_rng(9)
     a, b = _pair(rng, (24, 24))
-    full = emd.wasserstein_grid(a, b)
+    full = emd.solve_grid(a, b)
     assert full.n_iter > 50
     with pytest.warns(emd.SolverWarning):
-        stopped = emd.wasserstein_grid(a, b, max_iter=full.n_iter // 2)
+        stopped = emd.solve_grid(a, b, max_iter=full.n_iter // 2)
     assert stopped.n_iter <= full.n_iter // 2
 
 
@@ -284,6 +284,6 @@ def test_batches_on_column_generated_grids_equal_single_solves_bitwise():
     values, optimal = solver.pair_costs(left, left, pairs)
     assert optimal.all()
     for (i, j), value in zip(pairs, values, strict=True):
-        assert value == emd.wasserstein_grid(
+        assert value == emd.solve_grid(
             hists[i].reshape(shape), hists[j].reshape(shape), metric="euclidean", L=6
         ).cost
