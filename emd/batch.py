@@ -16,6 +16,7 @@ import math
 import os
 import threading
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ def _workspace() -> PairWorkspace:
 
 
 @dataclass(frozen=True)
-class _PairSolver:
+class _PairSolver(ABC):
     """Everything a worker needs to turn pairs of distribution indices into distances.
 
     One subclass per form of input: :meth:`__call__` is the single solve a user
@@ -83,9 +84,9 @@ class _PairSolver:
     right: Any
     max_iter: int | None
 
+    @abstractmethod
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
-        raise NotImplementedError
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """``(values, codes)`` for a chunk, or None without a compiled path: code 1 for a
