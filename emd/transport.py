@@ -242,7 +242,9 @@ def solve_points(
 ) -> TransportResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
-    Memory is O((n + m) d): the n x m cost matrix is never formed, except when
+    Memory is O((n + m) d): the n x m cost matrix is never formed, except for
+    small problems (at most 2**21 pairs of points with mass, 16 MB), whose costs
+    are computed once because reading them beats recomputing them, and when
     one side has at most 64 points with mass and the other at least 200 times
     as many (and 10 000): the solve then starts on the small side (see
     :func:`solve`) and holds those costs, at most 64 per point of the large side.
