@@ -134,9 +134,14 @@ def _certify_arcs(
     violation: tuple[float, int, int],
     max_cost: float,
     path_arcs: int,
+    supply_low: np.ndarray | None = None,
 ) -> Certificate:
     """The one proof behind every flow certificate (a transport plan is a flow from rows
     to columns).
+
+    ``supply_low`` carries what rounding dropped from ``supply`` (e.g. the exact error
+    of ``a - b``): the proof is about ``supply + supply_low``, the problem as given,
+    not about its rounding, whose optimum can differ by all of a small cost.
 
     Weak duality: for a feasible flow ``g``, ``sum(c g) >= sum(supply y) - violation *
     sum(g)``, and an optimal flow can be taken acyclic, so ``sum(g) <= path_arcs * mass``
@@ -148,20 +153,22 @@ def _certify_arcs(
     """
     y, y_low = potentials
     n_nodes = supply.size
-    mass = 0.5 * math.fsum(np.abs(supply))
+    low = np.zeros_like(supply) if supply_low is None else np.asarray(supply_low, dtype=float)
+    mass = 0.5 * math.fsum(np.abs(np.concatenate([supply, low[low != 0]])))
     longest_path = path_arcs * max_cost
     max_violation, wi, wj = violation
     net = np.bincount(tails, flow, minlength=n_nodes) - np.bincount(heads, flow, minlength=n_nodes)
-    marginal_error = 0.5 * float(np.abs(net - supply).sum())
+    marginal_error = 0.5 * float(np.abs(net - supply - low).sum())
 
-    dual_terms = [(supply, y), (supply, y_low)]
+    dual_terms = [(supply, y), (supply, y_low), (low, y), (low, y_low)]
     dual_value, _ = _certify.exact_dot(*dual_terms)
     reported = (np.array([float(cost)]), np.ones(1))
     over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, z) for x, z in dual_terms))
     above = over_dual + over_dual_err + _certify.round_up(max_violation * path_arcs * mass)
 
     support = flow > 0
-    basic = _certify.BasicFlow(tails[support], heads[support], supply)
+    basic = _certify.BasicFlow(tails[support], heads[support], supply,
+                               None if supply_low is None else low)
     minus_reported = (np.array([-float(cost)]), np.ones(1))
     support_costs = arc_costs[support]
     if basic.is_forest:
@@ -240,6 +247,7 @@ def certify_flow(
     cost: float,
     violation: tuple[float, int, int] | None = None,
     max_cost: float | None = None,
+    supply_low: np.ndarray | None = None,
 ) -> Certificate:
     """The certificate of a min-cost flow (transshipment) on an arc list.
 
@@ -248,7 +256,8 @@ def certify_flow(
     the largest violation over every arc of the problem, with the arc) may be
     computed by the caller when the arcs given here are only those carrying flow;
     by default it is computed over the arcs given.  ``max_cost`` bounds every arc's
-    absolute cost (by default: over the arcs given).
+    absolute cost (by default: over the arcs given).  ``supply_low`` is what rounding
+    dropped from ``supply`` (see :func:`_certify_arcs`).
     """
     y, y_low = potentials
     if max_cost is None:
@@ -257,7 +266,7 @@ def certify_flow(
         violation = _certify.arc_violation(tails, heads, costs, y, y_low)
     return _certify_arcs(
         tails, heads, costs, flow, supply, (y, y_low), cost, violation, max_cost,
-        path_arcs=max(supply.size - 1, 1),
+        path_arcs=max(supply.size - 1, 1), supply_low=supply_low,
     )
 
 

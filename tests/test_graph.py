@@ -122,6 +122,20 @@ def test_totals_equal_to_rounding_are_balanced_per_component():
     assert two.cost == pytest.approx(1.0, rel=1e-15)
 
 
+def test_differences_that_are_not_floats_are_moved_exactly():
+    """a - b rounds at nodes 0, 2 (1 - 2**-60 and 2**-59 - 1 are not floats) and the two
+    roundings cancel, so the rounded problem is balanced with optimum 0; the exact one
+    must send 2**-60 over the unit edge 2-1 (zero-length edges 0-1, 2-3; the chord 0-3
+    is longer).  The answer used to be 0, certified."""
+    e = 2.0**-60
+    edges = np.array([[0, 1], [1, 2], [2, 3], [0, 3]])
+    result = emd.solve_graph((edges, [0.0, 1.0, 0.0, 5.0]), [1.0, 0, 2 * e, 1.0],
+                             [e, 1.0, 1.0, e])
+    assert result.status == "optimal"
+    assert result.cost == e
+    assert result.potential.shape == (4,) and result.edge_flows.shape == (4,)
+
+
 @pytest.mark.parametrize("graph,a,b,match", [
     ((np.array([[0, 1]]), [-1.0]), [1, 0], [0, 1], "finite and nonnegative"),
     ((np.array([[0, 5]]), [1.0]), [1, 0], [0, 1], r"outside \[0, 2\)"),

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _engine
+from emd import _certify, _engine
 from emd._result import Certificate, certify_flow
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -69,9 +69,9 @@ class GraphResult:
         kind, data = self._proof
         if kind == "tree":
             return _tree_certificate(data, self.cost, self.potential)
-        tails, heads, costs, supply, flow, potential_low = data
+        tails, heads, costs, supply, flow, potential, potential_low = data
         return certify_flow(
-            tails, heads, costs, supply, flow, (self.potential, potential_low), self.cost
+            tails, heads, costs, supply, flow, (potential, potential_low), self.cost
         )
 
     def __repr__(self) -> str:
@@ -215,7 +215,7 @@ def solve_graph(
     ).tocsr()
     n_comp, labels = csgraph.connected_components(adjacency, directed=False)
     a_arr, b_arr = _balance_components(a_arr, b_arr, labels, n_comp)
-    supply = a_arr - b_arr
+    supply, supply_low = _certify.difference(a_arr, b_arr)
     imbalance = 0.0
     if n_comp > 1:
         net = np.bincount(labels, supply, minlength=n_comp)
@@ -236,22 +236,27 @@ def solve_graph(
     if n_comp == 1 and lo.size == n_nodes - 1:
         return _solve_tree(adjacency, lo, hi, lengths, a_arr, b_arr)
 
-    tails = np.concatenate([lo, hi])
-    heads = np.concatenate([hi, lo])
-    costs = np.concatenate([lengths, lengths])
+    # Where a - b is not a float, the part rounding dropped sits on a node of its
+    # own, tied to its node by zero-cost arcs both ways: the simplex then moves
+    # exactly a - b (rounding it away can change the optimum by all of a small cost).
+    split = np.flatnonzero(supply_low)
+    twins = n_nodes + np.arange(split.size)
+    tails = np.concatenate([lo, hi, split, twins])
+    heads = np.concatenate([hi, lo, twins, split])
+    costs = np.concatenate([lengths, lengths, np.zeros(2 * split.size)])
+    supply = np.concatenate([supply, supply_low[split]])
     solution = _engine.solve_arcs(supply, tails, heads, costs, max_iter, imbalance)
-    flow, potential, n_iter, status = (
-        solution.flow, solution.potentials, solution.n_iter, solution.status
-    )
+    flow, n_iter, status = solution.flow, solution.n_iter, solution.status
     result = GraphResult(
         cost=cost_if_finished(status, lambda: math.fsum(flow * costs)),
-        potential=potential,
+        potential=solution.potentials[:n_nodes],
         edges=np.stack([lo, hi], axis=1),
-        edge_flows=flow[: lo.size] - flow[lo.size :],
+        edge_flows=flow[: lo.size] - flow[lo.size : 2 * lo.size],
         method="network_simplex",
         n_iter=n_iter,
         status=status,
-        _proof=("flow", (tails, heads, costs, supply, flow, solution.potentials_low)),
+        _proof=("flow", (tails, heads, costs, supply, flow, solution.potentials,
+                         solution.potentials_low)),
     )
     if status == "optimal" and not result.certificate().optimal():
         result = dataclasses.replace(result, status="uncertified")
@@ -271,8 +276,6 @@ def _balance_components(
     exactly (:func:`emd._certify.balance_exactly`), as a transport solve balances
     the whole problem, so that totals equal only to rounding leave no mass the
     certificate must count as undelivered."""
-    from emd import _certify
-
     if n_comp == 1:
         return _certify.balance_exactly(a, b)
     # Components off by more than rounding are refused later (mass that
