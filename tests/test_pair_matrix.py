@@ -40,7 +40,7 @@ def _pair(rng, n, m, d, zeros=True, duplicates=False):
 @pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cityblock", "chebyshev"])
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("duplicates", [False, True])
-def test_matrix_and_on_the_fly_paths_both_match_pot(metric, d, duplicates, request):
+def test_matrix_and_on_the_fly_paths_both_match_pot(metric, d, duplicates):
     rng = np.random.default_rng(100 + d)
     for n, m in [(30, 30), (7, 45), (150, 120)]:
         x, y, a, b = _pair(rng, n, m, d, duplicates=duplicates)

@@ -10,7 +10,6 @@ the index arithmetic of problems with n * m > 2**31 pairs must not overflow.
 from __future__ import annotations
 
 import math
-import time
 from fractions import Fraction
 
 import networkx as nx
@@ -201,9 +200,8 @@ def test_integer_costs_with_ties_and_tiny_masses_are_exact(seed):
 def test_twenty_thousand_points_on_the_line():
     rng = np.random.default_rng(11)
     x, y = rng.random(20000), rng.standard_normal(20000)
-    start = time.perf_counter()
     result = emd.solve_points(x, y)
-    assert time.perf_counter() - start < 5.0  # closed form, not ~10**6 pivots
+    assert result.n_iter == 0  # the closed form, not ~10**6 pivots (no timing in tests)
     assert result.certificate().optimal(RTOL)
     assert result.cost == pytest.approx(scipy.stats.wasserstein_distance(x, y), rel=1e-9)
     assert result.cost == pytest.approx(emd.wasserstein_1d(x, y), rel=1e-12)
