@@ -6,7 +6,9 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-COMPILE_ARGS = ["-O3"]
+# No fused multiply-adds: the "same operations, bit for bit" promises (batch vs single
+# solve, matrix vs on-the-fly costs) need every product rounded where the code says.
+COMPILE_ARGS = ["-O3", "-ffp-contract=off"]
 
 # OpenMP lets one large pricing pass use several threads (emd.solve(n_jobs=...)).
 # Apple's clang has no OpenMP by default: there the same code runs on one thread.

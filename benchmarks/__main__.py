@@ -115,12 +115,26 @@ def _fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+#: Relative difference of two exact answers that counts as a disagreement; a row
+#: of an approximation (Euclidean grid graphs) is allowed its proven bound on top.
+AGREE_RTOL = 1e-9
+
+
+def disagrees(row: dict) -> bool:
+    """Whether a row's answer differs from its peer's beyond rounding (or the proven
+    bound of an approximation)."""
+    if row.get("rel_diff") is None:
+        return False
+    allowed = AGREE_RTOL + (row.get("rel_error_bound") or 0.0) * (1 + AGREE_RTOL)
+    return not row["rel_diff"] <= allowed
+
+
 def _print_row(row: dict) -> None:
     print(
         f"{row['family']:<9} {row['case'][:44]:<44} {row['size']:>8} "
         f"{_fmt(row['ours_s'], '10.4f')} {(row['peer'] or '-')[:34]:<34} "
         f"{_fmt(row['peer_s'], '10.4f')} {_fmt(row['ratio'], '8.3f')} "
-        f"{_fmt(row['rel_diff'], '9.1e')}",
+        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else ""),
         flush=True,
     )
 
@@ -203,6 +217,11 @@ def main(argv=None) -> int:
     plots = _plot(rows, args.out)
     print(f"done in {elapsed:.0f} s; wrote {args.out / 'results.json'}"
           + (f" and {len(plots)} plots" if plots else ""))
+    bad = [row for row in rows if disagrees(row)]
+    if bad:
+        print(f"{len(bad)} row(s) disagree with their peer: "
+              + "; ".join(f"{r['family']} {r['case']} {r['size']}" for r in bad))
+        return 1
     return 0
 
 

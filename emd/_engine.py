@@ -23,7 +23,6 @@ import numpy as np
 from emd._core import _costs
 from emd._core._network_simplex import (
     INITIAL_CANDIDATES,
-    SCAN_PER_LINE,
     STATUS_NAMES,
     PairWorkspace,
     SpanningTree,
@@ -31,7 +30,7 @@ from emd._core._network_simplex import (
 )
 from emd._validation import check_scale
 
-__all__ = ["INITIAL_CANDIDATES", "SCAN_PER_LINE", "solve_arcs", "solve_bipartite"]
+__all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
 
 #: Point problems with at most this many pairs of points with mass take their
 #: first candidates by a compiled brute-force pass (the k cheapest arcs of

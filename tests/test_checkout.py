@@ -95,3 +95,15 @@ def test_benchmark_answers_are_compared_bit_for_bit():
     nudged = matrix.copy()
     nudged[0, 1] = np.nextafter(0.5, 1.0)
     assert compare(run(0.3, matrix), run(0.3, nudged))[1] == 1
+
+
+def test_a_benchmark_row_that_disagrees_with_its_peer_is_flagged():
+    from benchmarks.__main__ import disagrees
+
+    assert not disagrees({"rel_diff": 3e-16})
+    assert not disagrees({"rel_diff": None})
+    assert disagrees({"rel_diff": 1e-6})
+    assert disagrees({"rel_diff": float("nan")})
+    # An approximation is allowed its proven bound, not more.
+    assert not disagrees({"rel_diff": 0.012, "rel_error_bound": 0.0131})
+    assert disagrees({"rel_diff": 0.014, "rel_error_bound": 0.0131})

@@ -153,8 +153,8 @@ cdef inline bint point_pair_may_price_below(
     ``d >= T = (cut + pi_col - pi_row + 10u (|pi_row| + |pi_col|)) / (1 - 9u)``.  The
     threshold is overestimated below with room for its own rounding and compared
     with the distance's root-free power against ``to_power(T (1 + 4u)) (1 + 4u)``,
-    which the rounded root (sqrt correctly rounded, pow within an ulp) of any
-    larger power cannot take below ``T``.  A True decides nothing: the caller
+    which the rounded root (sqrt correctly rounded) of any larger power cannot
+    take below ``T`` (Minkowski distances are compared whole).  A True decides nothing: the caller
     evaluates the pair exactly.  Because a False is a proof about the pair alone,
     what a pass keeps does not depend on which other pairs were looked at first.
     """
@@ -163,7 +163,9 @@ cdef inline bint point_pair_may_price_below(
     thr = (thr + 16.0 * u * (fabs(pi_col) + fabs(pi_row) + fabs(cut))) * (1.0 + 16.0 * u)
     if thr <= 0.0:
         return False  # every distance is at least 0
-    if thr < from_power(tiny_power(), metric, p):
+    # Minkowski's root is pow(power, 1/p) with 1/p itself rounded: its error grows
+    # like u |log power| / p, beyond the margin below, so compare the distance itself.
+    if metric == MINKOWSKI or thr < from_power(tiny_power(), metric, p):
         value[0] = distance(x, y, d, metric, p)
         return value[0] < thr
     limit = to_power(thr * (1.0 + 4.0 * u), metric, p) * (1.0 + 4.0 * u)

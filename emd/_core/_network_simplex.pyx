@@ -1024,7 +1024,8 @@ def basic_flow(
 # the certificate -- runs here without the GIL on a workspace that is
 # allocated once and reused.  ``emd._engine.solve_bipartite`` (single solves)
 # and ``emd.batch`` (pairwise matrices) both call it, so a pair solved in a
-# batch is the single solve, bit for bit.
+# batch is the single solve, bit for bit (batches hand larger point pairs,
+# whose single solve starts from k-d tree candidates, to the single solve).
 
 from libc.stdlib cimport free, qsort, realloc
 from libc.stdint cimport int64_t, uint64_t
@@ -1055,8 +1056,9 @@ cdef enum:
     PAIR_NO_MEMORY = -1
     PAIR_SCALE = -2
 
-# Point pairs with at most this many cells (rows x columns with mass) get their
-# costs computed once into a per-workspace matrix (16 MB at most), which the
+# Point pairs with at most this many cells (all rows x all columns: the matrix is
+# indexed by original positions) get their costs computed once into a
+# per-workspace matrix (16 MB at most), which the
 # pricing passes read as a dense source instead of recomputing every distance
 # per pass.  Measured (2-D, 2026-11-30): 150 points -25 % of a pair's
 # instructions, 1000 points -26 %, solve_points n = 1400 0.116 -> 0.081 s; at
@@ -1490,7 +1492,8 @@ cdef Py_ssize_t cheapest_keys(
 # Full pricing passes
 # -------------------
 # A pass prices every pair exactly and keeps, for every row and every column,
-# its SCAN_K most negative reduced costs.  One kernel serves both sources: a
+# its SCAN_K_SMALL most negative reduced costs (SCAN_K from WIDE_SCAN_MIN_PAIRS
+# pairs on).  One kernel serves both sources: a
 # pair is first decided by a cheap proof that it cannot enter (dense: plain
 # float64 already nonnegative beyond the rounding band; points: the root-free
 # distance test of ``point_pair_may_price_below``), and every other pair gets
@@ -1970,7 +1973,7 @@ cdef Py_ssize_t scan_keys(
 # Arc lists at least this long (the candidates of point clouds from about n = 8000)
 # are priced in blocks of sqrt(arcs) / 4: the arcs are sorted by row, so a short
 # block keeps successive pivots near each other and their subtree moves small.
-# Measured on 2-D clouds (2026-11-30): n = 20 000 20.8 -> 16.6 s (more pivots,
+# Measured on 2-D clouds (2026-11-30): n = 20 000 20.8 -> 15.5 s (more pivots,
 # cheaper ones); at n = 4000 the same factor gave -10 %, at n = 1000 nothing.
 cdef Py_ssize_t LONG_ARC_LIST = 1 << 17
 
@@ -2035,7 +2038,8 @@ cdef void solve_pair(
         return
     # A small point pair gets its costs computed once, by the candidate search,
     # into a matrix that the pricing passes then read as a dense source.
-    fill = builtin and S.kind == SOURCE_POINTS and n * m <= DENSE_MAX
+    # The buffer is indexed by original positions, so it is sized by all points.
+    fill = builtin and S.kind == SOURCE_POINTS and na * nb <= DENSE_MAX
     if fill and W.cost_cap < na * nb:
         if not _grow(<void**> &W.cost_buf, <size_t> (na * nb) * sizeof(double)):
             out.status = PAIR_NO_MEMORY
@@ -2221,8 +2225,6 @@ cdef class PairWorkspace:
     """
 
     cdef Workspace W
-    #: Full pricing passes of the last :meth:`solve` (for benchmarks and tuning).
-    cdef readonly Py_ssize_t last_scans
 
     def __cinit__(self):
         pass  # the struct starts zeroed: every pointer NULL, every capacity 0
@@ -2277,7 +2279,6 @@ cdef class PairWorkspace:
         self.W.n_threads = 1
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
-        self.last_scans = o.n_scans
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
         if o.status == PAIR_SCALE:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
