@@ -24,7 +24,7 @@ from emd._core._network_simplex import STATUS_NAMES, SpanningTree
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
 from emd._validation import check_scale
 
-__all__ = ["applies", "batch_alone", "solve_bipartite"]
+__all__ = ["applies", "batch_alone", "kept_counts", "solve_bipartite"]
 
 #: The small side may have at most this many bins with mass, the large side at
 #: least LARGE_MIN and RATIO times as many.  Measured on random 2-D clouds
@@ -47,36 +47,34 @@ CELLS_MAX = 8_000_000
 AUGMENT_BUDGET = 20
 
 
-def applies(n: int, m: int) -> bool:
-    """Whether a transport problem with ``n`` and ``m`` bins of mass goes here."""
-    small, large = min(n, m), max(n, m)
+def applies(n, m):
+    """Whether a transport problem with ``n`` and ``m`` bins of mass goes here
+    (elementwise for arrays of counts)."""
+    small, large = np.minimum(n, m), np.maximum(n, m)
     return (
-        1 <= small <= SMALL_MAX
-        and large >= max(LARGE_MIN, RATIO * small)
-        and small * large <= CELLS_MAX
+        (small >= 1)
+        & (small <= SMALL_MAX)
+        & (large >= np.maximum(LARGE_MIN, RATIO * small))
+        & (small * large <= CELLS_MAX)
     )
 
 
-def batch_alone(left, right, pairs: np.ndarray, kind: str, max_iter) -> np.ndarray:
-    """Which pairs ``(i, j)`` of a batch (``left[i]``, ``right[j]``: histograms, or
-    ``(points, weights)`` for ``kind == "points"``) the single solve sends here: the
-    batch leaves them to it, so that its entries stay the single solve's values."""
-    alone = np.zeros(len(pairs), dtype=bool)
-    if max_iter is not None or kind not in ("dense", "points"):
-        return alone
+def kept_counts(items, points: bool) -> np.ndarray:
+    """Bins of mass of each histogram (or each ``(points, weights)`` set): computed
+    once per batch for :func:`batch_alone`."""
+    return np.array([np.count_nonzero(item[1] if points else item) for item in items],
+                    dtype=np.int64)
 
-    def kept(item):
-        return int(np.count_nonzero(item[1] if kind == "points" else item))
 
-    def size(item):
-        return len(item[1]) if kind == "points" else np.size(item)
-
-    # Most batches hold no set large enough: settle that without a pass per pair.
-    if max(max(map(size, left)), max(map(size, right))) < LARGE_MIN:
-        return alone
-    for k, (i, j) in enumerate(np.asarray(pairs).tolist()):
-        alone[k] = applies(kept(left[i]), kept(right[j]))
-    return alone
+def batch_alone(kept_left: np.ndarray, kept_right: np.ndarray, pairs: np.ndarray,
+                max_iter) -> np.ndarray:
+    """Which pairs ``(i, j)`` of a batch the single solve sends here (``kept_*`` from
+    :func:`kept_counts`): the batch leaves them to it, so that its entries stay the
+    single solve's values."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    if max_iter is not None:
+        return np.zeros(len(pairs), dtype=bool)
+    return np.asarray(applies(kept_left[pairs[:, 0]], kept_right[pairs[:, 1]]), dtype=bool)
 
 
 def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -182,8 +183,12 @@ class _DensePairs(_PairSolver):
         result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
         return result.cost, result.status == "optimal"
 
+    @cached_property
+    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
+        return _few.kept_counts(self.left, False), _few.kept_counts(self.right, False)
+
     def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(self.left, self.right, pairs, "dense", self.max_iter)
+        return _few.batch_alone(*self._kept, pairs, self.max_iter)
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.stacked is None:
@@ -214,8 +219,12 @@ class _PointPairs(_PairSolver):
         result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
         return result.cost, result.status == "optimal"
 
+    @cached_property
+    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
+        return _few.kept_counts(self.left, True), _few.kept_counts(self.right, True)
+
     def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(self.left, self.right, pairs, "points", self.max_iter)
+        return _few.batch_alone(*self._kept, pairs, self.max_iter)
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.packed is None:
