@@ -1045,6 +1045,8 @@ def pairwise(
         Also return a boolean matrix, True where the pair's value is proven
         optimal by the pair's certificate (to 1e-9 relative; for Euclidean grids,
         the optimum on the offset graph, as :func:`emd.solve_grid` reports it).
+        Weight arrays on 1-D ``positions`` are always True: their value is the
+        closed form (no optimization to prove), summed in double-double.
         Not with ``out``.
     warm_start : bool, default False
         Grid histograms only: start each pair from the optimal spanning tree of
@@ -1062,14 +1064,17 @@ def pairwise(
     -------
     ndarray, shape (n, n)
         Symmetric, zero diagonal (never solved); each pair solved once, with
-        exactly the value a single call would give.  With ``out``, the file
+        exactly the value a single call would give (with ``warm_start=True``:
+        certified, but possibly another optimal basis, a rounding apart).
+        With ``out``, the file
         opened read-only as a memory map (or the Zarr array), holding the same
         bits as the in-memory result.
 
     Warns
     -----
     SolverWarning
-        When ``max_iter`` stopped some pairs before optimality (named in the message).
+        When ``max_iter`` stopped some pairs before optimality, or when some pairs
+        could not be proven optimal (their count and the first pairs are named).
 
     Raises
     ------
