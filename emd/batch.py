@@ -33,7 +33,6 @@ from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
 from emd._status import SolverWarning
 from emd._validation import (
-    MASS_RTOL,
     as_cost_matrix,
     as_float_array,
     as_points,
@@ -41,6 +40,7 @@ from emd._validation import (
     check_metric,
     check_scale,
     check_weight_values,
+    mass_rtol,
 )
 
 __all__ = ["cdist", "pairwise"]
@@ -282,10 +282,12 @@ def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]
 
 
 def _check_masses(items: list[Any], name: str, points: bool, reference: float | None) -> float:
-    masses = [math.fsum(item[1] if points else item.ravel()) for item in items]
+    weights = [item[1] if points else item.ravel() for item in items]
+    masses = [math.fsum(w) for w in weights]
     first = masses[0] if reference is None else reference
     for k, mass in enumerate(masses):
-        if abs(mass - first) > MASS_RTOL * max(mass, first):
+        # The single solve's rule for a pair of this size (emd._validation.mass_rtol).
+        if abs(mass - first) > mass_rtol(2 * weights[k].size) * max(mass, first):
             raise ValueError(
                 f"{name}[{k}] has total mass {mass!r} but the first histogram has {first!r}; "
                 "pass normalize=True to rescale every histogram to 1"
