@@ -31,6 +31,7 @@ from emd import _engine, _few
 from emd._core import _costs
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
+from emd._result import COMPILED_RTOL as _COMPILED_RTOL
 from emd._status import SolverWarning
 from emd._validation import (
     as_cost_matrix,
@@ -54,11 +55,6 @@ DEFAULT_CHUNK = 16
 _DENSE_SUPPORT_MAX = 4096
 
 
-#: The compiled check of a pair's certificate claims half the relative
-#: accuracy that ``Certificate.optimal`` checks, so that rounding differences
-#: between the two evaluations can never let it certify a pair that the full
-#: certificate would reject; pairs it cannot prove get the full single solve.
-_COMPILED_RTOL = 0.5e-9
 
 # One reusable workspace per thread (each compiled call owns it while it runs).
 _LOCAL = threading.local()

@@ -42,7 +42,7 @@ from emd._core._network_simplex import (
     GridWorkspace,
     line_batch,
 )
-from emd._result import DEFAULT_RTOL, Certificate, certify_flow
+from emd._result import COMPILED_RTOL, Certificate, certify_flow
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
@@ -409,11 +409,6 @@ def _solve_on_grid(
         status], tree
 
 
-#: The compiled check of a batch pair's certificate claims half the relative
-#: accuracy that ``Certificate.optimal`` checks, so that rounding differences
-#: between the two evaluations never let it pass a pair the full certificate
-#: would reject.
-COMPILED_RTOL = 0.5 * DEFAULT_RTOL
 
 # One reusable workspace per thread, for the plan it was last used on.
 _LOCAL = threading.local()
