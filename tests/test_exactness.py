@@ -190,6 +190,29 @@ def test_zero_distance_at_huge_masses_is_proven(seed):
     assert result.status == "optimal"
 
 
+def test_flow_certificates_prove_the_exact_supply_not_its_rounding():
+    """On the path 0 -0- 1 -1- 2 -0- 3, a - b rounds at nodes 0, 2, 3 (1 - 2**-60 and
+    2**-59 - 1 are not floats) and the roundings cancel: the rounded problem has
+    optimum 0, the exact one 2**-60 (it must cross the unit edge).  The zero-cost
+    flow of the rounded problem is proven for it, and refused once the certificate
+    is told what rounding dropped."""
+    from emd import _certify
+    from emd._result import certify_flow
+
+    e = 2.0**-60
+    a, b = np.array([1.0, 0, 2 * e, 1.0]), np.array([e, 1.0, 1.0, e])
+    supply, supply_low = _certify.difference(a, b)
+    assert (supply == [1.0, -1.0, -1.0, 1.0]).all() and (supply_low != 0).sum() == 3
+    tails, heads = np.array([0, 1, 2, 1, 2, 3]), np.array([1, 2, 3, 0, 1, 2])
+    costs = np.array([0.0, 1.0, 0.0, 0.0, 1.0, 0.0])
+    flow = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 1.0])  # 0 -> 1 and 3 -> 2, cost 0
+    y = np.zeros(4)
+    rounded = certify_flow(tails, heads, costs, supply, flow, (y, y), 0.0)
+    assert rounded.bound == 0.0
+    exact = certify_flow(tails, heads, costs, supply, flow, (y, y), 0.0, supply_low=supply_low)
+    assert exact.bound >= e and not exact.optimal()
+
+
 def test_unequal_totals_are_balanced_exactly():
     """Totals equal only to rounding are balanced by an exact change of the lighter side."""
     rng = np.random.default_rng(8)

@@ -500,7 +500,9 @@ class GridSolver:
         return self.spacing * _line.line_cost(steps, np.ascontiguousarray(supply,
                                                                           dtype=np.float64))
 
-    def _line(self, supply: np.ndarray, return_flows: bool) -> GridResult:
+    def _line(
+        self, supply: np.ndarray, return_flows: bool, supply_low: np.ndarray | None = None,
+    ) -> GridResult:
         crossing = _line_flow(supply)
         # A Kantorovich potential falls by one spacing along every step that
         # carries mass to the right and rises along every step to the left.
@@ -524,7 +526,7 @@ class GridSolver:
             n_iter=0,
             status="optimal",
             flows=flows,
-            _proof=("line", (supply, self.spacing)),
+            _proof=("line", (supply, self.spacing, supply_low)),
         )
         return _judged(result)
 
@@ -571,13 +573,17 @@ class GridSolver:
         return values, optimal
 
     def __call__(
-        self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False
+        self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False,
+        supply_low: np.ndarray | None = None,
     ) -> GridResult:
-        """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape)."""
+        """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape);
+        ``supply_low``, what rounding dropped from ``A - B``, makes the certificate a
+        proof about ``A - B`` itself."""
         graph = self.graph
         self._check_scale(float(np.maximum(supply, 0.0).sum()))
+        low = None if supply_low is None else np.asarray(supply_low, dtype=np.float64).ravel()
         if graph is None:
-            return self._line(np.asarray(supply, dtype=np.float64).ravel(), return_flows)
+            return self._line(np.asarray(supply, dtype=np.float64).ravel(), return_flows, low)
         tails, heads, flow, potentials, n_iter, status, tree = _solve_on_grid(
             supply.reshape(graph.shape), graph, max_iter
         )
@@ -593,7 +599,8 @@ class GridSolver:
             n_iter=n_iter,
             status=status,
             flows=support if return_flows else None,
-            _proof=("graph", (graph, supply.ravel(), -tree.pi_low[: supply.size], support)),
+            _proof=("graph", (graph, supply.ravel(), -tree.pi_low[: supply.size], support,
+                              low)),
         )
         return _judged(result)
 
@@ -745,7 +752,8 @@ def solve_grid(
             _warn_status(result.status, max_iter)
             return result
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
-    result = solver(a_flat - b_flat, max_iter, return_flows)
+    supply, supply_low = _certify.difference(a_flat, b_flat)
+    result = solver(supply, max_iter, return_flows, supply_low=supply_low)
     _warn_status(result.status, max_iter)
     return result
 
@@ -852,7 +860,7 @@ def _metric_lengths(offsets: np.ndarray, metric: str, spacing: float) -> np.ndar
 def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate:
     y = result.potential.ravel()
     if kind == "line":
-        supply, spacing = data
+        supply, spacing, supply_low = data
         n = supply.size
         step = np.arange(n - 1, dtype=np.intp)
         tails = np.concatenate([step, step + 1])
@@ -860,8 +868,9 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
         crossing = _line_flow(supply)
         flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
         costs = np.full(tails.size, spacing)
-        return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost)
-    graph, supply, y_low, (tails, heads, flow) = data
+        return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost,
+                            supply_low=supply_low)
+    graph, supply, y_low, (tails, heads, flow), supply_low = data
     lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
     potential = y.reshape(graph.shape)
     potential_low = y_low.reshape(graph.shape)
@@ -884,4 +893,5 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
     return certify_flow(
         tails, heads, arc_lengths, supply, flow, (y, y_low), result.cost,
         violation=(worst, wi, wj), max_cost=float(lengths.max(initial=0.0)),
+        supply_low=supply_low,
     )
