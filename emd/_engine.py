@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emd import _multiscale
 from emd._core import _costs
 from emd._core._network_simplex import (
     INITIAL_CANDIDATES,
     STATUS_NAMES,
     PairWorkspace,
     SpanningTree,
+    _start_plan_keys,
     points_cost_bound,
 )
 from emd._validation import check_scale
@@ -221,11 +223,31 @@ def solve_bipartite(
     keys = []
     builtin = True
     point_bound = 0.0
+    n_start = 0
+    solve_a, solve_b, solve_source = a, b, source
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
         if n * m > BRUTE_FORCE_CELLS:
             builtin = False
+            if n * m >= _multiscale.MULTISCALE_CELLS and source.x.shape[1] <= _multiscale.MAX_DIM:
+                # Solve on the points with mass listed along a space-filling curve,
+                # from a coarse plan (emd._multiscale); local positions then follow
+                # the permuted rows and cols, which map them back.
+                rows = rows[_multiscale.spatial_order(source.x[rows])]
+                cols = cols[_multiscale.spatial_order(source.y[cols])]
+                solve_a, solve_b = a[rows], b[cols]
+                solve_source = PointCosts(
+                    np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
+                    source.metric, source.p,
+                )
+                plan = _multiscale.start_plan(
+                    solve_source.x, solve_source.y, solve_a, solve_b, source.metric, source.p,
+                    lambda ca, cb, cx, cy: _coarse_solve(ca, cb, cx, cy, source, n_jobs),
+                )
+                if plan is not None:
+                    keys.append(plan[0].astype(np.int64) * m + plan[1])
+                    n_start = keys[0].size
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                 INITIAL_CANDIDATES, source.p,
@@ -240,12 +262,14 @@ def solve_bipartite(
         keys.append(extra_t[both].astype(np.int64) * m + extra_h[both])
     given = np.concatenate(keys) if keys else None
     dense = isinstance(source, DenseCosts)
+    workspace = PairWorkspace()
+    _start_plan_keys(workspace, n_start)
     (status, clean, worst, max_abs, cost, n_iter, t, h, flows, arc_costs, pi,
-     pi_low) = PairWorkspace().solve(
-        a, b, source.matrix if dense else None, None if dense else source.x,
-        None if dense else source.y, 0 if dense else source.code,
-        0.0 if dense else source.p, given, builtin, point_bound, mass, max_iter,
-        n_threads=n_jobs,
+     pi_low) = workspace.solve(
+        solve_a, solve_b, source.matrix if dense else None,
+        None if dense else solve_source.x, None if dense else solve_source.y,
+        0 if dense else source.code, 0.0 if dense else source.p, given, builtin,
+        point_bound, mass, max_iter, n_threads=n_jobs,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
     # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get
@@ -268,19 +292,30 @@ def solve_bipartite(
         flows = np.concatenate([flows, extra_f])
         arc_costs = np.concatenate([arc_costs, source.arc_costs(rows[extra_t], cols[extra_h])])
         cost = math.fsum(flows * arc_costs)
+    row_order, col_order = np.argsort(rows, kind="stable"), np.argsort(cols, kind="stable")
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],
         flows=flows,
         cost=cost,
-        u=-pi[:n],
-        v=pi[n : n + m].copy(),
-        u_low=-pi_low[:n],
-        v_low=pi_low[n : n + m].copy(),
+        # Potentials in the order of the bins with mass (the solve's may be permuted).
+        u=-pi[:n][row_order],
+        v=pi[n : n + m][col_order],
+        u_low=-pi_low[:n][row_order],
+        v_low=pi_low[n : n + m][col_order],
         n_iter=int(n_iter),
         status=STATUS_NAMES[status],
         violation=violation,
     )
+
+
+def _coarse_solve(ca, cb, cx, cy, source: PointCosts, n_jobs: int):
+    """The coarse problem of a multiscale start, by this module's own solve: its plan
+    as (rows, cols, flows)."""
+    coarse = solve_bipartite(
+        ca, cb, PointCosts(cx, cy, source.metric, source.p), None, n_jobs=n_jobs
+    )
+    return coarse.rows, coarse.cols, coarse.flows
 
 
 def _north_west_corner(

@@ -1159,6 +1159,7 @@ cdef struct Workspace:
     Py_ssize_t cost_cap
     uint64_t* marks             # one byte per cell, for sort_unique on dense key sets
     Py_ssize_t mark_cap         # in 8-byte words
+    Py_ssize_t n_start          # the first given keys of the next solve: a start plan's support
 
 
 cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
@@ -2013,6 +2014,7 @@ cdef void solve_pair(
     cdef int status
     cdef PairSource D
     cdef bint fill
+    cdef Py_ssize_t n_plan = 0   # given keys that are a start plan's support
     out.clean = False
     out.worst = INFINITY
     out.n_iter = 0
@@ -2077,6 +2079,8 @@ cdef void solve_pair(
         if count < 0 or not append_arcs(W, S, n, m, count):
             out.status = PAIR_NO_MEMORY
             return
+        if W.n_start <= n_given:
+            n_plan = W.n_start
     out.max_abs = biggest if S.kind == SOURCE_DENSE else point_bound
     art = out.max_abs if out.max_abs > 0 else 1.0
     # Potentials and sums must stay finite (emd._validation.check_scale).
@@ -2091,6 +2095,10 @@ cdef void solve_pair(
     for i in range(m):
         W.supply[n + i] = -b[W.col_map[i]]
     init_star(&W.T, W.supply)
+    W.n_start = 0  # one solve only
+    if n_plan > 0 and not start_from_plan(W, given, n_plan, n, m):
+        out.status = PAIR_NO_MEMORY
+        return
     status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
     while status == OPTIMAL:
         # The tree is optimal on the candidates; price every pair exactly.
@@ -2686,3 +2694,193 @@ def _balance_exactly(const double[::1] a not None, const double[::1] b not None)
 
 
 include "_grid_driver.pxi"
+
+
+# ---------------------------------------------------------------------------
+# A start from a plan: large point clouds (emd._multiscale) hand the pair solve
+# the support of a feasible plan of the fine problem, obtained from a coarsened
+# problem; the tree starts from a spanning forest of that support instead of
+# the artificial star.  The start changes only the pivot path: the solve ends,
+# as always, on the exact phase and a full pricing pass that finds nothing.
+
+cdef Py_ssize_t find_arc(Workspace* W, Py_ssize_t n, Py_ssize_t m, int64_t key) noexcept nogil:
+    """The index of the arc of ``key`` (row * m + col) among the first arcs of the list,
+    which are sorted by key (the first candidates, appended by ``append_arcs``); -1 if
+    absent."""
+    cdef Py_ssize_t lo = 0, hi = W.n_arcs, mid
+    cdef int64_t here
+    while lo < hi:
+        mid = (lo + hi) // 2
+        here = <int64_t> W.tails[mid] * m + (W.heads[mid] - n)
+        if here < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < W.n_arcs and <int64_t> W.tails[lo] * m + (W.heads[lo] - n) == key:
+        return lo
+    return -1
+
+
+cdef Py_ssize_t uf_find(Py_ssize_t* up, Py_ssize_t v) noexcept nogil:
+    cdef Py_ssize_t r = v, nxt
+    while up[r] != r:
+        r = up[r]
+    while up[v] != r:
+        nxt = up[v]
+        up[v] = r
+        v = nxt
+    return r
+
+
+cdef bint forest_order(
+    Py_ssize_t n_nodes, const Py_ssize_t* parent, Py_ssize_t* start, Py_ssize_t* child,
+    Py_ssize_t* stack, Py_ssize_t* preorder,
+) noexcept nogil:
+    """A depth-first preorder of the forest ``parent`` (roots: -1) into ``preorder``."""
+    cdef Py_ssize_t v, p, k, top = 0, slot = 0, w
+    for v in range(n_nodes + 2):
+        start[v] = 0
+    for v in range(n_nodes):
+        p = parent[v] if parent[v] >= 0 else n_nodes
+        start[p + 2] += 1
+    for v in range(2, n_nodes + 2):
+        start[v] += start[v - 1]
+    for v in range(n_nodes):
+        p = parent[v] if parent[v] >= 0 else n_nodes
+        child[start[p + 1]] = v
+        start[p + 1] += 1
+    # start[p] .. start[p + 1] now lists the children of p (the roots under n_nodes).
+    for k in range(start[n_nodes + 1] - 1, start[n_nodes] - 1, -1):
+        stack[top] = child[k]
+        top += 1
+    while top > 0:
+        top -= 1
+        w = stack[top]
+        preorder[slot] = w
+        slot += 1
+        for k in range(start[w + 1] - 1, start[w] - 1, -1):
+            stack[top] = child[k]
+            top += 1
+    return slot == n_nodes
+
+
+cdef bint start_from_plan(
+    Workspace* W, const int64_t* plan, Py_ssize_t n_plan, Py_ssize_t n, Py_ssize_t m,
+) noexcept nogil:
+    """Start the tree (supplies in ``W.supply``) from a spanning forest of the arcs of the
+    keys ``plan`` (local row * m + col, all among the arcs of the list).
+
+    The forest keeps the plan arcs that close no cycle; an arc is oriented by the
+    flow it must carry (the net supply below it), and since only row -> column
+    arcs exist, an arc that would have to carry flow the other way (or none, from a
+    column up to its row: a zero-flow arc must point toward the root) is cut, its
+    subtree hung from the root.  The result is feasible and strongly feasible
+    whatever the plan; a good plan only puts it near the optimum.  False (and
+    nothing changed) when out of memory.
+    """
+    cdef Py_ssize_t n_nodes = n + m, k, e, r, c, v, p, cuts
+    cdef Py_ssize_t* parent = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* arc = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* up = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* start = <Py_ssize_t*> malloc(<size_t> (n_nodes + 3) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* child = <Py_ssize_t*> malloc(<size_t> (2 * n_nodes + 2) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* stack = <Py_ssize_t*> malloc(<size_t> (2 * n_nodes + 2) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* preorder = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef double* below = <double*> malloc(<size_t> (n_nodes + 1) * sizeof(double))
+    cdef Py_ssize_t* adj_start
+    cdef Py_ssize_t* adj
+    cdef bint ok = (parent != NULL and arc != NULL and up != NULL and start != NULL
+                    and child != NULL and stack != NULL and preorder != NULL and below != NULL)
+    if ok and n_nodes > 0:
+        # The arcs that close no cycle, as an undirected adjacency (CSR in child/start).
+        for v in range(n_nodes):
+            up[v] = v
+        adj_start = start
+        adj = child
+        for v in range(n_nodes + 2):
+            adj_start[v] = 0
+        # First pass: keep arcs by union-find, recording kept arcs in stack[].
+        cuts = 0
+        for k in range(n_plan):
+            e = find_arc(W, n, m, plan[k])
+            if e < 0:
+                continue
+            r = W.tails[e]
+            c = W.heads[e]
+            if uf_find(up, r) == uf_find(up, c):
+                continue
+            up[uf_find(up, r)] = uf_find(up, c)
+            stack[cuts] = e
+            cuts += 1
+            adj_start[r + 2] += 1
+            adj_start[c + 2] += 1
+        for v in range(2, n_nodes + 2):
+            adj_start[v] += adj_start[v - 1]
+        for k in range(cuts):
+            e = stack[k]
+            r = W.tails[e]
+            c = W.heads[e]
+            adj[adj_start[r + 1]] = e
+            adj_start[r + 1] += 1
+            adj[adj_start[c + 1]] = e
+            adj_start[c + 1] += 1
+        # adj_start[v] .. adj_start[v + 1]: the kept arcs at v.  Parents by a
+        # depth-first walk from every node not yet reached (up[] marks reached).
+        for v in range(n_nodes):
+            up[v] = 0
+        e = 0  # preorder slot
+        for v in range(n_nodes):
+            if up[v]:
+                continue
+            up[v] = 1
+            parent[v] = -1
+            arc[v] = -1
+            k = 0
+            stack[n_nodes + 1 + k] = v
+            k += 1
+            while k > 0:
+                k -= 1
+                p = stack[n_nodes + 1 + k]
+                preorder[e] = p
+                e += 1
+                for r in range(adj_start[p], adj_start[p + 1]):
+                    c = W.tails[adj[r]] if W.tails[adj[r]] != p else W.heads[adj[r]]
+                    if up[c]:
+                        continue
+                    up[c] = 1
+                    parent[c] = p
+                    arc[c] = adj[r]
+                    stack[n_nodes + 1 + k] = c
+                    k += 1
+        # Cut every arc that cannot carry the flow its subtree needs, until none.
+        # The sums are those start_forest makes (same preorder, same order), so
+        # it orients every kept arc as the check below saw it.
+        cuts = 1
+        while cuts and ok:
+            ok = forest_order(n_nodes, parent, start, child, stack, preorder)
+            cuts = 0
+            for k in range(n_nodes):
+                below[k] = W.supply[k]
+            for k in range(n_nodes - 1, -1, -1):
+                v = preorder[k]
+                if parent[v] >= 0:
+                    below[parent[v]] += below[v]
+            for v in range(n_nodes):
+                if parent[v] >= 0 and (below[v] < 0 if v < n else not below[v] < 0):
+                    parent[v] = -1
+                    arc[v] = -1
+                    cuts += 1
+        if ok:
+            start_forest(&W.T, W.supply, below, preorder, parent, arc, arc, W.costs)
+    free(parent); free(arc); free(up); free(start); free(child); free(stack)
+    free(preorder); free(below)
+    return ok
+
+
+def _start_plan_keys(PairWorkspace ws, Py_ssize_t n_start):
+    """The next :meth:`PairWorkspace.solve` on ``ws`` starts its tree from the first
+    ``n_start`` given keys (a plan's support, see :func:`start_from_plan`); 0 turns
+    this off.  Returns the old value."""
+    old = ws.W.n_start
+    ws.W.n_start = n_start
+    return old

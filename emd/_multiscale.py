@@ -1,0 +1,141 @@
+"""A multiscale start for large point clouds: a feasible plan from a coarsened problem.
+
+Both clouds are bucketed into the cells of one regular grid over their common
+bounding box (about :data:`POINTS_PER_CELL` points per cell); each nonempty cell
+becomes a coarse point at its mass-weighted centroid carrying the cell's mass.
+The coarse problem is solved by the same exact solver, and its plan is spread
+over the member points: each cell's points share out the cell's coarse arcs, and
+each coarse arc's flow is split between the points of its two cells by the
+north-west corner rule.  The result is a feasible plan of the fine problem near
+the optimum, whose support (a forest: the coarse basis is one and every split is
+a staircase) the fine solve starts its spanning tree from.
+
+Only the pivot path changes: the fine solve still ends on its own exact phase and a
+full pricing pass that finds nothing, so the coarse answer is never trusted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Points per coarse cell (on average over nonempty cells of the denser cloud).
+POINTS_PER_CELL = 16
+
+#: Point problems with at least this many pairs of points with mass start from a
+#: coarse plan.  Measured on 2-D clouds (see emd._engine).
+MULTISCALE_CELLS = 1 << 22
+
+#: The grid is built in at most this many dimensions (a finer split of higher
+#: dimensions leaves most cells with one point).
+MAX_DIM = 3
+
+
+def _cells(points: np.ndarray, lo: np.ndarray, width: np.ndarray, per_axis: int) -> np.ndarray:
+    """The flat grid cell of every point."""
+    idx = np.floor((points - lo) / width).astype(np.int64)
+    np.clip(idx, 0, per_axis - 1, out=idx)
+    flat = np.zeros(len(points), dtype=np.int64)
+    for k in range(points.shape[1]):
+        flat = flat * per_axis + idx[:, k]
+    return flat
+
+
+def _cluster(points: np.ndarray, mass: np.ndarray, cell: np.ndarray):
+    """Group points by cell: (cluster of each point, cluster masses, centroids)."""
+    _, member = np.unique(cell, return_inverse=True)
+    member = member.ravel()
+    total = np.bincount(member, weights=mass)
+    centroid = np.empty((total.size, points.shape[1]))
+    for k in range(points.shape[1]):
+        centroid[:, k] = np.bincount(member, weights=mass * points[:, k]) / total
+    return member, total, centroid
+
+
+def _overlap(left: np.ndarray, right: np.ndarray, tol: float):
+    """Pieces of two partitions of one interval into consecutive parts of lengths
+    ``left`` and ``right``: for every piece longer than ``tol``, the part of each side
+    it lies in and its length."""
+    cl, cr = np.cumsum(left), np.cumsum(right)
+    ends = np.union1d(cl, cr)
+    starts = np.concatenate(([0.0], ends[:-1]))
+    length = ends - starts
+    mid = starts + 0.5 * length
+    i = np.searchsorted(cl, mid, side="right")
+    j = np.searchsorted(cr, mid, side="right")
+    keep = (length > tol) & (i < left.size) & (j < right.size)
+    return i[keep], j[keep], length[keep]
+
+
+def start_plan(
+    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str, p: float,
+    solve, n_jobs: int = 1,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The support ``(rows, cols)`` of a feasible plan near the optimum, from the
+    coarsened problem; None when the clouds are not coarsened (more than
+    :data:`MAX_DIM` dimensions, or too few points for cells to merge any).
+
+    Every weight must be positive.  ``solve(ca, cb, cx, cy)`` solves the coarse
+    problem and returns its plan as ``(rows, cols, flows)``.
+    """
+    n, m = len(a), len(b)
+    d = x.shape[1]
+    if d > MAX_DIM or d == 0:
+        return None
+    per_axis = max(1, math.floor((max(n, m) / POINTS_PER_CELL) ** (1.0 / d)))
+    if per_axis < 2:
+        return None
+    lo = np.minimum(x.min(axis=0), y.min(axis=0))
+    hi = np.maximum(x.max(axis=0), y.max(axis=0))
+    span = hi - lo
+    if not np.all(np.isfinite(span)):
+        return None
+    width = np.where(span > 0, span / per_axis, 1.0)
+    row_of, ca, cx = _cluster(x, a, _cells(x, lo, width, per_axis))
+    col_of, cb, cy = _cluster(y, b, _cells(y, lo, width, per_axis))
+    if ca.size * 2 > n and cb.size * 2 > m:
+        return None  # cells hardly merge points: the coarse problem is the fine one
+    big_i, big_j, flow = solve(ca, cb, cx, cy)
+    keep = flow > 0
+    big_i, big_j, flow = big_i[keep], big_j[keep], flow[keep]
+    tol = 1e-12 * max(math.fsum(a), math.fsum(b))
+    # Within a cell, points and coarse arcs are both ordered along the first
+    # axis, so the east side of a cell feeds the arcs toward the east.
+    row_pts = np.lexsort((x[:, 0], row_of))
+    arcs_by_row = np.lexsort((cy[big_j, 0], big_i))
+    pi, pa, pf = _overlap(a[row_pts], flow[arcs_by_row], tol)
+    x_point, x_arc = row_pts[pi], arcs_by_row[pa]
+    col_pts = np.lexsort((y[:, 0], col_of))
+    arcs_by_col = np.lexsort((cx[big_i, 0], big_j))
+    qi, qa, qf = _overlap(b[col_pts], flow[arcs_by_col], tol)
+    y_point, y_arc = col_pts[qi], arcs_by_col[qa]
+    # Each coarse arc's flow between its row pieces and its column pieces.
+    xs = np.lexsort((x[x_point, 0], x_arc))
+    ys = np.lexsort((y[y_point, 0], y_arc))
+    si, sj, _ = _overlap(pf[xs], qf[ys], tol)
+    return x_point[xs][si], y_point[ys][sj]
+
+
+def spatial_order(points: np.ndarray) -> np.ndarray:
+    """A permutation listing the points along a Z-order (Morton) curve over their bounding box.
+
+    The pair solve sorts its candidate arcs by row and prices them in short blocks,
+    and it keeps node arrays in point order: with points listed along the curve,
+    successive pivots stay in one region and their tree updates touch nearby
+    memory.
+    """
+    n, d = points.shape
+    bits = 63 // max(d, 1)
+    bits = min(bits, 21)
+    lo = points.min(axis=0)
+    span = float(np.max(points.max(axis=0) - lo)) if n else 0.0
+    if n == 0 or not span > 0 or not math.isfinite(span):
+        return np.arange(n)
+    q = np.floor((points - lo) * ((2**bits - 1) / span)).astype(np.int64)
+    np.clip(q, 0, 2**bits - 1, out=q)
+    code = np.zeros(n, dtype=np.int64)
+    for bit in range(bits - 1, -1, -1):
+        for k in range(d):
+            code = (code << 1) | ((q[:, k] >> bit) & 1)
+    return np.argsort(code, kind="stable")
