@@ -250,7 +250,7 @@ def solve_bipartite(
                     n_start = keys[0].size
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
-                INITIAL_CANDIDATES, source.p,
+                _multiscale.CANDIDATES if n_start else INITIAL_CANDIDATES, source.p,
             )
             keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:

@@ -1,0 +1,196 @@
+"""The multiscale start of large point clouds (emd._multiscale): points listed along a
+space-filling curve, the tree started from a plan spread from a coarsened problem.
+
+The path is taken from MULTISCALE_CELLS pairs on (millions); the tests lower that
+threshold (and the k-d tree one before it) so that problems small enough for the
+independent solvers take it, and check the answers, the potentials (which the path
+permutes and must map back), the certificate, and that any start, even a bad one,
+only changes the pivot path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from oracles import highs_cost, metric_cost, pot_cost, random_weights
+
+import emd
+from emd import _engine, _multiscale
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Lower the thresholds so small problems take the path; count coarse plans made."""
+    monkeypatch.setattr(_engine, "BRUTE_FORCE_CELLS", 0)
+    monkeypatch.setattr(_multiscale, "MULTISCALE_CELLS", 0)
+    monkeypatch.setattr(_multiscale, "POINTS_PER_CELL", 4)
+    calls = []
+    original = _multiscale.start_plan
+
+    def counted(*args, **kwargs):
+        plan = original(*args, **kwargs)
+        calls.append(plan)
+        return plan
+
+    monkeypatch.setattr(_multiscale, "start_plan", counted)
+    return calls
+
+
+def check_solution(result, x, y, a, b, metric="euclidean", p=None, rtol=1e-9):
+    """Cost against POT and HiGHS, marginals, and the potentials on every pair."""
+    cost = metric_cost(x, y, metric, p)
+    expected = pot_cost(a, b, cost)
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(expected, rel=rtol, abs=1e-15)
+    assert result.cost == pytest.approx(highs_cost(a, b, cost), rel=1e-7, abs=1e-12)
+    plan = result.plan.toarray()
+    assert np.all(plan >= 0)
+    np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
+    np.testing.assert_allclose(plan.sum(axis=0), b, atol=1e-12)
+    assert float((plan * cost).sum()) == pytest.approx(expected, rel=rtol, abs=1e-15)
+    # The potentials belong to their own points: dual feasible on every pair and
+    # tight on the plan (a permutation left unmapped would break both).
+    slack = cost - result.u[:, None] - result.v[None, :]
+    scale = 1e-9 * max(1.0, float(np.abs(cost).max()))
+    assert slack.min() >= -scale
+    assert np.all(np.abs(slack[plan > 0]) <= scale)
+    cert = result.certificate()
+    assert cert.optimal()
+    assert cert.bound <= 1e-9 * max(abs(result.cost), 1e-300) + 1e-15
+
+
+def clouds(rng, n, m, d=2):
+    return rng.random((n, d)), rng.random((m, d))
+
+
+def test_uniform_clouds_take_the_path_and_match_the_peers(spy):
+    rng = np.random.default_rng(0)
+    x, y = clouds(rng, 300, 260)
+    a, b = random_weights(rng, 300), random_weights(rng, 260)
+    result = emd.solve_points(x, y, a, b)
+    assert spy and spy[-1] is not None and spy[-1][0].size > 0
+    check_solution(result, x, y, a, b)
+
+
+def test_threads_give_the_same_answer_on_the_path(spy):
+    rng = np.random.default_rng(1)
+    x, y = clouds(rng, 400, 400)
+    a, b = random_weights(rng, 400), random_weights(rng, 400)
+    one = emd.solve_points(x, y, a, b, n_jobs=1)
+    two = emd.solve_points(x, y, a, b, n_jobs=2)
+    assert one.cost == two.cost
+    check_solution(two, x, y, a, b)
+
+
+def test_clustered_duplicated_and_zero_mass_points(spy):
+    rng = np.random.default_rng(2)
+    centres = rng.random((5, 2)) * 10
+    x = centres[rng.integers(0, 5, 250)] + 0.01 * rng.standard_normal((250, 2))
+    y = centres[rng.integers(0, 5, 240)] + 0.01 * rng.standard_normal((240, 2))
+    x[100:140] = x[0]          # many copies of one point
+    y[50:60] = x[0]            # ... also on the other side: zero-cost pairs
+    y[200:230] = y[199]
+    a, b = random_weights(rng, 250, zeros=30), random_weights(rng, 240, zeros=25)
+    result = emd.solve_points(x, y, a, b)
+    assert spy and spy[-1] is not None
+    check_solution(result, x, y, a, b)
+
+
+def test_all_points_in_one_place(spy):
+    rng = np.random.default_rng(3)
+    x, y = np.ones((120, 2)), np.ones((90, 2))
+    a, b = random_weights(rng, 120), random_weights(rng, 90)
+    result = emd.solve_points(x, y, a, b)
+    assert result.status == "optimal"
+    assert result.cost == 0.0
+
+
+@pytest.mark.parametrize(
+    "metric, p", [("euclidean", None), ("sqeuclidean", None), ("cityblock", None),
+                  ("chebyshev", None), ("minkowski", 3.0)]
+)
+def test_three_dimensions_and_other_metrics(spy, metric, p):
+    rng = np.random.default_rng(4)
+    x, y = clouds(rng, 260, 230, d=3)
+    a, b = random_weights(rng, 260), random_weights(rng, 230)
+    result = emd.solve_points(x, y, a, b, metric=metric, p=p)
+    assert spy and spy[-1] is not None
+    check_solution(result, x, y, a, b, metric, p)
+
+
+def test_more_dimensions_than_the_grid_keep_the_plain_path(spy):
+    rng = np.random.default_rng(5)
+    x, y = clouds(rng, 150, 150, d=5)
+    a, b = random_weights(rng, 150), random_weights(rng, 150)
+    result = emd.solve_points(x, y, a, b)
+    assert not spy
+    check_solution(result, x, y, a, b)
+
+
+@pytest.mark.parametrize("kind", ["random", "reversed", "empty", "cycles"])
+def test_any_start_only_changes_the_pivot_path(monkeypatch, kind):
+    """A plan that is not feasible, closes cycles or points the wrong way still starts
+    a valid tree: the solve ends on its own exact phase."""
+    monkeypatch.setattr(_engine, "BRUTE_FORCE_CELLS", 0)
+    monkeypatch.setattr(_multiscale, "MULTISCALE_CELLS", 0)
+    rng = np.random.default_rng(6)
+    x, y = clouds(rng, 200, 180)
+    a, b = random_weights(rng, 200), random_weights(rng, 180)
+
+    def bad_plan(xs, ys, aa, bb, *args, **kwargs):
+        n, m = len(aa), len(bb)
+        if kind == "empty":
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        if kind == "random":
+            return rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)
+        if kind == "reversed":
+            # The support of the north-west corner plan of the reversed columns.
+            rows, cols, _ = _engine._north_west_corner(aa.copy(), bb[::-1].copy())
+            return rows, m - 1 - cols
+        every = np.arange(n * m)
+        return every // m, every % m  # every pair: cycles everywhere
+
+    monkeypatch.setattr(_multiscale, "start_plan", bad_plan)
+    check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
+
+
+def test_the_start_plan_covers_every_point_with_a_sparse_support():
+    """The spread plan itself (before the fine solve): every point with mass is on it,
+    and its support is about a spanning tree's size (rounding may split a few pieces)."""
+    rng = np.random.default_rng(7)
+    x, y = clouds(rng, 1200, 1100)
+    a, b = random_weights(rng, 1200), random_weights(rng, 1100)
+    source = _engine.PointCosts(x, y, "euclidean", 2.0)
+    rows, cols = _multiscale.start_plan(
+        x, y, a, b, "euclidean", 2.0,
+        lambda ca, cb, cx, cy: _engine._coarse_solve(ca, cb, cx, cy, source, 1),
+    )
+    assert rows.size <= 1.1 * (1200 + 1100)
+    assert np.unique(rows).size == 1200 and np.unique(cols).size == 1100
+    assert np.unique(rows.astype(np.int64) * 1100 + cols).size == rows.size
+
+
+def test_spatial_order_is_a_permutation_along_the_curve():
+    rng = np.random.default_rng(8)
+    pts = rng.random((500, 2))
+    order = _multiscale.spatial_order(pts)
+    assert np.array_equal(np.sort(order), np.arange(500))
+    # Successive points along the curve are much closer than random pairs.
+    step = np.linalg.norm(np.diff(pts[order], axis=0), axis=1).mean()
+    assert step < 0.25 * np.linalg.norm(np.diff(pts, axis=0), axis=1).mean()
+    assert np.array_equal(_multiscale.spatial_order(np.zeros((4, 3))), np.arange(4))
+
+
+def test_batch_entries_stay_the_single_solves():
+    """The path depends only on the pair's size, so a batch's large pair is its single
+    solve (both take it here, with the default thresholds: 2100 x 2100 points)."""
+    rng = np.random.default_rng(9)
+    x, y = clouds(rng, 2100, 2100)
+    a, b = random_weights(rng, 2100), random_weights(rng, 2100)
+    assert 2100 * 2100 >= _multiscale.MULTISCALE_CELLS
+    single = emd.solve_points(x, y, a, b)
+    assert single.status == "optimal" and single.certificate().optimal()
+    assert single.cost == pytest.approx(pot_cost(a, b, metric_cost(x, y, "euclidean")),
+                                        rel=1e-9)
+    values = emd.cdist([(x, a)], [(y, b)], metric="euclidean", n_jobs=1)
+    assert float(np.asarray(values).ravel()[0]) == single.cost
