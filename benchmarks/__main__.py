@@ -21,7 +21,8 @@ from . import workloads, workloads_few, workloads_grid_frontier, workloads_pairs
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
-    "lazy": {"sizes": [1000, 2000], "pot_max": 2000},
+    # 4000 points: the multiscale start of large clouds (emd._multiscale) in a quick run.
+    "lazy": {"sizes": [1000, 2000, 4000], "pot_max": 2000},
     "grid": {"sizes": [16, 32], "kinds": ["white noise", "gaussian field"],
              "metrics": ["cityblock", "euclidean"], "pot_max": 32},
     "1-D": {"sizes": [10**5, 10**6]},
