@@ -224,6 +224,7 @@ def solve_bipartite(
     builtin = True
     point_bound = 0.0
     n_start = 0
+    start = None
     solve_a, solve_b, solve_source = a, b, source
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
@@ -241,17 +242,22 @@ def solve_bipartite(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     source.metric, source.p,
                 )
-                plan = _multiscale.start_plan(
+                start = _multiscale.start_plan(
                     solve_source.x, solve_source.y, solve_a, solve_b, source.metric, source.p,
                     lambda ca, cb, cx, cy: _coarse_solve(ca, cb, cx, cy, source, n_jobs),
                 )
-                if plan is not None:
-                    keys.append(plan[0].astype(np.int64) * m + plan[1])
-                    n_start = keys[0].size
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
-                _multiscale.CANDIDATES if n_start else INITIAL_CANDIDATES, source.p,
+                INITIAL_CANDIDATES if start is None else _multiscale.CANDIDATES, source.p,
             )
+            if start is not None:
+                # The plan's support first: the tree starts from it.
+                keys.append(start.rows.astype(np.int64) * m + start.cols)
+                n_start = keys[0].size
+                moved_t, moved_h = _kd_candidates(
+                    start.x_moved, start.y_moved, _multiscale.MOVED_CANDIDATES, source.p
+                )
+                t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
             keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:
         row_pos = np.full(a.size, -1, dtype=np.intp)

@@ -17,6 +17,7 @@ full pricing pass that finds nothing, so the coarse answer is never trusted.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,11 +28,16 @@ POINTS_PER_CELL = 16
 #: coarse plan.  Measured on 2-D clouds (see emd._engine).
 MULTISCALE_CELLS = 1 << 22
 
-#: Nearest neighbours per point taken as first candidates on this path (instead of
-#: ``INITIAL_CANDIDATES``): measured on 2-D clouds with the start (CPU seconds, 2026-11-30),
-#: n = 4000 / 10 000 / 20 000: k = 8 0.56 / 1.45 / 4.21 s, k = 16 0.52 / 1.23 / 3.83 s,
-#: k = 24 0.52 / 1.31 / 3.91 s.
-CANDIDATES = 16
+#: Nearest neighbours per point taken as first candidates on this path (without
+#: the moved ones below, 16 beat 8: n = 4000 / 10 000 / 20 000, CPU seconds,
+#: k = 8 0.56 / 1.45 / 4.21 s, k = 16 0.52 / 1.23 / 3.83 s, k = 24 0.52 / 1.31 / 3.91 s) ...
+CANDIDATES = 8
+
+#: ... and as many again around where the coarse plan sends each point (its cell's
+#: mean displacement): measured on 2-D clouds, n = 20 000 (CPU seconds, 2026-11-30),
+#: 16 + 0 3.8 s, 16 + 8 3.2 s, 8 + 8 3.1 s, 16 + 16 3.5 s; clouds shifted by half
+#: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
+MOVED_CANDIDATES = 8
 
 #: The grid is built in at most this many dimensions (a finer split of higher
 #: dimensions leaves most cells with one point).
@@ -74,13 +80,24 @@ def _overlap(left: np.ndarray, right: np.ndarray, tol: float):
     return i[keep], j[keep], length[keep]
 
 
+class Start(NamedTuple):
+    """A start for the fine solve: the support of a feasible plan (``rows[k]``,
+    ``cols[k]``), and every point moved by its cell's mean displacement in the coarse
+    plan (rows toward where they send, columns back to where they receive from)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    x_moved: np.ndarray
+    y_moved: np.ndarray
+
+
 def start_plan(
     x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str, p: float,
     solve, n_jobs: int = 1,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The support ``(rows, cols)`` of a feasible plan near the optimum, from the
-    coarsened problem; None when the clouds are not coarsened (more than
-    :data:`MAX_DIM` dimensions, or too few points for cells to merge any).
+) -> Start | None:
+    """A :class:`Start` from the coarsened problem; None when the clouds are not
+    coarsened (more than :data:`MAX_DIM` dimensions, or too few points for cells
+    to merge any).
 
     Every weight must be positive.  ``solve(ca, cb, cx, cy)`` solves the coarse
     problem and returns its plan as ``(rows, cols, flows)``.
@@ -120,7 +137,18 @@ def start_plan(
     xs = np.lexsort((x[x_point, 0], x_arc))
     ys = np.lexsort((y[y_point, 0], y_arc))
     si, sj, _ = _overlap(pf[xs], qf[ys], tol)
-    return x_point[xs][si], y_point[ys][sj]
+    out_i = np.bincount(big_i, weights=flow, minlength=ca.size)
+    in_j = np.bincount(big_j, weights=flow, minlength=cb.size)
+    shift_i = np.empty_like(cx)
+    shift_j = np.empty_like(cy)
+    for k in range(d):
+        step = cy[big_j, k] - cx[big_i, k]
+        shift_i[:, k] = np.bincount(big_i, weights=flow * step, minlength=ca.size)
+        shift_j[:, k] = np.bincount(big_j, weights=flow * step, minlength=cb.size)
+    # A cell the coarse plan left without flow (it did not finish) stays in place.
+    shift_i /= np.where(out_i > 0, out_i, np.inf)[:, None]
+    shift_j /= np.where(in_j > 0, in_j, np.inf)[:, None]
+    return Start(x_point[xs][si], y_point[ys][sj], x + shift_i[row_of], y - shift_j[col_of])
 
 
 def spatial_order(points: np.ndarray) -> np.ndarray:

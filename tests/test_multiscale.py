@@ -140,15 +140,17 @@ def test_any_start_only_changes_the_pivot_path(monkeypatch, kind):
     def bad_plan(xs, ys, aa, bb, *args, **kwargs):
         n, m = len(aa), len(bb)
         if kind == "empty":
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-        if kind == "random":
-            return rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)
-        if kind == "reversed":
+            rows, cols = np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        elif kind == "random":
+            rows, cols = rng.integers(0, n, 3 * n), rng.integers(0, m, 3 * n)
+        elif kind == "reversed":
             # The support of the north-west corner plan of the reversed columns.
             rows, cols, _ = _engine._north_west_corner(aa.copy(), bb[::-1].copy())
-            return rows, m - 1 - cols
-        every = np.arange(n * m)
-        return every // m, every % m  # every pair: cycles everywhere
+            cols = m - 1 - cols
+        else:
+            every = np.arange(n * m)
+            rows, cols = every // m, every % m  # every pair: cycles everywhere
+        return _multiscale.Start(rows, cols, xs[::-1].copy(), ys)
 
     monkeypatch.setattr(_multiscale, "start_plan", bad_plan)
     check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
@@ -161,10 +163,13 @@ def test_the_start_plan_covers_every_point_with_a_sparse_support():
     x, y = clouds(rng, 1200, 1100)
     a, b = random_weights(rng, 1200), random_weights(rng, 1100)
     source = _engine.PointCosts(x, y, "euclidean", 2.0)
-    rows, cols = _multiscale.start_plan(
+    rows, cols, x_moved, y_moved = _multiscale.start_plan(
         x, y, a, b, "euclidean", 2.0,
         lambda ca, cb, cx, cy: _engine._coarse_solve(ca, cb, cx, cy, source, 1),
     )
+    # Uniform clouds: the coarse plan moves points by less than a few cells.
+    assert x_moved.shape == x.shape and y_moved.shape == y.shape
+    assert np.abs(x_moved - x).max() < 0.5 and np.abs(y_moved - y).max() < 0.5
     assert rows.size <= 1.1 * (1200 + 1100)
     assert np.unique(rows).size == 1200 and np.unique(cols).size == 1100
     assert np.unique(rows.astype(np.int64) * 1100 + cols).size == rows.size
