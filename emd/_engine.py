@@ -10,6 +10,13 @@ so the dense path never copies the cost matrix and the coordinate path
 never forms it.  The whole loop is one compiled call without the GIL
 (:class:`emd._core._network_simplex.PairWorkspace`), the same call that
 ``emd.batch`` makes for every pair of a distance matrix.
+
+Large point clouds (at least ``emd._multiscale.MULTISCALE_CELLS`` pairs with
+mass, in at most three dimensions) are solved on their points listed along a
+space-filling curve, and the tree starts from a spanning forest of a feasible
+plan spread from a coarsened problem (:mod:`emd._multiscale`); the candidates
+add the neighbours of where that plan sends each point.  This changes only the
+pivot path: the end is the same exact phase, pricing pass and certificate.
 """
 
 from __future__ import annotations

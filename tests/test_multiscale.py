@@ -186,6 +186,10 @@ def test_spatial_order_is_a_permutation_along_the_curve():
     assert np.array_equal(_multiscale.spatial_order(np.zeros((4, 3))), np.arange(4))
 
 
+def test_no_pair_a_batch_solves_in_its_compiled_loop_takes_the_path():
+    assert _multiscale.MULTISCALE_CELLS > _engine.BRUTE_FORCE_CELLS
+
+
 def test_batch_entries_stay_the_single_solves():
     """The path depends only on the pair's size, so a batch's large pair is its single
     solve (both take it here, with the default thresholds: 2100 x 2100 points)."""
