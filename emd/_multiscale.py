@@ -36,9 +36,12 @@ from typing import NamedTuple
 import numpy as np
 
 #: Points per coarse cell (of the larger cloud, if it filled the grid evenly).
-#: Measured at n = 20 000 (wall seconds, loaded machine): 4 (the coarse problem is
-#: then itself large and coarsened again) 8.9 s, 8 6.4 s, 16 6.5 s, 32 6.8 s, 64 7.2 s.
-POINTS_PER_CELL = 16
+#: Measured at n = 20 000 with 8 neighbours only (wall seconds, loaded machine): 4
+#: 8.9 s, 8 6.4 s, 16 6.5 s, 32 6.8 s, 64 7.2 s; with the moved neighbours (CPU
+#: seconds), 8 against 16: n = 4000 0.44 / 0.47 s, 10 000 1.01 / 1.03 s, 20 000
+#: 2.73 / 2.85 s, 3-D 20 000 5.2 / 5.7 s, 2-D clustered 20 000 2.9 / 3.3 s.  From
+#: about 2 * 2**11 points a side the coarse problem takes this path in turn.
+POINTS_PER_CELL = 8
 
 #: Point problems with at least this many pairs of points with mass start from a
 #: coarse plan.  Above ``emd._engine.BRUTE_FORCE_CELLS`` on purpose: batches solve
