@@ -8,12 +8,12 @@ over the member points: each cell's points share out the cell's coarse arcs, and
 each coarse arc's flow is split between the points of its two cells by the
 north-west corner rule (points and arcs ordered along the first axis).  The
 result is a plan of the fine problem, feasible up to rounding, whose support is
-about a spanning tree's size (the coarse basis is a forest and every split a
-staircase); the fine solve starts its spanning tree from a forest of it (see
-``start_from_plan`` in ``emd._core._network_simplex``, which cuts whatever a
-rounding or a bad plan would make infeasible).  The coarse plan also says where
-each cell's mass goes: the fine candidates add the neighbours of every point
-moved by its cell's mean displacement.
+a forest (the coarse basis is one and every split a staircase); the fine solve
+starts its spanning tree from it (see ``start_from_plan`` in
+``emd._core._network_simplex``, which cuts whatever a rounding or a bad plan
+would make infeasible).  The coarse plan also says where each cell's mass goes:
+the fine candidates add the neighbours of every point moved by its cell's mean
+displacement.
 
 What bought what, on 2-D uniform clouds, n = 20 000 (2026-11-30, one machine,
 CPU seconds of one run under load, pivots): before 15.4 s, 535 000; points along
@@ -21,8 +21,11 @@ a Z-order curve alone 13.3 s (wall), 696 000; the plan's forest start alone
 16 s (wall), 357 000; the plan's support as candidates without the forest start
 (with the order) 8.4 s, 609 000; order and forest start 4.2 s, 287 000; with 16
 instead of 8 neighbours 3.8 s, 261 000; with 8 neighbours plus 8 moved ones
-3.1 s, 242 000.  The order and the start only pay together: the forest start
-keeps pivots few, the order keeps each one local.
+3.1 s, 242 000; cells of 8 points instead of 16 2.7 s, 195 000; no rounding
+slivers across groups when the plan is spread (they had closed some 2400 cycles,
+whose cut arcs then left 2000 components) 2.3 s, 174 000 (wall: median of 3 2.0 s).
+The order and the start only pay together: the forest start keeps pivots few,
+the order keeps each one local.
 
 Only the pivot path changes: the fine solve still ends on its own exact phase and a
 full pricing pass that finds nothing, so the coarse answer is never trusted.
@@ -89,10 +92,17 @@ def _cluster(points: np.ndarray, mass: np.ndarray, cell: np.ndarray):
     return member, total, centroid
 
 
-def _overlap(left: np.ndarray, right: np.ndarray, tol: float):
+def _overlap(left: np.ndarray, right: np.ndarray, left_group: np.ndarray,
+             right_group: np.ndarray, tol: float):
     """Pieces of two partitions of one interval into consecutive parts of lengths
-    ``left`` and ``right``: for every piece longer than ``tol``, the part of each side
-    it lies in and its length."""
+    ``left`` and ``right``, both listed group by group (the same groups, in the same
+    order, with about the same total each): for every piece longer than ``tol``
+    within one group, the part of each side it lies in and its length.
+
+    The two sides' group boundaries differ by the rounding of their running sums
+    (which grows with the number of parts); a piece across groups is such a sliver,
+    and is dropped rather than joining two points the coarse plan does not join.
+    """
     cl, cr = np.cumsum(left), np.cumsum(right)
     ends = np.union1d(cl, cr)
     starts = np.concatenate(([0.0], ends[:-1]))
@@ -101,7 +111,9 @@ def _overlap(left: np.ndarray, right: np.ndarray, tol: float):
     i = np.searchsorted(cl, mid, side="right")
     j = np.searchsorted(cr, mid, side="right")
     keep = (length > tol) & (i < left.size) & (j < right.size)
-    return i[keep], j[keep], length[keep]
+    i, j, length = i[keep], j[keep], length[keep]
+    same = left_group[i] == right_group[j]
+    return i[same], j[same], length[same]
 
 
 class Start(NamedTuple):
@@ -151,16 +163,18 @@ def start_plan(
     # axis, so the east side of a cell feeds the arcs toward the east.
     row_pts = np.lexsort((x[:, 0], row_of))
     arcs_by_row = np.lexsort((cy[big_j, 0], big_i))
-    pi, pa, pf = _overlap(a[row_pts], flow[arcs_by_row], tol)
+    pi, pa, pf = _overlap(a[row_pts], flow[arcs_by_row], row_of[row_pts],
+                          big_i[arcs_by_row], tol)
     x_point, x_arc = row_pts[pi], arcs_by_row[pa]
     col_pts = np.lexsort((y[:, 0], col_of))
     arcs_by_col = np.lexsort((cx[big_i, 0], big_j))
-    qi, qa, qf = _overlap(b[col_pts], flow[arcs_by_col], tol)
+    qi, qa, qf = _overlap(b[col_pts], flow[arcs_by_col], col_of[col_pts],
+                          big_j[arcs_by_col], tol)
     y_point, y_arc = col_pts[qi], arcs_by_col[qa]
     # Each coarse arc's flow between its row pieces and its column pieces.
     xs = np.lexsort((x[x_point, 0], x_arc))
     ys = np.lexsort((y[y_point, 0], y_arc))
-    si, sj, _ = _overlap(pf[xs], qf[ys], tol)
+    si, sj, _ = _overlap(pf[xs], qf[ys], x_arc[xs], y_arc[ys], tol)
     out_i = np.bincount(big_i, weights=flow, minlength=ca.size)
     in_j = np.bincount(big_j, weights=flow, minlength=cb.size)
     shift_i = np.empty_like(cx)
