@@ -21,7 +21,7 @@ a Z-order curve alone 13.3 s (wall), 696 000; the plan's forest start alone
 16 s (wall), 357 000; the plan's support as candidates without the forest start
 (with the order) 8.4 s, 609 000; order and forest start 4.2 s, 287 000; with 16
 instead of 8 neighbours 3.8 s, 261 000; with 8 neighbours plus 8 moved ones
-3.1 s, 242 000; cells of 8 points instead of 16 2.7 s, 195 000; no rounding
+2.9 s, 221 000; cells of 8 points instead of 16 2.7 s, 195 000; no rounding
 slivers across groups when the plan is spread (they had closed some 2400 cycles,
 whose cut arcs then left 2000 components) 2.3 s, 174 000 (wall: median of 3 2.0 s).
 The order and the start only pay together: the forest start keeps pivots few,
