@@ -232,6 +232,7 @@ def solve_bipartite(
     point_bound = 0.0
     n_start = 0
     start = None
+    coarse_iter = 0
     solve_a, solve_b, solve_source = a, b, source
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
@@ -249,10 +250,14 @@ def solve_bipartite(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     source.metric, source.p,
                 )
+                coarse = _CoarseSolve(source, max_iter, n_jobs)
                 start = _multiscale.start_plan(
                     solve_source.x, solve_source.y, solve_a, solve_b, source.metric, source.p,
-                    lambda ca, cb, cx, cy: _coarse_solve(ca, cb, cx, cy, source, n_jobs),
+                    coarse,
                 )
+                # The pivot budget and count cover the coarse solve too.
+                coarse_iter = coarse.n_iter
+                max_iter = max(max_iter - coarse_iter, 0)
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                 INITIAL_CANDIDATES if start is None else _multiscale.CANDIDATES, source.p,
@@ -316,19 +321,26 @@ def solve_bipartite(
         v=pi[n : n + m][col_order],
         u_low=-pi_low[:n][row_order],
         v_low=pi_low[n : n + m][col_order],
-        n_iter=int(n_iter),
+        n_iter=int(n_iter) + coarse_iter,
         status=STATUS_NAMES[status],
         violation=violation,
     )
 
 
-def _coarse_solve(ca, cb, cx, cy, source: PointCosts, n_jobs: int):
-    """The coarse problem of a multiscale start, by this module's own solve: its plan
-    as (rows, cols, flows)."""
-    coarse = solve_bipartite(
-        ca, cb, PointCosts(cx, cy, source.metric, source.p), None, n_jobs=n_jobs
-    )
-    return coarse.rows, coarse.cols, coarse.flows
+class _CoarseSolve:
+    """The coarse problem of a multiscale start, by this module's own solve (its plan as
+    ``(rows, cols, flows)``), within the pivot budget; ``n_iter`` counts its pivots."""
+
+    def __init__(self, source: PointCosts, max_iter: int, n_jobs: int):
+        self.source, self.max_iter, self.n_jobs, self.n_iter = source, max_iter, n_jobs, 0
+
+    def __call__(self, ca, cb, cx, cy):
+        coarse = solve_bipartite(
+            ca, cb, PointCosts(cx, cy, self.source.metric, self.source.p), self.max_iter,
+            n_jobs=self.n_jobs,
+        )
+        self.n_iter += coarse.n_iter
+        return coarse.rows, coarse.cols, coarse.flows
 
 
 def _north_west_corner(

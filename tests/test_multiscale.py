@@ -169,10 +169,9 @@ def test_the_start_plan_is_a_forest_covering_every_point(n, m):
     a, b = rng.random(n), rng.random(m)
     a, b = a / a.sum(), b / b.sum()
     source = _engine.PointCosts(x, y, "euclidean", 2.0)
-    rows, cols, x_moved, y_moved = _multiscale.start_plan(
-        x, y, a, b, "euclidean", 2.0,
-        lambda ca, cb, cx, cy: _engine._coarse_solve(ca, cb, cx, cy, source, 1),
-    )
+    coarse = _engine._CoarseSolve(source, 10**7, 1)
+    rows, cols, x_moved, y_moved = _multiscale.start_plan(x, y, a, b, "euclidean", 2.0, coarse)
+    assert coarse.n_iter > 0
     assert np.unique(rows).size == n and np.unique(cols).size == m
     graph = scipy.sparse.coo_array(
         (np.ones(rows.size), (rows, n + cols)), shape=(n + m, n + m)
@@ -193,6 +192,26 @@ def test_spatial_order_is_a_permutation_along_the_curve():
     step = np.linalg.norm(np.diff(pts[order], axis=0), axis=1).mean()
     assert step < 0.25 * np.linalg.norm(np.diff(pts, axis=0), axis=1).mean()
     assert np.array_equal(_multiscale.spatial_order(np.zeros((4, 3))), np.arange(4))
+
+
+@pytest.mark.parametrize("budget", [1, 5, 200, 1000])
+def test_the_pivot_budget_covers_the_coarse_solve(spy, budget):
+    """``max_iter`` bounds the pivots of the coarse and the fine solve together, and
+    ``n_iter`` counts both; a stop leaves a feasible plan either way."""
+    rng = np.random.default_rng(10)
+    x, y = clouds(rng, 300, 300)
+    a, b = random_weights(rng, 300), random_weights(rng, 300)
+    full = emd.solve_points(x, y, a, b)
+    assert full.status == "optimal" and full.n_iter > 1000
+    with pytest.warns(emd.SolverWarning):
+        stopped = emd.solve_points(x, y, a, b, max_iter=budget)
+    assert stopped.status == "max_iter_reached"
+    assert stopped.n_iter <= budget
+    plan = stopped.plan.toarray()
+    assert np.all(plan >= 0)
+    np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
+    np.testing.assert_allclose(plan.sum(axis=0), b, atol=1e-12)
+    assert stopped.cost >= full.cost * (1 - 1e-12)
 
 
 def test_no_pair_a_batch_solves_in_its_compiled_loop_takes_the_path():
