@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from oracles import metric_cost, pot_cost
+from oracles import exact_float_cost, metric_cost, pot_cost
 from test_exactness import block_costs
 
 import emd
@@ -231,6 +231,36 @@ def test_point_set_batches_equal_single_solves_bitwise(metric):
             assert matrix[i, j] == single.cost
     rect = emd.cdist(sets[:3], sets[3:], metric=metric, normalize=True, n_jobs=1)
     assert rect.tobytes() == np.ascontiguousarray(matrix[:3, 3:]).tobytes()
+
+
+@pytest.mark.parametrize("n_cols", range(1, 12))
+def test_plane_costs_computed_several_at_a_time_are_the_scalar_distances(n_cols, simd):
+    # Small plane pairs compute their costs several columns at a time; a column whose
+    # squared distance underflows (a duplicate point, a tiny offset) is finished
+    # alone (spans whose squares overflow are refused before any solve).  Put such columns at every position of a group.
+    rng = np.random.default_rng(n_cols)
+    x = rng.random((5, 2))
+    y = rng.random((n_cols, 2))
+    y[n_cols // 2] = x[1]                      # a duplicate: distance 0
+    if n_cols > 2:
+        y[-1] = x[2] + 1e-170                  # squared offset underflows
+    if n_cols > 5:
+        y[3] = x[0] + [3e-161, -1e-160]        # subnormal squared offset
+    a = rng.integers(1, 9, size=5).astype(float)
+    b = rng.integers(1, 9, size=n_cols).astype(float)
+    b[-1] += a.sum() - b.sum() if a.sum() > b.sum() else 0.0
+    a[-1] += b.sum() - a.sum() if b.sum() > a.sum() else 0.0
+    dx = x[:, None, 0] - y[None, :, 0]
+    dy = x[:, None, 1] - y[None, :, 1]
+    squared = (0.0 + dx * dx) + dy * dy
+    in_range = (squared >= 2.0**-960) & np.isfinite(squared)
+    cost = np.where(in_range, np.sqrt(np.where(in_range, squared, 0.0)), np.hypot(dx, dy))
+    exact = float(exact_float_cost(a, b, cost))
+    single = emd.solve_points(x, y, a, b)
+    assert single.cost == pytest.approx(exact, rel=1e-12, abs=0.0)
+    sets = [(x, a), (y, b), (x[::-1].copy(), a[::-1].copy())]
+    matrix = emd.pairwise(sets)
+    assert matrix[0, 1] == single.cost
 
 
 def test_shared_support_batches_equal_single_solves_and_match_pot():

@@ -221,17 +221,176 @@ cdef inline bint is_tree_arc(
             or (T.parent[head] == tail and T.arc_index[head] == arc))
 
 
+cdef extern from *:
+    """
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* The first q < len with (c[q] + pt) - pc[q] < bound (the plain reduced cost of
+       the fast phase, by the same IEEE operations in every branch: no contraction,
+       so the wide paths agree bit for bit with the scalar one), or len.  Nearly
+       every arc of a block fails the comparison, so several are tested at a time:
+       eight with AVX2 where the processor has it (chosen at run time, so the
+       module still runs on any x86-64), four with SSE2 otherwise. */
+    #if defined(__GNUC__) && defined(__x86_64__)
+    #include <immintrin.h>
+    #define EMD_AVX2_DISPATCH 1
+    __attribute__((target("avx2")))
+    static Py_ssize_t emd_first_below_avx2(const double* c, double pt, const double* pc,
+                                           Py_ssize_t len, double bound) {
+        Py_ssize_t q = 0;
+        const __m256d vpt = _mm256_set1_pd(pt), vb = _mm256_set1_pd(bound);
+        for (; q + 8 <= len; q += 8) {
+            __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
+                                       _mm256_loadu_pd(pc + q));
+            __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
+                                       _mm256_loadu_pd(pc + q + 4));
+            __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
+                                       _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
+            if (_mm256_movemask_pd(hit)) break;
+        }
+        for (; q < len; q++) {
+            if ((c[q] + pt) - pc[q] < bound) return q;
+        }
+        return len;
+    }
+    static int emd_avx2 = -1;
+    static void emd_detect_cpu(void) {
+        __builtin_cpu_init();
+        emd_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    #else
+    static void emd_detect_cpu(void) {}
+    #endif
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    static inline Py_ssize_t emd_first_below(const double* c, double pt, const double* pc,
+                                             Py_ssize_t len, double bound) {
+        Py_ssize_t q = 0;
+    #if defined(EMD_AVX2_DISPATCH)
+        if (emd_avx2 > 0) return emd_first_below_avx2(c, pt, pc, len, bound);
+    #endif
+    #if defined(__SSE2__)
+        const __m128d vpt = _mm_set1_pd(pt), vb = _mm_set1_pd(bound);
+        for (; q + 4 <= len; q += 4) {
+            __m128d r0 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q), vpt), _mm_loadu_pd(pc + q));
+            __m128d r1 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q + 2), vpt),
+                                    _mm_loadu_pd(pc + q + 2));
+            if (_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb)))) break;
+        }
+    #endif
+        for (; q < len; q++) {
+            if ((c[q] + pt) - pc[q] < bound) return q;
+        }
+        return len;
+    }
+    """
+    void detect_cpu "emd_detect_cpu" () noexcept nogil
+    int emd_avx2
+    Py_ssize_t first_below "emd_first_below" (
+        const double* c, double pt, const double* pc, Py_ssize_t len, double bound) noexcept nogil
+
+
+detect_cpu()
+def _use_avx2(bint flag):
+    """Test hook: let the AVX2 kernels run (where the processor has AVX2) or not, so
+    that tests reach the SSE2 and scalar paths too.  Returns whether they ran before."""
+    global emd_avx2
+    before = emd_avx2 > 0
+    detect_cpu()
+    if not flag:
+        emd_avx2 = 0
+    return before
+
+cdef inline void price_stretch_exact(
+    Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
+    Py_ssize_t e, Py_ssize_t stop, double noise, double* min_rc, Py_ssize_t* best,
+) noexcept nogil:
+    """The exact phase's test on arcs ``e:stop``: first the plain filter (the arcs
+    certainly nonnegative, nearly all of them), then tree arcs (reduced cost zero by
+    construction, in the band that needs the costly exact sum) are passed over."""
+    cdef Py_ssize_t k
+    cdef double rc, ct, pt, ph
+    cdef const double* pi = T.pi
+    for k in range(e, stop):
+        ct = costs[k]
+        pt = pi[tails[k]]
+        ph = pi[heads[k]]
+        if ct + pt - ph > filter_band(fabs(ct) + fabs(pt) + fabs(ph)):
+            continue
+        if is_tree_arc(T, k, tails[k], heads[k]):
+            continue
+        if prices_out(T, ct, tails[k], heads[k], noise, &rc) and rc < min_rc[0]:
+            min_rc[0] = rc
+            best[0] = k
+
+
+cdef inline void price_stretch_fast(
+    Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
+    Py_ssize_t e, Py_ssize_t stop, Py_ssize_t width, double noise, double* min_rc,
+    Py_ssize_t* best,
+) noexcept nogil:
+    """The fast phase's test on arcs ``e:stop``, tried only on arcs that would beat the
+    best so far (negative): nearly every arc fails the first comparison.
+
+    ``width > 0`` says the arcs are every (row, column) pair of a bipartite
+    problem in row-major order, ``width`` columns per row, rows first among the
+    nodes: the tail's potential is then one per row and the heads' potentials
+    are contiguous, so the comparison runs several arcs at a time without
+    reading the arc's ends.  Both ways test the same arcs with the same
+    operations, in the same order, so they pick the same arc.
+    """
+    cdef double rc, ct, pt, ph
+    cdef const double* pi = T.pi
+    cdef const double* pi_cols
+    cdef Py_ssize_t k, row, col, end, q, n_rows
+    if width > 0:
+        row = e // width
+        col = e - row * width
+        n_rows = heads[e] - col  # arc e joins row `row` to node n_rows + col
+        k = e
+        while k < stop:
+            end = k + (width - col)
+            if end > stop:
+                end = stop
+            pt = pi[row]
+            pi_cols = pi + n_rows + col - k  # pi_cols[j] is the potential of arc j's head
+            while k < end:
+                q = first_below(&costs[k], pt, &pi_cols[k], end - k, min_rc[0])
+                k += q
+                if k >= end:
+                    break
+                ct = costs[k]
+                ph = pi_cols[k]
+                rc = ct + pt - ph
+                if rc < -_PRICING_RTOL * (fabs(ct) + fabs(pt) + fabs(ph)) - noise:
+                    min_rc[0] = rc
+                    best[0] = k
+                k += 1
+            row += 1
+            col = 0
+        return
+    for k in range(e, stop):
+        ct = costs[k]
+        pt = pi[tails[k]]
+        ph = pi[heads[k]]
+        rc = ct + pt - ph
+        if rc < min_rc[0] and rc < -_PRICING_RTOL * (fabs(ct) + fabs(pt) + fabs(ph)) - noise:
+            min_rc[0] = rc
+            best[0] = k
+
+
 cdef Py_ssize_t find_entering_arc(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
-    double noise,
+    double noise, Py_ssize_t width,
 ) noexcept nogil:
     """Block search (AMO sec. 11.5, Kiraly & Kovacs): scan blocks of arcs from the cursor,
     take the most negative of the first block that holds an arc pricing out.  Returns -1
-    when none is left."""
-    cdef double rc, min_rc = 0.0, ct, pt, ph
-    cdef const double* pi = T.pi
-    cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned = 0, k, stop
+    when none is left.  ``width`` as in :func:`price_stretch_fast`."""
+    cdef double min_rc = 0.0
+    cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned = 0, stop
     while scanned < n_arcs:
         # One stretch without wrapping around or ending a block.
         stop = n_arcs
@@ -240,25 +399,9 @@ cdef Py_ssize_t find_entering_arc(
         if e + (n_arcs - scanned) < stop:
             stop = e + (n_arcs - scanned)
         if T.exact:
-            for k in range(e, stop):
-                if is_tree_arc(T, k, tails[k], heads[k]):
-                    # Basic: its reduced cost is zero by construction, and it
-                    # would sit in the band that needs the costly exact sum.
-                    continue
-                if prices_out(T, costs[k], tails[k], heads[k], noise, &rc) and rc < min_rc:
-                    min_rc = rc
-                    best = k
+            price_stretch_exact(T, tails, heads, costs, e, stop, noise, &min_rc, &best)
         else:
-            # The fast test of prices_out, tried only on arcs that would beat the
-            # best so far (negative): nearly every arc fails the first comparison.
-            for k in range(e, stop):
-                ct = costs[k]
-                pt = pi[tails[k]]
-                ph = pi[heads[k]]
-                rc = ct + pt - ph
-                if rc < min_rc and rc < -_PRICING_RTOL * (fabs(ct) + fabs(pt) + fabs(ph)) - noise:
-                    min_rc = rc
-                    best = k
+            price_stretch_fast(T, tails, heads, costs, e, stop, width, noise, &min_rc, &best)
         scanned += stop - e
         remaining -= stop - e
         e = 0 if stop == n_arcs else stop
@@ -497,12 +640,13 @@ cdef double potential_scale(Tree* T) noexcept nogil:
 cdef int run_simplex(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t max_iter,
-    Py_ssize_t* n_iter, Py_ssize_t* cursor,
+    Py_ssize_t* n_iter, Py_ssize_t* cursor, Py_ssize_t width=0,
 ) noexcept nogil:
     """Pivot until a pricing pass of the exact phase on fresh potentials finds nothing.
 
     Returns OPTIMAL in that case (optimal for the arcs given, to the rigorous
-    error bound of the exact pricing), MAX_ITER_REACHED or UNBOUNDED.
+    error bound of the exact pricing), MAX_ITER_REACHED or UNBOUNDED.  ``width > 0``
+    says the arcs are a complete bipartite list (see :func:`price_stretch_fast`).
     """
     cdef Py_ssize_t e, since_refresh = 0, since_check = 0
     cdef Py_ssize_t refresh_period = T.n_nodes if T.n_nodes > 1000 else 1000
@@ -514,7 +658,8 @@ cdef int run_simplex(
         refresh_potentials(T)
         return OPTIMAL
     while True:
-        e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise)
+        e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise,
+                              width)
         if e < 0:
             if fresh and T.exact:
                 return OPTIMAL
@@ -1145,6 +1290,7 @@ cdef struct Workspace:
     double* costs
     Py_ssize_t n_arcs
     bint all_cols               # every column has mass: col_map is the identity
+    Py_ssize_t complete_width   # > 0: the arcs are every pair, row-major, this many per row
     int64_t* keys
     int64_t* keys_tmp           # scratch of the same size for sorting
     Py_ssize_t* counts          # per-row counts for sorting (n + 1)
@@ -1341,7 +1487,83 @@ cdef bint append_arcs(
         W.heads[e] = c + n
         W.costs[e] = pair_cost(S, W.row_map[r], W.col_map[c])
     W.n_arcs += count
+    if count > 0:
+        W.complete_width = 0  # the list is no longer every pair in row-major order
     return True
+
+
+cdef extern from *:
+    """
+    /* Plane euclidean distances from (x0, x1) to the points y[2c], y[2c + 1] for
+       c < len, into out[c], as sqrt((0.0 + dx * dx) + dy * dy): the operations of
+       the scalar loop of fill_costs, two or four at a time (correctly rounded
+       sqrt, no contraction: the same bits).  Stops at the first c whose squared
+       distance is outside [tiny, inf), which the caller finishes on its own;
+       returns that c, or len. */
+    #if defined(EMD_AVX2_DISPATCH)
+    __attribute__((target("avx2")))
+    static Py_ssize_t emd_plane_row_avx2(double x0, double x1, const double* y,
+                                         Py_ssize_t len, double* out, double tiny) {
+        Py_ssize_t c = 0;
+        const __m256d vx = _mm256_setr_pd(x0, x1, x0, x1), vt = _mm256_set1_pd(tiny);
+        const __m256d vinf = _mm256_set1_pd(__builtin_inf()), zero = _mm256_setzero_pd();
+        for (; c + 4 <= len; c += 4) {
+            __m256d d01 = _mm256_sub_pd(vx, _mm256_loadu_pd(y + 2 * c));
+            __m256d d23 = _mm256_sub_pd(vx, _mm256_loadu_pd(y + 2 * c + 4));
+            d01 = _mm256_mul_pd(d01, d01);
+            d23 = _mm256_mul_pd(d23, d23);
+            /* dx*dx of the four points, then dy*dy, in point order */
+            __m256d dxx = _mm256_unpacklo_pd(d01, d23), dyy = _mm256_unpackhi_pd(d01, d23);
+            __m256d acc = _mm256_add_pd(_mm256_add_pd(zero, dxx), dyy);
+            __m256d ok = _mm256_and_pd(_mm256_cmp_pd(acc, vt, _CMP_GE_OQ),
+                                       _mm256_cmp_pd(acc, vinf, _CMP_LT_OQ));
+            if (_mm256_movemask_pd(ok) != 15) break;
+            /* unpack put the points in the order 0, 2, 1, 3 */
+            __m256d root = _mm256_permute4x64_pd(_mm256_sqrt_pd(acc), 0xD8);
+            _mm256_storeu_pd(out + c, root);
+        }
+        for (; c < len; c++) {
+            double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
+            double acc = (0.0 + dx * dx) + dy * dy;
+            if (!(acc >= tiny && acc < __builtin_inf())) return c;
+            out[c] = __builtin_sqrt(acc);
+        }
+        return len;
+    }
+    #endif
+    static inline Py_ssize_t emd_plane_row(double x0, double x1, const double* y,
+                                           Py_ssize_t len, double* out, double tiny) {
+        Py_ssize_t c = 0;
+    #if defined(EMD_AVX2_DISPATCH)
+        if (emd_avx2 > 0) return emd_plane_row_avx2(x0, x1, y, len, out, tiny);
+    #endif
+    #if defined(__SSE2__)
+        const __m128d vx = _mm_setr_pd(x0, x1), vt = _mm_set1_pd(tiny);
+        const __m128d vinf = _mm_set1_pd(__builtin_inf()), zero = _mm_setzero_pd();
+        for (; c + 2 <= len; c += 2) {
+            __m128d d0 = _mm_sub_pd(vx, _mm_loadu_pd(y + 2 * c));
+            __m128d d1 = _mm_sub_pd(vx, _mm_loadu_pd(y + 2 * c + 2));
+            d0 = _mm_mul_pd(d0, d0);
+            d1 = _mm_mul_pd(d1, d1);
+            __m128d acc = _mm_add_pd(_mm_add_pd(zero, _mm_unpacklo_pd(d0, d1)),
+                                     _mm_unpackhi_pd(d0, d1));
+            __m128d ok = _mm_and_pd(_mm_cmpge_pd(acc, vt), _mm_cmplt_pd(acc, vinf));
+            if (_mm_movemask_pd(ok) != 3) break;
+            _mm_storeu_pd(out + c, _mm_sqrt_pd(acc));
+        }
+    #endif
+        for (; c < len; c++) {
+            double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
+            double acc = (0.0 + dx * dx) + dy * dy;
+            if (!(acc >= tiny && acc < __builtin_inf())) return c;
+            out[c] = __builtin_sqrt(acc);
+        }
+        return len;
+    }
+    """
+    Py_ssize_t plane_row "emd_plane_row" (
+        double x0, double x1, const double* y, Py_ssize_t len, double* out, double tiny,
+    ) noexcept nogil
 
 
 cdef void fill_costs(
@@ -1361,7 +1583,15 @@ cdef void fill_costs(
     for r in range(n):
         xr = &S.x[W.row_map[r] * d]
         out = &W.cost_buf[W.row_map[r] * stride]
-        if plane:
+        if plane and W.all_cols:
+            # Every column: contiguous points, several at a time.
+            c = 0
+            while c < m:
+                c += plane_row(xr[0], xr[1], &y[2 * c], m - c, &out[c], tiny_power())
+                if c < m:
+                    out[c] = distance(xr, &y[2 * c], 2, EUCLIDEAN, S.p)
+                    c += 1
+        elif plane:
             x0 = xr[0]
             x1 = xr[1]
             for c in range(m):
@@ -1989,6 +2219,7 @@ cdef inline int simplex_on_arcs(
         block = block // 4 if block // 4 > 10 else 10
     return run_simplex(
         &W.T, W.tails, W.heads, W.costs, W.n_arcs, block, max_iter, n_iter, cursor,
+        W.complete_width,
     )
 
 
@@ -2053,6 +2284,7 @@ cdef void solve_pair(
         S = &D
     W.T.n_nodes = n + m  # read by sort_unique
     W.n_arcs = 0
+    W.complete_width = 0
     if builtin and S.kind == SOURCE_DENSE and n * m <= ALL_CELLS:
         # Small problems pivot over every arc from the start (candidates and
         # their pricing passes cost more than they save there); the given keys
@@ -2069,6 +2301,7 @@ cdef void solve_pair(
                 if fabs(W.costs[W.n_arcs]) > biggest:
                     biggest = fabs(W.costs[W.n_arcs])
                 W.n_arcs += 1
+        W.complete_width = m
     else:
         count = cheapest_keys(W, S, n, m, &biggest, not fill) if builtin else 0
         for i in range(n_given):
