@@ -306,12 +306,17 @@ def _use_avx2(bint flag):
 cdef inline void price_stretch_exact(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t e, Py_ssize_t stop, double noise, double* min_rc, Py_ssize_t* best,
+    double* worst,
 ) noexcept nogil:
     """The exact phase's test on arcs ``e:stop``: first the plain filter (the arcs
     certainly nonnegative, nearly all of them), then tree arcs (reduced cost zero by
-    construction, in the band that needs the costly exact sum) are passed over."""
+    construction, in the band that needs the costly exact sum) are passed over.
+
+    ``worst`` takes the smallest rigorous lower bound (:func:`reduced_cost_bounds`)
+    of the reduced costs of the arcs the filter keeps, tree arcs included: the
+    arcs it drops have positive bounds."""
     cdef Py_ssize_t k
-    cdef double rc, ct, pt, ph
+    cdef double rc, ct, pt, ph, low, upper
     cdef const double* pi = T.pi
     for k in range(e, stop):
         ct = costs[k]
@@ -319,6 +324,9 @@ cdef inline void price_stretch_exact(
         ph = pi[heads[k]]
         if ct + pt - ph > filter_band(fabs(ct) + fabs(pt) + fabs(ph)):
             continue
+        low = reduced_cost_bounds(ct, pt, T.pi_low[tails[k]], ph, T.pi_low[heads[k]], &upper)
+        if low < worst[0]:
+            worst[0] = low
         if is_tree_arc(T, k, tails[k], heads[k]):
             continue
         if prices_out(T, ct, tails[k], heads[k], noise, &rc) and rc < min_rc[0]:
@@ -384,12 +392,15 @@ cdef inline void price_stretch_fast(
 cdef Py_ssize_t find_entering_arc(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
-    double noise, Py_ssize_t width,
+    double noise, Py_ssize_t width, double* worst,
 ) noexcept nogil:
     """Block search (AMO sec. 11.5, Kiraly & Kovacs): scan blocks of arcs from the cursor,
     take the most negative of the first block that holds an arc pricing out.  Returns -1
-    when none is left.  ``width`` as in :func:`price_stretch_fast`."""
+    when none is left.  ``width`` as in :func:`price_stretch_fast`; in the exact phase
+    ``worst`` gets the rigorous lower bound of :func:`price_stretch_exact` over the
+    arcs scanned, which is every arc when none is found."""
     cdef double min_rc = 0.0
+    worst[0] = INFINITY
     cdef Py_ssize_t e = cursor[0], best = -1, remaining = block_size, scanned = 0, stop
     while scanned < n_arcs:
         # One stretch without wrapping around or ending a block.
@@ -399,7 +410,7 @@ cdef Py_ssize_t find_entering_arc(
         if e + (n_arcs - scanned) < stop:
             stop = e + (n_arcs - scanned)
         if T.exact:
-            price_stretch_exact(T, tails, heads, costs, e, stop, noise, &min_rc, &best)
+            price_stretch_exact(T, tails, heads, costs, e, stop, noise, &min_rc, &best, worst)
         else:
             price_stretch_fast(T, tails, heads, costs, e, stop, width, noise, &min_rc, &best)
         scanned += stop - e
@@ -640,28 +651,34 @@ cdef double potential_scale(Tree* T) noexcept nogil:
 cdef int run_simplex(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
     Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t max_iter,
-    Py_ssize_t* n_iter, Py_ssize_t* cursor, Py_ssize_t width=0,
+    Py_ssize_t* n_iter, Py_ssize_t* cursor, Py_ssize_t width=0, double* final_worst=NULL,
 ) noexcept nogil:
     """Pivot until a pricing pass of the exact phase on fresh potentials finds nothing.
 
     Returns OPTIMAL in that case (optimal for the arcs given, to the rigorous
     error bound of the exact pricing), MAX_ITER_REACHED or UNBOUNDED.  ``width > 0``
     says the arcs are a complete bipartite list (see :func:`price_stretch_fast`).
+    On OPTIMAL, ``final_worst`` (if given) gets a rigorous lower bound on the
+    exact reduced cost of every arc, from the last pass.
     """
     cdef Py_ssize_t e, since_refresh = 0, since_check = 0
     cdef Py_ssize_t refresh_period = T.n_nodes if T.n_nodes > 1000 else 1000
-    cdef double rc, objective, last_objective = INFINITY, noise = 0.0, cap
+    cdef double rc, objective, last_objective = INFINITY, noise = 0.0, cap, worst
     cdef bint fresh = False
     cdef int status
     T.exact = False
     if n_arcs == 0:
         refresh_potentials(T)
+        if final_worst != NULL:
+            final_worst[0] = INFINITY
         return OPTIMAL
     while True:
         e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise,
-                              width)
+                              width, &worst)
         if e < 0:
             if fresh and T.exact:
+                if final_worst != NULL:
+                    final_worst[0] = worst
                 return OPTIMAL
             # Nothing prices out on these potentials: recompute them from the
             # tree and price again exactly, without a noise floor.
@@ -1174,7 +1191,7 @@ def basic_flow(
 
 from libc.stdlib cimport free, qsort, realloc
 from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from emd._core._metric cimport distance, keep_smallest, power_distance, reduced_cost_bounds
 from emd._core._metric cimport (
@@ -2210,8 +2227,10 @@ cdef Py_ssize_t LONG_ARC_LIST = 1 << 17
 
 cdef inline int simplex_on_arcs(
     Workspace* W, Py_ssize_t max_iter, Py_ssize_t* n_iter, Py_ssize_t* cursor,
+    double* final_worst=NULL,
 ) noexcept nogil:
-    """What :meth:`SpanningTree.solve` does with the arc list as it stands."""
+    """What :meth:`SpanningTree.solve` does with the arc list as it stands (``final_worst``
+    as in :func:`run_simplex`)."""
     cdef Py_ssize_t block = block_size_for(W.n_arcs)
     if cursor[0] >= W.n_arcs:
         cursor[0] = 0
@@ -2219,8 +2238,40 @@ cdef inline int simplex_on_arcs(
         block = block // 4 if block // 4 > 10 else 10
     return run_simplex(
         &W.T, W.tails, W.heads, W.costs, W.n_arcs, block, max_iter, n_iter, cursor,
-        W.complete_width,
+        W.complete_width, final_worst,
     )
+
+
+cdef void list_every_pair(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest,
+) noexcept nogil:
+    """The arc list of every (row, column) pair of a dense source, row-major, with the
+    largest |cost| in ``biggest``."""
+    cdef Py_ssize_t i, k
+    cdef Py_ssize_t* tails = W.tails
+    cdef Py_ssize_t* heads = W.heads
+    cdef double* costs = W.costs
+    cdef const Py_ssize_t* col_map = W.col_map
+    cdef const double* row_ptr
+    cdef double top = biggest[0]
+    for i in range(n):
+        row_ptr = &S.matrix[W.row_map[i] * S.stride]
+        if W.all_cols:
+            memcpy(costs, row_ptr, m * sizeof(double))
+        else:
+            for k in range(m):
+                costs[k] = row_ptr[col_map[k]]
+        for k in range(m):
+            tails[k] = i
+            heads[k] = n + k
+            if fabs(costs[k]) > top:
+                top = fabs(costs[k])
+        tails += m
+        heads += m
+        costs += m
+    biggest[0] = top
+    W.n_arcs = n * m
+    W.complete_width = m
 
 
 cdef void solve_pair(
@@ -2292,16 +2343,7 @@ cdef void solve_pair(
         if not ensure_arcs(W, n * m):
             out.status = PAIR_NO_MEMORY
             return
-        for i in range(n):
-            row_ptr = &S.matrix[W.row_map[i] * S.stride]
-            for k in range(m):
-                W.tails[W.n_arcs] = i
-                W.heads[W.n_arcs] = n + k
-                W.costs[W.n_arcs] = row_ptr[W.col_map[k]]
-                if fabs(W.costs[W.n_arcs]) > biggest:
-                    biggest = fabs(W.costs[W.n_arcs])
-                W.n_arcs += 1
-        W.complete_width = m
+        list_every_pair(W, S, n, m, &biggest)
     else:
         count = cheapest_keys(W, S, n, m, &biggest, not fill) if builtin else 0
         for i in range(n_given):
@@ -2324,8 +2366,15 @@ cdef void solve_pair(
     for i in range(m):
         W.supply[n + i] = -b[W.col_map[i]]
     init_star(&W.T, W.supply)
-    status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
-    while status == OPTIMAL:
+    status = simplex_on_arcs(W, max_iter, &n_iter, &cursor, &worst)
+    if status == OPTIMAL and W.complete_width > 0:
+        # Every pair is an arc, so the simplex's last exact pass, on the final
+        # potentials, was a full pricing pass that found nothing, and its bound is
+        # the one a separate pass would give.
+        out.n_scans = 1
+        out.clean = True
+        out.worst = worst
+    while status == OPTIMAL and not out.clean:
         # The tree is optimal on the candidates; price every pair exactly.
         count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
         out.n_scans += 1
