@@ -387,3 +387,18 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
     assert changed > 200 or kind == "integers"
     # Masses over too many binades for 128-bit integers: left to the Python one.
     assert _balance_exactly(np.array([1.0, 1e-30]), np.array([1.0, 1e-30 + 1e-45])) is None
+
+
+def test_small_pairs_go_to_threads_in_bigger_chunks():
+    # Tasks of tiny pairs would spend their time in the GIL-bound glue.
+    assert batch._default_chunk(10**6, 2, batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK
+    assert batch._default_chunk(10**6, 2, 4 * batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK // 4
+    assert batch._default_chunk(10, 2, 128 * 128 * 128 * 128 // 4) == 1  # big grids
+    assert batch._default_chunk(10**6, 2, 64 * 64) == 16 * batch.DEFAULT_CHUNK
+    assert batch._default_chunk(10**6, 2, 1) == batch.MAX_CHUNK
+    assert batch._default_chunk(100, 2, 1) == 13  # still four tasks per thread
+    rng = np.random.default_rng(3)
+    sets = [(rng.random((30, 2)), np.full(30, 1 / 30)) for _ in range(4)]
+    assert batch._build(sets, sets, metric="euclidean", positions=None, grid=None,
+                        points=True, spacing=None, L=None, max_iter=None, cost=None,
+                        mass=1.0, warm_start=False).pair_cells == 900
