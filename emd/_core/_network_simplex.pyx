@@ -226,20 +226,40 @@ cdef extern from *:
     #if defined(__SSE2__)
     #include <emmintrin.h>
     #endif
-    /* The first q < len with (c[q] + pt) - pc[q] < bound (the plain reduced cost of
-       the fast phase, by the same IEEE operations in every branch: no contraction,
-       so the wide paths agree bit for bit with the scalar one), or len.  Nearly
-       every arc of a block fails the comparison, so several are tested at a time:
-       eight with AVX2 where the processor has it (chosen at run time, so the
-       module still runs on any x86-64), four with SSE2 otherwise. */
+    /* The fast phase's block search over len arcs whose tail potential is pt and
+       whose costs and head potentials are c[q] and pc[q]: the arc with the most
+       negative plain reduced cost (c[q] + pt) - pc[q] below best[0] that passes
+       the fast test rc < -rtol ((|c| + |pt|) + |pc|) - noise, the first such
+       among equal ones; returns its q (best[0] updated) or -1.  The same IEEE
+       operations in every branch, no contraction: the wide paths pick what the
+       scalar loop picks.  Nearly every arc fails the first comparison, so
+       several are compared at a time (eight with AVX2 where the processor has
+       it, chosen at run time so that the module runs on any x86-64; four with
+       SSE2), and the few that pass are tested one by one in place. */
+    static inline int emd_fast_test(double ct, double pt, double ph, double rc,
+                                    double rtol, double noise) {
+        double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
+        return rc < -rtol * mag - noise;
+    }
+    #define EMD_SCALAR_TAIL(START)                                              \
+        for (Py_ssize_t k = (START); k < len; k++) {                           \
+            double rc = (c[k] + pt) - pc[k];                                    \
+            if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) { \
+                bound = rc;                                                     \
+                found = k;                                                      \
+            }                                                                   \
+        }
     #if defined(__GNUC__) && defined(__x86_64__)
     #include <immintrin.h>
     #define EMD_AVX2_DISPATCH 1
     __attribute__((target("avx2")))
-    static Py_ssize_t emd_first_below_avx2(const double* c, double pt, const double* pc,
-                                           Py_ssize_t len, double bound) {
-        Py_ssize_t q = 0;
-        const __m256d vpt = _mm256_set1_pd(pt), vb = _mm256_set1_pd(bound);
+    static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
+                                         Py_ssize_t len, double* best, double rtol,
+                                         double noise) {
+        Py_ssize_t q = 0, found = -1;
+        double bound = best[0];
+        const __m256d vpt = _mm256_set1_pd(pt);
+        __m256d vb = _mm256_set1_pd(bound);
         for (; q + 8 <= len; q += 8) {
             __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
                                        _mm256_loadu_pd(pc + q));
@@ -247,12 +267,19 @@ cdef extern from *:
                                        _mm256_loadu_pd(pc + q + 4));
             __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
                                        _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
-            if (_mm256_movemask_pd(hit)) break;
+            if (!_mm256_movemask_pd(hit)) continue;
+            for (Py_ssize_t k = q; k < q + 8; k++) {
+                double rc = (c[k] + pt) - pc[k];
+                if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
+                    bound = rc;
+                    found = k;
+                }
+            }
+            vb = _mm256_set1_pd(bound);
         }
-        for (; q < len; q++) {
-            if ((c[q] + pt) - pc[q] < bound) return q;
-        }
-        return len;
+        EMD_SCALAR_TAIL(q)
+        best[0] = bound;
+        return found;
     }
     static int emd_avx2 = -1;
     static void emd_detect_cpu(void) {
@@ -265,31 +292,44 @@ cdef extern from *:
     #if defined(__SSE2__)
     #include <emmintrin.h>
     #endif
-    static inline Py_ssize_t emd_first_below(const double* c, double pt, const double* pc,
-                                             Py_ssize_t len, double bound) {
-        Py_ssize_t q = 0;
+    static inline Py_ssize_t emd_block_min(const double* c, double pt, const double* pc,
+                                           Py_ssize_t len, double* best, double rtol,
+                                           double noise) {
+        Py_ssize_t q = 0, found = -1;
+        double bound;
     #if defined(EMD_AVX2_DISPATCH)
-        if (emd_avx2 > 0) return emd_first_below_avx2(c, pt, pc, len, bound);
+        if (emd_avx2 > 0) return emd_block_min_avx2(c, pt, pc, len, best, rtol, noise);
     #endif
+        bound = best[0];
     #if defined(__SSE2__)
-        const __m128d vpt = _mm_set1_pd(pt), vb = _mm_set1_pd(bound);
+        const __m128d vpt = _mm_set1_pd(pt);
+        __m128d vb = _mm_set1_pd(bound);
         for (; q + 4 <= len; q += 4) {
             __m128d r0 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q), vpt), _mm_loadu_pd(pc + q));
             __m128d r1 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q + 2), vpt),
                                     _mm_loadu_pd(pc + q + 2));
-            if (_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb)))) break;
+            if (!_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb))))
+                continue;
+            for (Py_ssize_t k = q; k < q + 4; k++) {
+                double rc = (c[k] + pt) - pc[k];
+                if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
+                    bound = rc;
+                    found = k;
+                }
+            }
+            vb = _mm_set1_pd(bound);
         }
     #endif
-        for (; q < len; q++) {
-            if ((c[q] + pt) - pc[q] < bound) return q;
-        }
-        return len;
+        EMD_SCALAR_TAIL(q)
+        best[0] = bound;
+        return found;
     }
     """
     void detect_cpu "emd_detect_cpu" () noexcept nogil
     int emd_avx2
-    Py_ssize_t first_below "emd_first_below" (
-        const double* c, double pt, const double* pc, Py_ssize_t len, double bound) noexcept nogil
+    Py_ssize_t block_min "emd_block_min" (
+        const double* c, double pt, const double* pc, Py_ssize_t len, double* best,
+        double rtol, double noise) noexcept nogil
 
 
 detect_cpu()
@@ -364,18 +404,10 @@ cdef inline void price_stretch_fast(
                 end = stop
             pt = pi[row]
             pi_cols = pi + n_rows + col - k  # pi_cols[j] is the potential of arc j's head
-            while k < end:
-                q = first_below(&costs[k], pt, &pi_cols[k], end - k, min_rc[0])
-                k += q
-                if k >= end:
-                    break
-                ct = costs[k]
-                ph = pi_cols[k]
-                rc = ct + pt - ph
-                if rc < -_PRICING_RTOL * (fabs(ct) + fabs(pt) + fabs(ph)) - noise:
-                    min_rc[0] = rc
-                    best[0] = k
-                k += 1
+            q = block_min(&costs[k], pt, &pi_cols[k], end - k, min_rc, _PRICING_RTOL, noise)
+            if q >= 0:
+                best[0] = k + q
+            k = end
             row += 1
             col = 0
         return
