@@ -1263,8 +1263,12 @@ cdef Py_ssize_t DENSE_MAX = 1 << 21
 # greedy start, counting-sorted by cost buckets, cut pivots but not the wall
 # time per pair at 30-220 points).  Measured on 2-D point pairs
 # (2026-11-30, wall time per pair): 30 points 72 -> 43 us, 150 points
-# 1028 -> 863 us, 220 points 1946 -> 1764 us, but 300 points 3.3 -> 4.6 ms.
-cdef Py_ssize_t ALL_CELLS = 1 << 16
+# 1028 -> 863 us, 220 points 1946 -> 1764 us, but 300 points 3.3 -> 4.6 ms
+# with scalar pricing; once every pair is priced row by row, several at a
+# time (price_stretch_fast), 300 and 360 points take a third less CPU time
+# over all arcs (3.3 -> 2.2 ms and 4.5 -> 3.1 ms per pair), dense sources of
+# that size the same, while 1000 points lose (a cap of 2**20 cells: +23 %).
+cdef Py_ssize_t ALL_CELLS = 1 << 17
 
 
 def _set_all_arcs_cells(Py_ssize_t cells):
