@@ -46,9 +46,17 @@ from emd._validation import (
 
 __all__ = ["cdist", "pairwise"]
 
-#: Pairs per task: small enough for prompt cancellation and a smooth
-#: progress bar, large enough that scheduling costs nothing next to solving.
+#: Pairs per task for pairs of :data:`CHUNK_CELLS` cells: small enough for
+#: prompt cancellation and a smooth progress bar, large enough that scheduling
+#: costs nothing next to solving.  Other pairs get tasks of about the same
+#: work (from 1 pair up to :data:`MAX_CHUNK`): a 64-bin pair solves in tens of
+#: microseconds, and 16 of them left the GIL-bound glue of each task (and the
+#: pool's hand-offs) a tenth of the work, which two threads then queued on;
+#: a pair of big grids takes a second, and two per task left one thread idle
+#: at the end of a short matrix.
 DEFAULT_CHUNK = 16
+CHUNK_CELLS = 1 << 16
+MAX_CHUNK = 1024
 
 #: Shared supports up to this many points get one precomputed cost matrix
 #: (at most 128 MiB) that all threads read; larger ones price on the fly.
@@ -80,6 +88,11 @@ class _PairSolver(ABC):
     left: Any
     right: Any
     max_iter: int | None
+
+    @property
+    def pair_cells(self) -> int:
+        """The work of a typical pair, in cells of a dense transport (sets the chunk size)."""
+        return CHUNK_CELLS
 
     @abstractmethod
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
@@ -140,6 +153,12 @@ class _GridPairs(_PairSolver):
     solver: Any = None
     warm_start: bool = False
 
+    @property
+    def pair_cells(self) -> int:
+        # A grid pair of b bins pivots about b times on about 4b arcs: measured,
+        # a 12 x 12 pair costs about what a dense pair of b**2 / 4 cells does.
+        return self.left.shape[1] ** 2 // 4
+
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         result = self.solver(self.left[i] - self.right[j], self.max_iter)
         return result.cost, result.status == "optimal"
@@ -158,6 +177,10 @@ class _LinePairs(_PairSolver):
 
     positions: np.ndarray | None = None
 
+    @property
+    def pair_cells(self) -> int:
+        return len(self.positions)  # the closed form is one pass over the support
+
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         from emd.transport import line_cost
 
@@ -172,6 +195,10 @@ class _DensePairs(_PairSolver):
     cost: np.ndarray | None = None
     stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     scale_mass: float = 1.0
+
+    @property
+    def pair_cells(self) -> int:
+        return self.cost.shape[0] * self.cost.shape[1]
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         from emd.transport import solve_validated
@@ -208,6 +235,13 @@ class _PointPairs(_PairSolver):
         default=None, repr=False)
     scale_mass: float = 1.0
 
+    @property
+    def pair_cells(self) -> int:
+        def mean_size(sets):
+            return sum(len(weights) for _, weights in sets) / len(sets)
+
+        return max(1, int(mean_size(self.left) * mean_size(self.right)))
+
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         from emd.transport import solve_points_validated
 
@@ -233,10 +267,12 @@ class _PointPairs(_PairSolver):
         )
 
 
-def _default_chunk(n_pairs: int, jobs: int) -> int:
-    """:data:`DEFAULT_CHUNK` pairs per task, fewer when a small matrix would otherwise
-    leave threads idle (a grid pair can take a second): at least four tasks per thread."""
-    return max(1, min(DEFAULT_CHUNK, -(-n_pairs // (4 * jobs))))
+def _default_chunk(n_pairs: int, jobs: int, pair_cells: int = CHUNK_CELLS) -> int:
+    """Pairs per task: about the work of :data:`DEFAULT_CHUNK` pairs of
+    :data:`CHUNK_CELLS` cells, fewer when a small matrix would otherwise leave
+    threads idle: at least four tasks per thread."""
+    per_task = min(MAX_CHUNK, DEFAULT_CHUNK * CHUNK_CELLS // max(1, pair_cells))
+    return max(1, min(per_task, -(-n_pairs // (4 * jobs))))
 
 
 def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
@@ -513,13 +549,14 @@ def _compute(
         max_iter = as_positive_int(max_iter, "max_iter")
     jobs = _jobs(n_jobs)
     n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
-    chunk = (as_positive_int(chunk_size, "chunk_size") if chunk_size
-             else _default_chunk(n_pairs, jobs))
+    chunk = as_positive_int(chunk_size, "chunk_size") if chunk_size else None
     solver = _build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
         warm_start=warm_start,
     )
+    if chunk is None:
+        chunk = _default_chunk(n_pairs, jobs, solver.pair_cells)
     n, m = len(left), len(right)
     if not isinstance(return_status, bool):
         raise TypeError(f"return_status must be True or False, got {return_status!r}")
@@ -1015,8 +1052,9 @@ def pairwise(
     client : dask.distributed.Client, optional
         Run the chunks on this Dask cluster instead of local threads.
     chunk_size : int, optional
-        Pairs per task (default 16, fewer for small matrices: at least four
-        tasks per thread).
+        Pairs per task (default: 16 for pairs of 2**16 cells, in inverse
+        proportion to the size of a pair for others, from 1 to 1024; fewer for
+        small matrices: at least four tasks per thread).
     spacing, L : optional
         Grid spacing and Euclidean offset size, as in :func:`emd.wasserstein_grid`.
     max_iter : int, optional

@@ -3,6 +3,7 @@
 import os
 import sys
 
+import pytest
 from hypothesis import settings
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -12,3 +13,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 settings.register_profile("reproducible", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
+
+
+@pytest.fixture(params=["avx2", "sse2"])
+def simd(request):
+    """Run a test with the AVX2 kernels (where the processor has them) and without."""
+    from emd._core import _network_simplex
+
+    before = _network_simplex._use_avx2(request.param == "avx2")
+    yield request.param
+    _network_simplex._use_avx2(before)

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from oracles import metric_cost, pot_cost
+from oracles import exact_float_cost, metric_cost, pot_cost
 from test_exactness import block_costs
 
 import emd
@@ -233,6 +233,36 @@ def test_point_set_batches_equal_single_solves_bitwise(metric):
     assert rect.tobytes() == np.ascontiguousarray(matrix[:3, 3:]).tobytes()
 
 
+@pytest.mark.parametrize("n_cols", range(1, 12))
+def test_plane_costs_computed_several_at_a_time_are_the_scalar_distances(n_cols, simd):
+    # Small plane pairs compute their costs several columns at a time; a column whose
+    # squared distance underflows (a duplicate point, a tiny offset) is finished
+    # alone (spans whose squares overflow are refused before any solve).  Put such columns at every position of a group.
+    rng = np.random.default_rng(n_cols)
+    x = rng.random((5, 2))
+    y = rng.random((n_cols, 2))
+    y[n_cols // 2] = x[1]                      # a duplicate: distance 0
+    if n_cols > 2:
+        y[-1] = x[2] + 1e-170                  # squared offset underflows
+    if n_cols > 5:
+        y[3] = x[0] + [3e-161, -1e-160]        # subnormal squared offset
+    a = rng.integers(1, 9, size=5).astype(float)
+    b = rng.integers(1, 9, size=n_cols).astype(float)
+    b[-1] += a.sum() - b.sum() if a.sum() > b.sum() else 0.0
+    a[-1] += b.sum() - a.sum() if b.sum() > a.sum() else 0.0
+    dx = x[:, None, 0] - y[None, :, 0]
+    dy = x[:, None, 1] - y[None, :, 1]
+    squared = (0.0 + dx * dx) + dy * dy
+    in_range = (squared >= 2.0**-960) & np.isfinite(squared)
+    cost = np.where(in_range, np.sqrt(np.where(in_range, squared, 0.0)), np.hypot(dx, dy))
+    exact = float(exact_float_cost(a, b, cost))
+    single = emd.solve_points(x, y, a, b)
+    assert single.cost == pytest.approx(exact, rel=1e-12, abs=0.0)
+    sets = [(x, a), (y, b), (x[::-1].copy(), a[::-1].copy())]
+    matrix = emd.pairwise(sets)
+    assert matrix[0, 1] == single.cost
+
+
 def test_shared_support_batches_equal_single_solves_and_match_pot():
     rng = np.random.default_rng(22)
     positions = rng.random((40, 2))
@@ -357,3 +387,18 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
     assert changed > 200 or kind == "integers"
     # Masses over too many binades for 128-bit integers: left to the Python one.
     assert _balance_exactly(np.array([1.0, 1e-30]), np.array([1.0, 1e-30 + 1e-45])) is None
+
+
+def test_small_pairs_go_to_threads_in_bigger_chunks():
+    # Tasks of tiny pairs would spend their time in the GIL-bound glue.
+    assert batch._default_chunk(10**6, 2, batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK
+    assert batch._default_chunk(10**6, 2, 4 * batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK // 4
+    assert batch._default_chunk(10, 2, 128 * 128 * 128 * 128 // 4) == 1  # big grids
+    assert batch._default_chunk(10**6, 2, 64 * 64) == 16 * batch.DEFAULT_CHUNK
+    assert batch._default_chunk(10**6, 2, 1) == batch.MAX_CHUNK
+    assert batch._default_chunk(100, 2, 1) == 13  # still four tasks per thread
+    rng = np.random.default_rng(3)
+    sets = [(rng.random((30, 2)), np.full(30, 1 / 30)) for _ in range(4)]
+    assert batch._build(sets, sets, metric="euclidean", positions=None, grid=None,
+                        points=True, spacing=None, L=None, max_iter=None, cost=None,
+                        mass=1.0, warm_start=False).pair_cells == 900

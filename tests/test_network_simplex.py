@@ -152,3 +152,26 @@ def test_min_cost_flow_rejects_bad_input(args, match):
         emd.min_cost_flow(*args)
     with pytest.raises(TypeError, match="integer node indices"):
         emd.min_cost_flow([0.5], [1], [1.0], [1.0, -1.0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, simd):
+    # A small dense problem pivots over every pair with a pricing kernel that reads
+    # the row's potential once and the columns' potentials in a row: it must pick
+    # the very arcs of the general block search over the same arc list.
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 40)), int(rng.integers(2, 40))
+    cost = rng.random((n, m)) * 10.0**rng.integers(-3, 4)
+    if seed % 2:
+        cost = np.round(cost, 1)  # ties and degenerate pivots
+    a = rng.integers(1, 20, size=n).astype(float)
+    b = rng.integers(1, 20, size=m).astype(float)
+    b[-1] += a.sum() - b.sum() if a.sum() > b.sum() else 0.0
+    a[-1] += b.sum() - a.sum() if b.sum() > a.sum() else 0.0
+    result = emd.solve(a, b, cost)
+    tree = SpanningTree(np.concatenate([a, -b]), float(np.abs(cost).max()) or 1.0)
+    tails = np.repeat(np.arange(n), m)
+    heads = n + np.tile(np.arange(m), n)
+    assert tree.solve(tails, heads, cost.ravel().copy(), 10**6) == 0
+    assert result.n_iter == tree.n_iter
+    assert result.cost == tree.cost()

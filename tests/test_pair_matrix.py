@@ -1,7 +1,7 @@
 """Small point pairs priced on a cost matrix computed once (``fill_costs``).
 
 The compiled pair solve computes every cost of a point pair with at most
-2**21 cells once and prices on that matrix (pivoting over all arcs up to 2**16
+2**21 cells once and prices on that matrix (pivoting over all arcs up to 2**17
 cells, over candidates above); larger pairs compute costs on the fly.  Every
 path must give the optimum: checked against POT on scipy's cost matrix, and
 the matrix's costs against numpy's distances bit for bit.
@@ -47,7 +47,7 @@ def test_matrix_and_on_the_fly_paths_both_match_pot(metric, d, duplicates):
         reference = pot_cost(a, b, metric_cost(x, y, metric))
         # All arcs on the matrix (the default here), candidates on the matrix, and
         # candidates with costs on the fly.
-        for matrix_cells, all_cells in [(1 << 21, 1 << 16), (1 << 21, 0), (0, 0)]:
+        for matrix_cells, all_cells in [(1 << 21, 1 << 17), (1 << 21, 0), (0, 0)]:
             old = ns._set_matrix_cells(matrix_cells), ns._set_all_arcs_cells(all_cells)
             try:
                 result = emd.solve_points(x, y, a, b, metric=metric)
