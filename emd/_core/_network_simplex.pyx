@@ -283,7 +283,7 @@ cdef Py_ssize_t find_apex(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
 
 
 cdef void update_tree(
-    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t apex,
+    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t k,
     char new_toward_parent, Py_ssize_t entering_arc, double entering_cost,
     double entering_flow, double sigma, double sigma_low,
 ) noexcept nogil:
@@ -291,9 +291,11 @@ cdef void update_tree(
     (AMO sec. 11.3, updating the thread, subtree sizes and potentials).
 
     The subtree S hanging from ``u_out`` (it contains ``u_in``) is cut out,
-    rerooted at ``u_in`` by reversing the stem ``u_in .. u_out``, and hung
-    under ``v_in`` as its first child.  Its potentials shift by ``sigma``
-    (plus ``sigma_low`` in the exact phase).
+    rerooted at ``u_in`` by reversing the stem ``u_in .. u_out`` (in
+    ``T.stem[0..k]``, filled by :func:`pivot`), and hung under ``v_in`` as its
+    first child.  Its potentials shift by ``sigma`` (plus ``sigma_low`` in the
+    exact phase).  The subtree sizes of the cycle's nodes above ``u_out`` and
+    ``v_in`` are :func:`pivot`'s to update (it walks those paths anyway).
     """
     cdef Py_ssize_t* parent = T.parent
     cdef Py_ssize_t* thread = T.thread
@@ -303,22 +305,14 @@ cdef void update_tree(
     cdef Py_ssize_t* stem = T.stem
     cdef Py_ssize_t* seg_start = T.seg_start
     cdef Py_ssize_t* seg_end = T.seg_end
-    cdef Py_ssize_t k, i, w, n_seg, new_last, nxt, count
+    cdef double* pi = T.pi
+    cdef Py_ssize_t i, w, n_seg, new_last, nxt, count
     cdef Py_ssize_t moved_size = subtree_size[u_out]
     cdef Py_ssize_t old_last = subtree_last[u_out]
     cdef Py_ssize_t before = rev_thread[u_out]
     cdef Py_ssize_t after = thread[old_last]
     cdef Py_ssize_t old_parent = parent[u_out]
     cdef Py_ssize_t next_size, size_here
-
-    # The stem from u_in up to u_out.
-    k = 0
-    stem[0] = u_in
-    w = u_in
-    while w != u_out:
-        w = parent[w]
-        k += 1
-        stem[k] = w
 
     # Preorder segments of S rerooted at u_in, read before any link changes:
     # u_in's own subtree, then for each stem node the part of its subtree
@@ -335,13 +329,10 @@ cdef void update_tree(
             seg_end[n_seg] = subtree_last[stem[i]]
             n_seg += 1
 
-    # Cut S out of the preorder; the old ancestors lose it.
+    # Cut S out of the preorder; the old ancestors whose subtree ended with it
+    # now end before it.
     thread[before] = after
     rev_thread[after] = before
-    w = old_parent
-    while w != apex:
-        subtree_size[w] -= moved_size
-        w = parent[w]
     w = old_parent
     while w >= 0 and subtree_last[w] == old_last:
         subtree_last[w] = before
@@ -357,12 +348,6 @@ cdef void update_tree(
     rev_thread[u_in] = v_in
     thread[new_last] = nxt
     rev_thread[nxt] = new_last
-
-    # The new ancestors gain S.
-    w = v_in
-    while w != apex:
-        subtree_size[w] += moved_size
-        w = parent[w]
     w = v_in
     while w >= 0 and subtree_last[w] == v_in:
         subtree_last[w] = new_last
@@ -395,21 +380,21 @@ cdef void update_tree(
         w = u_in
         if T.exact:
             for count in range(moved_size):
-                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
+                pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
             for count in range(moved_size):
-                T.pi[w] += sigma
+                pi[w] += sigma
                 w = thread[w]
     else:
         w = thread[new_last]
         if T.exact:
             while w != u_in:
-                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
+                pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
             while w != u_in:
-                T.pi[w] -= sigma
+                pi[w] -= sigma
                 w = thread[w]
 
 
@@ -422,57 +407,90 @@ cdef int pivot(
     the direction of the entering arc starting from the apex.  This keeps the
     tree strongly feasible (every arc without flow points toward the root;
     AMO sec. 11.5), which rules out cycling on degenerate pivots.
+
+    The cycle is walked twice: once to find the apex and the leaving arc
+    together (as :func:`find_apex` climbs), once to change the flows and the
+    subtree sizes and to record the stem for :func:`update_tree`.
     """
-    cdef Py_ssize_t apex = find_apex(T, s, t)
-    cdef Py_ssize_t u, u_out = -1
-    cdef double delta = 0.0, err, rc_low = 0.0
-    cdef bint found = False, out_on_tail_side = False
-    # Tail side, walked from s up to the apex, against the cycle direction:
-    # arcs pointing up lose flow; the blocking arc nearest s is the last one.
-    u = s
-    while u != apex:
-        if T.toward_parent[u] and (not found or T.flow[u] < delta):
-            delta = T.flow[u]
-            u_out = u
-            found = True
-            out_on_tail_side = True
-        u = T.parent[u]
-    # Head side, walked from t up to the apex, along the cycle direction:
-    # arcs pointing down lose flow; ties go to the arc nearest the apex.
-    u = t
-    while u != apex:
-        if not T.toward_parent[u] and (not found or T.flow[u] <= delta):
-            delta = T.flow[u]
-            u_out = u
-            found = True
-            out_on_tail_side = False
-        u = T.parent[u]
-    if not found:
+    cdef Py_ssize_t* parent = T.parent
+    cdef Py_ssize_t* subtree_size = T.subtree_size
+    cdef char* toward = T.toward_parent
+    cdef double* flow = T.flow
+    cdef Py_ssize_t u = s, v = t, apex, out_tail = -1, out_head = -1, u_out, u_in, v_in, k
+    cdef Py_ssize_t moved_size
+    cdef double delta_tail = 0.0, delta_head = 0.0, delta, err, rc_low = 0.0, change
+    cdef bint out_on_tail_side
+    # The tail side (s up to the apex) is read against the cycle direction: its
+    # arcs pointing up lose flow, and the blocking arc nearest s is the last one
+    # met, so a strictly smaller flow replaces the candidate.  The head side
+    # (t up to the apex) is read along it: arcs pointing down lose flow, ties go
+    # to the arc nearest the apex, and they beat the tail side's candidate.
+    # Each side is visited bottom-up whichever side climbs, so interleaving the
+    # climbs picks the same arc as one walk per side.
+    while u != v:
+        if subtree_size[u] < subtree_size[v]:
+            if toward[u] and (out_tail < 0 or flow[u] < delta_tail):
+                delta_tail = flow[u]
+                out_tail = u
+            u = parent[u]
+        else:
+            if not toward[v] and (out_head < 0 or flow[v] <= delta_head):
+                delta_head = flow[v]
+                out_head = v
+            v = parent[v]
+    apex = u
+    if out_head >= 0 and (out_tail < 0 or delta_head <= delta_tail):
+        u_out = out_head
+        delta = delta_head
+        out_on_tail_side = False
+        u_in = t
+        v_in = s
+    elif out_tail >= 0:
+        u_out = out_tail
+        delta = delta_tail
+        out_on_tail_side = True
+        u_in = s
+        v_in = t
+    else:
         return UNBOUNDED
 
+    # Flow changes: along the cycle direction on arcs that agree with it.  From
+    # s (against the direction) an arc pointing up loses delta; from t (along
+    # it) an arc pointing up gains it.  The subtree of u_out moves from below
+    # the u_in side's nodes above u_out to below the v_in side's nodes.
+    moved_size = subtree_size[u_out]
+    change = -delta if out_on_tail_side else delta
+    k = 0
+    u = u_in
+    T.stem[0] = u_in
+    while u != u_out:
+        if delta > 0.0:
+            flow[u] += change if toward[u] else -change
+        u = parent[u]
+        k += 1
+        T.stem[k] = u
     if delta > 0.0:
-        u = s
-        while u != apex:
-            if T.toward_parent[u]:
-                T.flow[u] -= delta
-            else:
-                T.flow[u] += delta
-            u = T.parent[u]
-        u = t
-        while u != apex:
-            if T.toward_parent[u]:
-                T.flow[u] += delta
-            else:
-                T.flow[u] -= delta
-            u = T.parent[u]
+        flow[u_out] += change if toward[u_out] else -change
+    u = parent[u_out]
+    while u != apex:
+        if delta > 0.0:
+            flow[u] += change if toward[u] else -change
+        subtree_size[u] -= moved_size
+        u = parent[u]
+    u = v_in
+    while u != apex:
+        if delta > 0.0:
+            flow[u] += -change if toward[u] else change
+        subtree_size[u] += moved_size
+        u = parent[u]
 
     if T.exact:
         # The shift must carry the reduced cost to double-double accuracy.
         rc = exact_reduced_cost(cost, T.pi[s], T.pi_low[s], T.pi[t], T.pi_low[t], &err, &rc_low)
     if out_on_tail_side:
-        update_tree(T, s, t, u_out, apex, 1, arc, cost, delta, -rc, -rc_low)
+        update_tree(T, s, t, u_out, k, 1, arc, cost, delta, -rc, -rc_low)
     else:
-        update_tree(T, t, s, u_out, apex, 0, arc, cost, delta, rc, rc_low)
+        update_tree(T, t, s, u_out, k, 0, arc, cost, delta, rc, rc_low)
     return OPTIMAL
 
 
