@@ -282,6 +282,63 @@ cdef Py_ssize_t find_apex(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
     return u
 
 
+cdef void shift_potentials(
+    Tree* T, Py_ssize_t first, Py_ssize_t count, double sigma,
+) noexcept nogil:
+    """Add ``sigma`` to the potentials of the ``count`` nodes that follow ``first`` (itself
+    included) in the thread, the tree's links already updated.
+
+    One walk along the thread is a chain of dependent loads, each waiting for the
+    last; on large trees that wait is the cost.  So the walk runs two cursors at
+    once: whenever the second is idle, a node whose whole subtree lies ahead in
+    the first cursor's run and which has two or more children hands the part of
+    its subtree after its first child's to the second cursor (the run beyond
+    that subtree waits on a stack).  Every node is still shifted once, by the
+    same addition, so the potentials are those of the single walk.
+    """
+    cdef Py_ssize_t* thread = T.thread
+    cdef Py_ssize_t* size = T.subtree_size
+    cdef Py_ssize_t* last = T.subtree_last
+    cdef Py_ssize_t* stack_node = T.seg_start
+    cdef Py_ssize_t* stack_count = T.seg_end
+    cdef double* pi = T.pi
+    cdef Py_ssize_t a = first, na = count, b = first, nb = 0, top = 0, whole, head, first_size
+    while True:
+        if na == 0:
+            if nb > 0:
+                a, na, nb = b, nb, 0
+            elif top > 0:
+                top -= 1
+                a, na = stack_node[top], stack_count[top]
+            else:
+                return
+            continue
+        if nb == 0:
+            if top > 0:
+                top -= 1
+                b, nb = stack_node[top], stack_count[top]
+            else:
+                whole = size[a]
+                if 2 < whole <= na:
+                    head = thread[a]
+                    first_size = size[head]
+                    if first_size < whole - 1:
+                        b = thread[last[head]]
+                        nb = whole - 1 - first_size
+                        if na > whole:
+                            stack_node[top] = thread[last[a]]
+                            stack_count[top] = na - whole
+                            top += 1
+                        na = 1 + first_size
+        pi[a] += sigma
+        a = thread[a]
+        na -= 1
+        if nb > 0:
+            pi[b] += sigma
+            b = thread[b]
+            nb -= 1
+
+
 cdef void update_tree(
     Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t k,
     char new_toward_parent, Py_ssize_t entering_arc, double entering_cost,
@@ -383,9 +440,7 @@ cdef void update_tree(
                 pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
-            for count in range(moved_size):
-                pi[w] += sigma
-                w = thread[w]
+            shift_potentials(T, u_in, moved_size, sigma)
     else:
         w = thread[new_last]
         if T.exact:
@@ -393,9 +448,7 @@ cdef void update_tree(
                 pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
-            while w != u_in:
-                pi[w] -= sigma
-                w = thread[w]
+            shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
 
 
 cdef int pivot(
