@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
+from emd._core._network_simplex import _set_deep_tree_ratio
 
 from emd.structured import _grid
 
@@ -44,10 +45,21 @@ def _graph_lp_cost(graph, supply):
     return float(res.fun)
 
 
+@pytest.fixture(params=[0.0, np.inf], ids=["alternating", "aligned"])
+def crossings(request):
+    """Both refinements of a coarse tree edge: crossings alternating by checkerboard
+    colour on every level (ratio 0) or always on the low pair (ratio inf)."""
+    previous = _set_deep_tree_ratio(request.param)
+    yield request.param
+    _set_deep_tree_ratio(previous)
+
+
 @pytest.mark.parametrize("shape", [(45, 38), (33, 50), (40, 40)])
 @pytest.mark.parametrize("metric, L", [("cityblock", None), ("chebyshev", None),
                                        ("euclidean", 3)])
-def test_refined_start_on_odd_and_even_levels_matches_the_graph_lp(monkeypatch, shape, metric, L):
+def test_refined_start_on_odd_and_even_levels_matches_the_graph_lp(
+    monkeypatch, crossings, shape, metric, L,
+):
     """Four or more levels (odd sizes at several of them, so blocks cut by the border
     cross on their only pair of facing bins), smooth supplies: the answer is HiGHS's,
     the final tree is consistent and the certificate proves it."""
@@ -70,3 +82,24 @@ def test_refined_start_on_odd_and_even_levels_matches_the_graph_lp(monkeypatch, 
     # Batches run the same driver: the value is the single solve's, bit for bit.
     values, proven = solver.pair_costs(a.ravel()[None], b.ravel()[None], np.array([[0, 0]]))
     assert values[0] == result.cost and proven[0]
+
+
+def test_the_crossing_rule_changes_the_pivots_not_the_answer(monkeypatch):
+    """The two refinements start the fine simplex from different forests (different
+    pivot counts) and end on the same certified optimum."""
+    monkeypatch.setattr(_grid, "WARM_START_MIN_BINS", 16)
+    a, b = _smooth_pair((48, 48), seed=3)
+    supply = (a - b).ravel()
+    solver = _grid.GridSolver((48, 48), "cityblock")
+    results = []
+    for ratio in (0.0, np.inf):
+        previous = _set_deep_tree_ratio(ratio)
+        try:
+            results.append(solver(supply))
+        finally:
+            _set_deep_tree_ratio(previous)
+    assert results[0].n_iter != results[1].n_iter
+    assert all(r.status == "optimal" and r.certificate().optimal() for r in results)
+    reference = _graph_lp_cost(solver.graph, supply)
+    for r in results:
+        assert r.cost == pytest.approx(reference, rel=1e-8)
