@@ -271,17 +271,6 @@ cdef Py_ssize_t find_entering_arc(
     return best
 
 
-cdef Py_ssize_t find_apex(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
-    """The apex of the pivot cycle (AMO sec. 11.5): climb from the endpoint with the
-    smaller subtree until the two paths meet."""
-    while u != v:
-        if T.subtree_size[u] < T.subtree_size[v]:
-            u = T.parent[u]
-        else:
-            v = T.parent[v]
-    return u
-
-
 cdef void shift_potentials(
     Tree* T, Py_ssize_t first, Py_ssize_t count, double sigma,
 ) noexcept nogil:
@@ -461,9 +450,10 @@ cdef int pivot(
     tree strongly feasible (every arc without flow points toward the root;
     AMO sec. 11.5), which rules out cycling on degenerate pivots.
 
-    The cycle is walked twice: once to find the apex and the leaving arc
-    together (as :func:`find_apex` climbs), once to change the flows and the
-    subtree sizes and to record the stem for :func:`update_tree`.
+    The cycle is walked twice: once to find the apex (AMO sec. 11.5: climb from
+    the endpoint with the smaller subtree until the two paths meet) and the
+    leaving arc together, once to change the flows and the subtree sizes and to
+    record the stem for :func:`update_tree`.
     """
     cdef Py_ssize_t* parent = T.parent
     cdef Py_ssize_t* subtree_size = T.subtree_size
