@@ -457,19 +457,65 @@ cdef Py_ssize_t find_entering_arc(
     return best
 
 
-cdef Py_ssize_t find_apex(Tree* T, Py_ssize_t u, Py_ssize_t v) noexcept nogil:
-    """The apex of the pivot cycle (AMO sec. 11.5): climb from the endpoint with the
-    smaller subtree until the two paths meet."""
-    while u != v:
-        if T.subtree_size[u] < T.subtree_size[v]:
-            u = T.parent[u]
-        else:
-            v = T.parent[v]
-    return u
+cdef void shift_potentials(
+    Tree* T, Py_ssize_t first, Py_ssize_t count, double sigma,
+) noexcept nogil:
+    """Add ``sigma`` to the potentials of the ``count`` nodes that follow ``first`` (itself
+    included) in the thread, the tree's links already updated.
+
+    One walk along the thread is a chain of dependent loads, each waiting for the
+    last; on large trees that wait is the cost.  So the walk runs two cursors at
+    once: whenever the second is idle, a node whose whole subtree lies ahead in
+    the first cursor's run and which has two or more children hands the part of
+    its subtree after its first child's to the second cursor (the run beyond
+    that subtree waits on a stack).  Every node is still shifted once, by the
+    same addition, so the potentials are those of the single walk.
+    """
+    cdef Py_ssize_t* thread = T.thread
+    cdef Py_ssize_t* size = T.subtree_size
+    cdef Py_ssize_t* last = T.subtree_last
+    cdef Py_ssize_t* stack_node = T.seg_start
+    cdef Py_ssize_t* stack_count = T.seg_end
+    cdef double* pi = T.pi
+    cdef Py_ssize_t a = first, na = count, b = first, nb = 0, top = 0, whole, head, first_size
+    while True:
+        if na == 0:
+            if nb > 0:
+                a, na, nb = b, nb, 0
+            elif top > 0:
+                top -= 1
+                a, na = stack_node[top], stack_count[top]
+            else:
+                return
+            continue
+        if nb == 0:
+            if top > 0:
+                top -= 1
+                b, nb = stack_node[top], stack_count[top]
+            else:
+                whole = size[a]
+                if 2 < whole <= na:
+                    head = thread[a]
+                    first_size = size[head]
+                    if first_size < whole - 1:
+                        b = thread[last[head]]
+                        nb = whole - 1 - first_size
+                        if na > whole:
+                            stack_node[top] = thread[last[a]]
+                            stack_count[top] = na - whole
+                            top += 1
+                        na = 1 + first_size
+        pi[a] += sigma
+        a = thread[a]
+        na -= 1
+        if nb > 0:
+            pi[b] += sigma
+            b = thread[b]
+            nb -= 1
 
 
 cdef void update_tree(
-    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t apex,
+    Tree* T, Py_ssize_t u_in, Py_ssize_t v_in, Py_ssize_t u_out, Py_ssize_t k,
     char new_toward_parent, Py_ssize_t entering_arc, double entering_cost,
     double entering_flow, double sigma, double sigma_low,
 ) noexcept nogil:
@@ -477,9 +523,11 @@ cdef void update_tree(
     (AMO sec. 11.3, updating the thread, subtree sizes and potentials).
 
     The subtree S hanging from ``u_out`` (it contains ``u_in``) is cut out,
-    rerooted at ``u_in`` by reversing the stem ``u_in .. u_out``, and hung
-    under ``v_in`` as its first child.  Its potentials shift by ``sigma``
-    (plus ``sigma_low`` in the exact phase).
+    rerooted at ``u_in`` by reversing the stem ``u_in .. u_out`` (in
+    ``T.stem[0..k]``, filled by :func:`pivot`), and hung under ``v_in`` as its
+    first child.  Its potentials shift by ``sigma`` (plus ``sigma_low`` in the
+    exact phase).  The subtree sizes of the cycle's nodes above ``u_out`` and
+    ``v_in`` are :func:`pivot`'s to update (it walks those paths anyway).
     """
     cdef Py_ssize_t* parent = T.parent
     cdef Py_ssize_t* thread = T.thread
@@ -489,22 +537,14 @@ cdef void update_tree(
     cdef Py_ssize_t* stem = T.stem
     cdef Py_ssize_t* seg_start = T.seg_start
     cdef Py_ssize_t* seg_end = T.seg_end
-    cdef Py_ssize_t k, i, w, n_seg, new_last, nxt, count
+    cdef double* pi = T.pi
+    cdef Py_ssize_t i, w, n_seg, new_last, nxt, count
     cdef Py_ssize_t moved_size = subtree_size[u_out]
     cdef Py_ssize_t old_last = subtree_last[u_out]
     cdef Py_ssize_t before = rev_thread[u_out]
     cdef Py_ssize_t after = thread[old_last]
     cdef Py_ssize_t old_parent = parent[u_out]
     cdef Py_ssize_t next_size, size_here
-
-    # The stem from u_in up to u_out.
-    k = 0
-    stem[0] = u_in
-    w = u_in
-    while w != u_out:
-        w = parent[w]
-        k += 1
-        stem[k] = w
 
     # Preorder segments of S rerooted at u_in, read before any link changes:
     # u_in's own subtree, then for each stem node the part of its subtree
@@ -521,13 +561,10 @@ cdef void update_tree(
             seg_end[n_seg] = subtree_last[stem[i]]
             n_seg += 1
 
-    # Cut S out of the preorder; the old ancestors lose it.
+    # Cut S out of the preorder; the old ancestors whose subtree ended with it
+    # now end before it.
     thread[before] = after
     rev_thread[after] = before
-    w = old_parent
-    while w != apex:
-        subtree_size[w] -= moved_size
-        w = parent[w]
     w = old_parent
     while w >= 0 and subtree_last[w] == old_last:
         subtree_last[w] = before
@@ -543,12 +580,6 @@ cdef void update_tree(
     rev_thread[u_in] = v_in
     thread[new_last] = nxt
     rev_thread[nxt] = new_last
-
-    # The new ancestors gain S.
-    w = v_in
-    while w != apex:
-        subtree_size[w] += moved_size
-        w = parent[w]
     w = v_in
     while w >= 0 and subtree_last[w] == v_in:
         subtree_last[w] = new_last
@@ -581,22 +612,18 @@ cdef void update_tree(
         w = u_in
         if T.exact:
             for count in range(moved_size):
-                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
+                pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
-            for count in range(moved_size):
-                T.pi[w] += sigma
-                w = thread[w]
+            shift_potentials(T, u_in, moved_size, sigma)
     else:
         w = thread[new_last]
         if T.exact:
             while w != u_in:
-                T.pi[w] = dd_add(T.pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
+                pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
                 w = thread[w]
         else:
-            while w != u_in:
-                T.pi[w] -= sigma
-                w = thread[w]
+            shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
 
 
 cdef int pivot(
@@ -608,57 +635,91 @@ cdef int pivot(
     the direction of the entering arc starting from the apex.  This keeps the
     tree strongly feasible (every arc without flow points toward the root;
     AMO sec. 11.5), which rules out cycling on degenerate pivots.
+
+    The cycle is walked twice: once to find the apex (AMO sec. 11.5: climb from
+    the endpoint with the smaller subtree until the two paths meet) and the
+    leaving arc together, once to change the flows and the subtree sizes and to
+    record the stem for :func:`update_tree`.
     """
-    cdef Py_ssize_t apex = find_apex(T, s, t)
-    cdef Py_ssize_t u, u_out = -1
-    cdef double delta = 0.0, err, rc_low = 0.0
-    cdef bint found = False, out_on_tail_side = False
-    # Tail side, walked from s up to the apex, against the cycle direction:
-    # arcs pointing up lose flow; the blocking arc nearest s is the last one.
-    u = s
-    while u != apex:
-        if T.toward_parent[u] and (not found or T.flow[u] < delta):
-            delta = T.flow[u]
-            u_out = u
-            found = True
-            out_on_tail_side = True
-        u = T.parent[u]
-    # Head side, walked from t up to the apex, along the cycle direction:
-    # arcs pointing down lose flow; ties go to the arc nearest the apex.
-    u = t
-    while u != apex:
-        if not T.toward_parent[u] and (not found or T.flow[u] <= delta):
-            delta = T.flow[u]
-            u_out = u
-            found = True
-            out_on_tail_side = False
-        u = T.parent[u]
-    if not found:
+    cdef Py_ssize_t* parent = T.parent
+    cdef Py_ssize_t* subtree_size = T.subtree_size
+    cdef char* toward = T.toward_parent
+    cdef double* flow = T.flow
+    cdef Py_ssize_t u = s, v = t, apex, out_tail = -1, out_head = -1, u_out, u_in, v_in, k
+    cdef Py_ssize_t moved_size
+    cdef double delta_tail = 0.0, delta_head = 0.0, delta, err, rc_low = 0.0, change
+    cdef bint out_on_tail_side
+    # The tail side (s up to the apex) is read against the cycle direction: its
+    # arcs pointing up lose flow, and the blocking arc nearest s is the last one
+    # met, so a strictly smaller flow replaces the candidate.  The head side
+    # (t up to the apex) is read along it: arcs pointing down lose flow, ties go
+    # to the arc nearest the apex, and they beat the tail side's candidate.
+    # Each side is visited bottom-up whichever side climbs, so interleaving the
+    # climbs picks the same arc as one walk per side.
+    while u != v:
+        if subtree_size[u] < subtree_size[v]:
+            if toward[u] and (out_tail < 0 or flow[u] < delta_tail):
+                delta_tail = flow[u]
+                out_tail = u
+            u = parent[u]
+        else:
+            if not toward[v] and (out_head < 0 or flow[v] <= delta_head):
+                delta_head = flow[v]
+                out_head = v
+            v = parent[v]
+    apex = u
+    if out_head >= 0 and (out_tail < 0 or delta_head <= delta_tail):
+        u_out = out_head
+        delta = delta_head
+        out_on_tail_side = False
+        u_in = t
+        v_in = s
+    elif out_tail >= 0:
+        u_out = out_tail
+        delta = delta_tail
+        out_on_tail_side = True
+        u_in = s
+        v_in = t
+    else:
         return UNBOUNDED
 
+    # Flow changes: along the cycle direction on arcs that agree with it.  From
+    # s (against the direction) an arc pointing up loses delta; from t (along
+    # it) an arc pointing up gains it.  The subtree of u_out moves from below
+    # the u_in side's nodes above u_out to below the v_in side's nodes.
+    moved_size = subtree_size[u_out]
+    change = -delta if out_on_tail_side else delta
+    k = 0
+    u = u_in
+    T.stem[0] = u_in
+    while u != u_out:
+        if delta > 0.0:
+            flow[u] += change if toward[u] else -change
+        u = parent[u]
+        k += 1
+        T.stem[k] = u
     if delta > 0.0:
-        u = s
-        while u != apex:
-            if T.toward_parent[u]:
-                T.flow[u] -= delta
-            else:
-                T.flow[u] += delta
-            u = T.parent[u]
-        u = t
-        while u != apex:
-            if T.toward_parent[u]:
-                T.flow[u] += delta
-            else:
-                T.flow[u] -= delta
-            u = T.parent[u]
+        flow[u_out] += change if toward[u_out] else -change
+    u = parent[u_out]
+    while u != apex:
+        if delta > 0.0:
+            flow[u] += change if toward[u] else -change
+        subtree_size[u] -= moved_size
+        u = parent[u]
+    u = v_in
+    while u != apex:
+        if delta > 0.0:
+            flow[u] += -change if toward[u] else change
+        subtree_size[u] += moved_size
+        u = parent[u]
 
     if T.exact:
         # The shift must carry the reduced cost to double-double accuracy.
         rc = exact_reduced_cost(cost, T.pi[s], T.pi_low[s], T.pi[t], T.pi_low[t], &err, &rc_low)
     if out_on_tail_side:
-        update_tree(T, s, t, u_out, apex, 1, arc, cost, delta, -rc, -rc_low)
+        update_tree(T, s, t, u_out, k, 1, arc, cost, delta, -rc, -rc_low)
     else:
-        update_tree(T, t, s, u_out, apex, 0, arc, cost, delta, rc, rc_low)
+        update_tree(T, t, s, u_out, k, 0, arc, cost, delta, rc, rc_low)
     return OPTIMAL
 
 
