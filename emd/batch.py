@@ -436,11 +436,24 @@ def _pack_points(left, right, metric_name: str, p: float, mass: float) -> tuple 
     return packed_left, packed_right
 
 
+def _guided_chunks(n_pairs: int, chunk: int, n_jobs: int) -> list[slice]:
+    """Tasks of ``chunk`` pairs, shrinking toward the end (to a share of what is left,
+    down to one pair) so that the threads finish together: with equal tasks the last
+    one can leave the other threads idle for a whole task."""
+    out = []
+    start = 0
+    while start < n_pairs:
+        size = min(chunk, max(1, (n_pairs - start) // (2 * n_jobs)))
+        out.append(slice(start, start + size))
+        start += size
+    return out
+
+
 def _run_threads(
     solver: _PairSolver, pairs: np.ndarray, n_jobs: int, chunk: int, progress: bool
 ) -> np.ndarray:
     values = np.empty((len(pairs), 2))
-    chunks = [slice(k, min(k + chunk, len(pairs))) for k in range(0, len(pairs), chunk)]
+    chunks = _guided_chunks(len(pairs), chunk, n_jobs)
     bar = _progress_bar(len(pairs), progress)
     executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="emd-pairwise")
     try:

@@ -403,3 +403,13 @@ def test_small_pairs_go_to_threads_in_bigger_chunks():
     assert batch._build(sets, sets, metric="euclidean", positions=None, grid=None,
                         points=True, spacing=None, L=None, max_iter=None, cost=None,
                         mass=1.0, warm_start=False).pair_cells == 900
+
+
+def test_thread_tasks_shrink_toward_the_end_and_cover_every_pair_once():
+    chunks = batch._guided_chunks(1770, 46, 2)
+    sizes = [c.stop - c.start for c in chunks]
+    assert chunks[0].start == 0 and chunks[-1].stop == 1770
+    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:]))
+    assert sizes[0] == 46 and sizes[-1] == 1 and max(sizes) == 46
+    assert sizes == sorted(sizes, reverse=True)
+    assert batch._guided_chunks(0, 16, 2) == []
