@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -409,7 +410,7 @@ def test_thread_tasks_shrink_toward_the_end_and_cover_every_pair_once():
     chunks = batch._guided_chunks(1770, 46, 2)
     sizes = [c.stop - c.start for c in chunks]
     assert chunks[0].start == 0 and chunks[-1].stop == 1770
-    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:]))
+    assert all(a.stop == b.start for a, b in itertools.pairwise(chunks))
     assert sizes[0] == 46 and sizes[-1] == 1 and max(sizes) == 46
     assert sizes == sorted(sizes, reverse=True)
     assert batch._guided_chunks(0, 16, 2) == []
