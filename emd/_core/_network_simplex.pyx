@@ -241,14 +241,18 @@ cdef extern from *:
         double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
         return rc < -rtol * mag - noise;
     }
-    #define EMD_SCALAR_TAIL(START)                                              \
-        for (Py_ssize_t k = (START); k < len; k++) {                           \
-            double rc = (c[k] + pt) - pc[k];                                    \
-            if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) { \
-                bound = rc;                                                     \
-                found = k;                                                      \
-            }                                                                   \
+    /* The arcs q0 <= k < q1 one by one: the best below *bound enters *bound, *found. */
+    static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
+                                     Py_ssize_t q0, Py_ssize_t q1, double rtol, double noise,
+                                     double* bound, Py_ssize_t* found) {
+        for (Py_ssize_t k = q0; k < q1; k++) {
+            double rc = (c[k] + pt) - pc[k];
+            if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
+                *bound = rc;
+                *found = k;
+            }
         }
+    }
     #if defined(__GNUC__) && defined(__x86_64__)
     #include <immintrin.h>
     #define EMD_AVX2_DISPATCH 1
@@ -268,16 +272,10 @@ cdef extern from *:
             __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
                                        _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
             if (!_mm256_movemask_pd(hit)) continue;
-            for (Py_ssize_t k = q; k < q + 8; k++) {
-                double rc = (c[k] + pt) - pc[k];
-                if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
-                    bound = rc;
-                    found = k;
-                }
-            }
+            emd_scan_arcs(c, pt, pc, q, q + 8, rtol, noise, &bound, &found);
             vb = _mm256_set1_pd(bound);
         }
-        EMD_SCALAR_TAIL(q)
+        emd_scan_arcs(c, pt, pc, q, len, rtol, noise, &bound, &found);
         best[0] = bound;
         return found;
     }
@@ -310,17 +308,11 @@ cdef extern from *:
                                     _mm_loadu_pd(pc + q + 2));
             if (!_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb))))
                 continue;
-            for (Py_ssize_t k = q; k < q + 4; k++) {
-                double rc = (c[k] + pt) - pc[k];
-                if (rc < bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
-                    bound = rc;
-                    found = k;
-                }
-            }
+            emd_scan_arcs(c, pt, pc, q, q + 4, rtol, noise, &bound, &found);
             vb = _mm_set1_pd(bound);
         }
     #endif
-        EMD_SCALAR_TAIL(q)
+        emd_scan_arcs(c, pt, pc, q, len, rtol, noise, &bound, &found);
         best[0] = bound;
         return found;
     }
@@ -1615,6 +1607,17 @@ cdef extern from *:
        sqrt, no contraction: the same bits).  Stops at the first c whose squared
        distance is outside [tiny, inf), which the caller finishes on its own;
        returns that c, or len. */
+    static inline Py_ssize_t emd_plane_scalar(double x0, double x1, const double* y,
+                                              Py_ssize_t c, Py_ssize_t len, double* out,
+                                              double tiny) {
+        for (; c < len; c++) {
+            double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
+            double acc = (0.0 + dx * dx) + dy * dy;
+            if (!(acc >= tiny && acc < __builtin_inf())) return c;
+            out[c] = __builtin_sqrt(acc);
+        }
+        return len;
+    }
     #if defined(EMD_AVX2_DISPATCH)
     __attribute__((target("avx2")))
     static Py_ssize_t emd_plane_row_avx2(double x0, double x1, const double* y,
@@ -1637,13 +1640,7 @@ cdef extern from *:
             __m256d root = _mm256_permute4x64_pd(_mm256_sqrt_pd(acc), 0xD8);
             _mm256_storeu_pd(out + c, root);
         }
-        for (; c < len; c++) {
-            double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
-            double acc = (0.0 + dx * dx) + dy * dy;
-            if (!(acc >= tiny && acc < __builtin_inf())) return c;
-            out[c] = __builtin_sqrt(acc);
-        }
-        return len;
+        return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
     }
     #endif
     static inline Py_ssize_t emd_plane_row(double x0, double x1, const double* y,
@@ -1667,13 +1664,7 @@ cdef extern from *:
             _mm_storeu_pd(out + c, _mm_sqrt_pd(acc));
         }
     #endif
-        for (; c < len; c++) {
-            double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
-            double acc = (0.0 + dx * dx) + dy * dy;
-            if (!(acc >= tiny && acc < __builtin_inf())) return c;
-            out[c] = __builtin_sqrt(acc);
-        }
-        return len;
+        return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
     }
     """
     Py_ssize_t plane_row "emd_plane_row" (
