@@ -175,3 +175,31 @@ def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, s
     assert tree.solve(tails, heads, cost.ravel().copy(), 10**6) == 0
     assert result.n_iter == tree.n_iter
     assert result.cost == tree.cost()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_last_exact_pass_bounds_every_reduced_cost(seed, simd):
+    # A pair whose every pair is an arc ends on the simplex's own last exact pass,
+    # whose bound must hold for the exact reduced cost of every pair (checked in
+    # rationals on the potentials returned) and be tight.
+    from fractions import Fraction
+
+    from emd._core._network_simplex import PairWorkspace
+
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(2, 30)), int(rng.integers(2, 30))
+    cost = rng.random((n, m)) * 10.0 ** rng.integers(-12, 12, (n, m)) if seed % 2 else (
+        rng.normal(size=(n, m)))
+    a = rng.random(n) + 0.1
+    b = rng.random(m) + 0.1
+    b *= a.sum() / b.sum()
+    a, b = emd._certify.balance_exactly(a, b)
+    out = PairWorkspace().solve(a, b, np.ascontiguousarray(cost), None, None, 0, 0.0, None,
+                                True, 0.0, 1.0, 10**6)
+    status, clean, worst, pi, pi_low = out[0], out[1], out[2], out[10], out[11]
+    assert status == 0 and clean
+    potential = [Fraction(h) + Fraction(lo) for h, lo in zip(pi, pi_low, strict=True)]
+    exact_min = min(Fraction(cost[i, j]) + potential[i] - potential[n + j]
+                    for i in range(n) for j in range(m))
+    assert Fraction(worst) <= exact_min
+    assert exact_min - Fraction(worst) <= Fraction(1e-12) * (1 + abs(np.max(np.abs(pi))))
