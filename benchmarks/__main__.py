@@ -87,7 +87,12 @@ def missing_peers(families) -> dict[str, list[str]]:
 
 
 def _families(config: dict):
-    yield "dense", lambda: workloads.dense(config["dense"]["sizes"])
+
+    def dense_rows():
+        yield from workloads.dense(config["dense"]["sizes"])
+        yield from workloads.degenerate([n for n in config["dense"]["sizes"] if n >= 1000])
+
+    yield "dense", dense_rows
     yield "lazy", lambda: workloads.lazy(**config["lazy"])
     grid = dict(config["grid"])
 

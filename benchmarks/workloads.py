@@ -84,6 +84,30 @@ def dense(sizes) -> Iterator[dict]:
                        "scipy.stats.wasserstein_distance_nd", scipy_peer)
 
 
+#: Costs under which many plans are optimal (issue 14): rows beside the random clouds.
+DEGENERATE_COSTS = {
+    "all-zero": lambda i, j: 0.0 * (i + j),
+    "constant": lambda i, j: 0.0 * (i + j) + 3.0,
+    "i + j": lambda i, j: (i + j).astype(float),
+    "row-constant": lambda i, j: i + 0.0 * j,
+}
+
+
+def degenerate(sizes) -> Iterator[dict]:
+    """emd.solve vs ot.emd2 on costs whose every plan, or most of them, is optimal."""
+    for n in sizes:
+        _, _, a, b = _clouds(n)
+        i, j = np.meshgrid(np.arange(n, dtype=float), np.arange(n, dtype=float),
+                           indexing="ij")
+        for name, make in DEGENERATE_COSTS.items():
+            cost = np.ascontiguousarray(make(i, j))
+            ours = measure(lambda a=a, b=b, cost=cost: emd.solve(a, b, cost).cost)
+            peer = None if ot is None else measure(
+                lambda a=a, b=b, cost=cost: ot.emd2(a, b, cost, numItermax=10**9))
+            yield _row("dense", f"degenerate costs: {name}", n, ours,
+                       None if peer is None else "ot.emd2", peer)
+
+
 def lazy(sizes, pot_max: int) -> Iterator[dict]:
     """emd.solve_points vs ot.emd2_lazy: costs on the fly, with peak memory."""
     for n in sizes:

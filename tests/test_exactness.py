@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse
-from oracles import exact_float_cost
+from oracles import exact_float_cost, pot_cost
 
 import emd
 
@@ -343,3 +343,28 @@ def test_degenerate_costs_are_exact(name):
     result = emd.solve(a, b, cost)
     assert Fraction(result.cost) == exact_float_cost(a, b, cost)
     assert result.status == "optimal"
+
+
+@pytest.mark.parametrize("name", ["zeros", "constant", "row-constant", "i+j"])
+def test_degenerate_costs_with_unrelated_weights_match_their_closed_forms(name):
+    """Large enough for candidate arcs (and the staircase start they take when rows tie):
+    every plan of these costs costs sum_i a_i f(i) + sum_j b_j g(j), a closed form."""
+    n, m = 420, 390
+    i, j = np.meshgrid(np.arange(n), np.arange(m), indexing="ij")
+    row_part, col_part, cost = {
+        "zeros": (np.zeros(n), np.zeros(m), 0.0 * i),
+        "constant": (np.full(n, 3.0), np.zeros(m), 3.0 + 0.0 * i),
+        "row-constant": (np.arange(n, dtype=float), np.zeros(m), 1.0 * i),
+        "i+j": (np.arange(n, dtype=float), np.arange(m, dtype=float), 1.0 * (i + j)),
+    }[name]
+    rng = np.random.default_rng(8)
+    a = rng.integers(1, 50, n).astype(float)
+    b = rng.integers(1, 50, m).astype(float)
+    b[-1] += a.sum() - b.sum() if a.sum() > b.sum() else 0.0
+    a[-1] += b.sum() - a.sum() if b.sum() > a.sum() else 0.0
+    result = emd.solve(a, b, cost.astype(float))
+    exact = sum(Fraction(x) * Fraction(y) for x, y in zip(a, row_part, strict=True)) + sum(
+        Fraction(x) * Fraction(y) for x, y in zip(b, col_part, strict=True))
+    assert result.status == "optimal"
+    assert abs(Fraction(result.cost) - exact) <= Fraction(1, 10**12) * max(exact, 1)
+    assert result.cost == pytest.approx(pot_cost(a, b, cost), rel=1e-12, abs=1e-12)
