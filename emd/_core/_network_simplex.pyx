@@ -2380,8 +2380,10 @@ cdef Py_ssize_t staircase_keys(
     simplex needs no artificial arc to carry mass and the first tree is optimal
     or nearly, where such problems took 4-7 full pricing passes in which every
     pair sits in the band of the exact test (n = 2000, distinct random weights:
-    0.26 -> 0.07 s).  On other costs the staircase of index order is no better
-    than any plan and slowed dense n = 4000 by a quarter.
+    0.26 -> 0.07 s); the tree then starts on the staircase itself rather than
+    the artificial star (:func:`start_from_plan`).  On other costs the
+    staircase of index order is no better than any plan and slowed dense
+    n = 4000 by a quarter.
     """
     cdef Py_ssize_t i = 0, j = 0, count = 0
     cdef double left = a[W.row_map[0]], right = b[W.col_map[0]]
@@ -2418,6 +2420,7 @@ cdef void solve_pair(
     """
     cdef Py_ssize_t n = 0, m = 0, i, k, count, pivots_before, n_iter = 0, cursor = 0
     cdef Py_ssize_t tied_rows = 0
+    cdef bint staircase = False
     cdef const double* row_ptr
     cdef double biggest = 0.0, art, worst = INFINITY
     cdef int status
@@ -2475,8 +2478,9 @@ cdef void solve_pair(
         list_every_pair(W, S, n, m, &biggest)
     else:
         count = cheapest_keys(W, S, n, m, &biggest, not fill, &tied_rows) if builtin else 0
-        if 2 * tied_rows > n:
+        if S.kind == SOURCE_DENSE and not fill and 2 * tied_rows > n:
             count += staircase_keys(W, a, b, n, m, &W.keys[count])
+            staircase = True
         for i in range(n_given):
             W.keys[count + i] = given[i]
         count = sort_unique(W, count + n_given, m)
@@ -2503,6 +2507,12 @@ cdef void solve_pair(
     if n_plan > 0 and not start_from_plan(W, given, n_plan, n, m):
         out.status = PAIR_NO_MEMORY
         return
+    if staircase and n_plan == 0:
+        # The tree starts on the staircase itself (the keys are free again).
+        count = staircase_keys(W, a, b, n, m, W.keys)
+        if not start_from_plan(W, W.keys, count, n, m):
+            out.status = PAIR_NO_MEMORY
+            return
     status = simplex_on_arcs(W, max_iter, &n_iter, &cursor, &worst)
     if status == OPTIMAL and W.complete_width > 0:
         # Every pair is an arc, so the simplex's last exact pass, on the final
