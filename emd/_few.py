@@ -20,7 +20,7 @@ import numpy as np
 
 from emd import _engine
 from emd._core import _few_sources
-from emd._core._network_simplex import STATUS_NAMES, SpanningTree
+from emd._core._network_simplex import STATUS_NAMES, SpanningTree, forest_start
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
 from emd._validation import check_scale
 
@@ -114,7 +114,7 @@ def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
     heads = (big if rows_small else little) + n
     arc_costs = cost[big, little]
     supply = np.concatenate([a[rows], -b[cols]])
-    preorder, parent, up_arc, down_arc, _ = _few_sources.forest_start(
+    preorder, parent, up_arc, down_arc, _ = forest_start(
         n + m, tails, heads, supply
     )
     tree = SpanningTree(supply, art_cost)

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from emd._core._network_simplex import forest_start
 from oracles import (
     exact_float_cost,
     exact_integer_cost,
@@ -306,10 +307,32 @@ def test_forest_start_cuts_arcs_without_flow_and_orients_the_rest():
     tails = np.array([0, 1, 0], dtype=np.intp)
     heads = np.array([2, 3, 3], dtype=np.intp)
     supply = np.array([1.0, 1.0, -1.0, -1.0])
-    preorder, parent, up, down, n_cut = _few_sources.forest_start(4, tails, heads, supply)
+    preorder, parent, up, down, n_cut = forest_start(4, tails, heads, supply)
     assert n_cut == 1
     assert sorted(preorder.tolist()) == [0, 1, 2, 3]
-    edges = {(int(v), int(parent[v])) for v in range(4) if parent[v] >= 0}
-    assert edges == {(2, 0), (3, 1)}
-    # Each kept edge names its arc both ways (start_from_forest reads the one it needs).
-    assert up[2] == down[2] == 0 and up[3] == down[3] == 1
+    edges = {frozenset((int(v), int(parent[v]))) for v in range(4) if parent[v] >= 0}
+    assert edges == {frozenset((0, 2)), frozenset((1, 3))}
+    # Each kept edge names its arc both ways (start_from_forest reads the one it needs),
+    # and the node below carries its flow along it: out of a row, into a column.
+    for v in range(4):
+        if parent[v] >= 0:
+            assert up[v] == down[v] == (0 if 2 in (v, parent[v]) else 1)
+    assert parent[2] == 0  # column 2 receives from row 0
+    assert parent[1] == 3  # row 1 sends to column 3, whose piece is rooted there
+
+
+def test_forest_start_drops_arcs_that_close_a_cycle():
+    tails = np.array([0, 1, 0, 1], dtype=np.intp)
+    heads = np.array([2, 3, 3, 2], dtype=np.intp)  # the last closes a cycle
+    supply = np.array([1.0, 1.0, -0.5, -1.5])
+    preorder, parent, up, _, n_cut = forest_start(4, tails, heads, supply)
+    kept = {int(up[v]) for v in range(4) if parent[v] >= 0}
+    assert 3 not in kept and n_cut == 0 and len(kept) == 3
+    # The kept arcs carry the plan: every tree edge points the way its flow goes.
+    below = supply.copy()
+    for v in preorder[::-1]:
+        if parent[v] >= 0:
+            below[parent[v]] += below[v]
+    for v in range(4):
+        if parent[v] >= 0:
+            assert (below[v] >= 0) == (tails[up[v]] == v)

@@ -24,7 +24,8 @@ O(m) of them.  Here the work happens on the small side instead:
    problem", SIAM J. Comput. 24(3), 1995); the algorithm here is the plain
    successive shortest path method on the contracted graph, not theirs.
 
-The plan found this way is turned into a spanning forest (:func:`forest_start`)
+The plan found this way is turned into a spanning forest (``forest_start`` of
+``emd._core._network_simplex``)
 and handed to the exact network simplex as its starting basis, which finishes
 exactly (rounding in the paths can only cost a few pivots, never a wrong
 answer).  Costs are held in an ``m x n`` array: O(n m) memory, meant for
@@ -301,110 +302,6 @@ def shortest_paths(
     if not ok:
         raise MemoryError()
     return amounts, augments, complete
-
-
-def forest_start(
-    Py_ssize_t n_nodes,
-    const Py_ssize_t[::1] tails not None,
-    const Py_ssize_t[::1] heads not None,
-    const double[::1] supply not None,
-):
-    """A warm start for :meth:`SpanningTree.start_from_forest` from the arcs of a forest.
-
-    Each component is rooted at its lowest node and listed in depth-first
-    preorder.  ``start_from_forest`` orients every tree edge by the sign of the
-    net supply below it (float64 sums in reverse preorder, as here): an edge
-    whose orientation would need the missing reverse arc (an arc with no
-    flow, or flow against it) is cut, and the forest rebuilt, until none is
-    left.  Returns ``(preorder, parent, up_arc, down_arc, n_cut)``.
-    """
-    cdef Py_ssize_t k_arcs = tails.shape[0], e, v, w, p, top, slot, k, n_cut = 0, bad
-    if heads.shape[0] != k_arcs or supply.shape[0] != n_nodes:
-        raise ValueError("tails, heads and supply are inconsistent")
-    for e in range(k_arcs):
-        if not (0 <= tails[e] < n_nodes and 0 <= heads[e] < n_nodes):
-            raise ValueError(f"arc {e} has a node outside [0, {n_nodes})")
-    cdef Py_ssize_t[::1] degree = np.zeros(n_nodes + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] start = np.zeros(n_nodes + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] incident = np.empty(2 * k_arcs + 1, dtype=np.intp)
-    cdef char[::1] cut = np.zeros(k_arcs + 1, dtype=np.int8)
-    cdef char[::1] seen = np.zeros(n_nodes + 1, dtype=np.int8)
-    cdef Py_ssize_t[::1] stack = np.empty(n_nodes + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] cursor = np.empty(n_nodes + 1, dtype=np.intp)
-    preorder_arr = np.empty(n_nodes, dtype=np.intp)
-    parent_arr = np.full(n_nodes, -1, dtype=np.intp)
-    arc_arr = np.zeros(n_nodes, dtype=np.intp)
-    cdef Py_ssize_t[::1] preorder = preorder_arr
-    cdef Py_ssize_t[::1] parent = parent_arr
-    cdef Py_ssize_t[::1] parc = arc_arr
-    cdef double[::1] below = np.empty(n_nodes + 1)
-    cdef bint toward
-    with nogil:
-        for e in range(k_arcs):
-            degree[tails[e]] += 1
-            degree[heads[e]] += 1
-        for v in range(n_nodes):
-            start[v + 1] = start[v] + degree[v]
-        for v in range(n_nodes):
-            cursor[v] = start[v]
-        for e in range(k_arcs):
-            incident[cursor[tails[e]]] = e
-            cursor[tails[e]] += 1
-            incident[cursor[heads[e]]] = e
-            cursor[heads[e]] += 1
-        while True:
-            for v in range(n_nodes):
-                seen[v] = 0
-                parent[v] = -1
-            k = 0
-            for v in range(n_nodes):
-                if seen[v]:
-                    continue
-                seen[v] = 1
-                preorder[k] = v
-                k += 1
-                top = 0
-                stack[0] = v
-                cursor[v] = start[v]
-                while top >= 0:
-                    w = stack[top]
-                    if cursor[w] == start[w + 1]:
-                        top -= 1
-                        continue
-                    e = incident[cursor[w]]
-                    cursor[w] += 1
-                    if cut[e]:
-                        continue
-                    p = heads[e] if tails[e] == w else tails[e]
-                    if seen[p]:
-                        continue  # the edge to the parent (the arcs form a forest)
-                    seen[p] = 1
-                    parent[p] = w
-                    parc[p] = e
-                    preorder[k] = p
-                    k += 1
-                    top += 1
-                    stack[top] = p
-                    cursor[p] = start[p]
-            for v in range(n_nodes):
-                below[v] = supply[v]
-            for k in range(n_nodes - 1, -1, -1):
-                v = preorder[k]
-                if parent[v] >= 0:
-                    below[parent[v]] += below[v]
-            bad = 0
-            for v in range(n_nodes):
-                if parent[v] < 0:
-                    continue
-                toward = below[v] >= 0
-                # The arc toward the parent exists iff v is its tail.
-                if toward != (tails[parc[v]] == v):
-                    cut[parc[v]] = 1
-                    bad += 1
-            n_cut += bad
-            if bad == 0:
-                break
-    return preorder_arr, parent_arr, arc_arr, arc_arr.copy(), n_cut
 
 
 def pricing_scan(

@@ -3185,117 +3185,168 @@ cdef bint forest_order(
     return slot == n_nodes
 
 
-cdef bint start_from_plan(
-    Workspace* W, const int64_t* plan, Py_ssize_t n_plan, Py_ssize_t n, Py_ssize_t m,
+cdef Py_ssize_t plan_forest(
+    Py_ssize_t n_nodes, const Py_ssize_t* tails, const Py_ssize_t* heads,
+    const Py_ssize_t* arcs, Py_ssize_t n_arcs, const double* supply,
+    Py_ssize_t* parent, Py_ssize_t* arc, Py_ssize_t* preorder, double* below,
 ) noexcept nogil:
-    """Start the tree (supplies in ``W.supply``) from a spanning forest of the arcs of the
-    keys ``plan`` (local row * m + col, all among the arcs of the list).
+    """A spanning forest, for :func:`start_forest`, of the arcs ``arcs[0:n_arcs]``
+    (indices into ``tails``, ``heads``); returns how many arcs it cut, -1 when out of
+    memory.
 
-    The forest keeps the plan arcs that close no cycle; an arc is oriented by the
-    flow it must carry (the net supply below it), and since only row -> column
-    arcs exist, an arc that would have to carry flow the other way (or none, from a
-    column up to its row: a zero-flow arc must point toward the root) is cut, its
-    subtree hung from the root.  The result is feasible and strongly feasible
-    whatever the plan; a good plan only puts it near the optimum.  False (and
-    nothing changed) when out of memory.
+    The forest keeps the arcs that close no cycle, in their order.  Each kept arc
+    is oriented by the flow it must carry (the net supply below it, summed as
+    :func:`start_forest` sums it); an arc whose orientation would need the
+    missing reverse arc (flow against it, or none from its head up to its tail:
+    an arc without flow must point toward the root) is cut and its subtree hung
+    from the root, until no such arc is left.  The result is feasible and
+    strongly feasible whatever the arcs; a good plan only puts it near the
+    optimum.  ``parent`` (-1 at roots), ``arc`` (the arc to the parent, -1 at
+    roots), ``preorder`` and ``below`` (the sums) have one entry per node.
     """
-    cdef Py_ssize_t n_nodes = n + m, k, e, r, c, v, p, cuts
-    cdef Py_ssize_t* parent = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t* arc = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t k, e, r, c, v, p, cuts, all_cuts = 0, top
     cdef Py_ssize_t* up = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
     cdef Py_ssize_t* start = <Py_ssize_t*> malloc(<size_t> (n_nodes + 3) * sizeof(Py_ssize_t))
     cdef Py_ssize_t* child = <Py_ssize_t*> malloc(<size_t> (2 * n_nodes + 2) * sizeof(Py_ssize_t))
     cdef Py_ssize_t* stack = <Py_ssize_t*> malloc(<size_t> (2 * n_nodes + 2) * sizeof(Py_ssize_t))
-    cdef Py_ssize_t* preorder = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
-    cdef double* below = <double*> malloc(<size_t> (n_nodes + 1) * sizeof(double))
-    cdef Py_ssize_t* adj_start
-    cdef Py_ssize_t* adj
-    cdef bint ok = (parent != NULL and arc != NULL and up != NULL and start != NULL
-                    and child != NULL and stack != NULL and preorder != NULL and below != NULL)
+    cdef bint ok = up != NULL and start != NULL and child != NULL and stack != NULL
     if ok and n_nodes > 0:
-        # The arcs that close no cycle, as an undirected adjacency (CSR in child/start).
+        # The arcs that close no cycle (union-find), as an undirected adjacency:
+        # start[v] .. start[v + 1] lists the kept arcs at v, in child[].
         for v in range(n_nodes):
             up[v] = v
-        adj_start = start
-        adj = child
         for v in range(n_nodes + 2):
-            adj_start[v] = 0
-        # First pass: keep arcs by union-find, recording kept arcs in stack[].
+            start[v] = 0
         cuts = 0
-        for k in range(n_plan):
-            e = find_arc(W, n, m, plan[k])
-            if e < 0:
-                continue
-            r = W.tails[e]
-            c = W.heads[e]
+        for k in range(n_arcs):
+            e = arcs[k]
+            r = tails[e]
+            c = heads[e]
             if uf_find(up, r) == uf_find(up, c):
                 continue
             up[uf_find(up, r)] = uf_find(up, c)
             stack[cuts] = e
             cuts += 1
-            adj_start[r + 2] += 1
-            adj_start[c + 2] += 1
+            start[r + 2] += 1
+            start[c + 2] += 1
         for v in range(2, n_nodes + 2):
-            adj_start[v] += adj_start[v - 1]
+            start[v] += start[v - 1]
         for k in range(cuts):
             e = stack[k]
-            r = W.tails[e]
-            c = W.heads[e]
-            adj[adj_start[r + 1]] = e
-            adj_start[r + 1] += 1
-            adj[adj_start[c + 1]] = e
-            adj_start[c + 1] += 1
-        # adj_start[v] .. adj_start[v + 1]: the kept arcs at v.  Parents by a
-        # depth-first walk from every node not yet reached (up[] marks reached).
+            child[start[tails[e] + 1]] = e
+            start[tails[e] + 1] += 1
+            child[start[heads[e] + 1]] = e
+            start[heads[e] + 1] += 1
+        # Parents by a depth-first walk from every node not yet reached (up[]
+        # marks reached).
         for v in range(n_nodes):
             up[v] = 0
-        e = 0  # preorder slot
         for v in range(n_nodes):
             if up[v]:
                 continue
             up[v] = 1
             parent[v] = -1
             arc[v] = -1
-            k = 0
-            stack[n_nodes + 1 + k] = v
-            k += 1
-            while k > 0:
-                k -= 1
-                p = stack[n_nodes + 1 + k]
-                preorder[e] = p
-                e += 1
-                for r in range(adj_start[p], adj_start[p + 1]):
-                    c = W.tails[adj[r]] if W.tails[adj[r]] != p else W.heads[adj[r]]
+            stack[n_nodes + 1] = v
+            top = 1
+            while top > 0:
+                top -= 1
+                p = stack[n_nodes + 1 + top]
+                for r in range(start[p], start[p + 1]):
+                    e = child[r]
+                    c = tails[e] if tails[e] != p else heads[e]
                     if up[c]:
                         continue
                     up[c] = 1
                     parent[c] = p
-                    arc[c] = adj[r]
-                    stack[n_nodes + 1 + k] = c
-                    k += 1
+                    arc[c] = e
+                    stack[n_nodes + 1 + top] = c
+                    top += 1
         # Cut every arc that cannot carry the flow its subtree needs, until none.
-        # The sums are those start_forest makes (same preorder, same order), so
-        # it orients every kept arc as the check below saw it.
         cuts = 1
         while cuts and ok:
             ok = forest_order(n_nodes, parent, start, child, stack, preorder)
             cuts = 0
             for k in range(n_nodes):
-                below[k] = W.supply[k]
+                below[k] = supply[k]
             for k in range(n_nodes - 1, -1, -1):
                 v = preorder[k]
                 if parent[v] >= 0:
                     below[parent[v]] += below[v]
             for v in range(n_nodes):
-                if parent[v] >= 0 and (below[v] < 0 if v < n else not below[v] < 0):
+                if parent[v] >= 0 and (below[v] >= 0) != (tails[arc[v]] == v):
                     parent[v] = -1
                     arc[v] = -1
                     cuts += 1
-        if ok:
-            start_forest(&W.T, W.supply, below, preorder, parent, arc, arc, W.costs)
-    free(parent); free(arc); free(up); free(start); free(child); free(stack)
-    free(preorder); free(below)
+            all_cuts += cuts
+    free(up); free(start); free(child); free(stack)
+    return all_cuts if ok else -1
+
+
+cdef bint start_from_plan(
+    Workspace* W, const int64_t* plan, Py_ssize_t n_plan, Py_ssize_t n, Py_ssize_t m,
+) noexcept nogil:
+    """Start the tree (supplies in ``W.supply``) from :func:`plan_forest` of the arcs of
+    the keys ``plan`` (local row * m + col; keys without an arc in the list are passed
+    over).  False (and nothing changed) when out of memory."""
+    cdef Py_ssize_t n_nodes = n + m, k, e, count = 0
+    cdef Py_ssize_t* arcs = <Py_ssize_t*> malloc(<size_t> (n_plan + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* parent = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* arc = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* preorder = <Py_ssize_t*> malloc(<size_t> (n_nodes + 1) * sizeof(Py_ssize_t))
+    cdef double* below = <double*> malloc(<size_t> (n_nodes + 1) * sizeof(double))
+    cdef bint ok = (arcs != NULL and parent != NULL and arc != NULL and preorder != NULL
+                    and below != NULL)
+    if ok:
+        for k in range(n_plan):
+            e = find_arc(W, n, m, plan[k])
+            if e >= 0:
+                arcs[count] = e
+                count += 1
+        ok = plan_forest(n_nodes, W.tails, W.heads, arcs, count, W.supply,
+                         parent, arc, preorder, below) >= 0
+    if ok and n_nodes > 0:
+        # plan_forest summed ``below`` in the preorder start_forest uses, so it
+        # orients every kept arc as the cuts saw it.
+        start_forest(&W.T, W.supply, below, preorder, parent, arc, arc, W.costs)
+    free(arcs); free(parent); free(arc); free(preorder); free(below)
     return ok
+
+
+def forest_start(
+    Py_ssize_t n_nodes,
+    const Py_ssize_t[::1] tails not None,
+    const Py_ssize_t[::1] heads not None,
+    const double[::1] supply not None,
+):
+    """A warm start for :meth:`SpanningTree.start_from_forest` from the arcs ``tails``,
+    ``heads``: the forest of :func:`plan_forest` (arcs closing a cycle dropped, arcs
+    that would need their missing reverse cut).  Returns ``(preorder, parent,
+    up_arc, down_arc, n_cut)``; each kept edge names its arc both ways."""
+    cdef Py_ssize_t k_arcs = tails.shape[0], e, n_cut
+    if heads.shape[0] != k_arcs or supply.shape[0] != n_nodes:
+        raise ValueError("tails, heads and supply are inconsistent")
+    for e in range(k_arcs):
+        if not (0 <= tails[e] < n_nodes and 0 <= heads[e] < n_nodes):
+            raise ValueError(f"arc {e} has a node outside [0, {n_nodes})")
+    preorder = np.empty(n_nodes, dtype=np.intp)
+    parent = np.full(n_nodes, -1, dtype=np.intp)
+    arc = np.full(n_nodes, -1, dtype=np.intp)
+    cdef Py_ssize_t[::1] all_arcs = np.arange(k_arcs, dtype=np.intp)
+    cdef Py_ssize_t[::1] preorder_v = preorder
+    cdef Py_ssize_t[::1] parent_v = parent
+    cdef Py_ssize_t[::1] arc_v = arc
+    cdef double[::1] below = np.empty(n_nodes + 1)
+    if n_nodes == 0:
+        return preorder, parent, arc, arc.copy(), 0
+    with nogil:
+        n_cut = plan_forest(n_nodes, &tails[0] if k_arcs else NULL,
+                            &heads[0] if k_arcs else NULL, &all_arcs[0] if k_arcs else NULL,
+                            k_arcs, &supply[0], &parent_v[0], &arc_v[0], &preorder_v[0],
+                            &below[0])
+    if n_cut < 0:
+        raise MemoryError("out of memory building the starting forest")
+    return preorder, parent, arc, arc.copy(), n_cut
 
 
 def _start_plan_keys(PairWorkspace ws, Py_ssize_t n_start):
