@@ -417,8 +417,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
                     pt = T.pi[tail]
                     ph = T.pi[head]
                     if (ph - pt > length
-                            and (length + pt - ph)
-                            < -_PRICING_RTOL * (length + fabs(pt) + fabs(ph))
+                            and fast_test(length, pt, ph, length + pt - ph, _PRICING_RTOL, 0.0)
                             and (flags == NULL or not flags[local])):
                         if flags == NULL:
                             if G.listed[k] == NULL:

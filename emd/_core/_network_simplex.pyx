@@ -193,6 +193,21 @@ cdef void init_star(Tree* T, const double* supply) noexcept nogil:
     refresh_potentials(T)
 
 
+cdef extern from *:
+    """
+    /* The fast phase's test of an arc of cost ct between potentials pt (tail) and
+       ph (head) whose plain reduced cost is rc: below a relative tolerance of the
+       magnitudes and the noise floor (the one rule every pricing loop applies). */
+    static inline int emd_fast_test(double ct, double pt, double ph, double rc,
+                                    double rtol, double noise) {
+        double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
+        return rc < -rtol * mag - noise;
+    }
+    """
+    bint fast_test "emd_fast_test" (
+        double ct, double pt, double ph, double rc, double rtol, double noise) noexcept nogil
+
+
 cdef inline bint prices_out(
     Tree* T, double cost, Py_ssize_t tail, Py_ssize_t head, double noise, double* rc,
 ) noexcept nogil:
@@ -203,9 +218,9 @@ cdef inline bint prices_out(
     """
     cdef double pt = T.pi[tail], ph = T.pi[head], magnitude, err, low
     rc[0] = cost + pt - ph
-    magnitude = fabs(cost) + fabs(pt) + fabs(ph)
     if not T.exact:
-        return rc[0] < -_PRICING_RTOL * magnitude - noise
+        return fast_test(cost, pt, ph, rc[0], _PRICING_RTOL, noise)
+    magnitude = fabs(cost) + fabs(pt) + fabs(ph)
     if rc[0] < -filter_band(magnitude):
         return True
     if rc[0] > filter_band(magnitude):
@@ -236,11 +251,6 @@ cdef extern from *:
        several are compared at a time (eight with AVX2 where the processor has
        it, chosen at run time so that the module runs on any x86-64; four with
        SSE2), and the few that pass are tested one by one in place. */
-    static inline int emd_fast_test(double ct, double pt, double ph, double rc,
-                                    double rtol, double noise) {
-        double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
-        return rc < -rtol * mag - noise;
-    }
     /* The arcs q0 <= k < q1 one by one: the best below *bound enters *bound, *found. */
     static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
                                      Py_ssize_t q0, Py_ssize_t q1, double rtol, double noise,
@@ -408,7 +418,7 @@ cdef inline void price_stretch_fast(
         pt = pi[tails[k]]
         ph = pi[heads[k]]
         rc = ct + pt - ph
-        if rc < min_rc[0] and rc < -_PRICING_RTOL * (fabs(ct) + fabs(pt) + fabs(ph)) - noise:
+        if rc < min_rc[0] and fast_test(ct, pt, ph, rc, _PRICING_RTOL, noise):
             min_rc[0] = rc
             best[0] = k
 
