@@ -34,7 +34,6 @@ from emd._core._network_simplex import (
     STATUS_NAMES,
     PairWorkspace,
     SpanningTree,
-    _start_plan_keys,
     points_cost_bound,
 )
 from emd._validation import check_scale
@@ -280,14 +279,12 @@ def solve_bipartite(
         keys.append(extra_t[both].astype(np.int64) * m + extra_h[both])
     given = np.concatenate(keys) if keys else None
     dense = isinstance(source, DenseCosts)
-    workspace = PairWorkspace()
-    _start_plan_keys(workspace, n_start)
     (status, clean, worst, max_abs, cost, n_iter, t, h, flows, arc_costs, pi,
-     pi_low) = workspace.solve(
+     pi_low) = PairWorkspace().solve(
         solve_a, solve_b, source.matrix if dense else None,
         None if dense else solve_source.x, None if dense else solve_source.y,
         0 if dense else source.code, 0.0 if dense else source.p, given, builtin,
-        point_bound, mass, max_iter, n_threads=n_jobs,
+        point_bound, mass, max_iter, n_threads=n_jobs, n_start=n_start,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
     # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get

@@ -1421,7 +1421,6 @@ cdef struct Workspace:
     Py_ssize_t cost_cap
     uint64_t* marks             # one byte per cell, for sort_unique on dense key sets
     Py_ssize_t mark_cap         # in 8-byte words
-    Py_ssize_t n_start          # the first given keys of the next solve: a start plan's support
 
 
 cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
@@ -2417,7 +2416,7 @@ cdef void solve_pair(
     Workspace* W, PairSource* S,
     const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
     const int64_t* given, Py_ssize_t n_given, bint builtin, double point_bound,
-    double scale_mass, Py_ssize_t max_iter, PairOutcome* out,
+    double scale_mass, Py_ssize_t max_iter, PairOutcome* out, Py_ssize_t n_start=0,
 ) noexcept nogil:
     """Exact transport between weights ``a`` (rows) and ``b`` (columns).
 
@@ -2497,8 +2496,8 @@ cdef void solve_pair(
         if count < 0 or not append_arcs(W, S, n, m, count):
             out.status = PAIR_NO_MEMORY
             return
-        if W.n_start <= n_given:
-            n_plan = W.n_start
+        if n_start <= n_given:
+            n_plan = n_start
     out.max_abs = biggest if S.kind == SOURCE_DENSE else point_bound
     art = out.max_abs if out.max_abs > 0 else 1.0
     # Potentials and sums must stay finite (emd._validation.check_scale).
@@ -2513,7 +2512,6 @@ cdef void solve_pair(
     for i in range(m):
         W.supply[n + i] = -b[W.col_map[i]]
     init_star(&W.T, W.supply)
-    W.n_start = 0  # one solve only
     if n_plan > 0 and not start_from_plan(W, given, n_plan, n, m):
         out.status = PAIR_NO_MEMORY
         return
@@ -2686,10 +2684,13 @@ cdef class PairWorkspace:
         double scale_mass,
         Py_ssize_t max_iter,
         int n_threads=1,
+        Py_ssize_t n_start=0,
     ):
         """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
         (coordinates) gives the costs.  ``n_threads`` threads share each large full
-        pricing pass (the answer is the same for any number).
+        pricing pass (the answer is the same for any number).  The tree starts from
+        the first ``n_start`` keys of ``given`` (a plan's support, see
+        :func:`start_from_plan`) when the pair is solved on candidates.
 
         Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
         arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
@@ -2708,13 +2709,15 @@ cdef class PairWorkspace:
             raise ValueError("no candidate arcs")
         if n_threads < 1:
             raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+        if not 0 <= n_start <= n_given:
+            raise ValueError(f"n_start must be in [0, {n_given}], got {n_start}")
         # Only this call uses threads: the batch methods, which may run on every
         # core already, find the workspace back on one.
         self.W.n_threads = n_threads
         with nogil:
             solve_pair(&self.W, &S, &a[0], na, &b[0], nb,
                        &keys[0] if n_given else NULL, n_given, builtin, point_bound,
-                       scale_mass, max_iter, &o)
+                       scale_mass, max_iter, &o, n_start)
         self.W.n_threads = 1
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
@@ -3357,12 +3360,3 @@ def forest_start(
     if n_cut < 0:
         raise MemoryError("out of memory building the starting forest")
     return preorder, parent, arc, arc.copy(), n_cut
-
-
-def _start_plan_keys(PairWorkspace ws, Py_ssize_t n_start):
-    """The next :meth:`PairWorkspace.solve` on ``ws`` starts its tree from the first
-    ``n_start`` given keys (a plan's support, see :func:`start_from_plan`); 0 turns
-    this off.  Returns the old value."""
-    old = ws.W.n_start
-    ws.W.n_start = n_start
-    return old
