@@ -2726,7 +2726,8 @@ cdef class PairWorkspace:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
                     None, None)
         parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
-        toward = np.asarray(<char[:n_nodes + 1]> self.W.T.toward_parent).astype(bool)
+        # As signed char: NumPy 1.x reads a plain ``char`` buffer as bytes ('S1'), not integers.
+        toward = np.asarray(<signed char[:n_nodes + 1]> <signed char*> self.W.T.toward_parent) != 0
         flows = np.asarray(<double[:n_nodes + 1]> self.W.flows)[:n_nodes]
         nodes = np.flatnonzero((parent[:n_nodes] != n_nodes) & (flows > 0))
         parents = parent[nodes]
