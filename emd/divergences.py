@@ -48,6 +48,21 @@ def _pair(p: ArrayLike, q: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return pn, _distribution(q, "q", pn.size)
 
 
+def _relative_entropy(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``p log(p / q)`` per bin (0 where ``p == 0``, inf where only ``q == 0``).
+
+    ``scipy.special.rel_entr`` of older SciPy (1.10) forms ``p / q``, which overflows to inf
+    for a subnormal ``q`` although the logarithm is finite (``log(1 / 2.2e-313)`` is 720);
+    where the quotient overflows, ``log p - log q`` has no cancellation to fear.
+    """
+    from scipy.special import rel_entr
+
+    terms = rel_entr(p, q)
+    overflowed = np.isinf(terms) & (q > 0)
+    terms[overflowed] = p[overflowed] * (np.log(p[overflowed]) - np.log(q[overflowed]))
+    return terms
+
+
 def kl(p: ArrayLike, q: ArrayLike) -> float:
     """Kullback-Leibler divergence ``KL(p || q) = sum p log(p / q)``.
 
@@ -76,10 +91,8 @@ def kl(p: ArrayLike, q: ArrayLike) -> float:
     >>> kl([1, 1], [1, 0])
     inf
     """
-    from scipy.special import rel_entr
-
     pn, qn = _pair(p, q)
-    return float(rel_entr(pn, qn).sum())
+    return float(_relative_entropy(pn, qn).sum())
 
 
 def js(p: ArrayLike, q: ArrayLike) -> float:
@@ -113,12 +126,10 @@ def js(p: ArrayLike, q: ArrayLike) -> float:
     >>> round(js([1, 0], [0, 1]), 6)
     0.693147
     """
-    from scipy.special import rel_entr
-
     pn, qn = _pair(p, q)
     # Halving the smallest subnormal rounds to 0, which would make KL(q || m) infinite.
     m = np.maximum(0.5 * (pn + qn), np.nextafter(0.0, 1.0))
-    value = 0.5 * float(rel_entr(pn, m).sum() + rel_entr(qn, m).sum())
+    value = 0.5 * float(_relative_entropy(pn, m).sum() + _relative_entropy(qn, m).sum())
     # Rounding can step just outside the mathematical range.
     return min(max(value, 0.0), _LOG2)
 

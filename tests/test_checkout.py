@@ -59,8 +59,10 @@ def test_a_missing_peer_is_reported(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "ot", None)  # import ot now raises ImportError
     monkeypatch.setitem(sys.modules, "distributed", None)
+    # The oldest SciPy we support (1.10) has no wasserstein_distance_nd: that is reported too.
+    monkeypatch.delattr("scipy.stats.wasserstein_distance_nd", raising=False)
     missing = missing_peers(["dense", "1-D", "pairwise"])
-    assert missing["dense"] == ["POT: pip install pot"]
+    assert missing["dense"] == ["POT: pip install pot", "SciPy >= 1.13"]
     # Every family says what it needs, even when that is nothing beyond emd.
     from benchmarks.__main__ import FAMILIES, PEERS
 

@@ -85,6 +85,15 @@ def test_disjoint_supports_saturate_while_w1_grows():
     assert tv([1, 2, 0, 0], [0, 0, 3, 4]) == 1.0
 
 
+def test_kl_of_a_subnormal_bin_is_finite():
+    # p / q overflows for q = 2.2e-313 (SciPy 1.10's rel_entr returned inf); the
+    # divergence itself is log(1 / q) and equals the cross entropy here, as entropy(p) = 0.
+    q = [2.2250738585e-313, 0.0, 0.0, 1.0]
+    expected = -math.log(q[0] / math.fsum(q))
+    assert kl([1.0, 0.0, 0.0, 0.0], q) == pytest.approx(expected, rel=1e-14)
+    assert cross_entropy([1.0, 0.0, 0.0, 0.0], q) == pytest.approx(expected, rel=1e-14)
+
+
 def test_against_scipy_random():
     rng = np.random.default_rng(0)
     for trial in range(100):
