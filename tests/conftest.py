@@ -2,11 +2,25 @@
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 sys.path.insert(0, os.path.dirname(__file__))
+
+
+def pytest_configure(config):
+    # CI's installed-package legs set EMD_TEST_INSTALLED: a suite that silently imported the
+    # source tree beside it would prove nothing about the wheel or the sdist.
+    if os.environ.get("EMD_TEST_INSTALLED"):
+        import emd
+
+        source_tree = Path(__file__).resolve().parents[1]
+        if source_tree in Path(emd.__file__).resolve().parents:
+            pytest.exit(f"emd was imported from the source tree ({emd.__file__}), "
+                        "not from the installed package", returncode=1)
+        print(f"testing the installed emd {emd.__version__} at {Path(emd.__file__).parent}")
 
 # Property tests draw the same examples on every run, so a CI failure can be
 # reproduced exactly; HYPOTHESIS_PROFILE=explore draws fresh ones locally.

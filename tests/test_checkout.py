@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import emd._core._network_simplex as core
+import pytest
 
 import emd
 
@@ -29,17 +30,20 @@ def run(*args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.checkout
 def test_tests_import_the_checkout_with_its_compiled_core():
     assert Path(emd.__file__).resolve().parent == ROOT / "emd"
     assert core.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
 
 
+@pytest.mark.checkout
 def test_import_from_the_checkout_root():
     proc = run("-c", "import emd, emd._core._network_simplex as c; print(emd.__file__)")
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()).resolve() == ROOT / "emd" / "__init__.py"
 
 
+@pytest.mark.checkout
 def test_benchmark_help_lists_the_families(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))  # plain `pytest` leaves the root off sys.path
     from benchmarks.__main__ import FAMILIES
