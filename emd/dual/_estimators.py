@@ -113,7 +113,8 @@ def _subsample_sizes(subsample: Any, n_x: int, n_y: int) -> tuple[int, int]:
     if isinstance(subsample, tuple | list):
         if len(subsample) != 2:
             raise ValueError(f"subsample must be an int or a pair of ints, got {subsample!r}")
-        return tuple(as_positive_int(s, "subsample") for s in subsample)
+        first, second = (as_positive_int(s, "subsample") for s in subsample)
+        return first, second
     m = as_positive_int(subsample, "subsample")
     return m, m
 
@@ -261,10 +262,10 @@ def _fit_projection(x, y, metric, p, rng) -> ProjectionWitness:
     if dim > 1:
         ms = max_sliced_w1(x, y, n_projections=50, n_starts=2, n_iter=20, seed=rng)
         cands.append(ms.directions)
-    cands = np.vstack(cands)
-    cands /= np.linalg.norm(cands, ord=q, axis=1, keepdims=True)
-    values = [_w1_along(x, y, theta) for theta in cands]
-    best = cands[int(np.argmax(values))]
+    directions = np.vstack(cands)
+    directions /= np.linalg.norm(directions, ord=q, axis=1, keepdims=True)
+    values = [_w1_along(x, y, theta) for theta in directions]
+    best = directions[int(np.argmax(values))]
     return _projection_witness(x, y, best[None, :], np.ones(1), metric, p)
 
 

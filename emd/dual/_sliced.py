@@ -67,7 +67,7 @@ def _profile(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, An
     """The 1-D potential along a projection, kept only at its slope changes."""
     one = solve_1d(px, py)
     knots = np.unique(np.concatenate([px, py]))
-    vals = one.potential(knots)
+    vals = np.asarray(one.potential(knots))
     if knots.size > 2:
         slope = np.diff(vals) / np.diff(knots)
         # Slopes are -1, 0 or 1 up to rounding; a knot matters only where it changes.
@@ -145,8 +145,9 @@ class SlicedEstimate:
         Unit directions used (max-sliced: the best one, a single row).
     values : ndarray, shape (k,)
         The 1-D distance along each direction.
-    witness : ProjectionWitness
-        1-Lipschitz (euclidean) with ``mean f(X) - mean f(Y) = estimate``.
+    witness : ProjectionWitness or None
+        1-Lipschitz (euclidean) with ``mean f(X) - mean f(Y) = estimate``;
+        None when it was not asked for (``witness=False``).
     n_iter : int
         Local-search steps taken (max-sliced; 0 for sliced).
     """
@@ -155,7 +156,7 @@ class SlicedEstimate:
     kind: str
     directions: np.ndarray
     values: np.ndarray
-    witness: ProjectionWitness
+    witness: ProjectionWitness | None
     n_iter: int = 0
 
     def __repr__(self) -> str:
@@ -281,12 +282,12 @@ def max_sliced_w1(
         if not np.isfinite(extra).all() or (norms == 0).any():
             raise ValueError("directions must be finite and nonzero")
         cands.append(extra / norms)
-    cands = np.vstack(cands)
-    values = np.array([_w1_along(x, y, theta) for theta in cands])
+    stacked = np.vstack(cands)
+    values = np.array([_w1_along(x, y, theta) for theta in stacked])
     order = np.argsort(-values, kind="stable")[:n_starts]
-    best_theta, best_value, steps = cands[order[0]], float(values[order[0]]), 0
+    best_theta, best_value, steps = stacked[order[0]], float(values[order[0]]), 0
     for idx in order:
-        theta, value, taken = _ascend(x, y, cands[idx], float(values[idx]), n_iter)
+        theta, value, taken = _ascend(x, y, stacked[idx], float(values[idx]), n_iter)
         steps += taken
         if value > best_value:
             best_theta, best_value = theta, value

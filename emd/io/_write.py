@@ -100,8 +100,10 @@ def atomic_open(path: PathLike, mode: str = "wb") -> Iterator[IO[Any]]:
         raise _fail(target, f"cannot write ({exc.strerror or exc})") from None
     pending = getattr(_BATCH, "pending", None)
     try:
-        text_args = {} if mode == "wb" else {"encoding": "utf-8", "newline": ""}
-        with os.fdopen(fd, mode, **text_args) as fh:
+        stream = os.fdopen(fd, "wb") if mode == "wb" else os.fdopen(
+            fd, mode, encoding="utf-8", newline=""
+        )
+        with stream as fh:
             yield fh
             fh.flush()
             # Without fsync a crash shortly after the rename can leave an
@@ -289,8 +291,10 @@ def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None
     if ext == ".npz":
 
         def save(fh: IO[bytes]) -> None:
-            extra = {} if names is None else {"labels": np.array(names, dtype=str)}
-            np.savez(fh, matrix=arr, **extra)
+            arrays: dict[str, Any] = {"matrix": arr}
+            if names is not None:
+                arrays["labels"] = np.array(names, dtype=str)
+            np.savez(fh, **arrays)
 
         atomic_write(path, save)
         return
@@ -386,7 +390,8 @@ def write_plan(
         keys = columns or ("rows", "cols", "masses")
 
         def save(fh: IO[bytes]) -> None:
-            np.savez(fh, **dict(zip(keys, (rows_arr, cols_arr, masses_arr), strict=True)))
+            arrays: dict[str, Any] = dict(zip(keys, (rows_arr, cols_arr, masses_arr), strict=True))
+            np.savez(fh, **arrays)
 
         atomic_write(path, save)
         return

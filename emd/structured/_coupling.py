@@ -284,7 +284,7 @@ def _cancel_plan_cycles(
     # Merge repeated (row, col) pairs: a cycle of length two.
     key = r * (int(c.max()) + 1) + c
     unique, inverse = np.unique(key, return_inverse=True)
-    merged = np.bincount(inverse, m)
+    merged: np.ndarray = np.bincount(inverse, m)
     first = np.zeros(unique.size, dtype=np.int64)
     first[inverse] = np.arange(key.size)  # any occurrence: the key fixes (row, col)
     r, c, m = r[first], c[first], merged

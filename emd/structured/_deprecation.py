@@ -23,6 +23,9 @@ class DeprecatedResultFloat(float):
     """
 
     __slots__ = ("_function", "_replacement", "_result")
+    _function: str
+    _replacement: str
+    _result: Any
 
     def __new__(cls, result: Any, function: str, replacement: str) -> DeprecatedResultFloat:
         value = super().__new__(cls, result.cost)
