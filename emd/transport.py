@@ -40,9 +40,12 @@ def _check_n_jobs(n_jobs: int | None) -> int:
     return as_positive_int(n_jobs, "n_jobs")
 
 
-def _center(a, b, u, u_low, v, v_low):
+def center_potentials(a, b, u, u_low, v, v_low):
     """Shift the potentials to ``u + t``, ``v - t`` (which leaves the dual value unchanged)
-    so that ``sum(a u) == sum(b v)``, in double-double so the certificate's proof holds."""
+    so that ``sum(a u) == sum(b v)``, in double-double so the certificate's proof holds.
+
+    Shared by the solvers here and :mod:`emd.compat.pot` (POT's centred duals); not
+    part of the public API (not in ``__all__``)."""
     shift = (math.fsum(b * v) - math.fsum(a * u)) / (math.fsum(a) + math.fsum(b))
     u, u_low = _certify.dd_shift(u, u_low, shift)
     v, v_low = _certify.dd_shift(v, v_low, -shift)
@@ -91,7 +94,7 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
             (min_rc, i, j, max_cost),
         )
     fill(u, v, kept_rows, kept_cols)
-    u, u_low, v, v_low = _center(a, b, u, u_low, v, v_low)
+    u, u_low, v, v_low = center_potentials(a, b, u, u_low, v, v_low)
     import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
 
     plan = scipy.sparse.coo_array(
@@ -363,7 +366,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
     )
     line = solve_1d(x[:, 0], y[:, 0], a, b)  # potentials for weights normalised to 1
     u, v = line.u.copy(), line.v.copy()
-    u, _, v, _ = _center(a, b, u, np.zeros_like(u), v, np.zeros_like(v))
+    u, _, v, _ = center_potentials(a, b, u, np.zeros_like(u), v, np.zeros_like(v))
     certificate = Certificate(
         cost=reported,
         dual_value=math.fsum(a * u) + math.fsum(b * v),
