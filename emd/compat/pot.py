@@ -12,7 +12,7 @@ optimal, 3 iteration limit), and hitting ``numItermax`` gives POT's
 them (that of ``a``, else ``b``, else ``M`` or ``X_a``, lists taking the
 dtype of the first array argument), computed in float64; costs are Python
 floats.  Integer inputs give float64 (POT casts the plan to integers), and a
-sparse plan of float16 inputs is float32 (scipy.sparse has no float16).  Bad
+sparse plan of float16 inputs is float32 where scipy.sparse has no float16.  Bad
 input raises :class:`POTCompatError`, which is both a ``ValueError`` and the
 ``AssertionError`` that POT raises, so existing ``except`` clauses keep
 working.
@@ -321,11 +321,14 @@ def _log(result, warning: str | None, dtype: np.dtype) -> dict[str, Any]:
 
 def _plan(result, sparse: bool, dtype: np.dtype) -> np.ndarray | scipy.sparse.coo_array:
     """The plan as POT returns it: dense, or a ``coo_array`` for a sparse ``M``, in ``dtype``
-    (float32 for a sparse float16 plan, which scipy.sparse cannot hold and POT fails on)."""
+    (float32 for a sparse float16 plan where scipy.sparse cannot hold float16, as in recent
+    scipy, on which POT fails)."""
     if sparse:
-        if dtype == np.float16:
-            dtype = np.dtype(np.float32)
-        return scipy.sparse.coo_array(result.plan).astype(dtype)
+        plan = scipy.sparse.coo_array(result.plan)
+        try:
+            return plan.astype(dtype)
+        except ValueError:  # "scipy.sparse does not support dtype float16"
+            return plan.astype(np.float32)
     return result.plan.toarray().astype(dtype, copy=False)
 
 
