@@ -12,6 +12,37 @@ The public API::
 ``wasserstein*`` functions give the number, ``solve*`` functions a small
 result object with the plan or flows and the dual potentials (transport
 results also a ``certificate()`` of optimality).
+
+Total masses
+------------
+Each function follows one of two rules, whatever the totals turn out to be
+(no rounding of a total can move a call from one rule to the other):
+
+* **Distributions** (:func:`wasserstein`, :func:`wasserstein_1d`,
+  :func:`solve_1d`, :mod:`emd.divergences`): each weight vector is divided
+  by its own total, as :func:`scipy.stats.wasserstein_distance` does.
+  Totals need not agree.  (The estimators of :mod:`emd.dual` take samples,
+  each of weight ``1/n``.)
+* **Masses as given** (:func:`solve`, :func:`solve_points`,
+  :func:`solve_grid` and :func:`wasserstein_grid`, :func:`solve_graph` and
+  :func:`wasserstein_graph`, :func:`solve_tree` and :func:`wasserstein_tree`,
+  :func:`pairwise`, :func:`cdist`, :func:`knn`, :func:`emd.dual.kr_witness`,
+  :func:`emd.dual.certify`): the totals must be equal to the precision of
+  the inputs.  Their relative difference ``|sum(a) - sum(b)| / max(sum(a),
+  sum(b))`` may be at most ``max(1e-9, min(n * eps, sqrt(eps)))``, where ``n``
+  counts the bins of both sides and ``eps`` is the machine epsilon of the
+  inputs' dtype (float64: 1e-9 up to 4.5 million bins; float32: ``n *
+  1.2e-7``, at most 3.5e-4).  A larger difference is a ``ValueError`` naming
+  both totals; a smaller one is rounding: beyond 1e-9, ``b`` is rescaled to
+  the total of ``a``, and what remains is balanced exactly before solving
+  (``result.a`` and ``result.b`` hold what was moved).  ``pairwise``,
+  ``cdist`` and ``knn`` read every histogram as float64 and compare each
+  total with the first histogram's by the float64 tolerance.
+  ``normalize=True`` divides each side by its own total instead.
+
+:func:`min_cost_flow` takes supplies that sum to zero (within 1e-9 of the
+total supply), and :mod:`emd.compat.pot` follows POT: totals equal to 6
+decimals, then ``b`` rescaled to the total of ``a``.
 """
 
 from __future__ import annotations

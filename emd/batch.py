@@ -314,7 +314,46 @@ def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]
     return out
 
 
-def _check_masses(items: list[Any], name: str, points: bool, reference: float | None) -> float:
+def _shape_of(item: Any, points: bool) -> tuple[int, ...]:
+    """What must agree between histograms: the shape of a weight array, or the
+    dimension of a point set's points."""
+    return (item[0].shape[1],) if points else item.shape
+
+
+def check_collections(
+    left: list[Any], right: list[Any], names: tuple[str, str], points: bool, hint: str = "",
+) -> float:
+    """Refuse histograms that do not fit together, naming the first that does not:
+    shapes first (a mass mismatch between histograms of different shapes is only a
+    symptom), then total masses, each against ``left[0]``.  ``hint`` ends a message
+    about shapes.  Returns the total mass of ``left[0]``."""
+    first_label = f"{names[0]}[0]"
+    first_shape = _shape_of(left[0], points)
+    sides = [(names[0], left)] if right is left else [(names[0], left), (names[1], right)]
+    for name, items in sides:
+        for k, item in enumerate(items):
+            shape = _shape_of(item, points)
+            if shape == first_shape:
+                continue
+            if points:
+                raise ValueError(
+                    f"{name}[{k}] has points in {shape[0]} dimensions but {first_label} has "
+                    f"points in {first_shape[0]}; every point set must have the same dimension"
+                    + hint
+                )
+            raise ValueError(
+                f"{name}[{k}] has shape {shape} but {first_label} has shape {first_shape}; "
+                "every histogram must have the same shape" + hint
+            )
+    mass = _check_masses(left, names[0], points, None, first_label)
+    if right is not left:
+        _check_masses(right, names[1], points, mass, first_label)
+    return mass
+
+
+def _check_masses(
+    items: list[Any], name: str, points: bool, reference: float | None, reference_label: str,
+) -> float:
     weights = [item[1] if points else item.ravel() for item in items]
     masses = [math.fsum(w) for w in weights]
     first = masses[0] if reference is None else reference
@@ -322,7 +361,7 @@ def _check_masses(items: list[Any], name: str, points: bool, reference: float | 
         # The single solve's rule for a pair of this size (emd._validation.mass_rtol).
         if abs(mass - first) > mass_rtol(2 * weights[k].size) * max(mass, first):
             raise ValueError(
-                f"{name}[{k}] has total mass {mass!r} but the first histogram has {first!r}; "
+                f"{name}[{k}] has total mass {mass!r} but {reference_label} has {first!r}; "
                 "pass normalize=True to rescale every histogram to 1"
             )
     return first
@@ -556,9 +595,8 @@ def _compute(
     points = isinstance(probe, tuple)
     left = _validate(left_raw, "hists" if symmetric else "hists_a", normalize, points)
     right = left if symmetric else _validate(right_raw, "hists_b", normalize, points)
-    mass = _check_masses(left, "hists" if symmetric else "hists_a", points, None)
-    if not symmetric:
-        _check_masses(right, "hists_b", points, mass)
+    mass = check_collections(left, right, ("hists", "hists") if symmetric else
+                             ("hists_a", "hists_b"), points)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     jobs = _jobs(n_jobs)
@@ -1062,7 +1100,8 @@ def pairwise(
     progress : bool, default False
         Show a progress bar (needs tqdm, the ``progress`` extra).
     normalize : bool, default False
-        Rescale every histogram to mass 1; otherwise all totals must agree.
+        Rescale every histogram to mass 1; otherwise every total must equal the
+        first histogram's, by the float64 tolerance of "Total masses" in :mod:`emd`.
     client : dask.distributed.Client, optional
         Run the chunks on this Dask cluster instead of local threads.
     chunk_size : int, optional

@@ -377,6 +377,21 @@ def _remote_query(search: _Search, q: int):
     return search(q)
 
 
+def _is_one_item(queries: Any, item: Any, points: bool) -> bool:
+    """Whether ``queries`` is one distribution of the database's form rather than a
+    sequence of them: a ``(points, weights)`` pair whose first element is an array of
+    points, or a weight array of exactly the shape of a database item.  (A stack of
+    several queries has one more axis, so the two readings never collide.)"""
+    if points:
+        return (isinstance(queries, tuple) and len(queries) == 2
+                and not isinstance(queries[0], tuple))
+    try:
+        shape = np.shape(queries)
+    except ValueError:  # ragged: a sequence of histograms of different shapes
+        return False
+    return shape == item.shape
+
+
 def knn(
     queries: Sequence[ArrayLike] | np.ndarray,
     database: Sequence[ArrayLike] | np.ndarray | None = None,
@@ -396,10 +411,12 @@ def knn(
 
     Parameters
     ----------
-    queries : sequence of array_like
+    queries : sequence of array_like, or one array_like
         Distributions in one of the three forms of :func:`emd.pairwise`:
         weight arrays on a shared support ``positions``, grid histograms, or
-        ``(points, weights)`` pairs.
+        ``(points, weights)`` pairs.  With a ``database``, one distribution
+        of the database's form (an array of the shape of its items, or one
+        ``(points, weights)`` pair) is one query: the result has one row.
     database : sequence of array_like, optional
         The distributions to search, in the same form.  Without it, each
         query's neighbours are searched among the other queries (itself excluded).
@@ -446,18 +463,35 @@ def knn(
     >>> result = emd.knn([np.eye(5)[3]], database, k=2)
     >>> result.indices, result.distances
     (array([[3, 2]]), array([[0., 1.]]))
+    >>> emd.knn(np.eye(5)[3], database, k=1).indices    # one query, one row
+    array([[3]])
     >>> emd.knn(database, k=1).indices.ravel()          # among the others
     array([1, 0, 1, 2, 3])
     """
     k = as_positive_int(k, "k")
     symmetric = database is None
-    probe = queries[0] if isinstance(queries, Sequence) and len(queries) else None
-    points = isinstance(probe, tuple)
-    left = batch._validate(queries, "queries", normalize, points)
-    right = left if symmetric else batch._validate(database, "database", normalize, points)
-    mass = batch._check_masses(left, "queries", points, None)
-    if not symmetric:
-        batch._check_masses(right, "database", points, mass)
+    if symmetric:
+        probe = queries[0] if isinstance(queries, Sequence) and len(queries) else None
+        points = isinstance(probe, tuple)
+        left = right = batch._validate(queries, "queries", normalize, points)
+    else:
+        probe = database[0] if isinstance(database, Sequence) and len(database) else None
+        points = isinstance(probe, tuple)
+        right = batch._validate(database, "database", normalize, points)
+        if _is_one_item(queries, right[0], points):
+            queries = [queries]
+        left = batch._validate(queries, "queries", normalize, points)
+    if symmetric:
+        mass = batch.check_collections(left, left, ("queries", "queries"), points)
+    else:
+        # Measured against the database, which says what a query must look like.
+        batch.check_collections(
+            right, left, ("database", "queries"), points,
+            hint=" (one query is one (points, weights) pair, several a sequence of them)"
+            if points else " (one query is one array of that shape, several a sequence or a "
+            "stack of them)",
+        )
+        mass = math.fsum(left[0][1] if points else left[0].ravel())
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     candidates = len(right) - (1 if symmetric else 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,9 +40,12 @@ def _check_n_jobs(n_jobs: int | None) -> int:
     return as_positive_int(n_jobs, "n_jobs")
 
 
-def _center(a, b, u, u_low, v, v_low):
+def center_potentials(a, b, u, u_low, v, v_low):
     """Shift the potentials to ``u + t``, ``v - t`` (which leaves the dual value unchanged)
-    so that ``sum(a u) == sum(b v)``, in double-double so the certificate's proof holds."""
+    so that ``sum(a u) == sum(b v)``, in double-double so the certificate's proof holds.
+
+    Shared by the solvers here and :mod:`emd.compat.pot` (POT's centred duals); not
+    part of the public API (not in ``__all__``)."""
     shift = (math.fsum(b * v) - math.fsum(a * u)) / (math.fsum(a) + math.fsum(b))
     u, u_low = _certify.dd_shift(u, u_low, shift)
     v, v_low = _certify.dd_shift(v, v_low, -shift)
@@ -92,7 +94,7 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
             (min_rc, i, j, max_cost),
         )
     fill(u, v, kept_rows, kept_cols)
-    u, u_low, v, v_low = _center(a, b, u, u_low, v, v_low)
+    u, u_low, v, v_low = center_potentials(a, b, u, u_low, v, v_low)
     import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
 
     plan = scipy.sparse.coo_array(
@@ -142,7 +144,8 @@ def solve(
     a : array_like, shape (n,)
         Nonnegative source weights.
     b : array_like, shape (m,)
-        Nonnegative target weights with the same total as ``a``.
+        Nonnegative target weights with the same total as ``a`` (to the
+        precision of the inputs: see "Total masses" in :mod:`emd`).
     cost : array_like, shape (n, m)
         Finite costs.  A float64 C-contiguous array is read in place, never copied.
     normalize : bool, default False
@@ -256,13 +259,14 @@ def solve_points(
     y : array_like, shape (m, d) or (m,)
         Target points, same dimension ``d``.
     a, b : array_like, optional
-        Weights; uniform (summing to 1) when omitted.
+        Weights; uniform (summing to 1) when omitted.  Moved as given: equal
+        totals, by the tolerance of "Total masses" in :mod:`emd`.
     metric : {"euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski"}
         Ground cost between points.
     p : float, optional
         Exponent of the Minkowski metric (``p >= 1``); only with ``metric="minkowski"``.
     normalize : bool, default False
-        Rescale both weight vectors to total mass 1.
+        Rescale both weight vectors to total mass 1 instead of requiring equal totals.
     max_iter : int, optional
         Limit on simplex pivots.
     n_jobs : int or None, default 1
@@ -362,7 +366,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
     )
     line = solve_1d(x[:, 0], y[:, 0], a, b)  # potentials for weights normalised to 1
     u, v = line.u.copy(), line.v.copy()
-    u, _, v, _ = _center(a, b, u, np.zeros_like(u), v, np.zeros_like(v))
+    u, _, v, _ = center_potentials(a, b, u, np.zeros_like(u), v, np.zeros_like(v))
     certificate = Certificate(
         cost=reported,
         dual_value=math.fsum(a * u) + math.fsum(b * v),
@@ -444,58 +448,66 @@ def wasserstein(
     *,
     metric: str = "euclidean",
     p: float | None = None,
-    normalize: bool | None = None,
+    normalize: bool = True,
 ) -> float:
-    """The Wasserstein-1 distance between weighted point sets.
+    """The Wasserstein-1 distance between weighted point sets, as distributions.
 
-    Like :func:`scipy.stats.wasserstein_distance_nd`, each weight vector is
-    divided by its own total: the distance between the two *distributions*.
-    One-dimensional inputs under any Minkowski metric use the O(n log n)
-    closed form of :func:`emd.wasserstein_1d`; everything else the exact
-    network simplex of :func:`solve_points`.
+    Like :func:`scipy.stats.wasserstein_distance` (and ``wasserstein_distance_nd``),
+    each weight vector is divided by its own total, whatever the totals are:
+    the distance between the two *distributions*, so ``a`` and ``3 * a`` give
+    the same answer (see "Total masses" in :mod:`emd`).  One-dimensional
+    inputs under any Minkowski metric use the O(n log n) closed form of
+    :func:`emd.wasserstein_1d`; everything else the exact network simplex of
+    :func:`solve_points`.
 
     Parameters
     ----------
     x, y, a, b, metric, p
-        As in :func:`solve_points`.
-    normalize : bool, optional
-        True (the default from the next release): divide each weight vector
-        by its own total, as scipy does.  False: move the masses as given
-        (equal totals required), as :func:`solve_points` does.  Left unset,
-        weights with equal totals other than 1 are still moved as given, with
-        a ``FutureWarning``, since the default changes for them.
+        As in :func:`solve_points`; ``a`` and ``b`` need not have equal totals.
+    normalize : bool, default True
+        True: divide each weight vector by its own total, as scipy does.
+        False: move the masses as given, as :func:`solve_points` does (totals
+        must agree, see "Total masses" in :mod:`emd`), which is
+        ``solve_points(...).cost``.
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        As :func:`solve_points`; with ``normalize=False`` also for unequal totals.
+    TypeError
+        ``normalize`` other than True or False.
 
     Examples
     --------
     >>> import emd
     >>> emd.wasserstein([[0.0, 0.0], [1.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]])
     1.0
-    >>> round(emd.wasserstein([0, 1, 3], [5, 6, 8], [1, 1, 1], [2, 2, 1]), 6)
-    4.666667
+    >>> emd.wasserstein([0, 1, 3], [5, 6, 8], [1, 2, 3], [3, 2, 1])  # totals 6 and 6
+    4.0
+    >>> emd.wasserstein([0, 1, 3], [5, 6, 8], [1, 2, 3], [3, 2, 1], normalize=False)
+    24.0
     """
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}")
     x_arr, y_arr = as_point_pair(x, y)
     metric_name, _ = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
-    if normalize is None:
-        sum_a, sum_b = math.fsum(a_arr), math.fsum(b_arr)
-        normalize = True
-        if sum_a == sum_b and abs(sum_a - 1.0) > 1e-9:
-            warnings.warn(
-                "emd.wasserstein will divide each weight vector by its own total (as "
-                "scipy.stats.wasserstein_distance_nd does) from the next release; these "
-                "weights have equal totals other than 1 and are moved as given for now: "
-                "pass normalize=False to keep that, normalize=True for the new rule",
-                FutureWarning,
-                stacklevel=2,
-            )
-            normalize = False
-    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
-    if x_arr.shape[1] == 1 and metric_name != "sqeuclidean":
+    line = x_arr.shape[1] == 1 and metric_name != "sqeuclidean"
+    if line and normalize:
+        from emd.structured._onedim import wasserstein_1d
+
+        balance(a_arr, b_arr, True)  # refuses totals that overflow float64
+        # The closed form divides each side by its own total, as scipy's does.
+        return wasserstein_1d(
+            x_arr[:, 0], y_arr[:, 0], None if a is None else a_arr, None if b is None else b_arr
+        )
+    a_arr, b_arr = balance(a_arr, b_arr, bool(normalize), eps=input_eps(a, b))
+    if line:
         return line_cost(x_arr[:, 0], y_arr[:, 0], a_arr, b_arr)
     return solve_points(x_arr, y_arr, a_arr, b_arr, metric=metric, p=p).cost
 

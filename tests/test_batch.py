@@ -110,6 +110,27 @@ def test_pairwise_rejects_bad_input(hists, kwargs, match):
         emd.pairwise(hists, **kwargs)
 
 
+@pytest.mark.parametrize("call,match", [
+    # Shapes differ and so do the totals: the shapes are the problem, named first.
+    (lambda h: emd.pairwise([h(8, 8), h(4, 8)]),
+     r"hists\[1\] has shape \(4, 8\) but hists\[0\] has shape \(8, 8\)"),
+    (lambda h: emd.pairwise([h(8, 8), h(8, 8), h(8, 4)], normalize=True),
+     r"hists\[2\] has shape \(8, 4\) but hists\[0\] has shape \(8, 8\)"),
+    (lambda h: emd.cdist([h(8, 8)], [h(8, 8), h(4, 8)]),
+     r"hists_b\[1\] has shape \(4, 8\) but hists_a\[0\] has shape \(8, 8\)"),
+    (lambda h: emd.pairwise([(h(5, 2), h(5)), (h(5, 3), h(5))], normalize=True),
+     r"hists\[1\] has points in 3 dimensions but hists\[0\] has points in 2"),
+])
+def test_histograms_of_different_shapes_are_named_with_their_shapes(call, match):
+    rng = np.random.default_rng(8)
+
+    def h(*shape):
+        return rng.random(shape)
+
+    with pytest.raises(ValueError, match=match):
+        call(h)
+
+
 def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
     rng = np.random.default_rng(4)
     sets = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(6)]

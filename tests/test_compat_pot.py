@@ -293,3 +293,93 @@ def test_bad_potentials_init_is_refused(init, match, problem):
     a, b, x, y = problem
     with pytest.raises(ValueError, match=match):
         pot.emd(a, b, metric_cost(x, y, "euclidean"), potentials_init=init)
+
+
+# --------------------------------------------------------------------------- dtypes and names
+
+
+def _dtypes(value):
+    """The dtypes a caller sees: of the plan, and of the log's arrays."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[1], dict):
+        return _dtypes(value[0]), {
+            key: _dtypes(item) for key, item in value[1].items() if key in ("u", "v", "G")
+        }
+    if scipy.sparse.issparse(value):
+        return ("sparse", value.dtype)
+    return getattr(value, "dtype", type(value))
+
+
+def _forms(a):
+    return {"array": a, "float32": a.astype(np.float32), "float16": a.astype(np.float16),
+            "list": a.tolist(), "empty": []}
+
+
+@pytest.mark.parametrize("a_form", ["array", "float32", "float16", "list", "empty"])
+@pytest.mark.parametrize("b_form", ["array", "float32", "list", "empty"])
+@pytest.mark.parametrize("m_form", ["float64", "float32", "list", "sparse32", "sparse64"])
+def test_outputs_have_the_dtype_pot_gives_them(a_form, b_form, m_form):
+    rng = np.random.default_rng(31)
+    a, b, cost = random_weights(rng, 4), random_weights(rng, 5), rng.random((4, 5))
+    A = _forms(a)[a_form]
+    B = _forms(b)[b_form]
+    M = {"float64": cost, "float32": cost.astype(np.float32), "list": cost.tolist(),
+         "sparse32": scipy.sparse.coo_array(cost.astype(np.float32)),
+         "sparse64": scipy.sparse.coo_array(cost)}[m_form]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # float16 weights do not sum to 1 to 6 decimals: no marginal check here.
+        for name, kwargs in (("emd", {}), ("emd", {"log": True}),
+                             ("emd2", {"log": True, "return_matrix": True})):
+            kwargs = {**kwargs, "check_marginals": False}
+            ours = getattr(pot, name)(A, B, M, **kwargs)
+            try:
+                theirs = getattr(ot, name)(A, B, M, **kwargs)
+            except ValueError:  # POT cannot make a float16 sparse plan; ours is float32
+                assert m_form.startswith("sparse") and a_form == "float16"
+                plan = ours[0] if isinstance(ours, tuple) else ours
+                plan = plan if name == "emd" else ours[1]["G"]
+                assert plan.dtype == np.float32
+                continue
+            assert _dtypes(ours) == _dtypes(theirs), (name, kwargs)
+            if name == "emd2":
+                assert isinstance(ours[0], float) and isinstance(theirs[0], float)
+
+
+@pytest.mark.parametrize("w_form", ["array", "float32", "list", None])
+@pytest.mark.parametrize("x_form", ["array", "float32", "list"])
+def test_emd2_lazy_outputs_have_the_dtype_pot_gives_them(w_form, x_form):
+    rng = np.random.default_rng(32)
+    x, y = rng.random((4, 2)), rng.random((5, 2))
+    a, b = random_weights(rng, 4), random_weights(rng, 5)
+    X = {"array": x, "float32": x.astype(np.float32), "list": x.tolist()}[x_form]
+    Y = y.astype(np.float32)
+    A = None if w_form is None else _forms(a)[w_form]
+    for B in (None, b, b.astype(np.float32), b.tolist()):
+        for kwargs in ({}, {"log": True, "return_matrix": False}):
+            ours = pot.emd2_lazy(X, Y, A, B, metric="euclidean", **kwargs)
+            theirs = ot.emd2_lazy(X, Y, A, B, metric="euclidean", **kwargs)
+            assert _dtypes(ours) == _dtypes(theirs), (type(B), kwargs)
+
+
+def test_a_float32_plan_is_the_float64_plan_rounded():
+    rng = np.random.default_rng(33)
+    a, b, cost = random_weights(rng, 30), random_weights(rng, 20), rng.random((30, 20))
+    plan32 = pot.emd(a.astype(np.float32), b.astype(np.float32), cost.astype(np.float32))
+    plan64 = pot.emd(a.astype(np.float32).astype(np.float64),
+                     b.astype(np.float32).astype(np.float64), cost.astype(np.float32))
+    assert plan32.dtype == np.float32
+    np.testing.assert_array_equal(plan32, plan64.astype(np.float32))
+
+
+def test_integer_weights_give_a_float64_plan_not_a_rounded_one():
+    plan = pot.emd(np.array([1, 1]), np.array([1, 1]), np.array([[0.0, 1.0], [1.0, 0.0]]))
+    assert plan.dtype == np.float64
+    np.testing.assert_array_equal(plan, np.eye(2))
+
+
+def test_dir_lists_only_the_public_names():
+    assert dir(pot) == sorted(pot.__all__)
+    assert {"np", "scipy", "solve_validated", "math", "warnings"}.isdisjoint(dir(pot))
+    namespace = {}
+    exec("from emd.compat.pot import *", namespace)
+    assert sorted(k for k in namespace if not k.startswith("__")) == sorted(pot.__all__)

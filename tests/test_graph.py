@@ -202,3 +202,81 @@ def test_float32_masses_that_agree_to_float32_precision_are_equal():
     assert value == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ValueError, match="equal total mass"):
         emd.wasserstein_graph((edges, np.ones(4)), a.astype(float), b.astype(float))
+
+
+# --------------------------------------------------------------------------- networkx graphs
+
+
+def test_networkx_graphs_are_read_with_their_weights_and_node_order():
+    nx = pytest.importorskip("networkx")
+    rng = np.random.default_rng(11)
+    n = 12
+    edges, lengths = _random_connected_graph(rng, n, extra=8)
+    # Nodes named by strings and inserted in a shuffled order: node k of the
+    # masses is list(graph)[k], whatever the names.
+    names = [f"v{k}" for k in rng.permutation(n)]
+    graph = nx.Graph()
+    graph.add_nodes_from(names)
+    for (i, j), length in zip(edges, lengths, strict=True):
+        graph.add_edge(names[i], names[j], weight=float(length))
+    order = [names.index(node) for node in graph]  # our index of each networkx position
+    a, b = rng.random(n), rng.random(n)
+    b *= a.sum() / b.sum()
+    # The reference: shortest paths computed by networkx itself, then POT.
+    dist = dict(nx.all_pairs_dijkstra_path_length(graph, weight="weight"))
+    nodes = list(graph)
+    cost = np.array([[dist[p][q] for q in nodes] for p in nodes])
+    expected = pot_cost(a[order], b[order], cost)
+    assert emd.wasserstein_graph(graph, a[order], b[order]) == pytest.approx(expected, rel=1e-9)
+    result = emd.solve_graph(graph, a[order], b[order])
+    assert result.status == "optimal" and result.certificate().optimal()
+    assert result.cost == pytest.approx(
+        emd.wasserstein_graph((edges, lengths), a, b), rel=1e-12)
+
+
+def test_networkx_edges_without_a_weight_have_length_one():
+    nx = pytest.importorskip("networkx")
+    # A path of 5 nodes: all the mass moves from one end to the other, 4 unit edges.
+    assert emd.wasserstein_graph(nx.path_graph(5), [1, 0, 0, 0, 0], [0, 0, 0, 0, 1]) == 4.0
+    # A 6-cycle: the opposite node is 3 edges away either way.
+    assert emd.wasserstein_graph(nx.cycle_graph(6), np.eye(6)[0], np.eye(6)[3]) == 3.0
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda nx: nx.DiGraph(nx.path_graph(3)), r"directed networkx graph.*to_undirected\(\)"),
+    (lambda nx: nx.MultiGraph(nx.path_graph(3)), "multigraph"),
+    (lambda nx: nx.Graph(), "graph has no nodes"),
+])
+def test_networkx_graphs_that_do_not_fit_are_refused_by_name(make, match):
+    nx = pytest.importorskip("networkx")
+    with pytest.raises(ValueError, match=match):
+        emd.solve_graph(make(nx), [1, 0, 0], [0, 0, 1])
+
+
+def test_networkx_weights_that_are_not_lengths_are_refused():
+    nx = pytest.importorskip("networkx")
+    graph = nx.path_graph(3)
+    graph.edges[0, 1]["weight"] = "far"
+    with pytest.raises(ValueError, match="edge attribute 'weight' must hold edge lengths"):
+        emd.solve_graph(graph, [1, 0, 0], [0, 0, 1])
+    graph.edges[0, 1]["weight"] = -1.0
+    with pytest.raises(ValueError, match="finite and nonnegative"):
+        emd.solve_graph(graph, [1, 0, 0], [0, 0, 1])
+
+
+@pytest.mark.parametrize("graph", [np.ones(5), object(), "graph", [[0, 1], [1]]])
+def test_a_graph_of_no_known_form_is_refused_with_the_forms_accepted(graph):
+    with pytest.raises(ValueError, match=r"graph must be a square adjacency matrix .* networkx"):
+        emd.solve_graph(graph, [1, 0, 0, 0, 0], [0, 0, 0, 0, 1])
+
+
+def test_solving_a_graph_does_not_import_networkx():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, emd\n"
+            "emd.solve_graph(np.array([[0, 1.0], [1.0, 0]]), [1, 0], [0, 1])\n"
+            "print('networkx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

@@ -193,9 +193,47 @@ def test_uncertified_solves_are_reported_not_ranked():
     (([np.ones(3)], [np.ones(3)]), {"k": 0}, ValueError, "k must be >= 1"),
     (([np.ones(3)], [np.ones(3)]), {"k": 1.5}, TypeError, "k must be an integer"),
     (([np.ones(3)], [np.full(4, 0.75)]), {}, ValueError, "same shape"),
-    (([np.ones(3)], [2 * np.ones(3)]), {}, ValueError, r"database\[0\] has total mass 6.0"),
+    (([np.ones(3)], [2 * np.ones(3)]), {}, ValueError,
+     r"queries\[0\] has total mass 3.0 but database\[0\] has 6.0"),
     (([-np.ones(3)], [np.ones(3)]), {}, ValueError, r"queries\[0\]: histogram has a negative"),
 ])
 def test_knn_rejects_bad_input(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         emd.knn(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- one query
+
+
+@pytest.mark.parametrize("form", ["grid", "positions", "points"])
+def test_one_query_of_the_database_form_is_one_query(form):
+    rng = np.random.default_rng(21)
+    if form == "grid":
+        database = [rng.random((8, 8)) for _ in range(12)]
+        database = [h / h.sum() for h in database]
+        query, kwargs = database[0] * 0.5 + database[5] * 0.5, {}
+    elif form == "positions":
+        positions = rng.random((16, 2))
+        database = [w / w.sum() for w in rng.random((12, 16))]
+        query, kwargs = 0.5 * database[3] + 0.5 * database[7], {"positions": positions}
+    else:
+        database = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(12)]
+        query, kwargs = (rng.random((6, 2)), np.full(6, 1 / 6)), {}
+    one = emd.knn(query, database, k=3, **kwargs)
+    listed = emd.knn([query], database, k=3, **kwargs)
+    assert one.indices.shape == (1, 3)
+    np.testing.assert_array_equal(one.indices, listed.indices)
+    np.testing.assert_array_equal(one.distances, listed.distances)
+    # The same row as brute force over cdist, bit for bit.
+    row = emd.cdist([query], database, **kwargs)[0]
+    order = np.lexsort((np.arange(row.size), row))[:3]
+    np.testing.assert_array_equal(one.indices[0], order)
+    np.testing.assert_array_equal(one.distances[0], row[order])
+
+
+def test_a_query_of_another_shape_is_refused_with_the_shape_expected():
+    rng = np.random.default_rng(22)
+    database = [rng.random((8, 8)) for _ in range(4)]
+    with pytest.raises(ValueError, match=r"queries\[0\] has shape \(8,\) but database\[0\] has "
+                       r"shape \(8, 8\).*one query is one array of that shape"):
+        emd.knn(rng.random((4, 8)), database, k=1, normalize=True)

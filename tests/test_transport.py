@@ -452,9 +452,11 @@ def test_wasserstein_normalises_like_scipy():
     assert emd.wasserstein(p, q, wa, wb) == pytest.approx(ref, rel=1e-12)
 
 
-def test_wasserstein_warns_where_the_default_changes_the_answer():
+def test_wasserstein_moves_masses_as_given_only_when_asked():
     x, y, a = [0.0, 1.0, 3.0], [5.0, 6.0, 8.0], [1.0, 1.0, 1.0]
-    with pytest.warns(FutureWarning, match="normalize=False"):
-        moved = emd.wasserstein(x, y, a, a)
-    assert moved == pytest.approx(15.0)  # 3 units of mass moved as given
-    assert emd.wasserstein(x, y, a, a, normalize=True) == pytest.approx(5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default is settled: no FutureWarning
+        assert emd.wasserstein(x, y, a, a) == pytest.approx(5.0)
+    assert emd.wasserstein(x, y, a, a, normalize=False) == pytest.approx(15.0)  # 3 units moved
+    with pytest.raises(TypeError, match="normalize must be True or False"):
+        emd.wasserstein(x, y, a, a, normalize=None)

@@ -8,9 +8,14 @@ compared to 6 decimals and ``b`` is then rescaled to the mass of ``a``, a 2-D
 ``b`` in ``emd2`` solves one problem per column, the log dictionary has the
 keys ``cost``, ``u``, ``v``, ``warning`` and ``result_code`` (POT's codes: 1
 optimal, 3 iteration limit), and hitting ``numItermax`` gives POT's
-``UserWarning``.  Bad input raises :class:`POTCompatError`, which is both a
-``ValueError`` and the ``AssertionError`` that POT raises, so existing
-``except`` clauses keep working.
+``UserWarning``.  Plans and potentials come back in the float dtype POT gives
+them (that of ``a``, else ``b``, else ``M`` or ``X_a``, lists taking the
+dtype of the first array argument), computed in float64; costs are Python
+floats.  Integer inputs give float64 (POT casts the plan to integers), and a
+sparse plan of float16 inputs is float32 where scipy.sparse has no float16.  Bad
+input raises :class:`POTCompatError`, which is both a ``ValueError`` and the
+``AssertionError`` that POT raises, so existing ``except`` clauses keep
+working.
 
 As in POT 0.9.7, a ``scipy.sparse`` cost matrix ``M`` lists the only
 allowed pairs: its stored entries are the arcs (an explicit zero is an arc
@@ -43,9 +48,14 @@ from numpy.typing import ArrayLike
 from emd import _engine
 from emd._result import certify_flow
 from emd._validation import as_cost_matrix, as_float_array, as_point_pair, check_weight_values
-from emd.transport import _center, solve_points_validated, solve_validated
+from emd.transport import center_potentials, solve_points_validated, solve_validated
 
 __all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy"]
+
+
+def __dir__() -> list[str]:
+    # What this module offers is what POT's offers: not the names it imports.
+    return sorted(__all__)
 
 # POT has no code for a finished solve whose optimality could not be proven; 3
 # ("not optimal") is the honest one, with a warning that says why.
@@ -69,6 +79,58 @@ _WARM_BLOCK = 512
 
 class POTCompatError(ValueError, AssertionError):
     """Invalid input, raised where POT raises ``AssertionError``."""
+
+
+def _is_empty(value: Any) -> bool:
+    try:
+        return value is None or len(value) == 0
+    except TypeError:  # a sparse matrix or a scalar
+        return False
+
+
+def _dtype_of(value: Any) -> np.dtype:
+    dtype = getattr(value, "dtype", None)
+    return dtype if isinstance(dtype, np.dtype) else np.asarray(value).dtype
+
+
+def _pot_dtypes(*args: Any) -> list[np.dtype | None]:
+    """The dtype each argument has once POT has read it (``ot.utils.list_to_array``):
+    a Python list takes the dtype of the first argument that is not a list and has
+    no ``len()`` or a nonzero one (None among them: lists then keep their own
+    ``np.array`` dtype, as they do when there is no such argument); other arguments
+    keep theirs (``None`` for None)."""
+
+    def is_reference(arg: Any) -> bool:
+        if isinstance(arg, list):
+            return False
+        try:
+            return len(arg) > 0
+        except TypeError:
+            return True
+
+    reference = next((arg for arg in args if is_reference(arg)), None)
+    out: list[np.dtype | None] = []
+    for arg in args:
+        if arg is None:
+            out.append(None)
+        elif isinstance(arg, list) and reference is not None:
+            out.append(_dtype_of(reference))
+        else:
+            out.append(_dtype_of(arg))
+    return out
+
+
+def _output_dtype(args: tuple[Any, ...], fallback: int) -> np.dtype:
+    """The float dtype of POT's plan and potentials, for ``args`` in POT's order
+    (``a, b, M`` or ``a, b, X_a, X_b``): that of ``a``, or of ``b`` when ``a`` is
+    empty, or of ``args[fallback]`` when both are (``a`` itself in ``emd`` and
+    ``emd2``, ``X_a`` in ``emd2_lazy``).  The arrays are computed in float64 and
+    cast to it, as POT casts them.  An integer dtype gives float64 (POT casts the
+    plan to integers, with a warning; a plan rounded to integers is not optimal)."""
+    dtypes = _pot_dtypes(*args)
+    a, b = args[0], args[1]
+    dtype = dtypes[0] if not _is_empty(a) else dtypes[1] if not _is_empty(b) else dtypes[fallback]
+    return dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
 
 
 def _weights(w: ArrayLike | None, name: str, size: int) -> np.ndarray:
@@ -241,20 +303,33 @@ def _solve_sparse(a, b, rows, cols, costs, shape, max_iter) -> _SparseResult:
             "M's stored entries admit no transport plan between a and b: "
             + _no_plan_message(a, b, rows, cols)
         )
-    u, _, v, _ = _center(a, b, y[:n], np.zeros(n), -y[n:], np.zeros(b.size))
+    u, _, v, _ = center_potentials(a, b, y[:n], np.zeros(n), -y[n:], np.zeros(b.size))
     moving = flow > 0
     plan = scipy.sparse.coo_array((flow[moving], (rows[moving], cols[moving])), shape=shape)
     return _SparseResult(cost, plan, u, v, status)
 
 
-def _log(result, warning: str | None) -> dict[str, Any]:
+def _log(result, warning: str | None, dtype: np.dtype) -> dict[str, Any]:
     return {
         "cost": result.cost,
-        "u": result.u.copy(),
-        "v": result.v.copy(),
+        "u": result.u.astype(dtype),  # a copy, also for float64
+        "v": result.v.astype(dtype),
         "warning": warning,
         "result_code": _RESULT_CODES[result.status],
     }
+
+
+def _plan(result, sparse: bool, dtype: np.dtype) -> np.ndarray | scipy.sparse.coo_array:
+    """The plan as POT returns it: dense, or a ``coo_array`` for a sparse ``M``, in ``dtype``
+    (float32 for a sparse float16 plan where scipy.sparse cannot hold float16, as in recent
+    scipy, on which POT fails)."""
+    if sparse:
+        plan = scipy.sparse.coo_array(result.plan)
+        try:
+            return plan.astype(dtype)
+        except ValueError:  # "scipy.sparse does not support dtype float16"
+            return plan.astype(np.float32)
+    return result.plan.toarray().astype(dtype, copy=False)
 
 
 def _status_warning(result) -> str | None:
@@ -322,8 +397,9 @@ def emd(
     """
     _check_threads(numThreads)
     result, warning = _solve(a, b, M, numItermax, check_marginals, potentials_init)
-    plan = result.plan if scipy.sparse.issparse(M) else result.plan.toarray()
-    return (plan, _log(result, warning)) if log else plan
+    dtype = _output_dtype((a, b, M), 0)
+    plan = _plan(result, scipy.sparse.issparse(M), dtype)
+    return (plan, _log(result, warning, dtype)) if log else plan
 
 
 def emd2(
@@ -353,6 +429,8 @@ def emd2(
     _check_threads(numThreads)
     b_arr = np.asarray(b) if b is not None else None
     if b_arr is not None and b_arr.ndim == 2:
+        # Each column with the dtype POT gives b (a list takes that of a or M).
+        b_arr = b_arr.astype(_pot_dtypes(a, b, M)[1], copy=False)
         return [
             emd2(a, b_arr[:, k], M, numItermax=numItermax, log=log,
                  return_matrix=return_matrix, check_marginals=check_marginals,
@@ -362,9 +440,10 @@ def emd2(
     result, warning = _solve(a, b, M, numItermax, check_marginals, potentials_init)
     if not log:
         return result.cost
-    info = _log(result, warning)
+    dtype = _output_dtype((a, b, M), 0)
+    info = _log(result, warning, dtype)
     if return_matrix:
-        info["G"] = result.plan if scipy.sparse.issparse(M) else result.plan.toarray()
+        info["G"] = _plan(result, scipy.sparse.issparse(M), dtype)
     return result.cost, info
 
 
@@ -416,7 +495,8 @@ def emd2_lazy(
     # As in POT, return_matrix (on by default here) alone already asks for the log.
     if not (log or return_matrix):
         return result.cost
-    info = _log(result, warning)
+    dtype = _output_dtype((a, b, X_a, X_b), 2)
+    info = _log(result, warning, dtype)
     if return_matrix:
-        info["G"] = scipy.sparse.coo_array(result.plan)
+        info["G"] = _plan(result, True, dtype)
     return result.cost, info

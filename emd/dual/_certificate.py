@@ -16,7 +16,13 @@ from numpy.typing import ArrayLike
 
 from emd._engine import PointCosts
 from emd._result import DEFAULT_RTOL, Certificate, TransportResult
-from emd._validation import as_positive_int, balance, check_metric, optional_weights
+from emd._validation import (
+    as_positive_int,
+    balance,
+    check_metric,
+    input_eps,
+    optional_weights,
+)
 from emd.dual._checks import _EPS, Seed, _samples, _solved_points, _true_metric
 from emd.dual._witness import _RESULT_OR_POINTS, witness_from_result
 from emd.transport import solve_points_validated
@@ -146,6 +152,7 @@ def certify(
     kind: str = "upper",
     n_probes: int = 1000,
     seed: Seed = None,
+    normalize: bool = False,
 ) -> DualCertificate:
     """Certify a W1 computation from both sides: LP optimality and the KR witness.
 
@@ -161,7 +168,9 @@ def certify(
     Parameters
     ----------
     x, y, a, b, metric, p
-        As in :func:`kr_witness`; ``x`` may be a TransportResult instead.
+        As in :func:`kr_witness` (masses moved as given: equal totals, by the
+        tolerance of "Total masses" in :mod:`emd`); ``x`` may be a
+        TransportResult instead.
     result : TransportResult, optional
         A solution for these points (its coordinates must equal ``x``, ``y``).
     kind : {"upper", "lower", "mid"}, default "upper"
@@ -169,6 +178,10 @@ def certify(
     n_probes : int, default 1000
         Random probe points.
     seed : int or numpy.random.Generator, optional
+    normalize : bool, default False
+        Rescale both weight vectors to total mass 1, as in :func:`kr_witness`
+        (with ``result``: the given ``a``, ``b`` are compared with its weights
+        after that rescaling).
 
     Returns
     -------
@@ -202,6 +215,8 @@ def certify(
             if given is None:
                 continue
             given = optional_weights(given, name, kept.size)
+            if normalize:
+                given = given / math.fsum(given)
             # The solver may have balanced the totals exactly, moving a few units in
             # the last place: that is the same problem, anything more is not.
             if not np.allclose(given, kept, rtol=0.0, atol=1e-12 * float(kept.sum())):
@@ -213,7 +228,7 @@ def certify(
         name, p_value = _true_metric("euclidean" if metric is None else metric, p)
         a_arr = optional_weights(a, "a", xs.shape[0])
         b_arr = optional_weights(b, "b", ys.shape[0])
-        a_arr, b_arr = balance(a_arr, b_arr, False)
+        a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
         result = solve_points_validated(xs, ys, a_arr, b_arr, name, p_value, None)
     n_probes = as_positive_int(n_probes, "n_probes", minimum=0)
     witness = witness_from_result(result, kind=kind)

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from emd._certify import exact_dot
 from emd._engine import PointCosts
 from emd._result import TransportResult
-from emd._validation import balance, check_metric, optional_weights
+from emd._validation import balance, check_metric, input_eps, optional_weights
 from emd.dual._checks import _choice, _eval_points, _samples, _solved_points, _true_metric
 from emd.structured._onedim import solve_1d
 from emd.transport import solve_points_validated
@@ -210,7 +210,8 @@ def kr_witness(
     y : array_like, shape (m, d)
         Target points.
     a, b : array_like, optional
-        Weights, uniform when omitted.
+        Weights, uniform when omitted.  Moved as given: equal totals, by the
+        tolerance of "Total masses" in :mod:`emd`, unless ``normalize``.
     metric : {"euclidean", "cityblock", "chebyshev", "minkowski"}, optional
         Default ``"euclidean"``.  ``"sqeuclidean"`` is rejected: duality
         with 1-Lipschitz functions needs a metric.
@@ -257,7 +258,7 @@ def kr_witness(
     name, p_value = _true_metric("euclidean" if metric is None else metric, p)
     a_arr = optional_weights(a, "a", xs.shape[0])
     b_arr = optional_weights(b, "b", ys.shape[0])
-    a_arr, b_arr = balance(a_arr, b_arr, normalize)
+    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     return _fit_witness(xs, ys, a_arr, b_arr, name, p_value, kind)
 
 

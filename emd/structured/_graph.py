@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,8 +82,50 @@ class GraphResult:
         )
 
 
+_GRAPH_FORMS = (
+    "a square adjacency matrix (a dense array or a scipy.sparse array), an (edges, lengths) "
+    "pair or a networkx.Graph"
+)
+
+
+def _from_networkx(graph: Any) -> Any:
+    """The sparse adjacency of a networkx graph (``None`` for anything else), by
+    networkx's own ``to_scipy_sparse_array``: nodes in the graph's order
+    (``list(graph)``), lengths from the edge attribute ``weight`` (1 where missing).
+
+    networkx is not imported here: a networkx graph can only exist once its
+    module is loaded, so the module is looked up, never loaded, and ``import emd``
+    does not depend on it.
+    """
+    networkx = sys.modules.get("networkx")
+    if networkx is None or not isinstance(graph, networkx.Graph):
+        return None
+    if graph.is_directed():
+        raise ValueError(
+            "graph is a directed networkx graph, but W1 on a graph uses undirected edges "
+            "(travel either way); pass graph.to_undirected()"
+        )
+    if graph.is_multigraph():
+        raise ValueError(
+            "graph is a networkx multigraph; pass a networkx.Graph with one edge per pair "
+            "of nodes (of parallel edges, only the shortest matters)"
+        )
+    if graph.number_of_nodes() == 0:
+        raise ValueError("graph has no nodes")
+    try:
+        return networkx.to_scipy_sparse_array(graph, weight="weight", dtype=float, format="coo")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"graph: the networkx edge attribute 'weight' must hold edge lengths ({exc})"
+        ) from None
+
+
 def _edge_list(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
-    """``(i, j, length, n_nodes)`` from a sparse/dense adjacency matrix or an edge list."""
+    """``(i, j, length, n_nodes)`` from a sparse/dense adjacency matrix, an edge list or
+    a networkx graph."""
+    adjacency = _from_networkx(graph)
+    if adjacency is not None:
+        graph = adjacency
     if isinstance(graph, tuple) and len(graph) == 2:
         edges = np.asarray(graph[0])
         if edges.ndim != 2 or edges.shape[1] != 2:
@@ -106,6 +149,13 @@ def _edge_list(graph: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | No
             raise ValueError(f"graph adjacency must be square, got shape {coo.shape}")
         lengths = as_float_array(coo.data, "graph weights", 1)
         return coo.row.astype(np.intp), coo.col.astype(np.intp), lengths, coo.shape[0]
+    try:
+        shape = np.shape(graph)
+    except ValueError:  # ragged nested lists
+        shape = None
+    if shape is None or len(shape) != 2:
+        what = type(graph).__name__ if not shape else f"{type(graph).__name__} of shape {shape}"
+        raise ValueError(f"graph must be {_GRAPH_FORMS}; got {what}")
     dense = as_float_array(graph, "graph", 2)
     if dense.shape[0] != dense.shape[1]:
         raise ValueError(f"graph adjacency must be square, got shape {dense.shape}")
@@ -144,19 +194,21 @@ def solve_graph(
 
     Parameters
     ----------
-    graph : sparse matrix, ndarray or (edges, weights)
+    graph : sparse matrix, ndarray, (edges, weights) or networkx.Graph
         Edge lengths.  A ``scipy.sparse`` matrix (stored entries are edges, as
         in :mod:`scipy.sparse.csgraph`), a dense ``(n, n)`` array (nonzero
-        entries are edges), or a pair ``(edges, weights)`` with ``edges`` of
-        shape ``(k, 2)``.  Edges are undirected: ``G[i, j]`` and ``G[j, i]``
-        both allow travel either way, and parallel edges keep the shortest
-        (duplicate entries of a sparse matrix are first summed, as scipy does).
+        entries are edges), a pair ``(edges, weights)`` with ``edges`` of
+        shape ``(k, 2)``, or an undirected ``networkx.Graph``, read by
+        ``networkx.to_scipy_sparse_array``: node ``k`` is ``list(graph)[k]``
+        (the graph's node order) and lengths are the edge attribute
+        ``weight`` (1 where it is missing).  Edges are undirected: ``G[i, j]``
+        and ``G[j, i]`` both allow travel either way, and parallel edges keep
+        the shortest (duplicate entries of a sparse matrix are first summed,
+        as scipy does).
     a, b : array_like, shape (n_nodes,)
-        Nonnegative masses on the nodes, moved as given: their totals must
-        agree to the precision of their dtype (:func:`emd._validation.mass_rtol`:
-        ``n * eps``, at least 1e-9 and at most ``sqrt(eps)`` relative); a
-        difference beyond float64 rounding is removed by rescaling ``b`` to
-        the total of ``a``.  Or pass ``normalize=True``.
+        Nonnegative masses on the nodes, moved as given: their totals must be
+        equal to the precision of the inputs, by the tolerance of "Total
+        masses" in :mod:`emd`.  Or pass ``normalize=True``.
     normalize : bool, default False
         Rescale both to mass 1.
     max_iter : int, optional
@@ -190,6 +242,9 @@ def solve_graph(
     1.5
     >>> emd.solve_graph((edges[:3], lengths[:3]), [1, 0, 0, 0], [0, 0, 0, 1]).method
     'tree'
+    >>> import networkx as nx                 # node k is list(graph)[k]; lengths: "weight"
+    >>> emd.solve_graph(nx.path_graph(5), [1, 0, 0, 0, 0], [0, 0, 0, 0, 1]).cost
+    4.0
     """
     i, j, lengths, n_nodes = _edge_list(graph)
     a_arr = as_weights(a, "a")
@@ -303,8 +358,8 @@ def wasserstein_graph(
 
     The number of :func:`solve_graph`, which takes the same arguments and
     also returns the potential and the edge flows.  Masses are moved as given
-    (equal totals to the precision of the inputs' dtype, ``b`` rescaled to
-    the total of ``a``) unless ``normalize=True`` rescales both to 1.
+    (equal totals, by the tolerance of "Total masses" in :mod:`emd`) unless
+    ``normalize=True`` rescales both to 1.
 
     Returns
     -------

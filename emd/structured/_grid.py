@@ -661,11 +661,9 @@ def solve_grid(
     ----------
     A, B : array_like
         Nonnegative histograms of equal shape, in 1, 2 or 3 dimensions.  The
-        masses are moved as given: their totals must agree to the precision of
-        their dtype (:func:`emd._validation.mass_rtol`: ``n * eps``, at least
-        1e-9 and at most ``sqrt(eps)`` relative); a difference beyond float64
-        rounding is removed by rescaling ``B`` to the total of ``A``.  Or pass
-        ``normalize=True``.
+        masses are moved as given: their totals must be equal to the precision
+        of the inputs, by the tolerance of "Total masses" in :mod:`emd`.  Or
+        pass ``normalize=True``.
     metric : {"cityblock", "chebyshev", "euclidean"}
         Ground metric between bin centres.  City-block and Chebyshev are exact;
         Euclidean is exact in 1-D and, in 2-D, an upper bound within
@@ -776,8 +774,8 @@ def wasserstein_grid(
 
     The number of :func:`solve_grid`, which takes the same arguments and
     returns the potential, flows and error bound as well.  Masses are moved
-    as given (equal totals to the precision of the inputs' dtype, ``B``
-    rescaled to the total of ``A``) unless ``normalize=True`` rescales both to 1.
+    as given (equal totals, by the tolerance of "Total masses" in :mod:`emd`)
+    unless ``normalize=True`` rescales both to 1.
 
     Returns
     -------

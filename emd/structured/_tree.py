@@ -225,10 +225,9 @@ def wasserstein_tree(
         ``edge_lengths[i] >= 0`` is the length of the edge from ``i`` to
         ``parents[i]``; the root's entry is ignored (it may be anything).
     a, b : array_like, shape (n,)
-        Nonnegative finite masses on the nodes, moved as given: equal totals
-        to the precision of their dtype (``n * eps`` relative, at least 1e-9,
-        at most ``sqrt(eps)``; a difference beyond float64 rounding is removed
-        by rescaling ``b`` to the total of ``a``) unless ``normalize`` is true.
+        Nonnegative finite masses on the nodes, moved as given: equal totals,
+        by the tolerance of "Total masses" in :mod:`emd`, unless ``normalize``
+        is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
 
@@ -316,8 +315,8 @@ def solve_tree(
     edge_lengths : array_like, shape (n,)
         Nonnegative length of the edge to the parent (ignored at the root).
     a, b : array_like, shape (n,)
-        Nonnegative masses with equal totals (to the precision of their
-        dtype, as in :func:`wasserstein_tree`) unless ``normalize`` is true.
+        Nonnegative masses with equal totals (by the tolerance of "Total
+        masses" in :mod:`emd`) unless ``normalize`` is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
 
