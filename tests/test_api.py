@@ -201,7 +201,7 @@ SIGNATURES = {
     'emd.dual.ProjectionWitness.p': 'attribute',
     'emd.dual.ProjectionWitness.value': 'attribute',
     'emd.dual.ProjectionWitness.weights': 'attribute',
-    'emd.dual.SlicedEstimate': "(estimate: 'float', kind: 'str', directions: 'np.ndarray', values: 'np.ndarray', witness: 'ProjectionWitness', n_iter: 'int' = 0) -> None",
+    'emd.dual.SlicedEstimate': "(estimate: 'float', kind: 'str', directions: 'np.ndarray', values: 'np.ndarray', witness: 'ProjectionWitness | None', n_iter: 'int' = 0) -> None",
     'emd.dual.SlicedEstimate.directions': 'attribute',
     'emd.dual.SlicedEstimate.estimate': 'attribute',
     'emd.dual.SlicedEstimate.kind': 'attribute',
