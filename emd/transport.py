@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
+from emd._arrays import accepts_tensors
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -124,6 +125,7 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     return result
 
 
+@accepts_tensors("emd._autodiff._transport:solve")
 def solve(
     a: ArrayLike,
     b: ArrayLike,
@@ -231,6 +233,7 @@ def solve_validated(
     return _assemble(solution, a, b, fill, source, None)
 
 
+@accepts_tensors("emd._autodiff._transport:solve_points")
 def solve_points(
     x: ArrayLike,
     y: ArrayLike,
@@ -440,6 +443,7 @@ def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> flo
     return cost
 
 
+@accepts_tensors("emd._autodiff._transport:wasserstein")
 def wasserstein(
     x: ArrayLike,
     y: ArrayLike,

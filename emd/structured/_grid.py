@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
+from emd._arrays import accepts_tensors
 from emd._core import _line
 from emd._core._network_simplex import (
     GRID_METRIC_CODES,
@@ -636,6 +637,7 @@ def _choose_L(L: int | None, max_rel_error: float | None) -> int:
     return high
 
 
+@accepts_tensors("emd._autodiff._transport:solve_grid")
 def solve_grid(
     A: ArrayLike,
     B: ArrayLike,
@@ -756,6 +758,7 @@ def solve_grid(
     return result
 
 
+@accepts_tensors("emd._autodiff._transport:wasserstein_grid")
 def wasserstein_grid(
     A: ArrayLike,
     B: ArrayLike,

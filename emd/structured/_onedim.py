@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 from emd import _certify
+from emd._arrays import accepts_tensors
 from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
 from emd._core._line import line_cost
 from emd._result import Certificate
@@ -170,6 +171,7 @@ def _weighted_cost(
     return line_cost(vals[order], signed[order])
 
 
+@accepts_tensors("emd._autodiff._transport:wasserstein_1d")
 def wasserstein_1d(
     u_values: ArrayLike,
     v_values: ArrayLike,

@@ -1,0 +1,254 @@
+"""The tensor twins of the single-problem functions: :func:`emd.wasserstein`,
+:func:`emd.solve`, :func:`emd.solve_points`, :func:`emd.wasserstein_1d`,
+:func:`emd.solve_grid` and :func:`emd.wasserstein_grid`.
+
+Each runs the NumPy function on NumPy copies (so the value, the status and its
+warnings are the NumPy call's), and turns the plan and potentials of that one
+solve into the Jacobian factors of :mod:`._rules`.  ``wasserstein*`` give a 0-d
+tensor; ``solve*`` give the usual result object, computed in NumPy (its plan,
+potentials and :meth:`certificate` unchanged), with only ``cost`` replaced by
+the differentiable 0-d tensor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from emd._autodiff._call import Call
+from emd._autodiff._rules import Rule, Term, position_gradients, weight_gradient
+from emd._validation import (
+    as_point_pair,
+    as_points,
+    balance,
+    check_metric,
+    input_eps,
+    optional_weights,
+)
+
+NEEDS_VALUES = (
+    "{name} with JAX arrays needs concrete values (not inside jax.jit or jax.vmap): its "
+    "result object holds the plan and potentials as NumPy arrays; the distances "
+    "(emd.wasserstein, emd.wasserstein_grid, emd.compat.pot.emd2) trace under jit"
+)
+
+
+def _as_float64(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _scalar_rule(call: Call, parts: Any) -> Rule:
+    """A rule for a scalar output: ``parts(args)`` returns the value and a dict of the
+    Jacobian factor of each argument that may be a leaf."""
+
+    def compute(arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        value, jacobians = parts(call.numpy(arrays))
+        return np.asarray(value, dtype=np.float64), [
+            np.asarray(jacobians[path[0]], dtype=np.float64).reshape(shape)
+            for path, shape in zip(call.paths, call.shapes, strict=True)
+        ]
+
+    return Rule(compute, (), tuple(Term(k) for k in range(len(call.paths))), call.shapes)
+
+
+def _with_result(call: Call, rule: Rule, kept: list, name: str) -> Any:
+    """The solve's result object with ``cost`` the differentiable tensor."""
+    cost = call.apply(rule)
+    if not kept:  # traced JAX arrays: the callback has not run
+        raise ValueError(NEEDS_VALUES.format(name=name))
+    return dataclasses.replace(kept[-1], cost=cost)
+
+
+def _point_gradients(x, y, result, metric: str, p: float) -> tuple[np.ndarray, np.ndarray]:
+    plan = result.plan
+    x_arr, y_arr = as_point_pair(x, y)
+    return position_gradients(x_arr, y_arr, plan.row, plan.col, plan.data, metric, p)
+
+
+def _weights_or_uniform(w: Any, size: int, name: str) -> np.ndarray:
+    return optional_weights(w, name, size)
+
+
+# Point sets and cost matrices
+# ----------------------------
+
+
+def points_parts(args: dict[str, Any]) -> tuple[float, dict[str, Any], Any]:
+    """Value, Jacobian factors and result of :func:`emd.wasserstein` on NumPy arguments
+    (``x, y, a, b, metric, p, normalize``): the NumPy call's value, bit for bit."""
+    from emd.transport import line_cost, solve_points, solve_points_validated, wasserstein
+
+    x, y, a, b = args["x"], args["y"], args["a"], args["b"]
+    normalize = args["normalize"]
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    x_arr, y_arr = as_point_pair(x, y)
+    metric, p = check_metric(args["metric"], args["p"])
+    a_arr = _weights_or_uniform(a, x_arr.shape[0], "a")
+    b_arr = _weights_or_uniform(b, y_arr.shape[0], "b")
+    a_moved, b_moved = balance(a_arr, b_arr, bool(normalize), eps=input_eps(a, b))
+    if x_arr.shape[1] == 1 and metric != "sqeuclidean":
+        # The line: the closed form's value (as emd.wasserstein), the monotone plan and
+        # CDF potentials of the same transport for the gradients.
+        value = (wasserstein(x, y, a, b, metric=args["metric"], p=args["p"], normalize=True)
+                 if normalize else line_cost(x_arr[:, 0], y_arr[:, 0], a_moved, b_moved))
+        result = solve_points_validated(x_arr, y_arr, a_moved, b_moved, metric, p, None)
+    else:
+        result = solve_points(x_arr, y_arr, a_moved, b_moved, metric=args["metric"], p=args["p"])
+        value = result.cost
+    grad_x, grad_y = _point_gradients(x_arr, y_arr, result, metric, p)
+    jacobians = {
+        "x": grad_x, "y": grad_y,
+        "a": weight_gradient(result.u, a_arr, bool(normalize)),
+        "b": weight_gradient(result.v, b_arr, bool(normalize)),
+    }
+    return value, jacobians, result
+
+
+def wasserstein(x, y, a, b, metric, p, normalize) -> Any:
+    """Tensor twin of :func:`emd.wasserstein`: a 0-d tensor, differentiable in ``x``,
+    ``y``, ``a`` and ``b``."""
+    call = Call({"x": x, "y": y, "a": a, "b": b})
+    constants = {"metric": metric, "p": p, "normalize": normalize}
+
+    def parts(args):
+        value, jacobians, _ = points_parts({**args, **constants})
+        return value, jacobians
+
+    return call.apply(_scalar_rule(call, parts))
+
+
+def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs) -> Any:
+    """Tensor twin of :func:`emd.solve_points`: the NumPy result with ``cost`` a 0-d
+    tensor, differentiable in ``x``, ``y``, ``a`` and ``b``."""
+    from emd.transport import solve_points as numpy_solve_points
+
+    call = Call({"x": x, "y": y, "a": a, "b": b})
+    kept: list = []
+
+    def parts(args):
+        result = numpy_solve_points(args["x"], args["y"], args["a"], args["b"], metric=metric,
+                                    p=p, normalize=normalize, max_iter=max_iter, n_jobs=n_jobs)
+        kept.append(result)
+        x_arr = as_points(args["x"], "x")
+        metric_name, p_value = check_metric(metric, p)
+        grad_x, grad_y = _point_gradients(args["x"], args["y"], result, metric_name, p_value)
+        a_raw = _weights_or_uniform(args["a"], x_arr.shape[0], "a")
+        b_raw = _weights_or_uniform(args["b"], result.b.size, "b")
+        return result.cost, {
+            "x": grad_x, "y": grad_y,
+            "a": weight_gradient(result.u, a_raw, bool(normalize)),
+            "b": weight_gradient(result.v, b_raw, bool(normalize)),
+        }
+
+    return _with_result(call, _scalar_rule(call, parts), kept, "emd.solve_points")
+
+
+def solve(a, b, cost, normalize, max_iter, n_jobs) -> Any:
+    """Tensor twin of :func:`emd.solve`: the NumPy result with ``cost`` a 0-d tensor,
+    differentiable in ``a``, ``b`` (potentials) and ``cost`` (the plan)."""
+    from emd.transport import solve as numpy_solve
+
+    call = Call({"a": a, "b": b, "cost": cost})
+    kept: list = []
+
+    def parts(args):
+        result = numpy_solve(args["a"], args["b"], args["cost"], normalize=normalize,
+                             max_iter=max_iter, n_jobs=n_jobs)
+        kept.append(result)
+        return result.cost, {
+            "a": weight_gradient(result.u, _as_float64(args["a"]), bool(normalize)),
+            "b": weight_gradient(result.v, _as_float64(args["b"]), bool(normalize)),
+            "cost": result.dense_plan(),
+        }
+
+    return _with_result(call, _scalar_rule(call, parts), kept, "emd.solve")
+
+
+# The line
+# --------
+
+
+def wasserstein_1d(u_values, v_values, u_weights, v_weights) -> Any:
+    """Tensor twin of :func:`emd.wasserstein_1d`: a 0-d tensor, differentiable in the
+    values (``sum_j P_ij sign(x_i - y_j)``) and the weights (the CDF potentials)."""
+    from emd.structured._onedim import solve_1d
+    from emd.structured._onedim import wasserstein_1d as numpy_wasserstein_1d
+
+    call = Call({"u_values": u_values, "v_values": v_values, "u_weights": u_weights,
+                 "v_weights": v_weights})
+
+    def parts(args):
+        x, y = args["u_values"], args["v_values"]
+        wu, wv = args["u_weights"], args["v_weights"]
+        value = numpy_wasserstein_1d(x, y, wu, wv)
+        line = solve_1d(x, y, wu, wv)
+        x_arr, y_arr = _as_float64(x).reshape(-1, 1), _as_float64(y).reshape(-1, 1)
+        plan = line.plan
+        grad_x, grad_y = position_gradients(x_arr, y_arr, plan.row, plan.col, plan.data,
+                                            "cityblock", 1.0)
+        jacobians = {"u_values": grad_x[:, 0], "v_values": grad_y[:, 0]}
+        if wu is not None:
+            jacobians["u_weights"] = weight_gradient(line.u, _as_float64(wu), True)
+        if wv is not None:
+            jacobians["v_weights"] = weight_gradient(line.v, _as_float64(wv), True)
+        return value, jacobians
+
+    return call.apply(_scalar_rule(call, parts))
+
+
+# Grids
+# -----
+
+
+def _grid_parts(options: dict[str, Any]):
+    from emd.structured._grid import solve_grid as numpy_solve_grid
+
+    normalize = bool(options["normalize"])
+
+    def parts(args):
+        result = numpy_solve_grid(args["A"], args["B"], **options)
+        potential = result.potential.ravel()
+        return result, {
+            "A": weight_gradient(potential, _as_float64(args["A"]).ravel(), normalize),
+            "B": weight_gradient(-potential, _as_float64(args["B"]).ravel(), normalize),
+        }
+
+    return parts
+
+
+def solve_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
+               return_flows, max_iter) -> Any:
+    """Tensor twin of :func:`emd.solve_grid`: the NumPy result with ``cost`` a 0-d tensor,
+    differentiable in ``A`` and ``B`` (the potential on the bins)."""
+    call = Call({"A": A, "B": B})
+    grid_parts = _grid_parts(dict(
+        metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
+        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter))
+    kept: list = []
+
+    def parts(args):
+        result, jacobians = grid_parts(args)
+        kept.append(result)
+        return result.cost, jacobians
+
+    return _with_result(call, _scalar_rule(call, parts), kept, "emd.solve_grid")
+
+
+def wasserstein_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
+                     max_iter, return_flows) -> Any:
+    """Tensor twin of :func:`emd.wasserstein_grid`: a 0-d tensor, differentiable in ``A``
+    and ``B``."""
+    call = Call({"A": A, "B": B})
+    grid_parts = _grid_parts(dict(
+        metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
+        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter))
+
+    def parts(args):
+        result, jacobians = grid_parts(args)
+        return result.cost, jacobians
+
+    return call.apply(_scalar_rule(call, parts))
+
