@@ -5,6 +5,7 @@ The public API::
     emd.solve(a, b, cost)                 # dense cost matrix
     emd.solve_points(x, y, a, b, metric)  # costs computed on the fly, O(n) memory
     emd.wasserstein(x, y, a, b, metric)   # the distance only
+    emd.wasserstein_batch(xs, ys)         # one distance per pair of a minibatch
     emd.min_cost_flow(tails, heads, costs, supply)  # sparse transshipment
     emd.wasserstein_1d / wasserstein_grid / wasserstein_graph / wasserstein_tree  # floats
     emd.solve_1d / solve_grid / solve_graph / solve_tree                          # results
@@ -13,14 +14,23 @@ The public API::
 result object with the plan or flows and the dual potentials (transport
 results also a ``certificate()`` of optimality).
 
+PyTorch tensors and JAX arrays are accepted by ``wasserstein``,
+``wasserstein_1d``, ``wasserstein_batch``, ``solve``, ``solve_points``,
+``solve_grid``, ``wasserstein_grid``, ``pairwise``, ``cdist`` and
+``emd.compat.pot``: the answer comes back as the same kind (dtype, device),
+differentiable, with gradients from the optimal plan and potentials (see
+"Training with PyTorch or JAX" in the README).  Neither library is imported
+until such an array arrives.
+
 Total masses
 ------------
 Each function follows one of two rules, whatever the totals turn out to be
 (no rounding of a total can move a call from one rule to the other):
 
 * **Distributions** (:func:`wasserstein`, :func:`wasserstein_1d`,
-  :func:`solve_1d`, :mod:`emd.divergences`): each weight vector is divided
-  by its own total, as :func:`scipy.stats.wasserstein_distance` does.
+  :func:`wasserstein_batch`, :func:`solve_1d`, :mod:`emd.divergences`): each
+  weight vector is divided by its own total, as
+  :func:`scipy.stats.wasserstein_distance` does.
   Totals need not agree.  (The estimators of :mod:`emd.dual` take samples,
   each of weight ``1/n``.)
 * **Masses as given** (:func:`solve`, :func:`solve_points`,
@@ -50,6 +60,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from emd._minibatch import wasserstein_batch
 from emd._result import Certificate, FlowResult, TransportResult
 from emd.batch import cdist, pairwise
 from emd.neighbors import NeighborsResult, knn
@@ -99,6 +110,7 @@ __all__ = [
     "solve_tree",
     "wasserstein",
     "wasserstein_1d",
+    "wasserstein_batch",
     "wasserstein_graph",
     "wasserstein_grid",
     "wasserstein_tree",

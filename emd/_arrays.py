@@ -1,23 +1,21 @@
 """Array libraries at the boundary: PyTorch and JAX arrays in, the same kind out.
 
 The solvers work on NumPy float64 arrays.  A public function that receives a
-PyTorch tensor or a JAX array routes the call (:func:`accepts_tensors`) to its
+PyTorch tensor or a JAX array routes the call (:func:`twin`) to its
 differentiable twin in :mod:`emd._autodiff`, which converts every array to a
 NumPy CPU copy once (:func:`to_numpy`), solves, and gives the answer back in
-the caller's library, float dtype and device (:func:`dtype_of`, the backends'
-``wrap``).  The libraries are recognised by the module of an argument's type
-(and, when a library is already loaded, by ``isinstance``), so ``import emd``
-imports neither: a tensor can only exist once its library is loaded.
+the caller's library, float dtype and device (the backends' ``wrap``).  The
+libraries are recognised by the module of an argument's type (and, when a
+library is already loaded, by ``isinstance``), so ``import emd`` imports
+neither: a tensor can only exist once its library is loaded.
 """
 
 from __future__ import annotations
 
-import functools
 import importlib
-import inspect
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -27,9 +25,6 @@ NUMPY = "numpy"
 
 #: How a user names each kind in an error message.
 _KIND_NAMES = {TORCH: "torch tensors", JAX: "JAX arrays", NUMPY: "NumPy arrays"}
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def _loaded_type(module: str, *path: str) -> Any:
     """``module.path`` if ``module`` is already imported (never imports it), else None."""
@@ -80,9 +75,11 @@ def tensor_kind(named: dict[str, Any]) -> str | None:
     """The one array library among the arguments (``"torch"`` or ``"jax"``), or None when
     there is none.
 
-    Mixing kinds is a ``ValueError`` naming the arguments: PyTorch with JAX, or either
-    with NumPy arrays, whose answer would have no one kind, dtype and device to come
-    back in.  Lists, scalars and None mix with anything (they are constants).
+    Mixing kinds is a ``ValueError`` naming the arguments: PyTorch with JAX, or PyTorch
+    with NumPy arrays (as POT's backends refuse it: a NumPy array where a tensor was meant
+    silently cuts the gradient).  NumPy arrays beside JAX arrays are constants, as they
+    are in JAX itself (``jax.test_util.check_grads`` passes them).  Lists, scalars and
+    None mix with anything.
     """
     found: dict[str, list[str]] = {}
     for name, value in named.items():
@@ -93,12 +90,12 @@ def tensor_kind(named: dict[str, Any]) -> str | None:
     tensors = [kind for kind in (TORCH, JAX) if kind in found]
     if not tensors:
         return None
-    if len(found) > 1:
+    clash = len(tensors) > 1 or (TORCH in found and NUMPY in found)
+    if clash:
         parts = [f"{_KIND_NAMES[kind]} ({', '.join(names)})" for kind, names in found.items()]
-        first = tensors[0]
         raise ValueError(
             "the array arguments mix kinds: " + " and ".join(parts) + "; pass every array "
-            f"as {_KIND_NAMES[first]} (the answer comes back in the arguments' kind)"
+            f"as {_KIND_NAMES[tensors[0]]} (the answer comes back in the arguments' kind)"
         )
     return tensors[0]
 
@@ -132,27 +129,10 @@ def to_numpy(value: Any) -> Any:
     return value
 
 
-def accepts_tensors(target: str) -> Callable[[F], F]:
-    """Route calls that hold a PyTorch or JAX array among their arguments to ``target``
-    (``"module:function"``, imported on first such call), with every argument bound by
-    name and defaults filled in from the decorated function's own signature.
-
-    NumPy calls pay one scan of the arguments' types and nothing else.
-    """
+def twin(target: str) -> Callable[..., Any]:
+    """The differentiable twin ``"module:function"`` of a public function, imported on
+    first use.  Public functions call it from their first lines when
+    :func:`has_tensor` finds a PyTorch or JAX array among their arguments (inline, not
+    a decorator: a wrapper frame would move where their warnings point)."""
     module_name, _, function_name = target.partition(":")
-
-    def decorate(function: F) -> F:
-        signature = inspect.signature(function)
-
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if has_tensor(args) or has_tensor(kwargs.values()):
-                bound = signature.bind(*args, **kwargs)
-                bound.apply_defaults()
-                twin = getattr(importlib.import_module(module_name), function_name)
-                return twin(**bound.arguments)
-            return function(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
+    return getattr(importlib.import_module(module_name), function_name)

@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine, _few
+from emd._arrays import has_tensor, twin
 from emd._core import _costs
 from emd._core._network_simplex import PairWorkspace
 from emd._engine import PointCosts
@@ -1209,6 +1210,13 @@ def pairwise(
     ...     print(D[0, 2], sorted(os.listdir(folder)))
     2.0 ['D.npy', 'D.npy.progress']
     """
+    if has_tensor((hists, positions, cost)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._batch:pairwise")(
+            hists, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
+            progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
+            spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
+            block_size=block_size, cost=cost, return_status=return_status,
+            warm_start=warm_start)
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
@@ -1258,6 +1266,13 @@ def cdist(
     >>> D, ok
     (array([[3.]]), array([[ True]]))
     """
+    if has_tensor((hists_a, hists_b, positions, cost)):  # PyTorch or JAX: the twin
+        return twin("emd._autodiff._batch:cdist")(
+            hists_a, hists_b, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
+            progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
+            spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
+            block_size=block_size, cost=cost, return_status=return_status,
+            warm_start=warm_start)
     return _compute(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
-from emd._arrays import accepts_tensors
+from emd._arrays import has_tensor, twin
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -125,7 +125,6 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     return result
 
 
-@accepts_tensors("emd._autodiff._transport:solve")
 def solve(
     a: ArrayLike,
     b: ArrayLike,
@@ -203,6 +202,9 @@ def solve(
     >>> result.certificate().optimal()
     True
     """
+    if has_tensor((a, b, cost)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._transport:solve")(
+            a, b, cost, normalize, max_iter, n_jobs)
     a_arr = as_weights(a, "a")
     b_arr = as_weights(b, "b")
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
@@ -233,7 +235,6 @@ def solve_validated(
     return _assemble(solution, a, b, fill, source, None)
 
 
-@accepts_tensors("emd._autodiff._transport:solve_points")
 def solve_points(
     x: ArrayLike,
     y: ArrayLike,
@@ -292,6 +293,9 @@ def solve_points(
     >>> result.plan.nnz
     2
     """
+    if has_tensor((x, y, a, b)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._transport:solve_points")(
+            x, y, a, b, metric, p, normalize, max_iter, n_jobs)
     x_arr, y_arr = as_point_pair(x, y)
     metric, p_value = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
@@ -443,7 +447,6 @@ def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> flo
     return cost
 
 
-@accepts_tensors("emd._autodiff._transport:wasserstein")
 def wasserstein(
     x: ArrayLike,
     y: ArrayLike,
@@ -495,6 +498,9 @@ def wasserstein(
     >>> emd.wasserstein([0, 1, 3], [5, 6, 8], [1, 2, 3], [3, 2, 1], normalize=False)
     24.0
     """
+    if has_tensor((x, y, a, b)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._transport:wasserstein")(
+            x, y, a, b, metric, p, normalize)
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be True or False, got {normalize!r}")
     x_arr, y_arr = as_point_pair(x, y)

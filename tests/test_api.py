@@ -25,7 +25,8 @@ PUBLIC_NAMES = {
         "OneDimResult", "SolverWarning", "TransportResult", "TreeResult", "__version__",
         "cdist", "divergences", "dual", "knn", "min_cost_flow", "pairwise", "solve", "solve_1d",
         "solve_graph", "solve_grid", "solve_points", "solve_tree", "wasserstein",
-        "wasserstein_1d", "wasserstein_graph", "wasserstein_grid", "wasserstein_tree",
+        "wasserstein_1d", "wasserstein_batch", "wasserstein_graph", "wasserstein_grid",
+        "wasserstein_tree",
     ],
     "emd.divergences": [
         "cross_entropy", "entropy", "js", "kl", "tv",
@@ -277,6 +278,7 @@ SIGNATURES = {
     'emd.solve_tree': "(parents: 'ArrayLike', edge_lengths: 'ArrayLike', a: 'ArrayLike', b: 'ArrayLike', normalize: 'bool' = False) -> 'TreeResult'",
     'emd.wasserstein': "(x: 'ArrayLike', y: 'ArrayLike', a: 'ArrayLike | None' = None, b: 'ArrayLike | None' = None, *, metric: 'str' = 'euclidean', p: 'float | None' = None, normalize: 'bool' = True) -> 'float'",
     'emd.wasserstein_1d': "(u_values: 'ArrayLike', v_values: 'ArrayLike', u_weights: 'ArrayLike | None' = None, v_weights: 'ArrayLike | None' = None) -> 'float'",
+    'emd.wasserstein_batch': "(xs: 'Sequence[ArrayLike] | np.ndarray', ys: 'Sequence[ArrayLike] | np.ndarray', a: 'Sequence[ArrayLike] | np.ndarray | None' = None, b: 'Sequence[ArrayLike] | np.ndarray | None' = None, *, metric: 'str' = 'euclidean', p: 'float | None' = None, normalize: 'bool' = True, n_jobs: 'int | None' = None) -> 'Any'",
     'emd.wasserstein_graph': "(graph: 'Any', a: 'ArrayLike', b: 'ArrayLike', *, normalize: 'bool' = False, max_iter: 'int | None' = None) -> 'float'",
     'emd.wasserstein_grid': "(A: 'ArrayLike', B: 'ArrayLike', *, metric: 'str' = 'cityblock', spacing: 'float' = 1.0, L: 'int | None' = None, max_rel_error: 'float | None' = None, exact: 'bool' = False, normalize: 'bool' = False, volume: 'bool' = False, max_iter: 'int | None' = None, return_flows: 'bool' = False) -> 'float'",
     'emd.wasserstein_tree': "(parents: 'ArrayLike', edge_lengths: 'ArrayLike', a: 'ArrayLike', b: 'ArrayLike', normalize: 'bool' = False) -> 'float'",

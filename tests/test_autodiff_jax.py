@@ -115,5 +115,28 @@ def test_bad_input_is_the_numpy_value_error():
     a, b, cost = cost_problem(46)
     with pytest.raises(ValueError, match="must have equal total mass"):
         emd.solve(J(2 * a), J(b), J(cost))
-    with pytest.raises(ValueError, match=r"JAX arrays \(a, b\) and NumPy arrays \(cost\)"):
-        emd.solve(J(a), J(b), cost)
+    # NumPy arrays beside JAX arrays are constants, as in JAX itself.
+    ga = jax.grad(lambda a: emd.solve(a, J(b), cost).cost)(J(a))
+    np.testing.assert_allclose(np.asarray(ga), jax.grad(
+        lambda a: emd.solve(a, J(b), J(cost)).cost)(J(a)), rtol=0, atol=0)
+
+
+def test_batches_matrices_and_the_pot_layer():
+    import emd.compat.pot as pot
+
+    problems = [points_problem(50 + k, n=4, m=5) for k in range(3)]
+    xs, ys = (np.stack([pr[i] for pr in problems]) for i in (0, 1))
+    check_grads(lambda x, y: emd.wasserstein_batch(x, y), (J(xs), J(ys)), order=1,
+                modes=["rev"], eps=1e-6, atol=1e-6, rtol=1e-6)
+    jitted = jax.jit(lambda x, y: emd.wasserstein_batch(x, y))(J(xs), J(ys))
+    np.testing.assert_array_equal(np.asarray(jitted), emd.wasserstein_batch(xs, ys))
+    hists = np.random.default_rng(51).random((3, 5)) + 0.1
+    check_grads(lambda h: emd.pairwise(h, positions=jnp.arange(5.0), normalize=True),
+                (J(hists),), order=1, modes=["rev"], eps=1e-6, atol=1e-6, rtol=1e-6)
+    a, b, cost = cost_problem(52)
+    value = pot.emd2(J(a), J(b), J(cost))
+    assert float(value) == pot.emd2(a, b, cost)
+    ga = jax.jit(jax.grad(lambda a: pot.emd2(a, J(b), J(cost))))(J(a))
+    _, log = pot.emd2(a, b, cost, log=True)
+    np.testing.assert_allclose(np.asarray(ga), log["u"] - log["u"].mean(), atol=1e-14)
+    assert pot.emd(J(a), J(b), J(cost)).shape == cost.shape

@@ -118,7 +118,7 @@ def test_float32_in_float32_out_and_gradients_in_each_inputs_dtype():
     value.backward()
     assert xt.grad.dtype == torch.float32 and xt.grad.shape == xt.shape
     # The solve ran on the float32 values, in float64.
-    assert float(value) == pytest.approx(emd.wasserstein(x.astype(np.float32),
+    assert value.item() == pytest.approx(emd.wasserstein(x.astype(np.float32),
                                                          y.astype(np.float32)), rel=1e-6)
 
 
@@ -152,7 +152,7 @@ def test_grid_result_keeps_its_certificate():
 def test_one_point_each_side_closed_form():
     x, y = T([[0.0, 0.0]]), T([[3.0, 4.0]])
     value = emd.wasserstein(x, y)
-    assert float(value) == 5.0
+    assert value.item() == 5.0
     gx, gy = grads(value, x, y)
     np.testing.assert_allclose(gx, [[-0.6, -0.8]], rtol=1e-15)
     np.testing.assert_allclose(gy, [[0.6, 0.8]], rtol=1e-15)
@@ -166,7 +166,7 @@ def test_line_closed_form():
     # Mass 1/2 at 0 and 1 against 1/2 at 5 and 6: W1 = 5; each source moves right.
     x, y = T([0.0, 1.0]), T([5.0, 6.0])
     value = emd.wasserstein_1d(x, y)
-    assert float(value) == 5.0
+    assert value.item() == 5.0
     gx, gy = grads(value, x, y)
     np.testing.assert_array_equal(gx, [-0.5, -0.5])
     np.testing.assert_array_equal(gy, [0.5, 0.5])
@@ -333,3 +333,174 @@ def test_no_warning_on_a_clean_training_step():
         warnings.simplefilter("error")
         emd.wasserstein(xt, T(y), T(a), T(b)).backward()
     assert xt.grad is not None
+
+
+# Minibatches: one distance per pair
+# ----------------------------------
+
+
+def test_batch_values_gradients_and_finite_differences():
+    rng = np.random.default_rng(50)
+    problems = [points_problem(50 + k, n=5, m=6) for k in range(4)]
+    xs = np.stack([pr[0] for pr in problems])
+    ys = np.stack([pr[1] for pr in problems])
+    a = np.stack([pr[2] for pr in problems])
+    b = np.stack([pr[3] for pr in problems])
+    tensors = [T(v) for v in (xs, ys, a, b)]
+    values = emd.wasserstein_batch(*tensors)
+    np.testing.assert_array_equal(values.detach().numpy(), emd.wasserstein_batch(xs, ys, a, b))
+    cotangent = rng.normal(size=4)
+    ours = [g.numpy() for g in torch.autograd.grad(values, tensors, torch.tensor(cotangent))]
+
+    def f(xs, ys, a, b):
+        return float(cotangent @ emd.wasserstein_batch(xs, ys, a, b))
+
+    for k, arg in enumerate((xs, ys, a, b)):
+        direction = rng.normal(size=arg.shape)
+        expected = directional_difference(f, [xs, ys, a, b], k, direction)
+        assert float(np.sum(ours[k] * direction)) == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    assert torch.autograd.gradcheck(lambda x, y: emd.wasserstein_batch(x, y), tuple(tensors[:2]))
+
+
+def test_batch_of_lists_of_different_sizes():
+    xs = [T(points_problem(60 + k, n=3 + k, m=4)[0]) for k in range(3)]
+    ys = [T(points_problem(60 + k, n=3 + k, m=4)[1], grad=False) for k in range(3)]
+    values = emd.wasserstein_batch(xs, ys)
+    values[1].backward()
+    assert xs[0].grad is None or not xs[0].grad.any()
+    single = T(xs[1].detach().numpy())
+    emd.wasserstein(single, ys[1]).backward()
+    np.testing.assert_array_equal(xs[1].grad.numpy(), single.grad.numpy())
+
+
+def test_batch_backward_reuses_the_forward_plans(monkeypatch):
+    import emd.transport
+
+    calls = []
+    solve = emd.transport.solve_points_validated
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(emd.transport, "solve_points_validated", counted)
+    xs = T(np.random.default_rng(61).normal(size=(6, 8, 2)))
+    values = emd.wasserstein_batch(xs, T(np.zeros((6, 8, 2)), grad=False), n_jobs=1)
+    assert len(calls) == 6
+    values.sum().backward()
+    assert len(calls) == 6  # no solve in the backward
+
+
+# Distance matrices
+# -----------------
+
+
+@pytest.mark.parametrize("form", ["positions", "cost", "grid"])
+def test_pairwise_and_cdist_of_histograms(form):
+    rng = np.random.default_rng(70)
+    hists = rng.random((4, 6)) + 0.1
+    if form == "grid":
+        hists = hists.reshape(4, 2, 3)
+    kwargs = {"positions": rng.random((6, 2))} if form == "positions" else (
+        {"cost": rng.random((6, 6)) + np.eye(6)} if form == "cost" else {})
+    kwargs_t = {key: T(value, grad=False) for key, value in kwargs.items()}
+    H = T(hists)
+    D = emd.pairwise(H, normalize=True, **kwargs_t)
+    expected = emd.pairwise(hists, normalize=True, **kwargs)
+    np.testing.assert_allclose(D.detach().numpy(), expected, rtol=1e-12, atol=1e-15)
+    cotangent = rng.normal(size=(4, 4))
+    (grad,) = torch.autograd.grad(D, H, torch.tensor(cotangent))
+
+    def f(hists):
+        return float(np.sum(cotangent * emd.pairwise(hists, normalize=True, **kwargs)))
+
+    for _ in range(3):
+        direction = rng.normal(size=hists.shape)
+        assert float(np.sum(grad.numpy() * direction)) == pytest.approx(
+            directional_difference(f, [hists], 0, direction), rel=1e-6, abs=1e-9)
+    C = emd.cdist(H[:3], H[1:], normalize=True, **kwargs_t)
+    np.testing.assert_allclose(C.detach().numpy(),
+                               emd.cdist(hists[:3], hists[1:], normalize=True, **kwargs),
+                               rtol=1e-12, atol=1e-15)
+
+
+def test_pairwise_of_point_sets_differentiates_the_points():
+    sets = [points_problem(80 + k, n=4, m=5)[:3:2] for k in range(3)]
+    tensors = [(T(x), T(w)) for x, w in sets]
+    D = emd.pairwise(tensors, normalize=True)
+    np.testing.assert_allclose(D.detach().numpy(), emd.pairwise(sets, normalize=True),
+                               rtol=1e-12)
+    D[0, 2].backward()
+    single = [T(sets[0][0]), T(sets[2][0]), T(sets[0][1]), T(sets[2][1])]
+    emd.wasserstein(*single).backward()
+    # D[0, 2] and D[2, 0] are one solve; only D[0, 2] was differentiated.
+    np.testing.assert_allclose(tensors[0][0].grad.numpy(), single[0].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tensors[2][1].grad.numpy(), single[3].grad.numpy(), rtol=1e-12)
+    assert not tensors[1][0].grad.any()
+
+
+def test_matrix_options_for_files_and_clusters_are_refused():
+    with pytest.raises(ValueError, match="out applies to NumPy histograms only"):
+        emd.pairwise(T(np.ones((3, 4))), out="D.npy")
+
+
+# emd.compat.pot with tensors, as POT's torch backend
+# ---------------------------------------------------
+
+
+def test_pot_layer_gradients_are_pots():
+    import emd.compat.pot as pot
+
+    a, b, cost = cost_problem(90, n=9, m=8)
+    ours = [T(v) for v in (a, b, cost)]
+    theirs = [T(v) for v in (a, b, cost)]
+    value, log = pot.emd2(*ours, log=True, return_matrix=True)
+    value.backward()
+    ot.emd2(*theirs).backward()
+    for mine, pot_tensor in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(mine.grad.numpy(), pot_tensor.grad.numpy(), rtol=1e-9,
+                                   atol=1e-12)
+    np.testing.assert_allclose(log["G"].numpy(), ot.emd(a, b, cost), atol=1e-15)
+    assert isinstance(log["u"], torch.Tensor) and log["cost"] is value
+    # POT's dtype rule: that of a (float32 here), whatever M's.
+    plan = pot.emd(T(a, dtype=torch.float32), T(b, dtype=torch.float32), T(cost))
+    assert plan.dtype == torch.float32 and not plan.requires_grad
+    assert pot.emd2([], [], T(cost)).dtype == torch.float64
+    costs = pot.emd2(T(a), T(np.stack([b, b[::-1]], axis=1)), T(cost))
+    assert isinstance(costs, list) and len(costs) == 2
+
+
+def test_pot_layer_sparse_cost_gradient_is_the_plan_on_the_pattern():
+    import emd.compat.pot as pot
+
+    n = 6
+    rows = np.repeat(np.arange(n), 2)
+    cols = np.stack([np.arange(n), (np.arange(n) + 1) % n], axis=1).ravel()
+    values = np.random.default_rng(91).random(rows.size) + 0.1
+    sparse = torch.sparse_coo_tensor(torch.tensor(np.stack([rows, cols])),
+                                     torch.tensor(values), (n, n), requires_grad=True,
+                                     check_invariants=True)
+    a = T(np.full(n, 1.0 / n))
+    value = pot.emd2(a, T(np.full(n, 1.0 / n)), sparse)
+    value.backward()
+    plan = pot.emd(a.detach(), torch.full((n,), 1.0 / n, dtype=torch.float64), sparse.detach())
+    assert plan.layout == torch.sparse_coo
+    dense_plan = plan.to_dense().numpy()
+    grad = sparse.grad.coalesce()
+    idx = grad.indices().numpy()
+    np.testing.assert_allclose(grad.values().numpy(), dense_plan[idx[0], idx[1]], atol=1e-15)
+    assert value.item() == pytest.approx(float(np.sum(dense_plan[rows, cols] * values)))
+
+
+def test_pot_lazy_gradients_match_the_dense_solve():
+    import emd.compat.pot as pot
+
+    x, y, a, b = points_problem(92, "sqeuclidean")
+    xt, yt = T(x), T(y)
+    value, log = pot.emd2_lazy(xt, yt, T(a), T(b), metric="sqeuclidean")
+    value.backward()
+    xd, yd = T(x), T(y)
+    ot.emd2(T(a), T(b), ot.dist(xd, yd)).backward()
+    np.testing.assert_allclose(xt.grad.numpy(), xd.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(yt.grad.numpy(), yd.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert log["G"].layout == torch.sparse_coo

@@ -39,10 +39,11 @@ def wrap(array: Any, like: Any = None, dtype: Any = None) -> Any:
     return jnp.asarray(np.asarray(array), dtype=dtype if dtype is not None else like.dtype)
 
 
-def apply(rule: Rule, leaves: list[Any]) -> Any:
-    """The rule's value as a JAX array that carries its backward."""
+def apply(rule: Rule, leaves: list[Any], dtype: Any = None) -> Any:
+    """The rule's value as a JAX array (in ``dtype``, else :func:`result_dtype`) that
+    carries its backward."""
     leaves = [jnp.asarray(leaf) for leaf in leaves]
-    dtype = result_dtype(leaves)
+    dtype = result_dtype(leaves) if dtype is None else dtype
     shapes = (
         jax.ShapeDtypeStruct(rule.value_shape, dtype),
         [jax.ShapeDtypeStruct(rule.jacobian_shape(term), dtype) for term in rule.terms],

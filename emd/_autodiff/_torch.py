@@ -74,6 +74,7 @@ class _Solve(torch.autograd.Function):
         return tuple(out)
 
 
-def apply(rule: Rule, leaves: list[Any]) -> Any:
-    """The rule's value as a tensor that carries its backward."""
-    return _Solve.apply(rule, result_dtype(leaves), *leaves)
+def apply(rule: Rule, leaves: list[Any], dtype: Any = None) -> Any:
+    """The rule's value as a tensor (in ``dtype``, else :func:`result_dtype`) that carries
+    its backward."""
+    return _Solve.apply(rule, dtype or result_dtype(leaves), *leaves)

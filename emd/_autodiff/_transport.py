@@ -18,15 +18,11 @@ from typing import Any
 import numpy as np
 
 from emd._autodiff._call import Call
+from emd._autodiff._linearize import points_parts, status_of
 from emd._autodiff._rules import Rule, Term, position_gradients, weight_gradient
-from emd._validation import (
-    as_point_pair,
-    as_points,
-    balance,
-    check_metric,
-    input_eps,
-    optional_weights,
-)
+from emd._status import warn_status
+from emd._validation import as_point_pair, as_points, check_metric, optional_weights
+from emd.structured._grid import GridResult
 
 NEEDS_VALUES = (
     "{name} with JAX arrays needs concrete values (not inside jax.jit or jax.vmap): its "
@@ -58,7 +54,12 @@ def _with_result(call: Call, rule: Rule, kept: list, name: str) -> Any:
     cost = call.apply(rule)
     if not kept:  # traced JAX arrays: the callback has not run
         raise ValueError(NEEDS_VALUES.format(name=name))
-    return dataclasses.replace(kept[-1], cost=cost)
+    result = kept[-1]
+    if isinstance(result, GridResult):
+        # A grid's proof reads the cost: proven here on the float, so that certificate()
+        # never has to read a tensor that requires grad.
+        return dataclasses.replace(result, cost=cost, _proof=result.certificate())
+    return dataclasses.replace(result, cost=cost)
 
 
 def _point_gradients(x, y, result, metric: str, p: float) -> tuple[np.ndarray, np.ndarray]:
@@ -74,47 +75,15 @@ def _weights_or_uniform(w: Any, size: int, name: str) -> np.ndarray:
 # Point sets and cost matrices
 # ----------------------------
 
-
-def points_parts(args: dict[str, Any]) -> tuple[float, dict[str, Any], Any]:
-    """Value, Jacobian factors and result of :func:`emd.wasserstein` on NumPy arguments
-    (``x, y, a, b, metric, p, normalize``): the NumPy call's value, bit for bit."""
-    from emd.transport import line_cost, solve_points, solve_points_validated, wasserstein
-
-    x, y, a, b = args["x"], args["y"], args["a"], args["b"]
-    normalize = args["normalize"]
-    if not isinstance(normalize, (bool, np.bool_)):
-        raise TypeError(f"normalize must be True or False, got {normalize!r}")
-    x_arr, y_arr = as_point_pair(x, y)
-    metric, p = check_metric(args["metric"], args["p"])
-    a_arr = _weights_or_uniform(a, x_arr.shape[0], "a")
-    b_arr = _weights_or_uniform(b, y_arr.shape[0], "b")
-    a_moved, b_moved = balance(a_arr, b_arr, bool(normalize), eps=input_eps(a, b))
-    if x_arr.shape[1] == 1 and metric != "sqeuclidean":
-        # The line: the closed form's value (as emd.wasserstein), the monotone plan and
-        # CDF potentials of the same transport for the gradients.
-        value = (wasserstein(x, y, a, b, metric=args["metric"], p=args["p"], normalize=True)
-                 if normalize else line_cost(x_arr[:, 0], y_arr[:, 0], a_moved, b_moved))
-        result = solve_points_validated(x_arr, y_arr, a_moved, b_moved, metric, p, None)
-    else:
-        result = solve_points(x_arr, y_arr, a_moved, b_moved, metric=args["metric"], p=args["p"])
-        value = result.cost
-    grad_x, grad_y = _point_gradients(x_arr, y_arr, result, metric, p)
-    jacobians = {
-        "x": grad_x, "y": grad_y,
-        "a": weight_gradient(result.u, a_arr, bool(normalize)),
-        "b": weight_gradient(result.v, b_arr, bool(normalize)),
-    }
-    return value, jacobians, result
-
-
 def wasserstein(x, y, a, b, metric, p, normalize) -> Any:
     """Tensor twin of :func:`emd.wasserstein`: a 0-d tensor, differentiable in ``x``,
     ``y``, ``a`` and ``b``."""
     call = Call({"x": x, "y": y, "a": a, "b": b})
-    constants = {"metric": metric, "p": p, "normalize": normalize}
 
     def parts(args):
-        value, jacobians, _ = points_parts({**args, **constants})
+        value, jacobians, result = points_parts(args["x"], args["y"], args["a"], args["b"],
+                                                metric, p, normalize)
+        warn_status(status_of(result), None)
         return value, jacobians
 
     return call.apply(_scalar_rule(call, parts))

@@ -31,8 +31,13 @@ to 1e-9 relative before result code 1 is given (a solve that finishes
 without that proof gets code 3 and a ``UserWarning`` saying so).  On costs
 spanning many orders of magnitude POT's own solver can return a plan far
 from optimal with code 1 (``tests/test_transport.py`` holds a 50 x 50 case
-where it is 10-100x too costly); these functions do not.  Only NumPy inputs
-are supported (POT's other backends are not).
+where it is 10-100x too costly); these functions do not.
+
+PyTorch tensors and JAX arrays work as with POT's backends: answers come
+back in the inputs' kind, POT's dtype and the inputs' device, and
+``emd2`` / ``emd2_lazy`` return a cost with POT's gradients (centred
+potentials for ``a`` and ``b``, the plan for ``M``, including a sparse
+``torch.sparse_coo_tensor`` ``M``; see :mod:`emd._autodiff`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ import scipy.sparse
 from numpy.typing import ArrayLike
 
 from emd import _engine
+from emd._arrays import has_tensor, twin
 from emd._result import certify_flow
 from emd._validation import as_cost_matrix, as_float_array, as_point_pair, check_weight_values
 from emd.transport import center_potentials, solve_points_validated, solve_validated
@@ -395,6 +401,10 @@ def emd(
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
+    if has_tensor((a, b, M)):  # PyTorch or JAX arrays: as POT's backends
+        return twin("emd._autodiff._pot:emd")(
+            a, b, M, numItermax, log, center_dual, numThreads, check_marginals,
+            potentials_init)
     _check_threads(numThreads)
     result, warning = _solve(a, b, M, numItermax, check_marginals, potentials_init)
     dtype = _output_dtype((a, b, M), 0)
@@ -426,6 +436,10 @@ def emd2(
     >>> ot.emd2([1.0, 0.0], [0.0, 1.0], [[0.0, 2.0], [2.0, 0.0]])
     2.0
     """
+    if has_tensor((a, b, M)):  # PyTorch or JAX arrays: differentiable, as POT's backends
+        return twin("emd._autodiff._pot:emd2")(
+            a, b, M, processes, numItermax, log, return_matrix, center_dual, numThreads,
+            check_marginals, potentials_init)
     _check_threads(numThreads)
     b_arr = np.asarray(b) if b is not None else None
     if b_arr is not None and b_arr.ndim == 2:
@@ -473,6 +487,10 @@ def emd2_lazy(
     >>> ot.emd2_lazy([[0.0], [1.0]], [[0.0], [3.0]], metric="euclidean", return_matrix=False)
     1.0
     """
+    if has_tensor((X_a, X_b, a, b)):  # PyTorch or JAX arrays: differentiable
+        return twin("emd._autodiff._pot:emd2_lazy")(
+            X_a, X_b, a, b, metric, numItermax, log, return_matrix, center_dual,
+            check_marginals, potentials_init)
     try:
         x, y = as_point_pair(X_a, X_b, ("X_a", "X_b"))
         a_arr = _weights(a, "a", x.shape[0])

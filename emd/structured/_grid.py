@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
-from emd._arrays import accepts_tensors
+from emd._arrays import has_tensor, twin
 from emd._core import _line
 from emd._core._network_simplex import (
     GRID_METRIC_CODES,
@@ -637,7 +637,6 @@ def _choose_L(L: int | None, max_rel_error: float | None) -> int:
     return high
 
 
-@accepts_tensors("emd._autodiff._transport:solve_grid")
 def solve_grid(
     A: ArrayLike,
     B: ArrayLike,
@@ -727,6 +726,10 @@ def solve_grid(
     >>> round(result.cost, 6), result.cost <= 13 ** 0.5 * (1 + result.rel_error_bound)
     (3.605551, True)
     """
+    if has_tensor((A, B)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._transport:solve_grid")(
+            A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
+            return_flows, max_iter)
     a_grid = _as_grid(A, "A")
     b_grid = _as_grid(B, "B")
     if a_grid.shape != b_grid.shape:
@@ -758,7 +761,6 @@ def solve_grid(
     return result
 
 
-@accepts_tensors("emd._autodiff._transport:wasserstein_grid")
 def wasserstein_grid(
     A: ArrayLike,
     B: ArrayLike,
@@ -803,6 +805,10 @@ def wasserstein_grid(
     >>> f"{emd.wasserstein_grid(A, B, metric='euclidean', exact=True):.4f}"
     '3.6056'
     """
+    if has_tensor((A, B)):  # PyTorch or JAX arrays: the differentiable twin
+        return twin("emd._autodiff._transport:wasserstein_grid")(
+            A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
+            max_iter, return_flows)
     result = solve_grid(
         A, B, metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
         normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 from emd import _certify
-from emd._arrays import accepts_tensors
+from emd._arrays import has_tensor, twin
 from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
 from emd._core._line import line_cost
 from emd._result import Certificate
@@ -171,7 +171,6 @@ def _weighted_cost(
     return line_cost(vals[order], signed[order])
 
 
-@accepts_tensors("emd._autodiff._transport:wasserstein_1d")
 def wasserstein_1d(
     u_values: ArrayLike,
     v_values: ArrayLike,
@@ -217,6 +216,9 @@ def wasserstein_1d(
     ...                      [1.4, 0.9, 3.1, 7.2], [3.2, 3.5]), 6)
     4.078133
     """
+    if has_tensor((u_values, v_values, u_weights, v_weights)):  # PyTorch or JAX: the twin
+        return twin("emd._autodiff._transport:wasserstein_1d")(
+            u_values, v_values, u_weights, v_weights)
     u = _as_values(u_values, "u_values")
     v = _as_values(v_values, "v_values")
     span = _check_span(u, v)
