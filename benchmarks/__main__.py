@@ -17,7 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_few, workloads_grid_frontier, workloads_pairs, workloads_scale
+from . import (
+    workloads,
+    workloads_few,
+    workloads_grid_frontier,
+    workloads_pairs,
+    workloads_scale,
+    workloads_training,
+)
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -29,6 +36,7 @@ QUICK = {
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
+    "training": {"quick": True},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -40,6 +48,7 @@ FULL = {
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
     "pairs": {"quick": False},
+    "training": {"quick": False},
 }
 
 
@@ -54,6 +63,8 @@ FAMILIES = {
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
     "(Spatial-KWD's times as the yardstick); 5 points vs 40 000-200 000 (vs ot.emd2)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
+    "training": "a training step (64 pairs x 256 points, forward + backward, torch): "
+    "emd.wasserstein_batch vs ot.emd2 in a Python loop",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -69,6 +80,8 @@ PEERS = {
                                    "pip install scikit-image"),
                  ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
+    "training": [("torch", None, "PyTorch (CPU): pip install torch"),
+                 ("ot", None, "POT: pip install pot")],
 }  # fmt: skip
 
 
@@ -115,6 +128,7 @@ def _families(config: dict):
 
     yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
+    yield "training", lambda: workloads_training.training(**config["training"])
 
 
 def _fmt(value, spec):
