@@ -183,3 +183,25 @@ def test_images_reads_tables_as_grids(tmp_path, capsys):
     assert load("images").main(args) == 0
     out = capsys.readouterr().out
     assert "two 16 x 16 images" in out and value(out, "chebyshev W1") > 0
+
+
+def test_training_wgan(tmp_path, capsys):
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    import ot
+
+    out = run("training_wgan", tmp_path, capsys)
+    rows = table(out, 4)  # step, W1 of the exact-loss run, W1 of the WGAN-GP run, critic
+    assert len(rows) >= 3 and rows[0, 0] == 0
+    # Both runs start from the same generator: the same first evaluation.
+    assert rows[0, 1] == rows[0, 2] == value(out, "initial W1")
+    # Gradients of the exact loss that pointed anywhere but downhill would not get here.
+    assert value(out, "final W1 with the exact loss") < 0.6 * value(out, "initial W1")
+    assert np.all(rows[:, 1:3] > 0)
+    # The sampling floor, recomputed with POT on the example's own data split.
+    module = load("training_wgan")
+    train_set, held = module.digits_plane(0, 200)
+    floor = ot.emd2(np.full(200, 1 / 200), np.full(200, 1 / 200),
+                    ot.dist(train_set[:200], held, metric="euclidean"), numItermax=10**7)
+    assert value(out, "exact W1 between 200 training and the held-out points") == pytest.approx(
+        floor, abs=1e-6)  # printed to 6 decimals
