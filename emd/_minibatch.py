@@ -36,6 +36,12 @@ class PairOutcome:
     jacobians: dict[str, np.ndarray] | None
     status: str
 
+    def factor(self, key: str) -> np.ndarray:
+        """The Jacobian factor of ``key`` (``x``, ``y``, ``a`` or ``b``)."""
+        if self.jacobians is None:
+            raise ValueError("this pair was solved without gradients")
+        return self.jacobians[key]
+
 
 def batch_size(xs: Any, ys: Any, a: Any, b: Any) -> int:
     """The number of pairs, after checking that every argument has one entry per pair."""

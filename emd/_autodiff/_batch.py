@@ -42,7 +42,7 @@ def _count(value: Any, name: str) -> int:
     """How many entries a stacked array (first axis) or a list holds."""
     if isinstance(value, (list, tuple)):
         return len(value)
-    shape = getattr(value, "shape", ())
+    shape: Any = getattr(value, "shape", ())
     if len(shape) < 2:
         raise ValueError(
             f"{name} must stack one entry per pair (at least 2 dimensions, the first over "
@@ -82,9 +82,9 @@ def wasserstein_batch(xs, ys, a, b, metric, p, normalize, n_jobs) -> Any:
         for term, (name, k) in zip(terms, sources, strict=True):
             key = keys[name]
             if k is None:
-                factor = np.stack([outcome.jacobians[key] for outcome in outcomes])
+                factor = np.stack([outcome.factor(key) for outcome in outcomes])
             else:
-                factor = outcomes[k].jacobians[key]
+                factor = outcomes[k].factor(key)
             jacobians.append(np.asarray(factor, dtype=np.float64).reshape(shapes[term.leaf]))
         return value, jacobians
 
@@ -161,7 +161,7 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
 
         metric, p = check_metric(options["metric"] or "euclidean", None)
 
-        def solve(left, right, left_raw, right_raw):
+        def solve_points(left, right, left_raw, right_raw):
             (x, wa), (y, wb) = left, right
             result = solve_points_validated(x, y, wa, wb, metric, p, max_iter)
             plan = result.plan
@@ -172,7 +172,7 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
                     (grad_y.reshape(shape_y), weight_gradient(result.v, right_raw[1], normalize)),
                     result.status)
 
-        return solve
+        return solve_points
     if form == "grid":
         from emd import _certify
         from emd.structured._grid import GridSolver
@@ -180,7 +180,7 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
         grid = GridSolver(shape, options["metric"] or "cityblock", options["spacing"],
                           options["L"])
 
-        def solve(left, right, left_raw, right_raw):
+        def solve_grid(left, right, left_raw, right_raw):
             supply, supply_low = _certify.difference(left.ravel(), right.ravel())
             result = grid(supply, max_iter, False, supply_low=supply_low)
             f = result.potential.ravel()
@@ -189,19 +189,19 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
                     (weight_gradient(-f, right_raw.ravel(), normalize).reshape(shape),),
                     result.status)
 
-        return solve
+        return solve_grid
     from emd.transport import solve_validated
 
     matrix = options["matrix"]
 
-    def solve(left, right, left_raw, right_raw):
+    def solve_dense(left, right, left_raw, right_raw):
         result = solve_validated(left.ravel(), right.ravel(), matrix, max_iter)
         return (result.cost,
                 (weight_gradient(result.u, left_raw.ravel(), normalize).reshape(shape),),
                 (weight_gradient(result.v, right_raw.ravel(), normalize).reshape(shape),),
                 result.status)
 
-    return solve
+    return solve_dense
 
 
 def _ground(options: dict[str, Any], size: int) -> np.ndarray | None:

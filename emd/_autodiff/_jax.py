@@ -21,6 +21,16 @@ from emd._arrays import to_numpy
 from emd._autodiff._rules import SECOND_ORDER, Rule, pullback
 
 
+def _callback_options() -> dict[str, Any]:
+    """One problem per batch entry under ``vmap``: ``vmap_method="sequential"`` where
+    ``jax.pure_callback`` takes it (JAX 0.4.35 on), which older JAX does by default."""
+    import inspect
+
+    if "vmap_method" in inspect.signature(jax.pure_callback).parameters:
+        return {"vmap_method": "sequential"}
+    return {}
+
+
 def _is_concrete(value: Any) -> bool:
     return not isinstance(value, jax.core.Tracer)
 
@@ -56,7 +66,7 @@ def apply(rule: Rule, leaves: list[Any], dtype: Any = None) -> Any:
 
     @jax.custom_jvp
     def traced(*xs: Any) -> Any:
-        return jax.pure_callback(host, shapes, *xs, vmap_method="sequential")
+        return jax.pure_callback(host, shapes, *xs, **_callback_options())
 
     @traced.defjvp
     def _no_second_order(primals: Any, tangents: Any) -> Any:

@@ -41,7 +41,7 @@ def points_parts(
     a_arr = optional_weights(a, names[2], x_arr.shape[0])
     b_arr = optional_weights(b, names[3], y_arr.shape[0])
     a_moved, b_moved = balance(a_arr, b_arr, normalize, names[2:], input_eps(a, b))
-    result = None
+    result: Any = None  # a TransportResult; None only on the line without gradients
     if x_arr.shape[1] == 1 and metric_name != "sqeuclidean":
         if normalize:
             from emd.structured._onedim import wasserstein_1d
