@@ -56,14 +56,20 @@ def kind_of(value: Any) -> str | None:
 
 
 def _items(value: Any) -> Iterable[Any]:
-    """The value and, for a list or tuple (a collection of histograms or point sets), its
-    items and the items of its tuples: where an array of some library can hide."""
+    """The value and, for a collection of arrays (a list or tuple whose first item is an
+    array or a ``(points, weights)`` tuple), its items and the items of its tuples: where
+    an array of some library can hide.  Lists of numbers or of lists of numbers are not
+    walked, so that the NumPy path pays nothing per number."""
     yield value
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield item
-            if isinstance(item, (list, tuple)):
-                yield from item
+    if not (isinstance(value, (list, tuple)) and value):
+        return
+    first = value[0]
+    if kind_of(first) is None and not isinstance(first, tuple):
+        return
+    for item in value:
+        yield item
+        if isinstance(item, tuple):
+            yield from item
 
 
 def has_tensor(values: Iterable[Any]) -> bool:
