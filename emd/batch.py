@@ -1159,6 +1159,11 @@ def pairwise(
         With ``out``, the file
         opened read-only as a memory map (or the Zarr array), holding the same
         bits as the in-memory result.
+        For PyTorch tensors or JAX arrays (stacked, or lists of them): the
+        matrix as a tensor of that kind, differentiable in the histograms and
+        the points of ``(points, weights)`` pairs, each pair one single solve
+        in memory (``positions`` and ``cost`` are constants; ``out``,
+        ``client`` and ``progress`` are NumPy-only).
 
     Warns
     -----

@@ -164,6 +164,10 @@ def solve(
     -------
     TransportResult
         Optimal cost, sparse plan, dual potentials and :meth:`~TransportResult.certificate`.
+        For PyTorch tensors or JAX arrays: the same result, computed in NumPy (plan,
+        potentials and certificate as for NumPy), with ``cost`` a 0-d tensor of the
+        inputs' kind, differentiable in ``a``, ``b`` (the centred potentials) and
+        ``cost`` (the plan) (README: "Training with PyTorch or JAX").
 
     Raises
     ------
@@ -283,6 +287,10 @@ def solve_points(
     Returns
     -------
     TransportResult
+        For PyTorch tensors or JAX arrays: the same result, computed in NumPy (plan,
+        potentials and certificate as for NumPy), with ``cost`` a 0-d tensor of the
+        inputs' kind, differentiable in ``x``, ``y`` (the plan's sum of the metric's
+        gradient) and ``a``, ``b`` (README: "Training with PyTorch or JAX").
 
     Examples
     --------
@@ -480,6 +488,9 @@ def wasserstein(
     Returns
     -------
     float
+        For PyTorch tensors or JAX arrays: a 0-d tensor of the inputs' kind,
+        differentiable in ``x``, ``y``, ``a`` and ``b`` (README: "Training with PyTorch
+        or JAX").
 
     Raises
     ------

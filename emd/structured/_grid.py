@@ -692,6 +692,10 @@ def solve_grid(
     Returns
     -------
     GridResult
+        For PyTorch tensors or JAX arrays: the same result, computed in NumPy
+        (potential, flows and certificate as for NumPy), with ``cost`` a 0-d tensor of
+        the inputs' kind, differentiable in ``A`` and ``B`` (the potential on the bins)
+        (README: "Training with PyTorch or JAX").
 
     Raises
     ------
@@ -788,6 +792,9 @@ def wasserstein_grid(
         The distance; for ``metric="euclidean"`` on a 2-D grid without
         ``exact=True``, an upper bound within ``solve_grid(...).rel_error_bound``.
         NaN if ``max_iter`` stopped the solver first.
+        For PyTorch tensors or JAX arrays: a 0-d tensor of the inputs' kind,
+        differentiable in ``A`` and ``B`` (the potential on the bins) (README: "Training
+        with PyTorch or JAX").
 
         Until the next release the float also answers the attributes of the
         :class:`GridResult` this function used to return (``.cost``,

@@ -196,6 +196,9 @@ def wasserstein_1d(
     -------
     float
         :math:`\\int |F_u(t) - F_v(t)|\\,dt`.
+        For PyTorch tensors or JAX arrays: a 0-d tensor of the inputs' kind,
+        differentiable in the values and the weights (README: "Training with PyTorch or
+        JAX").
 
     Raises
     ------
