@@ -68,10 +68,6 @@ def _point_gradients(x, y, result, metric: str, p: float) -> tuple[np.ndarray, n
     return position_gradients(x_arr, y_arr, plan.row, plan.col, plan.data, metric, p)
 
 
-def _weights_or_uniform(w: Any, size: int, name: str) -> np.ndarray:
-    return optional_weights(w, name, size)
-
-
 # Point sets and cost matrices
 # ----------------------------
 
@@ -104,8 +100,8 @@ def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs) -> Any:
         x_arr = as_points(args["x"], "x")
         metric_name, p_value = check_metric(metric, p)
         grad_x, grad_y = _point_gradients(args["x"], args["y"], result, metric_name, p_value)
-        a_raw = _weights_or_uniform(args["a"], x_arr.shape[0], "a")
-        b_raw = _weights_or_uniform(args["b"], result.b.size, "b")
+        a_raw = optional_weights(args["a"], "a", x_arr.shape[0])
+        b_raw = optional_weights(args["b"], "b", result.b.size)
         return result.cost, {
             "x": grad_x, "y": grad_y,
             "a": weight_gradient(result.u, a_raw, bool(normalize)),
