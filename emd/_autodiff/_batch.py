@@ -150,10 +150,12 @@ class _Collection:
                 raise type(exc)(f"{label}: {exc}") from None
 
 
-def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
+def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...],
+                 matrix: np.ndarray | None):
     """``solve(left_item, right_item, left_raw, right_raw) -> (value, left_grads,
-    right_grads, status)`` for one form of histograms; grads are tuples over the item's
-    arrays (``(points, weights)`` or ``(weights,)``)."""
+    right_grads, status)`` for one form of histograms (``matrix``: the ground cost of the
+    dense form); grads are tuples over the item's arrays (``(points, weights)`` or
+    ``(weights,)``)."""
     normalize = bool(options["normalize"])
     max_iter = options["max_iter"]
     if form == "points":
@@ -191,8 +193,6 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...]):
 
         return solve_grid
     from emd.transport import solve_validated
-
-    matrix = options["matrix"]
 
     def solve_dense(left, right, left_raw, right_raw):
         result = solve_validated(left.ravel(), right.ravel(), matrix, max_iter)
@@ -249,11 +249,9 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
 
     # The terms: each side's stacked leaf, or each item's leaves, meets its rows (left)
     # or columns (right) of the output's cotangent.
-    roles = [(left_name, ROWS), (right_name, COLS)]
     terms: list[Term] = []
     sources: list[tuple[str, int | None, int]] = []  # (role, item, array of the item)
-    for _, kind in roles:
-        name = left_name if kind == ROWS else right_name
+    for kind, name in ((ROWS, left_name), (COLS, right_name)):
         leaf = call.index(name)
         if leaf is not None:
             terms.append(Term(leaf, kind))
@@ -278,13 +276,12 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
         right = left if symmetric else _Collection(args[right_name], right_name, points,
                                                    normalize)
         check_collections(left.moved, right.moved, names, points)
-        form, shape = "points", ()
+        form, shape, matrix = "points", (), None
         if not points:
             shape = left.moved[0].shape
             matrix = _ground(options, int(np.prod(shape)))
             form = "grid" if matrix is None else "dense"
-            options["matrix"] = matrix
-        solve = _pair_solver(form, options, shape)
+        solve = _pair_solver(form, options, shape, matrix)
         pairs = ([(i, j) for i in range(n) for j in range(i + 1, n)] if symmetric
                  else [(i, j) for i in range(n) for j in range(m)])
 
