@@ -113,3 +113,19 @@ def test_a_benchmark_row_that_disagrees_with_its_peer_is_flagged():
     # An approximation is allowed its proven bound, not more.
     assert not disagrees({"rel_diff": 0.012, "rel_error_bound": 0.0131})
     assert disagrees({"rel_diff": 0.014, "rel_error_bound": 0.0131})
+
+
+@pytest.mark.checkout
+def test_pot_tests_tool_groups_outcomes_by_backend(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    import run_pot_tests as tool
+
+    backends = ["numpy", "torch", "jax"]
+    assert tool.backend_of("test_emd_backends[torch]", backends) == "torch"
+    assert tool.backend_of("test_x[jax-float64]", backends) == "jax"
+    assert tool.backend_of("test_emd2_gradients", backends) == "no backend"
+    # The conftest written beside POT's tests is valid Python for every choice.
+    for chosen in (["numpy"], backends):
+        for patch in (True, False):
+            compile(tool.CONFTEST.format(patch=patch, backends=chosen), "conftest.py", "exec")
+    assert "torch==2.13.0" in tool.BACKENDS["torch"][1]  # the CPU build CI installs
