@@ -144,8 +144,8 @@ class PointCosts:
             )
         if not low <= diameter <= high:
             raise ValueError(
-                f"points spanning {diameter:.3g} are out of range for metric={self.metric!r} "
-                f"(p={self.p:g}): float64 evaluates |x - y|^p only for spans in "
+                f"points spanning {diameter:.3g} are out of range for the {self.metric} metric: "
+                f"float64 evaluates |x - y|^{self.p:g} only for spans in "
                 f"[{low:.3g}, {high:.3g}]; rescale the points"
             )
 

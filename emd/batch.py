@@ -10,6 +10,7 @@ histograms scattered to the workers once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -44,7 +45,7 @@ from emd._validation import (
     mass_rtol,
 )
 
-__all__ = ["cdist", "pairwise"]
+__all__ = ["ResumeError", "cdist", "pairwise"]
 
 #: Pairs per task for pairs of :data:`CHUNK_CELLS` cells: small enough for
 #: prompt cancellation and a smooth progress bar, large enough that scheduling
@@ -682,6 +683,12 @@ def _compute(
 # complete; on resume each recorded block is read back and its hash checked, so
 # a block whose pages never reached the disk (an OS crash) is solved again
 # rather than trusted.
+#
+# Every entry that is not yet computed holds NaN, from the moment the file
+# appears under its name (it is filled before it is renamed into place) and
+# again on resume for any block not verified as finished: a partial matrix
+# never shows an unfinished entry as a distance (0.0 would read as two
+# identical histograms).
 
 #: Rows (and columns) per block at most: 64 x 64 = 4096 pairs, 32 KiB of
 #: results, so a killed run loses little work and the record stays one short
@@ -694,6 +701,49 @@ def _default_block(n: int, m: int) -> int:
     return min(DEFAULT_BLOCK, max(8, -(-max(n, m) // 32)))
 
 _RECORD_FORMAT = "emd-pairwise-record/1"
+
+#: Rows of a new ``.npy`` filled with NaN at a time: 64 MiB for the widest
+#: matrices, so filling a large file never holds much of it in memory.
+_FILL_CELLS = 1 << 23
+
+
+class ResumeError(ValueError):
+    """``resume=True`` cannot continue the on-disk matrix given as ``out``.
+
+    Raised before any pair is solved.  The message says what to pass instead;
+    :attr:`problem` says what is wrong without naming an argument, for tools
+    that offer ``resume`` under another name.
+
+    Attributes
+    ----------
+    problem : str
+        What is wrong, e.g. the recorded run had other inputs.
+    differs : bool
+        True when the record belongs to a run with other inputs, options or
+        matrix shape (passing the same ones resumes it); False when the file
+        or its record cannot be used at all.  Either way, ``resume=False``
+        starts afresh.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import emd
+    >>> hists = [np.eye(3)[k] for k in range(3)]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "D.npy")
+    ...     _ = emd.pairwise(hists, out=path)
+    ...     try:
+    ...         emd.pairwise(hists[:2], out=path, resume=True)
+    ...     except emd.batch.ResumeError as exc:
+    ...         print(exc.differs, exc.problem.startswith("the matrix shape differs"))
+    True True
+    """
+
+    def __init__(self, problem: str, advice: str, *, differs: bool = False) -> None:
+        super().__init__(f"resume=True, but {problem}. {advice}")
+        self.problem = problem
+        self.differs = differs
 
 
 def _digest_items(digest: Any, items: list[Any]) -> None:
@@ -761,9 +811,10 @@ def _block_hash(values: np.ndarray) -> str:
 def _check_reopened(path: Path, array: Any, shape: tuple[int, int]) -> None:
     """Refuse to resume into a stored array of another shape or dtype."""
     if tuple(array.shape) != shape or array.dtype != np.float64:
-        raise ValueError(
-            f"out: {str(path)!r} holds a {array.dtype} array of shape "
-            f"{tuple(array.shape)}, not the float64 {shape} this call computes"
+        raise ResumeError(
+            f"{str(path)!r} holds a {array.dtype} array of shape {tuple(array.shape)}, not "
+            f"the float64 {shape} this call computes",
+            "Pass resume=False to overwrite it",
         )
 
 
@@ -772,14 +823,30 @@ class _NpyTarget:
 
     def __init__(self, path: Path, shape: tuple[int, int], create: bool):
         self.path = path
+        self.created = create
         if create:
-            self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64,
-                                                   shape=shape)
+            # Filled with NaN under a temporary name and then renamed: no reader
+            # ever finds the file holding anything but NaN or finished blocks.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            try:
+                self.array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float64,
+                                                       shape=shape)
+                step = max(1, _FILL_CELLS // max(1, shape[1]))
+                for start in range(0, shape[0], step):
+                    self.array[start:start + step] = np.nan
+                self.array.flush()
+                os.replace(tmp, path)  # the map stays on the same file, now named path
+            except BaseException:
+                self.array = None
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
         else:
             try:
                 self.array = np.load(path, mmap_mode="r+")
             except (OSError, ValueError) as exc:
-                raise ValueError(f"out: cannot reopen {str(path)!r} to resume: {exc}") from None
+                raise ResumeError(f"{str(path)!r} cannot be reopened ({exc})",
+                                  "Pass resume=False to overwrite it") from None
             _check_reopened(path, self.array, shape)
 
     def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
@@ -801,13 +868,15 @@ class _ZarrTarget:
     """A Zarr store on the local file system, chunked like the blocks."""
 
     def __init__(self, path: Path, shape: tuple[int, int], create: bool, block: int):
+        self.created = create
         try:
             import zarr
         except ImportError:
             raise ValueError("out: a .zarr store needs zarr (pip install zarr)") from None
         if create:
+            # Chunks never written read as the fill value: NaN, not a distance.
             self.array = zarr.open_array(str(path), mode="w", shape=shape, chunks=(block, block),
-                                         dtype="f8", fill_value=0.0)
+                                         dtype="f8", fill_value=np.nan)
         else:
             self.array = zarr.open_array(str(path), mode="r+")
             _check_reopened(path, self.array, shape)
@@ -843,16 +912,19 @@ class _Record:
         try:
             stored = json.loads(lines[0])
         except ValueError:
-            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise") from None
+            stored = None
         if not isinstance(stored, dict) or stored.get("format") != _RECORD_FORMAT:
-            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise")
-        for key, what in (("symmetric", "pairwise/cdist call"), ("shape", "matrix shape"),
-                          ("fingerprint", "inputs or options")):
+            raise ResumeError(f"{str(self.path)!r} is not a record of emd.pairwise",
+                              "Pass resume=False to start again")
+        for key, what in (("symmetric", "pairwise/cdist call differs"),
+                          ("shape", "matrix shape differs"),
+                          ("fingerprint", "inputs or options differ")):
             if stored.get(key) != self.header[key]:
-                raise ValueError(
-                    f"resume=True, but the {what} differ from those of the run recorded in "
-                    f"{str(self.path)!r}: resuming would mix two matrices. Pass the same "
-                    "inputs and options, or resume=False to start again"
+                raise ResumeError(
+                    f"the {what} from those of the run recorded in "
+                    f"{str(self.path)!r}: resuming would mix two matrices",
+                    "Pass the same inputs and options, or resume=False to start again",
+                    differs=True,
                 )
         self.header["block"] = stored["block"]
         done = {}
@@ -898,16 +970,17 @@ def _open_store(out: Any, resume: Any, block: int, header: dict):
     shape = tuple(header["shape"])
     if done is None:
         if resume and path.exists():
-            raise ValueError(
-                f"resume=True, but {str(path)!r} has no record of finished blocks "
-                f"({record.path.name}): it was not written by emd.pairwise(out=...), or its "
-                "record was deleted. Pass resume=False to overwrite it"
+            raise ResumeError(
+                f"{str(path)!r} has no record of finished blocks ({record.path.name}): it was "
+                "not written block by block, or its record was deleted",
+                "Pass resume=False to overwrite it",
             )
         done = {}
         create = True
     else:
         if not path.exists():
-            raise ValueError(f"resume=True, but {str(path)!r} is missing while its record exists")
+            raise ResumeError(f"{str(path)!r} is missing while its record exists",
+                              "Pass resume=False to start again")
         create = False
     block = header["block"]
     if suffix == ".npy":
@@ -934,6 +1007,27 @@ def _verified(target: Any, done: dict, n: int, m: int, block: int, symmetric: bo
     return kept
 
 
+def _clear_unfinished(target: Any, done: dict, n: int, m: int, block: int,
+                      symmetric: bool) -> None:
+    """Set to NaN every entry of the blocks not verified as finished.
+
+    Such a block may hold correct values (a kill between its write and its
+    record line), but also what a failed hash or an older release's zero
+    fill left: none of it is trusted, so until the block is solved again a
+    reader sees NaN there, never a value that could pass for a distance.
+    """
+    for tile in _tiles(n, m, block, symmetric):
+        if tile in done:
+            continue
+        rows, cols = _tile_bounds(tile, n, m, block)
+        regions = [(rows, cols)]
+        if symmetric and tile[0] != tile[1]:
+            regions.append((cols, rows))
+        for r, c in regions:
+            if not np.isnan(target.read(r, c)).all():
+                target.write(r, c, np.full((r.stop - r.start, c.stop - c.start), np.nan))
+
+
 def _compute_stored(
     solver: _PairSolver, n: int, m: int, symmetric: bool, *, out: Any, resume: Any,
     block: int, fingerprint: str, jobs: int, client: Any, progress: bool, max_iter: int | None,
@@ -943,6 +1037,8 @@ def _compute_stored(
     target, record, done = _open_store(out, resume, block, header)
     block = record.header["block"]
     done = _verified(target, done, n, m, block, symmetric)
+    if not target.created:
+        _clear_unfinished(target, done, n, m, block, symmetric)
     stopped_total = sum(stopped for _, stopped in done.values())
 
     def pairs_in(tile):
@@ -1116,13 +1212,17 @@ def pairwise(
         Write the matrix into this ``.npy`` file (through a memory map) or
         ``.zarr`` store (needs ``zarr``) instead of memory, block by block,
         with a record of finished blocks in ``<out>.progress`` beside it.
-        Memory then stays bounded by the block size, not by ``n**2``.
+        Memory then stays bounded by the block size, not by ``n**2``.  Every
+        entry not yet computed holds NaN (the file appears already filled with
+        NaN, and the diagonal's zeros come with their blocks), so a partial
+        matrix left by an interruption never shows a missing entry as a
+        distance.
     resume : bool, default False
         With ``out``: continue a run that was interrupted (Ctrl-C, a killed
         process, a lost Dask worker), solving only the blocks not recorded as
         finished.  The record holds a hash of the inputs and options; resuming
-        with different ones raises ``ValueError``.  Without a record it starts
-        afresh.  ``resume=False`` overwrites ``out``.
+        with different ones raises :class:`ResumeError` (a ``ValueError``).
+        Without a record it starts afresh.  ``resume=False`` overwrites ``out``.
     block_size : int, optional
         With ``out``: rows and columns per block (default: ``n / 32`` between
         8 and 64).  A block is the unit of work, of recording and of loss when
@@ -1169,8 +1269,10 @@ def pairwise(
     ------
     ValueError
         A bad histogram (named by its index) before any work starts, unequal
-        totals without ``normalize``, inconsistent shapes, or ``resume=True``
-        with inputs or options that differ from the recorded run.
+        totals without ``normalize`` or inconsistent shapes.
+    ResumeError
+        ``resume=True`` with inputs or options that differ from the recorded
+        run, or an ``out`` (or its record) that cannot be resumed.
 
     Notes
     -----
