@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emd import _multiscale
+from emd import _certify, _multiscale
 from emd._core import _costs
 from emd._core._network_simplex import (
     INITIAL_CANDIDATES,
@@ -369,6 +369,26 @@ def _north_west_corner(
     )
 
 
+def balanced_supply(
+    supply: np.ndarray, tails: np.ndarray, heads: np.ndarray, eps: float = 2.0**-52,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The supply of an arc problem as it is solved: each weakly connected component's
+    sources and sinks balanced exactly when they agree to rounding
+    (:func:`emd._certify.balance_components`, the documented rule).  Returns
+    ``(supply, labels, stranded)``: the component of every node, and the components
+    whose exact net supply is still not zero (no flow exists: no arc leaves a
+    component)."""
+    from scipy.sparse import coo_array, csgraph
+
+    n = supply.size
+    graph = coo_array((np.ones(tails.size), (tails, heads)), shape=(n, n))
+    n_comp, labels = csgraph.connected_components(graph, directed=True, connection="weak")
+    sources, sinks = np.maximum(supply, 0.0), np.maximum(-supply, 0.0)
+    sources, sinks, stranded = _certify.balance_components(sources, sinks, labels, n_comp, eps)
+    # Sources and sinks never share a node (no zero entry is raised), so this is exact.
+    return sources - sinks, labels, stranded
+
+
 @dataclass(frozen=True, slots=True)
 class ArcSolution:
     """Raw output of :func:`solve_arcs`: a flow per arc and double-double potentials ``y``
@@ -387,12 +407,17 @@ def solve_arcs(
     heads: np.ndarray,
     costs: np.ndarray,
     max_iter: int | None,
-    imbalance: float = 0.0,
 ) -> ArcSolution:
     """Min-cost flow on an arc list.
 
-    ``imbalance`` is supply the caller knows cannot be delivered and accepts (the
-    rounding left in each connected component), on top of the global imbalance.
+    ``supply`` must be the problem as the caller holds it: totals that differ only
+    by rounding balanced exactly beforehand (:func:`emd._certify.balance_components`).
+    The status is ``"infeasible"`` only when it is proven, in exact arithmetic: the
+    final tree leaves mass on the artificial arcs (its basic flow, summed exactly,
+    does not balance; stranded mass of any size counts) and a set of nodes that no
+    arc leaves holds a positive net supply (:func:`emd._certify.proves_infeasible`).
+    Mass left unrouted without such a proof is left to the certificate, which then
+    cannot prove the flow (``"uncertified"``).
     """
     n_nodes = supply.size
     max_iter = iteration_limit(max_iter, n_nodes)
@@ -405,10 +430,12 @@ def solve_arcs(
     status = STATUS_NAMES[tree.solve(tails, heads, costs, max_iter)]
     flow = tree.arc_flows(tails.size)
     if status == "optimal":
-        # The root absorbs the rounding imbalance of the supplies; anything
-        # beyond that is supply that found no path to a demand.
-        allowed = 1e-9 * float(np.abs(supply).sum()) + 2 * (abs(math.fsum(supply)) + imbalance)
-        if tree.artificial_flow() > allowed:
+        # The basis itself (zero-flow arcs included), not the flows' float signs:
+        # its exact basic flow leaves on the artificial arcs exactly what the
+        # tree's real arcs cannot route.
+        _, basis_tails, basis_heads, _, _ = tree.tree_arcs()
+        basis = _certify.BasicFlow(basis_tails, basis_heads, supply)
+        if basis.unrouted > 0 and _certify.proves_infeasible(tails, heads, flow, supply, basis):
             status = "infeasible"
     return ArcSolution(
         flow=flow,

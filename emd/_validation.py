@@ -155,6 +155,14 @@ def mass_rtol(n_bins: int, eps: float = _EPS64) -> float:
     ``sqrt(eps)``, half the input's digits, so that a forgotten normalisation
     is never taken for rounding.  float64: 1e-9 up to 4.5 million bins, at
     most 1.5e-8; float32: 1.2e-7 per bin, at most 3.5e-4; float16: at most 3%.
+
+    This is the one balancing tolerance: :func:`balance` applies it to whole
+    problems, :func:`emd._certify.balance_components` to every connected
+    component of problems whose mass cannot leave its component (graphs,
+    min-cost flows, sparse patterns), relative to the component's own mass.
+    Totals within it are then balanced *exactly*; feasibility itself is decided
+    in exact arithmetic, with no tolerance: whatever does not balance exactly
+    after that, however small, is mass that cannot be delivered.
     """
     return max(MASS_RTOL, min(n_bins * eps, math.sqrt(eps)))
 

@@ -162,7 +162,7 @@ class _GridPairs(_PairSolver):
         return 80 * self.left.shape[1]
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        result = self.solver(self.left[i] - self.right[j], self.max_iter)
+        result = self.solver.solve_pair(self.left[i], self.right[j], self.max_iter)
         return result.cost, result.status == "optimal"
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -185,7 +185,7 @@ class _SharedBounds:
                 self.cost = _scipy_cdist(coords, coords, name)
         self.coarse = None
         if grid_shape is not None and len(grid_shape) >= 2 and min(grid_shape) >= 16:
-            self.coarse = _CoarseGrid(grid_shape, solver.solver, database)
+            self.coarse = _CoarseGrid(grid_shape, solver.solver, database, diameter)
 
     def initial(self, query: np.ndarray) -> np.ndarray:
         """Bounds from ``query`` to every database item, all at once."""
@@ -221,7 +221,8 @@ class _CoarseGrid:
 
     FACTOR = 2
 
-    def __init__(self, shape: tuple[int, ...], fine: Any, database: np.ndarray):
+    def __init__(self, shape: tuple[int, ...], fine: Any, database: np.ndarray,
+                 diameter: float):
         from emd.structured._grid import GridSolver
 
         f = self.FACTOR
@@ -235,6 +236,8 @@ class _CoarseGrid:
         self.radius = {"cityblock": len(shape) * half, "chebyshev": half,
                        "euclidean": math.sqrt(len(shape)) * half}[fine.metric]
         self.database = np.stack([self._coarsen(h) for h in database])
+        # Block centres lie within a radius of the bins: a bound on every coarse distance.
+        self.diameter = diameter + 2 * self.radius
 
     def _coarsen(self, flat: np.ndarray) -> np.ndarray:
         grid = np.zeros(self.padded)
@@ -246,13 +249,18 @@ class _CoarseGrid:
         return grid.reshape(split).sum(axis=tuple(range(1, 2 * len(self.shape), 2))).ravel()
 
     def bound(self, query: np.ndarray, j: int) -> float:
-        coarse_query = self._coarsen(query)
-        result = self.solver(coarse_query - self.database[j])
+        coarse = self._coarsen(query)
+        # Solved as every grid pair is, totals balanced exactly first (as are the fine
+        # pair's): each balancing moves at most the difference of the totals, which
+        # changes a distance by at most that times the diameter.
+        result = self.solver.solve_pair(coarse, self.database[j])
         if result.status != "optimal":
             return -math.inf
         mass = math.fsum(query)
+        moved = abs(math.fsum(coarse) - math.fsum(self.database[j]))
         # "optimal" proves the coarse cost to _CERTIFIED_RTOL: take the low end.
-        return result.lower_bound * (1 - _CERTIFIED_RTOL) - 2 * mass * self.radius
+        return (result.lower_bound * (1 - _CERTIFIED_RTOL) - 2 * mass * self.radius
+                - 2 * moved * self.diameter)
 
 
 class _PointBounds:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 
 import numpy as np
@@ -384,7 +385,7 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
     from emd._certify import balance_exactly
 
     rng = np.random.default_rng(31)
-    changed = 0
+    changed = declined = 0
     for _ in range(300):
         n, m = (int(k) for k in rng.integers(1, 60, size=2))
         a, b = rng.random(n), rng.random(m)
@@ -401,12 +402,20 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
         if kind == "scaled":
             a, b = a * 3.0, b * 3.0
         expected = balance_exactly(a, b)
+        # Balanced exactly, always (the Python one's fallback spreads what no single
+        # entry holds over entries of several sizes).
+        assert math.fsum(np.concatenate([expected[0], -expected[1]])) == 0.0
         got = _balance_exactly(a, b)
-        assert got is not None
+        changed += expected[0] is not a
+        if got is None:
+            # The compiled one declines what no single entry holds: a batch then hands
+            # the pair to the single solve, so that both still see the same weights.
+            declined += 1
+            continue
         assert got[0].tobytes() == expected[0].tobytes()
         assert got[1].tobytes() == expected[1].tobytes()
-        changed += expected[0] is not a
     assert changed > 200 or kind == "integers"
+    assert declined <= 15
     # Masses over too many binades for 128-bit integers: left to the Python one.
     assert _balance_exactly(np.array([1.0, 1e-30]), np.array([1.0, 1e-30 + 1e-45])) is None
 

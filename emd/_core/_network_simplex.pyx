@@ -3053,9 +3053,9 @@ cdef int balance_pair(
     const double** out_a, const double** out_b,
 ) noexcept nogil:
     """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
-    their exact totals agree (or cannot be balanced), else balanced copies.  Returns
-    0, or -1 when the masses span too many binades for 128-bit integers (the caller
-    then balances in Python) or memory runs out."""
+    their exact totals agree, else balanced copies.  Returns 0, or -1 when the masses
+    span too many binades for 128-bit integers, when no entry holds the difference
+    whole (the caller then balances in Python) or memory runs out."""
     cdef Py_ssize_t k
     cdef int e, lo_e = 100000, hi_e = -100000, shift, bits
     cdef emd_int128 total = 0, missing
@@ -3111,7 +3111,7 @@ cdef int balance_pair(
     missing = absorb(lighter, n_light, missing, shift, 1, W.line_arg)
     missing = absorb(heavier, n_heavy, missing, shift, -1, W.line_arg)
     if missing != 0:
-        return 0  # no exact balance: the inputs as given (the certificate counts it)
+        return -1  # not balanced here: the single solve (emd._certify's fallback) decides
     out_a[0] = W.bal_a
     out_b[0] = W.bal_b
     return 0

@@ -534,7 +534,8 @@ class GridSolver:
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
         max_iter: int | None = None, rtol: float = COMPILED_RTOL, warm_start: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether
+        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), each pair's
+        totals first balanced exactly as :func:`solve_grid` balances them, and whether
         each is proven optimal; every value equals the single solve's bit for bit.
 
         2-D and 3-D grids run the whole chunk in one compiled call without the GIL
@@ -553,12 +554,11 @@ class GridSolver:
         pairs = np.ascontiguousarray(pairs, dtype=np.intp).reshape(-1, 2)
         if len(pairs) == 0:
             return np.zeros(0), np.zeros(0, dtype=bool)
-        # Only the histograms of these pairs: a chunk's glue stays O(chunk), not O(batch).
-        mass = max(float(left[pairs[:, 0]].sum(axis=1).max()),
-                   float(right[pairs[:, 1]].sum(axis=1).max()))
+        # Only the histograms of these pairs, each pair's totals balanced exactly as
+        # solve_grid balances them: a chunk's glue stays O(chunk), not O(batch).
+        left, right, pairs = _balanced_pairs(left, right, pairs)
+        mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
         self._check_scale(mass)
-        left = np.ascontiguousarray(left, dtype=np.float64)
-        right = np.ascontiguousarray(right, dtype=np.float64)
         if graph is None:
             values, codes = line_batch(left, right, pairs, self.spacing, rtol)
         else:
@@ -567,16 +567,30 @@ class GridSolver:
         optimal = codes == 1
         for k in np.flatnonzero(~optimal & ~np.isnan(values)):
             i, j = pairs[k]
-            result = self(left[i] - right[j], max_iter)
+            result = self.solve_pair(left[i], right[j], max_iter)
             values[k] = result.cost
             optimal[k] = result.status == "optimal"
         return values, optimal
+
+    def solve_pair(
+        self, a: np.ndarray, b: np.ndarray, max_iter: int | None = None,
+        return_flows: bool = False,
+    ) -> GridResult:
+        """The single solve of two validated histograms (flat, float64, totals equal to
+        rounding): the totals balanced exactly first (:func:`emd._certify.balance_exactly`:
+        every bin reaches every other, so the problem is feasible exactly when they are
+        equal), then :meth:`__call__` on ``a - b`` with what its rounding dropped."""
+        a, b = _certify.balance_exactly(a, b)
+        supply, supply_low = _certify.difference(a, b)
+        return self(supply, max_iter, return_flows, supply_low=supply_low)
 
     def __call__(
         self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False,
         supply_low: np.ndarray | None = None,
     ) -> GridResult:
-        """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape);
+        """Solve for ``supply = A - B`` (validated, of the solver's shape, with totals
+        balanced exactly: :func:`emd._certify.balance_exactly`; a supply whose exact
+        sum is not zero admits no flow, and its certificate proves nothing);
         ``supply_low``, what rounding dropped from ``A - B``, makes the certificate a
         proof about ``A - B`` itself."""
         graph = self.graph
@@ -603,6 +617,36 @@ class GridSolver:
                               low)),
         )
         return _judged(result)
+
+
+def _balanced_pairs(
+    left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The histograms a chunk of pairs uses, with each pair's totals balanced exactly
+    (:func:`emd._certify.balance_exactly`, as :func:`solve_grid` does), and the pairs
+    indexed into them.  A histogram that balancing leaves alone keeps one row for
+    all its pairs (so consecutive pairs with one left index still share it)."""
+    rows: dict[tuple[str, int], int] = {}
+    stacks: dict[str, list[np.ndarray]] = {"left": [], "right": []}
+
+    def row(side: str, index: int, values: np.ndarray, original: np.ndarray) -> int:
+        if values is not original and not np.array_equal(values, original):
+            stacks[side].append(values)  # balanced for this pair alone
+            return len(stacks[side]) - 1
+        key = (side, index)
+        if key not in rows:
+            stacks[side].append(original)
+            rows[key] = len(stacks[side]) - 1
+        return rows[key]
+
+    local = np.empty_like(pairs)
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a = np.asarray(left[i], dtype=np.float64)
+        b = np.asarray(right[j], dtype=np.float64)
+        balanced_a, balanced_b = _certify.balance_exactly(a, b)
+        local[k] = row("left", i, balanced_a, a), row("right", j, balanced_b, b)
+    return (np.ascontiguousarray(np.stack(stacks["left"])),
+            np.ascontiguousarray(np.stack(stacks["right"])), local)
 
 
 def _as_grid(value: Any, name: str) -> np.ndarray:
@@ -750,8 +794,7 @@ def solve_grid(
             _warn_status(result.status, max_iter)
             return result
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
-    supply, supply_low = _certify.difference(a_flat, b_flat)
-    result = solver(supply, max_iter, return_flows, supply_low=supply_low)
+    result = solver.solve_pair(a_flat, b_flat, max_iter, return_flows)
     _warn_status(result.status, max_iter)
     return result
 
@@ -867,7 +910,7 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
         flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
         costs = np.full(tails.size, spacing)
         return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost,
-                            supply_low=supply_low)
+                            supply_low=supply_low, components=np.zeros(n, dtype=np.intp))
     graph, supply, y_low, (tails, heads, flow), supply_low = data
     lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
     potential = y.reshape(graph.shape)
@@ -888,8 +931,9 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
             wi, wj = int(index[src].flat[k]), int(index[dst].flat[k])
     coords = np.stack(np.unravel_index(np.arange(y.size), graph.shape), axis=1)
     arc_lengths = _metric_lengths(coords[heads] - coords[tails], result.metric, graph.spacing)
+    # A grid is connected and every offset has its reverse: one component.
     return certify_flow(
         tails, heads, arc_lengths, supply, flow, (y, y_low), result.cost,
         violation=(worst, wi, wj), max_cost=float(lengths.max(initial=0.0)),
-        supply_low=supply_low,
+        supply_low=supply_low, components=np.zeros(y.size, dtype=np.intp),
     )

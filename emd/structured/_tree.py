@@ -182,15 +182,14 @@ def _tree_cost(proof: tuple) -> tuple[float, float]:
 
 def _tree_certificate(proof: tuple, cost: float, potential: np.ndarray) -> Certificate:
     """On a tree the feasible flow is unique, so its exact cost is the optimum: the bound
-    is the rounding of the reported cost and of the flow, plus any supply the tree could
-    not route times the tree's diameter (zero for balanced masses)."""
+    is the rounding of the reported cost and of the flow.  The flow exists when the
+    masses balance exactly (after the exact balancing of totals equal to rounding);
+    otherwise nothing is proven and the bound is inf."""
     _, _, edge_lengths, basic, mass = proof
     exact, err = _tree_cost(proof)
-    diameter = float(edge_lengths.sum())
     bound = _certify.round_up(
         abs(cost - exact) + err + basic.error * float(edge_lengths.max(initial=0.0))
-        + basic.unrouted * diameter
-    )
+    ) if basic.unrouted == 0.0 else math.inf
     return Certificate(
         cost=float(cost),
         dual_value=math.nan,  # not used: the proof is the uniqueness of the tree flow
