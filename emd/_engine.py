@@ -29,13 +29,8 @@ import numpy as np
 
 from emd import _multiscale
 from emd._core import _costs
-from emd._core._network_simplex import (
-    INITIAL_CANDIDATES,
-    STATUS_NAMES,
-    PairWorkspace,
-    SpanningTree,
-    points_cost_bound,
-)
+from emd._core._network_simplex import INITIAL_CANDIDATES, PairWorkspace, points_cost_bound
+from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]

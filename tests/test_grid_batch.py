@@ -212,7 +212,7 @@ def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certi
 
 
 def test_spanning_tree_starts_from_a_forest_as_the_grid_driver_does():
-    from emd._core._network_simplex import SpanningTree
+    from emd._core._tree import SpanningTree
 
     # A 3 x 3 city-block grid; the forest: row 0 a path, rows 1 and 2 hanging below it.
     solver = _grid.GridSolver((3, 3), "cityblock")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
-from emd._core._network_simplex import SpanningTree
+from emd._core._tree import SpanningTree
 from oracles import random_weights
 
 import emd

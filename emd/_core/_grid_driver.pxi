@@ -309,53 +309,6 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
     return forest_preorder(G, n)
 
 
-cdef void start_forest(
-    Tree* T, const double* supply, double* below, const Py_ssize_t* preorder,
-    const Py_ssize_t* tree_parent, const Py_ssize_t* up_arc, const Py_ssize_t* down_arc,
-    const double* costs,
-) noexcept nogil:
-    """Replace the tree by a spanning forest of real arcs hung from the root (see
-    :meth:`SpanningTree.start_from_forest`, which checks the forest and calls this)."""
-    cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
-    T.exact = False
-    if n == 0:
-        return
-    for k in range(n):
-        below[k] = supply[k]
-    for k in range(n + 1):
-        T.subtree_size[k] = 1
-    for k in range(n - 1, -1, -1):
-        v = preorder[k]
-        p = tree_parent[v]
-        if p >= 0:
-            below[p] += below[v]
-            T.subtree_size[p] += T.subtree_size[v]
-    T.subtree_size[root] = n + 1
-    T.thread[root] = preorder[0]
-    T.rev_thread[preorder[0]] = root
-    for k in range(n - 1):
-        T.thread[preorder[k]] = preorder[k + 1]
-        T.rev_thread[preorder[k + 1]] = preorder[k]
-    T.thread[preorder[n - 1]] = root
-    T.rev_thread[root] = preorder[n - 1]
-    T.subtree_last[root] = preorder[n - 1]
-    for k in range(n):
-        v = preorder[k]
-        T.subtree_last[v] = preorder[k + T.subtree_size[v] - 1]
-        p = tree_parent[v]
-        T.toward_parent[v] = below[v] >= 0
-        T.flow[v] = below[v] if below[v] >= 0 else -below[v]
-        if p < 0:
-            T.parent[v] = root
-            T.arc_index[v] = -1
-            T.arc_cost[v] = T.artificial_cost
-        else:
-            T.parent[v] = p
-            T.arc_index[v] = up_arc[v] if T.toward_parent[v] else down_arc[v]
-            T.arc_cost[v] = costs[T.arc_index[v]]
-    refresh_potentials(T)
-
-
 cdef bint grid_grow_arcs(GridWork* G, Py_ssize_t n) noexcept nogil:
     if n <= G.arc_cap:
         return True
@@ -386,7 +339,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
     out under the tree's potentials; returns how many (-1: out of memory).
 
     The test is the kernel's fast one: reduced cost ``c + pi[tail] - pi[head]``
-    below ``-PRICING_RTOL * (|c| + |pi[tail]| + |pi[head]|)``, after the cheap
+    below ``-EMD_PRICING_RTOL * (|c| + |pi[tail]| + |pi[head]|)``, after the cheap
     filter ``pi[head] - pi[tail] > c``.  Arcs already listed are the kernel's to
     price, so none is added twice.  New arcs go in sorted by tail (offsets in
     order within a tail), so that the short pricing block still walks the grid
@@ -417,7 +370,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
                     pt = T.pi[tail]
                     ph = T.pi[head]
                     if (ph - pt > length
-                            and fast_test(length, pt, ph, length + pt - ph, _PRICING_RTOL, 0.0)
+                            and fast_test(length, pt, ph, length + pt - ph, 0.0)
                             and (flags == NULL or not flags[local])):
                         if flags == NULL:
                             if G.listed[k] == NULL:
@@ -556,7 +509,8 @@ cdef int grid_pivot(
         block = L.block if L.block > 0 else block_size_for(n_arcs)
         if cursor >= n_arcs:
             cursor = 0
-        status = run_simplex(T, tails, heads, costs, n_arcs, block, budget, &n_iter, &cursor)
+        status = run_simplex(T, tails, heads, costs, n_arcs, block, budget, &n_iter, &cursor, 0,
+                             NULL)
         if status != OPTIMAL or L.n_extra == 0:
             break
         found = price_extra_offsets(G, T)
@@ -808,7 +762,7 @@ cdef class GridPlan:
             t_arr = keep(tails, np.intp)
             h_arr = keep(heads, np.intp)
             c_arr = keep(costs, np.float64)
-            _check_arcs(t_arr, h_arr, c_arr.shape[0], L.n_bins)
+            check_arcs(t_arr, h_arr, c_arr.shape[0], L.n_bins)
             L.n_core_arcs = t_arr.shape[0]
             L.tails = <Py_ssize_t*> cnp.PyArray_DATA(t_arr)
             L.heads = <Py_ssize_t*> cnp.PyArray_DATA(h_arr)

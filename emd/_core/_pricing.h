@@ -34,13 +34,18 @@ static inline int emd_cpu_has_avx2(void) {
 #endif
 }
 
+/* The fast phase's relative tolerance: an arc enters only if its reduced cost is below
+   -EMD_PRICING_RTOL * (|cost| + |pi[tail]| + |pi[head]|), which ignores the rounding
+   noise of incrementally updated potentials.  What it ignores, the exact phase of the
+   simplex (emd._core._tree) finds. */
+#define EMD_PRICING_RTOL 1e-13
+
 /* The fast phase's test of an arc of cost ct between potentials pt (tail) and ph
-   (head) whose plain reduced cost is rc: below a relative tolerance of the
+   (head) whose plain reduced cost is rc: below the relative tolerance of the
    magnitudes and the noise floor (the one rule every fast pricing loop applies). */
-static inline int emd_fast_test(double ct, double pt, double ph, double rc, double rtol,
-                                double noise) {
+static inline int emd_fast_test(double ct, double pt, double ph, double rc, double noise) {
     double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
-    return rc < -rtol * mag - noise;
+    return rc < -EMD_PRICING_RTOL * mag - noise;
 }
 
 /* The fast phase's block search over len arcs whose tail potential is pt and whose
@@ -52,11 +57,11 @@ static inline int emd_fast_test(double ct, double pt, double ph, double rc, doub
 
 /* The arcs q0 <= k < q1 one by one: the best below *bound enters *bound, *found. */
 static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
-                                 Py_ssize_t q0, Py_ssize_t q1, double rtol, double noise,
-                                 double* bound, Py_ssize_t* found) {
+                                 Py_ssize_t q0, Py_ssize_t q1, double noise, double* bound,
+                                 Py_ssize_t* found) {
     for (Py_ssize_t k = q0; k < q1; k++) {
         double rc = (c[k] + pt) - pc[k];
-        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, rtol, noise)) {
+        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, noise)) {
             *bound = rc;
             *found = k;
         }
@@ -66,7 +71,7 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 #if defined(EMD_AVX2_DISPATCH)
 __attribute__((target("avx2")))
 static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
-                                     Py_ssize_t len, double* best, double rtol, double noise) {
+                                     Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
     const __m256d vpt = _mm256_set1_pd(pt);
@@ -79,22 +84,22 @@ static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* p
         __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
                                    _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
         if (!_mm256_movemask_pd(hit)) continue;
-        emd_scan_arcs(c, pt, pc, q, q + 8, rtol, noise, &bound, &found);
+        emd_scan_arcs(c, pt, pc, q, q + 8, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
-    emd_scan_arcs(c, pt, pc, q, len, rtol, noise, &bound, &found);
+    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
     best[0] = bound;
     return found;
 }
 #endif
 
 static inline Py_ssize_t emd_block_min(const double* c, double pt, const double* pc,
-                                       Py_ssize_t len, double* best, double rtol,
-                                       double noise, int avx2) {
+                                       Py_ssize_t len, double* best, double noise,
+                                       int avx2) {
     Py_ssize_t q = 0, found = -1;
     double bound;
 #if defined(EMD_AVX2_DISPATCH)
-    if (avx2) return emd_block_min_avx2(c, pt, pc, len, best, rtol, noise);
+    if (avx2) return emd_block_min_avx2(c, pt, pc, len, best, noise);
 #else
     (void)avx2;
 #endif
@@ -108,11 +113,11 @@ static inline Py_ssize_t emd_block_min(const double* c, double pt, const double*
                                 _mm_loadu_pd(pc + q + 2));
         if (!_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb))))
             continue;
-        emd_scan_arcs(c, pt, pc, q, q + 4, rtol, noise, &bound, &found);
+        emd_scan_arcs(c, pt, pc, q, q + 4, noise, &bound, &found);
         vb = _mm_set1_pd(bound);
     }
 #endif
-    emd_scan_arcs(c, pt, pc, q, len, rtol, noise, &bound, &found);
+    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
     best[0] = bound;
     return found;
 }

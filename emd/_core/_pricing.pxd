@@ -6,10 +6,10 @@ dense pricing pass (scalar, SSE2 and AVX2 paths with the same bits)."""
 cdef extern from "_pricing.h":
     bint cpu_has_avx2 "emd_cpu_has_avx2" () noexcept nogil
     bint fast_test "emd_fast_test" (
-        double ct, double pt, double ph, double rc, double rtol, double noise) noexcept nogil
+        double ct, double pt, double ph, double rc, double noise) noexcept nogil
     Py_ssize_t block_min "emd_block_min" (
         const double* c, double pt, const double* pc, Py_ssize_t len, double* best,
-        double rtol, double noise, bint avx2) noexcept nogil
+        double noise, bint avx2) noexcept nogil
     Py_ssize_t plane_row "emd_plane_row" (
         double x0, double x1, const double* y, Py_ssize_t len, double* out, double tiny,
         bint avx2) noexcept nogil

@@ -35,13 +35,8 @@ from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
 from emd._core import _line
-from emd._core._network_simplex import (
-    GRID_METRIC_CODES,
-    STATUS_NAMES,
-    GridPlan,
-    GridWorkspace,
-    line_batch,
-)
+from emd._core._network_simplex import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
+from emd._core._tree import STATUS_NAMES
 from emd._result import COMPILED_RTOL, Certificate, certify_flow
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status

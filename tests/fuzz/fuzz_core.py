@@ -29,7 +29,8 @@ if list(_ROOT.glob("emd/_core/_network_simplex*.so")):
 
 with atheris.instrument_imports(include=["emd"]):
     import numpy as np
-    from emd._core._network_simplex import GridWorkspace, SpanningTree
+    from emd._core._network_simplex import GridWorkspace
+    from emd._core._tree import SpanningTree
 
     import emd
     from emd._core import _costs
