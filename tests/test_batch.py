@@ -358,7 +358,7 @@ def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
 
 @pytest.mark.parametrize("kind", ["uniform", "multiscale", "integers", "scaled"])
 def test_the_compiled_exact_balancing_is_balance_exactly(kind):
-    from emd._core._network_simplex import _balance_exactly
+    from emd._core._certify import _balance_exactly
 
     from emd._certify import balance_exactly
 

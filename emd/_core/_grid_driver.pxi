@@ -313,9 +313,9 @@ cdef bint grid_grow_arcs(GridWork* G, Py_ssize_t n) noexcept nogil:
     if n <= G.arc_cap:
         return True
     n = n + n // 2
-    if not (_grow(<void**> &G.tails, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.heads, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.costs, <size_t> n * sizeof(double))):
+    if not (grow(<void**> &G.tails, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.heads, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.costs, <size_t> n * sizeof(double))):
         return False
     G.arc_cap = n
     return True
@@ -325,10 +325,10 @@ cdef bint grid_grow_found(GridWork* G, Py_ssize_t n) noexcept nogil:
     if n <= G.found_cap:
         return True
     n = n + n // 2 + 64
-    if not (_grow(<void**> &G.found_tails, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.found_heads, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.found_costs, <size_t> n * sizeof(double))
-            and _grow(<void**> &G.found_order, <size_t> n * sizeof(Py_ssize_t))):
+    if not (grow(<void**> &G.found_tails, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.found_heads, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.found_costs, <size_t> n * sizeof(double))
+            and grow(<void**> &G.found_order, <size_t> n * sizeof(Py_ssize_t))):
         return False
     G.found_cap = n
     return True
@@ -564,112 +564,6 @@ cdef double grid_worst_reduced_cost(GridLevel* L, Tree* T, double* max_length) n
                         worst = rc
                     tail += 1
     return worst
-
-
-cdef bint certify_tree(
-    Tree* T, const double* supply, const double* arc_length, double* rest, double* rest_err,
-    double cost, double worst, double max_cost, double path_arcs, double rtol,
-) noexcept nogil:
-    """Whether the tree's cost is proven within ``rtol`` relative of the exact optimum of
-    its transshipment: the arithmetic of ``emd._result._certify_arcs`` on the tree.
-
-    ``worst`` is a rigorous lower bound on every arc's reduced cost, ``arc_length``
-    the cost of each node's tree arc, ``max_cost`` a bound on every arc's cost and
-    ``path_arcs`` on the arcs of a path (1 for transport, bins - 1 on a grid).
-    Exact terms are summed in ``hi + lo``, rounded ones bounded by u of their size,
-    ``lo``'s own rounding by ``1.01 N u`` of its terms' magnitudes:
-
-    * ``cost - OPT <= cost - D + violation * path_arcs * mass`` (weak duality on an
-      acyclic optimal flow, ``D = sum_v supply_v (pi_v + pi_low_v)`` negated);
-    * ``OPT - cost <= cost(basic flow) - cost + repair``, the basic flow being the
-      tree's exact subtree sums (double-double with an a-posteriori bound), the
-      repair routing what it leaves unrouted or sends against an arc at
-      ``path_arcs * max_cost`` per unit.
-
-    False (inconclusive: the caller then builds the full certificate) unless both
-    are at most ``rtol * |cost|``; a zero or tiny cost is always left to it.
-    """
-    cdef Py_ssize_t n_nodes = T.n_nodes, v, p, n_terms = 3 * n_nodes + 3
-    cdef double u = unit_roundoff(), gamma2 = 2.0000001 * 1.1102230246251565e-16
-    cdef double s, prod, e, q, hi, lo, lo_abs, extra, g, above, below, longest
-    cdef double mass = 0.0, t, add_err, sign, value_hi, value_lo, c, error = 0.0
-    cdef double unrouted = 0.0, negative = 0.0, negative_cost = 0.0, flow_low, repair
-    cdef double* rest_low = T.scratch_low
-    if not (fabs(cost) > 1e-250 and fabs(cost) < INFINITY):
-        return False
-    # Upper side: cost - D.
-    hi = cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        s = supply[v]
-        if s > 0.0:
-            mass += s
-        prod = s * T.pi[v]
-        e = fma(s, T.pi[v], -prod)
-        q = s * T.pi_low[v]
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    above = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs))
-    mass *= 1.0 + (n_nodes + 4) * u
-    if worst < 0.0:
-        above += -worst * mass * path_arcs * (1.0 + 8.0 * u)
-    if not above <= rtol * fabs(cost):
-        return False
-    # Lower side: the exact flow of the tree, by subtree sums in double-double.
-    for v in range(n_nodes):
-        rest[v] = supply[v]
-        rest_low[v] = 0.0
-        rest_err[v] = 0.0
-    v = T.rev_thread[T.root]
-    while v != T.root:
-        p = T.parent[v]
-        if p != T.root:
-            s = two_sum(rest[p], rest[v], &t)
-            add_err = fabs(t) + fabs(rest_low[p]) + fabs(rest_low[v])
-            t = t + (rest_low[p] + rest_low[v])
-            rest[p] = fast_two_sum(s, t, &rest_low[p]) if fabs(s) >= fabs(t) else two_sum(
-                s, t, &rest_low[p])
-            rest_err[p] += rest_err[v] + gamma2 * add_err
-        v = T.rev_thread[v]
-    hi = -cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        if T.parent[v] == T.root:
-            # What the real arcs leave in this tree: unrouted mass.
-            unrouted += fabs(rest[v]) + fabs(rest_low[v]) + rest_err[v]
-            continue
-        sign = 1.0 if T.toward_parent[v] else -1.0
-        value_hi = sign * rest[v]
-        value_lo = sign * rest_low[v]
-        c = arc_length[v]
-        error += rest_err[v]
-        if value_hi + value_lo - rest_err[v] < 0.0 or value_hi < 0.0:
-            # Possibly against the arc: counted as in _certify_arcs.
-            flow_low = fabs(value_hi) + fabs(value_lo) + rest_err[v]
-            negative += flow_low
-            negative_cost += flow_low * fabs(c)
-        prod = value_hi * c
-        e = fma(value_hi, c, -prod)
-        q = value_lo * c
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    longest = path_arcs * max_cost  # its rounding is inside the factor below
-    repair = (error * max_cost + 2.0 * negative_cost
-              + (unrouted + 2.0 * negative) * longest) * (1.0 + 16.0 * u)
-    below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs)) + repair
-    return below <= rtol * fabs(cost)
 
 
 cdef bint certify_grid(GridWork* G, double cost, double rtol) noexcept nogil:

@@ -9,111 +9,14 @@ from libc.math cimport INFINITY, NAN, fabs, fma, pow, sqrt
 
 from emd._core._exact cimport exact_reduced_cost, fast_two_sum, filter_band, two_sum
 from emd._core._pricing cimport dense8_may_enter, fast_test, plane_row
+from emd._core._certify cimport Balance, balance_pair, certify_tree, free_balance
+from emd._core._grow cimport grow
 from emd._core._tree cimport (
     MAX_ITER_REACHED, OPTIMAL, UNBOUNDED, SpanningTree, Tree, avx2_enabled, block_size_for,
     check_arcs, init_star, run_simplex, start_forest, subtree_flows, tree_cost,
 )
 
 cnp.import_array()
-
-def basic_flow(
-    const Py_ssize_t[::1] tails not None,
-    const Py_ssize_t[::1] heads not None,
-    const double[::1] supply not None,
-    supply_low=None,
-):
-    """The flow on a forest of arcs that meets the node supplies, by leaf peeling.
-
-    On a forest the flow with given supplies is unique: a leaf passes its
-    whole remaining supply along its one arc.  Remaining supplies are carried
-    as double-double sums with an a-posteriori bound on their rounding (zero
-    when every sum is exact, as with integer masses).  ``supply_low`` adds low
-    parts to the supplies (e.g. the exact rounding error of ``a - b``).
-
-    Returns ``(is_forest, high, low, error, residual, residual_error,
-    peeled_into)``: ``high + low`` is each arc's flow to within ``error`` (per
-    arc), ``residual`` (with its own error bound) is what each node keeps at
-    the end -- nonzero only at the last node of a tree that does not balance --
-    and ``peeled_into[v]`` the node that took over ``v``'s supply (-1 for the
-    last node of each tree), so that following it finds each node's tree.
-    """
-    cdef Py_ssize_t n = supply.shape[0], k = tails.shape[0], e, v, w, slot, top = 0, peeled = 0
-    if heads.shape[0] != k:
-        raise ValueError("tails and heads must have the same length")
-    for e in range(k):
-        if not (0 <= tails[e] < n and 0 <= heads[e] < n):
-            raise ValueError(f"arc {e} has a node outside [0, {n})")
-    cdef Py_ssize_t[::1] degree = np.zeros(n + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] start = np.zeros(n + 1, dtype=np.intp)
-    cdef Py_ssize_t[::1] incident = np.empty(2 * k, dtype=np.intp)
-    cdef Py_ssize_t[::1] stack = np.empty(n + 1, dtype=np.intp)
-    cdef char[::1] used = np.zeros(k, dtype=np.int8)
-    cdef double[::1] rest = np.array(supply, dtype=np.float64)
-    cdef double[::1] rest_low = (
-        np.zeros(n) if supply_low is None else np.array(supply_low, dtype=np.float64)
-    )
-    if rest_low.shape[0] != n:
-        raise ValueError("supply_low must have one entry per node")
-    cdef double[::1] rest_err = np.zeros(n)
-    peeled_into = np.full(n, -1, dtype=np.intp)
-    cdef Py_ssize_t[::1] peeled_into_v = peeled_into
-    high = np.zeros(k)
-    low = np.zeros(k)
-    error = np.zeros(k)
-    cdef double[::1] high_v = high, low_v = low, error_v = error
-    cdef double s, t, add_err, sign
-    cdef double gamma2 = 2.0000001 * 1.1102230246251565e-16
-    with nogil:
-        for e in range(k):
-            degree[tails[e]] += 1
-            degree[heads[e]] += 1
-        for v in range(n):
-            start[v + 1] = start[v] + degree[v]
-        for v in range(n + 1):
-            stack[v] = start[v]  # fill cursors
-        for e in range(k):
-            incident[stack[tails[e]]] = e
-            stack[tails[e]] += 1
-            incident[stack[heads[e]]] = e
-            stack[heads[e]] += 1
-        for v in range(n):
-            if degree[v] == 1:
-                stack[top] = v
-                top += 1
-        while top > 0:
-            top -= 1
-            v = stack[top]
-            if degree[v] != 1:
-                continue
-            e = -1
-            for slot in range(start[v], start[v + 1]):
-                if not used[incident[slot]]:
-                    e = incident[slot]
-                    break
-            used[e] = 1
-            peeled += 1
-            w = heads[e] if tails[e] == v else tails[e]
-            peeled_into_v[v] = w
-            sign = 1.0 if tails[e] == v else -1.0
-            high_v[e] = sign * rest[v]
-            low_v[e] = sign * rest_low[v]
-            error_v[e] = rest_err[v]
-            # rest[w] += rest[v], in double-double: TwoSum is exact, the low sum rounds twice.
-            s = two_sum(rest[w], rest[v], &t)
-            add_err = fabs(t) + fabs(rest_low[w]) + fabs(rest_low[v])
-            t = t + (rest_low[w] + rest_low[v])
-            rest[w] = fast_two_sum(s, t, &rest_low[w]) if fabs(s) >= fabs(t) else two_sum(s, t, &rest_low[w])
-            rest_err[w] += rest_err[v] + gamma2 * add_err
-            rest[v] = 0.0
-            rest_low[v] = 0.0
-            rest_err[v] = 0.0
-            degree[v] -= 1
-            degree[w] -= 1
-            if degree[w] == 1:
-                stack[top] = w
-                top += 1
-    return peeled == k, high, low, error, np.asarray(rest), np.asarray(rest_err), peeled_into
-
 
 # ---------------------------------------------------------------------------
 # Bipartite transport, one pair per compiled call
@@ -255,9 +158,7 @@ cdef struct Workspace:
     double* line_val
     Py_ssize_t* line_arg
     double* col_cut
-    double* bal_a               # exactly balanced copies of a pair's weights
-    double* bal_b
-    Py_ssize_t bal_cap
+    Balance balance             # exactly balanced copies of a pair's weights
     int n_threads               # threads for a large pricing pass (0 or 1: one)
     double* cost_buf            # a small point pair's costs, computed once
     Py_ssize_t cost_cap
@@ -272,14 +173,6 @@ cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept
     return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
 
 
-cdef bint _grow(void** ptr, size_t size) noexcept nogil:
-    cdef void* new = realloc(ptr[0], size if size > 0 else 1)
-    if new == NULL:
-        return False
-    ptr[0] = new
-    return True
-
-
 cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
     """Room for ``n`` nodes (root included) in every per-node array."""
     cdef size_t sz = <size_t> n, ok = 1
@@ -287,28 +180,28 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
         return True
     n = n + n // 2
     sz = <size_t> n
-    ok = (_grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.toward_parent, sz * sizeof(char))
-          and _grow(<void**> &W.T.flow, sz * sizeof(double))
-          and _grow(<void**> &W.T.arc_cost, sz * sizeof(double))
-          and _grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.pi, sz * sizeof(double))
-          and _grow(<void**> &W.T.pi_low, sz * sizeof(double))
-          and _grow(<void**> &W.T.scratch_low, sz * sizeof(double))
-          and _grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.supply, sz * sizeof(double))
-          and _grow(<void**> &W.flows, sz * sizeof(double))
-          and _grow(<void**> &W.sum_err, sz * sizeof(double))
-          and _grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
-          and _grow(<void**> &W.col_cut, sz * sizeof(double))
-          and _grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
+    ok = (grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.toward_parent, sz * sizeof(char))
+          and grow(<void**> &W.T.flow, sz * sizeof(double))
+          and grow(<void**> &W.T.arc_cost, sz * sizeof(double))
+          and grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.pi, sz * sizeof(double))
+          and grow(<void**> &W.T.pi_low, sz * sizeof(double))
+          and grow(<void**> &W.T.scratch_low, sz * sizeof(double))
+          and grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.supply, sz * sizeof(double))
+          and grow(<void**> &W.flows, sz * sizeof(double))
+          and grow(<void**> &W.sum_err, sz * sizeof(double))
+          and grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.col_cut, sz * sizeof(double))
+          and grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
     if ok:
         W.node_cap = n
     return ok
@@ -318,9 +211,9 @@ cdef bint ensure_arcs(Workspace* W, Py_ssize_t n) noexcept nogil:
     if n <= W.arc_cap:
         return True
     n = n + n // 2
-    if not (_grow(<void**> &W.tails, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &W.heads, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &W.costs, <size_t> n * sizeof(double))):
+    if not (grow(<void**> &W.tails, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &W.heads, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &W.costs, <size_t> n * sizeof(double))):
         return False
     W.arc_cap = n
     return True
@@ -330,8 +223,8 @@ cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
     if n <= W.key_cap:
         return True
     n = n + n // 2
-    if not (_grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
-            and _grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
+    if not (grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
+            and grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
         return False
     W.key_cap = n
     return True
@@ -341,8 +234,8 @@ cdef bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
     if n <= W.line_cap:
         return True
     n = n + n // 2
-    if not (_grow(<void**> &W.line_val, <size_t> n * sizeof(double))
-            and _grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
+    if not (grow(<void**> &W.line_val, <size_t> n * sizeof(double))
+            and grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
         return False
     W.line_cap = n
     return True
@@ -355,7 +248,7 @@ cdef void free_workspace(Workspace* W) noexcept nogil:
     free(W.T.stem); free(W.T.seg_start); free(W.T.seg_end)
     free(W.supply); free(W.flows); free(W.sum_err); free(W.row_map); free(W.col_map)
     free(W.tails); free(W.heads); free(W.costs); free(W.keys); free(W.keys_tmp)
-    free(W.counts); free(W.bal_a); free(W.bal_b)
+    free(W.counts); free_balance(&W.balance)
     free(W.line_val); free(W.line_arg); free(W.col_cut)
     free(W.cost_buf); free(W.marks)
 
@@ -383,7 +276,7 @@ cdef Py_ssize_t sort_unique(Workspace* W, Py_ssize_t count, Py_ssize_t m) noexce
         # Keys cover a good part of the cells: mark them and read the marks
         # back in order, eight cells per word, skipping empty words.
         if words > W.mark_cap:
-            if not _grow(<void**> &W.marks, <size_t> words * sizeof(uint64_t)):
+            if not grow(<void**> &W.marks, <size_t> words * sizeof(uint64_t)):
                 return -1
             W.mark_cap = words
         memset(W.marks, 0, <size_t> words * sizeof(uint64_t))
@@ -1197,7 +1090,7 @@ cdef void solve_pair(
     # The buffer is indexed by original positions, so it is sized by all points.
     fill = builtin and S.kind == SOURCE_POINTS and na * nb <= DENSE_MAX
     if fill and W.cost_cap < na * nb:
-        if not _grow(<void**> &W.cost_buf, <size_t> (na * nb) * sizeof(double)):
+        if not grow(<void**> &W.cost_buf, <size_t> (na * nb) * sizeof(double)):
             out.status = PAIR_NO_MEMORY
             return
         W.cost_cap = na * nb
@@ -1337,14 +1230,6 @@ cdef double points_bound(
     if metric == MINKOWSKI:
         return top * pow(acc, 1.0 / p)
     return top * acc
-
-
-cdef inline void sum_term(double x, double* hi, double* lo, double* lo_abs) noexcept nogil:
-    """Add an exact term: TwoSum into ``hi``, its error into the plain sum ``lo``."""
-    cdef double t
-    hi[0] = two_sum(hi[0], x, &t)
-    lo[0] += t
-    lo_abs[0] += fabs(t)
 
 
 cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil:
@@ -1508,8 +1393,8 @@ cdef class PairWorkspace:
         with nogil:
             for k in range(n_pairs):
                 # As the single solve: the totals balanced exactly first.
-                if balance_pair(&self.W, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0], nb,
-                                &pa, &pb) < 0:
+                if balance_pair(&self.W.balance, &left[pairs[k, 0], 0], nb,
+                                &right[pairs[k, 1], 0], nb, &pa, &pb) < 0:
                     continue
                 solve_pair(&self.W, &S, pa, nb, pb, nb,
                            NULL, 0, True, 0.0, scale_mass, max_iter, &o)
@@ -1582,8 +1467,8 @@ cdef class PairWorkspace:
                 j = pairs[k, 1]
                 S.x = &x_left[off_left[i], 0]
                 S.y = &x_right[off_right[j], 0]
-                if balance_pair(&self.W, &w_left[off_left[i]], na, &w_right[off_right[j]], nb,
-                                &pa, &pb) < 0:
+                if balance_pair(&self.W.balance, &w_left[off_left[i]], na,
+                                &w_right[off_right[j]], nb, &pa, &pb) < 0:
                     continue
                 solve_pair(&self.W, &S, pa, na, pb, nb,
                            NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
@@ -1659,198 +1544,6 @@ def pricing_pass(
     finally:
         free_workspace(&W)
 
-
-
-# Exact balancing of a pair's totals, as emd._certify.balance_exactly does it
-# ---------------------------------------------------------------------------
-# Every float64 mass is an integer times 2**shift, with shift = (smallest
-# binary exponent of the masses) - 53; when the masses span few binades these
-# integers and their sums fit in 128 bits, and the balancing is done here on
-# the same integers, step for step.  Otherwise the caller falls back to the
-# Python implementation.
-
-cdef extern from "_int128.h":
-    ctypedef long long emd_int128  # a 128-bit integer in C; the Cython name only
-    int emd_bit_length(emd_int128 v) nogil
-
-
-from libc.math cimport frexp, ldexp, nextafter
-
-
-cdef inline uint64_t float_bits(double x) noexcept nogil:
-    return (<uint64_t*> &x)[0]
-
-
-cdef inline double next_up(double x) noexcept nogil:
-    """``nextafter(x, INFINITY)`` for a finite ``x > 0``: the next bit pattern."""
-    cdef uint64_t bits = float_bits(x) + 1
-    return (<double*> &bits)[0]
-
-
-cdef inline int frexp_exponent(double x) noexcept nogil:
-    """The exponent ``frexp`` gives a nonzero ``x``; -1022 stands for every subnormal
-    (the callers only need to know that it is below -960)."""
-    cdef int biased = <int> ((float_bits(x) >> 52) & 0x7FF)
-    return biased - 1022 if biased else -1022
-
-
-cdef inline emd_int128 to_units(double x, int shift) noexcept nogil:
-    """``x / 2**shift`` for ``x >= 0``, exactly when it is an integer (as
-    ``emd._certify._to_int``)."""
-    cdef int e
-    cdef double f
-    cdef emd_int128 mantissa
-    cdef uint64_t bits, fraction = 0xFFFFFFFFFFFFF, hidden = 0x10000000000000
-    if x == 0.0:
-        return 0
-    bits = float_bits(x)
-    if (bits >> 52) & 0x7FF:
-        # A normal number: the 53-bit significand, read off its bits.
-        mantissa = <emd_int128> ((bits & fraction) | hidden)
-        e = <int> ((bits >> 52) & 0x7FF) - 1075 - shift
-    else:
-        f = frexp(x, &e)
-        mantissa = <emd_int128> ldexp(f, 53)
-        e = e - 53 - shift
-    if e >= 0:
-        return mantissa << e
-    # Finer than the unit (a mass changed by balancing): exact if its low bits are
-    # zero; otherwise 0, as _to_int's integer division gives.
-    if e <= -53 or (mantissa & (((<emd_int128> 1) << -e) - 1)) != 0:
-        return 0
-    return mantissa >> -e
-
-
-cdef inline double from_units(emd_int128 value, int shift) noexcept nogil:
-    """``value * 2**shift`` correctly rounded (normal range: the caller checked)."""
-    return ldexp(<double> value, shift)
-
-
-cdef emd_int128 absorb(
-    double* masses, Py_ssize_t count, emd_int128 missing, int shift, int sign,
-    Py_ssize_t* order,
-) noexcept nogil:
-    """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
-    of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
-    cdef double limit = from_units(missing, shift), mass, new_mass
-    cdef Py_ssize_t k, idx
-    cdef emd_int128 value, unit, step, new_value, whole
-    cdef int bits
-    # The entries that can take a step, smallest first and in index order among
-    # equals (a stable sort), picked one at a time: nearly always the first one
-    # absorbs everything.  ``done`` flags the entries already tried.
-    cdef Py_ssize_t* done = order
-    for k in range(count):
-        done[k] = 0
-    while missing != 0:
-        idx = -1
-        for k in range(count):
-            mass = masses[k]
-            if done[k] or not (mass > 0 and (next_up(mass) - mass <= limit or limit == 0.0)):
-                continue
-            if idx < 0 or mass < masses[idx]:
-                idx = k
-        if idx < 0:
-            break
-        done[idx] = 1
-        value = to_units(masses[idx], shift)
-        if value == 0:
-            continue
-        bits = emd_bit_length(value) - 53
-        unit = (<emd_int128> 1) << (bits if bits > 0 else 0)
-        step = (missing // unit) * unit
-        if sign < 0:
-            whole = (value // unit) * unit
-            step = whole if whole < step else step
-        if step == 0:
-            continue
-        new_value = value + sign * step
-        new_mass = from_units(new_value, shift)
-        if to_units(new_mass, shift) != new_value:
-            continue
-        masses[idx] = new_mass
-        missing -= step
-    return missing
-
-
-cdef int balance_pair(
-    Workspace* W, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
-    const double** out_a, const double** out_b,
-) noexcept nogil:
-    """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
-    their exact totals agree (or cannot be balanced), else balanced copies.  Returns
-    0, or -1 when the masses span too many binades for 128-bit integers (the caller
-    then balances in Python) or memory runs out."""
-    cdef Py_ssize_t k
-    cdef int e, lo_e = 100000, hi_e = -100000, shift, bits
-    cdef emd_int128 total = 0, missing
-    cdef double* lighter
-    cdef double* heavier
-    cdef Py_ssize_t n_light, n_heavy
-    out_a[0] = a
-    out_b[0] = b
-    for k in range(na):
-        if a[k] != 0.0:
-            e = frexp_exponent(a[k])
-            lo_e = e if e < lo_e else lo_e
-            hi_e = e if e > hi_e else hi_e
-    for k in range(nb):
-        if b[k] != 0.0:
-            e = frexp_exponent(b[k])
-            lo_e = e if e < lo_e else lo_e
-            hi_e = e if e > hi_e else hi_e
-    if hi_e < lo_e:
-        return 0
-    bits = hi_e - lo_e + 53
-    k = na + nb
-    while k > 0:
-        bits += 1
-        k >>= 1
-    # Sums below 2**124 and masses far from the subnormal range.
-    if bits > 124 or lo_e < -960:
-        return -1
-    shift = lo_e - 53
-    for k in range(na):
-        total += to_units(a[k], shift)
-    for k in range(nb):
-        total -= to_units(b[k], shift)
-    if total == 0:
-        return 0
-    if W.bal_cap < na + nb:
-        if not (_grow(<void**> &W.bal_a, <size_t> (na + nb) * sizeof(double))
-                and _grow(<void**> &W.bal_b, <size_t> (na + nb) * sizeof(double))):
-            return -1
-        W.bal_cap = na + nb
-    if not ensure_lines(W, na + nb):
-        return -1
-    for k in range(na):
-        W.bal_a[k] = a[k]
-    for k in range(nb):
-        W.bal_b[k] = b[k]
-    if total > 0:
-        lighter, n_light, heavier, n_heavy = W.bal_b, nb, W.bal_a, na
-        missing = total
-    else:
-        lighter, n_light, heavier, n_heavy = W.bal_a, na, W.bal_b, nb
-        missing = -total
-    missing = absorb(lighter, n_light, missing, shift, 1, W.line_arg)
-    missing = absorb(heavier, n_heavy, missing, shift, -1, W.line_arg)
-    if missing != 0:
-        return 0  # no exact balance: the inputs as given (the certificate counts it)
-    out_a[0] = W.bal_a
-    out_b[0] = W.bal_b
-    return 0
-
-
-def _balance_exactly(const double[::1] a not None, const double[::1] b not None):
-    """The compiled twin of ``emd._certify.balance_exactly`` (for tests); None when it
-    defers to the Python one."""
-    cdef PairWorkspace ws = PairWorkspace()
-    cdef const double* pa
-    cdef const double* pb
-    if balance_pair(&ws.W, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
-        return None
-    return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))
 
 
 include "_grid_driver.pxi"
