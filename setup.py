@@ -18,7 +18,7 @@ elif sys.platform == "darwin":
     OPENMP_COMPILE, OPENMP_LINK = [], []
 else:
     OPENMP_COMPILE, OPENMP_LINK = ["-fopenmp"], ["-fopenmp"]
-THREADED = {"_network_simplex"}
+THREADED = {"_pair"}
 
 extensions = [
     Extension(
@@ -29,7 +29,7 @@ extensions = [
         extra_compile_args=COMPILE_ARGS + (OPENMP_COMPILE if name in THREADED else []),
         extra_link_args=OPENMP_LINK if name in THREADED else [],
     )
-    for name in ("_tree", "_certify", "_network_simplex", "_costs", "_line", "_few_sources")
+    for name in ("_tree", "_certify", "_pair", "_grid", "_costs", "_line", "_few_sources")
 ]
 
 setup(

@@ -328,7 +328,7 @@ def test_point_set_statuses_are_those_of_the_full_certificates(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
-    from emd._core._network_simplex import PairWorkspace
+    from emd._core._pair import PairWorkspace
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 30))

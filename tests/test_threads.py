@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import (
+from emd._core._pair import (
     SCAN_PER_LINE,
     WIDE_SCAN_FROM,
     WIDE_SCAN_PER_LINE,

@@ -1,44 +1,39 @@
 # cython: language_level=3
-"""The compiled bipartite solve, exact balancing, plan starts and the grid driver, on the
-spanning tree of :mod:`emd._core._tree`."""
+"""Bipartite transport, one pair per compiled call.
+
+The whole column-generation solve of a transport problem -- candidates,
+simplex, exact pricing passes, cost and, for batches, a compiled check of
+the certificate -- runs here without the GIL on a workspace that is
+allocated once and reused.  ``emd._engine.solve_bipartite`` (single solves)
+and ``emd.batch`` (pairwise matrices) both call it, so a pair solved in a
+batch is the single solve, bit for bit (batches hand larger point pairs,
+whose single solve starts from k-d tree candidates, to the single solve).
+"""
 
 import numpy as np
 
 cimport numpy as cnp
-from libc.math cimport INFINITY, NAN, fabs, fma, pow, sqrt
+from cython.parallel cimport prange
+from libc.math cimport INFINITY, NAN, fabs, pow, sqrt
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort
+from libc.string cimport memcpy, memset
 
-from emd._core._exact cimport exact_reduced_cost, fast_two_sum, filter_band, two_sum
-from emd._core._pricing cimport dense8_may_enter, fast_test, plane_row
-from emd._core._certify cimport Balance, balance_pair, certify_tree, free_balance
+from emd._core._certify cimport balance_pair, certify_tree, free_balance
+from emd._core._exact cimport filter_band
 from emd._core._grow cimport grow
+from emd._core._metric cimport (
+    CHEBYSHEV as CHEBYSHEV_CODE, CITYBLOCK as CITYBLOCK_CODE, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN,
+    distance, finish_distance, from_power, keep_smallest, point_pair_may_price_below,
+    power_distance, power_in_range, reduced_cost_bounds, tiny_power, to_power,
+)
+from emd._core._pricing cimport dense8_may_enter, plane_row
 from emd._core._tree cimport (
-    MAX_ITER_REACHED, OPTIMAL, UNBOUNDED, SpanningTree, Tree, avx2_enabled, block_size_for,
-    check_arcs, init_star, run_simplex, start_forest, subtree_flows, tree_cost,
+    OPTIMAL, avx2_enabled, block_size_for, init_star, run_simplex, start_forest, subtree_flows,
+    tree_cost,
 )
 
 cnp.import_array()
-
-# ---------------------------------------------------------------------------
-# Bipartite transport, one pair per compiled call
-# ---------------------------------------------------------------------------
-# The whole column-generation solve of a transport problem -- candidates,
-# simplex, exact pricing passes, cost and, for batches, a compiled check of
-# the certificate -- runs here without the GIL on a workspace that is
-# allocated once and reused.  ``emd._engine.solve_bipartite`` (single solves)
-# and ``emd.batch`` (pairwise matrices) both call it, so a pair solved in a
-# batch is the single solve, bit for bit (batches hand larger point pairs,
-# whose single solve starts from k-d tree candidates, to the single solve).
-
-from libc.stdlib cimport free, qsort, realloc
-from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memcpy, memset
-
-from emd._core._metric cimport distance, keep_smallest, power_distance, reduced_cost_bounds
-from emd._core._metric cimport (
-    EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, finish_distance, from_power, power_in_range, tiny_power,
-    to_power,
-)
-from emd._core._exact cimport unit_roundoff
 
 # Candidate arcs per row and per column before the first full pricing pass
 # (measured on random point clouds, n = 500..4000, 8 is near the best: fewer
@@ -48,10 +43,6 @@ cdef enum:
     INITIAL_K = 8
     SCAN_K = 8          # the most a pass keeps per line (large passes)
     SCAN_K_SMALL = 4    # what a pass keeps per line below WIDE_SCAN_MIN_PAIRS
-
-cdef enum:
-    SOURCE_DENSE = 0
-    SOURCE_POINTS = 1
 
 # Outcomes of a pair beyond the simplex status codes.
 cdef enum:
@@ -115,17 +106,6 @@ cdef Py_ssize_t WIDE_SCAN_MIN_PAIRS = 1 << 18
 WIDE_SCAN_FROM = WIDE_SCAN_MIN_PAIRS
 
 
-cdef struct PairSource:
-    int kind
-    const double* matrix        # dense: row-major costs, ``stride`` per row
-    Py_ssize_t stride
-    const double* x             # points: coordinates of the rows' and columns' points
-    const double* y
-    Py_ssize_t d
-    int metric
-    double p
-
-
 cdef struct PairOutcome:
     int status                  # simplex status, PAIR_NO_MEMORY or PAIR_SCALE
     bint clean                  # ended on a full pricing pass that found nothing
@@ -136,34 +116,6 @@ cdef struct PairOutcome:
     Py_ssize_t n_scans          # full pricing passes
     Py_ssize_t n_rows           # rows and columns with mass
     Py_ssize_t n_cols
-
-
-cdef struct Workspace:
-    Tree T
-    Py_ssize_t node_cap, arc_cap, key_cap, line_cap
-    double* supply
-    double* flows
-    double* sum_err
-    Py_ssize_t* row_map
-    Py_ssize_t* col_map
-    Py_ssize_t* tails
-    Py_ssize_t* heads
-    double* costs
-    Py_ssize_t n_arcs
-    bint all_cols               # every column has mass: col_map is the identity
-    Py_ssize_t complete_width   # > 0: the arcs are every pair, row-major, this many per row
-    int64_t* keys
-    int64_t* keys_tmp           # scratch of the same size for sorting
-    Py_ssize_t* counts          # per-row counts for sorting (n + 1)
-    double* line_val
-    Py_ssize_t* line_arg
-    double* col_cut
-    Balance balance             # exactly balanced copies of a pair's weights
-    int n_threads               # threads for a large pricing pass (0 or 1: one)
-    double* cost_buf            # a small point pair's costs, computed once
-    Py_ssize_t cost_cap
-    uint64_t* marks             # one byte per cell, for sort_unique on dense key sets
-    Py_ssize_t mark_cap         # in 8-byte words
 
 
 cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
@@ -519,12 +471,6 @@ cdef Py_ssize_t cheapest_keys(
 # order fixed by the problem, a block its rows in increasing order), and so
 # the keys found are the same for any number of threads; so is ``worst`` when
 # nothing is found (every cut then stays at 0).
-
-from cython.parallel cimport prange
-from libc.stdlib cimport malloc
-
-from emd._core._metric cimport CHEBYSHEV as CHEBYSHEV_CODE, CITYBLOCK as CITYBLOCK_CODE
-from emd._core._metric cimport point_pair_may_price_below
 
 # Pairs per pass below which a pass stays on one thread (about a millisecond of
 # work, far above the cost of starting the threads); a solve inside a batch
@@ -1379,7 +1325,7 @@ cdef class PairWorkspace:
         cdef PairOutcome o
         if cost.shape[1] != nb or left.shape[1] != nb or right.shape[1] != nb:
             raise ValueError("histograms and cost matrix have inconsistent sizes")
-        _check_pairs(pairs, left.shape[0], right.shape[0])
+        check_pairs(pairs, left.shape[0], right.shape[0])
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
@@ -1437,7 +1383,7 @@ cdef class PairWorkspace:
                 or off_left[off_left.shape[0] - 1] != w_left.shape[0]
                 or off_right[off_right.shape[0] - 1] != w_right.shape[0]):
             raise ValueError("offsets, weights and coordinates have inconsistent sizes")
-        _check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
+        check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
@@ -1482,15 +1428,6 @@ cdef class PairWorkspace:
         if failed:
             raise MemoryError("out of memory in the transport solver")
         return values, codes
-
-
-cdef _check_pairs(const Py_ssize_t[:, ::1] pairs, Py_ssize_t n_left, Py_ssize_t n_right):
-    cdef Py_ssize_t k
-    if pairs.shape[0] and pairs.shape[1] != 2:
-        raise ValueError("pairs must have shape (k, 2)")
-    for k in range(pairs.shape[0]):
-        if not (0 <= pairs[k, 0] < n_left and 0 <= pairs[k, 1] < n_right):
-            raise ValueError(f"pair {k} indexes outside left and right")
 
 
 def points_cost_bound(
@@ -1545,8 +1482,6 @@ def pricing_pass(
         free_workspace(&W)
 
 
-
-include "_grid_driver.pxi"
 
 
 # ---------------------------------------------------------------------------

@@ -1,22 +1,46 @@
-# Included at the end of _network_simplex.pyx: the grid driver runs on the module's own
-# Tree, simplex and exact arithmetic, so a grid solve, a batch of grid pairs and the arc
-# solver share one tree implementation.
-# Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
-#
-# A grid problem is solved level by level (``emd.structured._grid`` describes the
-# levels): the supply is coarsened 2x along every axis and solved first; its
-# spanning tree is refined into a spanning forest of the fine grid (each coarse
-# tree edge becomes an edge between facing bins of the two blocks, each
-# block a small tree of axis steps) and the fine simplex starts from it.  On a
-# Euclidean graph with long offsets the simplex starts on the short ones (the
-# core) and, whenever it stops optimal, the other offsets are priced against
-# its potentials and the violated arcs appended (column generation), until a
-# pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
-# pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
-# equals the single solve's bit for bit.
+# cython: language_level=3
+"""Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
 
-from libc.stdlib cimport calloc
+A grid problem is solved level by level (``emd.structured._grid`` describes the
+levels): the supply is coarsened 2x along every axis and solved first; its
+spanning tree is refined into a spanning forest of the fine grid (each coarse
+tree edge becomes an edge between facing bins of the two blocks, each
+block a small tree of axis steps) and the fine simplex starts from it.  On a
+Euclidean graph with long offsets the simplex starts on the short ones (the
+core) and, whenever it stops optimal, the other offsets are priced against
+its potentials and the violated arcs appended (column generation), until a
+pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
+pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
+equals the single solve's bit for bit.
+
+Every level runs the simplex of :mod:`emd._core._tree` (one call per level), so a
+grid solve, a batch of grid pairs and the arc solver share one tree implementation;
+a batch's per-pair check is :func:`emd._core._certify.certify_tree`.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport INFINITY, fabs, fma, sqrt
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
+
+from emd._core._certify cimport certify_tree
+from emd._core._exact cimport exact_reduced_cost, filter_band, unit_roundoff
+from emd._core._grow cimport grow
+from emd._core._line cimport line_cost_sorted
+from emd._core._pair cimport check_pairs
+from emd._core._pricing cimport fast_test
+from emd._core._tree cimport (
+    OPTIMAL, UNBOUNDED, SpanningTree, Tree, block_size_for, check_arcs, init_star,
+    run_simplex, start_forest, subtree_flows, tree_cost,
+)
+
+cnp.import_array()
+
+# A level's outcome beyond the simplex status codes.
+cdef enum:
+    GRID_NO_MEMORY = -1
 
 cdef enum:
     GRID_MAX_LEVELS = 32
@@ -418,7 +442,7 @@ cdef int grid_solve_level(
     GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t* n_iter_all,
 ) noexcept nogil:
     """Solve the supply in ``G.supplies[level]``; returns the simplex status of this level
-    (PAIR_NO_MEMORY when memory ran out).  ``max_iter`` < 0 means the default budget
+    (GRID_NO_MEMORY when memory ran out).  ``max_iter`` < 0 means the default budget
     per level; otherwise it bounds the pivots of this level and the coarser ones together."""
     cdef GridLevel* L = &G.levels[level]
     cdef Tree* T = G.trees[level]
@@ -430,7 +454,7 @@ cdef int grid_solve_level(
         grid_coarsen(L, &G.levels[level + 1], supply, G.supplies[level + 1])
         # The coarse level's status does not matter: its tree is only a start.
         status = grid_solve_level(G, level + 1, max_iter, &coarse_iter)
-        if status == PAIR_NO_MEMORY:
+        if status == GRID_NO_MEMORY:
             return status
         if not refine_forest(G, level):
             return UNBOUNDED  # cannot happen on the graphs built here
@@ -494,7 +518,7 @@ cdef int grid_pivot(
         budget = max_iter - coarse_iter if max_iter > coarse_iter else 0
     if L.n_extra and not keep_arcs:
         if not grid_grow_arcs(G, L.n_core_arcs):
-            return PAIR_NO_MEMORY
+            return GRID_NO_MEMORY
         if L.n_core_arcs:
             memcpy(G.tails, L.tails, L.n_core_arcs * sizeof(Py_ssize_t))
             memcpy(G.heads, L.heads, L.n_core_arcs * sizeof(Py_ssize_t))
@@ -515,7 +539,7 @@ cdef int grid_pivot(
             break
         found = price_extra_offsets(G, T)
         if found < 0:
-            return PAIR_NO_MEMORY
+            return GRID_NO_MEMORY
         if found == 0:
             break
     G.level_iter[level] = n_iter
@@ -744,7 +768,7 @@ cdef class GridWorkspace:
         tree._supply[:] = supply
         with nogil:
             status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
-        if status == PAIR_NO_MEMORY:
+        if status == GRID_NO_MEMORY:
             raise MemoryError("out of memory in the grid solver")
         tree.n_iter = self.G.level_iter[0]
         tree.cursor = 0
@@ -795,7 +819,7 @@ cdef class GridWorkspace:
         cdef bint failed = False
         if left.shape[1] != n or right.shape[1] != n:
             raise ValueError(f"histograms must have {n} bins")
-        _check_pairs(pairs, left.shape[0], right.shape[0])
+        check_pairs(pairs, left.shape[0], right.shape[0])
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
@@ -810,7 +834,7 @@ cdef class GridWorkspace:
                     status = grid_solve_from_tree(&self.G, max_iter, &n_iter)
                 else:
                     status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
-                if status == PAIR_NO_MEMORY:
+                if status == GRID_NO_MEMORY:
                     failed = True
                     break
                 if status != OPTIMAL:
@@ -822,8 +846,6 @@ cdef class GridWorkspace:
             raise MemoryError("out of memory in the grid solver")
         return values, codes
 
-
-from emd._core._line cimport line_cost_sorted
 
 
 cdef double line_worst_reduced_cost(Tree* T, Py_ssize_t n, double spacing) noexcept nogil:
@@ -899,7 +921,7 @@ def line_batch(
     cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
     if right.shape[1] != n:
         raise ValueError(f"histograms must have {n} bins")
-    _check_pairs(pairs, left.shape[0], right.shape[0])
+    check_pairs(pairs, left.shape[0], right.shape[0])
     values = np.full(n_pairs, np.nan)
     codes = np.zeros(n_pairs, dtype=np.int8)
     if n_pairs == 0 or n == 0:
