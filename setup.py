@@ -29,7 +29,9 @@ extensions = [
         extra_compile_args=COMPILE_ARGS + (OPENMP_COMPILE if name in THREADED else []),
         extra_link_args=OPENMP_LINK if name in THREADED else [],
     )
-    for name in ("_tree", "_certify", "_pair", "_grid", "_costs", "_line", "_few_sources")
+    for name in (
+        "_tree", "_certify", "_starts", "_pair", "_grid", "_costs", "_line", "_few_sources",
+    )
 ]
 
 setup(

@@ -31,6 +31,7 @@ from emd._core._grow cimport grow
 from emd._core._line cimport line_cost_sorted
 from emd._core._pair cimport check_pairs
 from emd._core._pricing cimport fast_test
+from emd._core._starts cimport forest_order
 from emd._core._tree cimport (
     OPTIMAL, UNBOUNDED, SpanningTree, Tree, block_size_for, check_arcs, init_star,
     run_simplex, start_forest, subtree_flows, tree_cost,
@@ -183,40 +184,6 @@ cdef inline Py_ssize_t core_arc(
     return L.core_start[q] + position
 
 
-cdef bint forest_preorder(GridWork* G, Py_ssize_t n) noexcept nogil:
-    """A depth-first preorder of the forest ``G.parent`` (roots: -1), children in
-    increasing order, into ``G.preorder``."""
-    cdef Py_ssize_t v, k, p, top, slot, w
-    # Children lists by parent (the forest roots under a virtual node n), then the
-    # preorder by an explicit stack.
-    for v in range(n + 3):
-        G.child_start[v] = 0
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_start[p + 2] += 1
-    for v in range(2, n + 2):
-        G.child_start[v] += G.child_start[v - 1]
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_list[G.child_start[p + 1]] = v
-        G.child_start[p + 1] += 1
-    # child_start[p]..child_start[p + 1] now lists the children of p.
-    top = 0
-    slot = 0
-    for k in range(G.child_start[n + 1] - 1, G.child_start[n] - 1, -1):
-        G.stack[top] = G.child_list[k]
-        top += 1
-    while top > 0:
-        top -= 1
-        w = G.stack[top]
-        G.preorder[slot] = w
-        slot += 1
-        for k in range(G.child_start[w + 1] - 1, G.child_start[w] - 1, -1):
-            G.stack[top] = G.child_list[k]
-            top += 1
-    return slot == n
-
-
 #: Coarse trees whose mean path length between two nodes exceeds this many times
 #: the mean side of the coarse grid are refined with alternating crossings (see
 #: :func:`refine_forest`).  Measured on the levels of 512 x 512 city-block solves:
@@ -330,7 +297,7 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
         G.down_arc[v] = core_arc(L, pc, step)
         if G.up_arc[v] < 0 or G.down_arc[v] < 0:
             return False
-    return forest_preorder(G, n)
+    return forest_order(n, G.parent, G.child_start, G.child_list, G.stack, G.preorder)
 
 
 cdef bint grid_grow_arcs(GridWork* G, Py_ssize_t n) noexcept nogil:
@@ -488,7 +455,7 @@ cdef int grid_solve_from_tree(GridWork* G, Py_ssize_t max_iter, Py_ssize_t* n_it
         G.down_arc[v] = core_arc(L, pc, step)
         if G.up_arc[v] >= 0 and G.down_arc[v] >= 0:
             G.parent[v] = p
-    if not forest_preorder(G, n):
+    if not forest_order(n, G.parent, G.child_start, G.child_list, G.stack, G.preorder):
         return UNBOUNDED  # cannot happen: the kept edges form a forest
     start_forest(T, G.supplies[0], G.below, G.preorder, G.parent, G.up_arc, G.down_arc,
                  L.costs)
