@@ -18,7 +18,7 @@ elif sys.platform == "darwin":
     OPENMP_COMPILE, OPENMP_LINK = [], []
 else:
     OPENMP_COMPILE, OPENMP_LINK = ["-fopenmp"], ["-fopenmp"]
-THREADED = {"_pair"}
+THREADED = {"_pricing"}
 
 extensions = [
     Extension(
@@ -30,7 +30,8 @@ extensions = [
         extra_link_args=OPENMP_LINK if name in THREADED else [],
     )
     for name in (
-        "_tree", "_certify", "_starts", "_pair", "_grid", "_costs", "_line", "_few_sources",
+        "_tree", "_certify", "_pricing", "_starts", "_pair", "_grid",
+        "_costs", "_line", "_few_sources",
     )
 ]
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from emd import _multiscale
 from emd._core import _costs
-from emd._core._pair import INITIAL_CANDIDATES, PairWorkspace, points_cost_bound
+from emd._core._pair import PairWorkspace, points_cost_bound
+from emd._core._pricing import INITIAL_CANDIDATES
 from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 

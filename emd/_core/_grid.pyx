@@ -30,7 +30,7 @@ from emd._core._exact cimport exact_reduced_cost, filter_band, unit_roundoff
 from emd._core._grow cimport grow
 from emd._core._line cimport line_cost_sorted
 from emd._core._pair cimport check_pairs
-from emd._core._pricing cimport fast_test
+from emd._core._pricing_kernels cimport fast_test
 from emd._core._starts cimport forest_order
 from emd._core._tree cimport (
     OPTIMAL, UNBOUNDED, SpanningTree, Tree, block_size_for, check_arcs, init_star,

@@ -42,7 +42,7 @@ from libc.math cimport INFINITY, fabs, fma
 
 from emd._core._exact cimport dd_add, exact_reduced_cost, filter_band
 from emd._core._metric cimport reduced_cost_bounds
-from emd._core._pricing cimport block_min, cpu_has_avx2, fast_test
+from emd._core._pricing_kernels cimport block_min, cpu_has_avx2, fast_test
 
 cnp.import_array()
 
@@ -236,7 +236,7 @@ cdef inline bint is_tree_arc(
             or (T.parent[head] == tail and T.arc_index[head] == arc))
 
 
-# Whether the AVX2 kernels of _pricing.h may run: the processor is asked once, here,
+# Whether the AVX2 kernels of _pricing_kernels.h may run: the processor is asked once, here,
 # and every kernel that dispatches reads this flag.
 cdef bint avx2 = cpu_has_avx2()
 

@@ -9,10 +9,10 @@
  * of emd._core._tree, which detects the processor once), so one build runs on any
  * x86-64; SSE2, part of x86-64, is used unconditionally where it is compiled in.
  *
- * Declared for Cython in _pricing.pxd.
+ * Declared for Cython in _pricing_kernels.pxd.
  */
-#ifndef EMD_PRICING_H
-#define EMD_PRICING_H
+#ifndef EMD_PRICING_KERNELS_H
+#define EMD_PRICING_KERNELS_H
 
 #include <Python.h> /* Py_ssize_t */
 
@@ -220,4 +220,4 @@ static inline int emd_dense8_may_enter(const double* c, double pr, const double*
 #endif
 }
 
-#endif /* EMD_PRICING_H */
+#endif /* EMD_PRICING_KERNELS_H */
