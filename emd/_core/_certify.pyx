@@ -17,7 +17,7 @@ The error-free transformations themselves are the inline ones of ``_exact.pxd``.
 
 import numpy as np
 
-from libc.math cimport fabs, fma, frexp, ldexp, INFINITY
+from libc.math cimport INFINITY, fabs, fma, frexp, ldexp
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free
 from libc.string cimport memset
@@ -82,7 +82,7 @@ cdef inline double from_units(emd_int128 value, int shift) noexcept nogil:
 
 cdef emd_int128 absorb(
     double* masses, Py_ssize_t count, emd_int128 missing, int shift, int sign,
-    Py_ssize_t* order,
+    Py_ssize_t* done,
 ) noexcept nogil:
     """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
     of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
@@ -92,8 +92,7 @@ cdef emd_int128 absorb(
     cdef int bits
     # The entries that can take a step, smallest first and in index order among
     # equals (a stable sort), picked one at a time: nearly always the first one
-    # absorbs everything.  ``done`` flags the entries already tried.
-    cdef Py_ssize_t* done = order
+    # absorbs everything.  ``done`` (count entries of scratch) flags those tried.
     for k in range(count):
         done[k] = 0
     while missing != 0:

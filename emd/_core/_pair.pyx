@@ -24,7 +24,8 @@ from emd._core._metric cimport EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
 from emd._core._starts cimport staircase_keys, start_from_plan
 from emd._core._tree cimport (
-    OPTIMAL, block_size_for, init_star, run_simplex, subtree_flows, tree_cost)
+    OPTIMAL, block_size_for, init_star, run_simplex, subtree_flows, tree_cost,
+)
 
 cnp.import_array()
 
@@ -49,7 +50,7 @@ cdef Py_ssize_t DENSE_MAX = 1 << 21
 # (2026-11-30, wall time per pair): 30 points 72 -> 43 us, 150 points
 # 1028 -> 863 us, 220 points 1946 -> 1764 us, but 300 points 3.3 -> 4.6 ms
 # with scalar pricing; once every pair is priced row by row, several at a
-# time (price_stretch_fast), 300 and 360 points take a third less CPU time
+# time (the simplex's price_stretch_fast), 300 and 360 points take a third less CPU time
 # over all arcs (3.3 -> 2.2 ms and 4.5 -> 3.1 ms per pair), dense sources of
 # that size the same, while 1000 points lose (a cap of 2**20 cells: +23 %).
 cdef Py_ssize_t ALL_CELLS = 1 << 17
@@ -70,7 +71,6 @@ def _set_matrix_cells(Py_ssize_t cells):
     old = DENSE_MAX
     DENSE_MAX = cells
     return old
-
 
 
 cdef struct PairOutcome:

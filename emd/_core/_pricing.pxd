@@ -5,8 +5,6 @@ The pair solve's first candidates, its cost matrix and its full pricing passes; 
 C kernels they share with the simplex are declared in ``_pricing_kernels.pxd``.
 """
 
-from libc.stdint cimport int64_t
-
 from emd._core._pair cimport PairSource, Workspace
 
 # Candidate arcs per row and per column before the first full pricing pass

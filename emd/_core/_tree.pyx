@@ -236,8 +236,10 @@ cdef inline bint is_tree_arc(
             or (T.parent[head] == tail and T.arc_index[head] == arc))
 
 
-# Whether the AVX2 kernels of _pricing_kernels.h may run: the processor is asked once, here,
-# and every kernel that dispatches reads this flag.
+# Whether the AVX2 kernels of _pricing_kernels.h may run: the processor is asked once,
+# here, in the room every other one builds on.  The block search below reads the flag
+# on every call; other rooms read it through avx2_enabled(), so one test hook switches
+# every dispatching kernel.
 cdef bint avx2 = cpu_has_avx2()
 
 
