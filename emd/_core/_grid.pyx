@@ -27,7 +27,7 @@ from libc.string cimport memcpy, memset
 
 from emd._core._certify cimport certify_tree
 from emd._core._exact cimport exact_reduced_cost, filter_band, unit_roundoff
-from emd._core._grow cimport grow
+from emd._core._grow cimport grow, grow_arc_list
 from emd._core._line cimport line_cost_sorted
 from emd._core._pair cimport check_pairs
 from emd._core._pricing_kernels cimport fast_test
@@ -300,18 +300,6 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
     return forest_order(n, G.parent, G.child_start, G.child_list, G.stack, G.preorder)
 
 
-cdef bint grid_grow_arcs(GridWork* G, Py_ssize_t n) noexcept nogil:
-    if n <= G.arc_cap:
-        return True
-    n = n + n // 2
-    if not (grow(<void**> &G.tails, <size_t> n * sizeof(Py_ssize_t))
-            and grow(<void**> &G.heads, <size_t> n * sizeof(Py_ssize_t))
-            and grow(<void**> &G.costs, <size_t> n * sizeof(double))):
-        return False
-    G.arc_cap = n
-    return True
-
-
 cdef bint grid_grow_found(GridWork* G, Py_ssize_t n) noexcept nogil:
     if n <= G.found_cap:
         return True
@@ -383,7 +371,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
                     local += 1
     if count == 0:
         return 0
-    if not grid_grow_arcs(G, G.n_arcs + count):
+    if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, G.n_arcs + count):
         return -1
     # A stable counting sort by tail.
     for k in range(n + 1):
@@ -484,7 +472,7 @@ cdef int grid_pivot(
     else:
         budget = max_iter - coarse_iter if max_iter > coarse_iter else 0
     if L.n_extra and not keep_arcs:
-        if not grid_grow_arcs(G, L.n_core_arcs):
+        if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, L.n_core_arcs):
             return GRID_NO_MEMORY
         if L.n_core_arcs:
             memcpy(G.tails, L.tails, L.n_core_arcs * sizeof(Py_ssize_t))

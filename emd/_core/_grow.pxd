@@ -12,3 +12,20 @@ cdef inline bint grow(void** ptr, size_t size) noexcept nogil:
         return False
     ptr[0] = new
     return True
+
+
+cdef inline bint grow_arc_list(
+    Py_ssize_t** tails, Py_ssize_t** heads, double** costs, Py_ssize_t* cap, Py_ssize_t n,
+) noexcept nogil:
+    """Room for ``n`` arcs in the parallel arrays of an arc list of capacity ``cap[0]``,
+    grown by half again as much so that appending arcs pass after pass costs amortised
+    O(1) per arc; False when memory is short."""
+    if n <= cap[0]:
+        return True
+    n = n + n // 2
+    if not (grow(<void**> tails, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> heads, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> costs, <size_t> n * sizeof(double))):
+        return False
+    cap[0] = n
+    return True

@@ -19,7 +19,7 @@ from libc.stdlib cimport free, qsort
 from libc.string cimport memcpy, memset
 
 from emd._core._certify cimport balance_pair, certify_tree, free_balance
-from emd._core._grow cimport grow
+from emd._core._grow cimport grow, grow_arc_list
 from emd._core._metric cimport EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
 from emd._core._starts cimport staircase_keys, start_from_plan
@@ -124,18 +124,6 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
     if ok:
         W.node_cap = n
     return ok
-
-
-cdef bint ensure_arcs(Workspace* W, Py_ssize_t n) noexcept nogil:
-    if n <= W.arc_cap:
-        return True
-    n = n + n // 2
-    if not (grow(<void**> &W.tails, <size_t> n * sizeof(Py_ssize_t))
-            and grow(<void**> &W.heads, <size_t> n * sizeof(Py_ssize_t))
-            and grow(<void**> &W.costs, <size_t> n * sizeof(double))):
-        return False
-    W.arc_cap = n
-    return True
 
 
 cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
@@ -247,7 +235,7 @@ cdef bint append_arcs(
 ) noexcept nogil:
     """Append the arcs of the first ``count`` keys (row * m + col, sorted) to the arc list."""
     cdef Py_ssize_t k, e, r, c
-    if not ensure_arcs(W, W.n_arcs + count):
+    if not grow_arc_list(&W.tails, &W.heads, &W.costs, &W.arc_cap, W.n_arcs + count):
         return False
     for k in range(count):
         r = <Py_ssize_t> (W.keys[k] // m)
@@ -388,7 +376,7 @@ cdef void solve_pair(
         # Small problems pivot over every arc from the start (candidates and
         # their pricing passes cost more than they save there); the given keys
         # are among them, and one pricing pass proves the end.
-        if not ensure_arcs(W, n * m):
+        if not grow_arc_list(&W.tails, &W.heads, &W.costs, &W.arc_cap, n * m):
             out.status = PAIR_NO_MEMORY
             return
         list_every_pair(W, S, n, m, &biggest)
