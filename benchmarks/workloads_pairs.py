@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from emd._core._network_simplex import PairWorkspace
+from emd._core._pair import PairWorkspace
 from scipy.spatial.distance import cdist as scipy_cdist
 
 import emd
@@ -146,7 +146,7 @@ def grid_rows(size: int, metric: str, L: int | None, n_hists: int, repeat: int =
     """``emd.pairwise`` of grid histograms on 2 threads against 1 thread (the ratio is the
     speed-up), and the time of a pair's compiled certificate check, alone and as a share
     of the pair's time in the compiled batch."""
-    from emd._core._network_simplex import GridWorkspace
+    from emd._core._grid import GridWorkspace
 
     from emd.structured import _grid
 

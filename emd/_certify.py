@@ -130,7 +130,7 @@ class BasicFlow:
         self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray,
         supply_low: np.ndarray | None = None,
     ):
-        from emd._core._network_simplex import basic_flow
+        from emd._core._certify import basic_flow
 
         is_forest, high, low, error, rest, rest_error, peeled_into = basic_flow(
             np.ascontiguousarray(tails, dtype=np.intp),

@@ -8,7 +8,7 @@ resumes from the same tree.  When a full pass finds nothing, the solution is
 optimal for the whole problem.  Each pass touches the costs once, in place,
 so the dense path never copies the cost matrix and the coordinate path
 never forms it.  The whole loop is one compiled call without the GIL
-(:class:`emd._core._network_simplex.PairWorkspace`), the same call that
+(:class:`emd._core._pair.PairWorkspace`), the same call that
 ``emd.batch`` makes for every pair of a distance matrix.
 
 Large point clouds (at least ``emd._multiscale.MULTISCALE_CELLS`` pairs with
@@ -29,13 +29,9 @@ import numpy as np
 
 from emd import _certify, _multiscale
 from emd._core import _costs
-from emd._core._network_simplex import (
-    INITIAL_CANDIDATES,
-    STATUS_NAMES,
-    PairWorkspace,
-    SpanningTree,
-    points_cost_bound,
-)
+from emd._core._pair import PairWorkspace, points_cost_bound
+from emd._core._pricing import INITIAL_CANDIDATES
+from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]

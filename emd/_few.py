@@ -20,7 +20,8 @@ import numpy as np
 
 from emd import _engine
 from emd._core import _few_sources
-from emd._core._network_simplex import STATUS_NAMES, SpanningTree, forest_start
+from emd._core._starts import forest_start
+from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
 from emd._validation import check_scale
 

@@ -10,7 +10,7 @@ north-west corner rule (points and arcs ordered along the first axis).  The
 result is a plan of the fine problem, feasible up to rounding, whose support is
 a forest (the coarse basis is one and every split a staircase); the fine solve
 starts its spanning tree from it (see ``start_from_plan`` in
-``emd._core._network_simplex``, which cuts whatever a rounding or a bad plan
+``emd._core._starts``, which cuts whatever a rounding or a bad plan
 would make infeasible).  The coarse plan also says where each cell's mass goes:
 the fine candidates add the neighbours of every point moved by its cell's mean
 displacement.

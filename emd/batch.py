@@ -30,7 +30,7 @@ from numpy.typing import ArrayLike
 
 from emd import _engine, _few
 from emd._core import _costs
-from emd._core._network_simplex import PairWorkspace
+from emd._core._pair import PairWorkspace
 from emd._engine import PointCosts
 from emd._result import COMPILED_RTOL as _COMPILED_RTOL
 from emd._status import SolverWarning

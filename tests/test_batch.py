@@ -350,7 +350,7 @@ def test_point_set_statuses_are_those_of_the_full_certificates(seed):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
-    from emd._core._network_simplex import PairWorkspace
+    from emd._core._pair import PairWorkspace
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 30))
@@ -380,7 +380,7 @@ def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
 
 @pytest.mark.parametrize("kind", ["uniform", "multiscale", "integers", "scaled"])
 def test_the_compiled_exact_balancing_is_balance_exactly(kind):
-    from emd._core._network_simplex import _balance_exactly
+    from emd._core._certify import _balance_exactly
 
     from emd._certify import balance_exactly
 

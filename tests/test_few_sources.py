@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import forest_start
+from emd._core._starts import forest_start
 from oracles import (
     exact_float_cost,
     exact_integer_cost,

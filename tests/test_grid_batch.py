@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import GridWorkspace
+from emd._core._grid import GridWorkspace
 
 import emd
 from emd.structured import _grid
@@ -199,7 +199,7 @@ def test_threads_reusing_workspaces_give_the_serial_matrix():
 
 
 def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certificate():
-    from emd._core._network_simplex import line_batch
+    from emd._core._grid import line_batch
 
     rng = np.random.default_rng(17)
     hists = np.stack([h / h.sum() for h in rng.random((6, 200))])
@@ -222,7 +222,7 @@ def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certi
 
 
 def test_spanning_tree_starts_from_a_forest_as_the_grid_driver_does():
-    from emd._core._network_simplex import SpanningTree
+    from emd._core._tree import SpanningTree
 
     # A 3 x 3 city-block grid; the forest: row 0 a path, rows 1 and 2 hanging below it.
     solver = _grid.GridSolver((3, 3), "cityblock")

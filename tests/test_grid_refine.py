@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
-from emd._core._network_simplex import _set_deep_tree_ratio
+from emd._core._grid import _set_deep_tree_ratio
 
 from emd.structured import _grid
 

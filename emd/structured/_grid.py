@@ -35,13 +35,8 @@ from numpy.typing import ArrayLike
 
 from emd import _certify, _engine
 from emd._core import _line
-from emd._core._network_simplex import (
-    GRID_METRIC_CODES,
-    STATUS_NAMES,
-    GridPlan,
-    GridWorkspace,
-    line_batch,
-)
+from emd._core._grid import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
+from emd._core._tree import STATUS_NAMES
 from emd._result import COMPILED_RTOL, Certificate, certify_flow
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -381,7 +376,7 @@ def _solve_on_grid(
 ):
     """Min-cost flow on a grid graph, warm-started from the coarsened grid when large.
 
-    One compiled call (:class:`emd._core._network_simplex.GridWorkspace`, the
+    One compiled call (:class:`emd._core._grid.GridWorkspace`, the
     call that batches make for every pair): large 2-D grids start from the
     spanning tree of the grid coarsened 2x along every axis (recursively),
     refined into a spanning forest.  Graphs with a :attr:`_GridGraph.core` are
