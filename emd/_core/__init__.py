@@ -1,8 +1,9 @@
 """The compiled core: the network simplex and the cost oracles it prices with."""
 
 try:
-    # Every compiled room, so that a partial build fails here too.
-    from emd._core import (
+    # Every compiled room, so that a partial build fails here too.  (mypy cannot see
+    # compiled modules, which have no stubs: their signatures are pinned by the tests.)
+    from emd._core import (  # type: ignore[attr-defined]
         _certify,
         _costs,
         _few_sources,

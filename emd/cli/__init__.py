@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _interrupted(args: argparse.Namespace | None, argv: list[str]) -> str:
     """What to say on Ctrl-C: for a matrix on disk, the command that continues it."""
-    output = "" if args is None or args.pairwise is None else str(args.output or "")
+    if args is None or args.pairwise is None:
+        return "interrupted"
+    output = str(args.output or "")
     if not output.lower().endswith(".npy"):
         return "interrupted"
     command = shlex.join([PROG, *argv, *([] if args.resume else ["--resume"])])

@@ -45,14 +45,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from collections.abc import Sized
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse
 from numpy.typing import ArrayLike
 
 from emd import _engine
-from emd._result import certify_flow
+from emd._result import TransportResult, certify_flow
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
@@ -148,7 +149,7 @@ def _output_dtype(args: tuple[Any, ...], fallback: int) -> np.dtype:
 
 def _weights(w: ArrayLike | None, name: str, size: int) -> np.ndarray:
     try:
-        empty = w is None or len(w) == 0
+        empty = w is None or len(cast(Sized, w)) == 0
     except TypeError:  # a scalar: refused below as not 1-D
         empty = False
     if empty:
@@ -368,6 +369,7 @@ def _status_warning(result) -> str | None:
 
 
 def _solve(a, b, M, numItermax: int, check_marginals: bool, potentials_init=None):
+    result: _SparseResult | TransportResult
     try:
         if scipy.sparse.issparse(M):
             rows, cols, costs, (n, m) = _sparse_pattern(M)

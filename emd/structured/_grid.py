@@ -157,8 +157,8 @@ def euclidean_offsets(L: int) -> tuple[np.ndarray, float]:
     if L > MAX_L:
         raise ValueError(f"L must be at most {MAX_L}, got {L}; exact=True gives the exact distance")
     span = np.arange(-L, L + 1)
-    v, w = np.meshgrid(span, span, indexing="ij")
-    v, w = v.ravel(), w.ravel()
+    v_grid, w_grid = np.meshgrid(span, span, indexing="ij")
+    v, w = v_grid.ravel(), w_grid.ravel()
     keep = np.gcd(v, w) == 1
     offsets = np.stack([v[keep], w[keep]], axis=1)
     angles = np.sort(np.arctan2(offsets[:, 1], offsets[:, 0]))
@@ -175,6 +175,8 @@ def _offsets_for(metric: str, ndim: int, L: int | None) -> tuple[np.ndarray, flo
         return steps[np.any(steps != 0, axis=1)], 0.0
     if ndim == 1:
         return np.array([[1], [-1]], dtype=np.int64), 0.0
+    if L is None:
+        raise ValueError("metric='euclidean' on a 2-D grid needs the offset radius L")
     return euclidean_offsets(L)
 
 
@@ -347,7 +349,7 @@ class _GridGraph:
     def _level(self, all_arcs: bool) -> tuple:
         pad = 3 - len(self.shape)
 
-        def padded(rows: np.ndarray, fill: int) -> np.ndarray:
+        def padded(rows: ArrayLike, fill: int) -> np.ndarray:
             rows = np.asarray(rows, dtype=np.intp).reshape(-1, len(self.shape))
             return np.hstack([np.full((rows.shape[0], pad), fill, dtype=np.intp), rows])
 
