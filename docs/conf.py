@@ -90,18 +90,27 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
 }
 
+# "gap", "optimal()" in a class page's table of contents, not "Certificate.gap".
+toc_object_entries_show_parents = "hide"
+
 html_theme = "pydata_sphinx_theme"
 html_title = f"emd {release}"
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # The gallery's pages need the width for their figures more than a table of contents.
+    "secondary_sidebar_items": {
+        "index": ["page-toc"], "changelog": ["page-toc"], "guide/*": ["page-toc"],
+        "api/**": ["page-toc"], "auto_gallery/*": [],
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
     "navigation_with_keys": False,
     "header_links_before_dropdown": 6,
 }
 html_show_sourcelink = False
+# The changelog is one page: no section navigation to show beside it.
+html_sidebars = {"changelog": []}
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_context = {"default_mode": "light"}

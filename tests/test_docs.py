@@ -64,7 +64,8 @@ def _api_entries() -> set[str]:
                 module = match.group(1)
                 if line.startswith(".. automodule::"):
                     entries.add(module)
-            elif match := re.match(r"\.\. auto(?:data|function|class|exception):: (\S+)", line):
+            elif match := re.match(r"\.\. (?:auto)?(?:data|function|class|exception):: (\S+)",
+                                   line):
                 entries.add(f"{module}.{match.group(1)}")
         text = path.read_text(encoding="utf-8")
         # autosummary tables: the module in force is the last currentmodule above them.
@@ -117,6 +118,21 @@ def test_every_entry_names_a_real_object():
             _resolve(fullname)
         except (ImportError, AttributeError):
             pytest.fail(f"the API reference lists {fullname}, which does not exist")
+
+
+def test_constants_written_out_have_their_values():
+    for path in sorted(API.glob("*.rst")):
+        text = path.read_text(encoding="utf-8")
+        module = None
+        lines = text.splitlines()
+        for k, line in enumerate(lines):
+            if match := re.match(r"\.\. (?:currentmodule|automodule):: (\S+)", line):
+                module = match.group(1)
+            elif match := re.match(r"\.\. data:: (\S+)", line):
+                value = re.match(r"\s+:value: (.+)$", lines[k + 1])
+                assert value, f"{path.name}: {match.group(1)} without its :value:"
+                actual = _resolve(f"{module}.{match.group(1)}")
+                assert repr(actual) == value.group(1), f"{module}.{match.group(1)} is {actual!r}"
 
 
 def test_cli_reference_is_generated_from_the_parser_the_tool_runs():
