@@ -8,7 +8,7 @@ the brute-force answer; only the number of exact solves changes.
 
 The bounds (their maximum is used; none dominates the others):
 
-* **Weighted means** (Jensen; Kusner et al.'s WCD): for a ground metric that
+* **Weighted means** (Jensen; Kusner et al.'s WCD [1]_): for a ground metric that
   is a norm, :math:`W_1(a, b) \ge \|\bar x_a - \bar x_b\|`, the distance
   between the weighted means.
 * **Relaxed transport** (RWMD): dropping the constraint on one marginal, every

@@ -187,7 +187,7 @@ def solve(
 
     With at most 64 bins of mass on one side and at least 200 times as many
     (and 10 000) on the other, the starting tree comes from successive
-    shortest paths on the small side (:mod:`emd._few`), and the same simplex
+    shortest paths on the small side (``emd._few``), and the same simplex
     and pricing passes finish from it.
 
     Examples
