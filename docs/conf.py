@@ -35,7 +35,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "gallery/GALLERY_HEADER.rst"]
+exclude_patterns = ["_build", "gallery/GALLERY_HEADER.rst", "architecture.md"]
 templates_path = ["_templates"]
 
 # Every internal reference must resolve; -W turns a broken one into a failed build.

@@ -1221,7 +1221,7 @@ def pairwise(
         With ``out``: continue a run that was interrupted (Ctrl-C, a killed
         process, a lost Dask worker), solving only the blocks not recorded as
         finished.  The record holds a hash of the inputs and options; resuming
-        with different ones raises :class:`ResumeError` (a ``ValueError``).
+        with different ones raises :class:`emd.batch.ResumeError` (a ``ValueError``).
         Without a record it starts afresh.  ``resume=False`` overwrites ``out``.
     block_size : int, optional
         With ``out``: rows and columns per block (default: ``n / 32`` between

@@ -541,10 +541,10 @@ def min_cost_flow(
     supply : array_like, shape (n_nodes,)
         Supply (positive) or demand (negative) of every node; must sum to zero.
         Sums that agree only to rounding are equal: within every weakly connected
-        component of the arcs, supplies and demands whose totals agree to
-        :func:`emd._validation.mass_rtol` of the component's own mass (1e-9 relative
-        for float64 inputs of up to 4.5 million nodes) are balanced exactly first
-        (:func:`emd._certify.balance_components`).  Whatever still does not balance,
+        component of the arcs, supplies and demands whose totals agree to the
+        tolerance of "Total masses" in :mod:`emd`, relative to the component's
+        own mass (1e-9 for float64 inputs of up to 4.5 million nodes), are
+        balanced exactly first.  Whatever still does not balance,
         however small, cannot be delivered: the status is then ``"infeasible"``.
     max_iter : int, optional
         Limit on simplex pivots.

@@ -32,7 +32,7 @@ API = DOCS / "api"
 GUIDE = DOCS / "guide"
 
 #: Public modules and the names each must document (their ``__all__``).
-PUBLIC_MODULES = ["emd", "emd.dual", "emd.divergences", "emd.compat.pot", "emd.io", "emd.cli"]
+PUBLIC_MODULES = ["emd", "emd.dual", "emd.divergences", "emd.compat.pot", "emd.io", "emd.cli", "emd.batch"]
 
 
 def _directive_blocks(text: str, name: str) -> list[tuple[str, list[str]]]:
@@ -99,8 +99,10 @@ def test_every_public_name_has_an_entry(module_name):
     module = importlib.import_module(module_name)
     entries = _api_entries()
     assert module_name in entries, f"no page documents the module {module_name}"
+    # A name re-exported at the top level (emd.batch.pairwise is emd.pairwise) has its page there.
     missing = [name for name in module.__all__ if f"{module_name}.{name}" not in entries
-               and f"{module_name}.{name}" not in PUBLIC_MODULES]
+               and f"{module_name}.{name}" not in PUBLIC_MODULES
+               and not (f"emd.{name}" in entries and getattr(emd, name, None) is getattr(module, name))]
     assert not missing, f"{module_name}: no API entry for {missing} (add them to docs/api/)"
 
 
