@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _engine, _few
+from emd import _engine, _planner
 from emd._core import _costs
 from emd._core._pair import PairWorkspace
 from emd._engine import PointCosts
@@ -46,24 +46,6 @@ from emd._validation import (
 )
 
 __all__ = ["ResumeError", "cdist", "pairwise"]
-
-#: Pairs per task for pairs of :data:`CHUNK_CELLS` cells: small enough for
-#: prompt cancellation and a smooth progress bar, large enough that scheduling
-#: costs nothing next to solving.  Other pairs get tasks of about the same
-#: work (from 1 pair up to :data:`MAX_CHUNK`): a 64-bin pair solves in tens of
-#: microseconds, and 16 of them left the GIL-bound glue of each task (and the
-#: pool's hand-offs) a tenth of the work, which two threads then queued on;
-#: a pair of big grids takes a second, and two per task left one thread idle
-#: at the end of a short matrix.
-DEFAULT_CHUNK = 16
-CHUNK_CELLS = 1 << 16
-MAX_CHUNK = 1024
-
-#: Shared supports up to this many points get one precomputed cost matrix
-#: (at most 128 MiB) that all threads read; larger ones price on the fly.
-_DENSE_SUPPORT_MAX = 4096
-
-
 
 # One reusable workspace per thread (each compiled call owns it while it runs).
 _LOCAL = threading.local()
@@ -93,7 +75,7 @@ class _PairSolver(ABC):
     @property
     def pair_cells(self) -> int:
         """The work of a typical pair, in cells of a dense transport (sets the chunk size)."""
-        return CHUNK_CELLS
+        return _planner.CHUNK_CELLS
 
     @abstractmethod
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
@@ -156,10 +138,7 @@ class _GridPairs(_PairSolver):
 
     @property
     def pair_cells(self) -> int:
-        # Measured (2026-11-30): a grid pair of b bins costs about what a dense pair
-        # of 80 b cells does (32 x 32 city-block 2.2 ms, 64 x 64 7.6 ms; a dense
-        # pair about 25 ns a cell).
-        return 80 * self.left.shape[1]
+        return _planner.grid_pair_cells(self.left.shape[1])
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
         result = self.solver.solve_pair(self.left[i], self.right[j], self.max_iter)
@@ -210,10 +189,10 @@ class _DensePairs(_PairSolver):
 
     @cached_property
     def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _few.kept_counts(self.left, False), _few.kept_counts(self.right, False)
+        return _planner.kept_counts(self.left, False), _planner.kept_counts(self.right, False)
 
     def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(*self._kept, pairs, self.max_iter)
+        return _planner.batch_alone(*self._kept, pairs, self.max_iter)
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.stacked is None:
@@ -253,10 +232,10 @@ class _PointPairs(_PairSolver):
 
     @cached_property
     def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _few.kept_counts(self.left, True), _few.kept_counts(self.right, True)
+        return _planner.kept_counts(self.left, True), _planner.kept_counts(self.right, True)
 
     def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(*self._kept, pairs, self.max_iter)
+        return _planner.batch_alone(*self._kept, pairs, self.max_iter)
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.packed is None:
@@ -265,16 +244,8 @@ class _PointPairs(_PairSolver):
         return _workspace().batch_points(
             xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
             _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
-            _COMPILED_RTOL, _engine.BRUTE_FORCE_CELLS,
+            _COMPILED_RTOL, _planner.BRUTE_FORCE_CELLS,
         )
-
-
-def _default_chunk(n_pairs: int, jobs: int, pair_cells: int = CHUNK_CELLS) -> int:
-    """Pairs per task: about the work of :data:`DEFAULT_CHUNK` pairs of
-    :data:`CHUNK_CELLS` cells, fewer when a small matrix would otherwise leave
-    threads idle: at least four tasks per thread."""
-    per_task = min(MAX_CHUNK, DEFAULT_CHUNK * CHUNK_CELLS // max(1, pair_cells))
-    return max(1, min(per_task, n_pairs // (4 * jobs)))
 
 
 def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
@@ -386,7 +357,7 @@ def _build(
         if len(dims) > 1:
             raise ValueError(f"point sets must all have the same dimension, got {sorted(dims)}")
         packed = None
-        if not (dims.pop() == 1 and metric_name != "sqeuclidean"):  # the line: closed form
+        if not _planner.on_the_line(dims.pop(), metric_name):  # the line: closed form
             packed = _pack_points(left, right, metric_name, p, mass)
         return _PointPairs(left, right, max_iter, metric_name, p, packed, mass)
     shapes = {h.shape for h in left + right}
@@ -419,11 +390,11 @@ def _build(
             f"{flat_left[0].size} bins"
         )
     metric_name, p = check_metric(metric or "euclidean", None)
-    if support.shape[1] == 1 and metric_name != "sqeuclidean":
+    if _planner.on_the_line(support.shape[1], metric_name):
         return _LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
     # The dense path prices with scipy's cdist, which works in powers of distances.
     PointCosts(support, support, metric_name, p).check_range(underflow=True)
-    if support.shape[0] <= _DENSE_SUPPORT_MAX:
+    if _planner.support_matrix(support.shape[0]):
         kwargs = {"p": p} if metric_name == "minkowski" else {}
         from scipy.spatial.distance import cdist as scipy_cdist  # imported on first use
 
@@ -609,7 +580,7 @@ def _compute(
         warm_start=warm_start,
     )
     if chunk is None:
-        chunk = _default_chunk(n_pairs, jobs, solver.pair_cells)
+        chunk = _planner.default_chunk(n_pairs, jobs, solver.pair_cells)
     n, m = len(left), len(right)
     if not isinstance(return_status, bool):
         raise TypeError(f"return_status must be True or False, got {return_status!r}")

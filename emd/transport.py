@@ -9,7 +9,7 @@ import os
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _certify, _engine
+from emd import _certify, _engine, _few, _planner
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -68,11 +68,8 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
 def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     """A handful of bins with mass on one side and very many on the other (and the default
     pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
-    if max_iter is None and initial_arcs is None:
-        from emd import _few
-
-        if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
-            return _few.solve_bipartite(a, b, source)
+    if _planner.takes_few_sources(a, b, max_iter, initial_arcs):
+        return _few.solve_bipartite(a, b, source)
     return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
@@ -322,7 +319,7 @@ def solve_points_validated(
     a, b = _certify.balance_exactly(a, b)
     source = _engine.PointCosts(x, y, metric, p)
     source.check_range()
-    if x.shape[1] == 1 and metric != "sqeuclidean":
+    if _planner.on_the_line(x.shape[1], metric):
         return _solve_line(x, y, a, b, source)
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 

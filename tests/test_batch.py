@@ -12,7 +12,7 @@ from oracles import exact_float_cost, metric_cost, pot_cost
 from test_exactness import block_costs
 
 import emd
-from emd import batch
+from emd import _planner, batch
 
 
 def _grids(n, shape=(12, 12), seed=0):
@@ -422,13 +422,13 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
 
 def test_small_pairs_go_to_threads_in_bigger_chunks():
     # Tasks of tiny pairs would spend their time in the GIL-bound glue.
-    assert batch._default_chunk(10**6, 2, batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK
-    assert batch._default_chunk(10**6, 2, 4 * batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK // 4
-    assert batch._default_chunk(10, 2, 80 * 128 * 128) == 1  # big grids
-    assert batch._default_chunk(10**6, 2, 64 * 64) == 16 * batch.DEFAULT_CHUNK
-    assert batch._default_chunk(10**6, 2, 1) == batch.MAX_CHUNK
-    assert batch._default_chunk(100, 2, 1) == 12  # still four tasks per thread
-    assert batch._default_chunk(10, 2, 1) == 1
+    assert _planner.default_chunk(10**6, 2, _planner.CHUNK_CELLS) == _planner.DEFAULT_CHUNK
+    assert _planner.default_chunk(10**6, 2, 4 * _planner.CHUNK_CELLS) == _planner.DEFAULT_CHUNK // 4
+    assert _planner.default_chunk(10, 2, 80 * 128 * 128) == 1  # big grids
+    assert _planner.default_chunk(10**6, 2, 64 * 64) == 16 * _planner.DEFAULT_CHUNK
+    assert _planner.default_chunk(10**6, 2, 1) == _planner.MAX_CHUNK
+    assert _planner.default_chunk(100, 2, 1) == 12  # still four tasks per thread
+    assert _planner.default_chunk(10, 2, 1) == 1
     rng = np.random.default_rng(3)
     sets = [(rng.random((30, 2)), np.full(30, 1 / 30)) for _ in range(4)]
     assert batch._build(sets, sets, metric="euclidean", positions=None, grid=None,
