@@ -37,7 +37,7 @@ from emd import _certify, _engine
 from emd._core import _line
 from emd._core._grid import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
 from emd._core._tree import STATUS_NAMES
-from emd._result import COMPILED_RTOL, Certificate, certify_flow
+from emd._result import COMPILED_RTOL, Certificate, certify_flow, cost_source
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
@@ -854,7 +854,7 @@ def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult
     result = solve_points_validated(coords, coords, a, b, "euclidean", 2.0, max_iter)
     # The Whitney extension f(z) = max_i u_i - d(z, x_i) = -min_i (d(z, x_i) - u_i)
     # is 1-Lipschitz and has the same dual value as (u, v).
-    potential = -result._costs.c_transform(coords, coords, result.u)
+    potential = -cost_source(result).c_transform(coords, coords, result.u)
     flows = None
     if return_flows:
         plan = result.plan
