@@ -62,7 +62,7 @@ from numpy.typing import ArrayLike
 from emd import batch
 from emd._result import DEFAULT_RTOL
 from emd._status import SolverWarning
-from emd._validation import as_positive_int
+from emd._validation import as_points, as_positive_int, check_metric
 
 __all__ = ["NeighborsResult", "knn"]
 
@@ -521,8 +521,6 @@ def knn(
                                         axis=1).astype(np.float64)
             database_flat = solver.right
         else:
-            from emd._validation import as_points, check_metric
-
             shape = None
             metric_name = check_metric(metric or "euclidean", None)[0]
             coords = as_points(positions, "positions")
