@@ -38,6 +38,8 @@ from emd._validation import (
     check_weight_values,
     mass_rtol,
 )
+from emd.structured._grid import GridSolver
+from emd.transport import line_cost, solve_points_validated, solve_validated
 
 __all__ = [
     "DensePairs",
@@ -168,8 +170,6 @@ class LinePairs(PairSolver):
         return len(self.positions)  # the closed form is one pass over the support
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import line_cost
-
         return line_cost(self.positions, self.positions, self.left[i], self.right[j]), True
 
 
@@ -187,8 +187,6 @@ class DensePairs(PairSolver):
         return self.cost.shape[0] * self.cost.shape[1]
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import solve_validated
-
         result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
         return result.cost, result.status == "optimal"
 
@@ -229,8 +227,6 @@ class PointPairs(PairSolver):
         return max(1, int(mean_size(self.left) * mean_size(self.right)))
 
     def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import solve_points_validated
-
         (x, wa), (y, wb) = self.left[i], self.right[j]
         result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
         return result.cost, result.status == "optimal"
@@ -381,8 +377,6 @@ def build(
     if grid or positions is None:
         # Weights alone sit on a grid (a line for 1-D ones): exactly what
         # emd.wasserstein_grid solves for one pair.
-        from emd.structured._grid import GridSolver
-
         solver = GridSolver(shape, metric or "cityblock", spacing, L)
         stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
         other = stacked if right is left else np.ascontiguousarray(

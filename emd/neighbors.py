@@ -63,6 +63,7 @@ from emd import _pairs
 from emd._result import DEFAULT_RTOL
 from emd._status import SolverWarning
 from emd._validation import as_points, as_positive_int, check_metric
+from emd.structured._grid import GridSolver
 
 __all__ = ["NeighborsResult", "knn"]
 
@@ -223,8 +224,6 @@ class _CoarseGrid:
 
     def __init__(self, shape: tuple[int, ...], fine: Any, database: np.ndarray,
                  diameter: float):
-        from emd.structured._grid import GridSolver
-
         f = self.FACTOR
         self.shape = shape
         self.padded = tuple(-(-s // f) * f for s in shape)

@@ -348,6 +348,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
     plan's entries and of the cost, plus 2u of the cost for the rounding of
     each ``fl(|s - t|)``, which can break the Monge property by that much.
     """
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import solve_1d
 
     mass = math.fsum(a)
@@ -434,6 +435,7 @@ def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> flo
     """W1 on the line between masses of equal totals, by the closed form of
     :func:`emd.wasserstein_1d` (which normalises each side) scaled back to the common
     mass: the one home of the shortcut, for :func:`wasserstein` and the batches."""
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import wasserstein_1d
 
     mass = math.fsum(a)
@@ -500,8 +502,9 @@ def wasserstein(
     metric_name, _ = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
-    line = x_arr.shape[1] == 1 and metric_name != "sqeuclidean"
+    line = _planner.on_the_line(x_arr.shape[1], metric_name)
     if line and normalize:
+        # In the function: emd.structured imports this module (its grids solve points here).
         from emd.structured._onedim import wasserstein_1d
 
         balance(a_arr, b_arr, True)  # refuses totals that overflow float64

@@ -50,6 +50,7 @@ from emd._validation import (
     input_eps,
 )
 from emd.structured._deprecation import DeprecatedResultFloat
+from emd.transport import solve_points_validated
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
 
@@ -846,8 +847,6 @@ def wasserstein_grid(
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:
-    from emd.transport import solve_points_validated
-
     coords = spacing * np.stack(
         np.unravel_index(np.arange(a.size), shape), axis=1
     ).astype(np.float64)
