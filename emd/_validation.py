@@ -85,7 +85,7 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _first_bad(mask: np.ndarray) -> tuple[int, ...] | int:
+def first_bad(mask: np.ndarray) -> tuple[int, ...] | int:
     index = np.unravel_index(int(np.argmax(mask)), mask.shape)
     return int(index[0]) if len(index) == 1 else tuple(int(i) for i in index)
 
@@ -111,16 +111,27 @@ def as_weights(value: Any, name: str, size: int | None = None) -> np.ndarray:
     return w
 
 
+def check_finite(values: np.ndarray, name: str, what: str, where: str = "index") -> None:
+    """Raise unless every entry is finite, naming the first that is not (``what``: the
+    entries' name, ``where``: their position's)."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = first_bad(~finite)
+        raise ValueError(f"{name} has a non-finite {what} {values[bad]} at {where} {bad}")
+
+
+def check_nonnegative(values: np.ndarray, name: str, what: str, where: str = "index") -> None:
+    """Raise unless every entry is nonnegative, naming the first that is not."""
+    negative = values < 0
+    if negative.any():
+        bad = first_bad(negative)
+        raise ValueError(f"{name} has a negative {what} {values[bad]} at {where} {bad}")
+
+
 def check_weight_values(w: np.ndarray, name: str) -> None:
     """Raise unless every weight is finite and nonnegative and some are positive."""
-    finite = np.isfinite(w)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite weight {w[bad]} at index {bad}")
-    negative = w < 0
-    if negative.any():
-        bad = _first_bad(negative)
-        raise ValueError(f"{name} has a negative weight {w[bad]} at index {bad}")
+    check_finite(w, name, "weight")
+    check_nonnegative(w, name, "weight")
     if not (w > 0).any():
         raise ValueError(f"{name} has zero total mass")
     with np.errstate(over="ignore"):
@@ -252,10 +263,7 @@ def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np
         )
     if cost.size == 0:
         raise ValueError(f"{name} is empty")
-    finite = np.isfinite(cost)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite entry {cost[bad]} at index {bad}")
+    check_finite(cost, name, "entry")
     return cost
 
 
@@ -268,10 +276,7 @@ def as_points(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} is empty: a point set needs at least one point")
     if pts.shape[1] == 0:
         raise ValueError(f"{name} has points with zero coordinates, shape {pts.shape}")
-    finite = np.isfinite(pts)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite coordinate {pts[bad]} at index {bad}")
+    check_finite(pts, name, "coordinate")
     return pts
 
 
