@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -174,7 +174,24 @@ class LinePairs(PairSolver):
 
 
 @dataclass(frozen=True)
-class DensePairs(PairSolver):
+class _TransportPairs(PairSolver):
+    """Pairs that the single solve may send to the few-sources path: the planner says
+    which (:func:`emd._planner.batch_alone`), and the batch leaves them to it."""
+
+    #: Whether the items are ``(points, weights)`` sets rather than weight arrays.
+    POINTS: ClassVar[bool] = False
+
+    @cached_property
+    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
+        return (_planner.kept_counts(self.left, self.POINTS),
+                _planner.kept_counts(self.right, self.POINTS))
+
+    def alone(self, pairs: np.ndarray) -> np.ndarray:
+        return _planner.batch_alone(*self._kept, pairs, self.max_iter)
+
+
+@dataclass(frozen=True)
+class DensePairs(_TransportPairs):
     """Weight arrays on one cost matrix; ``stacked`` (left, right) feeds the compiled batch
     (None when the magnitudes rule it out: every pair's single solve then raises)."""
 
@@ -190,13 +207,6 @@ class DensePairs(PairSolver):
         result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
         return result.cost, result.status == "optimal"
 
-    @cached_property
-    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _planner.kept_counts(self.left, False), _planner.kept_counts(self.right, False)
-
-    def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _planner.batch_alone(*self._kept, pairs, self.max_iter)
-
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.stacked is None:
             return None
@@ -208,10 +218,12 @@ class DensePairs(PairSolver):
 
 
 @dataclass(frozen=True)
-class PointPairs(PairSolver):
+class PointPairs(_TransportPairs):
     """``(points, weights)`` pairs; ``packed`` holds every set end to end per side, for the
     compiled batch (None when the union is out of range: every single solve then checks
     its own range)."""
+
+    POINTS: ClassVar[bool] = True
 
     metric: str = "euclidean"
     p: float = 2.0
@@ -230,13 +242,6 @@ class PointPairs(PairSolver):
         (x, wa), (y, wb) = self.left[i], self.right[j]
         result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
         return result.cost, result.status == "optimal"
-
-    @cached_property
-    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _planner.kept_counts(self.left, True), _planner.kept_counts(self.right, True)
-
-    def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _planner.batch_alone(*self._kept, pairs, self.max_iter)
 
     def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         if self.packed is None:
