@@ -23,7 +23,22 @@ MASS_RTOL = 1e-9
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
-METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski")
+#: The one table of ground metrics, by canonical name: whether the grid solver
+#: prices it on the grid itself (``grid``; other metrics on grids go through the
+#: points' solve over the bins), and whether the command line offers it (``cli``;
+#: minkowski needs an exponent, which it does not take).  The core's metric codes
+#: (``emd._core._costs.METRIC_CODES``, ``emd._core._grid.GRID_METRIC_CODES``) are
+#: keyed by these names.
+METRIC_TABLE = {
+    "euclidean": {"grid": True, "cli": True},
+    "sqeuclidean": {"grid": False, "cli": True},
+    "cityblock": {"grid": True, "cli": True},
+    "chebyshev": {"grid": True, "cli": True},
+    "minkowski": {"grid": False, "cli": False},
+}
+METRICS = tuple(METRIC_TABLE)
+GRID_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["grid"])
+CLI_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["cli"])
 _METRIC_ALIASES = {
     "l2": "euclidean",
     "l1": "cityblock",

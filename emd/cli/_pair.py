@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 
 import emd
+from emd._validation import GRID_METRICS
 from emd.io import (
     Histogram,
     atomic_batch,
@@ -40,7 +41,6 @@ from ._checks import (
     _number,
     _on_one_line,
 )
-from ._parser import GRID_METRICS
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, EXIT_POT, CLIError, _emit_warnings, _warn
 
 TEXT_EXTS = (".csv", ".tsv", ".txt")

@@ -41,6 +41,7 @@ from emd._result import COMPILED_RTOL, Certificate, certify_flow, cost_source
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
+    GRID_METRICS,
     as_float_array,
     as_positive_int,
     balance,
@@ -53,8 +54,6 @@ from emd.structured._deprecation import DeprecatedResultFloat
 from emd.transport import solve_points_validated
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
-
-GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
 
 #: Largest Euclidean offset size: L = 1024 already bounds the error by 1.2e-6
 #: with ~2.5 million offsets; beyond it use ``exact=True``.
