@@ -182,7 +182,16 @@ def _check_reopened(path: Path, array: Any, shape: tuple[int, int]) -> None:
         )
 
 
-class _NpyTarget:
+class _Target:
+    """An on-disk matrix held as ``self.array`` (a memory map or a Zarr array)."""
+
+    array: Any
+
+    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
+        self.array[rows, cols] = values
+
+
+class _NpyTarget(_Target):
     """A ``.npy`` file written through a memory map (its pages are the file's, not anonymous)."""
 
     def __init__(self, path: Path, shape: tuple[int, int], create: bool):
@@ -213,9 +222,6 @@ class _NpyTarget:
                                   "Pass resume=False to overwrite it") from None
             _check_reopened(path, self.array, shape)
 
-    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
-        self.array[rows, cols] = values
-
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         return np.array(self.array[rows, cols])
 
@@ -228,7 +234,7 @@ class _NpyTarget:
         return np.load(self.path, mmap_mode="r")
 
 
-class _ZarrTarget:
+class _ZarrTarget(_Target):
     """A Zarr store on the local file system, chunked like the blocks."""
 
     def __init__(self, path: Path, shape: tuple[int, int], create: bool, block: int):
@@ -244,9 +250,6 @@ class _ZarrTarget:
         else:
             self.array = zarr.open_array(str(path), mode="r+")
             _check_reopened(path, self.array, shape)
-
-    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
-        self.array[rows, cols] = values
 
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         return np.asarray(self.array[rows, cols])
