@@ -12,7 +12,6 @@ queries.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -32,7 +31,6 @@ from emd._validation import (
     as_cost_matrix,
     as_float_array,
     as_points,
-    as_positive_int,
     check_metric,
     check_scale,
     check_weight_values,
@@ -49,7 +47,6 @@ __all__ = [
     "PointPairs",
     "build",
     "check_collections",
-    "n_threads",
     "progress_bar",
     "validate",
 ]
@@ -461,10 +458,3 @@ def progress_bar(total: int, progress: bool):
             'progress=True needs tqdm: pip install "emd-ot[progress]"'
         ) from None
     return tqdm(total=total, unit="pair", desc="emd")
-
-
-def n_threads(n_jobs: int | None) -> int:
-    """Threads for a batch: ``None`` or -1 is every core."""
-    if n_jobs is None or n_jobs == -1:
-        return os.cpu_count() or 1
-    return as_positive_int(n_jobs, "n_jobs")

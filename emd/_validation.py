@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 from typing import Any
 
@@ -346,6 +347,13 @@ def check_metric(metric: str, p: float | None) -> tuple[str, float]:
     if p is not None:
         raise ValueError(f"p is only used with metric='minkowski', not {key!r}")
     return key, {"euclidean": 2.0, "sqeuclidean": 2.0, "cityblock": 1.0, "chebyshev": math.inf}[key]
+
+
+def as_n_jobs(n_jobs: Any) -> int:
+    """Threads for a solve or a batch (``n_jobs``): ``None`` or -1 is every core."""
+    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
+        return os.cpu_count() or 1
+    return as_positive_int(n_jobs, "n_jobs")
 
 
 def as_positive_int(value: Any, name: str, minimum: int = 1) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _planner
-from emd._pairs import PairSolver, build, check_collections, n_threads, progress_bar, validate
+from emd._pairs import PairSolver, build, check_collections, progress_bar, validate
 from emd._status import SolverWarning
 from emd._store import (
     ResumeError,
@@ -29,7 +29,7 @@ from emd._store import (
     inputs_fingerprint,
     positions_hash,
 )
-from emd._validation import as_positive_int
+from emd._validation import as_n_jobs, as_positive_int
 
 __all__ = ["ResumeError", "cdist", "pairwise"]
 
@@ -140,7 +140,7 @@ def _compute(
                              ("hists_a", "hists_b"), points)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
-    jobs = n_threads(n_jobs)
+    jobs = as_n_jobs(n_jobs)
     n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
     chunk = as_positive_int(chunk_size, "chunk_size") if chunk_size else None
     solver = build(

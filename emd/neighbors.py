@@ -62,7 +62,7 @@ from numpy.typing import ArrayLike
 from emd import _pairs
 from emd._result import DEFAULT_RTOL
 from emd._status import SolverWarning
-from emd._validation import as_points, as_positive_int, check_metric
+from emd._validation import as_n_jobs, as_points, as_positive_int, check_metric
 from emd.structured._grid import GridSolver
 
 __all__ = ["NeighborsResult", "knn"]
@@ -504,7 +504,7 @@ def knn(
     candidates = len(right) - (1 if symmetric else 0)
     if k > candidates:
         raise ValueError(f"k={k} but there are only {candidates} candidates per query")
-    jobs = _pairs.n_threads(n_jobs)
+    jobs = as_n_jobs(n_jobs)
     solver = _pairs.build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter,

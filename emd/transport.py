@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -16,6 +15,7 @@ from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
+    as_n_jobs,
     as_point_pair,
     as_positive_int,
     as_weights,
@@ -32,13 +32,6 @@ __all__ = ["SolverWarning", "min_cost_flow", "solve", "solve_points", "wasserste
 
 def _check_max_iter(max_iter: int | None) -> int | None:
     return None if max_iter is None else as_positive_int(max_iter, "max_iter")
-
-
-def _check_n_jobs(n_jobs: int | None) -> int:
-    """Threads for one solve: ``None`` or -1 is every core."""
-    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
-        return os.cpu_count() or 1
-    return as_positive_int(n_jobs, "n_jobs")
 
 
 def center_potentials(a, b, u, u_low, v, v_low):
@@ -204,7 +197,7 @@ def solve(
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
-    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=_check_n_jobs(n_jobs))
+    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=as_n_jobs(n_jobs))
     _warn_status(result.status, max_iter)
     return result
 
@@ -294,7 +287,7 @@ def solve_points(
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_points_validated(
-        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=_check_n_jobs(n_jobs)
+        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=as_n_jobs(n_jobs)
     )
     _warn_status(result.status, max_iter)
     return result
