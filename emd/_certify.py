@@ -31,6 +31,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from emd._core._certify import basic_flow
+from emd._validation import mass_rtol
+
 #: Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
 _SPLITTER = 2.0**27 + 1.0
@@ -130,8 +133,6 @@ class BasicFlow:
         self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray,
         supply_low: np.ndarray | None = None,
     ):
-        from emd._core._certify import basic_flow
-
         is_forest, high, low, error, rest, rest_error, peeled_into = basic_flow(
             np.ascontiguousarray(tails, dtype=np.intp),
             np.ascontiguousarray(heads, dtype=np.intp),
@@ -467,8 +468,6 @@ def balance_components(
     the components whose exact net mass is still not zero (the problem is then
     infeasible, and that is proven: no arc leaves a component).
     """
-    from emd._validation import mass_rtol
-
     if n_components == 1:
         members = [np.arange(a.size)]
         groups = [0]

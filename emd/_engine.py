@@ -11,7 +11,7 @@ never forms it.  The whole loop is one compiled call without the GIL
 (:class:`emd._core._pair.PairWorkspace`), the same call that
 ``emd.batch`` makes for every pair of a distance matrix.
 
-Large point clouds (at least ``emd._multiscale.MULTISCALE_CELLS`` pairs with
+Large point clouds (at least ``emd._planner.MULTISCALE_CELLS`` pairs with
 mass, in at most three dimensions) are solved on their points listed along a
 space-filling curve, and the tree starts from a spanning forest of a feasible
 plan spread from a coarsened problem (:mod:`emd._multiscale`); the candidates
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emd import _certify, _multiscale
+from emd import _certify, _multiscale, _planner
 from emd._core import _costs
 from emd._core._pair import PairWorkspace, points_cost_bound
 from emd._core._pricing import INITIAL_CANDIDATES
@@ -35,13 +35,6 @@ from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
-
-#: Point problems with at most this many pairs of points with mass take their
-#: first candidates by a compiled brute-force pass (the k cheapest arcs of
-#: every row and column, exactly); larger ones by k-d trees.  Batches solve
-#: pairs up to this size in one compiled loop.
-BRUTE_FORCE_CELLS = 4_000_000
-
 
 def default_max_iter(n_nodes: int) -> int:
     """A pivot budget far above what any problem of this size needs, so hitting it means a bug
@@ -232,9 +225,10 @@ def solve_bipartite(
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
-        if n * m > BRUTE_FORCE_CELLS:
+        path = _planner.point_candidates(n, m, source.x.shape[1])
+        if path != "compiled":
             builtin = False
-            if n * m >= _multiscale.MULTISCALE_CELLS and source.x.shape[1] <= _multiscale.MAX_DIM:
+            if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
                 # from a coarse plan (emd._multiscale); local positions then follow
                 # the permuted rows and cols, which map them back.
@@ -245,24 +239,29 @@ def solve_bipartite(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     source.metric, source.p,
                 )
-                coarse = _CoarseSolve(source, max_iter, n_jobs)
-                start = _multiscale.start_plan(
-                    solve_source.x, solve_source.y, solve_a, solve_b, source.metric, source.p,
-                    coarse,
-                )
-                # The pivot budget and count cover the coarse solve too.
-                coarse_iter = coarse.n_iter
+                coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                if coarse is not None:
+                    plan = solve_bipartite(
+                        coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
+                        max_iter, n_jobs=n_jobs,
+                    )
+                    start = _multiscale.spread(
+                        solve_source.x, solve_source.y, solve_a, solve_b, coarse,
+                        plan.rows, plan.cols, plan.flows,
+                    )
+                    # The pivot budget and count cover the coarse solve too.
+                    coarse_iter = plan.n_iter
                 max_iter = max(max_iter - coarse_iter, 0)
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
-                INITIAL_CANDIDATES if start is None else _multiscale.CANDIDATES, source.p,
+                INITIAL_CANDIDATES if start is None else _planner.MULTISCALE_CANDIDATES, source.p,
             )
             if start is not None:
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
                 n_start = keys[0].size
                 moved_t, moved_h = _kd_candidates(
-                    start.x_moved, start.y_moved, _multiscale.MOVED_CANDIDATES, source.p
+                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
             keys.append(t.astype(np.int64) * m + h)
@@ -318,22 +317,6 @@ def solve_bipartite(
         status=STATUS_NAMES[status],
         violation=violation,
     )
-
-
-class _CoarseSolve:
-    """The coarse problem of a multiscale start, by this module's own solve (its plan as
-    ``(rows, cols, flows)``), within the pivot budget; ``n_iter`` counts its pivots."""
-
-    def __init__(self, source: PointCosts, max_iter: int, n_jobs: int):
-        self.source, self.max_iter, self.n_jobs, self.n_iter = source, max_iter, n_jobs, 0
-
-    def __call__(self, ca, cb, cx, cy):
-        coarse = solve_bipartite(
-            ca, cb, PointCosts(cx, cy, self.source.metric, self.source.p), self.max_iter,
-            n_jobs=self.n_jobs,
-        )
-        self.n_iter += coarse.n_iter
-        return coarse.rows, coarse.cols, coarse.flows
 
 
 def _north_west_corner(

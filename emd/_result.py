@@ -487,3 +487,12 @@ class FlowResult:
             f"FlowResult(cost={self.cost:.12g}, n_arcs={self.flow.size}, "
             f"n_nodes={self.potentials.size}, n_iter={self.n_iter}, status={self.status!r})"
         )
+
+
+def cost_source(result: TransportResult) -> _CostSource | None:
+    """The costs a transport result was solved with (a dense matrix or coordinates with a
+    metric: ``emd._engine.DenseCosts`` or ``PointCosts``), or None when it keeps none.
+
+    The one reader of the result's private field outside this class, for the package's
+    own tools (duality checks, grid potentials); not part of the public API."""
+    return result._costs

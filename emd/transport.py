@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _certify, _engine
+from emd import _certify, _engine, _few, _planner
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
+    as_n_jobs,
     as_point_pair,
     as_positive_int,
     as_weights,
@@ -32,13 +32,6 @@ __all__ = ["SolverWarning", "min_cost_flow", "solve", "solve_points", "wasserste
 
 def _check_max_iter(max_iter: int | None) -> int | None:
     return None if max_iter is None else as_positive_int(max_iter, "max_iter")
-
-
-def _check_n_jobs(n_jobs: int | None) -> int:
-    """Threads for one solve: ``None`` or -1 is every core."""
-    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
-        return os.cpu_count() or 1
-    return as_positive_int(n_jobs, "n_jobs")
 
 
 def center_potentials(a, b, u, u_low, v, v_low):
@@ -68,11 +61,8 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
 def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     """A handful of bins with mass on one side and very many on the other (and the default
     pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
-    if max_iter is None and initial_arcs is None:
-        from emd import _few
-
-        if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
-            return _few.solve_bipartite(a, b, source)
+    if _planner.takes_few_sources(a, b, max_iter, initial_arcs):
+        return _few.solve_bipartite(a, b, source)
     return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
@@ -207,7 +197,7 @@ def solve(
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
-    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=_check_n_jobs(n_jobs))
+    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=as_n_jobs(n_jobs))
     _warn_status(result.status, max_iter)
     return result
 
@@ -297,7 +287,7 @@ def solve_points(
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_points_validated(
-        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=_check_n_jobs(n_jobs)
+        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=as_n_jobs(n_jobs)
     )
     _warn_status(result.status, max_iter)
     return result
@@ -322,7 +312,7 @@ def solve_points_validated(
     a, b = _certify.balance_exactly(a, b)
     source = _engine.PointCosts(x, y, metric, p)
     source.check_range()
-    if x.shape[1] == 1 and metric != "sqeuclidean":
+    if _planner.on_the_line(x.shape[1], metric):
         return _solve_line(x, y, a, b, source)
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
@@ -351,6 +341,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
     plan's entries and of the cost, plus 2u of the cost for the rounding of
     each ``fl(|s - t|)``, which can break the Monge property by that much.
     """
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import solve_1d
 
     mass = math.fsum(a)
@@ -437,6 +428,7 @@ def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> flo
     """W1 on the line between masses of equal totals, by the closed form of
     :func:`emd.wasserstein_1d` (which normalises each side) scaled back to the common
     mass: the one home of the shortcut, for :func:`wasserstein` and the batches."""
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import wasserstein_1d
 
     mass = math.fsum(a)
@@ -503,8 +495,9 @@ def wasserstein(
     metric_name, _ = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
-    line = x_arr.shape[1] == 1 and metric_name != "sqeuclidean"
+    line = _planner.on_the_line(x_arr.shape[1], metric_name)
     if line and normalize:
+        # In the function: emd.structured imports this module (its grids solve points here).
         from emd.structured._onedim import wasserstein_1d
 
         balance(a_arr, b_arr, True)  # refuses totals that overflow float64

@@ -12,7 +12,8 @@ from oracles import exact_float_cost, metric_cost, pot_cost
 from test_exactness import block_costs
 
 import emd
-from emd import batch
+from emd import _pairs, _planner, batch
+from emd._result import COMPILED_RTOL
 
 
 def _grids(n, shape=(12, 12), seed=0):
@@ -91,7 +92,7 @@ def test_bad_histogram_is_reported_by_index_before_any_work(monkeypatch):
     hists[3] = hists[3].copy()
     hists[3][0, 0] = -1.0
     calls = []
-    monkeypatch.setattr(batch._PairSolver, "chunk", lambda self, pairs: calls.append(1))
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", lambda self, pairs: calls.append(1))
     with pytest.raises(ValueError, match=r"hists\[3\]: histogram has a negative weight"):
         emd.pairwise(hists)
     assert not calls
@@ -135,18 +136,18 @@ def test_histograms_of_different_shapes_are_named_with_their_shapes(call, match)
 def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
     rng = np.random.default_rng(4)
     sets = [(rng.random((6, 2)), np.full(6, 1 / 6)) for _ in range(6)]
-    original = batch._PointPairs.compiled
+    original = _pairs.PointPairs.compiled
 
     def flaky(self, pairs):
         if [2, 4] in pairs.tolist():
             raise RuntimeError("boom")
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PointPairs, "compiled", flaky)
+    monkeypatch.setattr(_pairs.PointPairs, "compiled", flaky)
     before = threading.active_count()
     with pytest.raises(RuntimeError, match=r"pairs \[2, 4\]..\[2, 4\]: boom"):
         emd.pairwise(sets, n_jobs=2, chunk_size=1)
-    monkeypatch.setattr(batch._PointPairs, "compiled", original)
+    monkeypatch.setattr(_pairs.PointPairs, "compiled", original)
     assert emd.pairwise(sets, n_jobs=2).shape == (6, 6)
     # Worker threads do not pile up after a failure.
     assert threading.active_count() <= before + 2
@@ -155,7 +156,7 @@ def test_a_failing_pair_is_reported_and_the_pool_shuts_down(monkeypatch):
 def test_interrupt_cancels_queued_chunks(monkeypatch):
     hists = _grids(12, shape=(6, 6))
     solved = []
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
 
     def interrupting(self, pairs):
         solved.append(pairs)
@@ -163,7 +164,7 @@ def test_interrupt_cancels_queued_chunks(monkeypatch):
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, n_jobs=2, chunk_size=1)
     assert len(solved) < 66 // 2  # most of the 66 pairs never ran
@@ -368,7 +369,7 @@ def test_the_compiled_check_never_certifies_what_the_certificate_rejects(seed):
                 continue
             a, b = emd._certify.balance_exactly(hists[i], hists[j])
             cert = emd.solve(a, b, cost).certificate()
-            for rtol in (batch._COMPILED_RTOL, 1e-15):
+            for rtol in (COMPILED_RTOL, 1e-15):
                 value, code = ws.batch_dense(cost, a[None, :], b[None, :], one, 1.0, 10**6, rtol)
                 if code[0]:
                     certified += 1
@@ -422,16 +423,16 @@ def test_the_compiled_exact_balancing_is_balance_exactly(kind):
 
 def test_small_pairs_go_to_threads_in_bigger_chunks():
     # Tasks of tiny pairs would spend their time in the GIL-bound glue.
-    assert batch._default_chunk(10**6, 2, batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK
-    assert batch._default_chunk(10**6, 2, 4 * batch.CHUNK_CELLS) == batch.DEFAULT_CHUNK // 4
-    assert batch._default_chunk(10, 2, 80 * 128 * 128) == 1  # big grids
-    assert batch._default_chunk(10**6, 2, 64 * 64) == 16 * batch.DEFAULT_CHUNK
-    assert batch._default_chunk(10**6, 2, 1) == batch.MAX_CHUNK
-    assert batch._default_chunk(100, 2, 1) == 12  # still four tasks per thread
-    assert batch._default_chunk(10, 2, 1) == 1
+    assert _planner.default_chunk(10**6, 2, _planner.CHUNK_CELLS) == _planner.DEFAULT_CHUNK
+    assert _planner.default_chunk(10**6, 2, 4 * _planner.CHUNK_CELLS) == _planner.DEFAULT_CHUNK // 4
+    assert _planner.default_chunk(10, 2, 80 * 128 * 128) == 1  # big grids
+    assert _planner.default_chunk(10**6, 2, 64 * 64) == 16 * _planner.DEFAULT_CHUNK
+    assert _planner.default_chunk(10**6, 2, 1) == _planner.MAX_CHUNK
+    assert _planner.default_chunk(100, 2, 1) == 12  # still four tasks per thread
+    assert _planner.default_chunk(10, 2, 1) == 1
     rng = np.random.default_rng(3)
     sets = [(rng.random((30, 2)), np.full(30, 1 / 30)) for _ in range(4)]
-    assert batch._build(sets, sets, metric="euclidean", positions=None, grid=None,
+    assert _pairs.build(sets, sets, metric="euclidean", positions=None, grid=None,
                         points=True, spacing=None, L=None, max_iter=None, cost=None,
                         mass=1.0, warm_start=False).pair_cells == 900
 

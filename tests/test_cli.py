@@ -1380,12 +1380,12 @@ def test_interrupted_resumable_run_says_how_to_continue_and_finishes_bitwise(tmp
 def test_interrupted_run_without_resume_gives_the_command_with_resume(
     capsys, tmp_path, histogram_dir, monkeypatch
 ):
-    from emd import batch
+    from emd import _pairs
 
     def interrupted(self, pairs):  # what Ctrl-C raises between chunks
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupted)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupted)
     args = ["--pairwise", str(histogram_dir), "-o", str(tmp_path / "D.npy")]
     status, out, err = call(capsys, *args)
     assert (status, out) == (130, "")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import emd
-from emd import batch
+from emd import _pairs, batch
 
 
 def _grids(n, shape=(6, 6), seed=0):
@@ -55,13 +55,13 @@ def test_out_equals_the_in_memory_matrix_bitwise(tmp_path, form):
 
 def _count_solves(monkeypatch):
     solved = []
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
 
     def counting(self, pairs):
         solved.append(len(pairs))
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", counting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", counting)
     return solved
 
 
@@ -69,7 +69,7 @@ def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatc
     hists = _grids(20)
     expected = emd.pairwise(hists, n_jobs=1)
     path = tmp_path / "D.npy"
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
     calls = []
 
     def interrupting(self, pairs):
@@ -78,7 +78,7 @@ def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatc
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, out=path, block_size=4, n_jobs=1)
     lines = Path(str(path) + ".progress").read_text().splitlines()
@@ -167,7 +167,7 @@ def test_zarr_store_when_zarr_is_installed(tmp_path, monkeypatch):
     assert np.asarray(stored[:]).tobytes() == expected.tobytes()
     rect = emd.cdist(hists[:4], hists, out=tmp_path / "C.zarr", block_size=3, n_jobs=2)
     assert np.asarray(rect[:]).tobytes() == emd.cdist(hists[:4], hists).tobytes()
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
     calls = []
 
     def interrupting(self, pairs):
@@ -176,7 +176,7 @@ def test_zarr_store_when_zarr_is_installed(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, out=tmp_path / "E.zarr", block_size=4, n_jobs=1)
     solved = _count_solves(monkeypatch)
@@ -320,7 +320,7 @@ def _read_all(path) -> np.ndarray:
 def _interrupt_after(monkeypatch, calls_before: int, seen: list | None = None, path=None):
     """Make the batch raise KeyboardInterrupt (as Ctrl-C does between chunks) at chunk
     number ``calls_before + 1``; with ``seen``, record the file as the first chunk finds it."""
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
     calls = []
 
     def interrupting(self, pairs):
@@ -331,7 +331,7 @@ def _interrupt_after(monkeypatch, calls_before: int, seen: list | None = None, p
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
 
 
 def _recorded(path) -> set[tuple[int, int]]:

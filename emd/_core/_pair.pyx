@@ -35,25 +35,22 @@ cdef enum:
     PAIR_NO_MEMORY = -1
     PAIR_SCALE = -2
 
-# Point pairs with at most this many cells (all rows x all columns: the matrix is
-# indexed by original positions) get their costs computed once into a
-# per-workspace matrix (16 MB at most), which the
-# pricing passes read as a dense source instead of recomputing every distance
-# per pass.  Measured (2-D, 2026-11-30): 150 points -25 % of a pair's
-# instructions, 1000 points -26 %, solve_points n = 1400 0.116 -> 0.081 s; at
-# n = 2000 the 32 MB matrix no longer pays (0.19 -> 0.22 s), hence the cap.
-cdef Py_ssize_t DENSE_MAX = 1 << 21
-# Dense sources (point pairs on their cost matrix included) with at most this
-# many cells pivot over all their arcs (from the artificial star: a least-cost
-# greedy start, counting-sorted by cost buckets, cut pivots but not the wall
-# time per pair at 30-220 points).  Measured on 2-D point pairs
-# (2026-11-30, wall time per pair): 30 points 72 -> 43 us, 150 points
-# 1028 -> 863 us, 220 points 1946 -> 1764 us, but 300 points 3.3 -> 4.6 ms
-# with scalar pricing; once every pair is priced row by row, several at a
-# time (the simplex's price_stretch_fast), 300 and 360 points take a third less CPU time
-# over all arcs (3.3 -> 2.2 ms and 4.5 -> 3.1 ms per pair), dense sources of
-# that size the same, while 1000 points lose (a cap of 2**20 cells: +23 %).
-cdef Py_ssize_t ALL_CELLS = 1 << 17
+# Size limits of the pair solve, set once at import by emd._planner (set_limits),
+# which holds each one with the measurement that set it: point pairs with at most
+# DENSE_MAX cells (all rows x all columns) get their costs computed once into a
+# matrix; dense sources with at most ALL_CELLS cells pivot over all their arcs;
+# problems with at most SMALL_CELLS cells start from SMALL_K candidates per line.
+cdef Py_ssize_t DENSE_MAX = 0
+cdef Py_ssize_t ALL_CELLS = 0
+cdef Py_ssize_t SMALL_CELLS = 0
+
+
+def set_limits(Py_ssize_t matrix_cells, Py_ssize_t all_arcs_cells, Py_ssize_t small_cells):
+    """Set the pair solve's size limits (emd._planner does, at import); returns the old ones."""
+    global DENSE_MAX, ALL_CELLS, SMALL_CELLS
+    old = DENSE_MAX, ALL_CELLS, SMALL_CELLS
+    DENSE_MAX, ALL_CELLS, SMALL_CELLS = matrix_cells, all_arcs_cells, small_cells
+    return old
 
 
 def _set_all_arcs_cells(Py_ssize_t cells):
@@ -381,7 +378,7 @@ cdef void solve_pair(
             return
         list_every_pair(W, S, n, m, &biggest)
     else:
-        count = cheapest_keys(W, S, n, m, &biggest, not fill, &tied_rows) if builtin else 0
+        count = cheapest_keys(W, S, n, m, &biggest, not fill, &tied_rows, SMALL_CELLS) if builtin else 0
         if S.kind == SOURCE_DENSE and not fill and 2 * tied_rows > n:
             count += staircase_keys(W, a, b, n, m, &W.keys[count])
             staircase = True

@@ -23,7 +23,7 @@ cdef void fill_costs(
 ) noexcept nogil
 cdef Py_ssize_t cheapest_keys(
     Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest, bint reduced,
-    Py_ssize_t* tied_rows,
+    Py_ssize_t* tied_rows, Py_ssize_t small_cells,
 ) noexcept nogil
 cdef Py_ssize_t scan_keys(
     Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* worst_out,

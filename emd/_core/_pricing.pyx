@@ -30,13 +30,10 @@ from emd._core._pair cimport SOURCE_DENSE, SOURCE_POINTS, PairSource, Workspace
 from emd._core._pricing_kernels cimport dense8_may_enter, plane_row
 from emd._core._tree cimport avx2_enabled
 
-# Small problems (at most SMALL_CELLS cells) start from SMALL_K candidates per
-# line: on 30 x 30 point pairs 8 candidates are a quarter of the cells, and 4
-# take 8 % fewer instructions per pair (callgrind, 2026-11-30); 150 x 150
-# pairs are indifferent.
+# Small problems (at most ``small_cells`` cells, the limit emd._planner sets) start
+# from SMALL_K candidates per line.
 cdef enum:
     SMALL_K = 4
-    SMALL_CELLS = 4096
 
 INITIAL_CANDIDATES = INITIAL_K
 SCAN_PER_LINE = SCAN_K_SMALL
@@ -96,12 +93,13 @@ cdef void fill_costs(
 
 cdef Py_ssize_t cheapest_keys(
     Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest, bint reduced,
-    Py_ssize_t* tied_rows,
+    Py_ssize_t* tied_rows, Py_ssize_t small_cells,
 ) noexcept nogil:
-    """The INITIAL_K cheapest arcs of every row and of every column, as keys (repeats
-    possible); the largest |cost| seen in ``biggest``, and in ``tied_rows`` how many
-    rows had all their kept candidates tie.  Returns the number of keys."""
-    cdef Py_ssize_t k = SMALL_K if n * m <= SMALL_CELLS else INITIAL_K
+    """The INITIAL_K cheapest arcs of every row and of every column (SMALL_K of a problem
+    of at most ``small_cells`` cells), as keys (repeats possible); the largest |cost|
+    seen in ``biggest``, and in ``tied_rows`` how many rows had all their kept
+    candidates tie.  Returns the number of keys."""
+    cdef Py_ssize_t k = SMALL_K if n * m <= small_cells else INITIAL_K
     cdef Py_ssize_t kr = k if k < m else m
     cdef Py_ssize_t kc = k if k < n else n
     cdef double* row_val = W.line_val

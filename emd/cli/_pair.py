@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 
 import emd
+from emd._validation import GRID_METRICS
 from emd.io import (
     Histogram,
     atomic_batch,
@@ -25,7 +26,7 @@ from emd.io import (
     write_vector,
 )
 from emd.structured import euclidean_offsets
-from emd.structured._coupling import coupling_from_flow
+from emd.structured._coupling import grid_coupling
 from emd.structured._grid import MAX_L
 
 from ._checks import (
@@ -40,7 +41,6 @@ from ._checks import (
     _number,
     _on_one_line,
 )
-from ._parser import GRID_METRICS
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, EXIT_POT, CLIError, _emit_warnings, _warn
 
 TEXT_EXTS = (".csv", ".tsv", ".txt")
@@ -334,19 +334,7 @@ def _grid_plan(
     else:
         # Totals equal to the mass tolerance; the solver moved a's mass.
         b = b * (mass_a / mass_b)
-    shape = pair.a.weights.shape
-    coords = spacing * np.indices(shape, dtype=np.float64).reshape(len(shape), -1).T
-    metric = pair.metric
-
-    def cost(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        step = np.abs(coords[rows] - coords[cols])
-        if metric == "cityblock":
-            return step.sum(axis=1)
-        if metric == "chebyshev":
-            return step.max(axis=1)
-        return np.sqrt((step * step).sum(axis=1))
-
-    return coupling_from_flow(a, b, *flows, cost=cost)
+    return grid_coupling(a, b, pair.a.weights.shape, spacing, pair.metric, flows)
 
 
 def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:

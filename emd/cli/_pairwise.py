@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import emd
+from emd._validation import GRID_METRICS
 from emd.batch import ResumeError
 from emd.io import (
     atomic_batch,
@@ -40,7 +41,6 @@ from ._checks import (
     _stderr_is_terminal,
 )
 from ._pair import DELIMITERS, TEXT_EXTS, _print_json
-from ._parser import GRID_METRICS
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, CLIError, _emit_warnings, _stderr, _warn
 
 #: What -o takes with --pairwise: the formats of emd.io.write_matrix.

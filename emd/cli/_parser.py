@@ -6,13 +6,12 @@ import argparse
 import math
 
 import emd
+from emd._validation import CLI_METRICS
 
 from ._report import PROG, CLIError
 
-METRICS = ("euclidean", "cityblock", "chebyshev", "sqeuclidean")
-#: Metrics :func:`emd.wasserstein_grid` solves on the grid itself; other
-#: metrics on grids go through :func:`emd.solve_points` over the bins.
-GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
+#: The metrics the command line offers: emd._validation's table.
+METRICS = CLI_METRICS
 
 EPILOG = """\
 examples:

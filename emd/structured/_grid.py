@@ -37,10 +37,11 @@ from emd import _certify, _engine
 from emd._core import _line
 from emd._core._grid import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
 from emd._core._tree import STATUS_NAMES
-from emd._result import COMPILED_RTOL, Certificate, certify_flow
+from emd._result import COMPILED_RTOL, Certificate, certify_flow, cost_source
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
+    GRID_METRICS,
     as_float_array,
     as_positive_int,
     balance,
@@ -50,10 +51,9 @@ from emd._validation import (
     input_eps,
 )
 from emd.structured._deprecation import DeprecatedResultFloat
+from emd.transport import solve_points_validated
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
-
-GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
 
 #: Largest Euclidean offset size: L = 1024 already bounds the error by 1.2e-6
 #: with ~2.5 million offsets; beyond it use ``exact=True``.
@@ -848,15 +848,13 @@ def wasserstein_grid(
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:
-    from emd.transport import solve_points_validated
-
     coords = spacing * np.stack(
         np.unravel_index(np.arange(a.size), shape), axis=1
     ).astype(np.float64)
     result = solve_points_validated(coords, coords, a, b, "euclidean", 2.0, max_iter)
     # The Whitney extension f(z) = max_i u_i - d(z, x_i) = -min_i (d(z, x_i) - u_i)
     # is 1-Lipschitz and has the same dual value as (u, v).
-    potential = -result._costs.c_transform(coords, coords, result.u)
+    potential = -cost_source(result).c_transform(coords, coords, result.u)
     flows = None
     if return_flows:
         plan = result.plan
