@@ -24,11 +24,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from emd._core._network_simplex import PairWorkspace
+from emd._core._pair import PairWorkspace
 from scipy.spatial.distance import cdist as scipy_cdist
 
 import emd
-from emd import _certify, batch
+from emd import _certify
+from emd._result import COMPILED_RTOL
 
 from ._timing import measure
 
@@ -128,7 +129,7 @@ def shared_rows(n_bins: int, n_hists: int, repeat: int = 3) -> dict:
     ws = PairWorkspace()
 
     def inside():
-        return ws.batch_dense(cost, left, right, own, 1.0, 10**6, batch._COMPILED_RTOL)
+        return ws.batch_dense(cost, left, right, own, 1.0, 10**6, COMPILED_RTOL)
 
     solve = measure(inside, repeat=repeat, budget=60)
     threads = measure(lambda: emd.pairwise(list(hists), cost=cost, n_jobs=2), repeat=repeat,
@@ -146,7 +147,7 @@ def grid_rows(size: int, metric: str, L: int | None, n_hists: int, repeat: int =
     """``emd.pairwise`` of grid histograms on 2 threads against 1 thread (the ratio is the
     speed-up), and the time of a pair's compiled certificate check, alone and as a share
     of the pair's time in the compiled batch."""
-    from emd._core._network_simplex import GridWorkspace
+    from emd._core._grid import GridWorkspace
 
     from emd.structured import _grid
 
@@ -163,10 +164,10 @@ def grid_rows(size: int, metric: str, L: int | None, n_hists: int, repeat: int =
     rows, cols = np.triu_indices(n_hists, 1)
     pairs = np.ascontiguousarray(np.stack([rows, cols], axis=1), dtype=np.intp)
     ws = GridWorkspace(plan)
-    checked = measure(lambda: ws.batch(flat, flat, pairs, -1, batch._COMPILED_RTOL),
+    checked = measure(lambda: ws.batch(flat, flat, pairs, -1, COMPILED_RTOL),
                       repeat=repeat, budget=60)
     # The check alone, on the tree of the last pair the batch solved.
-    alone = measure(lambda: ws.certify(batch._COMPILED_RTOL), repeat=20, budget=10)
+    alone = measure(lambda: ws.certify(COMPILED_RTOL), repeat=20, budget=10)
     case = f"grid {size}x{size} {metric}" + (f" L={L}" if L else "") + f", {n_hists} hists"
     return {"family": "pairs", "case": f"{case}: 2 threads vs 1",
             "size": len(pairs), "ours_s": two.seconds, "peer": "the same on 1 thread",

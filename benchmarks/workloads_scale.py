@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import emd
-from emd.batch import _default_block
+from emd._store import default_block
 
 from ._timing import measure
 
@@ -107,7 +107,7 @@ def pairwise_resume(n_grids: int = 2000) -> Iterator[dict]:
         start = time.perf_counter()
         _child(whole, n_grids).wait()
         before = time.perf_counter() - start
-        blocks = -(-n_grids // _default_block(n_grids, n_grids))
+        blocks = -(-n_grids // default_block(n_grids, n_grids))
         half = blocks * (blocks + 1) // 4
         record = Path(str(broken) + ".progress")
         start = time.perf_counter()
@@ -190,7 +190,7 @@ def pairwise_memory(n: int = 20000, seconds: float = 60.0, side: int = 16) -> It
         child.wait()
         record = Path(str(path) + ".progress")
         blocks = len(record.read_text().splitlines()) - 1 if record.exists() else 0
-    per_side = -(-n // _default_block(n, n))
+    per_side = -(-n // default_block(n, n))
     total_blocks = per_side * (per_side + 1) // 2
     peak = max(rss for _, rss in samples)
     elapsed = samples[-1][0] if samples else 0.0

@@ -16,7 +16,12 @@ that its rounding is counted against the claim rather than excused:
   which evaluate it with error-free transformations and a rigorous bound.
 
 Weak duality then gives ``D - violation * mass <= OPT <= cost(basic flow)``
-(plus the cost of routing whatever the basic flow leaves unrouted).
+(plus the cost of routing whatever the basic flow leaves unrouted, where a
+route is known to exist).  The upper side needs a feasible flow, so
+feasibility is decided here too, in exact arithmetic (:func:`exact_sums`):
+totals that agree to the documented tolerance are balanced exactly first
+(:func:`balance_exactly`, :func:`balance_components`), and whatever still does
+not balance, however small, is mass that cannot be delivered.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import math
 from fractions import Fraction
 
 import numpy as np
+
+from emd._core._certify import basic_flow
+from emd._validation import mass_rtol
 
 #: Unit roundoff of float64.
 UNIT_ROUNDOFF = 2.0**-53
@@ -111,16 +119,20 @@ class BasicFlow:
         Upper bound on ``max(0, -exact flow)`` per arc: flow the basis sends against
         an arc, zero for a feasible basis.
     unrouted : float
-        Upper bound on the total supply the forest cannot route (each tree's
-        imbalance).
+        The total supply the forest cannot route (the sum of each tree's exact
+        imbalance), rounded up: exactly 0 when, and only when, every tree balances
+        exactly, i.e. the flow meets every supply exactly.
+    trees : ndarray of int
+        The tree of every node, named by its last node (set only when ``unrouted > 0``).
+    imbalanced, imbalance : ndarray
+        The trees that do not balance (by ``trees`` name) and the correctly rounded
+        sum of the supplies of each (set only when ``unrouted > 0``).
     """
 
     def __init__(
         self, tails: np.ndarray, heads: np.ndarray, supply: np.ndarray,
         supply_low: np.ndarray | None = None,
     ):
-        from emd._core._network_simplex import basic_flow
-
         is_forest, high, low, error, rest, rest_error, peeled_into = basic_flow(
             np.ascontiguousarray(tails, dtype=np.intp),
             np.ascontiguousarray(heads, dtype=np.intp),
@@ -135,41 +147,67 @@ class BasicFlow:
         self.negative = np.where(value - error < 0, np.maximum(-value, 0.0) + error, 0.0)
         self.negative = self.negative * (1 + 4 * UNIT_ROUNDOFF)
         self.error = round_up(float(error.sum()))
-        self.unrouted = round_up(float(np.abs(rest).sum() + rest_error.sum()))
-        if self.unrouted > 0:
-            self.unrouted = min(self.unrouted, _exact_imbalance(
-                peeled_into, np.flatnonzero((rest != 0) | (rest_error != 0)), supply,
-                supply_low))
+        self.unrouted = 0.0
+        # The leaf peeling's remainders are exact when their error bound is 0; any
+        # other tree is summed again exactly, so that ``unrouted`` is 0 exactly when
+        # every tree balances (which a rounding bound could never show).
+        roots = np.flatnonzero((rest != 0) | (rest_error != 0))
+        if roots.size:
+            self.trees = _last_nodes(peeled_into)
+            values = supply if supply_low is None else np.concatenate(
+                [supply, np.asarray(supply_low, dtype=np.float64)])
+            labels = self.trees if supply_low is None else np.tile(self.trees, 2)
+            sums = exact_sums(labels, values, roots)
+            keep = sums != 0
+            self.imbalanced, self.imbalance = roots[keep], sums[keep]
+            self.unrouted = _rounded_up_total(self.imbalance)
 
 
-# Trees whose imbalance is summed exactly; beyond this many (a support split
-# into very many trees, each off by rounding) the a-posteriori bound is kept.
-_EXACT_IMBALANCE_TREES = 64
-
-
-def _exact_imbalance(
-    peeled_into: np.ndarray, roots: np.ndarray, supply: np.ndarray,
-    supply_low: np.ndarray | None,
-) -> float:
-    """Upper bound on the total |net supply| of the trees ending at ``roots``, each
-    summed exactly (``math.fsum``): exactly 0 when every tree balances, which the
-    leaf peeling's rounding bound cannot show (e.g. totals balanced exactly at 1e15)."""
-    if roots.size > _EXACT_IMBALANCE_TREES:
-        return math.inf
+def _last_nodes(peeled_into: np.ndarray) -> np.ndarray:
+    """The last node of every node's tree, following ``peeled_into`` (pointer jumping)."""
     tree = np.where(peeled_into < 0, np.arange(peeled_into.size), peeled_into)
-    while True:  # pointer jumping: each node ends at the last node of its tree
+    while True:
         jumped = tree[tree]
         if np.array_equal(jumped, tree):
-            break
+            return tree
         tree = jumped
-    total = 0.0
-    for root in roots:
-        members = tree == root
-        parts = [supply[members]] if supply_low is None else [
-            supply[members], np.asarray(supply_low)[members]]
-        # fsum is correctly rounded: zero exactly when the tree balances exactly.
-        total += abs(math.fsum(np.concatenate(parts)))
-    return total * (1.0 + 2 * (roots.size + 1) * UNIT_ROUNDOFF) if total > 0 else 0.0
+
+
+def exact_sums(labels: np.ndarray, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``sum(values[labels == g])`` for every ``g`` in ``groups``, each correctly rounded
+    (``math.fsum``): exactly 0 when, and only when, the group sums to 0 exactly.
+
+    The one exact test of balance that every feasibility check uses (trees of a
+    basic flow, connected components, conservation at the nodes of a flow).
+    """
+    groups = np.asarray(groups)
+    out = np.zeros(groups.size)
+    if groups.size == 0 or values.size == 0:
+        return out
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.searchsorted(ordered, groups, side="left").tolist()
+    stops = np.searchsorted(ordered, groups, side="right").tolist()
+    listed = values[order].tolist()
+    for k, (start, stop) in enumerate(zip(starts, stops, strict=True)):
+        if stop > start:
+            out[k] = math.fsum(listed[start:stop])
+    return out
+
+
+def exact_imbalance(labels: np.ndarray, values: np.ndarray) -> float:
+    """``sum_g |sum(values[labels == g])|`` over every label, each group summed exactly,
+    rounded up: 0.0 exactly when, and only when, every group balances exactly."""
+    if labels.size and labels.min() == labels.max():  # one group: no sorting needed
+        return _rounded_up_total(np.array([math.fsum(values.tolist())]))
+    groups = np.unique(labels[values != 0])
+    return _rounded_up_total(exact_sums(labels, values, groups))
+
+
+def _rounded_up_total(sums: np.ndarray) -> float:
+    """An upper bound on ``sum |sums|`` (each term exact to one rounding): 0 only if all are."""
+    total = float(np.abs(sums).sum())
+    return total * (1.0 + 2 * (sums.size + 1) * UNIT_ROUNDOFF) if total > 0 else 0.0
 
 
 def reduced_cost_bounds(
@@ -284,27 +322,21 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     cost.  Every float64 mass is an integer multiple of the finest unit of the
     inputs, and so is ``d``: adding it to entries of the lighter side, smallest
     first (their unit is that finest one, so the sum is exact), balances the
-    totals exactly.  Returns new arrays when a change was needed, and the inputs
-    themselves when none was, or when no entry is fine enough to take the
-    difference (the certificate then counts the imbalance).
+    totals exactly; when no single entry holds it (masses over many binades), its
+    bits are spread over entries of several sizes.  Returns new arrays when a
+    change was needed, and the inputs themselves when none was, or when even
+    that fails (not seen on any input tried: the problem is then infeasible as
+    held, and no certificate passes).
     """
     signed = np.concatenate([a, -b])
-    # fsum is correctly rounded, so it is 0 exactly when the totals are equal.
-    first = math.fsum(signed)
-    if first == 0.0:
+    nonzero = signed[signed != 0]
+    if nonzero.size == 0:
         return a, b
-    # The exact difference as a short expansion: each fsum of what is left is
-    # correctly rounded, so a few terms carry it exactly.
-    terms = [first]
-    while True:
-        rest = math.fsum(np.concatenate([signed, -np.asarray(terms)]))
-        if rest == 0.0:
-            break
-        terms.append(rest)
-    masses = np.abs(signed)
-    nonzero = masses[masses != 0]
     shift = int(np.frexp(nonzero)[1].min()) - 53
-    difference = sum(_to_int(t, shift) for t in terms)
+    # The exact difference of the totals, in units of the finest entry.
+    difference = _exact_units(nonzero, shift)
+    if difference == 0:
+        return a, b
     # Raise the lighter side (no entry can go negative), finest entries first;
     # if its units are too coarse, lower the heavier side's smallest entries.
     lighter = (b if difference > 0 else a).copy()
@@ -313,26 +345,66 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     missing = _absorb(lighter, missing, shift, +1)
     missing = _absorb(heavier, missing, shift, -1)
     if missing:
-        # No exact balance within the entries' own precision (the imbalance is
-        # finer than every entry that could take it): leave the totals as given;
-        # the certificate then counts the imbalance as unrouted mass.
+        # Masses over many binades (e.g. 1e-34 beside 1): no single entry holds the
+        # whole difference, but its bits do fit into entries of several sizes.
+        missing = _absorb_by_units(lighter, heavier, missing, shift)
+    if missing:
+        # No exact balance within the entries' own precision: leave the totals as
+        # given; the problem is then infeasible as held and no certificate passes.
         return a, b
     return (heavier, lighter) if difference > 0 else (lighter, heavier)
+
+
+def _exact_units(values: np.ndarray, shift: int) -> int:
+    """``sum(values) / 2**shift`` exactly, as an integer (every value a multiple of
+    ``2**shift``): the mantissas, split into 26-bit halves, are summed per binary
+    exponent by float64 bincounts, which are exact for fewer than 2**26 terms."""
+    if values.size >= 1 << 26:
+        return sum(_to_int(v, shift) for v in values.tolist())
+    mantissa, exponent = np.frexp(values)
+    whole = np.ldexp(mantissa, 53)  # integers below 2**53 in magnitude, exactly
+    high = np.floor(whole * 2.0**-26)
+    low = whole - high * 2.0**26  # in [0, 2**26)
+    base = int(exponent.min())
+    index = exponent - base
+    total = 0
+    for k, (h, lo) in enumerate(zip(np.bincount(index, high).tolist(),
+                                    np.bincount(index, low).tolist(), strict=True)):
+        if h or lo:
+            total += ((int(h) << 26) + int(lo)) << k
+    # Each value is whole * 2**(exponent - 53): rebase from 2**(base - 53) to 2**shift.
+    offset = base - 53 - shift
+    return total << offset if offset >= 0 else total >> -offset
+
+
+def _smallest_first(values: np.ndarray):
+    """The positions of ``values`` in stable ascending order, lazily: the few smallest
+    (with every tie of the last) first, which is usually all that is asked for."""
+    if values.size <= 64:
+        yield from np.argsort(values, kind="stable").tolist()
+        return
+    kth = np.partition(values, 63)[63]
+    for part in (np.flatnonzero(values <= kth), np.flatnonzero(values > kth)):
+        yield from part[np.argsort(values[part], kind="stable")].tolist()
 
 
 def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
     """Move up to ``missing`` units into (``sign=+1``) or out of (``-1``) the nonzero
     entries, smallest first, in steps each entry holds exactly; return what is left."""
+    if missing == 0:
+        return 0
     # Only entries whose unit in the last place fits in what is missing can take a step.
     limit = _from_int(missing, shift)
     fits = np.flatnonzero((masses > 0) & ((np.spacing(masses) <= limit) | (limit == 0.0)))
-    for k in fits[np.argsort(masses[fits], kind="stable")].tolist():
+    for k in (int(fits[j]) for j in _smallest_first(masses[fits])):
         if missing == 0:
             break
         value = _to_int(masses[k], shift)
         if value == 0:
             continue  # zero-mass bins stay empty
         unit = 1 << max(0, value.bit_length() - 53)
+        if unit > missing:
+            break  # later entries are no smaller, so their units are no finer: no steps
         step = (missing // unit) * unit
         if sign < 0:
             step = min(step, (value // unit) * unit)  # down to zero at most
@@ -345,6 +417,134 @@ def _absorb(masses: np.ndarray, missing: int, shift: int, sign: int) -> int:
         masses[k] = new_mass
         missing -= step
     return missing
+
+
+def _absorb_by_units(lighter: np.ndarray, heavier: np.ndarray, missing: int, shift: int) -> int:
+    """The fallback of :func:`balance_exactly`: split ``missing`` units over the nonzero
+    entries of both sides (raising ``lighter``, lowering ``heavier``), finest unit in the
+    last place first, each entry taking all that is left if it can hold it exactly, or
+    else the part no coarser entry can hold (what is left modulo the next coarser unit);
+    return what is left.  Only runs where :func:`_absorb` leaves a remainder, so
+    the answers it gives elsewhere (and the compiled twin's) are unchanged."""
+    entries = []
+    for masses, sign in ((lighter, +1), (heavier, -1)):
+        for k in np.flatnonzero(masses > 0).tolist():
+            value = _to_int(masses[k], shift)
+            entries.append((1 << max(0, value.bit_length() - 53), value, sign, k, masses))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    units = [entry[0] for entry in entries]
+    for position, (unit, _, sign, k, masses) in enumerate(entries):
+        if missing == 0:
+            break
+        if missing % unit:
+            continue  # a finer part is still missing: no entry can take it any more
+        coarser = next((u for u in units[position + 1:] if u > unit), None)
+        needed = missing if coarser is None else missing % coarser
+        value = _to_int(masses[k], shift)  # as it is now (earlier passes may have moved it)
+        for step in (missing, needed):
+            new_value = value + sign * step
+            if step == 0 or new_value < 0:
+                continue
+            new_mass = _from_int(new_value, shift)
+            if new_value == 0 or _to_int(new_mass, shift) == new_value:
+                masses[k] = new_mass
+                missing -= step
+                break
+    return missing
+
+
+def balance_components(
+    a: np.ndarray, b: np.ndarray, labels: np.ndarray, n_components: int, eps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Balance ``a`` and ``b`` exactly within every connected component: the documented
+    balancing of problems whose mass can only move inside its component (graphs,
+    min-cost flows, sparse patterns).
+
+    Each component is its own transport problem and is held to the rule of a whole
+    one: totals that agree to :func:`emd._validation.mass_rtol` of the component's
+    *own* mass (``eps`` the inputs' precision) are equal masses, balanced exactly by
+    :func:`balance_exactly`; any other difference, however small, is mass that
+    cannot reach its target.  Returns ``(a, b, stranded)``: the balanced masses and
+    the components whose exact net mass is still not zero (the problem is then
+    infeasible, and that is proven: no arc leaves a component).
+    """
+    if n_components == 1:
+        members = [np.arange(a.size)]
+        groups = [0]
+    else:
+        massive = ((a > 0) | (b > 0)).astype(np.float64)
+        held = np.flatnonzero(np.bincount(labels, massive, minlength=n_components) > 0)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.searchsorted(labels[order], np.arange(n_components + 1))
+        members = [order[bounds[g]:bounds[g + 1]] for g in held.tolist()]
+        groups = held.tolist()
+    a_out, b_out = a, b
+    stranded = []
+    for group, nodes in zip(groups, members, strict=True):
+        part_a, part_b = a[nodes], b[nodes]
+        if math.fsum(np.concatenate([part_a, -part_b])) == 0.0:
+            continue
+        mass = max(math.fsum(part_a), math.fsum(part_b))
+        net = math.fsum(part_a) - math.fsum(part_b)
+        if abs(net) <= mass_rtol(2 * nodes.size, eps) * mass:
+            part_a, part_b = balance_exactly(part_a, part_b)
+            if math.fsum(np.concatenate([part_a, -part_b])) == 0.0:
+                if a_out is a:
+                    a_out, b_out = a.copy(), b.copy()
+                a_out[nodes], b_out[nodes] = part_a, part_b
+                continue
+        stranded.append(group)
+    return a_out, b_out, np.asarray(stranded, dtype=np.intp)
+
+
+def proves_infeasible(
+    tails: np.ndarray, heads: np.ndarray, flow: np.ndarray, supply: np.ndarray,
+    basis: BasicFlow,
+) -> bool:
+    """Whether the supplies provably admit no flow on these (uncapacitated) arcs.
+
+    ``basis`` is the exact basic flow of the solver's final tree (its real arcs),
+    which leaves mass unrouted.  The witness is a set ``S`` of nodes that no arc
+    leaves, whose exact net supply is positive (or one that no arc enters, with a
+    negative net supply): every flow would have to carry that supply out of
+    ``S``.  The candidate is the residual closure of the trees left with a surplus
+    (every arc forward, and backward along arcs that carry flow) -- the set a
+    max-flow min-cut argument names -- and only the two exact facts are checked,
+    so a candidate spoiled by rounding proves nothing rather than something false.
+    """
+    if not basis.is_forest or basis.unrouted == 0.0:
+        return False
+    import scipy.sparse
+    from scipy.sparse import csgraph
+
+    n = supply.size
+    carrying = flow > 0
+    for sign in (+1, -1):
+        sources = basis.imbalanced[sign * basis.imbalance > 0]
+        if sources.size == 0:
+            continue
+        start = np.isin(basis.trees, sources)
+        # Forward arcs for a surplus; their reverse for a deficit (no arc may enter S).
+        forward_t, forward_h = (tails, heads) if sign > 0 else (heads, tails)
+        rows = np.concatenate([forward_t, forward_h[carrying], np.full(n, n)])
+        cols = np.concatenate([forward_h, forward_t[carrying], np.arange(n)])
+        keep = np.ones(rows.size, dtype=bool)
+        keep[-n:] = start  # the super-source reaches the nodes of those trees
+        graph = scipy.sparse.coo_array(
+            (np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n + 1, n + 1)
+        ).tocsr()
+        reached = csgraph.breadth_first_order(graph, n, directed=True,
+                                              return_predecessors=False)
+        inside = np.zeros(n + 1, dtype=bool)
+        inside[reached] = True
+        inside = inside[:n]
+        # No arc may leave S (enter it, for a deficit): true by construction, checked
+        # because the witness must not rest on how it was built.
+        if (inside[forward_t] & ~inside[forward_h]).any():
+            continue
+        if sign * math.fsum(supply[inside]) > 0:
+            return True
+    return False
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

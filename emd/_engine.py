@@ -8,10 +8,10 @@ resumes from the same tree.  When a full pass finds nothing, the solution is
 optimal for the whole problem.  Each pass touches the costs once, in place,
 so the dense path never copies the cost matrix and the coordinate path
 never forms it.  The whole loop is one compiled call without the GIL
-(:class:`emd._core._network_simplex.PairWorkspace`), the same call that
+(:class:`emd._core._pair.PairWorkspace`), the same call that
 ``emd.batch`` makes for every pair of a distance matrix.
 
-Large point clouds (at least ``emd._multiscale.MULTISCALE_CELLS`` pairs with
+Large point clouds (at least ``emd._planner.MULTISCALE_CELLS`` pairs with
 mass, in at most three dimensions) are solved on their points listed along a
 space-filling curve, and the tree starts from a spanning forest of a feasible
 plan spread from a coarsened problem (:mod:`emd._multiscale`); the candidates
@@ -27,25 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emd import _multiscale
+from emd import _certify, _multiscale, _planner
 from emd._core import _costs
-from emd._core._network_simplex import (
-    INITIAL_CANDIDATES,
-    STATUS_NAMES,
-    PairWorkspace,
-    SpanningTree,
-    points_cost_bound,
-)
+from emd._core._pair import PairWorkspace, points_cost_bound
+from emd._core._pricing import INITIAL_CANDIDATES
+from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
-
-#: Point problems with at most this many pairs of points with mass take their
-#: first candidates by a compiled brute-force pass (the k cheapest arcs of
-#: every row and column, exactly); larger ones by k-d trees.  Batches solve
-#: pairs up to this size in one compiled loop.
-BRUTE_FORCE_CELLS = 4_000_000
-
 
 def default_max_iter(n_nodes: int) -> int:
     """A pivot budget far above what any problem of this size needs, so hitting it means a bug
@@ -144,8 +133,8 @@ class PointCosts:
             )
         if not low <= diameter <= high:
             raise ValueError(
-                f"points spanning {diameter:.3g} are out of range for metric={self.metric!r} "
-                f"(p={self.p:g}): float64 evaluates |x - y|^p only for spans in "
+                f"points spanning {diameter:.3g} are out of range for the {self.metric} metric: "
+                f"float64 evaluates |x - y|^{self.p:g} only for spans in "
                 f"[{low:.3g}, {high:.3g}]; rescale the points"
             )
 
@@ -236,9 +225,10 @@ def solve_bipartite(
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
-        if n * m > BRUTE_FORCE_CELLS:
+        path = _planner.point_candidates(n, m, source.x.shape[1])
+        if path != "compiled":
             builtin = False
-            if n * m >= _multiscale.MULTISCALE_CELLS and source.x.shape[1] <= _multiscale.MAX_DIM:
+            if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
                 # from a coarse plan (emd._multiscale); local positions then follow
                 # the permuted rows and cols, which map them back.
@@ -249,24 +239,29 @@ def solve_bipartite(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     source.metric, source.p,
                 )
-                coarse = _CoarseSolve(source, max_iter, n_jobs)
-                start = _multiscale.start_plan(
-                    solve_source.x, solve_source.y, solve_a, solve_b, source.metric, source.p,
-                    coarse,
-                )
-                # The pivot budget and count cover the coarse solve too.
-                coarse_iter = coarse.n_iter
+                coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                if coarse is not None:
+                    plan = solve_bipartite(
+                        coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
+                        max_iter, n_jobs=n_jobs,
+                    )
+                    start = _multiscale.spread(
+                        solve_source.x, solve_source.y, solve_a, solve_b, coarse,
+                        plan.rows, plan.cols, plan.flows,
+                    )
+                    # The pivot budget and count cover the coarse solve too.
+                    coarse_iter = plan.n_iter
                 max_iter = max(max_iter - coarse_iter, 0)
             t, h = _kd_candidates(
                 np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
-                INITIAL_CANDIDATES if start is None else _multiscale.CANDIDATES, source.p,
+                INITIAL_CANDIDATES if start is None else _planner.MULTISCALE_CANDIDATES, source.p,
             )
             if start is not None:
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
                 n_start = keys[0].size
                 moved_t, moved_h = _kd_candidates(
-                    start.x_moved, start.y_moved, _multiscale.MOVED_CANDIDATES, source.p
+                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
             keys.append(t.astype(np.int64) * m + h)
@@ -324,22 +319,6 @@ def solve_bipartite(
     )
 
 
-class _CoarseSolve:
-    """The coarse problem of a multiscale start, by this module's own solve (its plan as
-    ``(rows, cols, flows)``), within the pivot budget; ``n_iter`` counts its pivots."""
-
-    def __init__(self, source: PointCosts, max_iter: int, n_jobs: int):
-        self.source, self.max_iter, self.n_jobs, self.n_iter = source, max_iter, n_jobs, 0
-
-    def __call__(self, ca, cb, cx, cy):
-        coarse = solve_bipartite(
-            ca, cb, PointCosts(cx, cy, self.source.metric, self.source.p), self.max_iter,
-            n_jobs=self.n_jobs,
-        )
-        self.n_iter += coarse.n_iter
-        return coarse.rows, coarse.cols, coarse.flows
-
-
 def _north_west_corner(
     supply: np.ndarray, demand: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -369,6 +348,26 @@ def _north_west_corner(
     )
 
 
+def balanced_supply(
+    supply: np.ndarray, tails: np.ndarray, heads: np.ndarray, eps: float = 2.0**-52,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The supply of an arc problem as it is solved: each weakly connected component's
+    sources and sinks balanced exactly when they agree to rounding
+    (:func:`emd._certify.balance_components`, the documented rule).  Returns
+    ``(supply, labels, stranded)``: the component of every node, and the components
+    whose exact net supply is still not zero (no flow exists: no arc leaves a
+    component)."""
+    from scipy.sparse import coo_array, csgraph
+
+    n = supply.size
+    graph = coo_array((np.ones(tails.size), (tails, heads)), shape=(n, n))
+    n_comp, labels = csgraph.connected_components(graph, directed=True, connection="weak")
+    sources, sinks = np.maximum(supply, 0.0), np.maximum(-supply, 0.0)
+    sources, sinks, stranded = _certify.balance_components(sources, sinks, labels, n_comp, eps)
+    # Sources and sinks never share a node (no zero entry is raised), so this is exact.
+    return sources - sinks, labels, stranded
+
+
 @dataclass(frozen=True, slots=True)
 class ArcSolution:
     """Raw output of :func:`solve_arcs`: a flow per arc and double-double potentials ``y``
@@ -387,12 +386,17 @@ def solve_arcs(
     heads: np.ndarray,
     costs: np.ndarray,
     max_iter: int | None,
-    imbalance: float = 0.0,
 ) -> ArcSolution:
     """Min-cost flow on an arc list.
 
-    ``imbalance`` is supply the caller knows cannot be delivered and accepts (the
-    rounding left in each connected component), on top of the global imbalance.
+    ``supply`` must be the problem as the caller holds it: totals that differ only
+    by rounding balanced exactly beforehand (:func:`emd._certify.balance_components`).
+    The status is ``"infeasible"`` only when it is proven, in exact arithmetic: the
+    final tree leaves mass on the artificial arcs (its basic flow, summed exactly,
+    does not balance; stranded mass of any size counts) and a set of nodes that no
+    arc leaves holds a positive net supply (:func:`emd._certify.proves_infeasible`).
+    Mass left unrouted without such a proof is left to the certificate, which then
+    cannot prove the flow (``"uncertified"``).
     """
     n_nodes = supply.size
     max_iter = iteration_limit(max_iter, n_nodes)
@@ -405,10 +409,12 @@ def solve_arcs(
     status = STATUS_NAMES[tree.solve(tails, heads, costs, max_iter)]
     flow = tree.arc_flows(tails.size)
     if status == "optimal":
-        # The root absorbs the rounding imbalance of the supplies; anything
-        # beyond that is supply that found no path to a demand.
-        allowed = 1e-9 * float(np.abs(supply).sum()) + 2 * (abs(math.fsum(supply)) + imbalance)
-        if tree.artificial_flow() > allowed:
+        # The basis itself (zero-flow arcs included), not the flows' float signs:
+        # its exact basic flow leaves on the artificial arcs exactly what the
+        # tree's real arcs cannot route.
+        _, basis_tails, basis_heads, _, _ = tree.tree_arcs()
+        basis = _certify.BasicFlow(basis_tails, basis_heads, supply)
+        if basis.unrouted > 0 and _certify.proves_infeasible(tails, heads, flow, supply, basis):
             status = "infeasible"
     return ArcSolution(
         flow=flow,

@@ -20,66 +20,20 @@ import numpy as np
 
 from emd import _engine
 from emd._core import _few_sources
-from emd._core._network_simplex import STATUS_NAMES, SpanningTree, forest_start
+from emd._core._starts import forest_start
+from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
 from emd._validation import check_scale
 
-__all__ = ["applies", "batch_alone", "kept_counts", "solve_bipartite"]
-
-#: The small side may have at most this many bins with mass, the large side at
-#: least LARGE_MIN and RATIO times as many.  Measured on random 2-D clouds
-#: against the simplex on all nodes (time ratio new / old): 5 x 10 000: 0.07,
-#: 20 x 10 000: 0.17, 50 x 20 000: 0.15, 64 x 10 000: 0.97, 64 x 50 000: 0.07,
-#: 100 x 20 000: 0.53, but 100 x 5 000: 3.3 and 200 x 10 000: 5.5 (Dijkstra
-#: costs O(n^2) per augmentation, and there are about as many augmentations as
-#: large-side bins that change hands).
-SMALL_MAX = 64
-LARGE_MIN = 10_000
-RATIO = 200
-#: Costs and amounts are held as two small x large float64 arrays, and the heaps
-#: take 16 (small - 1) bytes per large-side bin: about 32 small bytes per
-#: large-side bin in all (at most about 260 MB here).  Beyond this the simplex on
-#: all nodes, whose memory is O(small + large), takes over.
-CELLS_MAX = 8_000_000
-
+__all__ = ["solve_bipartite"]
 
 #: Augmentations allowed per node (random clouds take under one).
 AUGMENT_BUDGET = 20
 
 
-def applies(n, m):
-    """Whether a transport problem with ``n`` and ``m`` bins of mass goes here
-    (elementwise for arrays of counts)."""
-    small, large = np.minimum(n, m), np.maximum(n, m)
-    return (
-        (small >= 1)
-        & (small <= SMALL_MAX)
-        & (large >= np.maximum(LARGE_MIN, RATIO * small))
-        & (small * large <= CELLS_MAX)
-    )
-
-
-def kept_counts(items, points: bool) -> np.ndarray:
-    """Bins of mass of each histogram (or each ``(points, weights)`` set): computed
-    once per batch for :func:`batch_alone`."""
-    return np.array([np.count_nonzero(item[1] if points else item) for item in items],
-                    dtype=np.int64)
-
-
-def batch_alone(kept_left: np.ndarray, kept_right: np.ndarray, pairs: np.ndarray,
-                max_iter) -> np.ndarray:
-    """Which pairs ``(i, j)`` of a batch the single solve sends here (``kept_*`` from
-    :func:`kept_counts`): the batch leaves them to it, so that its entries stay the
-    single solve's values."""
-    pairs = np.asarray(pairs).reshape(-1, 2)
-    if max_iter is not None:
-        return np.zeros(len(pairs), dtype=bool)
-    return np.asarray(applies(kept_left[pairs[:, 0]], kept_right[pairs[:, 1]]), dtype=bool)
-
-
 def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
     """:func:`emd._engine.solve_bipartite` (same inputs and output, default pivot
-    budget) for a problem that :func:`applies`."""
+    budget) for a problem that :func:`emd._planner.few_sources` sends here."""
     rows = np.flatnonzero(a > 0)
     cols = np.flatnonzero(b > 0)
     n, m = rows.size, cols.size

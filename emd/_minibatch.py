@@ -10,7 +10,6 @@ solve as the backward's Jacobian factors (:mod:`emd._autodiff._batch`).
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,7 @@ from numpy.typing import ArrayLike
 from emd._arrays import has_tensor, twin
 from emd._autodiff._linearize import points_parts, status_of
 from emd._status import SolverWarning
-from emd._validation import as_positive_int
+from emd._validation import as_n_jobs
 
 __all__ = ["wasserstein_batch"]
 
@@ -73,11 +72,7 @@ def map_threads(function: Callable[[Any], Any], items: Sequence[Any],
                 n_jobs: int | None) -> list[Any]:
     """``[function(item) for item in items]`` on ``n_jobs`` threads (``None`` or -1: every
     core), in order.  The solves release the GIL, so the threads work side by side."""
-    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
-        jobs = os.cpu_count() or 1
-    else:
-        jobs = as_positive_int(n_jobs, "n_jobs")
-    jobs = min(jobs, len(items))
+    jobs = min(as_n_jobs(n_jobs), len(items))
     if jobs <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="emd-batch") as pool:
@@ -139,7 +134,7 @@ def wasserstein_batch(
     PyTorch tensors and JAX arrays give a tensor of distances of the same kind, dtype
     and device, differentiable in ``xs``, ``ys``, ``a`` and ``b``: the backward reads
     the plans and potentials kept from the forward solves (no second solve).  The
-    gradients are those of :func:`emd.wasserstein` (see :mod:`emd._autodiff`).
+    gradients are those of :func:`emd.wasserstein` (see :ref:`training`).
 
     Parameters
     ----------

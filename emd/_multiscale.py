@@ -10,7 +10,7 @@ north-west corner rule (points and arcs ordered along the first axis).  The
 result is a plan of the fine problem, feasible up to rounding, whose support is
 a forest (the coarse basis is one and every split a staircase); the fine solve
 starts its spanning tree from it (see ``start_from_plan`` in
-``emd._core._network_simplex``, which cuts whatever a rounding or a bad plan
+``emd._core._starts``, which cuts whatever a rounding or a bad plan
 would make infeasible).  The coarse plan also says where each cell's mass goes:
 the fine candidates add the neighbours of every point moved by its cell's mean
 displacement.
@@ -38,6 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from emd import _planner
+
 #: Points per coarse cell (of the larger cloud, if it filled the grid evenly).
 #: Measured at n = 20 000 with 8 neighbours only (wall seconds, loaded machine): 4
 #: 8.9 s, 8 6.4 s, 16 6.5 s, 32 6.8 s, 64 7.2 s; with the moved neighbours (CPU
@@ -45,30 +47,6 @@ import numpy as np
 #: 2.73 / 2.85 s, 3-D 20 000 5.2 / 5.7 s, 2-D clustered 20 000 2.9 / 3.3 s.  From
 #: about 2 * 2**11 points a side the coarse problem takes this path in turn.
 POINTS_PER_CELL = 8
-
-#: Point problems with at least this many pairs of points with mass start from a
-#: coarse plan.  Above ``emd._engine.BRUTE_FORCE_CELLS`` on purpose: batches solve
-#: pairs up to that size in their own compiled loop, which must give every pair the
-#: single solve's value bit for bit, so no such pair may take this path.  Measured on
-#: 2-D uniform clouds (2026-11-30, median CPU seconds, before -> after), n = 2100
-#: (the first size on the path) 0.21 -> 0.13 s, 4000 0.41 -> 0.19 s, 10 000
-#: 2.2 -> 0.74 s, 20 000 15.4 -> 3.1 s.
-MULTISCALE_CELLS = 1 << 22
-
-#: Nearest neighbours per point taken as first candidates on this path (without
-#: the moved ones below, 16 beat 8: n = 4000 / 10 000 / 20 000, CPU seconds,
-#: k = 8 0.56 / 1.45 / 4.21 s, k = 16 0.52 / 1.23 / 3.83 s, k = 24 0.52 / 1.31 / 3.91 s) ...
-CANDIDATES = 8
-
-#: ... and as many again around where the coarse plan sends each point (its cell's
-#: mean displacement): measured on 2-D clouds, n = 20 000 (CPU seconds, 2026-11-30),
-#: 16 + 0 3.8 s, 16 + 8 3.2 s, 8 + 8 3.1 s, 16 + 16 3.5 s; clouds shifted by half
-#: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
-MOVED_CANDIDATES = 8
-
-#: The grid is built in at most this many dimensions (a finer split of higher
-#: dimensions leaves most cells with one point).
-MAX_DIM = 3
 
 
 def _cells(points: np.ndarray, lo: np.ndarray, width: np.ndarray, per_axis: int) -> np.ndarray:
@@ -127,20 +105,27 @@ class Start(NamedTuple):
     y_moved: np.ndarray
 
 
-def start_plan(
-    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str, p: float,
-    solve, n_jobs: int = 1,
-) -> Start | None:
-    """A :class:`Start` from the coarsened problem; None when the clouds are not
-    coarsened (more than :data:`MAX_DIM` dimensions, or too few points for cells
-    to merge any).
+class Coarse(NamedTuple):
+    """The coarsened problem: one point per nonempty cell at its mass-weighted centroid
+    (``x``, ``y``) carrying the cell's mass (``a``, ``b``), and the cell of every fine
+    point (``row_of``, ``col_of``)."""
 
-    Every weight must be positive.  ``solve(ca, cb, cx, cy)`` solves the coarse
-    problem and returns its plan as ``(rows, cols, flows)``.
-    """
+    a: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    row_of: np.ndarray
+    col_of: np.ndarray
+
+
+def coarsen(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> Coarse | None:
+    """The :class:`Coarse` problem of two clouds; None when they are not coarsened (more
+    than :data:`emd._planner.MULTISCALE_MAX_DIM` dimensions, or too few points for
+    cells to merge any).  Every weight must be positive.  The caller solves it exactly
+    and hands its plan to :func:`spread`."""
     n, m = len(a), len(b)
     d = x.shape[1]
-    if d > MAX_DIM or d == 0:
+    if d > _planner.MULTISCALE_MAX_DIM or d == 0:
         return None
     per_axis = max(1, math.floor((max(n, m) / POINTS_PER_CELL) ** (1.0 / d)))
     if per_axis < 2:
@@ -155,7 +140,17 @@ def start_plan(
     col_of, cb, cy = _cluster(y, b, _cells(y, lo, width, per_axis))
     if ca.size * 2 > n and cb.size * 2 > m:
         return None  # cells hardly merge points: the coarse problem is the fine one
-    big_i, big_j, flow = solve(ca, cb, cx, cy)
+    return Coarse(ca, cb, cx, cy, row_of, col_of)
+
+
+def spread(
+    x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, coarse: Coarse,
+    big_i: np.ndarray, big_j: np.ndarray, flow: np.ndarray,
+) -> Start:
+    """A :class:`Start` for the fine problem from the plan ``(big_i, big_j, flow)`` of its
+    :func:`coarsen` ed problem ``coarse``."""
+    d = x.shape[1]
+    ca, cb, cx, cy, row_of, col_of = coarse
     keep = flow > 0
     big_i, big_j, flow = big_i[keep], big_j[keep], flow[keep]
     tol = 1e-12 * max(math.fsum(a), math.fsum(b))

@@ -52,6 +52,17 @@ class Certificate:
     integer arithmetic) plus the cost of routing what that flow leaves
     unrouted.
 
+    The proof includes feasibility: a finite :attr:`bound` (and so
+    :meth:`optimal`) requires, in exact arithmetic, that every unit of mass can
+    be delivered.  Where every unit can travel to every demand of its
+    component (transport plans, grids, graphs), each component's supply and
+    demand must balance exactly (after the documented exact balancing of totals
+    that differ only by rounding); for a general min-cost flow or a sparse
+    pattern of allowed pairs, the basic flow itself must meet every supply and
+    demand exactly, on nonnegative flows.  Stranded mass of any size, even
+    2**-60 beside 1, makes the bound ``inf``: the optimum of an infeasible
+    problem is not a number.
+
     Attributes
     ----------
     cost : float
@@ -71,12 +82,15 @@ class Certificate:
         plan: its marginals) and the supplies ``a``, ``-b`` (the rounding of the
         flows; informational, the bound accounts for it).
     unrouted : float
-        Mass the plan's basic flow cannot route (an imbalance of the totals, or
-        supply the plan does not carry), rounded up.
+        Mass the plan's basic flow does not deliver (supply the plan does not
+        carry), summed exactly and rounded up: 0.0 exactly when the flow meets
+        every supply and demand.  Where the problem lets it travel (see above),
+        it is repaired at the cost of a longest path; otherwise the bound is inf.
     mass : float
         Total mass.
     bound : float
-        Rigorous upper bound on ``|cost - OPT|`` (``inf`` when nothing can be proven).
+        Rigorous upper bound on ``|cost - OPT|``: ``inf`` when nothing can be proven,
+        in particular when feasibility is not (see above).
 
     Examples
     --------
@@ -140,6 +154,7 @@ def _certify_arcs(
     max_cost: float,
     path_arcs: int,
     supply_low: np.ndarray | None = None,
+    components: np.ndarray | None = None,
 ) -> Certificate:
     """The one proof behind every flow certificate (a transport plan is a flow from rows
     to columns).
@@ -152,9 +167,20 @@ def _certify_arcs(
     sum(g)``, and an optimal flow can be taken acyclic, so ``sum(g) <= path_arcs * mass``
     (``mass`` half the absolute supply; ``path_arcs`` is 1 for transport, ``n - 1`` for a
     transshipment).  Above: the exact flow on the support (the basic flow, unique on a
-    forest) costs at least the optimum, once what it cannot route or sends against an
-    arc is repaired at ``path_arcs * max_cost`` per unit.  ``arc_costs``, ``flow`` are
-    over the arcs given (the support); ``violation`` covers every arc of the problem.
+    forest) costs at least the optimum once it is made feasible.  ``arc_costs``,
+    ``flow`` are over the arcs given (the support); ``violation`` covers every arc of
+    the problem.
+
+    Feasibility is part of the proof, in exact arithmetic (``emd._certify``'s exact
+    sums).  ``components`` labels the nodes by the parts of the problem inside which
+    mass can travel from any node to any other along paths of at most ``path_arcs``
+    arcs of cost at most ``max_cost`` each way (transport with every pair allowed,
+    grids, graphs): a feasible flow then exists exactly when every component
+    balances exactly, and what the basic flow leaves unrouted or sends against an
+    arc is repaired along such paths.  ``components=None`` (a general arc list,
+    where nothing says a path exists) proves feasibility only by the flow itself:
+    the basic flow must meet every supply exactly, on nonnegative flows.  Without
+    that proof the bound is ``inf``.
     """
     y, y_low = potentials
     n_nodes = supply.size
@@ -171,6 +197,11 @@ def _certify_arcs(
     over_dual, over_dual_err = _certify.exact_dot(reported, *((-x, z) for x, z in dual_terms))
     above = over_dual + over_dual_err + _certify.round_up(max_violation * path_arcs * mass)
 
+    feasible = True
+    if components is not None:
+        # Mass travels freely inside a component: only its exact net can strand it.
+        labels = np.asarray(components, dtype=np.intp)
+        feasible = _certify.exact_imbalance(np.tile(labels, 2), np.concatenate([supply, low])) == 0
     support = flow > 0
     basic = _certify.BasicFlow(tails[support], heads[support], supply,
                                None if supply_low is None else low)
@@ -190,13 +221,24 @@ def _certify_arcs(
             + (basic.unrouted + 2 * float(basic.negative.sum())) * longest_path
         )
         unrouted = basic.unrouted
+        if components is None:
+            # No path is known to exist: the basic flow must be feasible itself.
+            feasible = basic.unrouted == 0.0 and not basic.negative.any()
     else:
-        # No unique flow on the support: repair the flow's own imbalance.
+        # No unique flow on the support: the flow's own imbalance at every node,
+        # summed exactly (so that 0 means conservation holds exactly).
+        nodes = np.arange(n_nodes)
+        imbalance = _certify.exact_imbalance(
+            np.concatenate([tails[support], heads[support], nodes, nodes]),
+            np.concatenate([flow[support], -flow[support], -supply, -low]),
+        )
         under, under_err = _certify.exact_dot((flow[support], support_costs), minus_reported)
-        repair = 2 * marginal_error * longest_path
-        unrouted = marginal_error
+        repair = imbalance * longest_path
+        unrouted = 0.5 * imbalance
+        if components is None:
+            feasible = imbalance == 0.0
     below = under + under_err + _certify.round_up(repair)
-    bound = _certify.round_up(max(above, below, 0.0))
+    bound = _certify.round_up(max(above, below, 0.0)) if feasible else math.inf
     return Certificate(
         cost=float(cost),
         dual_value=float(dual_value),
@@ -234,11 +276,14 @@ def certify_transport(
         wi = wj = -1
     # Bins without mass carry no flow and their potentials do not enter the dual value.
     keep_a, keep_b = np.where(a > 0, 1.0, 0.0), np.where(b > 0, 1.0, 0.0)
+    # Every row reaches every column in one arc: the plan's problem is feasible
+    # exactly when the totals of a and b are equal, exactly.
     return _certify_arcs(
         rows, cols + a.size, arc_costs, flows, np.concatenate([a, -b]),
         (np.concatenate([u * keep_a, -v * keep_b]), np.concatenate([u_low * keep_a,
                                                                    -v_low * keep_b])),
         cost, (max_violation, wi, wj), max_cost, path_arcs=1,
+        components=np.zeros(a.size + b.size, dtype=np.intp),
     )
 
 
@@ -253,6 +298,7 @@ def certify_flow(
     violation: tuple[float, int, int] | None = None,
     max_cost: float | None = None,
     supply_low: np.ndarray | None = None,
+    components: np.ndarray | None = None,
 ) -> Certificate:
     """The certificate of a min-cost flow (transshipment) on an arc list.
 
@@ -263,6 +309,12 @@ def certify_flow(
     by default it is computed over the arcs given.  ``max_cost`` bounds every arc's
     absolute cost (by default: over the arcs given).  ``supply_low`` is what rounding
     dropped from ``supply`` (see :func:`_certify_arcs`).
+
+    ``components`` labels the connected components of a problem whose every arc
+    has its reverse (graphs, grids): mass then travels both ways inside each, and
+    feasibility is proven by each component balancing exactly.  Without it the
+    flow must meet every supply and demand exactly by itself (see
+    :func:`_certify_arcs`); either way an infeasible problem gets ``bound = inf``.
     """
     y, y_low = potentials
     if max_cost is None:
@@ -271,7 +323,7 @@ def certify_flow(
         violation = _certify.arc_violation(tails, heads, costs, y, y_low)
     return _certify_arcs(
         tails, heads, costs, flow, supply, (y, y_low), cost, violation, max_cost,
-        path_arcs=max(supply.size - 1, 1), supply_low=supply_low,
+        path_arcs=max(supply.size - 1, 1), supply_low=supply_low, components=components,
     )
 
 
@@ -398,8 +450,8 @@ class FlowResult:
     status : str
         ``"optimal"``, ``"uncertified"`` (finished, but the proof falls short of
         ``1e-9`` relative: see :meth:`certificate`), ``"max_iter_reached"``,
-        ``"infeasible"`` (some supply cannot reach a demand) or ``"unbounded"``
-        (a negative-cost cycle).
+        ``"infeasible"`` (some supply cannot reach a demand, however little:
+        proven in exact arithmetic) or ``"unbounded"`` (a negative-cost cycle).
     """
 
     cost: float
@@ -415,9 +467,13 @@ class FlowResult:
         return self.status == "optimal"
 
     def certificate(self) -> Certificate:
-        """The proof of the cost: conservation at every node (through the exact basic flow
-        of the flow's support), potential feasibility on every arc (exact-sign), and the
-        duality gap, all with their rounding counted (see :class:`Certificate`)."""
+        """The proof of the cost: conservation at every node, exactly (the exact basic flow
+        of the flow's support must meet every supply and demand, so an infeasible
+        problem never passes: its bound is inf), potential feasibility on every arc
+        (exact-sign), and the duality gap, all with their rounding counted (see
+        :class:`Certificate`).  The supplies are those solved: each weakly connected
+        component's totals balanced exactly when they agree to rounding (see
+        :func:`emd.min_cost_flow`)."""
         if self._problem is None:
             raise ValueError("this result does not keep its problem; certificate() is unavailable")
         tails, heads, costs, supply, low = self._problem
@@ -431,3 +487,12 @@ class FlowResult:
             f"FlowResult(cost={self.cost:.12g}, n_arcs={self.flow.size}, "
             f"n_nodes={self.potentials.size}, n_iter={self.n_iter}, status={self.status!r})"
         )
+
+
+def cost_source(result: TransportResult) -> _CostSource | None:
+    """The costs a transport result was solved with (a dense matrix or coordinates with a
+    metric: ``emd._engine.DenseCosts`` or ``PointCosts``), or None when it keeps none.
+
+    The one reader of the result's private field outside this class, for the package's
+    own tools (duality checks, grid potentials); not part of the public API."""
+    return result._costs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import sys
 from typing import Any
 
@@ -23,7 +24,22 @@ MASS_RTOL = 1e-9
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
-METRICS = ("euclidean", "sqeuclidean", "cityblock", "chebyshev", "minkowski")
+#: The one table of ground metrics, by canonical name: whether the grid solver
+#: prices it on the grid itself (``grid``; other metrics on grids go through the
+#: points' solve over the bins), and whether the command line offers it (``cli``;
+#: minkowski needs an exponent, which it does not take).  The core's metric codes
+#: (``emd._core._costs.METRIC_CODES``, ``emd._core._grid.GRID_METRIC_CODES``) are
+#: keyed by these names.
+METRIC_TABLE = {
+    "euclidean": {"grid": True, "cli": True},
+    "sqeuclidean": {"grid": False, "cli": True},
+    "cityblock": {"grid": True, "cli": True},
+    "chebyshev": {"grid": True, "cli": True},
+    "minkowski": {"grid": False, "cli": False},
+}
+METRICS = tuple(METRIC_TABLE)
+GRID_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["grid"])
+CLI_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["cli"])
 _METRIC_ALIASES = {
     "l2": "euclidean",
     "l1": "cityblock",
@@ -85,7 +101,7 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> np.nda
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _first_bad(mask: np.ndarray) -> tuple[int, ...] | int:
+def first_bad(mask: np.ndarray) -> tuple[int, ...] | int:
     index = np.unravel_index(int(np.argmax(mask)), mask.shape)
     return int(index[0]) if len(index) == 1 else tuple(int(i) for i in index)
 
@@ -111,16 +127,27 @@ def as_weights(value: Any, name: str, size: int | None = None) -> np.ndarray:
     return w
 
 
+def check_finite(values: np.ndarray, name: str, what: str, where: str = "index") -> None:
+    """Raise unless every entry is finite, naming the first that is not (``what``: the
+    entries' name, ``where``: their position's)."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = first_bad(~finite)
+        raise ValueError(f"{name} has a non-finite {what} {values[bad]} at {where} {bad}")
+
+
+def check_nonnegative(values: np.ndarray, name: str, what: str, where: str = "index") -> None:
+    """Raise unless every entry is nonnegative, naming the first that is not."""
+    negative = values < 0
+    if negative.any():
+        bad = first_bad(negative)
+        raise ValueError(f"{name} has a negative {what} {values[bad]} at {where} {bad}")
+
+
 def check_weight_values(w: np.ndarray, name: str) -> None:
     """Raise unless every weight is finite and nonnegative and some are positive."""
-    finite = np.isfinite(w)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite weight {w[bad]} at index {bad}")
-    negative = w < 0
-    if negative.any():
-        bad = _first_bad(negative)
-        raise ValueError(f"{name} has a negative weight {w[bad]} at index {bad}")
+    check_finite(w, name, "weight")
+    check_nonnegative(w, name, "weight")
     if not (w > 0).any():
         raise ValueError(f"{name} has zero total mass")
     with np.errstate(over="ignore"):
@@ -155,6 +182,14 @@ def mass_rtol(n_bins: int, eps: float = _EPS64) -> float:
     ``sqrt(eps)``, half the input's digits, so that a forgotten normalisation
     is never taken for rounding.  float64: 1e-9 up to 4.5 million bins, at
     most 1.5e-8; float32: 1.2e-7 per bin, at most 3.5e-4; float16: at most 3%.
+
+    This is the one balancing tolerance: :func:`balance` applies it to whole
+    problems, :func:`emd._certify.balance_components` to every connected
+    component of problems whose mass cannot leave its component (graphs,
+    min-cost flows, sparse patterns), relative to the component's own mass.
+    Totals within it are then balanced *exactly*; feasibility itself is decided
+    in exact arithmetic, with no tolerance: whatever does not balance exactly
+    after that, however small, is mass that cannot be delivered.
     """
     return max(MASS_RTOL, min(n_bins * eps, math.sqrt(eps)))
 
@@ -244,10 +279,7 @@ def as_cost_matrix(value: Any, shape: tuple[int, int], name: str = "cost") -> np
         )
     if cost.size == 0:
         raise ValueError(f"{name} is empty")
-    finite = np.isfinite(cost)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite entry {cost[bad]} at index {bad}")
+    check_finite(cost, name, "entry")
     return cost
 
 
@@ -260,10 +292,7 @@ def as_points(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} is empty: a point set needs at least one point")
     if pts.shape[1] == 0:
         raise ValueError(f"{name} has points with zero coordinates, shape {pts.shape}")
-    finite = np.isfinite(pts)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite coordinate {pts[bad]} at index {bad}")
+    check_finite(pts, name, "coordinate")
     return pts
 
 
@@ -318,6 +347,13 @@ def check_metric(metric: str, p: float | None) -> tuple[str, float]:
     if p is not None:
         raise ValueError(f"p is only used with metric='minkowski', not {key!r}")
     return key, {"euclidean": 2.0, "sqeuclidean": 2.0, "cityblock": 1.0, "chebyshev": math.inf}[key]
+
+
+def as_n_jobs(n_jobs: Any) -> int:
+    """Threads for a solve or a batch (``n_jobs``): ``None`` or -1 is every core."""
+    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
+        return os.cpu_count() or 1
+    return as_positive_int(n_jobs, "n_jobs")
 
 
 def as_positive_int(value: Any, name: str, minimum: int = 1) -> int:

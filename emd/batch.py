@@ -10,470 +10,29 @@ histograms scattered to the workers once.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
-import threading
 import warnings
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _engine, _few
+from emd import _planner
 from emd._arrays import has_tensor, twin
-from emd._core import _costs
-from emd._core._network_simplex import PairWorkspace
-from emd._engine import PointCosts
-from emd._result import COMPILED_RTOL as _COMPILED_RTOL
+from emd._pairs import PairSolver, build, check_collections, progress_bar, validate
 from emd._status import SolverWarning
-from emd._validation import (
-    as_cost_matrix,
-    as_float_array,
-    as_points,
-    as_positive_int,
-    check_metric,
-    check_scale,
-    check_weight_values,
-    mass_rtol,
+from emd._store import (
+    ResumeError,
+    compute_stored,
+    default_block,
+    inputs_fingerprint,
+    positions_hash,
 )
+from emd._validation import as_n_jobs, as_positive_int
 
-__all__ = ["cdist", "pairwise"]
-
-#: Pairs per task for pairs of :data:`CHUNK_CELLS` cells: small enough for
-#: prompt cancellation and a smooth progress bar, large enough that scheduling
-#: costs nothing next to solving.  Other pairs get tasks of about the same
-#: work (from 1 pair up to :data:`MAX_CHUNK`): a 64-bin pair solves in tens of
-#: microseconds, and 16 of them left the GIL-bound glue of each task (and the
-#: pool's hand-offs) a tenth of the work, which two threads then queued on;
-#: a pair of big grids takes a second, and two per task left one thread idle
-#: at the end of a short matrix.
-DEFAULT_CHUNK = 16
-CHUNK_CELLS = 1 << 16
-MAX_CHUNK = 1024
-
-#: Shared supports up to this many points get one precomputed cost matrix
-#: (at most 128 MiB) that all threads read; larger ones price on the fly.
-_DENSE_SUPPORT_MAX = 4096
-
-
-
-# One reusable workspace per thread (each compiled call owns it while it runs).
-_LOCAL = threading.local()
-
-
-def _workspace() -> PairWorkspace:
-    ws = getattr(_LOCAL, "workspace", None)
-    if ws is None:
-        ws = _LOCAL.workspace = PairWorkspace()
-    return ws
-
-
-@dataclass(frozen=True)
-class _PairSolver(ABC):
-    """Everything a worker needs to turn pairs of distribution indices into distances.
-
-    One subclass per form of input: :meth:`__call__` is the single solve a user
-    would make for one pair (its value and whether its certificate proves it),
-    :meth:`compiled` the compiled batch that solves a whole chunk without the
-    GIL, where the form has one.  Both give the same bits for a pair.
-    """
-
-    left: Any
-    right: Any
-    max_iter: int | None
-
-    @property
-    def pair_cells(self) -> int:
-        """The work of a typical pair, in cells of a dense transport (sets the chunk size)."""
-        return CHUNK_CELLS
-
-    @abstractmethod
-    def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        """The distance between ``left[i]`` and ``right[j]`` and whether it is proven optimal."""
-
-    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(values, codes)`` for a chunk, or None without a compiled path: code 1 for a
-        pair proven optimal, 0 for one to settle by :meth:`__call__`, -1 for one whose
-        value is final but unproven (stopped by ``max_iter``)."""
-        return None
-
-    def alone(self, pairs: np.ndarray) -> np.ndarray:
-        """Which pairs of a chunk the compiled batch leaves to :meth:`__call__` because the
-        single solve takes another path for them (boolean mask)."""
-        return np.zeros(len(pairs), dtype=bool)
-
-    def chunk(self, pairs: np.ndarray) -> np.ndarray:
-        """``(k, 2)`` rows of (distance, 1.0 if proven optimal else 0.0) for ``pairs``."""
-        out = np.empty((len(pairs), 2))
-        todo = range(len(pairs))
-        if len(pairs):
-            # Pairs the single solve hands to another method (emd._few) go to it
-            # whole, so that a batch entry is that solve's value bit for bit.
-            alone = self.alone(pairs)
-            rest = np.flatnonzero(~alone)
-            result = None
-            if rest.size:
-                try:
-                    result = self.compiled(pairs[rest])
-                except Exception as exc:
-                    raise type(exc)(
-                        f"pairs {pairs[0].tolist()}..{pairs[-1].tolist()}: {exc}") from exc
-            if result is not None:
-                values, codes = result
-                out[rest, 0] = values
-                out[rest, 1] = codes == 1
-                # The full single solve settles the rest: same value, full certificate.
-                todo = sorted(np.flatnonzero(alone).tolist() + rest[codes == 0].tolist())
-        for k in todo:
-            i, j = pairs[k]
-            try:
-                out[k] = self(int(i), int(j))
-            except Exception as exc:
-                raise type(exc)(f"pair ({i}, {j}): {exc}") from exc
-        return out
-
-
-def _budget(max_iter: int | None) -> int:
-    # The default pivot budget grows with a pair's size; the smallest one serves
-    # every pair of a compiled batch, and a pair that reaches it is solved again alone.
-    return _engine.iteration_limit(max_iter, 0)
-
-
-@dataclass(frozen=True)
-class _GridPairs(_PairSolver):
-    """Grid histograms (stacked, flattened) on one prebuilt :class:`GridSolver`."""
-
-    solver: Any = None
-    warm_start: bool = False
-
-    @property
-    def pair_cells(self) -> int:
-        # Measured (2026-11-30): a grid pair of b bins costs about what a dense pair
-        # of 80 b cells does (32 x 32 city-block 2.2 ms, 64 x 64 7.6 ms; a dense
-        # pair about 25 ns a cell).
-        return 80 * self.left.shape[1]
-
-    def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        result = self.solver(self.left[i] - self.right[j], self.max_iter)
-        return result.cost, result.status == "optimal"
-
-    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # The grid solver settles every pair itself (compiled check, then single solves).
-        values, optimal = self.solver.pair_costs(
-            self.left, self.right, pairs, self.max_iter, _COMPILED_RTOL, self.warm_start
-        )
-        return values, np.where(optimal, 1, -1)
-
-
-@dataclass(frozen=True)
-class _LinePairs(_PairSolver):
-    """Weight arrays on shared 1-D positions: the closed form, no compiled batch."""
-
-    positions: np.ndarray | None = None
-
-    @property
-    def pair_cells(self) -> int:
-        return len(self.positions)  # the closed form is one pass over the support
-
-    def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import line_cost
-
-        return line_cost(self.positions, self.positions, self.left[i], self.right[j]), True
-
-
-@dataclass(frozen=True)
-class _DensePairs(_PairSolver):
-    """Weight arrays on one cost matrix; ``stacked`` (left, right) feeds the compiled batch
-    (None when the magnitudes rule it out: every pair's single solve then raises)."""
-
-    cost: np.ndarray | None = None
-    stacked: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    scale_mass: float = 1.0
-
-    @property
-    def pair_cells(self) -> int:
-        return self.cost.shape[0] * self.cost.shape[1]
-
-    def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import solve_validated
-
-        result = solve_validated(self.left[i], self.right[j], self.cost, self.max_iter)
-        return result.cost, result.status == "optimal"
-
-    @cached_property
-    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _few.kept_counts(self.left, False), _few.kept_counts(self.right, False)
-
-    def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(*self._kept, pairs, self.max_iter)
-
-    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.stacked is None:
-            return None
-        left, right = self.stacked
-        return _workspace().batch_dense(
-            self.cost, left, right, np.ascontiguousarray(pairs, dtype=np.intp),
-            self.scale_mass, _budget(self.max_iter), _COMPILED_RTOL,
-        )
-
-
-@dataclass(frozen=True)
-class _PointPairs(_PairSolver):
-    """``(points, weights)`` pairs; ``packed`` holds every set end to end per side, for the
-    compiled batch (None when the union is out of range: every single solve then checks
-    its own range)."""
-
-    metric: str = "euclidean"
-    p: float = 2.0
-    packed: tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = field(
-        default=None, repr=False)
-    scale_mass: float = 1.0
-
-    @property
-    def pair_cells(self) -> int:
-        def mean_size(sets):
-            return sum(len(weights) for _, weights in sets) / len(sets)
-
-        return max(1, int(mean_size(self.left) * mean_size(self.right)))
-
-    def __call__(self, i: int, j: int) -> tuple[float, bool]:
-        from emd.transport import solve_points_validated
-
-        (x, wa), (y, wb) = self.left[i], self.right[j]
-        result = solve_points_validated(x, y, wa, wb, self.metric, self.p, self.max_iter)
-        return result.cost, result.status == "optimal"
-
-    @cached_property
-    def _kept(self) -> tuple[np.ndarray, np.ndarray]:
-        return _few.kept_counts(self.left, True), _few.kept_counts(self.right, True)
-
-    def alone(self, pairs: np.ndarray) -> np.ndarray:
-        return _few.batch_alone(*self._kept, pairs, self.max_iter)
-
-    def compiled(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.packed is None:
-            return None
-        (xl, wl, ol), (xr, wr, orr) = self.packed
-        return _workspace().batch_points(
-            xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
-            _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
-            _COMPILED_RTOL, _engine.BRUTE_FORCE_CELLS,
-        )
-
-
-def _default_chunk(n_pairs: int, jobs: int, pair_cells: int = CHUNK_CELLS) -> int:
-    """Pairs per task: about the work of :data:`DEFAULT_CHUNK` pairs of
-    :data:`CHUNK_CELLS` cells, fewer when a small matrix would otherwise leave
-    threads idle: at least four tasks per thread."""
-    per_task = min(MAX_CHUNK, DEFAULT_CHUNK * CHUNK_CELLS // max(1, pair_cells))
-    return max(1, min(per_task, n_pairs // (4 * jobs)))
-
-
-def _validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
-    """Validate every histogram before any work starts; errors name the index."""
-    if isinstance(hists, np.ndarray):
-        items = list(hists) if hists.ndim >= 2 else None
-    elif isinstance(hists, Iterable) and not isinstance(hists, (str, bytes)):
-        items = list(hists)
-    else:
-        items = None
-    if items is None:
-        raise ValueError(f"{name} must be a sequence of histograms (or an array stacking them)")
-    if not items:
-        raise ValueError(f"{name} is empty")
-    out = []
-    for k, item in enumerate(items):
-        label = f"{name}[{k}]"
-        try:
-            if points:
-                if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                    raise ValueError("must be a (points, weights) pair")
-                x = as_points(item[0], "points")
-                w = as_float_array(item[1], "weights", 1)
-                if w.size != x.shape[0]:
-                    raise ValueError(f"has {x.shape[0]} points but {w.size} weights")
-                check_weight_values(w, "weights")
-                # math.fsum as in emd._validation.balance: single calls with
-                # normalize=True see bit-identical weights.
-                out.append((x, w / math.fsum(w) if normalize else w))
-            else:
-                w = as_float_array(item, "histogram", (1, 2, 3))
-                if w.size == 0:
-                    raise ValueError("is empty")
-                check_weight_values(w.ravel(), "histogram")
-                out.append(w / math.fsum(w.ravel()) if normalize else w)
-        except (ValueError, TypeError) as exc:
-            raise type(exc)(f"{label}: {exc}") from None
-    return out
-
-
-def _shape_of(item: Any, points: bool) -> tuple[int, ...]:
-    """What must agree between histograms: the shape of a weight array, or the
-    dimension of a point set's points."""
-    return (item[0].shape[1],) if points else item.shape
-
-
-def check_collections(
-    left: list[Any], right: list[Any], names: tuple[str, str], points: bool, hint: str = "",
-) -> float:
-    """Refuse histograms that do not fit together, naming the first that does not:
-    shapes first (a mass mismatch between histograms of different shapes is only a
-    symptom), then total masses, each against ``left[0]``.  ``hint`` ends a message
-    about shapes.  Returns the total mass of ``left[0]``."""
-    first_label = f"{names[0]}[0]"
-    first_shape = _shape_of(left[0], points)
-    sides = [(names[0], left)] if right is left else [(names[0], left), (names[1], right)]
-    for name, items in sides:
-        for k, item in enumerate(items):
-            shape = _shape_of(item, points)
-            if shape == first_shape:
-                continue
-            if points:
-                raise ValueError(
-                    f"{name}[{k}] has points in {shape[0]} dimensions but {first_label} has "
-                    f"points in {first_shape[0]}; every point set must have the same dimension"
-                    + hint
-                )
-            raise ValueError(
-                f"{name}[{k}] has shape {shape} but {first_label} has shape {first_shape}; "
-                "every histogram must have the same shape" + hint
-            )
-    mass = _check_masses(left, names[0], points, None, first_label)
-    if right is not left:
-        _check_masses(right, names[1], points, mass, first_label)
-    return mass
-
-
-def _check_masses(
-    items: list[Any], name: str, points: bool, reference: float | None, reference_label: str,
-) -> float:
-    weights = [item[1] if points else item.ravel() for item in items]
-    masses = [math.fsum(w) for w in weights]
-    first = masses[0] if reference is None else reference
-    for k, mass in enumerate(masses):
-        # The single solve's rule for a pair of this size (emd._validation.mass_rtol).
-        if abs(mass - first) > mass_rtol(2 * weights[k].size) * max(mass, first):
-            raise ValueError(
-                f"{name}[{k}] has total mass {mass!r} but {reference_label} has {first!r}; "
-                "pass normalize=True to rescale every histogram to 1"
-            )
-    return first
-
-
-def _build(
-    left: list[Any], right: list[Any], *, metric: str | None, positions: ArrayLike | None,
-    grid: bool, points: bool, spacing: float, L: int | None, max_iter: int | None,
-    cost: ArrayLike | None = None, mass: float = 1.0, warm_start: bool = False,
-) -> _PairSolver:
-    if not isinstance(warm_start, bool):
-        raise TypeError(f"warm_start must be True or False, got {warm_start!r}")
-    if warm_start and (points or cost is not None or not (grid or positions is None)):
-        raise ValueError("warm_start=True applies to grid histograms only (weight arrays "
-                         "without positions= or cost=)")
-    if points:
-        if cost is not None:
-            raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
-        metric_name, p = check_metric(metric or "euclidean", None)
-        dims = {x.shape[1] for x, _ in left + right}
-        if len(dims) > 1:
-            raise ValueError(f"point sets must all have the same dimension, got {sorted(dims)}")
-        packed = None
-        if not (dims.pop() == 1 and metric_name != "sqeuclidean"):  # the line: closed form
-            packed = _pack_points(left, right, metric_name, p, mass)
-        return _PointPairs(left, right, max_iter, metric_name, p, packed, mass)
-    shapes = {h.shape for h in left + right}
-    if len(shapes) > 1:
-        raise ValueError(f"histograms must all have the same shape, got {sorted(shapes)}")
-    shape = shapes.pop()
-    flat_left = [h.ravel() for h in left]
-    flat_right = flat_left if right is left else [h.ravel() for h in right]
-    if cost is not None:
-        if positions is not None or grid:
-            raise ValueError("pass either cost= or positions= (or grid=True), not both")
-        if metric is not None:
-            raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
-        matrix = as_cost_matrix(cost, (flat_left[0].size, flat_left[0].size))
-        return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
-    if grid or positions is None:
-        # Weights alone sit on a grid (a line for 1-D ones): exactly what
-        # emd.wasserstein_grid solves for one pair.
-        from emd.structured._grid import GridSolver
-
-        solver = GridSolver(shape, metric or "cityblock", spacing, L)
-        stacked = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
-        other = stacked if right is left else np.ascontiguousarray(
-            np.stack(flat_right), dtype=np.float64)
-        return _GridPairs(stacked, other, max_iter, solver, warm_start)
-    support = as_points(positions, "positions")
-    if support.shape[0] != flat_left[0].size:
-        raise ValueError(
-            f"positions has {support.shape[0]} points but the histograms have "
-            f"{flat_left[0].size} bins"
-        )
-    metric_name, p = check_metric(metric or "euclidean", None)
-    if support.shape[1] == 1 and metric_name != "sqeuclidean":
-        return _LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
-    # The dense path prices with scipy's cdist, which works in powers of distances.
-    PointCosts(support, support, metric_name, p).check_range(underflow=True)
-    if support.shape[0] <= _DENSE_SUPPORT_MAX:
-        kwargs = {"p": p} if metric_name == "minkowski" else {}
-        from scipy.spatial.distance import cdist as scipy_cdist  # imported on first use
-
-        matrix = np.ascontiguousarray(scipy_cdist(support, support, metric_name, **kwargs))
-        return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
-    return _PointPairs(
-        [(support, h) for h in flat_left], [(support, h) for h in flat_right], max_iter,
-        metric_name, p,
-    )
-
-
-def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> _DensePairs:
-    """Histograms on one cost matrix; the compiled batch when the magnitudes allow it
-    (otherwise every pair's single solve raises its own error)."""
-    stacked = None
-    try:
-        check_scale(float(np.abs(matrix).max()), mass, 2 * matrix.shape[0])
-    except ValueError:
-        pass
-    else:
-        left = np.ascontiguousarray(np.stack(flat_left), dtype=np.float64)
-        right = left if flat_right is flat_left else np.ascontiguousarray(
-            np.stack(flat_right), dtype=np.float64)
-        stacked = (left, right)
-    return _DensePairs(flat_left, flat_right, max_iter, matrix, stacked, mass)
-
-
-def _pack_points(left, right, metric_name: str, p: float, mass: float) -> tuple | None:
-    """Point sets packed end to end for the compiled batch, or None when the union of all
-    of them is out of range for the metric or the solver's sums (then every pair's
-    single solve checks its own range and raises its own error)."""
-    def pack(items):
-        x = np.ascontiguousarray(np.concatenate([item[0] for item in items]), dtype=np.float64)
-        w = np.ascontiguousarray(np.concatenate([item[1] for item in items]), dtype=np.float64)
-        offsets = np.zeros(len(items) + 1, dtype=np.intp)
-        np.cumsum([len(item[1]) for item in items], out=offsets[1:])
-        return x, w, offsets
-
-    packed_left = pack(left)
-    packed_right = packed_left if right is left else pack(right)
-    union = packed_left[0] if right is left else np.concatenate(
-        [packed_left[0], packed_right[0]])
-    costs = PointCosts(union, union, metric_name, p)
-    largest = max(len(item[1]) for item in left) + max(len(item[1]) for item in right)
-    try:
-        costs.check_range()
-        check_scale(costs.compiled_bound(), mass, largest)
-    except ValueError:
-        return None
-    return packed_left, packed_right
+__all__ = ["ResumeError", "cdist", "pairwise"]
 
 
 def _guided_chunks(n_pairs: int, chunk: int, n_jobs: int) -> list[slice]:
@@ -490,11 +49,11 @@ def _guided_chunks(n_pairs: int, chunk: int, n_jobs: int) -> list[slice]:
 
 
 def _run_threads(
-    solver: _PairSolver, pairs: np.ndarray, n_jobs: int, chunk: int, progress: bool
+    solver: PairSolver, pairs: np.ndarray, n_jobs: int, chunk: int, progress: bool
 ) -> np.ndarray:
     values = np.empty((len(pairs), 2))
     chunks = _guided_chunks(len(pairs), chunk, n_jobs)
-    bar = _progress_bar(len(pairs), progress)
+    bar = progress_bar(len(pairs), progress)
     executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="emd-pairwise")
     try:
         # Keep a bounded window of chunks in flight: memory stays O(window),
@@ -526,12 +85,12 @@ def _run_threads(
     return values
 
 
-def _run_serial(solver: _PairSolver, pairs: np.ndarray, chunk: int, progress: bool) -> np.ndarray:
+def _run_serial(solver: PairSolver, pairs: np.ndarray, chunk: int, progress: bool) -> np.ndarray:
     if not progress:
         return solver.chunk(pairs) if len(pairs) else np.empty((0, 2))
     # One thread still shows its progress: chunk by chunk, as the pool would.
     values = np.empty((len(pairs), 2))
-    bar = _progress_bar(len(pairs), progress)
+    bar = progress_bar(len(pairs), progress)
     try:
         for start in range(0, len(pairs), chunk):
             part = slice(start, min(start + chunk, len(pairs)))
@@ -543,7 +102,7 @@ def _run_serial(solver: _PairSolver, pairs: np.ndarray, chunk: int, progress: bo
 
 
 def _run_dask(
-    solver: _PairSolver, pairs: np.ndarray, client: Any, chunk: int, progress: bool = False
+    solver: PairSolver, pairs: np.ndarray, client: Any, chunk: int, progress: bool = False
 ) -> np.ndarray:
     # Scatter the solver (it holds the histograms and any shared costs) once;
     # every task then ships only its pair indices.
@@ -555,7 +114,7 @@ def _run_dask(
     if progress and futures:
         from distributed import as_completed
 
-        bar = _progress_bar(len(pairs), progress)
+        bar = progress_bar(len(pairs), progress)
         sizes = {future.key: len(part) for future, part in zip(futures, parts, strict=True)}
         try:
             for future in as_completed(futures):
@@ -565,26 +124,8 @@ def _run_dask(
     return np.concatenate(client.gather(futures)) if futures else np.empty((0, 2))
 
 
-def _dask_chunk(solver: _PairSolver, pairs: np.ndarray) -> np.ndarray:
+def _dask_chunk(solver: PairSolver, pairs: np.ndarray) -> np.ndarray:
     return solver.chunk(pairs)
-
-
-def _progress_bar(total: int, progress: bool):
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ValueError(
-            'progress=True needs tqdm: pip install "emd-ot[progress]"'
-        ) from None
-    return tqdm(total=total, unit="pair", desc="emd")
-
-
-def _jobs(n_jobs: int | None) -> int:
-    if n_jobs is None or n_jobs == -1:
-        return os.cpu_count() or 1
-    return as_positive_int(n_jobs, "n_jobs")
 
 
 def _compute(
@@ -594,43 +135,43 @@ def _compute(
 ) -> Any:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
-    left = _validate(left_raw, "hists" if symmetric else "hists_a", normalize, points)
-    right = left if symmetric else _validate(right_raw, "hists_b", normalize, points)
+    left = validate(left_raw, "hists" if symmetric else "hists_a", normalize, points)
+    right = left if symmetric else validate(right_raw, "hists_b", normalize, points)
     mass = check_collections(left, right, ("hists", "hists") if symmetric else
                              ("hists_a", "hists_b"), points)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
-    jobs = _jobs(n_jobs)
+    jobs = as_n_jobs(n_jobs)
     n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
     chunk = as_positive_int(chunk_size, "chunk_size") if chunk_size else None
-    solver = _build(
+    solver = build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
         warm_start=warm_start,
     )
     if chunk is None:
-        chunk = _default_chunk(n_pairs, jobs, solver.pair_cells)
+        chunk = _planner.default_chunk(n_pairs, jobs, solver.pair_cells)
     n, m = len(left), len(right)
     if not isinstance(return_status, bool):
         raise TypeError(f"return_status must be True or False, got {return_status!r}")
     if out is not None:
         if return_status:
             raise ValueError("return_status=True applies to in-memory matrices, not to out=")
-        block = (_default_block(n, m) if block_size is None
+        block = (default_block(n, m) if block_size is None
                  else as_positive_int(block_size, "block_size"))
         config = {
             "metric": metric, "grid": grid, "normalize": normalize, "spacing": spacing,
             "L": L, "max_iter": max_iter,
-            "positions": None if positions is None else _positions_hash(positions),
+            "positions": None if positions is None else positions_hash(positions),
         }
         if cost is not None:
-            config["cost"] = _positions_hash(cost)
+            config["cost"] = positions_hash(cost)
         if warm_start:  # its values may differ in the last bits: not another run's
             config["warm_start"] = True
-        return _compute_stored(
+        return compute_stored(
             solver, n, m, symmetric, out=out, resume=resume, block=block,
-            fingerprint=_fingerprint(left, right, symmetric, config), jobs=jobs, client=client,
-            progress=progress, max_iter=max_iter,
+            fingerprint=inputs_fingerprint(left, right, symmetric, config), jobs=jobs,
+            client=client, progress=progress, max_iter=max_iter,
         )
     if resume:
         raise ValueError("resume=True needs out=: the path of the matrix to resume")
@@ -671,388 +212,6 @@ def _compute(
     if symmetric:
         status[cols, rows] = certified
     return out, status
-
-
-# On-disk matrices
-# ----------------
-# The matrix is cut into square blocks of ``block_size`` rows and columns
-# (for ``pairwise`` only the blocks on and above the diagonal; each also fills
-# its mirror image).  A block is solved whole, written into the on-disk array,
-# and only then appended to a small text record beside it, with a hash of its
-# bytes.  A process killed at any moment therefore leaves every recorded block
-# complete; on resume each recorded block is read back and its hash checked, so
-# a block whose pages never reached the disk (an OS crash) is solved again
-# rather than trusted.
-
-#: Rows (and columns) per block at most: 64 x 64 = 4096 pairs, 32 KiB of
-#: results, so a killed run loses little work and the record stays one short
-#: line per block.  Smaller matrices get smaller blocks (at least 32 per side,
-#: down to 8 rows), so that the blocks in flight are a small part of the whole.
-DEFAULT_BLOCK = 64
-
-
-def _default_block(n: int, m: int) -> int:
-    return min(DEFAULT_BLOCK, max(8, -(-max(n, m) // 32)))
-
-_RECORD_FORMAT = "emd-pairwise-record/1"
-
-
-def _digest_items(digest: Any, items: list[Any]) -> None:
-    digest.update(str(len(items)).encode())
-    for item in items:
-        for array in (item if isinstance(item, tuple) else (item,)):
-            array = np.ascontiguousarray(array, dtype=np.float64)
-            digest.update(repr(array.shape).encode())
-            digest.update(array.tobytes())
-
-
-def _fingerprint(left: list[Any], right: list[Any], symmetric: bool, config: dict) -> str:
-    """A hash of every input that can change a single entry of the matrix."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(config, sort_keys=True, default=repr).encode())
-    _digest_items(digest, left)
-    if not symmetric:
-        _digest_items(digest, right)
-    return digest.hexdigest()
-
-
-def _positions_hash(positions: ArrayLike) -> str:
-    array = np.ascontiguousarray(positions, dtype=np.float64)
-    return hashlib.sha256(repr(array.shape).encode() + array.tobytes()).hexdigest()
-
-
-def _tiles(n: int, m: int, block: int, symmetric: bool) -> Iterable[tuple[int, int]]:
-    for bi in range(-(-n // block)):
-        for bj in range(bi if symmetric else 0, -(-m // block)):
-            yield bi, bj
-
-
-def _tile_bounds(tile: tuple[int, int], n: int, m: int, block: int):
-    bi, bj = tile
-    return (slice(bi * block, min(n, (bi + 1) * block)),
-            slice(bj * block, min(m, (bj + 1) * block)))
-
-
-def _solve_tile(
-    solver: _PairSolver, tile: tuple[int, int], n: int, m: int, block: int, symmetric: bool
-) -> tuple[np.ndarray, int]:
-    """The block's values as a (rows, cols) array, and how many pairs stopped early."""
-    rows, cols = _tile_bounds(tile, n, m, block)
-    r, c = np.meshgrid(np.arange(rows.start, rows.stop), np.arange(cols.start, cols.stop),
-                       indexing="ij")
-    values = np.zeros(r.shape)
-    keep = r < c if symmetric and tile[0] == tile[1] else np.ones(r.shape, dtype=bool)
-    if keep.any():
-        pairs = np.stack([r[keep], c[keep]], axis=1)
-        results = solver.chunk(pairs)
-        values[keep] = results[:, 0]
-        stopped = int(np.count_nonzero(results[:, 1] == 0))
-    else:
-        stopped = 0
-    if symmetric and tile[0] == tile[1]:
-        # The lower triangle mirrors the upper one; adding the zeros is exact.
-        values = values + values.T
-    return values, stopped
-
-
-def _block_hash(values: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=8).hexdigest()
-
-
-def _check_reopened(path: Path, array: Any, shape: tuple[int, int]) -> None:
-    """Refuse to resume into a stored array of another shape or dtype."""
-    if tuple(array.shape) != shape or array.dtype != np.float64:
-        raise ValueError(
-            f"out: {str(path)!r} holds a {array.dtype} array of shape "
-            f"{tuple(array.shape)}, not the float64 {shape} this call computes"
-        )
-
-
-class _NpyTarget:
-    """A ``.npy`` file written through a memory map (its pages are the file's, not anonymous)."""
-
-    def __init__(self, path: Path, shape: tuple[int, int], create: bool):
-        self.path = path
-        if create:
-            self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64,
-                                                   shape=shape)
-        else:
-            try:
-                self.array = np.load(path, mmap_mode="r+")
-            except (OSError, ValueError) as exc:
-                raise ValueError(f"out: cannot reopen {str(path)!r} to resume: {exc}") from None
-            _check_reopened(path, self.array, shape)
-
-    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
-        self.array[rows, cols] = values
-
-    def read(self, rows: slice, cols: slice) -> np.ndarray:
-        return np.array(self.array[rows, cols])
-
-    def close(self) -> None:
-        self.array.flush()
-
-    def result(self) -> np.ndarray:
-        self.close()
-        del self.array
-        return np.load(self.path, mmap_mode="r")
-
-
-class _ZarrTarget:
-    """A Zarr store on the local file system, chunked like the blocks."""
-
-    def __init__(self, path: Path, shape: tuple[int, int], create: bool, block: int):
-        try:
-            import zarr
-        except ImportError:
-            raise ValueError("out: a .zarr store needs zarr (pip install zarr)") from None
-        if create:
-            self.array = zarr.open_array(str(path), mode="w", shape=shape, chunks=(block, block),
-                                         dtype="f8", fill_value=0.0)
-        else:
-            self.array = zarr.open_array(str(path), mode="r+")
-            _check_reopened(path, self.array, shape)
-
-    def write(self, rows: slice, cols: slice, values: np.ndarray) -> None:
-        self.array[rows, cols] = values
-
-    def read(self, rows: slice, cols: slice) -> np.ndarray:
-        return np.asarray(self.array[rows, cols])
-
-    def close(self) -> None:
-        pass
-
-    def result(self) -> Any:
-        return self.array
-
-
-class _Record:
-    """The finished blocks of one on-disk matrix: a JSON header line, then one line per block."""
-
-    def __init__(self, path: Path, header: dict):
-        self.path = path
-        self.header = header
-        self.fd: int | None = None
-
-    def read(self) -> dict[tuple[int, int], tuple[str, int]] | None:
-        """Recorded blocks, or None without a record; raises if it records another run."""
-        try:
-            text = self.path.read_text()
-        except FileNotFoundError:
-            return None
-        lines = text.split("\n")
-        try:
-            stored = json.loads(lines[0])
-        except ValueError:
-            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise") from None
-        if not isinstance(stored, dict) or stored.get("format") != _RECORD_FORMAT:
-            raise ValueError(f"out: {str(self.path)!r} is not a record of emd.pairwise")
-        for key, what in (("symmetric", "pairwise/cdist call"), ("shape", "matrix shape"),
-                          ("fingerprint", "inputs or options")):
-            if stored.get(key) != self.header[key]:
-                raise ValueError(
-                    f"resume=True, but the {what} differ from those of the run recorded in "
-                    f"{str(self.path)!r}: resuming would mix two matrices. Pass the same "
-                    "inputs and options, or resume=False to start again"
-                )
-        self.header["block"] = stored["block"]
-        done = {}
-        # The last line may be cut short by a kill: only lines ending in a
-        # newline are complete, and a malformed one is simply solved again.
-        for line in lines[1:-1]:
-            parts = line.split()
-            if len(parts) == 4 and parts[0].isdigit() and parts[1].isdigit():
-                done[int(parts[0]), int(parts[1])] = (parts[2], int(parts[3]))
-        return done
-
-    def create(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.header) + "\n")
-        os.replace(tmp, self.path)
-
-    def open(self) -> None:
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-
-    def add(self, tile: tuple[int, int], digest: str, stopped: int) -> None:
-        # One write() per line: a killed process leaves whole lines, or a cut
-        # last line that read() ignores.
-        os.write(self.fd, f"{tile[0]} {tile[1]} {digest} {stopped}\n".encode())
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _open_store(out: Any, resume: Any, block: int, header: dict):
-    if not isinstance(resume, bool):
-        raise TypeError(f"resume must be True or False, got {resume!r}")
-    try:
-        path = Path(os.fspath(out))
-    except TypeError:
-        raise TypeError(f"out must be a path to a .npy file or .zarr store, got {out!r}") from None
-    suffix = path.suffix.lower()
-    if suffix not in (".npy", ".zarr"):
-        raise ValueError(f"out must name a .npy file or a .zarr store, got {str(path)!r}")
-    record = _Record(path.with_name(path.name + ".progress"), header)
-    done = record.read() if resume else None
-    shape = tuple(header["shape"])
-    if done is None:
-        if resume and path.exists():
-            raise ValueError(
-                f"resume=True, but {str(path)!r} has no record of finished blocks "
-                f"({record.path.name}): it was not written by emd.pairwise(out=...), or its "
-                "record was deleted. Pass resume=False to overwrite it"
-            )
-        done = {}
-        create = True
-    else:
-        if not path.exists():
-            raise ValueError(f"resume=True, but {str(path)!r} is missing while its record exists")
-        create = False
-    block = header["block"]
-    if suffix == ".npy":
-        target: Any = _NpyTarget(path, shape, create)
-    else:
-        target = _ZarrTarget(path, shape, create, block)
-    if create:
-        record.create()
-    return target, record, done
-
-
-def _verified(target: Any, done: dict, n: int, m: int, block: int, symmetric: bool) -> dict:
-    """The recorded blocks whose bytes on disk still hash as recorded (and their mirrors)."""
-    kept = {}
-    for tile, (digest, stopped) in done.items():
-        if tile[0] * block >= n or tile[1] * block >= m:
-            continue
-        rows, cols = _tile_bounds(tile, n, m, block)
-        if _block_hash(target.read(rows, cols)) != digest:
-            continue
-        if symmetric and tile[0] != tile[1] and _block_hash(target.read(cols, rows).T) != digest:
-            continue
-        kept[tile] = (digest, stopped)
-    return kept
-
-
-def _compute_stored(
-    solver: _PairSolver, n: int, m: int, symmetric: bool, *, out: Any, resume: Any,
-    block: int, fingerprint: str, jobs: int, client: Any, progress: bool, max_iter: int | None,
-) -> Any:
-    header = {"format": _RECORD_FORMAT, "symmetric": symmetric, "shape": [n, m],
-              "block": block, "fingerprint": fingerprint}
-    target, record, done = _open_store(out, resume, block, header)
-    block = record.header["block"]
-    done = _verified(target, done, n, m, block, symmetric)
-    stopped_total = sum(stopped for _, stopped in done.values())
-
-    def pairs_in(tile):
-        rows, cols = _tile_bounds(tile, n, m, block)
-        size = (rows.stop - rows.start) * (cols.stop - cols.start)
-        if symmetric and tile[0] == tile[1]:
-            side = rows.stop - rows.start
-            size = side * (side - 1) // 2
-        return size
-
-    total = n * (n - 1) // 2 if symmetric else n * m
-    bar = _progress_bar(total, progress)
-    if bar is not None:
-        bar.update(sum(pairs_in(tile) for tile in done))
-    todo = (tile for tile in _tiles(n, m, block, symmetric) if tile not in done)
-
-    def finish(tile, values, stopped):
-        nonlocal stopped_total
-        rows, cols = _tile_bounds(tile, n, m, block)
-        target.write(rows, cols, values)
-        if symmetric and tile[0] != tile[1]:
-            target.write(cols, rows, values.T)
-        # Recorded only once written: a kill in between costs this block, no more.
-        record.add(tile, _block_hash(values), stopped)
-        stopped_total += stopped
-        if bar is not None:
-            bar.update(pairs_in(tile))
-
-    record.open()
-    try:
-        if client is not None:
-            _tiles_on_dask(solver, todo, client, (n, m, block, symmetric), finish)
-        elif jobs == 1:
-            for tile in todo:
-                finish(tile, *_solve_tile(solver, tile, n, m, block, symmetric))
-        else:
-            _tiles_on_threads(solver, todo, jobs, (n, m, block, symmetric), finish)
-    finally:
-        record.close()
-        target.close()
-        if bar is not None:
-            bar.close()
-    if stopped_total:
-        warnings.warn(
-            f"{stopped_total} of {total} pairs stopped at max_iter={max_iter} or were not "
-            "proven optimal; their entries are upper bounds, or NaN for grid pairs that "
-            "max_iter stopped",
-            SolverWarning,
-            stacklevel=4,
-        )
-    return target.result()
-
-
-def _tiles_on_threads(solver, todo, jobs, shape_args, finish) -> None:
-    executor = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="emd-pairwise")
-    try:
-        pending: dict[Any, tuple[int, int]] = {}
-        for tile in todo:
-            pending[executor.submit(_solve_tile, solver, tile, *shape_args)] = tile
-            # One block per thread and one waiting: a kill loses little.
-            if len(pending) >= jobs + 1:
-                break
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                tile = pending.pop(future)
-                finish(tile, *future.result())
-                following = next(todo, None)
-                if following is not None:
-                    pending[executor.submit(_solve_tile, solver, following, *shape_args)] = (
-                        following
-                    )
-    except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
-        raise
-    executor.shutdown(wait=True)
-
-
-def _tiles_on_dask(solver, todo, client, shape_args, finish) -> None:
-    from distributed import as_completed
-
-    [remote] = client.scatter([solver], broadcast=True, hash=False)
-    # A bounded window of blocks in flight keeps the scheduler's queue (and
-    # the client's memory) small whatever the size of the matrix.
-    window = 2 * max(1, sum(client.nthreads().values()))
-    tiles: dict[str, tuple[tuple[int, int], Any]] = {}
-    queue = as_completed()
-
-    def submit(tile):
-        future = client.submit(_solve_tile, remote, tile, *shape_args, pure=False)
-        tiles[future.key] = (tile, future)
-        queue.add(future)
-
-    try:
-        for tile in todo:
-            submit(tile)
-            if len(tiles) >= window:
-                break
-        for future in queue:
-            # A block whose worker died is rerun by Dask; only its result arrives here.
-            tile, _ = tiles.pop(future.key)
-            values, stopped = future.result()
-            finish(tile, values, stopped)
-            following = next(todo, None)
-            if following is not None:
-                submit(following)
-    except BaseException:
-        client.cancel([future for _, future in tiles.values()])
-        raise
 
 
 def pairwise(
@@ -1117,13 +276,17 @@ def pairwise(
         Write the matrix into this ``.npy`` file (through a memory map) or
         ``.zarr`` store (needs ``zarr``) instead of memory, block by block,
         with a record of finished blocks in ``<out>.progress`` beside it.
-        Memory then stays bounded by the block size, not by ``n**2``.
+        Memory then stays bounded by the block size, not by ``n**2``.  Every
+        entry not yet computed holds NaN (the file appears already filled with
+        NaN, and the diagonal's zeros come with their blocks), so a partial
+        matrix left by an interruption never shows a missing entry as a
+        distance.
     resume : bool, default False
         With ``out``: continue a run that was interrupted (Ctrl-C, a killed
         process, a lost Dask worker), solving only the blocks not recorded as
         finished.  The record holds a hash of the inputs and options; resuming
-        with different ones raises ``ValueError``.  Without a record it starts
-        afresh.  ``resume=False`` overwrites ``out``.
+        with different ones raises :class:`emd.batch.ResumeError` (a ``ValueError``).
+        Without a record it starts afresh.  ``resume=False`` overwrites ``out``.
     block_size : int, optional
         With ``out``: rows and columns per block (default: ``n / 32`` between
         8 and 64).  A block is the unit of work, of recording and of loss when
@@ -1175,8 +338,10 @@ def pairwise(
     ------
     ValueError
         A bad histogram (named by its index) before any work starts, unequal
-        totals without ``normalize``, inconsistent shapes, or ``resume=True``
-        with inputs or options that differ from the recorded run.
+        totals without ``normalize`` or inconsistent shapes.
+    ResumeError
+        ``resume=True`` with inputs or options that differ from the recorded
+        run, or an ``out`` (or its record) that cannot be resumed.
 
     Notes
     -----

@@ -8,7 +8,7 @@ the brute-force answer; only the number of exact solves changes.
 
 The bounds (their maximum is used; none dominates the others):
 
-* **Weighted means** (Jensen; Kusner et al.'s WCD): for a ground metric that
+* **Weighted means** (Jensen; Kusner et al.'s WCD [1]_): for a ground metric that
   is a norm, :math:`W_1(a, b) \ge \|\bar x_a - \bar x_b\|`, the distance
   between the weighted means.
 * **Relaxed transport** (RWMD): dropping the constraint on one marginal, every
@@ -59,10 +59,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import batch
+from emd import _pairs
 from emd._result import DEFAULT_RTOL
 from emd._status import SolverWarning
-from emd._validation import as_positive_int
+from emd._validation import as_n_jobs, as_points, as_positive_int, check_metric
+from emd.structured._grid import GridSolver
 
 __all__ = ["NeighborsResult", "knn"]
 
@@ -178,14 +179,14 @@ class _SharedBounds:
         # The ground distances between bins, for the relaxed bound (small supports only).
         self.cost = None
         if n_bins <= 2048:
-            if isinstance(solver, batch._DensePairs):
+            if isinstance(solver, _pairs.DensePairs):
                 self.cost = solver.cost
             else:
                 name = "sqeuclidean" if metric == "sqeuclidean" else metric
                 self.cost = _scipy_cdist(coords, coords, name)
         self.coarse = None
         if grid_shape is not None and len(grid_shape) >= 2 and min(grid_shape) >= 16:
-            self.coarse = _CoarseGrid(grid_shape, solver.solver, database)
+            self.coarse = _CoarseGrid(grid_shape, solver.solver, database, diameter)
 
     def initial(self, query: np.ndarray) -> np.ndarray:
         """Bounds from ``query`` to every database item, all at once."""
@@ -221,9 +222,8 @@ class _CoarseGrid:
 
     FACTOR = 2
 
-    def __init__(self, shape: tuple[int, ...], fine: Any, database: np.ndarray):
-        from emd.structured._grid import GridSolver
-
+    def __init__(self, shape: tuple[int, ...], fine: Any, database: np.ndarray,
+                 diameter: float):
         f = self.FACTOR
         self.shape = shape
         self.padded = tuple(-(-s // f) * f for s in shape)
@@ -235,6 +235,8 @@ class _CoarseGrid:
         self.radius = {"cityblock": len(shape) * half, "chebyshev": half,
                        "euclidean": math.sqrt(len(shape)) * half}[fine.metric]
         self.database = np.stack([self._coarsen(h) for h in database])
+        # Block centres lie within a radius of the bins: a bound on every coarse distance.
+        self.diameter = diameter + 2 * self.radius
 
     def _coarsen(self, flat: np.ndarray) -> np.ndarray:
         grid = np.zeros(self.padded)
@@ -246,13 +248,18 @@ class _CoarseGrid:
         return grid.reshape(split).sum(axis=tuple(range(1, 2 * len(self.shape), 2))).ravel()
 
     def bound(self, query: np.ndarray, j: int) -> float:
-        coarse_query = self._coarsen(query)
-        result = self.solver(coarse_query - self.database[j])
+        coarse = self._coarsen(query)
+        # Solved as every grid pair is, totals balanced exactly first (as are the fine
+        # pair's): each balancing moves at most the difference of the totals, which
+        # changes a distance by at most that times the diameter.
+        result = self.solver.solve_pair(coarse, self.database[j])
         if result.status != "optimal":
             return -math.inf
         mass = math.fsum(query)
+        moved = abs(math.fsum(coarse) - math.fsum(self.database[j]))
         # "optimal" proves the coarse cost to _CERTIFIED_RTOL: take the low end.
-        return result.lower_bound * (1 - _CERTIFIED_RTOL) - 2 * mass * self.radius
+        return (result.lower_bound * (1 - _CERTIFIED_RTOL) - 2 * mass * self.radius
+                - 2 * moved * self.diameter)
 
 
 class _PointBounds:
@@ -473,19 +480,19 @@ def knn(
     if symmetric:
         probe = queries[0] if isinstance(queries, Sequence) and len(queries) else None
         points = isinstance(probe, tuple)
-        left = right = batch._validate(queries, "queries", normalize, points)
+        left = right = _pairs.validate(queries, "queries", normalize, points)
     else:
         probe = database[0] if isinstance(database, Sequence) and len(database) else None
         points = isinstance(probe, tuple)
-        right = batch._validate(database, "database", normalize, points)
+        right = _pairs.validate(database, "database", normalize, points)
         if _is_one_item(queries, right[0], points):
             queries = [queries]
-        left = batch._validate(queries, "queries", normalize, points)
+        left = _pairs.validate(queries, "queries", normalize, points)
     if symmetric:
-        mass = batch.check_collections(left, left, ("queries", "queries"), points)
+        mass = _pairs.check_collections(left, left, ("queries", "queries"), points)
     else:
         # Measured against the database, which says what a query must look like.
-        batch.check_collections(
+        _pairs.check_collections(
             right, left, ("database", "queries"), points,
             hint=" (one query is one (points, weights) pair, several a sequence of them)"
             if points else " (one query is one array of that shape, several a sequence or a "
@@ -497,29 +504,27 @@ def knn(
     candidates = len(right) - (1 if symmetric else 0)
     if k > candidates:
         raise ValueError(f"k={k} but there are only {candidates} candidates per query")
-    jobs = batch._jobs(n_jobs)
-    solver = batch._build(
+    jobs = as_n_jobs(n_jobs)
+    solver = _pairs.build(
         left, right, metric=metric, positions=positions, grid=grid, points=points,
         spacing=spacing, L=L, max_iter=max_iter,
     )
-    if isinstance(solver, batch._PointPairs):
+    if isinstance(solver, _pairs.PointPairs):
         metric_name = solver.metric
         bounds: Any = _PointBounds(metric_name, solver.right, mass)
     else:
-        if isinstance(solver, batch._GridPairs):
+        if isinstance(solver, _pairs.GridPairs):
             shape = left[0].shape
             metric_name = solver.solver.metric
             coords = spacing * np.stack(np.unravel_index(np.arange(math.prod(shape)), shape),
                                         axis=1).astype(np.float64)
             database_flat = solver.right
         else:
-            from emd._validation import as_points, check_metric
-
             shape = None
             metric_name = check_metric(metric or "euclidean", None)[0]
             coords = as_points(positions, "positions")
             database_flat = np.stack(solver.right)
-            if isinstance(solver, batch._LinePairs):
+            if isinstance(solver, _pairs.LinePairs):
                 metric_name = "cityblock"  # every norm is |x - y| on a line
         bounds = _SharedBounds(solver, coords, metric_name, database_flat, mass, shape)
     search = _Search(solver, bounds, k, symmetric)

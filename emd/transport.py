@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from emd import _certify, _engine
+from emd import _certify, _engine, _few, _planner
 from emd._arrays import has_tensor, twin
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
@@ -17,6 +16,7 @@ from emd._status import warn_status as _warn_status
 from emd._validation import (
     as_cost_matrix,
     as_float_array,
+    as_n_jobs,
     as_point_pair,
     as_positive_int,
     as_weights,
@@ -24,6 +24,7 @@ from emd._validation import (
     check_metric,
     check_scale,
     input_eps,
+    mass_rtol,
     optional_weights,
 )
 
@@ -32,13 +33,6 @@ __all__ = ["SolverWarning", "min_cost_flow", "solve", "solve_points", "wasserste
 
 def _check_max_iter(max_iter: int | None) -> int | None:
     return None if max_iter is None else as_positive_int(max_iter, "max_iter")
-
-
-def _check_n_jobs(n_jobs: int | None) -> int:
-    """Threads for one solve: ``None`` or -1 is every core."""
-    if n_jobs is None or (not isinstance(n_jobs, (bool, np.bool_)) and n_jobs == -1):
-        return os.cpu_count() or 1
-    return as_positive_int(n_jobs, "n_jobs")
 
 
 def center_potentials(a, b, u, u_low, v, v_low):
@@ -68,11 +62,8 @@ def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
 def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     """A handful of bins with mass on one side and very many on the other (and the default
     pivot budget, no warm start): :mod:`emd._few`; otherwise the column-generation simplex."""
-    if max_iter is None and initial_arcs is None:
-        from emd import _few
-
-        if _few.applies(int(np.count_nonzero(a)), int(np.count_nonzero(b))):
-            return _few.solve_bipartite(a, b, source)
+    if _planner.takes_few_sources(a, b, max_iter, initial_arcs):
+        return _few.solve_bipartite(a, b, source)
     return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
@@ -191,7 +182,7 @@ def solve(
 
     With at most 64 bins of mass on one side and at least 200 times as many
     (and 10 000) on the other, the starting tree comes from successive
-    shortest paths on the small side (:mod:`emd._few`), and the same simplex
+    shortest paths on the small side (``emd._few``), and the same simplex
     and pricing passes finish from it.
 
     Examples
@@ -214,7 +205,7 @@ def solve(
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
-    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=_check_n_jobs(n_jobs))
+    result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=as_n_jobs(n_jobs))
     _warn_status(result.status, max_iter)
     return result
 
@@ -311,7 +302,7 @@ def solve_points(
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_points_validated(
-        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=_check_n_jobs(n_jobs)
+        x_arr, y_arr, a_arr, b_arr, metric, p_value, max_iter, n_jobs=as_n_jobs(n_jobs)
     )
     _warn_status(result.status, max_iter)
     return result
@@ -336,7 +327,7 @@ def solve_points_validated(
     a, b = _certify.balance_exactly(a, b)
     source = _engine.PointCosts(x, y, metric, p)
     source.check_range()
-    if x.shape[1] == 1 and metric != "sqeuclidean":
+    if _planner.on_the_line(x.shape[1], metric):
         return _solve_line(x, y, a, b, source)
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
@@ -365,6 +356,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
     plan's entries and of the cost, plus 2u of the cost for the rounding of
     each ``fl(|s - t|)``, which can break the Monge property by that much.
     """
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import solve_1d
 
     mass = math.fsum(a)
@@ -379,6 +371,11 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
         + _certify.UNIT_ROUNDOFF * float(np.abs(low) @ arc_costs)  # high + low vs exact
         + 2 * _certify.UNIT_ROUNDOFF * abs(cost)  # fl(|s - t|) vs |s - t|
     )
+    # The monotone plan meets both marginals exactly only when the totals are equal
+    # exactly (balance_exactly above); otherwise no plan exists and nothing is proven.
+    stranded = abs(math.fsum(np.concatenate([a, -b])))
+    if stranded:
+        bound = math.inf
     line = solve_1d(x[:, 0], y[:, 0], a, b)  # potentials for weights normalised to 1
     u, v = line.u.copy(), line.v.copy()
     u, _, v, _ = center_potentials(a, b, u, np.zeros_like(u), v, np.zeros_like(v))
@@ -393,7 +390,7 @@ def _solve_line(x, y, a, b, source) -> TransportResult:
                 np.abs(np.bincount(cols, high, minlength=b.size) - b).sum(),
             )
         ),
-        unrouted=0.0,
+        unrouted=stranded,
         mass=mass,
         bound=bound,
     )
@@ -446,6 +443,7 @@ def line_cost(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> flo
     """W1 on the line between masses of equal totals, by the closed form of
     :func:`emd.wasserstein_1d` (which normalises each side) scaled back to the common
     mass: the one home of the shortcut, for :func:`wasserstein` and the batches."""
+    # In the function: emd.structured imports this module (its grids solve points here).
     from emd.structured._onedim import wasserstein_1d
 
     mass = math.fsum(a)
@@ -518,8 +516,9 @@ def wasserstein(
     metric_name, _ = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
-    line = x_arr.shape[1] == 1 and metric_name != "sqeuclidean"
+    line = _planner.on_the_line(x_arr.shape[1], metric_name)
     if line and normalize:
+        # In the function: emd.structured imports this module (its grids solve points here).
         from emd.structured._onedim import wasserstein_1d
 
         balance(a_arr, b_arr, True)  # refuses totals that overflow float64
@@ -555,6 +554,12 @@ def min_cost_flow(
         problem unbounded).
     supply : array_like, shape (n_nodes,)
         Supply (positive) or demand (negative) of every node; must sum to zero.
+        Sums that agree only to rounding are equal: within every weakly connected
+        component of the arcs, supplies and demands whose totals agree to the
+        tolerance of "Total masses" in :mod:`emd`, relative to the component's
+        own mass (1e-9 for float64 inputs of up to 4.5 million nodes), are
+        balanced exactly first.  Whatever still does not balance,
+        however small, cannot be delivered: the status is then ``"infeasible"``.
     max_iter : int, optional
         Limit on simplex pivots.
 
@@ -562,6 +567,16 @@ def min_cost_flow(
     -------
     FlowResult
         Flow per arc and node potentials ``y`` with ``y[tail] - y[head] <= cost``.
+        ``status == "optimal"`` (and a passing certificate) means every unit of
+        supply reaches a demand, proven in exact arithmetic; ``"infeasible"`` that
+        some cannot (proven too: a set of nodes no arc leaves holds more supply than
+        demand), with ``cost`` NaN.
+
+    Raises
+    ------
+    ValueError
+        Empty, non-finite or mismatched inputs, node indices out of range, or
+        supplies whose sum is not zero to within that tolerance of the total.
 
     Examples
     --------
@@ -581,8 +596,14 @@ def min_cost_flow(
         total = float(np.abs(supply_arr).sum())
     if not math.isfinite(total):
         raise ValueError("supply is too large for float64: its total overflows")
-    if abs(math.fsum(supply_arr)) > 1e-9 * max(total, np.finfo(float).tiny):
-        raise ValueError(f"supply must sum to zero, got sum(supply)={math.fsum(supply_arr)!r}")
+    sources = math.fsum(np.maximum(supply_arr, 0.0))
+    sinks = math.fsum(np.maximum(-supply_arr, 0.0))
+    if abs(sources - sinks) > mass_rtol(2 * n_nodes) * max(sources, sinks):
+        raise ValueError(
+            f"supply must sum to zero, got sum(supply)={math.fsum(supply_arr)!r} "
+            f"(supplies {sources!r}, demands {sinks!r}: a relative difference above "
+            f"{mass_rtol(2 * n_nodes):.2g})"
+        )
     tails_arr, heads_arr = _arc_ends(tails, heads, n_nodes)
     costs_arr = as_float_array(costs, "costs", 1)
     if costs_arr.size != tails_arr.size:
@@ -592,8 +613,10 @@ def min_cost_flow(
     if not np.isfinite(costs_arr).all():
         raise ValueError("costs has non-finite entries")
     max_iter = _check_max_iter(max_iter)
+    supply_arr, _, stranded = _engine.balanced_supply(supply_arr, tails_arr, heads_arr)
     solution = _engine.solve_arcs(supply_arr, tails_arr, heads_arr, costs_arr, max_iter)
-    status = solution.status
+    # A component whose supply and demand differ exactly cannot be served by any flow.
+    status = "infeasible" if stranded.size else solution.status
     result = FlowResult(
         cost=cost_if_finished(status, lambda: math.fsum(solution.flow * costs_arr)),
         flow=solution.flow,

@@ -32,8 +32,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 @pytest.fixture(params=["avx2", "sse2"])
 def simd(request):
     """Run a test with the AVX2 kernels (where the processor has them) and without."""
-    from emd._core import _network_simplex
+    from emd._core import _tree
 
-    before = _network_simplex._use_avx2(request.param == "avx2")
+    before = _tree._use_avx2(request.param == "avx2")
     yield request.param
-    _network_simplex._use_avx2(before)
+    _tree._use_avx2(before)

@@ -43,8 +43,8 @@ PUBLIC_NAMES = {
     ],
     "emd.io": [
         "Histogram", "HistogramFileError", "atomic_batch", "atomic_open", "atomic_write",
-        "labels_path", "read_cost_matrix", "read_histogram", "write_matrix", "write_plan",
-        "write_vector",
+        "labels_path", "read_cost_matrix", "read_histogram", "write_labels", "write_matrix",
+        "write_plan", "write_vector",
     ],
     "emd.cli": [
         "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_NOT_OPTIMAL", "EXIT_OK", "EXIT_POT", "main",
@@ -264,6 +264,7 @@ SIGNATURES = {
     'emd.io.labels_path': "(path: 'PathLike') -> 'str'",
     'emd.io.read_cost_matrix': "(path: 'PathLike') -> 'np.ndarray'",
     'emd.io.read_histogram': "(path: 'PathLike', *, kind: 'str | None' = None) -> 'Histogram'",
+    'emd.io.write_labels': "(path: 'PathLike', labels: 'Sequence[str]') -> 'None'",
     'emd.io.write_matrix': "(path: 'PathLike', array: 'Any', labels: 'Sequence[str] | None' = None) -> 'None'",
     'emd.io.write_plan': "(path: 'PathLike', rows: 'Any', cols: 'Any', masses: 'Any', *, columns: 'tuple[str, str, str] | None' = None) -> 'None'",
     'emd.io.write_vector': "(path: 'PathLike', values: 'Any', header: 'str | None' = None) -> 'None'",

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import emd._core._network_simplex as core
+import emd._core._tree as core
 import pytest
 
 import emd
@@ -38,7 +38,7 @@ def test_tests_import_the_checkout_with_its_compiled_core():
 
 @pytest.mark.checkout
 def test_import_from_the_checkout_root():
-    proc = run("-c", "import emd, emd._core._network_simplex as c; print(emd.__file__)")
+    proc = run("-c", "import emd, emd._core._tree as c; print(emd.__file__)")
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()).resolve() == ROOT / "emd" / "__init__.py"
 

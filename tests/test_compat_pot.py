@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -205,14 +206,19 @@ def test_explicit_zeros_are_arcs_and_duplicates_are_summed():
     # Every line has an entry, but rows 0 and 1 can only reach column 0 (Hall's condition).
     ((3, 3), ([0, 1, 2, 2], [0, 0, 1, 2], [1.0] * 4), "some rows have more mass than the columns"),
 ])
-def test_a_pattern_without_a_feasible_plan_is_a_value_error(shape, entries, match):
+def test_a_pattern_without_a_feasible_plan_gets_the_infeasible_code(shape, entries, match):
+    # POT's convention: result code 0 and a UserWarning starting "Problem infeasible";
+    # here the cost is NaN (POT's 0.0 reads as a distance) and the plan is empty.
     rows, cols, costs = (np.array(e) for e in entries)
     M = scipy.sparse.coo_array((costs, (rows, cols)), shape=shape)
     a, b = np.full(shape[0], 1.0 / shape[0]), np.full(shape[1], 1.0 / shape[1])
-    with pytest.raises(ValueError, match="admit no transport plan between a and b: " + match):
-        pot.emd(a, b, M)
-    with pytest.raises(AssertionError):
-        pot.emd2(a, b, M)
+    expected = "Problem infeasible. M's stored entries admit no transport plan between a and b: "
+    with pytest.warns(UserWarning, match=expected + match):
+        plan, log = pot.emd(a, b, M, log=True)
+    assert plan.nnz == 0 and log["result_code"] == 0 and math.isnan(log["cost"])
+    assert log["warning"].startswith("Problem infeasible.")
+    with pytest.warns(UserWarning, match="Problem infeasible"):
+        assert math.isnan(pot.emd2(a, b, M))
 
 
 def test_sparse_emd2_log_and_return_matrix():

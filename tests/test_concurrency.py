@@ -19,7 +19,7 @@ import pytest
 from oracles import random_weights
 
 import emd
-from emd import batch
+from emd import _pairs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,19 +138,19 @@ def test_pairwise_bits_do_not_depend_on_threads_or_chunks(form):
 def test_the_pool_survives_a_failing_pair(monkeypatch):
     hists = _hists(34)
     expected = emd.pairwise(hists, n_jobs=1, normalize=True)
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
 
     def flaky(self, pairs):
         if any(tuple(p) == (1, 3) for p in pairs.tolist()):
             raise RuntimeError("boom")
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", flaky)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", flaky)
     before = threading.active_count()
     for _ in range(3):
         with pytest.raises(RuntimeError, match="boom"):
             emd.pairwise(hists, n_jobs=2, chunk_size=1, normalize=True)
-    monkeypatch.setattr(batch._PairSolver, "chunk", original)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", original)
     # Nothing left behind: the next matrices are complete and identical.
     assert emd.pairwise(hists, n_jobs=2, chunk_size=1, normalize=True).tobytes() == (
         expected.tobytes()

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import forest_start
+from emd._core._starts import forest_start
 from oracles import (
     exact_float_cost,
     exact_integer_cost,
@@ -22,7 +22,7 @@ from oracles import (
 )
 
 import emd
-from emd import _certify, _few
+from emd import _certify, _few, _planner
 from emd._core import _few_sources
 
 RTOL = 1e-9
@@ -39,8 +39,8 @@ def few(monkeypatch):
         calls.append((int(np.count_nonzero(a)), int(np.count_nonzero(b))))
         return original(a, b, source)
 
-    monkeypatch.setattr(_few, "LARGE_MIN", 1)
-    monkeypatch.setattr(_few, "RATIO", 1)
+    monkeypatch.setattr(_planner, "LARGE_MIN", 1)
+    monkeypatch.setattr(_planner, "RATIO", 1)
     monkeypatch.setattr(_few, "solve_bipartite", spy)
     return calls
 
@@ -201,10 +201,10 @@ def test_a_single_point_on_the_small_side(few):
 
 def test_the_real_threshold_dispatches_and_matches_pot(monkeypatch):
     rng = np.random.default_rng(21)
-    m = _few.LARGE_MIN
+    m = _planner.LARGE_MIN
     x, y = rng.random((3, 2)), rng.random((m, 2))
     a, b = random_weights(rng, 3), random_weights(rng, m)
-    assert _few.applies(3, m) and _few.applies(m, 3)
+    assert _planner.few_sources(3, m) and _planner.few_sources(m, 3)
     calls = []
     original = _few.solve_bipartite
     monkeypatch.setattr(_few, "solve_bipartite",
@@ -243,13 +243,13 @@ def test_batches_leave_these_pairs_to_the_single_solve(few, uniform):
 
 
 def test_which_shapes_go_to_the_few_sources_path():
-    assert _few.applies(5, 200_000) and _few.applies(200_000, 5)
-    assert _few.applies(20, 100_000) and _few.applies(50, 50_000)
-    assert not _few.applies(5, 2000)  # small problems: the simplex is as fast
-    assert not _few.applies(100, 20_000)  # too many on the small side
-    assert not _few.applies(64, 10_000)  # large side under RATIO times the small
-    assert not _few.applies(0, 50_000)
-    assert not _few.applies(5, 2_000_000)  # the O(n m) arrays would not pay
+    assert _planner.few_sources(5, 200_000) and _planner.few_sources(200_000, 5)
+    assert _planner.few_sources(20, 100_000) and _planner.few_sources(50, 50_000)
+    assert not _planner.few_sources(5, 2000)  # small problems: the simplex is as fast
+    assert not _planner.few_sources(100, 20_000)  # too many on the small side
+    assert not _planner.few_sources(64, 10_000)  # large side under RATIO times the small
+    assert not _planner.few_sources(0, 50_000)
+    assert not _planner.few_sources(5, 2_000_000)  # the O(n m) arrays would not pay
 
 
 def test_an_explicit_pivot_budget_keeps_the_simplex(few):

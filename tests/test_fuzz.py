@@ -850,11 +850,16 @@ def test_found_grid_edge_cases():
 
 
 def test_found_components_whose_rounding_cancels():
-    # Each component keeps 1e-15 of imbalance, of opposite signs: the global check
-    # called the flow infeasible.
+    # Two isolated nodes: node 0 asks for 1e-15 that nothing can bring, node 1 has
+    # 1e-15 too much (totals equal).  Once taken for rounding and called optimal; it
+    # is stranded mass (the whole of node 0's demand), so no plan exists.
     graph = scipy.sparse.coo_array((2, 2))
-    result = emd.solve_graph(graph, [0.0, 1.0], [1e-15, 1.0 - 1e-15])
-    assert result.status == "optimal" and result.cost == 0.0
+    with pytest.raises(ValueError, match=r"mass cannot reach its target.*node 0 has net mass"):
+        emd.solve_graph(graph, [0.0, 1.0], [1e-15, 1.0 - 1e-15])
+    # The same rounding inside one component is balanced exactly and proven.
+    result = emd.solve_graph(scipy.sparse.coo_array(([1.0], ([0], [1])), shape=(2, 2)),
+                             [0.0, 1.0], [1e-15, 1.0 - 1e-15])
+    assert result.status == "optimal" and result.certificate().optimal()
 
 
 def test_found_simplex_cycling_on_rounding_noise():

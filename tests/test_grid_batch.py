@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import GridWorkspace
+from emd._core._grid import GridWorkspace
 
 import emd
 from emd.structured import _grid
@@ -62,8 +62,10 @@ def test_line_cost_is_the_exact_closed_form_correctly_rounded(seed):
         hists[1][k + 20] += 1e6
     value = emd.pairwise(hists, grid=True)[0, 1]
     assert value == emd.solve_grid(hists[0], hists[1]).cost
+    # The problem solved: the totals (equal to rounding) balanced exactly first.
+    a, b = emd._certify.balance_exactly(hists[0], hists[1])
     running, exact = Fraction(0), Fraction(0)
-    for s in (hists[0] - hists[1])[:-1]:
+    for s in (a - b)[:-1]:
         running += Fraction(s)
         exact += abs(running)
     assert abs(Fraction(value) - exact) <= exact * Fraction(2.0**-53)
@@ -75,23 +77,29 @@ def test_compiled_check_never_certifies_what_the_full_certificate_rejects(metric
     solver = _grid.GridSolver(shape, metric, 0.5, L)
     hists = np.stack([h.ravel() for h in _hists(5, shape, seed=7)])
     pairs = np.array([[i, j] for i in range(5) for j in range(i + 1, 5)], dtype=np.intp)
-    values, codes = GridWorkspace(solver.graph.plan()).batch(hists, hists, pairs, -1, 0.5e-9)
+    # The compiled batch is handed every pair balanced exactly, as pair_costs hands it
+    # (the single solve's problem: a mass left over by rounding would have nowhere to go).
+    balanced = [emd._certify.balance_exactly(hists[i], hists[j]) for i, j in pairs]
+    left, right = np.stack([a for a, _ in balanced]), np.stack([b for _, b in balanced])
+    local = np.repeat(np.arange(len(pairs), dtype=np.intp)[:, None], 2, axis=1)
+    values, codes = GridWorkspace(solver.graph.plan()).batch(left, right, local, -1, 0.5e-9)
     assert (codes == 1).all()
     for (i, j), value in zip(pairs, values, strict=True):
-        result = solver(hists[i] - hists[j])
+        result = emd.solve_grid(hists[i].reshape(shape), hists[j].reshape(shape),
+                                metric=metric, L=L, spacing=0.5)
         assert value == result.cost
         certificate = result.certificate()
         assert certificate.optimal(0.5e-9)
     # Asked for more than float64 sums can prove, the compiled check declines every pair,
     # and the batch settles them by single solves with the full certificate.
-    _, strict = GridWorkspace(solver.graph.plan()).batch(hists, hists, pairs, -1, 1e-30)
+    _, strict = GridWorkspace(solver.graph.plan()).batch(left, right, local, -1, 1e-30)
     assert not strict.any()
     settled, optimal = solver.pair_costs(hists, hists, pairs, rtol=1e-30)
     np.testing.assert_array_equal(settled, values)
     assert optimal.all()
     # The check on a single solve's tree, as the batch makes it.
     workspace = GridWorkspace(solver.graph.plan())
-    workspace.solve(hists[0] - hists[1], -1)
+    workspace.solve(left[0] - right[0], -1)
     assert workspace.certify(0.5e-9) and not workspace.certify(1e-30)
 
 
@@ -125,7 +133,7 @@ def test_warm_started_batches_equal_single_solves_with_forced_levels(monkeypatch
         values, optimal = solver.pair_costs(hists, hists, pairs)
         assert optimal.all()
         for (i, j), value in zip(pairs, values, strict=True):
-            assert value == solver(hists[i] - hists[j]).cost
+            assert value == solver.solve_pair(hists[i], hists[j]).cost
 
 
 @pytest.mark.parametrize("metric,L", [("cityblock", None), ("chebyshev", None),
@@ -191,17 +199,19 @@ def test_threads_reusing_workspaces_give_the_serial_matrix():
 
 
 def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certificate():
-    from emd._core._network_simplex import line_batch
+    from emd._core._grid import line_batch
 
     rng = np.random.default_rng(17)
     hists = np.stack([h / h.sum() for h in rng.random((6, 200))])
     hists[1] = hists[0]  # a zero distance: left to the single solve's certificate
     solver = _grid.GridSolver((200,), "cityblock", 0.7)
     pairs = np.array([[i, j] for i in range(6) for j in range(i + 1, 6)], dtype=np.intp)
-    values, codes = line_batch(hists, hists, pairs, 0.7, 0.5e-9)
+    # Each pair balanced exactly, as pair_costs hands it to the compiled batch.
+    left, right, local = _grid._balanced_pairs(hists, hists, pairs)
+    values, codes = line_batch(left, right, local, 0.7, 0.5e-9)
     assert codes.sum() == len(pairs) - 1 and codes[0] == 0
     for (i, j), value, code in zip(pairs, values, codes, strict=True):
-        single = solver(hists[i] - hists[j])
+        single = solver.solve_pair(hists[i], hists[j])
         assert value == single.cost
         assert single.certificate().optimal(0.5e-9 if code else 1e-9)
     # Supplies that do not balance leave mass unrouted: nothing is proven.
@@ -212,7 +222,7 @@ def test_line_batches_prove_pairs_in_compiled_code_and_never_more_than_the_certi
 
 
 def test_spanning_tree_starts_from_a_forest_as_the_grid_driver_does():
-    from emd._core._network_simplex import SpanningTree
+    from emd._core._tree import SpanningTree
 
     # A 3 x 3 city-block grid; the forest: row 0 a path, rows 1 and 2 hanging below it.
     solver = _grid.GridSolver((3, 3), "cityblock")

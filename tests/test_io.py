@@ -6,6 +6,7 @@ import dataclasses
 import importlib.util
 import io
 import json
+import math
 import os
 import pickle
 import stat
@@ -326,7 +327,7 @@ def test_npy_fortran_and_big_endian(tmp_path):
 @pytest.mark.parametrize(
     ("content", "kind", "fragments"),
     [
-        (npy_bytes(np.ones(3)), "points", ("kind='points'", "shape (3,)")),
+        (npy_bytes(np.ones(3)), "points", ("as a point set", "shape (3,)")),
         (npy_bytes(np.ones((2, 2, 2, 2))), None, ("1-, 2- or 3-D", "(2, 2, 2, 2)")),
         (npy_bytes(np.array(["a", "b"])), None, ("real numbers",)),
         (npy_bytes(np.array([1 + 2j])), None, ("complex",)),
@@ -363,7 +364,7 @@ def test_npz_points_and_grids(tmp_path):
         ({"a": np.ones(2), "b": np.ones(2)}, None, ("'weights'", "'a', 'b'")),
         ({"weights": np.ones(2), "extra": np.ones(2)}, None, ("unexpected arrays 'extra'",)),
         ({"weights": np.ones(2), "positions": np.ones((3, 2))}, None, ("3 positions but 2",)),
-        ({"weights": np.ones(2), "positions": np.ones((2, 2))}, "grid", ("kind='grid'",)),
+        ({"weights": np.ones(2), "positions": np.ones((2, 2))}, "grid", ("as a grid",)),
         ({"weights": np.ones((2, 2)), "positions": np.ones((2, 2))}, None, ("must be 1-D",)),
         ({"weights": np.array([1.0, -3.0])}, None, ("negative weight -3.0 at index 1",)),
     ],
@@ -420,9 +421,9 @@ def test_json_forms(tmp_path):
         ('{"w": [1]}', None, ("no 'weights' key", "'w'")),
         ('{"weights": [1], "position": [0]}', None, ("unexpected JSON keys 'position'",)),
         ('{"weights": [1, 2], "positions": [0]}', None, ("1 positions but 2 weights",)),
-        ('{"weights": [1], "positions": [0]}', "grid", ("kind='grid'",)),
+        ('{"weights": [1], "positions": [0]}', "grid", ("as a grid",)),
         ('{"weights": [1], "positions": [[[0]]]}', None, ("list of points",)),
-        ("[1, 2]", "points", ("kind='points'",)),
+        ("[1, 2]", "points", ("as a point set",)),
         ("[1e999999999]", None, ("non-finite weight inf",)),
         ("[" * 100000 + "]" * 100000, None, ("nested too deeply",)),
     ],
@@ -638,13 +639,28 @@ def test_cost_matrix_stdin(stdin):
 TRICKY = np.array([[0.1, 1 / 3, -2.5e-300], [1e300, 2.0**-1074, 123456789.123456789]])
 
 
-@pytest.mark.parametrize("ext", [".npy", ".csv", ".tsv", ".txt"])
+@pytest.mark.parametrize("ext", [".npy", ".npz", ".json", ".csv", ".tsv", ".txt"])
 def test_write_matrix_round_trip_is_exact(tmp_path, ext):
     path = tmp_path / f"m{ext}"
     write_matrix(path, TRICKY)
     got = read_cost_matrix(path)
     assert got.tobytes() == TRICKY.tobytes()
     assert os.listdir(tmp_path) == [path.name]
+    if ext != ".npz":  # the reader takes numeric arrays only, not the labels
+        labelled = tmp_path / f"l{ext}"
+        write_matrix(labelled, TRICKY, labels=[f"h{k}" for k in range(TRICKY.shape[1])])
+        assert read_cost_matrix(labelled).tobytes() == TRICKY.tobytes()
+
+
+def test_write_matrix_json_layout_and_non_finite_entries(tmp_path):
+    path = tmp_path / "m.json"
+    write_matrix(path, [[0.0, 0.1], [math.inf, math.nan]], labels=["a", 'b "c"'])
+    text = path.read_text()
+    assert text == (
+        '{\n  "labels": ["a", "b \\"c\\""],\n  "matrix": [\n    [0.0, 0.1],\n'
+        '    [null, null]\n  ]\n}\n'
+    )
+    assert json.loads(text) == {"labels": ["a", 'b "c"'], "matrix": [[0.0, 0.1], [None, None]]}
 
 
 def test_write_matrix_text_layout_and_stdout(tmp_path, capsys):

@@ -1,7 +1,7 @@
 """The multiscale start of large point clouds (emd._multiscale): points listed along a
 space-filling curve, the tree started from a plan spread from a coarsened problem.
 
-The path is taken from MULTISCALE_CELLS pairs on (millions); the tests lower that
+The path is taken from _planner.MULTISCALE_CELLS pairs on (millions); the tests lower that
 threshold (and the k-d tree one before it) so that problems small enough for the
 independent solvers take it, and check the answers, the potentials (which the path
 permutes and must map back), the certificate, and that any start, even a bad one,
@@ -15,24 +15,24 @@ import pytest
 from oracles import highs_cost, metric_cost, pot_cost, random_weights
 
 import emd
-from emd import _engine, _multiscale
+from emd import _engine, _multiscale, _planner
 
 
 @pytest.fixture
 def spy(monkeypatch):
     """Lower the thresholds so small problems take the path; count coarse plans made."""
-    monkeypatch.setattr(_engine, "BRUTE_FORCE_CELLS", 0)
-    monkeypatch.setattr(_multiscale, "MULTISCALE_CELLS", 0)
+    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
+    monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
     monkeypatch.setattr(_multiscale, "POINTS_PER_CELL", 4)
     calls = []
-    original = _multiscale.start_plan
+    original = _multiscale.spread
 
     def counted(*args, **kwargs):
         plan = original(*args, **kwargs)
         calls.append(plan)
         return plan
 
-    monkeypatch.setattr(_multiscale, "start_plan", counted)
+    monkeypatch.setattr(_multiscale, "spread", counted)
     return calls
 
 
@@ -131,8 +131,8 @@ def test_more_dimensions_than_the_grid_keep_the_plain_path(spy):
 def test_any_start_only_changes_the_pivot_path(monkeypatch, kind):
     """A plan that is not feasible, closes cycles or points the wrong way still starts
     a valid tree: the solve ends on its own exact phase."""
-    monkeypatch.setattr(_engine, "BRUTE_FORCE_CELLS", 0)
-    monkeypatch.setattr(_multiscale, "MULTISCALE_CELLS", 0)
+    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
+    monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
     rng = np.random.default_rng(6)
     x, y = clouds(rng, 200, 180)
     a, b = random_weights(rng, 200), random_weights(rng, 180)
@@ -152,7 +152,7 @@ def test_any_start_only_changes_the_pivot_path(monkeypatch, kind):
             rows, cols = every // m, every % m  # every pair: cycles everywhere
         return _multiscale.Start(rows, cols, xs[::-1].copy(), ys)
 
-    monkeypatch.setattr(_multiscale, "start_plan", bad_plan)
+    monkeypatch.setattr(_multiscale, "spread", bad_plan)
     check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
 
 
@@ -168,10 +168,14 @@ def test_the_start_plan_is_a_forest_covering_every_point(n, m):
     x, y = clouds(rng, n, m)
     a, b = rng.random(n), rng.random(m)
     a, b = a / a.sum(), b / b.sum()
-    source = _engine.PointCosts(x, y, "euclidean", 2.0)
-    coarse = _engine._CoarseSolve(source, 10**7, 1)
-    rows, cols, x_moved, y_moved = _multiscale.start_plan(x, y, a, b, "euclidean", 2.0, coarse)
-    assert coarse.n_iter > 0
+    coarse = _multiscale.coarsen(x, y, a, b)
+    plan = _engine.solve_bipartite(
+        coarse.a, coarse.b, _engine.PointCosts(coarse.x, coarse.y, "euclidean", 2.0), 10**7
+    )
+    assert plan.n_iter > 0 and plan.status == "optimal"
+    rows, cols, x_moved, y_moved = _multiscale.spread(
+        x, y, a, b, coarse, plan.rows, plan.cols, plan.flows
+    )
     assert np.unique(rows).size == n and np.unique(cols).size == m
     graph = scipy.sparse.coo_array(
         (np.ones(rows.size), (rows, n + cols)), shape=(n + m, n + m)
@@ -215,7 +219,7 @@ def test_the_pivot_budget_covers_the_coarse_solve(spy, budget):
 
 
 def test_no_pair_a_batch_solves_in_its_compiled_loop_takes_the_path():
-    assert _multiscale.MULTISCALE_CELLS > _engine.BRUTE_FORCE_CELLS
+    assert _planner.MULTISCALE_CELLS > _planner.BRUTE_FORCE_CELLS
 
 
 def test_batch_entries_stay_the_single_solves():
@@ -224,7 +228,7 @@ def test_batch_entries_stay_the_single_solves():
     rng = np.random.default_rng(9)
     x, y = clouds(rng, 2100, 2100)
     a, b = random_weights(rng, 2100), random_weights(rng, 2100)
-    assert 2100 * 2100 >= _multiscale.MULTISCALE_CELLS
+    assert 2100 * 2100 >= _planner.MULTISCALE_CELLS
     single = emd.solve_points(x, y, a, b)
     assert single.status == "optimal" and single.certificate().optimal()
     assert single.cost == pytest.approx(pot_cost(a, b, metric_cost(x, y, "euclidean")),

@@ -7,7 +7,7 @@ import pytest
 from oracles import pot_cost
 
 import emd
-from emd import batch, neighbors
+from emd import _pairs, neighbors
 
 
 def brute_force(matrix: np.ndarray, k: int):
@@ -145,7 +145,7 @@ def test_every_bound_is_below_the_exact_distance():
     yy, xx = np.mgrid[:16, :16]
     hists = _grids(rng, 12, (16, 16), sparse=0.3)
     for metric in ("cityblock", "chebyshev", "euclidean"):
-        solver = batch._build(list(hists), list(hists), metric=metric, positions=None, grid=False,
+        solver = _pairs.build(list(hists), list(hists), metric=metric, positions=None, grid=False,
                               points=False, spacing=0.5, L=None, max_iter=None)
         coords = 0.5 * np.stack([yy.ravel(), xx.ravel()], axis=1).astype(float)
         bounds = neighbors._SharedBounds(solver, coords, metric, solver.right, 1.0, (16, 16))

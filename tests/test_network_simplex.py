@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
-from emd._core._network_simplex import SpanningTree
+from emd._core._tree import SpanningTree
 from oracles import random_weights
 
 import emd
@@ -184,7 +184,7 @@ def test_the_last_exact_pass_bounds_every_reduced_cost(seed, simd):
     # rationals on the potentials returned) and be tight.
     from fractions import Fraction
 
-    from emd._core._network_simplex import PairWorkspace
+    from emd._core._pair import PairWorkspace
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(2, 30)), int(rng.integers(2, 30))

@@ -14,7 +14,7 @@ import pytest
 from oracles import metric_cost, pot_cost
 
 import emd
-from emd._core import _network_simplex as ns
+from emd._core import _pair as ns
 
 
 @pytest.fixture

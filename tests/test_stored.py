@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import emd
-from emd import batch
+from emd import _pairs, batch
 
 
 def _grids(n, shape=(6, 6), seed=0):
@@ -55,13 +55,13 @@ def test_out_equals_the_in_memory_matrix_bitwise(tmp_path, form):
 
 def _count_solves(monkeypatch):
     solved = []
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
 
     def counting(self, pairs):
         solved.append(len(pairs))
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", counting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", counting)
     return solved
 
 
@@ -69,7 +69,7 @@ def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatc
     hists = _grids(20)
     expected = emd.pairwise(hists, n_jobs=1)
     path = tmp_path / "D.npy"
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
     calls = []
 
     def interrupting(self, pairs):
@@ -78,7 +78,7 @@ def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatc
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, out=path, block_size=4, n_jobs=1)
     lines = Path(str(path) + ".progress").read_text().splitlines()
@@ -167,7 +167,7 @@ def test_zarr_store_when_zarr_is_installed(tmp_path, monkeypatch):
     assert np.asarray(stored[:]).tobytes() == expected.tobytes()
     rect = emd.cdist(hists[:4], hists, out=tmp_path / "C.zarr", block_size=3, n_jobs=2)
     assert np.asarray(rect[:]).tobytes() == emd.cdist(hists[:4], hists).tobytes()
-    original = batch._PairSolver.chunk
+    original = _pairs.PairSolver.chunk
     calls = []
 
     def interrupting(self, pairs):
@@ -176,7 +176,7 @@ def test_zarr_store_when_zarr_is_installed(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self, pairs)
 
-    monkeypatch.setattr(batch._PairSolver, "chunk", interrupting)
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, out=tmp_path / "E.zarr", block_size=4, n_jobs=1)
     solved = _count_solves(monkeypatch)
@@ -301,3 +301,130 @@ def test_cli_pairwise_resume_writes_the_same_matrix(tmp_path, capsys):
     assert "differ from those of the run recorded" in capsys.readouterr().err
     assert main(["--pairwise", str(folder), "-o", str(tmp_path / "D.csv"), "--resume"]) != 0
     assert "--resume needs -o FILE.npy" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# No unfinished entry reads as a distance
+# ---------------------------------------------------------------------------
+
+
+def _read_all(path) -> np.ndarray:
+    """The stored matrix as a reader opening it now would see it."""
+    if str(path).endswith(".npy"):
+        return np.array(np.load(path, mmap_mode="r"))
+    import zarr
+
+    return np.asarray(zarr.open_array(str(path), mode="r")[:])
+
+
+def _interrupt_after(monkeypatch, calls_before: int, seen: list | None = None, path=None):
+    """Make the batch raise KeyboardInterrupt (as Ctrl-C does between chunks) at chunk
+    number ``calls_before + 1``; with ``seen``, record the file as the first chunk finds it."""
+    original = _pairs.PairSolver.chunk
+    calls = []
+
+    def interrupting(self, pairs):
+        if not calls and seen is not None:
+            seen.append(_read_all(path))
+        calls.append(1)
+        if len(calls) > calls_before:
+            raise KeyboardInterrupt
+        return original(self, pairs)
+
+    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
+
+
+def _recorded(path) -> set[tuple[int, int]]:
+    lines = Path(str(path) + ".progress").read_text().splitlines()[1:]
+    return {(int(line.split()[0]), int(line.split()[1])) for line in lines}
+
+
+def _check_partial(partial, expected, done, block, symmetric):
+    """Finished blocks (and mirrors) hold the in-memory bits; every other entry is NaN."""
+    finished = np.zeros(expected.shape, dtype=bool)
+    for bi, bj in done:
+        finished[bi * block:(bi + 1) * block, bj * block:(bj + 1) * block] = True
+        if symmetric:
+            finished[bj * block:(bj + 1) * block, bi * block:(bi + 1) * block] = True
+    assert finished.any() and not finished.all()
+    assert partial[finished].tobytes() == expected[finished].tobytes()
+    assert np.isnan(partial[~finished]).all()
+    # A zero is a finished entry (pairwise's diagonal, or a histogram against
+    # itself in cdist), never a missing one.
+    assert finished[partial == 0.0].all()
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".zarr"])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_an_interrupted_matrix_holds_nan_wherever_it_is_unfinished(
+    tmp_path, monkeypatch, suffix, symmetric
+):
+    if suffix == ".zarr":
+        pytest.importorskip("zarr")
+    hists = _grids(19)
+    left, right = (hists, None) if symmetric else (hists[:11], hists)
+
+    def compute(**kwargs):
+        if symmetric:
+            return emd.pairwise(left, **kwargs)
+        return emd.cdist(left, right, **kwargs)
+
+    expected = compute(n_jobs=1)
+    path = tmp_path / f"D{suffix}"
+    seen: list = []
+    _interrupt_after(monkeypatch, 4, seen, path)
+    with pytest.raises(KeyboardInterrupt):
+        compute(out=path, block_size=4, n_jobs=1)
+    # Before the first block was solved the file already existed, all NaN.
+    assert seen and seen[0].shape == expected.shape and np.isnan(seen[0]).all()
+    partial = _read_all(path)
+    done = _recorded(path)
+    assert len(done) == 4
+    _check_partial(partial, expected, done, 4, symmetric)
+    # Resuming finishes the same bits as the in-memory call.
+    monkeypatch.undo()
+    resumed = compute(out=path, block_size=4, n_jobs=2, resume=True)
+    assert np.asarray(resumed[:]).tobytes() == expected.tobytes()
+
+
+def test_resume_sets_every_unverified_block_to_nan_before_solving(tmp_path, monkeypatch):
+    hists = _grids(16)
+    expected = emd.pairwise(hists, n_jobs=1)
+    path = tmp_path / "D.npy"
+    _interrupt_after(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        emd.pairwise(hists, out=path, block_size=4, n_jobs=1)
+    done = sorted(_recorded(path))
+    damaged = np.load(path, mmap_mode="r+")
+    # A recorded block whose bytes no longer match its hash, and an unfinished
+    # block holding zeros, as a file filled by an earlier release would.
+    bi, bj = done[-1]
+    damaged[bi * 4, bj * 4 + 1] += 0.5
+    damaged[12:16, 12:16] = 0.0
+    damaged.flush()
+    del damaged
+    seen: list = []
+    _interrupt_after(monkeypatch, 0, seen, path)  # look at the file, then stop at once
+    with pytest.raises(KeyboardInterrupt):
+        emd.pairwise(hists, out=path, block_size=4, n_jobs=1, resume=True)
+    _check_partial(seen[0], expected, set(done[:-1]), 4, True)
+    monkeypatch.undo()
+    matrix = emd.pairwise(hists, out=path, block_size=4, resume=True)
+    assert matrix.tobytes() == expected.tobytes()
+
+
+def test_resume_errors_say_what_is_wrong_without_naming_arguments(tmp_path):
+    hists = _grids(6)
+    path = tmp_path / "D.npy"
+    emd.pairwise(hists, out=path, block_size=4)
+    with pytest.raises(batch.ResumeError, match="resume=False") as info:
+        emd.pairwise(hists[:5], out=path, resume=True)
+    assert info.value.differs and "matrix shape differs" in info.value.problem
+    with pytest.raises(batch.ResumeError) as info:
+        emd.pairwise(hists, out=path, resume=True, metric="chebyshev")
+    assert info.value.differs and "inputs or options differ" in info.value.problem
+    Path(str(path) + ".progress").write_text("not a record\n")
+    with pytest.raises(batch.ResumeError) as info:
+        emd.pairwise(hists, out=path, resume=True)
+    assert not info.value.differs and "not a record" in info.value.problem
+    assert "=" not in info.value.problem and isinstance(info.value, ValueError)

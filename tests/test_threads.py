@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from emd._core._network_simplex import (
-    SCAN_PER_LINE,
-    WIDE_SCAN_FROM,
-    WIDE_SCAN_PER_LINE,
-    pricing_pass,
-)
+from emd._core._pair import pricing_pass
+from emd._core._pricing import SCAN_PER_LINE, WIDE_SCAN_FROM, WIDE_SCAN_PER_LINE
 from oracles import pot_cost
 from scipy.spatial.distance import cdist
 

@@ -42,7 +42,8 @@ if [[ "${1:-}" == "--valgrind" ]]; then
 import re, sys
 text = open(sys.argv[1]).read()
 blocks = [b for b in re.split(r"\n==\d+== \n", text) if re.search(r"==\d+== [A-Z]", b)]
-ours = [b for b in blocks if re.search(r"_network_simplex|_costs", b)]
+# A frame in a compiled room: its file (emd/_core/...) or its symbol (__pyx_..._5_core_...).
+ours = [b for b in blocks if re.search(r"emd/_core/|_5_core_", b)]
 print(f"valgrind: {len(blocks)} report blocks, {len(ours)} in emd's compiled modules")
 for block in ours:
     print(block)
@@ -67,7 +68,7 @@ echo "== building the sanitized core in $BUILD"
 cp -r "$ROOT/setup.py" "$ROOT/pyproject.toml" "$BUILD/"
 mkdir -p "$BUILD/emd"
 # Sources only: compiled modules and generated C are rebuilt below.
-(cd "$ROOT/emd" && find . -name '*.py' -o -name '*.pyx' -o -name '*.pxd') | while read -r f; do
+(cd "$ROOT/emd" && find . -name '*.py' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.h') | while read -r f; do
   mkdir -p "$BUILD/emd/$(dirname "$f")"
   cp "$ROOT/emd/$f" "$BUILD/emd/$f"
 done
@@ -79,7 +80,7 @@ SAN_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
     || { cat build.log >&2; exit 1; }
 )
 # grep reads all of nm's output (-q would stop early and fail the pipe under pipefail).
-nm -D "$BUILD"/emd/_core/_network_simplex*.so | grep __asan_init >/dev/null \
+nm -D "$BUILD"/emd/_core/_tree*.so | grep __asan_init >/dev/null \
   || { echo "the build is not instrumented" >&2; exit 1; }
 
 if [[ $# -gt 0 ]]; then
@@ -102,6 +103,6 @@ export LD_PRELOAD="$ASAN_LIB"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export PYTHONMALLOC=malloc
-"$PYTHON" -c "import emd._core._network_simplex as m, sys; assert m.__file__.startswith('$BUILD'), m.__file__"
+"$PYTHON" -c "import emd._core._tree as m, sys; assert m.__file__.startswith('$BUILD'), m.__file__"
 "$PYTHON" -m pytest -q -p no:cacheprovider --rootdir "$ROOT" -c "$ROOT/pyproject.toml" "${ARGS[@]}"
 echo "== clean: no sanitizer reports"

@@ -27,6 +27,7 @@ from emd._autodiff._rules import (
     weight_gradient,
 )
 from emd._minibatch import map_threads, solve_pairs, warn_unproven
+from emd._pairs import check_collections
 from emd._status import SolverWarning
 from emd._validation import (
     as_cost_matrix,
@@ -176,15 +177,13 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...],
 
         return solve_points
     if form == "grid":
-        from emd import _certify
         from emd.structured._grid import GridSolver
 
         grid = GridSolver(shape, options["metric"] or "cityblock", options["spacing"],
                           options["L"])
 
         def solve_grid(left, right, left_raw, right_raw):
-            supply, supply_low = _certify.difference(left.ravel(), right.ravel())
-            result = grid(supply, max_iter, False, supply_low=supply_low)
+            result = grid.solve_pair(left.ravel(), right.ravel(), max_iter)
             f = result.potential.ravel()
             return (result.cost,
                     (weight_gradient(f, left_raw.ravel(), normalize).reshape(shape),),
@@ -233,8 +232,6 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
             options: dict[str, Any]) -> Any:
     """The distance matrix of :func:`emd.pairwise` (``symmetric``) or :func:`emd.cdist`
     between the collections ``names`` of ``call``, differentiable in their tensors."""
-    from emd.batch import check_collections
-
     left_name, right_name = names
     raw_left = call.named[left_name]
     points = isinstance(raw_left, (list, tuple)) and len(raw_left) > 0 and isinstance(

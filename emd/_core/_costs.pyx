@@ -3,7 +3,7 @@
 and c-transforms.
 
 The solve's own full-matrix loops (candidates, exact pricing passes) live in
-the compiled pair solve of :mod:`emd._core._network_simplex`; these serve the
+the compiled pair solve of :mod:`emd._core._pair`; these serve the
 Python layer: the cost of listed arcs, a fresh certificate's rigorous lower
 bound of every reduced cost (``certificate(recompute=True)``), and the
 c-transform that gives zero-mass bins their potentials.  Each pass is O(n m)

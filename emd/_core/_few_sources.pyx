@@ -25,7 +25,7 @@ O(m) of them.  Here the work happens on the small side instead:
    successive shortest path method on the contracted graph, not theirs.
 
 The plan found this way is turned into a spanning forest (``forest_start`` of
-``emd._core._network_simplex``)
+``emd._core._starts``)
 and handed to the exact network simplex as its starting basis, which finishes
 exactly (rounding in the paths can only cost a few pivots, never a wrong
 answer).  Costs are held in an ``m x n`` array: O(n m) memory, meant for

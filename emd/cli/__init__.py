@@ -24,9 +24,13 @@ Exit statuses
 4
     ``--check-pot``: POT's distance differs from ours beyond the tolerance.
 130
-    Interrupted (Ctrl-C).
+    Interrupted (Ctrl-C).  With ``--pairwise ... -o FILE.npy`` the message
+    gives the command that continues the run (the same arguments, with
+    ``--resume``).
 
-Nothing is written to an output file unless the exit status is 0.
+Nothing is written to an output file unless the exit status is 0, except
+with ``--resume``: the matrix is then written block by block, and every
+entry not yet computed holds NaN.
 
 Layout: ``_parser`` (options and help), ``_report`` (exit statuses, errors,
 warnings), ``_checks`` (checks shared by both modes), ``_pair`` (one pair and
@@ -36,6 +40,8 @@ warnings), ``_checks`` (checks shared by both modes), ``_pair`` (one pair and
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
 import warnings
 from collections.abc import Sequence
@@ -84,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Known before parsing so that even a parser failure can show its traceback.
     debug = "--debug" in argv
+    args = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -97,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _silence_stdout()
             return EXIT_INTERNAL
         except KeyboardInterrupt:
-            _report_error("interrupted", debug)
+            _report_error(_interrupted(args, argv), debug)
             return EXIT_INTERRUPTED
         except CLIError as exc:
             _report_error(str(exc), debug)
@@ -121,6 +128,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return EXIT_INTERNAL
     return status
+
+
+def _interrupted(args: argparse.Namespace | None, argv: list[str]) -> str:
+    """What to say on Ctrl-C: for a matrix on disk, the command that continues it."""
+    if args is None or args.pairwise is None:
+        return "interrupted"
+    output = str(args.output or "")
+    if not output.lower().endswith(".npy"):
+        return "interrupted"
+    command = shlex.join([PROG, *argv, *([] if args.resume else ["--resume"])])
+    if args.resume:
+        kept = (f"{output} keeps the finished blocks (entries not yet computed are NaN); "
+                if os.path.exists(output) else "")
+        return f"interrupted; {kept}to continue, run the same command again: {command}"
+    return (
+        f"interrupted; nothing was written to {output}; to write it block by block and "
+        f"continue after an interruption, add --resume: {command}"
+    )
 
 
 def _run(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:

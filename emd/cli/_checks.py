@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from emd._validation import mass_rtol
+import numpy as np
+
+from emd._validation import check_grid_layout, mass_rtol
 from emd.io import (
     Histogram,
 )
@@ -82,15 +84,20 @@ def _same_file(first: str, second: str) -> bool:
 def _check_distinct(inputs: Sequence[tuple[str, str]], outputs: Sequence[tuple[str, str]]) -> None:
     """Refuse, before any work, an output that would overwrite an input or another output.
 
-    ``inputs`` and ``outputs`` are ``(role, path)`` pairs; standard input and
-    output ("-") are not files and never clash.
+    ``inputs`` are ``(description, path)`` pairs, the description naming the
+    input as the user gave it ("input A (a.csv)"); ``outputs`` are ``(role,
+    path)`` pairs.  Standard input and output ("-") are not files and never
+    clash.
     """
     for k, (role, path) in enumerate(outputs):
         if path == "-":
             continue
-        for in_role, in_path in inputs:
+        for description, in_path in inputs:
             if in_path != "-" and _same_file(path, in_path):
-                raise CLIError(f"{path}: {role} is the same file as {in_role} ({in_path})")
+                raise CLIError(
+                    f"{path}: {role} is the same file as {description}; an output never "
+                    "overwrites an input"
+                )
         for other_role, other in outputs[:k]:
             if other != "-" and _same_file(path, other):
                 raise CLIError(f"{path}: {other_role} and {role} name the same file")
@@ -120,6 +127,42 @@ def _check_comparable(first: Histogram, other: Histogram, grids: bool) -> None:
             f"{other.source}: {other.dim}-D data cannot be compared with "
             f"{first.source}: {first.dim}-D data"
         )
+
+
+def _check_layout(hist: Histogram, volume: bool) -> None:
+    """Refuse a 3-D grid shaped like a colour image unless --volume says it is a volume.
+
+    The rule is the library's (:func:`emd._validation.check_grid_layout`);
+    the message is the command line's, with the file and the flag.
+    """
+    if volume or hist.kind != "grid":
+        return
+    shape = hist.weights.shape
+    try:
+        check_grid_layout(shape, "A", False)
+    except ValueError:
+        raise CLIError(
+            f"{hist.source}: a {_shape(shape)} array looks like an image with {shape[-1]} "
+            "colour channels on its last axis, which would be compared as a 3-D grid with "
+            "mass moving between the channels; save it with one grey level per pixel, or "
+            "pass --volume if it is a 3-D histogram"
+        ) from None
+
+
+def _on_one_line(hists: Sequence[Histogram]) -> list[Histogram]:
+    """1-D weight files of different lengths, on one line: bins at 0..n-1 and 0..m-1.
+
+    The shorter ones get empty bins at the end, which carry no mass: the
+    distance is that of the two lines, and a trailing zero bin changes nothing.
+    """
+    if not all(h.kind == "grid" and h.weights.ndim == 1 for h in hists):
+        return list(hists)
+    size = max(h.weights.size for h in hists)
+    return [
+        h if h.weights.size == size
+        else Histogram(np.pad(h.weights, (0, size - h.weights.size)), source=h.source)
+        for h in hists
+    ]
 
 
 def _check_grid_options(args: argparse.Namespace, grids: bool, metric: str, ndim: int) -> None:

@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 
 import emd
+from emd._validation import GRID_METRICS
 from emd.io import (
     Histogram,
     atomic_batch,
@@ -24,19 +25,22 @@ from emd.io import (
     write_plan,
     write_vector,
 )
-from emd.structured._coupling import coupling_from_flow
+from emd.structured import euclidean_offsets
+from emd.structured._coupling import grid_coupling
+from emd.structured._grid import MAX_L
 
 from ._checks import (
     _check_comparable,
     _check_distinct,
     _check_grid_options,
+    _check_layout,
     _check_masses,
     _check_output,
     _check_stdin_once,
     _default_metric,
     _number,
+    _on_one_line,
 )
-from ._parser import GRID_METRICS
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, EXIT_POT, CLIError, _emit_warnings, _warn
 
 TEXT_EXTS = (".csv", ".tsv", ".txt")
@@ -65,6 +69,8 @@ class _Pair:
     metric: str | None
     cost: np.ndarray | None = None
     cost_source: str | None = None
+    # The histograms as read, when a and b were extended to one line.
+    read: tuple[Histogram, Histogram] | None = None
 
 
 @dataclasses.dataclass
@@ -91,8 +97,8 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
     if args.cost is not None and args.metric is not None:
         raise CLIError("--metric does not apply with --cost: the cost matrix is the ground cost")
     _check_distinct(
-        [("input A", args.a), ("input B", args.b)]
-        + ([("the --cost matrix", args.cost)] if args.cost is not None else []),
+        [(f"input A ({args.a})", args.a), (f"input B ({args.b})", args.b)]
+        + ([(f"the --cost matrix ({args.cost})", args.cost)] if args.cost is not None else []),
         [
             (option, path)
             for option, path in (
@@ -128,7 +134,12 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
         _check_pot_size(pair)
 
     solve_started = time.perf_counter()
-    outcome = _solve_pair(pair, args)
+    try:
+        outcome = _solve_pair(pair, args)
+    except ValueError as exc:
+        # What the library refuses past the checks above (coordinates out of
+        # range, costs that would overflow): say which files.
+        raise CLIError(f"{hist_a.source} and {hist_b.source}: {exc}") from None
     solve_time = time.perf_counter() - solve_started
     solver_warned = _emit_warnings(caught, skip_solver=True)
 
@@ -217,10 +228,14 @@ def _prepare_pair(
 
     grids = hist_a.kind == "grid" and hist_b.kind == "grid"
     metric = _default_metric(args.metric, grids)
+    read = (hist_a, hist_b)
+    hist_a, hist_b = _on_one_line(read)
+    for hist in read:
+        _check_layout(hist, args.volume)
     _check_comparable(hist_a, hist_b, grids)
     _check_grid_options(args, grids, metric, hist_a.weights.ndim)
     solver = "grid" if grids and metric in GRID_METRICS else "points"
-    return _Pair(hist_a, hist_b, solver, metric)
+    return _Pair(hist_a, hist_b, solver, metric, read=read)
 
 
 def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
@@ -241,17 +256,23 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
         )
     if pair.solver == "grid":
         spacing = 1.0 if args.spacing is None else args.spacing
-        result = emd.solve_grid(
-            pair.a.weights,
-            pair.b.weights,
-            metric=pair.metric,
-            normalize=args.normalize,
-            exact=args.exact,
-            max_rel_error=args.max_rel_error,
-            return_flows=args.plan is not None or args.flows is not None,
-            max_iter=args.max_iter,
-            spacing=spacing,
-        )
+        try:
+            result = emd.solve_grid(
+                pair.a.weights,
+                pair.b.weights,
+                metric=pair.metric,
+                normalize=args.normalize,
+                exact=args.exact,
+                max_rel_error=args.max_rel_error,
+                # _prepare_pair checked the layout, naming the file and --volume.
+                volume=True,
+                return_flows=args.plan is not None or args.flows is not None,
+                max_iter=args.max_iter,
+                spacing=spacing,
+            )
+        except ValueError:
+            _check_max_rel_error(args.max_rel_error)
+            raise
         flows = plan = None
         if result.flows is not None:
             flows = tuple(np.asarray(x) for x in result.flows)
@@ -288,6 +309,19 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
     return _transport_outcome(result, args.json)
 
 
+def _check_max_rel_error(target: float | None) -> None:
+    """Say in the command line's terms that --max-rel-error is below every offset graph's bound."""
+    if target is None:
+        return
+    smallest = euclidean_offsets(MAX_L)[1]
+    if target < smallest:
+        raise CLIError(
+            f"--max-rel-error {target:g} is below the smallest error bound of the euclidean "
+            f"grid graph ({smallest:.3g}, with offsets up to {MAX_L}); pass --exact for the "
+            "exact distance"
+        )
+
+
 def _grid_plan(
     pair: _Pair, normalize: bool, spacing: float, flows: tuple[np.ndarray, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -300,19 +334,7 @@ def _grid_plan(
     else:
         # Totals equal to the mass tolerance; the solver moved a's mass.
         b = b * (mass_a / mass_b)
-    shape = pair.a.weights.shape
-    coords = spacing * np.indices(shape, dtype=np.float64).reshape(len(shape), -1).T
-    metric = pair.metric
-
-    def cost(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        step = np.abs(coords[rows] - coords[cols])
-        if metric == "cityblock":
-            return step.sum(axis=1)
-        if metric == "chebyshev":
-            return step.max(axis=1)
-        return np.sqrt((step * step).sum(axis=1))
-
-    return coupling_from_flow(a, b, *flows, cost=cost)
+    return grid_coupling(a, b, pair.a.weights.shape, spacing, pair.metric, flows)
 
 
 def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:
@@ -383,6 +405,9 @@ def _pair_record(
             return list(hist.positions.shape)
         return list(hist.weights.shape)
 
+    # The files as read (a 1-D pair extended to one line is solved padded).
+    hist_a, hist_b = pair.read or (pair.a, pair.b)
+
     certificate = None
     if outcome.certificate is not None:
         cert = outcome.certificate
@@ -398,11 +423,11 @@ def _pair_record(
         "distance": _number(outcome.distance),
         "metric": pair.metric,
         "solver": pair.solver,
-        "inputs": [pair.a.source, pair.b.source],
-        "kinds": [pair.a.kind, pair.b.kind],
-        "sizes": [int(pair.a.weights.size), int(pair.b.weights.size)],
-        "shapes": [shape(pair.a), shape(pair.b)],
-        "masses": [_number(pair.a.mass), _number(pair.b.mass)],
+        "inputs": [hist_a.source, hist_b.source],
+        "kinds": [hist_a.kind, hist_b.kind],
+        "sizes": [int(hist_a.weights.size), int(hist_b.weights.size)],
+        "shapes": [shape(hist_a), shape(hist_b)],
+        "masses": [_number(hist_a.mass), _number(hist_b.mass)],
         "normalized": bool(args.normalize),
         "status": outcome.status,
         "optimal": outcome.status == "optimal",

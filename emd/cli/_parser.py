@@ -6,18 +6,18 @@ import argparse
 import math
 
 import emd
+from emd._validation import CLI_METRICS
 
 from ._report import PROG, CLIError
 
-METRICS = ("euclidean", "cityblock", "chebyshev", "sqeuclidean")
-#: Metrics :func:`emd.wasserstein_grid` solves on the grid itself; other
-#: metrics on grids go through :func:`emd.solve_points` over the bins.
-GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
+#: The metrics the command line offers: emd._validation's table.
+METRICS = CLI_METRICS
 
 EPILOG = """\
 examples:
   emd-compute hist_a.csv hist_b.csv
-      1-D histograms of weights, bins at positions 0, 1, 2, ...
+      1-D histograms of weights, bins at positions 0, 1, 2, ... (files of
+      different lengths lie on one line: bins 0..n-1 and 0..m-1)
   emd-compute points_a.csv points_b.csv --json
       weighted 2-D point sets (rows x,y,weight); a JSON record on stdout
   emd-compute --normalize image_a.png image_b.png
@@ -32,6 +32,9 @@ examples:
   emd-compute --pairwise data/ --jobs 4 -o distances.npy
       all distances between the histograms in data/ (also: files, "data/*.json");
       the file order goes to distances.labels.txt beside the .npy
+  emd-compute --pairwise data/ -o distances.npy --resume
+      written block by block; after an interruption the same command
+      continues where it stopped (entries not yet computed hold NaN)
   emd-compute --check-pot points_a.csv points_b.csv
       recompute with POT's ot.emd2 and report the difference
 
@@ -41,8 +44,12 @@ inputs:
   set: with --points, or under a header such as x,y,weight whose last name is
   weight, mass, count or p).  Weights without coordinates sit on a grid:
   positions 0, 1, 2, ... in 1-D, pixel/voxel indices for 2-D/3-D arrays and
-  images.  A text table with several columns and no such header is refused
-  unless --grid or --points says which it is; so is a pandas index column.
+  images.  1-D weight files of different lengths are compared on one line,
+  with bins at 0..n-1 and 0..m-1 (trailing empty bins change nothing).  A
+  text table with several columns and no such header is refused unless
+  --grid or --points says which it is; so is a pandas index column.  A 3-D
+  array whose last axis has 3 or 4 bins looks like a colour image and is
+  refused unless --volume says it is a 3-D histogram.
 
 metric (default: euclidean for point sets, cityblock for grids):
   Grids use the grid solver: cityblock and chebyshev are exact, euclidean comes
@@ -66,16 +73,19 @@ outputs:
   distance = sum((A - B) * f): a matrix for 2-D grids in text, .npy/.npz keep
   the grid's shape.
   -o with --pairwise: the matrix (.csv .tsv .txt with a first row of quoted
-  file names, .npz with arrays matrix and labels, .npy with the names in
-  NAME.labels.txt beside it).
+  file names, .npz with arrays matrix and labels, .json with lists labels and
+  matrix, .npy with the names in NAME.labels.txt beside it).  With --resume
+  the .npy is written block by block, its record in NAME.npy.progress.
   Outputs are written only when the run succeeds, and then all of them (each
-  goes to a temporary file first); an output that is the same file as an
-  input or as another output is refused before any work.
+  goes to a temporary file first; --resume excepted).  An output (or a file
+  beside it) that is the same file as an input, listed, in a directory or
+  matched by a pattern, or as another output, is refused before any work.
 
 exit status:
   0 success, 1 internal error, 2 bad usage or input, 3 solver stopped before
   optimality or could not prove it (uncertified), 4 --check-pot disagreement,
-  130 interrupted
+  130 interrupted (with -o FILE.npy, the message gives the command that
+  resumes)
 """
 
 
@@ -179,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="euclidean grids: largest relative error allowed for the approximation",
     )
     group.add_argument(
+        "--volume",
+        action="store_true",
+        help="grids: read a 3-D array whose last axis has 3 or 4 bins as a 3-D histogram "
+        "(otherwise refused as a likely colour image)",
+    )
+    group.add_argument(
         "--spacing",
         type=_positive_float,
         metavar="H",
@@ -217,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         metavar="FILE",
-        help="--pairwise: write the matrix to FILE (.csv .tsv .txt .npz .npy; default: CSV on "
-        "stdout)",
+        help="--pairwise: write the matrix to FILE (.csv .tsv .txt .json .npz .npy; default: "
+        "CSV on stdout)",
     )
     group.add_argument(
         "-j",

@@ -19,11 +19,17 @@ working.
 
 As in POT 0.9.7, a ``scipy.sparse`` cost matrix ``M`` lists the only
 allowed pairs: its stored entries are the arcs (an explicit zero is an arc
-of cost 0, duplicate entries are summed as scipy sums them), the plan comes
-back as a ``scipy.sparse.coo_array``, and a pattern that admits no plan is a
-``ValueError``.  ``potentials_init=(u, v)`` warm-starts the solver from the
-arcs that are tight under those potentials; it changes how fast the answer
-is found, never the answer.  ``numThreads`` other than 1 gives POT's
+of cost 0, duplicate entries are summed as scipy sums them) and the plan
+comes back as a ``scipy.sparse.coo_array``.  A pattern that admits no plan
+gets POT's result code 0 and its ``UserWarning`` ("Problem infeasible",
+here with the row or column that cannot be served), however little mass is
+stranded (POT itself calls a row of 2**-40 with nowhere to go optimal); the
+cost is NaN rather than POT's 0.0, which would read as a distance, and the
+plan is empty.  Within each connected part of the pattern, totals that agree
+to rounding are balanced exactly first (``emd._certify.balance_components``).
+``potentials_init=(u, v)`` warm-starts the solver from the arcs that are
+tight under those potentials; it changes how fast the answer is found, never
+the answer.  ``numThreads`` other than 1 gives POT's
 ``DeprecationWarning`` and is ignored.
 
 The answers are those of :func:`emd.solve`, each proven by its certificate
@@ -37,14 +43,15 @@ PyTorch tensors and JAX arrays work as with POT's backends: answers come
 back in the inputs' kind, POT's dtype and the inputs' device, and
 ``emd2`` / ``emd2_lazy`` return a cost with POT's gradients (centred
 potentials for ``a`` and ``b``, the plan for ``M``, including a sparse
-``torch.sparse_coo_tensor`` ``M``; see :mod:`emd._autodiff`).
+``torch.sparse_coo_tensor`` ``M``; see :ref:`training`).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from collections.abc import Sized
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse
@@ -52,8 +59,14 @@ from numpy.typing import ArrayLike
 
 from emd import _engine
 from emd._arrays import has_tensor, twin
-from emd._result import certify_flow
-from emd._validation import as_cost_matrix, as_float_array, as_point_pair, check_weight_values
+from emd._result import TransportResult, certify_flow
+from emd._validation import (
+    as_cost_matrix,
+    as_float_array,
+    as_point_pair,
+    check_weight_values,
+    input_eps,
+)
 from emd.transport import center_potentials, solve_points_validated, solve_validated
 
 __all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy"]
@@ -69,6 +82,7 @@ _RESULT_CODES = {
     "optimal": 1, "max_iter_reached": 3, "uncertified": 3, "unbounded": 2, "infeasible": 0,
 }
 _ITER_WARNING = "numItermax reached before optimality. Try to increase numItermax."
+_INFEASIBLE_WARNING = "Problem infeasible."
 _UNCERTIFIED_WARNING = (
     "the solver finished but could not prove the plan optimal to 1e-9 relative "
     "(see emd.solve(...).certificate())"
@@ -141,7 +155,7 @@ def _output_dtype(args: tuple[Any, ...], fallback: int) -> np.dtype:
 
 def _weights(w: ArrayLike | None, name: str, size: int) -> np.ndarray:
     try:
-        empty = w is None or len(w) == 0
+        empty = w is None or len(cast(Sized, w)) == 0
     except TypeError:  # a scalar: refused below as not 1-D
         empty = False
     if empty:
@@ -259,8 +273,10 @@ def _warm_points(x, y, a, b, metric, p, max_iter, potentials_init):
 class _SparseResult:
     """What the compat functions read from a solve on a sparse pattern of arcs."""
 
-    def __init__(self, cost, plan, u, v, status):
+    def __init__(self, cost, plan, u, v, status, reason=None):
         self.cost, self.plan, self.u, self.v, self.status = cost, plan, u, v, status
+        #: Why the status is not optimal, when the solve knows more than its name.
+        self.reason = reason
 
 
 def _sparse_pattern(M: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
@@ -290,13 +306,25 @@ def _no_plan_message(a, b, rows, cols) -> str:
     return "some rows have more mass than the columns their stored entries reach can take"
 
 
-def _solve_sparse(a, b, rows, cols, costs, shape, max_iter) -> _SparseResult:
+def _solve_sparse(a, b, rows, cols, costs, shape, max_iter, eps) -> _SparseResult:
     """Transport restricted to the stored entries: a bipartite min-cost flow, rows
-    ``0..n-1`` to columns ``n..n+m-1``, whose potentials are ``u = y[:n]``, ``v = -y[n:]``."""
-    n = shape[0]
-    supply = np.concatenate([a, -b])
+    ``0..n-1`` to columns ``n..n+m-1``, whose potentials are ``u = y[:n]``, ``v = -y[n:]``.
+
+    The pattern's connected parts are balanced exactly where their totals agree to
+    rounding; mass that still cannot be delivered, however small, makes the problem
+    infeasible (``emd._engine.solve_arcs`` proves it in exact arithmetic)."""
+    n, m = shape
+    supply, _, stranded = _engine.balanced_supply(np.concatenate([a, -b]), rows, cols + n, eps)
+    a, b = supply[:n], 0.0 - supply[n:]  # as solved (0.0 - keeps zeros positive)
     solution = _engine.solve_arcs(supply, rows, cols + n, costs, max_iter)
-    flow, y, status = solution.flow, solution.potentials, solution.status
+    flow, y = solution.flow, solution.potentials
+    status = "infeasible" if stranded.size else solution.status
+    if status == "infeasible":
+        return _SparseResult(
+            math.nan, scipy.sparse.coo_array(shape), np.full(n, math.nan), np.full(m, math.nan),
+            status, "M's stored entries admit no transport plan between a and b: "
+            + _no_plan_message(a, b, rows, cols),
+        )
     cost = math.fsum(flow * costs)
     if status == "optimal":
         certificate = certify_flow(
@@ -304,12 +332,7 @@ def _solve_sparse(a, b, rows, cols, costs, shape, max_iter) -> _SparseResult:
         )
         if not certificate.optimal():
             status = "uncertified"
-    if status == "infeasible":
-        raise POTCompatError(
-            "M's stored entries admit no transport plan between a and b: "
-            + _no_plan_message(a, b, rows, cols)
-        )
-    u, _, v, _ = center_potentials(a, b, y[:n], np.zeros(n), -y[n:], np.zeros(b.size))
+    u, _, v, _ = center_potentials(a, b, y[:n], np.zeros(n), -y[n:], np.zeros(m))
     moving = flow > 0
     plan = scipy.sparse.coo_array((flow[moving], (rows[moving], cols[moving])), shape=shape)
     return _SparseResult(cost, plan, u, v, status)
@@ -344,11 +367,15 @@ def _status_warning(result) -> str | None:
     message = {"max_iter_reached": _ITER_WARNING, "uncertified": _UNCERTIFIED_WARNING}.get(
         result.status, result.status
     )
+    if result.status == "infeasible":
+        # POT's words first (code that filters on them keeps working), then why.
+        message = f"{_INFEASIBLE_WARNING} {getattr(result, 'reason', None) or ''}".rstrip()
     warnings.warn(message, UserWarning, stacklevel=3)
     return message
 
 
 def _solve(a, b, M, numItermax: int, check_marginals: bool, potentials_init=None):
+    result: _SparseResult | TransportResult
     try:
         if scipy.sparse.issparse(M):
             rows, cols, costs, (n, m) = _sparse_pattern(M)
@@ -361,7 +388,8 @@ def _solve(a, b, M, numItermax: int, check_marginals: bool, potentials_init=None
         max_iter = _iteration_limit(numItermax)
         if scipy.sparse.issparse(M):
             # POT ignores potentials_init for sparse M too.
-            result = _solve_sparse(a_arr, b_arr, rows, cols, costs, (n, m), max_iter)
+            result = _solve_sparse(a_arr, b_arr, rows, cols, costs, (n, m), max_iter,
+                                   input_eps(a, b))
         else:
             cost = as_cost_matrix(cost, (n, m), "M")
             if potentials_init is None:

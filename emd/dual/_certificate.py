@@ -159,7 +159,7 @@ def certify(
     Solves the problem (or takes ``result``), recomputes the primal cost,
     the dual value, the largest dual violation over all pairs, the
     complementary slackness and the marginals (via
-    :meth:`TransportResult.certificate`), builds the witness and measures its
+    :meth:`emd.TransportResult.certificate`), builds the witness and measures its
     KR value and its empirical Lipschitz ratio over all pairs of data points
     (a random 250 000 of them beyond ~700 points) and ``n_probes`` random
     probes: points of the bounding box and points on segments between a

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from emd._result import TransportResult
+from emd._result import TransportResult, cost_source
 from emd._validation import as_float_array, as_point_pair, as_points, check_metric
 
 Seed = int | np.random.Generator | None
@@ -93,11 +93,11 @@ def _split(arr: np.ndarray, split: float, rng: np.random.Generator, name: str):
 def _solved_points(result: TransportResult):
     """The coordinates and metric a point-cloud result was solved with, or None.
 
-    The one place the duality tools read a result's private cost source:
-    ``TransportResult`` has no public accessor for its coordinates yet.  The
-    value has attributes ``x``, ``y``, ``metric`` and ``p``.
+    The one place the duality tools read a result's cost source
+    (:func:`emd._result.cost_source`): ``TransportResult`` has no public accessor
+    for its coordinates yet.  The value has attributes ``x``, ``y``, ``metric`` and ``p``.
     """
-    source = result._costs
+    source = cost_source(result)
     if source is None or not hasattr(source, "x") or result.metric is None:
         return None
     return source

@@ -24,6 +24,11 @@ class HistogramFileError(ValueError):
     is also available as :attr:`source`.  Being a :class:`ValueError`, it is
     caught by code that handles bad input in general.
 
+    Attributes
+    ----------
+    source : str or None
+        The file named in the message (``"<stdin>"`` for standard input), if known.
+
     Examples
     --------
     >>> err = HistogramFileError("a.csv: empty file", source="a.csv")

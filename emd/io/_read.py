@@ -69,8 +69,8 @@ def _from_array(arr: np.ndarray, kind: str | None, source: str) -> Histogram:
         if arr.ndim != 2 or arr.shape[1] < 2:
             raise _fail(
                 source,
-                "kind='points' needs a 2-D array of rows [coordinates..., weight], "
-                f"got shape {arr.shape}",
+                "cannot be read as a point set: that needs a 2-D array of rows "
+                f"[coordinates..., weight], got shape {arr.shape}",
             )
         return _make(arr[:, -1], arr[:, :-1], "points", source)
     return _make(arr, None, "grid", source)
@@ -83,7 +83,7 @@ def _points_or_weights(
     if positions is None:
         return _from_array(weights, kind, source)
     if kind == "grid":
-        raise _fail(source, "kind='grid' does not apply: the file holds positions (a point set)")
+        raise _fail(source, "cannot be read as a grid: the file holds positions (a point set)")
     if weights.ndim != 1:
         raise _fail(source, f"weights of a point set must be 1-D, got shape {weights.shape}")
     if positions.shape[0] != weights.size:
@@ -157,7 +157,7 @@ def read_histogram(path: PathLike, *, kind: str | None = None) -> Histogram:
             return _histogram_from_json(_load_json(data, source), kind, source)
         if fmt == "image":
             if kind == "points":
-                raise _fail(source, "kind='points' does not apply: an image is a grid")
+                raise _fail(source, "cannot be read as a point set: an image is a grid")
             return _make(_load_image(data, source), None, "grid", source)
         return _histogram_from_text(_decode(data, source), kind, source)
     except HistogramFileError:
@@ -285,8 +285,9 @@ def read_cost_matrix(path: PathLike) -> np.ndarray:
     path : str or os.PathLike
         ``.npy``; ``.npz`` with a single array or an array named ``cost``;
         ``.csv``/``.tsv``/``.txt`` with one matrix row per line (a header
-        line is skipped); ``.json`` as nested lists; or ``"-"`` for standard
-        input.
+        line is skipped); ``.json`` as nested lists, or an object holding
+        them under ``"matrix"`` (as :func:`write_matrix` writes it); or
+        ``"-"`` for standard input.
 
     Returns
     -------
@@ -323,7 +324,10 @@ def read_cost_matrix(path: PathLike) -> np.ndarray:
         else:
             raise _fail(source, f"expected one array or one named 'cost', found {_names(arrays)}")
     elif fmt == "json":
-        cost = _json_array(_load_json(data, source), source, "cost matrix")
+        obj = _load_json(data, source)
+        if isinstance(obj, dict) and "matrix" in obj:
+            obj = obj["matrix"]
+        cost = _json_array(obj, source, "cost matrix")
     else:
         cost, line_of_row = _parse_table(_decode(data, source), source)
     if cost.ndim != 2:

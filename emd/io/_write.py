@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
+import math
 import os
 import stat
 import sys
@@ -243,22 +245,26 @@ def _output_kind(path: PathLike, allowed: tuple[str, ...], what: str) -> tuple[s
 
 
 def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None) -> None:
-    """Write a 2-D array as ``.npy``, ``.npz`` or delimited text, atomically.
+    """Write a 2-D array as ``.npy``, ``.npz``, ``.json`` or delimited text, atomically.
 
     Parameters
     ----------
     path : str or os.PathLike
-        ``.npy``, ``.npz``, ``.csv`` (comma), ``.tsv`` (tab), ``.txt``
-        (space), or ``"-"`` for CSV on standard output.  Text holds the
-        shortest decimal form of each float that reads back to exactly the
-        same value.
+        ``.npy``, ``.npz``, ``.json``, ``.csv`` (comma), ``.tsv`` (tab),
+        ``.txt`` (space), or ``"-"`` for CSV on standard output.  Text and
+        JSON hold the shortest decimal form of each float that reads back to
+        exactly the same value.  JSON is an object ``{"labels": [...],
+        "matrix": [[...], ...]}`` (``labels`` only when given), one matrix row
+        per line; strict JSON has no NaN or infinity, so such entries are
+        ``null``.
     array : array_like
         2-D array of real numbers.
     labels : sequence of str, optional
         Names of the columns (for a distance matrix, also of the rows): a
         first line of quoted names in text (skipped by
         :func:`read_cost_matrix`, as a header without numbers), an array
-        ``labels`` beside ``matrix`` in ``.npz``, and for ``.npy``, which
+        ``labels`` beside ``matrix`` in ``.npz``, a list ``labels`` beside
+        ``matrix`` in JSON, and for ``.npy``, which
         cannot hold them, a file ``<stem>.labels.txt`` beside it with one
         name per line (see :func:`labels_path`).
 
@@ -279,15 +285,13 @@ def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None
     0.0,2.5
     2.5,0.0
     """
-    ext, delim = _output_kind(path, (".npy", ".npz", *_TEXT_EXTS), "a matrix")
+    ext, delim = _output_kind(path, (".npy", ".npz", ".json", *_TEXT_EXTS), "a matrix")
     arr = as_float_array(array, "array", 2)
     names = None
     if labels is not None:
-        names = [str(label) for label in labels]
+        names = _label_lines(labels)
         if len(names) != arr.shape[1]:
             raise ValueError(f"{len(names)} labels for a matrix of {arr.shape[1]} columns")
-        if any("\n" in name or "\r" in name for name in names):
-            raise ValueError("labels must be single lines")
     if ext == ".npz":
 
         def save(fh: IO[bytes]) -> None:
@@ -298,11 +302,18 @@ def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None
 
         atomic_write(path, save)
         return
+    if ext == ".json":
+        rows = [[x if math.isfinite(x) else None for x in row] for row in arr.tolist()]
+        parts = [] if names is None else [f'  "labels": {json.dumps(names)}']
+        body = ",\n    ".join(json.dumps(row, allow_nan=False) for row in rows)
+        parts.append(f'  "matrix": [\n    {body}\n  ]' if rows else '  "matrix": []')
+        _write_text(path, "{\n" + ",\n".join(parts) + "\n}\n")
+        return
     if ext == ".npy":
         with atomic_batch():
             atomic_write(path, lambda fh: np.save(fh, arr, allow_pickle=False))
             if names is not None:
-                _write_text(labels_path(path), "".join(name + "\n" for name in names))
+                write_labels(path, names)
         return
     header = ""
     if names is not None:
@@ -315,6 +326,45 @@ def write_matrix(path: PathLike, array: Any, labels: Sequence[str] | None = None
     _write_text(
         path, header + "".join(delim.join(_float_text(row)) + "\n" for row in arr.tolist())
     )
+
+
+def _label_lines(labels: Sequence[str]) -> list[str]:
+    names = [str(label) for label in labels]
+    if any("\n" in name or "\r" in name for name in names):
+        raise ValueError("labels must be single lines")
+    return names
+
+
+def write_labels(path: PathLike, labels: Sequence[str]) -> None:
+    """Write the names of a ``.npy`` matrix's rows beside it (:func:`labels_path`), atomically.
+
+    :func:`write_matrix` calls it for ``.npy``; it serves on its own for a
+    matrix written elsewhere, such as by ``emd.pairwise(out=...)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The matrix file; the names go to ``labels_path(path)``, one per line.
+    labels : sequence of str
+        The names, each on one line.
+
+    Raises
+    ------
+    HistogramFileError
+        If the file cannot be written.
+    ValueError
+        If a name spans several lines.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_labels(pathlib.Path(tmp, "D.npy"), ["a.csv", "b.csv"])
+    ...     pathlib.Path(tmp, "D.labels.txt").read_text()
+    'a.csv\\nb.csv\\n'
+    """
+    names = _label_lines(labels)
+    _write_text(labels_path(path), "".join(name + "\n" for name in names))
 
 
 def labels_path(path: PathLike) -> str:

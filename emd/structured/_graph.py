@@ -48,6 +48,10 @@ class GraphResult:
     n_iter : int
         Simplex pivots (0 for trees).
     status : str
+        ``"optimal"`` (the certificate proves the cost to 1e-9 relative),
+        ``"uncertified"`` or ``"max_iter_reached"``.  Mass that cannot reach its
+        target is refused before solving (``ValueError``), so a graph result is
+        never infeasible.
     """
 
     cost: float
@@ -61,18 +65,20 @@ class GraphResult:
     _proof: Any = field(default=None, repr=False, compare=False)
 
     def certificate(self) -> Certificate:
-        """The proof of :attr:`cost` on the graph's shortest-path metric: conservation at
-        every node through the exact basic flow, the potential's feasibility on every arc
-        with exact-sign arithmetic and the duality gap (trees: the exact cost of their
-        unique flow).  See :class:`emd.Certificate`."""
+        """The proof of :attr:`cost` on the graph's shortest-path metric: feasibility (every
+        connected component's masses balance exactly, so every unit can be delivered),
+        conservation at every node through the exact basic flow, the potential's
+        feasibility on every arc with exact-sign arithmetic and the duality gap (trees:
+        the exact cost of their unique flow).  See :class:`emd.Certificate`."""
         if self._proof is None:
             raise ValueError("this result does not keep its problem; certificate() is unavailable")
         kind, data = self._proof
         if kind == "tree":
             return _tree_certificate(data, self.cost, self.potential)
-        tails, heads, costs, supply, flow, potential, potential_low = data
+        tails, heads, costs, supply, flow, potential, potential_low, components = data
         return certify_flow(
-            tails, heads, costs, supply, flow, (potential, potential_low), self.cost
+            tails, heads, costs, supply, flow, (potential, potential_low), self.cost,
+            components=components,
         )
 
     def __repr__(self) -> str:
@@ -208,7 +214,10 @@ def solve_graph(
     a, b : array_like, shape (n_nodes,)
         Nonnegative masses on the nodes, moved as given: their totals must be
         equal to the precision of the inputs, by the tolerance of "Total
-        masses" in :mod:`emd`.  Or pass ``normalize=True``.
+        masses" in :mod:`emd`.  Or pass ``normalize=True``.  The same rule holds
+        in every connected component, relative to its own mass: totals that agree
+        to it are balanced exactly, and any other difference, however small, is
+        mass that cannot reach its target (a ``ValueError``).
     normalize : bool, default False
         Rescale both to mass 1.
     max_iter : int, optional
@@ -269,24 +278,24 @@ def solve_graph(
         (np.ones(lo.size), (lo, hi)), shape=(n_nodes, n_nodes)
     ).tocsr()
     n_comp, labels = csgraph.connected_components(adjacency, directed=False)
-    a_arr, b_arr = _balance_components(a_arr, b_arr, labels, n_comp)
+    # Each component is its own transport problem: balanced exactly when its totals
+    # agree to rounding; any other net mass, however small, cannot reach its target.
+    balanced_a, balanced_b, stranded = _certify.balance_components(
+        a_arr, b_arr, labels, n_comp, input_eps(a, b))
+    if stranded.size:
+        component = int(stranded[0])
+        members = labels == component
+        node = int(np.flatnonzero(members)[0])
+        net = math.fsum(a_arr[members]) - math.fsum(b_arr[members])
+        where = (f"the graph has {n_comp} connected components and the one containing "
+                 f"node {node}" if n_comp > 1 else "the graph")
+        raise ValueError(
+            f"mass cannot reach its target: {where} has net mass {net!r} (sum of a - b "
+            f"over it, which must be exactly zero once totals equal to rounding are "
+            f"balanced)"
+        )
+    a_arr, b_arr = balanced_a, balanced_b
     supply, supply_low = _certify.difference(a_arr, b_arr)
-    imbalance = 0.0
-    if n_comp > 1:
-        net = np.bincount(labels, supply, minlength=n_comp)
-        # What each component keeps of the rounding in sum(a) - sum(b) stays
-        # undelivered; the global imbalance may hide it by cancelling out.
-        imbalance = float(np.abs(net).sum())
-        tolerance = _STRANDED_RTOL * max(a_arr.sum(), b_arr.sum())
-        stuck = np.flatnonzero(np.abs(net) > tolerance)
-        if stuck.size:
-            component = stuck[0]
-            node = int(np.flatnonzero(labels == component)[0])
-            raise ValueError(
-                f"mass cannot reach its target: the graph has {n_comp} connected components "
-                f"and the one containing node {node} has net mass {net[component]!r} "
-                f"(sum of a - b over it)"
-            )
 
     if n_comp == 1 and lo.size == n_nodes - 1:
         return _solve_tree(adjacency, lo, hi, lengths, a_arr, b_arr)
@@ -300,7 +309,9 @@ def solve_graph(
     heads = np.concatenate([hi, lo, twins, split])
     costs = np.concatenate([lengths, lengths, np.zeros(2 * split.size)])
     supply = np.concatenate([supply, supply_low[split]])
-    solution = _engine.solve_arcs(supply, tails, heads, costs, max_iter, imbalance)
+    # A twin travels with its node: the same component.
+    components = np.concatenate([labels, labels[split]])
+    solution = _engine.solve_arcs(supply, tails, heads, costs, max_iter)
     flow, n_iter, status = solution.flow, solution.n_iter, solution.status
     result = GraphResult(
         cost=cost_if_finished(status, lambda: math.fsum(flow * costs)),
@@ -311,39 +322,12 @@ def solve_graph(
         n_iter=n_iter,
         status=status,
         _proof=("flow", (tails, heads, costs, supply, flow, solution.potentials,
-                         solution.potentials_low)),
+                         solution.potentials_low, components)),
     )
     if status == "optimal" and not result.certificate().optimal():
         result = dataclasses.replace(result, status="uncertified")
     _warn_status(result.status, max_iter)
     return result
-
-
-# Net mass of a connected component, relative to the total, beyond which it is
-# stranded (an error) rather than rounding (balanced exactly).
-_STRANDED_RTOL = 1e-9
-
-
-def _balance_components(
-    a: np.ndarray, b: np.ndarray, labels: np.ndarray, n_comp: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each connected component is its own transport problem: balance its totals
-    exactly (:func:`emd._certify.balance_exactly`), as a transport solve balances
-    the whole problem, so that totals equal only to rounding leave no mass the
-    certificate must count as undelivered."""
-    if n_comp == 1:
-        return _certify.balance_exactly(a, b)
-    # Components off by more than rounding are refused later (mass that
-    # cannot reach its target); only the others are balanced.
-    net = np.abs(np.bincount(labels, a - b, minlength=n_comp))
-    near = np.flatnonzero(net <= _STRANDED_RTOL * max(a.sum(), b.sum()))
-    a, b = a.copy(), b.copy()
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(n_comp + 1))
-    for component in near:
-        nodes = order[bounds[component]:bounds[component + 1]]
-        a[nodes], b[nodes] = _certify.balance_exactly(a[nodes], b[nodes])
-    return a, b
 
 
 def wasserstein_graph(

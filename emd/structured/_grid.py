@@ -36,17 +36,13 @@ from numpy.typing import ArrayLike
 from emd import _certify, _engine
 from emd._arrays import has_tensor, twin
 from emd._core import _line
-from emd._core._network_simplex import (
-    GRID_METRIC_CODES,
-    STATUS_NAMES,
-    GridPlan,
-    GridWorkspace,
-    line_batch,
-)
-from emd._result import COMPILED_RTOL, Certificate, certify_flow
+from emd._core._grid import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
+from emd._core._tree import STATUS_NAMES
+from emd._result import COMPILED_RTOL, Certificate, certify_flow, cost_source
 from emd._status import cost_if_finished
 from emd._status import warn_status as _warn_status
 from emd._validation import (
+    GRID_METRICS,
     as_float_array,
     as_positive_int,
     balance,
@@ -56,10 +52,9 @@ from emd._validation import (
     input_eps,
 )
 from emd.structured._deprecation import DeprecatedResultFloat
+from emd.transport import solve_points_validated
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
-
-GRID_METRICS = ("cityblock", "chebyshev", "euclidean")
 
 #: Largest Euclidean offset size: L = 1024 already bounds the error by 1.2e-6
 #: with ~2.5 million offsets; beyond it use ``exact=True``.
@@ -163,8 +158,8 @@ def euclidean_offsets(L: int) -> tuple[np.ndarray, float]:
     if L > MAX_L:
         raise ValueError(f"L must be at most {MAX_L}, got {L}; exact=True gives the exact distance")
     span = np.arange(-L, L + 1)
-    v, w = np.meshgrid(span, span, indexing="ij")
-    v, w = v.ravel(), w.ravel()
+    v_grid, w_grid = np.meshgrid(span, span, indexing="ij")
+    v, w = v_grid.ravel(), w_grid.ravel()
     keep = np.gcd(v, w) == 1
     offsets = np.stack([v[keep], w[keep]], axis=1)
     angles = np.sort(np.arctan2(offsets[:, 1], offsets[:, 0]))
@@ -181,6 +176,8 @@ def _offsets_for(metric: str, ndim: int, L: int | None) -> tuple[np.ndarray, flo
         return steps[np.any(steps != 0, axis=1)], 0.0
     if ndim == 1:
         return np.array([[1], [-1]], dtype=np.int64), 0.0
+    if L is None:
+        raise ValueError("metric='euclidean' on a 2-D grid needs the offset radius L")
     return euclidean_offsets(L)
 
 
@@ -353,7 +350,7 @@ class _GridGraph:
     def _level(self, all_arcs: bool) -> tuple:
         pad = 3 - len(self.shape)
 
-        def padded(rows: np.ndarray, fill: int) -> np.ndarray:
+        def padded(rows: ArrayLike, fill: int) -> np.ndarray:
             rows = np.asarray(rows, dtype=np.intp).reshape(-1, len(self.shape))
             return np.hstack([np.full((rows.shape[0], pad), fill, dtype=np.intp), rows])
 
@@ -382,7 +379,7 @@ def _solve_on_grid(
 ):
     """Min-cost flow on a grid graph, warm-started from the coarsened grid when large.
 
-    One compiled call (:class:`emd._core._network_simplex.GridWorkspace`, the
+    One compiled call (:class:`emd._core._grid.GridWorkspace`, the
     call that batches make for every pair): large 2-D grids start from the
     spanning tree of the grid coarsened 2x along every axis (recursively),
     refined into a spanning forest.  Graphs with a :attr:`_GridGraph.core` are
@@ -535,7 +532,8 @@ class GridSolver:
         self, left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
         max_iter: int | None = None, rtol: float = COMPILED_RTOL, warm_start: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), and whether
+        """Costs for the supplies ``left[i] - right[j]`` over ``pairs`` (k, 2), each pair's
+        totals first balanced exactly as :func:`solve_grid` balances them, and whether
         each is proven optimal; every value equals the single solve's bit for bit.
 
         2-D and 3-D grids run the whole chunk in one compiled call without the GIL
@@ -554,12 +552,11 @@ class GridSolver:
         pairs = np.ascontiguousarray(pairs, dtype=np.intp).reshape(-1, 2)
         if len(pairs) == 0:
             return np.zeros(0), np.zeros(0, dtype=bool)
-        # Only the histograms of these pairs: a chunk's glue stays O(chunk), not O(batch).
-        mass = max(float(left[pairs[:, 0]].sum(axis=1).max()),
-                   float(right[pairs[:, 1]].sum(axis=1).max()))
+        # Only the histograms of these pairs, each pair's totals balanced exactly as
+        # solve_grid balances them: a chunk's glue stays O(chunk), not O(batch).
+        left, right, pairs = _balanced_pairs(left, right, pairs)
+        mass = max(float(left.sum(axis=1).max()), float(right.sum(axis=1).max()))
         self._check_scale(mass)
-        left = np.ascontiguousarray(left, dtype=np.float64)
-        right = np.ascontiguousarray(right, dtype=np.float64)
         if graph is None:
             values, codes = line_batch(left, right, pairs, self.spacing, rtol)
         else:
@@ -568,16 +565,30 @@ class GridSolver:
         optimal = codes == 1
         for k in np.flatnonzero(~optimal & ~np.isnan(values)):
             i, j = pairs[k]
-            result = self(left[i] - right[j], max_iter)
+            result = self.solve_pair(left[i], right[j], max_iter)
             values[k] = result.cost
             optimal[k] = result.status == "optimal"
         return values, optimal
+
+    def solve_pair(
+        self, a: np.ndarray, b: np.ndarray, max_iter: int | None = None,
+        return_flows: bool = False,
+    ) -> GridResult:
+        """The single solve of two validated histograms (flat, float64, totals equal to
+        rounding): the totals balanced exactly first (:func:`emd._certify.balance_exactly`:
+        every bin reaches every other, so the problem is feasible exactly when they are
+        equal), then :meth:`__call__` on ``a - b`` with what its rounding dropped."""
+        a, b = _certify.balance_exactly(a, b)
+        supply, supply_low = _certify.difference(a, b)
+        return self(supply, max_iter, return_flows, supply_low=supply_low)
 
     def __call__(
         self, supply: np.ndarray, max_iter: int | None = None, return_flows: bool = False,
         supply_low: np.ndarray | None = None,
     ) -> GridResult:
-        """Solve for ``supply = A - B`` (validated, balanced, of the solver's shape);
+        """Solve for ``supply = A - B`` (validated, of the solver's shape, with totals
+        balanced exactly: :func:`emd._certify.balance_exactly`; a supply whose exact
+        sum is not zero admits no flow, and its certificate proves nothing);
         ``supply_low``, what rounding dropped from ``A - B``, makes the certificate a
         proof about ``A - B`` itself."""
         graph = self.graph
@@ -604,6 +615,36 @@ class GridSolver:
                               low)),
         )
         return _judged(result)
+
+
+def _balanced_pairs(
+    left: np.ndarray, right: np.ndarray, pairs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The histograms a chunk of pairs uses, with each pair's totals balanced exactly
+    (:func:`emd._certify.balance_exactly`, as :func:`solve_grid` does), and the pairs
+    indexed into them.  A histogram that balancing leaves alone keeps one row for
+    all its pairs (so consecutive pairs with one left index still share it)."""
+    rows: dict[tuple[str, int], int] = {}
+    stacks: dict[str, list[np.ndarray]] = {"left": [], "right": []}
+
+    def row(side: str, index: int, values: np.ndarray, original: np.ndarray) -> int:
+        if values is not original and not np.array_equal(values, original):
+            stacks[side].append(values)  # balanced for this pair alone
+            return len(stacks[side]) - 1
+        key = (side, index)
+        if key not in rows:
+            stacks[side].append(original)
+            rows[key] = len(stacks[side]) - 1
+        return rows[key]
+
+    local = np.empty_like(pairs)
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a = np.asarray(left[i], dtype=np.float64)
+        b = np.asarray(right[j], dtype=np.float64)
+        balanced_a, balanced_b = _certify.balance_exactly(a, b)
+        local[k] = row("left", i, balanced_a, a), row("right", j, balanced_b, b)
+    return (np.ascontiguousarray(np.stack(stacks["left"])),
+            np.ascontiguousarray(np.stack(stacks["right"])), local)
 
 
 def _as_grid(value: Any, name: str) -> np.ndarray:
@@ -759,8 +800,7 @@ def solve_grid(
             _warn_status(result.status, max_iter)
             return result
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
-    supply, supply_low = _certify.difference(a_flat, b_flat)
-    result = solver(supply, max_iter, return_flows, supply_low=supply_low)
+    result = solver.solve_pair(a_flat, b_flat, max_iter, return_flows)
     _warn_status(result.status, max_iter)
     return result
 
@@ -824,15 +864,13 @@ def wasserstein_grid(
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:
-    from emd.transport import solve_points_validated
-
     coords = spacing * np.stack(
         np.unravel_index(np.arange(a.size), shape), axis=1
     ).astype(np.float64)
     result = solve_points_validated(coords, coords, a, b, "euclidean", 2.0, max_iter)
     # The Whitney extension f(z) = max_i u_i - d(z, x_i) = -min_i (d(z, x_i) - u_i)
     # is 1-Lipschitz and has the same dual value as (u, v).
-    potential = -result._costs.c_transform(coords, coords, result.u)
+    potential = -cost_source(result).c_transform(coords, coords, result.u)
     flows = None
     if return_flows:
         plan = result.plan
@@ -883,7 +921,7 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
         flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
         costs = np.full(tails.size, spacing)
         return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost,
-                            supply_low=supply_low)
+                            supply_low=supply_low, components=np.zeros(n, dtype=np.intp))
     graph, supply, y_low, (tails, heads, flow), supply_low = data
     lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
     potential = y.reshape(graph.shape)
@@ -904,8 +942,9 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
             wi, wj = int(index[src].flat[k]), int(index[dst].flat[k])
     coords = np.stack(np.unravel_index(np.arange(y.size), graph.shape), axis=1)
     arc_lengths = _metric_lengths(coords[heads] - coords[tails], result.metric, graph.spacing)
+    # A grid is connected and every offset has its reverse: one component.
     return certify_flow(
         tails, heads, arc_lengths, supply, flow, (y, y_low), result.cost,
         violation=(worst, wi, wj), max_cost=float(lengths.max(initial=0.0)),
-        supply_low=supply_low,
+        supply_low=supply_low, components=np.zeros(y.size, dtype=np.intp),
     )

@@ -28,7 +28,7 @@ from emd._certify import UNIT_ROUNDOFF, exact_dot, round_up
 from emd._core._line import line_cost
 from emd._result import Certificate
 
-from .._validation import _first_bad, as_float_array, as_weights
+from .._validation import as_float_array, as_weights, check_finite
 
 __all__ = ["OneDimResult", "solve_1d", "wasserstein_1d"]
 
@@ -37,10 +37,7 @@ def _as_values(value: Any, name: str) -> np.ndarray:
     x = as_float_array(value, name, 1)
     if x.size == 0:
         raise ValueError(f"{name} is empty: a distribution needs at least one point")
-    finite = np.isfinite(x)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"{name} has a non-finite value {x[bad]} at index {bad}")
+    check_finite(x, name, "value")
     return x
 
 

@@ -21,7 +21,16 @@ from numpy.typing import ArrayLike
 
 from .. import _certify
 from .._result import Certificate
-from .._validation import _first_bad, as_float_array, as_weights, balance, check_scale, input_eps
+from .._validation import (
+    as_float_array,
+    as_weights,
+    balance,
+    check_finite,
+    check_nonnegative,
+    check_scale,
+    first_bad,
+    input_eps,
+)
 
 __all__ = ["TreeResult", "solve_tree", "wasserstein_tree"]
 
@@ -40,11 +49,11 @@ def _as_parents(parents: Any) -> tuple[np.ndarray, int]:
         raise ValueError("parents is empty: a tree needs at least one node")
     integral = np.isfinite(p) & (p == np.round(p))
     if not integral.all():
-        bad = _first_bad(~integral)
+        bad = first_bad(~integral)
         raise ValueError(f"parents must hold integer node indices, got {p[bad]} at index {bad}")
     out = (p < -1) | (p >= n)
     if out.any():
-        bad = _first_bad(out)
+        bad = first_bad(out)
         raise ValueError(
             f"parents[{bad}] = {int(p[bad])} is out of range: parents must lie in "
             f"0..{n - 1}, or be -1 for the root"
@@ -60,7 +69,7 @@ def _as_parents(parents: Any) -> tuple[np.ndarray, int]:
         )
     loops = par == np.arange(n)
     if loops.any():
-        bad = _first_bad(loops)
+        bad = first_bad(loops)
         raise ValueError(f"parents[{bad}] = {bad} is a self-loop")
     return par, int(roots[0])
 
@@ -73,14 +82,8 @@ def _as_lengths(edge_lengths: Any, n: int, root: int) -> np.ndarray:
     # Copy: the root entry is overwritten and the input may be the caller's array.
     lengths = lengths.copy()
     lengths[root] = 0.0
-    finite = np.isfinite(lengths)
-    if not finite.all():
-        bad = _first_bad(~finite)
-        raise ValueError(f"edge_lengths has a non-finite length {lengths[bad]} at node {bad}")
-    negative = lengths < 0
-    if negative.any():
-        bad = _first_bad(negative)
-        raise ValueError(f"edge_lengths has a negative length {lengths[bad]} at node {bad}")
+    check_finite(lengths, "edge_lengths", "length", "node")
+    check_nonnegative(lengths, "edge_lengths", "length", "node")
     return lengths
 
 
@@ -118,7 +121,7 @@ def _subtree_sums(parents: np.ndarray, root: int, values: np.ndarray) -> np.ndar
         acc[n] = 0.0
         jump = jump[jump]
     # After >= n steps every unfinished pointer sits on the cycle itself.
-    on_cycle = int(jump[_first_bad(pending)])
+    on_cycle = int(jump[first_bad(pending)])
     raise ValueError(
         f"parents contains a cycle through node {on_cycle}: "
         "following parents from some node never reaches the root"
@@ -182,15 +185,14 @@ def _tree_cost(proof: tuple) -> tuple[float, float]:
 
 def _tree_certificate(proof: tuple, cost: float, potential: np.ndarray) -> Certificate:
     """On a tree the feasible flow is unique, so its exact cost is the optimum: the bound
-    is the rounding of the reported cost and of the flow, plus any supply the tree could
-    not route times the tree's diameter (zero for balanced masses)."""
+    is the rounding of the reported cost and of the flow.  The flow exists when the
+    masses balance exactly (after the exact balancing of totals equal to rounding);
+    otherwise nothing is proven and the bound is inf."""
     _, _, edge_lengths, basic, mass = proof
     exact, err = _tree_cost(proof)
-    diameter = float(edge_lengths.sum())
     bound = _certify.round_up(
         abs(cost - exact) + err + basic.error * float(edge_lengths.max(initial=0.0))
-        + basic.unrouted * diameter
-    )
+    ) if basic.unrouted == 0.0 else math.inf
     return Certificate(
         cost=float(cost),
         dual_value=math.nan,  # not used: the proof is the uniqueness of the tree flow

@@ -24,12 +24,13 @@ import atheris
 # Fuzz the checkout's in-place build (python setup.py build_ext --inplace) when it has
 # one, else the installed package.
 _ROOT = Path(__file__).resolve().parents[2]
-if list(_ROOT.glob("emd/_core/_network_simplex*.so")):
+if list(_ROOT.glob("emd/_core/_tree*.so")):
     sys.path.insert(0, str(_ROOT))
 
 with atheris.instrument_imports(include=["emd"]):
     import numpy as np
-    from emd._core._network_simplex import GridWorkspace, SpanningTree
+    from emd._core._grid import GridWorkspace
+    from emd._core._tree import SpanningTree
 
     import emd
     from emd._core import _costs

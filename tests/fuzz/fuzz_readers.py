@@ -28,7 +28,7 @@ import atheris
 # Fuzz the checkout's in-place build (python setup.py build_ext --inplace) when it has
 # one, else the installed package.
 _ROOT = Path(__file__).resolve().parents[2]
-if list(_ROOT.glob("emd/_core/_network_simplex*.so")):
+if list(_ROOT.glob("emd/_core/_tree*.so")):
     sys.path.insert(0, str(_ROOT))
 
 with atheris.instrument_imports(include=["emd"]):

@@ -1,22 +1,47 @@
-# Included at the end of _network_simplex.pyx: the grid driver runs on the module's own
-# Tree, simplex and exact arithmetic, so a grid solve, a batch of grid pairs and the arc
-# solver share one tree implementation.
-# Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
-#
-# A grid problem is solved level by level (``emd.structured._grid`` describes the
-# levels): the supply is coarsened 2x along every axis and solved first; its
-# spanning tree is refined into a spanning forest of the fine grid (each coarse
-# tree edge becomes an edge between facing bins of the two blocks, each
-# block a small tree of axis steps) and the fine simplex starts from it.  On a
-# Euclidean graph with long offsets the simplex starts on the short ones (the
-# core) and, whenever it stops optimal, the other offsets are priced against
-# its potentials and the violated arcs appended (column generation), until a
-# pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
-# pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
-# equals the single solve's bit for bit.
+# cython: language_level=3
+"""Transshipment on grid graphs, coarse-to-fine, in one compiled call without the GIL.
 
-from libc.stdlib cimport calloc
+A grid problem is solved level by level (``emd.structured._grid`` describes the
+levels): the supply is coarsened 2x along every axis and solved first; its
+spanning tree is refined into a spanning forest of the fine grid (each coarse
+tree edge becomes an edge between facing bins of the two blocks, each
+block a small tree of axis steps) and the fine simplex starts from it.  On a
+Euclidean graph with long offsets the simplex starts on the short ones (the
+core) and, whenever it stops optimal, the other offsets are priced against
+its potentials and the violated arcs appended (column generation), until a
+pass finds none.  Everything runs on one :class:`GridWorkspace`, reused from
+pair to pair, so a batch of grid pairs is one GIL-free loop whose every value
+equals the single solve's bit for bit.
+
+Every level runs the simplex of :mod:`emd._core._tree` (one call per level), so a
+grid solve, a batch of grid pairs and the arc solver share one tree implementation;
+a batch's per-pair check is :func:`emd._core._certify.certify_tree`.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport INFINITY, fabs, fma, sqrt
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
+
+from emd._core._certify cimport certify_tree
+from emd._core._exact cimport exact_reduced_cost, filter_band, unit_roundoff
+from emd._core._grow cimport grow, grow_arc_list
+from emd._core._line cimport line_cost_sorted
+from emd._core._pair cimport check_pairs
+from emd._core._pricing_kernels cimport fast_test
+from emd._core._starts cimport forest_order
+from emd._core._tree cimport (
+    OPTIMAL, UNBOUNDED, SpanningTree, Tree, block_size_for, check_arcs, init_star,
+    run_simplex, start_forest, subtree_flows, tree_cost,
+)
+
+cnp.import_array()
+
+# A level's outcome beyond the simplex status codes.
+cdef enum:
+    GRID_NO_MEMORY = -1
 
 cdef enum:
     GRID_MAX_LEVELS = 32
@@ -159,40 +184,6 @@ cdef inline Py_ssize_t core_arc(
     return L.core_start[q] + position
 
 
-cdef bint forest_preorder(GridWork* G, Py_ssize_t n) noexcept nogil:
-    """A depth-first preorder of the forest ``G.parent`` (roots: -1), children in
-    increasing order, into ``G.preorder``."""
-    cdef Py_ssize_t v, k, p, top, slot, w
-    # Children lists by parent (the forest roots under a virtual node n), then the
-    # preorder by an explicit stack.
-    for v in range(n + 3):
-        G.child_start[v] = 0
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_start[p + 2] += 1
-    for v in range(2, n + 2):
-        G.child_start[v] += G.child_start[v - 1]
-    for v in range(n):
-        p = G.parent[v] if G.parent[v] >= 0 else n
-        G.child_list[G.child_start[p + 1]] = v
-        G.child_start[p + 1] += 1
-    # child_start[p]..child_start[p + 1] now lists the children of p.
-    top = 0
-    slot = 0
-    for k in range(G.child_start[n + 1] - 1, G.child_start[n] - 1, -1):
-        G.stack[top] = G.child_list[k]
-        top += 1
-    while top > 0:
-        top -= 1
-        w = G.stack[top]
-        G.preorder[slot] = w
-        slot += 1
-        for k in range(G.child_start[w + 1] - 1, G.child_start[w] - 1, -1):
-            G.stack[top] = G.child_list[k]
-            top += 1
-    return slot == n
-
-
 #: Coarse trees whose mean path length between two nodes exceeds this many times
 #: the mean side of the coarse grid are refined with alternating crossings (see
 #: :func:`refine_forest`).  Measured on the levels of 512 x 512 city-block solves:
@@ -306,76 +297,17 @@ cdef bint refine_forest(GridWork* G, Py_ssize_t level) noexcept nogil:
         G.down_arc[v] = core_arc(L, pc, step)
         if G.up_arc[v] < 0 or G.down_arc[v] < 0:
             return False
-    return forest_preorder(G, n)
-
-
-cdef void start_forest(
-    Tree* T, const double* supply, double* below, const Py_ssize_t* preorder,
-    const Py_ssize_t* tree_parent, const Py_ssize_t* up_arc, const Py_ssize_t* down_arc,
-    const double* costs,
-) noexcept nogil:
-    """Replace the tree by a spanning forest of real arcs hung from the root (see
-    :meth:`SpanningTree.start_from_forest`, which checks the forest and calls this)."""
-    cdef Py_ssize_t n = T.n_nodes, root = T.root, k, v, p
-    T.exact = False
-    if n == 0:
-        return
-    for k in range(n):
-        below[k] = supply[k]
-    for k in range(n + 1):
-        T.subtree_size[k] = 1
-    for k in range(n - 1, -1, -1):
-        v = preorder[k]
-        p = tree_parent[v]
-        if p >= 0:
-            below[p] += below[v]
-            T.subtree_size[p] += T.subtree_size[v]
-    T.subtree_size[root] = n + 1
-    T.thread[root] = preorder[0]
-    T.rev_thread[preorder[0]] = root
-    for k in range(n - 1):
-        T.thread[preorder[k]] = preorder[k + 1]
-        T.rev_thread[preorder[k + 1]] = preorder[k]
-    T.thread[preorder[n - 1]] = root
-    T.rev_thread[root] = preorder[n - 1]
-    T.subtree_last[root] = preorder[n - 1]
-    for k in range(n):
-        v = preorder[k]
-        T.subtree_last[v] = preorder[k + T.subtree_size[v] - 1]
-        p = tree_parent[v]
-        T.toward_parent[v] = below[v] >= 0
-        T.flow[v] = below[v] if below[v] >= 0 else -below[v]
-        if p < 0:
-            T.parent[v] = root
-            T.arc_index[v] = -1
-            T.arc_cost[v] = T.artificial_cost
-        else:
-            T.parent[v] = p
-            T.arc_index[v] = up_arc[v] if T.toward_parent[v] else down_arc[v]
-            T.arc_cost[v] = costs[T.arc_index[v]]
-    refresh_potentials(T)
-
-
-cdef bint grid_grow_arcs(GridWork* G, Py_ssize_t n) noexcept nogil:
-    if n <= G.arc_cap:
-        return True
-    n = n + n // 2
-    if not (_grow(<void**> &G.tails, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.heads, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.costs, <size_t> n * sizeof(double))):
-        return False
-    G.arc_cap = n
-    return True
+    return forest_order(n, G.parent, G.child_start, G.child_list, G.stack, G.preorder)
 
 
 cdef bint grid_grow_found(GridWork* G, Py_ssize_t n) noexcept nogil:
     if n <= G.found_cap:
         return True
     n = n + n // 2 + 64
-    if not (_grow(<void**> &G.found_tails, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.found_heads, <size_t> n * sizeof(Py_ssize_t))
-            and _grow(<void**> &G.found_costs, <size_t> n * sizeof(double))
-            and _grow(<void**> &G.found_order, <size_t> n * sizeof(Py_ssize_t))):
+    if not (grow(<void**> &G.found_tails, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.found_heads, <size_t> n * sizeof(Py_ssize_t))
+            and grow(<void**> &G.found_costs, <size_t> n * sizeof(double))
+            and grow(<void**> &G.found_order, <size_t> n * sizeof(Py_ssize_t))):
         return False
     G.found_cap = n
     return True
@@ -386,7 +318,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
     out under the tree's potentials; returns how many (-1: out of memory).
 
     The test is the kernel's fast one: reduced cost ``c + pi[tail] - pi[head]``
-    below ``-PRICING_RTOL * (|c| + |pi[tail]| + |pi[head]|)``, after the cheap
+    below ``-EMD_PRICING_RTOL * (|c| + |pi[tail]| + |pi[head]|)``, after the cheap
     filter ``pi[head] - pi[tail] > c``.  Arcs already listed are the kernel's to
     price, so none is added twice.  New arcs go in sorted by tail (offsets in
     order within a tail), so that the short pricing block still walks the grid
@@ -417,7 +349,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
                     pt = T.pi[tail]
                     ph = T.pi[head]
                     if (ph - pt > length
-                            and fast_test(length, pt, ph, length + pt - ph, _PRICING_RTOL, 0.0)
+                            and fast_test(length, pt, ph, length + pt - ph, 0.0)
                             and (flags == NULL or not flags[local])):
                         if flags == NULL:
                             if G.listed[k] == NULL:
@@ -439,7 +371,7 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
                     local += 1
     if count == 0:
         return 0
-    if not grid_grow_arcs(G, G.n_arcs + count):
+    if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, G.n_arcs + count):
         return -1
     # A stable counting sort by tail.
     for k in range(n + 1):
@@ -465,7 +397,7 @@ cdef int grid_solve_level(
     GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t* n_iter_all,
 ) noexcept nogil:
     """Solve the supply in ``G.supplies[level]``; returns the simplex status of this level
-    (PAIR_NO_MEMORY when memory ran out).  ``max_iter`` < 0 means the default budget
+    (GRID_NO_MEMORY when memory ran out).  ``max_iter`` < 0 means the default budget
     per level; otherwise it bounds the pivots of this level and the coarser ones together."""
     cdef GridLevel* L = &G.levels[level]
     cdef Tree* T = G.trees[level]
@@ -477,7 +409,7 @@ cdef int grid_solve_level(
         grid_coarsen(L, &G.levels[level + 1], supply, G.supplies[level + 1])
         # The coarse level's status does not matter: its tree is only a start.
         status = grid_solve_level(G, level + 1, max_iter, &coarse_iter)
-        if status == PAIR_NO_MEMORY:
+        if status == GRID_NO_MEMORY:
             return status
         if not refine_forest(G, level):
             return UNBOUNDED  # cannot happen on the graphs built here
@@ -511,7 +443,7 @@ cdef int grid_solve_from_tree(GridWork* G, Py_ssize_t max_iter, Py_ssize_t* n_it
         G.down_arc[v] = core_arc(L, pc, step)
         if G.up_arc[v] >= 0 and G.down_arc[v] >= 0:
             G.parent[v] = p
-    if not forest_preorder(G, n):
+    if not forest_order(n, G.parent, G.child_start, G.child_list, G.stack, G.preorder):
         return UNBOUNDED  # cannot happen: the kept edges form a forest
     start_forest(T, G.supplies[0], G.below, G.preorder, G.parent, G.up_arc, G.down_arc,
                  L.costs)
@@ -540,8 +472,8 @@ cdef int grid_pivot(
     else:
         budget = max_iter - coarse_iter if max_iter > coarse_iter else 0
     if L.n_extra and not keep_arcs:
-        if not grid_grow_arcs(G, L.n_core_arcs):
-            return PAIR_NO_MEMORY
+        if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, L.n_core_arcs):
+            return GRID_NO_MEMORY
         if L.n_core_arcs:
             memcpy(G.tails, L.tails, L.n_core_arcs * sizeof(Py_ssize_t))
             memcpy(G.heads, L.heads, L.n_core_arcs * sizeof(Py_ssize_t))
@@ -556,12 +488,13 @@ cdef int grid_pivot(
         block = L.block if L.block > 0 else block_size_for(n_arcs)
         if cursor >= n_arcs:
             cursor = 0
-        status = run_simplex(T, tails, heads, costs, n_arcs, block, budget, &n_iter, &cursor)
+        status = run_simplex(T, tails, heads, costs, n_arcs, block, budget, &n_iter, &cursor, 0,
+                             NULL)
         if status != OPTIMAL or L.n_extra == 0:
             break
         found = price_extra_offsets(G, T)
         if found < 0:
-            return PAIR_NO_MEMORY
+            return GRID_NO_MEMORY
         if found == 0:
             break
     G.level_iter[level] = n_iter
@@ -610,112 +543,6 @@ cdef double grid_worst_reduced_cost(GridLevel* L, Tree* T, double* max_length) n
                         worst = rc
                     tail += 1
     return worst
-
-
-cdef bint certify_tree(
-    Tree* T, const double* supply, const double* arc_length, double* rest, double* rest_err,
-    double cost, double worst, double max_cost, double path_arcs, double rtol,
-) noexcept nogil:
-    """Whether the tree's cost is proven within ``rtol`` relative of the exact optimum of
-    its transshipment: the arithmetic of ``emd._result._certify_arcs`` on the tree.
-
-    ``worst`` is a rigorous lower bound on every arc's reduced cost, ``arc_length``
-    the cost of each node's tree arc, ``max_cost`` a bound on every arc's cost and
-    ``path_arcs`` on the arcs of a path (1 for transport, bins - 1 on a grid).
-    Exact terms are summed in ``hi + lo``, rounded ones bounded by u of their size,
-    ``lo``'s own rounding by ``1.01 N u`` of its terms' magnitudes:
-
-    * ``cost - OPT <= cost - D + violation * path_arcs * mass`` (weak duality on an
-      acyclic optimal flow, ``D = sum_v supply_v (pi_v + pi_low_v)`` negated);
-    * ``OPT - cost <= cost(basic flow) - cost + repair``, the basic flow being the
-      tree's exact subtree sums (double-double with an a-posteriori bound), the
-      repair routing what it leaves unrouted or sends against an arc at
-      ``path_arcs * max_cost`` per unit.
-
-    False (inconclusive: the caller then builds the full certificate) unless both
-    are at most ``rtol * |cost|``; a zero or tiny cost is always left to it.
-    """
-    cdef Py_ssize_t n_nodes = T.n_nodes, v, p, n_terms = 3 * n_nodes + 3
-    cdef double u = unit_roundoff(), gamma2 = 2.0000001 * 1.1102230246251565e-16
-    cdef double s, prod, e, q, hi, lo, lo_abs, extra, g, above, below, longest
-    cdef double mass = 0.0, t, add_err, sign, value_hi, value_lo, c, error = 0.0
-    cdef double unrouted = 0.0, negative = 0.0, negative_cost = 0.0, flow_low, repair
-    cdef double* rest_low = T.scratch_low
-    if not (fabs(cost) > 1e-250 and fabs(cost) < INFINITY):
-        return False
-    # Upper side: cost - D.
-    hi = cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        s = supply[v]
-        if s > 0.0:
-            mass += s
-        prod = s * T.pi[v]
-        e = fma(s, T.pi[v], -prod)
-        q = s * T.pi_low[v]
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    above = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs))
-    mass *= 1.0 + (n_nodes + 4) * u
-    if worst < 0.0:
-        above += -worst * mass * path_arcs * (1.0 + 8.0 * u)
-    if not above <= rtol * fabs(cost):
-        return False
-    # Lower side: the exact flow of the tree, by subtree sums in double-double.
-    for v in range(n_nodes):
-        rest[v] = supply[v]
-        rest_low[v] = 0.0
-        rest_err[v] = 0.0
-    v = T.rev_thread[T.root]
-    while v != T.root:
-        p = T.parent[v]
-        if p != T.root:
-            s = two_sum(rest[p], rest[v], &t)
-            add_err = fabs(t) + fabs(rest_low[p]) + fabs(rest_low[v])
-            t = t + (rest_low[p] + rest_low[v])
-            rest[p] = fast_two_sum(s, t, &rest_low[p]) if fabs(s) >= fabs(t) else two_sum(
-                s, t, &rest_low[p])
-            rest_err[p] += rest_err[v] + gamma2 * add_err
-        v = T.rev_thread[v]
-    hi = -cost
-    lo = 0.0
-    lo_abs = 0.0
-    extra = 0.0
-    for v in range(n_nodes):
-        if T.parent[v] == T.root:
-            # What the real arcs leave in this tree: unrouted mass.
-            unrouted += fabs(rest[v]) + fabs(rest_low[v]) + rest_err[v]
-            continue
-        sign = 1.0 if T.toward_parent[v] else -1.0
-        value_hi = sign * rest[v]
-        value_lo = sign * rest_low[v]
-        c = arc_length[v]
-        error += rest_err[v]
-        if value_hi + value_lo - rest_err[v] < 0.0 or value_hi < 0.0:
-            # Possibly against the arc: counted as in _certify_arcs.
-            flow_low = fabs(value_hi) + fabs(value_lo) + rest_err[v]
-            negative += flow_low
-            negative_cost += flow_low * fabs(c)
-        prod = value_hi * c
-        e = fma(value_hi, c, -prod)
-        q = value_lo * c
-        sum_term(prod, &hi, &lo, &lo_abs)
-        lo += e + q
-        lo_abs += fabs(e) + fabs(q)
-        extra += fabs(q)
-    g = hi + lo
-    longest = path_arcs * max_cost  # its rounding is inside the factor below
-    repair = (error * max_cost + 2.0 * negative_cost
-              + (unrouted + 2.0 * negative) * longest) * (1.0 + 16.0 * u)
-    below = g + (1.01 * n_terms * u * lo_abs + u * extra + n_terms * 1e-300
-                 + 8.0 * u * (fabs(g) + fabs(cost) + lo_abs)) + repair
-    return below <= rtol * fabs(cost)
 
 
 cdef bint certify_grid(GridWork* G, double cost, double rtol) noexcept nogil:
@@ -808,7 +635,7 @@ cdef class GridPlan:
             t_arr = keep(tails, np.intp)
             h_arr = keep(heads, np.intp)
             c_arr = keep(costs, np.float64)
-            _check_arcs(t_arr, h_arr, c_arr.shape[0], L.n_bins)
+            check_arcs(t_arr, h_arr, c_arr.shape[0], L.n_bins)
             L.n_core_arcs = t_arr.shape[0]
             L.tails = <Py_ssize_t*> cnp.PyArray_DATA(t_arr)
             L.heads = <Py_ssize_t*> cnp.PyArray_DATA(h_arr)
@@ -896,7 +723,7 @@ cdef class GridWorkspace:
         tree._supply[:] = supply
         with nogil:
             status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
-        if status == PAIR_NO_MEMORY:
+        if status == GRID_NO_MEMORY:
             raise MemoryError("out of memory in the grid solver")
         tree.n_iter = self.G.level_iter[0]
         tree.cursor = 0
@@ -947,7 +774,7 @@ cdef class GridWorkspace:
         cdef bint failed = False
         if left.shape[1] != n or right.shape[1] != n:
             raise ValueError(f"histograms must have {n} bins")
-        _check_pairs(pairs, left.shape[0], right.shape[0])
+        check_pairs(pairs, left.shape[0], right.shape[0])
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
@@ -962,7 +789,7 @@ cdef class GridWorkspace:
                     status = grid_solve_from_tree(&self.G, max_iter, &n_iter)
                 else:
                     status = grid_solve_level(&self.G, 0, max_iter, &n_iter)
-                if status == PAIR_NO_MEMORY:
+                if status == GRID_NO_MEMORY:
                     failed = True
                     break
                 if status != OPTIMAL:
@@ -974,8 +801,6 @@ cdef class GridWorkspace:
             raise MemoryError("out of memory in the grid solver")
         return values, codes
 
-
-from emd._core._line cimport line_cost_sorted
 
 
 cdef double line_worst_reduced_cost(Tree* T, Py_ssize_t n, double spacing) noexcept nogil:
@@ -1051,7 +876,7 @@ def line_batch(
     cdef Py_ssize_t n = left.shape[1], k, v, n_pairs = pairs.shape[0]
     if right.shape[1] != n:
         raise ValueError(f"histograms must have {n} bins")
-    _check_pairs(pairs, left.shape[0], right.shape[0])
+    check_pairs(pairs, left.shape[0], right.shape[0])
     values = np.full(n_pairs, np.nan)
     codes = np.zeros(n_pairs, dtype=np.int8)
     if n_pairs == 0 or n == 0:

@@ -1,0 +1,802 @@
+# cython: language_level=3
+"""Bipartite transport, one pair per compiled call.
+
+The whole column-generation solve of a transport problem -- candidates,
+simplex, exact pricing passes, cost and, for batches, a compiled check of
+the certificate -- runs here without the GIL on a workspace that is
+allocated once and reused.  ``emd._engine.solve_bipartite`` (single solves)
+and ``emd.batch`` (pairwise matrices) both call it, so a pair solved in a
+batch is the single solve, bit for bit (batches hand larger point pairs,
+whose single solve starts from k-d tree candidates, to the single solve).
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport INFINITY, NAN, fabs, pow, sqrt
+from libc.stdint cimport int64_t, uint64_t
+from libc.stdlib cimport free, qsort
+from libc.string cimport memcpy, memset
+
+from emd._core._certify cimport balance_pair, certify_tree, free_balance
+from emd._core._grow cimport grow, grow_arc_list
+from emd._core._metric cimport EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
+from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
+from emd._core._starts cimport staircase_keys, start_from_plan
+from emd._core._tree cimport (
+    OPTIMAL, block_size_for, init_star, run_simplex, subtree_flows, tree_cost,
+)
+
+cnp.import_array()
+
+
+# Outcomes of a pair beyond the simplex status codes.
+cdef enum:
+    PAIR_NO_MEMORY = -1
+    PAIR_SCALE = -2
+
+# Size limits of the pair solve, set once at import by emd._planner (set_limits),
+# which holds each one with the measurement that set it: point pairs with at most
+# DENSE_MAX cells (all rows x all columns) get their costs computed once into a
+# matrix; dense sources with at most ALL_CELLS cells pivot over all their arcs;
+# problems with at most SMALL_CELLS cells start from SMALL_K candidates per line.
+cdef Py_ssize_t DENSE_MAX = 0
+cdef Py_ssize_t ALL_CELLS = 0
+cdef Py_ssize_t SMALL_CELLS = 0
+
+
+def set_limits(Py_ssize_t matrix_cells, Py_ssize_t all_arcs_cells, Py_ssize_t small_cells):
+    """Set the pair solve's size limits (emd._planner does, at import); returns the old ones."""
+    global DENSE_MAX, ALL_CELLS, SMALL_CELLS
+    old = DENSE_MAX, ALL_CELLS, SMALL_CELLS
+    DENSE_MAX, ALL_CELLS, SMALL_CELLS = matrix_cells, all_arcs_cells, small_cells
+    return old
+
+
+def _set_all_arcs_cells(Py_ssize_t cells):
+    """Set the cap on cells for pivoting over all arcs; returns the old one (tests)."""
+    global ALL_CELLS
+    old = ALL_CELLS
+    ALL_CELLS = cells
+    return old
+
+
+def _set_matrix_cells(Py_ssize_t cells):
+    """Set the cap on cells for the cost matrix of point pairs; returns the old one
+    (for tests, which compare both paths)."""
+    global DENSE_MAX
+    old = DENSE_MAX
+    DENSE_MAX = cells
+    return old
+
+
+cdef struct PairOutcome:
+    int status                  # simplex status, PAIR_NO_MEMORY or PAIR_SCALE
+    bint clean                  # ended on a full pricing pass that found nothing
+    double worst                # that pass's rigorous lower bound on every reduced cost
+    double max_abs              # largest |cost| used for the artificial arcs
+    double cost
+    Py_ssize_t n_iter
+    Py_ssize_t n_scans          # full pricing passes
+    Py_ssize_t n_rows           # rows and columns with mass
+    Py_ssize_t n_cols
+
+
+cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    """The cost between row ``i`` and column ``j`` (original indices)."""
+    if S.kind == SOURCE_DENSE:
+        return S.matrix[i * S.stride + j]
+    return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
+
+
+cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
+    """Room for ``n`` nodes (root included) in every per-node array."""
+    cdef size_t sz = <size_t> n, ok = 1
+    if n <= W.node_cap:
+        return True
+    n = n + n // 2
+    sz = <size_t> n
+    ok = (grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.toward_parent, sz * sizeof(char))
+          and grow(<void**> &W.T.flow, sz * sizeof(double))
+          and grow(<void**> &W.T.arc_cost, sz * sizeof(double))
+          and grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.pi, sz * sizeof(double))
+          and grow(<void**> &W.T.pi_low, sz * sizeof(double))
+          and grow(<void**> &W.T.scratch_low, sz * sizeof(double))
+          and grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.supply, sz * sizeof(double))
+          and grow(<void**> &W.flows, sz * sizeof(double))
+          and grow(<void**> &W.sum_err, sz * sizeof(double))
+          and grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
+          and grow(<void**> &W.col_cut, sz * sizeof(double))
+          and grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
+    if ok:
+        W.node_cap = n
+    return ok
+
+
+cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
+    if n <= W.key_cap:
+        return True
+    n = n + n // 2
+    if not (grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
+            and grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
+        return False
+    W.key_cap = n
+    return True
+
+
+cdef bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
+    if n <= W.line_cap:
+        return True
+    n = n + n // 2
+    if not (grow(<void**> &W.line_val, <size_t> n * sizeof(double))
+            and grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
+        return False
+    W.line_cap = n
+    return True
+
+
+cdef void free_workspace(Workspace* W) noexcept nogil:
+    free(W.T.parent); free(W.T.thread); free(W.T.rev_thread); free(W.T.subtree_size)
+    free(W.T.subtree_last); free(W.T.toward_parent); free(W.T.flow); free(W.T.arc_cost)
+    free(W.T.arc_index); free(W.T.pi); free(W.T.pi_low); free(W.T.scratch_low)
+    free(W.T.stem); free(W.T.seg_start); free(W.T.seg_end)
+    free(W.supply); free(W.flows); free(W.sum_err); free(W.row_map); free(W.col_map)
+    free(W.tails); free(W.heads); free(W.costs); free(W.keys); free(W.keys_tmp)
+    free(W.counts); free_balance(&W.balance)
+    free(W.line_val); free(W.line_arg); free(W.col_cut)
+    free(W.cost_buf); free(W.marks)
+
+
+cdef int _compare_keys(const void* p, const void* q) noexcept nogil:
+    cdef int64_t a = (<const int64_t*> p)[0], b = (<const int64_t*> q)[0]
+    return (a > b) - (a < b)
+
+
+cdef Py_ssize_t sort_unique(Workspace* W, Py_ssize_t count, Py_ssize_t m) noexcept nogil:
+    """Sort ``W.keys`` (row * m + col, rows in [0, n)) and drop repeats in place; returns
+    how many are left (-1: out of memory).  A counting sort by row, then each row's
+    few columns by insertion (qsort for a long row); or, when the keys cover a
+    sixteenth of the cells or more, a byte per cell."""
+    cdef int64_t* keys = W.keys
+    cdef int64_t* tmp = W.keys_tmp
+    cdef Py_ssize_t* counts = W.counts
+    cdef Py_ssize_t k, r, start, stop, q, out = 0, n = W.T.n_nodes - m
+    cdef int64_t key
+    cdef Py_ssize_t cells = n * m, words = (n * m + 7) // 8
+    cdef unsigned char* mark
+    if count == 0:
+        return 0
+    if count * 16 >= cells:
+        # Keys cover a good part of the cells: mark them and read the marks
+        # back in order, eight cells per word, skipping empty words.
+        if words > W.mark_cap:
+            if not grow(<void**> &W.marks, <size_t> words * sizeof(uint64_t)):
+                return -1
+            W.mark_cap = words
+        memset(W.marks, 0, <size_t> words * sizeof(uint64_t))
+        mark = <unsigned char*> W.marks
+        for k in range(count):
+            mark[keys[k]] = 1
+        for q in range(words):
+            if W.marks[q] == 0:
+                continue
+            for r in range(8 * q, 8 * q + 8):
+                if mark[r]:
+                    keys[out] = r
+                    out += 1
+        return out
+    for r in range(n + 1):
+        counts[r] = 0
+    for k in range(count):
+        counts[keys[k] // m + 1] += 1
+    for r in range(n):
+        counts[r + 1] += counts[r]
+    for k in range(count):
+        r = <Py_ssize_t> (keys[k] // m)
+        tmp[counts[r]] = keys[k]
+        counts[r] += 1
+    # counts[r] is now the end of row r's segment.
+    start = 0
+    for r in range(n):
+        stop = counts[r]
+        if stop - start > 32:
+            qsort(&tmp[start], <size_t> (stop - start), sizeof(int64_t), _compare_keys)
+        else:
+            for k in range(start + 1, stop):
+                key = tmp[k]
+                q = k
+                while q > start and tmp[q - 1] > key:
+                    tmp[q] = tmp[q - 1]
+                    q -= 1
+                tmp[q] = key
+        for k in range(start, stop):
+            if out == 0 or tmp[k] != keys[out - 1]:
+                keys[out] = tmp[k]
+                out += 1
+        start = stop
+    return out
+
+
+cdef bint append_arcs(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, Py_ssize_t count,
+) noexcept nogil:
+    """Append the arcs of the first ``count`` keys (row * m + col, sorted) to the arc list."""
+    cdef Py_ssize_t k, e, r, c
+    if not grow_arc_list(&W.tails, &W.heads, &W.costs, &W.arc_cap, W.n_arcs + count):
+        return False
+    for k in range(count):
+        r = <Py_ssize_t> (W.keys[k] // m)
+        c = <Py_ssize_t> (W.keys[k] % m)
+        e = W.n_arcs + k
+        W.tails[e] = r
+        W.heads[e] = c + n
+        W.costs[e] = pair_cost(S, W.row_map[r], W.col_map[c])
+    W.n_arcs += count
+    if count > 0:
+        W.complete_width = 0  # the list is no longer every pair in row-major order
+    return True
+
+
+# Arc lists at least this long (the candidates of point clouds from about n = 8000)
+# are priced in blocks of sqrt(arcs) / 4: the arcs are sorted by row, so a short
+# block keeps successive pivots near each other and their subtree moves small.
+# Measured on 2-D clouds (2026-11-30): n = 20 000 20.8 -> 15.5 s (more pivots,
+# cheaper ones); at n = 4000 the same factor gave -10 %, at n = 1000 nothing.
+cdef Py_ssize_t LONG_ARC_LIST = 1 << 17
+
+
+cdef inline int simplex_on_arcs(
+    Workspace* W, Py_ssize_t max_iter, Py_ssize_t* n_iter, Py_ssize_t* cursor,
+    double* final_worst=NULL,
+) noexcept nogil:
+    """What :meth:`SpanningTree.solve` does with the arc list as it stands (``final_worst``
+    as in :func:`run_simplex`)."""
+    cdef Py_ssize_t block = block_size_for(W.n_arcs)
+    if cursor[0] >= W.n_arcs:
+        cursor[0] = 0
+    if W.n_arcs >= LONG_ARC_LIST:
+        block = block // 4 if block // 4 > 10 else 10
+    return run_simplex(
+        &W.T, W.tails, W.heads, W.costs, W.n_arcs, block, max_iter, n_iter, cursor,
+        W.complete_width, final_worst,
+    )
+
+
+cdef void list_every_pair(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest,
+) noexcept nogil:
+    """The arc list of every (row, column) pair of a dense source, row-major, with the
+    largest |cost| in ``biggest``."""
+    cdef Py_ssize_t i, k
+    cdef Py_ssize_t* tails = W.tails
+    cdef Py_ssize_t* heads = W.heads
+    cdef double* costs = W.costs
+    cdef const Py_ssize_t* col_map = W.col_map
+    cdef const double* row_ptr
+    cdef double top = biggest[0]
+    for i in range(n):
+        row_ptr = &S.matrix[W.row_map[i] * S.stride]
+        if W.all_cols:
+            memcpy(costs, row_ptr, m * sizeof(double))
+        else:
+            for k in range(m):
+                costs[k] = row_ptr[col_map[k]]
+        for k in range(m):
+            tails[k] = i
+            heads[k] = n + k
+            if fabs(costs[k]) > top:
+                top = fabs(costs[k])
+        tails += m
+        heads += m
+        costs += m
+    biggest[0] = top
+    W.n_arcs = n * m
+    W.complete_width = m
+
+
+cdef void solve_pair(
+    Workspace* W, PairSource* S,
+    const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+    const int64_t* given, Py_ssize_t n_given, bint builtin, double point_bound,
+    double scale_mass, Py_ssize_t max_iter, PairOutcome* out, Py_ssize_t n_start=0,
+) noexcept nogil:
+    """Exact transport between weights ``a`` (rows) and ``b`` (columns).
+
+    Bins of zero mass are left out.  The first phase pivots over candidate
+    arcs: the INITIAL_K cheapest of every row and column (``builtin``) and the
+    ``given`` keys (local ``row * m + col``); then full pricing passes add the
+    SCAN_K most violated arcs of every row and column until a pass finds
+    nothing.  ``point_bound`` bounds every point cost (used for the
+    artificial arcs of point sources).
+    """
+    cdef Py_ssize_t n = 0, m = 0, i, k, count, pivots_before, n_iter = 0, cursor = 0
+    cdef Py_ssize_t tied_rows = 0
+    cdef bint staircase = False
+    cdef const double* row_ptr
+    cdef double biggest = 0.0, art, worst = INFINITY
+    cdef int status
+    cdef PairSource D
+    cdef bint fill
+    cdef Py_ssize_t n_plan = 0   # given keys that are a start plan's support
+    out.clean = False
+    out.worst = INFINITY
+    out.n_iter = 0
+    out.n_scans = 0
+    out.cost = NAN
+    if not ensure_nodes(W, na + nb + 1):
+        out.status = PAIR_NO_MEMORY
+        return
+    for i in range(na):
+        if a[i] > 0:
+            W.row_map[n] = i
+            n += 1
+    for i in range(nb):
+        if b[i] > 0:
+            W.col_map[m] = i
+            m += 1
+    out.n_rows = n
+    out.n_cols = m
+    W.all_cols = m == nb
+    if not (ensure_keys(W, (INITIAL_K + SCAN_K + 1) * (n + m) + n_given + 1)
+            and ensure_lines(W, (INITIAL_K + SCAN_K) * (n + m) + 2 * INITIAL_K)):
+        out.status = PAIR_NO_MEMORY
+        return
+    # A small point pair gets its costs computed once, by the candidate search,
+    # into a matrix that the pricing passes then read as a dense source.
+    # The buffer is indexed by original positions, so it is sized by all points.
+    fill = builtin and S.kind == SOURCE_POINTS and na * nb <= DENSE_MAX
+    if fill and W.cost_cap < na * nb:
+        if not grow(<void**> &W.cost_buf, <size_t> (na * nb) * sizeof(double)):
+            out.status = PAIR_NO_MEMORY
+            return
+        W.cost_cap = na * nb
+    if fill:
+        fill_costs(W, S, n, m, nb)
+        D.kind = SOURCE_DENSE
+        D.matrix = W.cost_buf
+        D.stride = nb
+        S = &D
+    W.T.n_nodes = n + m  # read by sort_unique
+    W.n_arcs = 0
+    W.complete_width = 0
+    if builtin and S.kind == SOURCE_DENSE and n * m <= ALL_CELLS:
+        # Small problems pivot over every arc from the start (candidates and
+        # their pricing passes cost more than they save there); the given keys
+        # are among them, and one pricing pass proves the end.
+        if not grow_arc_list(&W.tails, &W.heads, &W.costs, &W.arc_cap, n * m):
+            out.status = PAIR_NO_MEMORY
+            return
+        list_every_pair(W, S, n, m, &biggest)
+    else:
+        count = cheapest_keys(W, S, n, m, &biggest, not fill, &tied_rows, SMALL_CELLS) if builtin else 0
+        if S.kind == SOURCE_DENSE and not fill and 2 * tied_rows > n:
+            count += staircase_keys(W, a, b, n, m, &W.keys[count])
+            staircase = True
+        for i in range(n_given):
+            W.keys[count + i] = given[i]
+        count = sort_unique(W, count + n_given, m)
+        if count < 0 or not append_arcs(W, S, n, m, count):
+            out.status = PAIR_NO_MEMORY
+            return
+        if n_start <= n_given:
+            n_plan = n_start
+    out.max_abs = biggest if S.kind == SOURCE_DENSE else point_bound
+    art = out.max_abs if out.max_abs > 0 else 1.0
+    # Potentials and sums must stay finite (emd._validation.check_scale).
+    if not fabs(art * (n + m + 2) * 16.0 * (scale_mass if scale_mass > 1.0 else 1.0)) < INFINITY:
+        out.status = PAIR_SCALE
+        return
+    W.T.n_nodes = n + m
+    W.T.root = n + m
+    W.T.artificial_cost = art
+    for i in range(n):
+        W.supply[i] = a[W.row_map[i]]
+    for i in range(m):
+        W.supply[n + i] = -b[W.col_map[i]]
+    init_star(&W.T, W.supply)
+    if n_plan > 0 and not start_from_plan(W, given, n_plan, n, m):
+        out.status = PAIR_NO_MEMORY
+        return
+    if staircase and n_plan == 0:
+        # The tree starts on the staircase itself (the keys are free again).
+        count = staircase_keys(W, a, b, n, m, W.keys)
+        if not start_from_plan(W, W.keys, count, n, m):
+            out.status = PAIR_NO_MEMORY
+            return
+    status = simplex_on_arcs(W, max_iter, &n_iter, &cursor, &worst)
+    if status == OPTIMAL and W.complete_width > 0:
+        # Every pair is an arc, so the simplex's last exact pass, on the final
+        # potentials, was a full pricing pass that found nothing, and its bound is
+        # the one a separate pass would give.
+        out.n_scans = 1
+        out.clean = True
+        out.worst = worst
+    while status == OPTIMAL and not out.clean:
+        # The tree is optimal on the candidates; price every pair exactly.
+        count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
+        out.n_scans += 1
+        if count < 0:
+            out.status = PAIR_NO_MEMORY
+            return
+        if count == 0:
+            # A pass that finds nothing bounds every reduced cost from below.
+            out.clean = True
+            out.worst = worst
+            break
+        pivots_before = n_iter
+        if not append_arcs(W, S, n, m, count):
+            out.status = PAIR_NO_MEMORY
+            return
+        status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
+        if status == OPTIMAL and n_iter == pivots_before:
+            # The scan and the simplex use the same exact test, so this should
+            # not happen; if it does, the certificate (priced afresh) decides.
+            break
+    out.status = status
+    out.n_iter = n_iter
+    subtree_flows(&W.T, W.supply, W.flows)
+    out.cost = tree_cost(&W.T, W.flows)
+
+
+cdef double points_bound(
+    const double* x, Py_ssize_t nx, const double* y, Py_ssize_t ny, Py_ssize_t d,
+    int metric, double p,
+) noexcept nogil:
+    """An upper bound on every d(x_i, y_j) from the bounding box of both sets."""
+    cdef Py_ssize_t k, i
+    cdef double lo, hi, span, top = 0.0, acc = 0.0, ratio
+    for k in range(d):
+        lo = INFINITY
+        hi = -INFINITY
+        for i in range(nx):
+            lo = x[i * d + k] if x[i * d + k] < lo else lo
+            hi = x[i * d + k] if x[i * d + k] > hi else hi
+        for i in range(ny):
+            lo = y[i * d + k] if y[i * d + k] < lo else lo
+            hi = y[i * d + k] if y[i * d + k] > hi else hi
+        span = hi - lo
+        if metric == SQEUCLIDEAN:
+            acc += span * span
+        elif span > top:
+            top = span
+    if metric == SQEUCLIDEAN:
+        return acc
+    if top == 0.0 or not top < INFINITY:
+        return top
+    for k in range(d):
+        lo = INFINITY
+        hi = -INFINITY
+        for i in range(nx):
+            lo = x[i * d + k] if x[i * d + k] < lo else lo
+            hi = x[i * d + k] if x[i * d + k] > hi else hi
+        for i in range(ny):
+            lo = y[i * d + k] if y[i * d + k] < lo else lo
+            hi = y[i * d + k] if y[i * d + k] > hi else hi
+        ratio = (hi - lo) / top
+        if metric == EUCLIDEAN:
+            acc += ratio * ratio
+        elif metric == MINKOWSKI:
+            acc += pow(ratio, p)
+        elif metric == 2:  # cityblock
+            acc += ratio
+        elif ratio > acc:  # chebyshev
+            acc = ratio
+    if metric == EUCLIDEAN:
+        return top * sqrt(acc)
+    if metric == MINKOWSKI:
+        return top * pow(acc, 1.0 / p)
+    return top * acc
+
+
+cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil:
+    """Whether the pair's cost is proven within ``rtol`` relative of the exact optimum:
+    :func:`certify_tree` on the transport (paths of one arc, costs at most
+    ``max_abs``), once the solve ended on a clean pricing pass whose rigorous bound
+    covers every pair; inconclusive (False) otherwise."""
+    if not o.clean:
+        return False
+    return certify_tree(&W.T, W.supply, W.T.arc_cost, W.flows, W.sum_err, o.cost, o.worst,
+                        o.max_abs, 1.0, rtol)
+
+
+cdef tuple bind_source(PairSource* S, matrix, x, y, int metric, double p):
+    """Point ``S`` at a dense cost matrix (rows x columns) or, when ``matrix`` is None,
+    at the coordinates ``x`` (rows) and ``y`` (columns); returns ``(rows, columns)``.
+
+    ``S`` keeps raw pointers: the caller holds the arrays while ``S`` is in use
+    (the typed views below never copy, they refuse non-contiguous input).
+    """
+    cdef const double[:, ::1] mat
+    cdef const double[:, ::1] xv
+    cdef const double[:, ::1] yv
+    if matrix is not None:
+        mat = matrix
+        S.kind = SOURCE_DENSE
+        S.matrix = &mat[0, 0]
+        S.stride = mat.shape[1]
+        return mat.shape[0], mat.shape[1]
+    xv = x
+    yv = y
+    if xv.shape[1] != yv.shape[1]:
+        raise ValueError("x and y must have the same dimension")
+    S.kind = SOURCE_POINTS
+    S.x = &xv[0, 0]
+    S.y = &yv[0, 0]
+    S.d = xv.shape[1]
+    S.metric = metric
+    S.p = p
+    return xv.shape[0], yv.shape[0]
+
+
+cdef class PairWorkspace:
+    """Reusable memory for compiled bipartite solves (one per thread: not thread-safe).
+
+    Every method releases the GIL for the solve itself.  A solve resets the
+    workspace; arrays grow to the largest problem seen and are kept.
+    """
+
+    cdef Workspace W
+
+    def __cinit__(self):
+        pass  # the struct starts zeroed: every pointer NULL, every capacity 0
+
+    def __dealloc__(self):
+        free_workspace(&self.W)
+
+    def solve(
+        self,
+        const double[::1] a not None,
+        const double[::1] b not None,
+        matrix,
+        x,
+        y,
+        int metric,
+        double p,
+        given,
+        bint builtin,
+        double point_bound,
+        double scale_mass,
+        Py_ssize_t max_iter,
+        int n_threads=1,
+        Py_ssize_t n_start=0,
+    ):
+        """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
+        (coordinates) gives the costs.  ``n_threads`` threads share each large full
+        pricing pass (the answer is the same for any number).  The tree starts from
+        the first ``n_start`` keys of ``given`` (a plan's support, see
+        :func:`start_from_plan`) when the pair is solved on candidates.
+
+        Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
+        arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
+        row and column positions), and the potentials of the rows then columns
+        with mass.  ``status`` -2 means the magnitudes overflow.
+        """
+        cdef PairSource S
+        cdef PairOutcome o
+        cdef const int64_t[::1] keys = np.ascontiguousarray(
+            given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
+        cdef Py_ssize_t na = a.shape[0], nb = b.shape[0], n_given = keys.shape[0]
+        if bind_source(&S, matrix, x, y, metric, p) != (na, nb):
+            raise ValueError("the costs must have one row per entry of a and one column "
+                             "per entry of b")
+        if not builtin and n_given == 0:
+            raise ValueError("no candidate arcs")
+        if n_threads < 1:
+            raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+        if not 0 <= n_start <= n_given:
+            raise ValueError(f"n_start must be in [0, {n_given}], got {n_start}")
+        # Only this call uses threads: the batch methods, which may run on every
+        # core already, find the workspace back on one.
+        self.W.n_threads = n_threads
+        with nogil:
+            solve_pair(&self.W, &S, &a[0], na, &b[0], nb,
+                       &keys[0] if n_given else NULL, n_given, builtin, point_bound,
+                       scale_mass, max_iter, &o, n_start)
+        self.W.n_threads = 1
+        if o.status == PAIR_NO_MEMORY:
+            raise MemoryError("out of memory in the transport solver")
+        cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
+        if o.status == PAIR_SCALE:
+            return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
+                    None, None)
+        parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
+        # As signed char: NumPy 1.x reads a plain ``char`` buffer as bytes ('S1'), not integers.
+        toward = np.asarray(<signed char[:n_nodes + 1]> <signed char*> self.W.T.toward_parent) != 0
+        flows = np.asarray(<double[:n_nodes + 1]> self.W.flows)[:n_nodes]
+        nodes = np.flatnonzero((parent[:n_nodes] != n_nodes) & (flows > 0))
+        parents = parent[nodes]
+        tails = np.where(toward[nodes], nodes, parents)
+        heads = np.where(toward[nodes], parents, nodes) - n
+        return (
+            o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
+            flows[nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.arc_cost)[nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.pi)[:n_nodes].copy(),
+            np.asarray(<double[:n_nodes + 1]> self.W.T.pi_low)[:n_nodes].copy(),
+        )
+
+    def batch_dense(
+        self,
+        const double[:, ::1] cost not None,
+        const double[:, ::1] left not None,
+        const double[:, ::1] right not None,
+        const Py_ssize_t[:, ::1] pairs not None,
+        double scale_mass,
+        Py_ssize_t max_iter,
+        double rtol,
+    ):
+        """Costs of the pairs ``(left[i], right[j])`` on one cost matrix, and a code per
+        pair: 1 proven within ``rtol`` here, 0 to be settled by the full single
+        solve (stopped, a compiled check that was inconclusive, or totals whose
+        exact balancing needs more than 128-bit integers).  Each pair's weights are
+        first balanced exactly as ``emd._certify.balance_exactly`` does."""
+        cdef Py_ssize_t k, n_pairs = pairs.shape[0], nb = cost.shape[0]
+        cdef PairSource S
+        cdef PairOutcome o
+        if cost.shape[1] != nb or left.shape[1] != nb or right.shape[1] != nb:
+            raise ValueError("histograms and cost matrix have inconsistent sizes")
+        check_pairs(pairs, left.shape[0], right.shape[0])
+        values = np.full(n_pairs, np.nan)
+        codes = np.zeros(n_pairs, dtype=np.int8)
+        cdef double[::1] vals = values
+        cdef signed char[::1] code = codes
+        cdef bint failed = False
+        S.kind = SOURCE_DENSE
+        S.matrix = &cost[0, 0]
+        S.stride = nb
+        cdef const double* pa
+        cdef const double* pb
+        with nogil:
+            for k in range(n_pairs):
+                # As the single solve: the totals balanced exactly first.
+                if balance_pair(&self.W.balance, &left[pairs[k, 0], 0], nb,
+                                &right[pairs[k, 1], 0], nb, &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, nb, pb, nb,
+                           NULL, 0, True, 0.0, scale_mass, max_iter, &o)
+                if o.status == PAIR_NO_MEMORY:
+                    failed = True
+                    break
+                if o.status == OPTIMAL:
+                    vals[k] = o.cost
+                    code[k] = certify_pair(&self.W, &o, rtol)
+        if failed:
+            raise MemoryError("out of memory in the transport solver")
+        return values, codes
+
+    def batch_points(
+        self,
+        const double[:, ::1] x_left not None,
+        const double[::1] w_left not None,
+        const Py_ssize_t[::1] off_left not None,
+        const double[:, ::1] x_right not None,
+        const double[::1] w_right not None,
+        const Py_ssize_t[::1] off_right not None,
+        const Py_ssize_t[:, ::1] pairs not None,
+        int metric,
+        double p,
+        double scale_mass,
+        Py_ssize_t max_iter,
+        double rtol,
+        Py_ssize_t max_cells,
+    ):
+        """:meth:`batch_dense` for point sets: set ``i`` of a side is rows
+        ``off[i]:off[i + 1]`` of its coordinates and weights.  Pairs with more than
+        ``max_cells`` pairs of points with mass are left (code 0) to the single solve."""
+        cdef Py_ssize_t k, i, j, na, nb, kept_a, kept_b, n_pairs = pairs.shape[0]
+        cdef Py_ssize_t d = x_left.shape[1]
+        cdef PairSource S
+        cdef PairOutcome o
+        if x_right.shape[1] != d:
+            raise ValueError("point sets of both sides must have the same dimension")
+        if (w_left.shape[0] != x_left.shape[0] or w_right.shape[0] != x_right.shape[0]
+                or off_left[off_left.shape[0] - 1] != w_left.shape[0]
+                or off_right[off_right.shape[0] - 1] != w_right.shape[0]):
+            raise ValueError("offsets, weights and coordinates have inconsistent sizes")
+        check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
+        values = np.full(n_pairs, np.nan)
+        codes = np.zeros(n_pairs, dtype=np.int8)
+        cdef double[::1] vals = values
+        cdef signed char[::1] code = codes
+        cdef bint failed = False
+        cdef const double* pa
+        cdef const double* pb
+        S.kind = SOURCE_POINTS
+        S.d = d
+        S.metric = metric
+        S.p = p
+        with nogil:
+            for k in range(n_pairs):
+                i = pairs[k, 0]
+                j = pairs[k, 1]
+                na = off_left[i + 1] - off_left[i]
+                nb = off_right[j + 1] - off_right[j]
+                kept_a = 0
+                kept_b = 0
+                for i in range(off_left[pairs[k, 0]], off_left[pairs[k, 0] + 1]):
+                    kept_a += w_left[i] > 0
+                for j in range(off_right[pairs[k, 1]], off_right[pairs[k, 1] + 1]):
+                    kept_b += w_right[j] > 0
+                if kept_a * kept_b > max_cells:
+                    continue
+                i = pairs[k, 0]
+                j = pairs[k, 1]
+                S.x = &x_left[off_left[i], 0]
+                S.y = &x_right[off_right[j], 0]
+                if balance_pair(&self.W.balance, &w_left[off_left[i]], na,
+                                &w_right[off_right[j]], nb, &pa, &pb) < 0:
+                    continue
+                solve_pair(&self.W, &S, pa, na, pb, nb,
+                           NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
+                           scale_mass, max_iter, &o)
+                if o.status == PAIR_NO_MEMORY:
+                    failed = True
+                    break
+                if o.status == OPTIMAL:
+                    vals[k] = o.cost
+                    code[k] = certify_pair(&self.W, &o, rtol)
+        if failed:
+            raise MemoryError("out of memory in the transport solver")
+        return values, codes
+
+
+def points_cost_bound(
+    const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
+):
+    """An upper bound on every distance between ``x`` and ``y`` (bounding boxes); the one
+    the compiled pair solve uses for its artificial arcs."""
+    if x.shape[1] != y.shape[1] or x.shape[0] == 0 or y.shape[0] == 0:
+        raise ValueError("x and y must be nonempty with the same dimension")
+    return points_bound(&x[0, 0], x.shape[0], &y[0, 0], y.shape[0], x.shape[1], metric, p)
+
+
+def pricing_pass(
+    matrix, x, y, int metric, double p,
+    const double[::1] pi not None, const double[::1] pi_low not None, int n_threads=1,
+):
+    """One full pricing pass of the pair solve over every pair, for the potentials
+    ``pi + pi_low`` of the rows then the columns (the tree's sign convention:
+    reduced cost ``C_ij + pi_i - pi_(n+j)``).  Returns the keys found (``row * m +
+    col``, sorted, unique) and the pass's ``worst``.  For tests and tuning."""
+    cdef Workspace W
+    cdef PairSource S
+    cdef Py_ssize_t n, m, i, count
+    cdef double worst = INFINITY
+    memset(&W, 0, sizeof(W))
+    n, m = bind_source(&S, matrix, x, y, metric, p)
+    if n == 0 or m == 0 or pi.shape[0] != n + m or pi_low.shape[0] != n + m:
+        raise ValueError("pi and pi_low need one entry per row and column")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+    try:
+        if not (ensure_nodes(&W, n + m + 1) and ensure_keys(&W, SCAN_K * (n + m) + 1)
+                and ensure_lines(&W, SCAN_K * (n + m))):
+            raise MemoryError("out of memory in the pricing pass")
+        for i in range(n):
+            W.row_map[i] = i
+        for i in range(m):
+            W.col_map[i] = i
+        for i in range(n + m):
+            W.T.pi[i] = pi[i]
+            W.T.pi_low[i] = pi_low[i]
+        W.all_cols = True
+        W.n_threads = n_threads
+        W.T.n_nodes = n + m
+        with nogil:
+            count = sort_unique(&W, scan_keys(&W, &S, n, m, &worst), m)
+        keys = np.empty(count, dtype=np.int64)
+        for i in range(count):
+            keys[i] = W.keys[i]
+        return keys, worst
+    finally:
+        free_workspace(&W)

@@ -1,0 +1,644 @@
+# cython: language_level=3
+"""The pricing of the pair solve: which arcs it looks at, by their (reduced) costs.
+
+* :func:`fill_costs`: a small point pair's costs, computed once into a matrix that
+  the passes then read as a dense source (plane euclidean rows by the SIMD kernel
+  of ``_pricing_kernels.h``).
+* :func:`cheapest_keys`: the first candidates, the cheapest arcs of every row and
+  every column.
+* :func:`scan_keys`: a full pricing pass over every pair with the exact test,
+  threaded over blocks of rows, which proves the end of a solve when it finds
+  nothing.
+
+The block search the simplex runs per pivot is not here: it stays with the pivot
+loop in :mod:`emd._core._tree`, which applies the same fast test of
+``_pricing_kernels.h``.  ``_pricing.pxd`` declares these functions for the pair solve.
+"""
+
+from cython.parallel cimport prange
+from libc.math cimport INFINITY, fabs, pow, sqrt
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+from emd._core._exact cimport filter_band
+from emd._core._metric cimport (
+    CHEBYSHEV as CHEBYSHEV_CODE, CITYBLOCK as CITYBLOCK_CODE, EUCLIDEAN, SQEUCLIDEAN, distance,
+    finish_distance, from_power, keep_smallest, point_pair_may_price_below, power_distance,
+    power_in_range, reduced_cost_bounds, tiny_power, to_power,
+)
+from emd._core._pair cimport SOURCE_DENSE, SOURCE_POINTS, PairSource, Workspace
+from emd._core._pricing_kernels cimport dense8_may_enter, plane_row
+from emd._core._tree cimport avx2_enabled
+
+# Small problems (at most ``small_cells`` cells, the limit emd._planner sets) start
+# from SMALL_K candidates per line.
+cdef enum:
+    SMALL_K = 4
+
+INITIAL_CANDIDATES = INITIAL_K
+SCAN_PER_LINE = SCAN_K_SMALL
+WIDE_SCAN_PER_LINE = SCAN_K
+
+# From this many pairs on a pass keeps SCAN_K arcs per line instead of
+# SCAN_K_SMALL: measured on 2-D clouds, dense n = 4000 takes 5 passes instead of
+# 7 (-10 % in all) and points n = 20 000 8 instead of 10 (-10 %); 16 is worse
+# on both.  Small problems (the pairwise batches) keep the smaller number.
+cdef Py_ssize_t WIDE_SCAN_MIN_PAIRS = 1 << 18
+WIDE_SCAN_FROM = WIDE_SCAN_MIN_PAIRS
+
+
+cdef void fill_costs(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, Py_ssize_t stride,
+) noexcept nogil:
+    """Every cost between a row and a column with mass, into ``W.cost_buf`` at
+    ``[row * stride + col]`` (original indices): the values :func:`distance` gives."""
+    cdef Py_ssize_t r, c, d = S.d
+    cdef const double* xr
+    cdef const double* y = S.y
+    cdef const Py_ssize_t* col_map = W.col_map
+    cdef double* out
+    cdef double dx, dy, acc, x0, x1
+    # Plane euclidean points (the common case) unrolled: the same operations in
+    # the same order as power_distance, and finish_distance outside its range.
+    cdef bint plane = d == 2 and S.metric == EUCLIDEAN
+    cdef bint use_avx2 = avx2_enabled()
+    for r in range(n):
+        xr = &S.x[W.row_map[r] * d]
+        out = &W.cost_buf[W.row_map[r] * stride]
+        if plane and W.all_cols:
+            # Every column: contiguous points, several at a time.
+            c = 0
+            while c < m:
+                c += plane_row(xr[0], xr[1], &y[2 * c], m - c, &out[c], tiny_power(), use_avx2)
+                if c < m:
+                    out[c] = distance(xr, &y[2 * c], 2, EUCLIDEAN, S.p)
+                    c += 1
+        elif plane:
+            x0 = xr[0]
+            x1 = xr[1]
+            for c in range(m):
+                dx = x0 - y[col_map[c] * 2]
+                dy = x1 - y[col_map[c] * 2 + 1]
+                acc = 0.0 + dx * dx
+                acc = acc + dy * dy
+                if power_in_range(acc, EUCLIDEAN):
+                    out[col_map[c]] = sqrt(acc)
+                else:
+                    out[col_map[c]] = finish_distance(acc, xr, &y[col_map[c] * 2], 2,
+                                                      EUCLIDEAN, S.p)
+        else:
+            for c in range(m):
+                out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
+
+
+cdef Py_ssize_t cheapest_keys(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest, bint reduced,
+    Py_ssize_t* tied_rows, Py_ssize_t small_cells,
+) noexcept nogil:
+    """The INITIAL_K cheapest arcs of every row and of every column (SMALL_K of a problem
+    of at most ``small_cells`` cells), as keys (repeats possible); the largest |cost|
+    seen in ``biggest``, and in ``tied_rows`` how many rows had all their kept
+    candidates tie.  Returns the number of keys."""
+    cdef Py_ssize_t k = SMALL_K if n * m <= small_cells else INITIAL_K
+    cdef Py_ssize_t kr = k if k < m else m
+    cdef Py_ssize_t kc = k if k < n else n
+    cdef double* row_val = W.line_val
+    cdef Py_ssize_t* row_idx = W.line_arg
+    cdef double* col_val = W.line_val + kr
+    cdef Py_ssize_t* col_idx = W.line_arg + kr
+    cdef Py_ssize_t r, c, q, half, lo, hi, start, out = 0
+    cdef double value, ranked, row_cut, big = 0.0
+    cdef double* col_cut = W.col_cut
+    cdef const double* row_ptr = NULL
+    # Dense costs are ranked by ``C_ij - u_i - v_j`` for the row minima u and the
+    # column minima v of what is left (a dual-feasible start): on costs that rise
+    # along every row and column alike (``i + j``) the raw cheapest arcs of every
+    # line crowd into the first columns and rows and cannot route the mass, while
+    # these reduced costs tie and the diagonal scan below spreads them.  The
+    # node-sized supply buffer is free until the simplex starts.
+    cdef double* row_min = W.supply
+    cdef double* col_min = W.supply + n
+    reduced = reduced and S.kind == SOURCE_DENSE
+    if reduced:
+        for c in range(m):
+            col_min[c] = INFINITY
+        for r in range(n):
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            value = INFINITY
+            for c in range(m):
+                if (row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]) < value:
+                    value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
+            row_min[r] = value
+        for r in range(n):
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            for c in range(m):
+                value = (row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]) - row_min[r]
+                if value < col_min[c]:
+                    col_min[c] = value
+    for q in range(m * kc):
+        col_val[q] = INFINITY
+        col_idx[q] = 0
+    for c in range(m):
+        col_cut[c] = INFINITY
+    for r in range(n):
+        for q in range(kr):
+            row_val[q] = INFINITY
+            row_idx[q] = q  # valid columns even if no value ranks below INFINITY
+        row_cut = INFINITY
+        if S.kind == SOURCE_DENSE:
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+        # Each row scans from its own place on the diagonal, so that among equal
+        # costs (zero, constant or row-constant matrices, duplicated points) the
+        # rows keep different columns: the candidates then hold a spread-out
+        # matching rather than every row's first few columns, on which the
+        # simplex would need a pricing round per handful of pivots.
+        start = (r * m) // n
+        for half in range(2):
+            lo = start if half == 0 else 0
+            hi = m if half == 0 else start
+            if S.kind == SOURCE_DENSE and not reduced:
+                # Costs read in place and ranked as they are (the tight loop).
+                for c in range(lo, hi):
+                    value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
+                    if fabs(value) > big:
+                        big = fabs(value)
+                    if value < row_cut:
+                        keep_smallest(row_val, row_idx, kr, value, c)
+                        row_cut = row_val[kr - 1]
+                    if value < col_cut[c]:
+                        keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
+                        col_cut[c] = col_val[c * kc + kc - 1]
+                continue
+            for c in range(lo, hi):
+                if S.kind != SOURCE_DENSE:
+                    # The order of the root-free power is the distance's order (a
+                    # candidate list is a heuristic: the pricing passes decide).
+                    value = power_distance(&S.x[W.row_map[r] * S.d],
+                                           &S.y[W.col_map[c] * S.d], S.d, S.metric, S.p)
+                elif W.all_cols:
+                    value = row_ptr[c]
+                else:
+                    value = row_ptr[W.col_map[c]]
+                if fabs(value) > big:
+                    big = fabs(value)
+                if reduced:
+                    ranked = (value - row_min[r]) - col_min[c]
+                    # Costs near the top of the range can overflow the difference:
+                    # rank those by the cost itself (a candidate list is a heuristic).
+                    if fabs(ranked) < INFINITY:
+                        value = ranked
+                if value < row_cut:
+                    keep_smallest(row_val, row_idx, kr, value, c)
+                    row_cut = row_val[kr - 1]
+                if value < col_cut[c]:
+                    keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
+                    col_cut[c] = col_val[c * kc + kc - 1]
+        if kr > 1 and row_val[0] == row_val[kr - 1]:
+            tied_rows[0] += 1
+        for q in range(kr):
+            W.keys[out] = <int64_t> r * m + row_idx[q]
+            out += 1
+    for c in range(m):
+        for q in range(kc):
+            W.keys[out] = <int64_t> col_idx[c * kc + q] * m + c
+            out += 1
+    biggest[0] = big
+    return out
+
+
+# Full pricing passes
+# -------------------
+# A pass prices every pair exactly and keeps, for every row and every column,
+# its SCAN_K_SMALL most negative reduced costs (SCAN_K from WIDE_SCAN_MIN_PAIRS
+# pairs on).  One kernel serves both sources: a
+# pair is first decided by a cheap proof that it cannot enter (dense: plain
+# float64 already nonnegative beyond the rounding band; points: the root-free
+# distance test of ``point_pair_may_price_below``), and every other pair gets
+# the exact test, the ``worst`` bound and the two buffers in one place.
+#
+# Rows are split into contiguous blocks, one per thread, each with its own
+# column buffers; the buffers are merged by (reduced cost, row).  Every skip
+# is a proof about the pair alone (its lower bound is at least the cut it was
+# tested against, so it could not have entered), a buffer admits only strictly
+# smaller values (ties go to the pair met first: a row meets its columns in an
+# order fixed by the problem, a block its rows in increasing order), and so
+# the keys found are the same for any number of threads; so is ``worst`` when
+# nothing is found (every cut then stays at 0).
+
+# Pairs per pass below which a pass stays on one thread (about a millisecond of
+# work, far above the cost of starting the threads); a solve inside a batch
+# always uses one.
+cdef Py_ssize_t PARALLEL_MIN_PAIRS = 1 << 18
+cdef enum:
+    MAX_SCAN_THREADS = 64
+
+
+cdef struct ColumnLines:
+    double* val                 # per column, its SCAN_K best (ascending; 0 = empty slot)
+    Py_ssize_t* arg             # their rows, -1 for an empty slot
+    double* cut                 # per column, the value a pair must beat to enter
+    double worst
+
+
+# Column cells: pruning a point pass by blocks of columns
+# ------------------------------------------------------
+# For d = 2 or 3 the columns are bucketed into a grid of cells (about
+# CELL_POINTS each, in one fixed order).  A row skips a whole cell when the distance to
+# the cell's bounding box, computed by the same operations as a pair's
+# root-free power and so, by the monotonicity of rounding, no larger than any
+# pair's, already proves every pair of the cell skippable against the cell's
+# largest potential with the cut at 0 (the loosest a pass uses).  A pruned pair
+# is therefore one ``point_pair_may_price_below`` would have skipped: pruning
+# changes the order in which a row meets its columns (fixed by the problem, so
+# the same in single solves, batches and for any thread count), never which
+# pairs may enter.
+
+cdef enum:
+    CELL_POINTS = 32    # measured at n = 4000 and 20 000: 8 and 16 are slower, 128 no better
+
+cdef Py_ssize_t PRUNE_MIN_PAIRS = 1 << 16
+
+
+cdef struct ColumnCells:
+    Py_ssize_t n_cells
+    Py_ssize_t* start           # cell g holds positions start[g]:start[g + 1]
+    Py_ssize_t* col             # per position, the local column
+    double* y                   # per position, the column's coordinates
+    double* pc                  # per position, the column's potential
+    double* lo                  # per cell, the bounding box of its points
+    double* hi
+    double* top                 # per cell, its largest potential
+    void* block
+
+
+cdef inline double box_power(
+    const double* x, const double* lo, const double* hi, Py_ssize_t d, int metric,
+) noexcept nogil:
+    """:func:`power_distance` from ``x`` to the nearest point of a box, by the same
+    operations on coordinate gaps no larger than any point's of the box, so no
+    larger than the power of any point in it."""
+    cdef Py_ssize_t k
+    cdef double acc = 0.0, gap
+    for k in range(d):
+        if x[k] < lo[k]:
+            gap = lo[k] - x[k]
+        elif x[k] > hi[k]:
+            gap = x[k] - hi[k]
+        else:
+            gap = 0.0
+        if metric == CHEBYSHEV_CODE:
+            if gap > acc:
+                acc = gap
+        elif metric == CITYBLOCK_CODE:
+            acc += gap
+        else:
+            acc += gap * gap
+    return acc
+
+
+cdef bint build_cells(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, ColumnCells* C,
+) noexcept nogil:
+    """Bucket the columns into cells; False (and no cells) when pruning does not apply
+    or memory is short.  The pass is then the plain one, as exact; only which of
+    several equal reduced costs a row keeps may differ."""
+    cdef Py_ssize_t d = S.d, k, c, g, q, grid, n_grid = 1, cell, used
+    cdef double lo[3]
+    cdef double hi[3]
+    cdef double value, whole
+    cdef const double* yc
+    cdef const double* pi_cols = W.T.pi + n
+    C.n_cells = 0
+    C.block = NULL
+    if not (d == 2 or d == 3) or n * m < PRUNE_MIN_PAIRS or not (
+            S.metric == EUCLIDEAN or S.metric == SQEUCLIDEAN
+            or S.metric == CITYBLOCK_CODE or S.metric == CHEBYSHEV_CODE):
+        return False
+    for k in range(d):
+        lo[k] = INFINITY
+        hi[k] = -INFINITY
+    for c in range(m):
+        yc = &S.y[W.col_map[c] * d]
+        for k in range(d):
+            if yc[k] < lo[k]:
+                lo[k] = yc[k]
+            if yc[k] > hi[k]:
+                hi[k] = yc[k]
+    # No pair's power may overflow (the per-pair test treats that case apart).
+    whole = 0.0
+    for k in range(d):
+        value = hi[k] - lo[k]
+        whole += value * value if S.metric != CITYBLOCK_CODE else value
+    if not whole < 1e300:
+        return False
+    grid = <Py_ssize_t> (pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5)
+    if grid < 1:
+        grid = 1
+    for k in range(d):
+        n_grid *= grid
+    C.block = malloc(
+        <size_t> (n_grid + 1) * sizeof(Py_ssize_t) + <size_t> m * sizeof(Py_ssize_t)
+        + <size_t> m * d * sizeof(double) + <size_t> m * sizeof(double)
+        + <size_t> n_grid * (2 * d + 1) * sizeof(double) + <size_t> m * sizeof(Py_ssize_t))
+    if C.block == NULL:
+        return False
+    C.start = <Py_ssize_t*> C.block
+    C.col = C.start + n_grid + 1
+    cdef Py_ssize_t* cell_of = C.col + m
+    C.y = <double*> (cell_of + m)
+    C.pc = C.y + m * d
+    C.lo = C.pc + m
+    C.hi = C.lo + n_grid * d
+    C.top = C.hi + n_grid * d
+    for g in range(n_grid + 1):
+        C.start[g] = 0
+    for c in range(m):
+        yc = &S.y[W.col_map[c] * d]
+        cell = 0
+        for k in range(d):
+            q = <Py_ssize_t> ((yc[k] - lo[k]) / (hi[k] - lo[k]) * grid) if hi[k] > lo[k] else 0
+            if q >= grid:
+                q = grid - 1
+            if q < 0:
+                q = 0
+            cell = cell * grid + q
+        cell_of[c] = cell
+        C.start[cell + 1] += 1
+    for g in range(n_grid):
+        C.start[g + 1] += C.start[g]
+    for c in range(m):
+        q = C.start[cell_of[c]]
+        C.start[cell_of[c]] += 1
+        C.col[q] = c
+    # start[g] is now the end of cell g; shift back and drop empty cells.
+    used = 0
+    q = 0
+    for g in range(n_grid):
+        if C.start[g] > q:
+            cell = C.start[g]
+            C.start[used] = q
+            q = cell
+            used += 1
+    C.start[used] = m
+    C.n_cells = used
+    for g in range(used):
+        for k in range(d):
+            C.lo[g * d + k] = INFINITY
+            C.hi[g * d + k] = -INFINITY
+        C.top[g] = -INFINITY
+        for q in range(C.start[g], C.start[g + 1]):
+            c = C.col[q]
+            yc = &S.y[W.col_map[c] * d]
+            for k in range(d):
+                C.y[q * d + k] = yc[k]
+                if yc[k] < C.lo[g * d + k]:
+                    C.lo[g * d + k] = yc[k]
+                if yc[k] > C.hi[g * d + k]:
+                    C.hi[g * d + k] = yc[k]
+            C.pc[q] = pi_cols[c]
+            if pi_cols[c] > C.top[g]:
+                C.top[g] = pi_cols[c]
+    return True
+
+
+cdef inline bint cell_prunable(
+    const double* xr, ColumnCells* C, Py_ssize_t g, Py_ssize_t d, int metric, double p,
+    double pr, double tiny_bound,
+) noexcept nogil:
+    """Whether every pair of row ``xr`` and cell ``g`` is one the per-pair test skips with
+    the cut at 0 (the threshold of :func:`point_pair_may_price_below`, for the cell's
+    largest potential: it only grows with the potential)."""
+    cdef double u = 1.1102230246251565e-16, thr, limit
+    thr = C.top[g] - pr
+    thr = (thr + 16.0 * u * (fabs(C.top[g]) + fabs(pr))) * (1.0 + 16.0 * u)
+    if thr <= 0.0:
+        return True
+    if thr < tiny_bound:
+        return False
+    limit = to_power(thr * (1.0 + 4.0 * u), metric, p) * (1.0 + 4.0 * u)
+    return limit < INFINITY and box_power(xr, &C.lo[g * d], &C.hi[g * d], d, metric) >= limit
+
+
+cdef inline void enter_pair(
+    double value, double pr, double lr, double pc, double lc, Py_ssize_t r, Py_ssize_t c,
+    Py_ssize_t kr, Py_ssize_t kc, double* row_val, Py_ssize_t* row_arg, double* row_cut,
+    ColumnLines* L, double* worst,
+) noexcept nogil:
+    """The exact test of one pair that its source could not skip: the rigorous lower
+    bound enters ``worst``, and a reduced cost negative beyond its error bound
+    competes for the row's and the column's buffers (strictly smaller values win,
+    so among equal ones the first met stays)."""
+    cdef double upper, rc = reduced_cost_bounds(value, pr, lr, pc, lc, &upper)
+    if rc < worst[0]:
+        worst[0] = rc
+    if upper >= 0.0:
+        return
+    if rc < row_cut[0]:
+        keep_smallest(row_val, row_arg, kr, rc, c)
+        row_cut[0] = row_val[kr - 1]
+    if rc < L.cut[c]:
+        keep_smallest(&L.val[c * kc], &L.arg[c * kc], kc, rc, r)
+        L.cut[c] = L.val[c * kc + kc - 1]
+
+
+cdef inline void dense_pairs(
+    const double* row_ptr, bint all_cols, const Py_ssize_t* col_map, Py_ssize_t c0,
+    Py_ssize_t c1, Py_ssize_t r, double pr, double lr, const double* pi_cols,
+    const double* low_cols, Py_ssize_t kr, Py_ssize_t kc, double* row_val,
+    Py_ssize_t* row_arg, double* row_cut, ColumnLines* L, double* worst,
+) noexcept nogil:
+    """Columns ``c0:c1`` of a dense row: a pair whose plain float64 reduced cost is
+    positive beyond the rounding band is skipped (its lower bound is >= 0), every
+    other one gets the exact test."""
+    cdef Py_ssize_t c
+    cdef double value, rc, pc
+    for c in range(c0, c1):
+        pc = pi_cols[c]
+        value = row_ptr[c] if all_cols else row_ptr[col_map[c]]
+        rc = value + pr - pc
+        if rc > filter_band(fabs(value) + fabs(pr) + fabs(pc)):
+            continue  # certainly nonnegative: nearly every pair
+        enter_pair(value, pr, lr, pc, low_cols[c], r, c, kr, kc,
+                   row_val, row_arg, row_cut, L, worst)
+
+
+cdef inline void scan_rows(
+    Workspace* W, PairSource* S, int kind, ColumnCells* C, Py_ssize_t n, Py_ssize_t m,
+    Py_ssize_t kr, Py_ssize_t kc, Py_ssize_t r0, Py_ssize_t r1, ColumnLines* L,
+) noexcept nogil:
+    """Price rows ``r0:r1`` against every column, into the rows' own buffers and the
+    column buffers ``L`` (reset here).  ``kind`` is ``S.kind``, passed as a literal
+    so that each source gets its own compiled loop; ``C`` the column cells of a
+    point source, or NULL; ``kr`` and ``kc`` the buffer lengths of rows and columns."""
+    cdef double* row_val = W.line_val
+    cdef Py_ssize_t* row_arg = W.line_arg
+    cdef const double* pi_cols = W.T.pi + n
+    cdef const double* low_cols = W.T.pi_low + n
+    cdef const Py_ssize_t* col_map = W.col_map
+    cdef bint all_cols = W.all_cols
+    cdef Py_ssize_t r, c, q, g, d = S.d
+    cdef int metric = S.metric
+    cdef double p = S.p, tiny_bound = 0.0
+    cdef double value, rc, pr, lr, pc, row_cut, cut, worst = INFINITY
+    cdef const double* row_ptr = NULL
+    cdef const double* xr = NULL
+    if kind == SOURCE_POINTS:
+        tiny_bound = from_power(tiny_power(), metric, p)
+    for q in range(m * kc):
+        L.val[q] = 0.0
+        L.arg[q] = -1
+    for c in range(m):
+        L.cut[c] = 0.0
+    for q in range(r0 * kr, r1 * kr):
+        row_val[q] = 0.0
+        row_arg[q] = -1
+    for r in range(r0, r1):
+        pr = W.T.pi[r]
+        lr = W.T.pi_low[r]
+        row_cut = 0.0
+        if kind == SOURCE_DENSE:
+            row_ptr = &S.matrix[W.row_map[r] * S.stride]
+            if not all_cols:
+                dense_pairs(row_ptr, False, col_map, 0, m, r, pr, lr, pi_cols, low_cols,
+                            kr, kc, &row_val[r * kr], &row_arg[r * kr], &row_cut, L, &worst)
+                continue
+            # Eight pairs at a time: nearly every group is proven skippable at once.
+            c = 0
+            while c + 8 <= m:
+                if dense8_may_enter(&row_ptr[c], pr, &pi_cols[c]):
+                    dense_pairs(row_ptr, True, col_map, c, c + 8, r, pr, lr, pi_cols,
+                                low_cols, kr, kc, &row_val[r * kr], &row_arg[r * kr],
+                                &row_cut, L, &worst)
+                c += 8
+            dense_pairs(row_ptr, True, col_map, c, m, r, pr, lr, pi_cols, low_cols,
+                        kr, kc, &row_val[r * kr], &row_arg[r * kr], &row_cut, L, &worst)
+        elif C == NULL:
+            xr = &S.x[W.row_map[r] * d]
+            for c in range(m):
+                pc = pi_cols[c]
+                cut = row_cut if row_cut > L.cut[c] else L.cut[c]
+                if not point_pair_may_price_below(
+                        xr, &S.y[col_map[c] * d], d, metric, p, pr, pc, cut, &value):
+                    continue  # proven not to enter either buffer: nearly every pair
+                enter_pair(value, pr, lr, pc, low_cols[c], r, c, kr, kc,
+                           &row_val[r * kr], &row_arg[r * kr], &row_cut, L, &worst)
+        else:
+            xr = &S.x[W.row_map[r] * d]
+            for g in range(C.n_cells):
+                if cell_prunable(xr, C, g, d, metric, p, pr, tiny_bound):
+                    continue  # every pair of the cell is one the test below skips
+                for q in range(C.start[g], C.start[g + 1]):
+                    c = C.col[q]
+                    pc = C.pc[q]
+                    cut = row_cut if row_cut > L.cut[c] else L.cut[c]
+                    if not point_pair_may_price_below(
+                            xr, &C.y[q * d], d, metric, p, pr, pc, cut, &value):
+                        continue
+                    enter_pair(value, pr, lr, pc, low_cols[c], r, c, kr, kc,
+                               &row_val[r * kr], &row_arg[r * kr], &row_cut, L, &worst)
+    L.worst = worst
+
+
+cdef void merge_columns(ColumnLines* lines, int n_blocks, Py_ssize_t m, Py_ssize_t kc) noexcept nogil:
+    """Merge the blocks' column buffers into ``lines[0]``: the kc smallest per column by
+    (value, row); blocks hold ascending rows, so ties go to the earlier block."""
+    cdef Py_ssize_t c, q
+    cdef Py_ssize_t pos[MAX_SCAN_THREADS]
+    cdef double best_val
+    cdef double merged_val[SCAN_K]
+    cdef Py_ssize_t merged_arg[SCAN_K]
+    cdef int t, best
+    for c in range(m):
+        for t in range(n_blocks):
+            pos[t] = 0
+        for q in range(kc):
+            best = -1
+            best_val = 0.0
+            for t in range(n_blocks):
+                if pos[t] < kc and lines[t].arg[c * kc + pos[t]] >= 0 and (
+                        best < 0 or lines[t].val[c * kc + pos[t]] < best_val):
+                    best = t
+                    best_val = lines[t].val[c * kc + pos[t]]
+            if best < 0:
+                merged_val[q] = 0.0
+                merged_arg[q] = -1
+            else:
+                merged_val[q] = best_val
+                merged_arg[q] = lines[best].arg[c * kc + pos[best]]
+                pos[best] += 1
+        for q in range(kc):
+            lines[0].val[c * kc + q] = merged_val[q]
+            lines[0].arg[c * kc + q] = merged_arg[q]
+
+
+cdef Py_ssize_t scan_keys(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* worst_out,
+) noexcept nogil:
+    """A full pricing pass: for every row and every column its SCAN_K (SCAN_K_SMALL on
+    a small problem) most negative reduced costs, counted only when negative beyond
+    the rigorous bound of their exact evaluation (the simplex's exact test), as keys.  When nothing is found,
+    ``worst_out`` gets a rigorous lower bound on every reduced cost; otherwise
+    -inf.  ``W.n_threads`` threads share the rows of a large pass; the result does
+    not depend on their number."""
+    cdef Py_ssize_t k = SCAN_K if n * m >= WIDE_SCAN_MIN_PAIRS else SCAN_K_SMALL
+    cdef Py_ssize_t kr = k if k < m else m
+    cdef Py_ssize_t kc = k if k < n else n
+    cdef Py_ssize_t r, c, q, out = 0
+    cdef int t, n_blocks = 1
+    cdef double worst = INFINITY
+    cdef ColumnLines lines[MAX_SCAN_THREADS]
+    cdef char* extra = NULL
+    cdef size_t per_block = <size_t> m * kc * (sizeof(double) + sizeof(Py_ssize_t)) + <size_t> m * sizeof(double)
+    lines[0].val = W.line_val + n * kr
+    lines[0].arg = W.line_arg + n * kr
+    lines[0].cut = W.col_cut
+    if W.n_threads > 1 and n * m >= PARALLEL_MIN_PAIRS and n > 1:
+        n_blocks = W.n_threads if W.n_threads < MAX_SCAN_THREADS else MAX_SCAN_THREADS
+        if n_blocks > n:
+            n_blocks = <int> n
+        extra = <char*> malloc((n_blocks - 1) * per_block)
+        if extra == NULL:
+            n_blocks = 1  # the same result on one thread
+    cdef ColumnCells cells
+    cdef ColumnCells* C = NULL
+    if S.kind == SOURCE_POINTS and build_cells(W, S, n, m, &cells):
+        C = &cells
+    if n_blocks == 1:
+        if S.kind == SOURCE_DENSE:
+            scan_rows(W, S, SOURCE_DENSE, NULL, n, m, kr, kc, 0, n, &lines[0])
+        else:
+            scan_rows(W, S, SOURCE_POINTS, C, n, m, kr, kc, 0, n, &lines[0])
+    else:
+        for t in range(1, n_blocks):
+            lines[t].val = <double*> (extra + (t - 1) * per_block)
+            lines[t].arg = <Py_ssize_t*> (extra + (t - 1) * per_block + m * kc * sizeof(double))
+            lines[t].cut = <double*> (extra + (t - 1) * per_block
+                                      + m * kc * (sizeof(double) + sizeof(Py_ssize_t)))
+        for t in prange(n_blocks, schedule="static", chunksize=1, num_threads=n_blocks):
+            if S.kind == SOURCE_DENSE:
+                scan_rows(W, S, SOURCE_DENSE, NULL, n, m, kr, kc, t * n // n_blocks,
+                          (t + 1) * n // n_blocks, &lines[t])
+            else:
+                scan_rows(W, S, SOURCE_POINTS, C, n, m, kr, kc, t * n // n_blocks,
+                          (t + 1) * n // n_blocks, &lines[t])
+        merge_columns(lines, n_blocks, m, kc)
+        free(extra)
+    if C != NULL:
+        free(cells.block)
+    for t in range(n_blocks):
+        if lines[t].worst < worst:
+            worst = lines[t].worst
+    for r in range(n):
+        for q in range(kr):
+            if W.line_arg[r * kr + q] >= 0:
+                W.keys[out] = <int64_t> r * m + W.line_arg[r * kr + q]
+                out += 1
+    for c in range(m):
+        for q in range(kc):
+            if lines[0].arg[c * kc + q] >= 0:
+                W.keys[out] = <int64_t> lines[0].arg[c * kc + q] * m + c
+                out += 1
+    # With something found, which pairs were evaluated depends on the order of
+    # the pass (the cuts), and so would their minimum: report only what holds.
+    worst_out[0] = worst if out == 0 else -INFINITY
+    return out

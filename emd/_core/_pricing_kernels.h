@@ -1,0 +1,223 @@
+/* The pricing kernels of emd's compiled core, in C: the scalar tests and their SIMD
+ * twins.
+ *
+ * Every wide path here performs the same IEEE operations, in the same order and
+ * without contraction (the core is built with -ffp-contract=off), as the scalar loop
+ * it stands for, so it picks the same arcs and computes the same bits; SIMD only
+ * decides several candidates at a time.  AVX2 code is compiled for x86-64 with GCC or
+ * Clang whatever the build flags and chosen at run time (the caller passes the flag
+ * of emd._core._tree, which detects the processor once), so one build runs on any
+ * x86-64; SSE2, part of x86-64, is used unconditionally where it is compiled in.
+ *
+ * Declared for Cython in _pricing_kernels.pxd.
+ */
+#ifndef EMD_PRICING_KERNELS_H
+#define EMD_PRICING_KERNELS_H
+
+#include <Python.h> /* Py_ssize_t */
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define EMD_AVX2_DISPATCH 1
+#endif
+
+/* Whether the processor runs AVX2 (0 where this build has no AVX2 kernels). */
+static inline int emd_cpu_has_avx2(void) {
+#if defined(EMD_AVX2_DISPATCH)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+/* The fast phase's relative tolerance: an arc enters only if its reduced cost is below
+   -EMD_PRICING_RTOL * (|cost| + |pi[tail]| + |pi[head]|), which ignores the rounding
+   noise of incrementally updated potentials.  What it ignores, the exact phase of the
+   simplex (emd._core._tree) finds. */
+#define EMD_PRICING_RTOL 1e-13
+
+/* The fast phase's test of an arc of cost ct between potentials pt (tail) and ph
+   (head) whose plain reduced cost is rc: below the relative tolerance of the
+   magnitudes and the noise floor (the one rule every fast pricing loop applies). */
+static inline int emd_fast_test(double ct, double pt, double ph, double rc, double noise) {
+    double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
+    return rc < -EMD_PRICING_RTOL * mag - noise;
+}
+
+/* The fast phase's block search over len arcs whose tail potential is pt and whose
+   costs and head potentials are c[q] and pc[q]: the arc with the most negative plain
+   reduced cost (c[q] + pt) - pc[q] below best[0] that passes the fast test, the first
+   such among equal ones; returns its q (best[0] updated) or -1.  Nearly every arc
+   fails the first comparison, so several are compared at a time (eight with AVX2,
+   four with SSE2), and the few that pass are tested one by one in place. */
+
+/* The arcs q0 <= k < q1 one by one: the best below *bound enters *bound, *found. */
+static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
+                                 Py_ssize_t q0, Py_ssize_t q1, double noise, double* bound,
+                                 Py_ssize_t* found) {
+    for (Py_ssize_t k = q0; k < q1; k++) {
+        double rc = (c[k] + pt) - pc[k];
+        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, noise)) {
+            *bound = rc;
+            *found = k;
+        }
+    }
+}
+
+#if defined(EMD_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
+                                     Py_ssize_t len, double* best, double noise) {
+    Py_ssize_t q = 0, found = -1;
+    double bound = best[0];
+    const __m256d vpt = _mm256_set1_pd(pt);
+    __m256d vb = _mm256_set1_pd(bound);
+    for (; q + 8 <= len; q += 8) {
+        __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
+                                   _mm256_loadu_pd(pc + q));
+        __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
+                                   _mm256_loadu_pd(pc + q + 4));
+        __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
+                                   _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
+        if (!_mm256_movemask_pd(hit)) continue;
+        emd_scan_arcs(c, pt, pc, q, q + 8, noise, &bound, &found);
+        vb = _mm256_set1_pd(bound);
+    }
+    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+    best[0] = bound;
+    return found;
+}
+#endif
+
+static inline Py_ssize_t emd_block_min(const double* c, double pt, const double* pc,
+                                       Py_ssize_t len, double* best, double noise,
+                                       int avx2) {
+    Py_ssize_t q = 0, found = -1;
+    double bound;
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2) return emd_block_min_avx2(c, pt, pc, len, best, noise);
+#else
+    (void)avx2;
+#endif
+    bound = best[0];
+#if defined(__SSE2__)
+    const __m128d vpt = _mm_set1_pd(pt);
+    __m128d vb = _mm_set1_pd(bound);
+    for (; q + 4 <= len; q += 4) {
+        __m128d r0 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q), vpt), _mm_loadu_pd(pc + q));
+        __m128d r1 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q + 2), vpt),
+                                _mm_loadu_pd(pc + q + 2));
+        if (!_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb))))
+            continue;
+        emd_scan_arcs(c, pt, pc, q, q + 4, noise, &bound, &found);
+        vb = _mm_set1_pd(bound);
+    }
+#endif
+    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+    best[0] = bound;
+    return found;
+}
+
+/* Plane euclidean distances from (x0, x1) to the points y[2c], y[2c + 1] for c < len,
+   into out[c], as sqrt((0.0 + dx * dx) + dy * dy): the operations of the scalar loop
+   of fill_costs (emd._core._pricing), two or four at a time (correctly rounded sqrt:
+   the same bits).  Stops at the first c whose squared distance is outside [tiny, inf),
+   which the caller finishes on its own; returns that c, or len. */
+static inline Py_ssize_t emd_plane_scalar(double x0, double x1, const double* y,
+                                          Py_ssize_t c, Py_ssize_t len, double* out,
+                                          double tiny) {
+    for (; c < len; c++) {
+        double dx = x0 - y[2 * c], dy = x1 - y[2 * c + 1];
+        double acc = (0.0 + dx * dx) + dy * dy;
+        if (!(acc >= tiny && acc < __builtin_inf())) return c;
+        out[c] = __builtin_sqrt(acc);
+    }
+    return len;
+}
+
+#if defined(EMD_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static Py_ssize_t emd_plane_row_avx2(double x0, double x1, const double* y, Py_ssize_t len,
+                                     double* out, double tiny) {
+    Py_ssize_t c = 0;
+    const __m256d vx = _mm256_setr_pd(x0, x1, x0, x1), vt = _mm256_set1_pd(tiny);
+    const __m256d vinf = _mm256_set1_pd(__builtin_inf()), zero = _mm256_setzero_pd();
+    for (; c + 4 <= len; c += 4) {
+        __m256d d01 = _mm256_sub_pd(vx, _mm256_loadu_pd(y + 2 * c));
+        __m256d d23 = _mm256_sub_pd(vx, _mm256_loadu_pd(y + 2 * c + 4));
+        d01 = _mm256_mul_pd(d01, d01);
+        d23 = _mm256_mul_pd(d23, d23);
+        /* dx*dx of the four points, then dy*dy, in point order */
+        __m256d dxx = _mm256_unpacklo_pd(d01, d23), dyy = _mm256_unpackhi_pd(d01, d23);
+        __m256d acc = _mm256_add_pd(_mm256_add_pd(zero, dxx), dyy);
+        __m256d ok = _mm256_and_pd(_mm256_cmp_pd(acc, vt, _CMP_GE_OQ),
+                                   _mm256_cmp_pd(acc, vinf, _CMP_LT_OQ));
+        if (_mm256_movemask_pd(ok) != 15) break;
+        /* unpack put the points in the order 0, 2, 1, 3 */
+        __m256d root = _mm256_permute4x64_pd(_mm256_sqrt_pd(acc), 0xD8);
+        _mm256_storeu_pd(out + c, root);
+    }
+    return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
+}
+#endif
+
+static inline Py_ssize_t emd_plane_row(double x0, double x1, const double* y, Py_ssize_t len,
+                                       double* out, double tiny, int avx2) {
+    Py_ssize_t c = 0;
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2) return emd_plane_row_avx2(x0, x1, y, len, out, tiny);
+#else
+    (void)avx2;
+#endif
+#if defined(__SSE2__)
+    const __m128d vx = _mm_setr_pd(x0, x1), vt = _mm_set1_pd(tiny);
+    const __m128d vinf = _mm_set1_pd(__builtin_inf()), zero = _mm_setzero_pd();
+    for (; c + 2 <= len; c += 2) {
+        __m128d d0 = _mm_sub_pd(vx, _mm_loadu_pd(y + 2 * c));
+        __m128d d1 = _mm_sub_pd(vx, _mm_loadu_pd(y + 2 * c + 2));
+        d0 = _mm_mul_pd(d0, d0);
+        d1 = _mm_mul_pd(d1, d1);
+        __m128d acc = _mm_add_pd(_mm_add_pd(zero, _mm_unpacklo_pd(d0, d1)),
+                                 _mm_unpackhi_pd(d0, d1));
+        __m128d ok = _mm_and_pd(_mm_cmpge_pd(acc, vt), _mm_cmplt_pd(acc, vinf));
+        if (_mm_movemask_pd(ok) != 3) break;
+        _mm_storeu_pd(out + c, _mm_sqrt_pd(acc));
+    }
+#endif
+    return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
+}
+
+/* Whether any of 8 consecutive pairs of a dense row has a plain reduced cost
+   (c + pr) - pc at most 4.0000001u ((|c| + |pr|) + |pc|): the scalar test of a full
+   pricing pass, evaluated by the same IEEE operations two lanes at a time. */
+static inline int emd_dense8_may_enter(const double* c, double pr, const double* pc) {
+#if defined(__SSE2__)
+    const __m128d vpr = _mm_set1_pd(pr);
+    const __m128d apr = _mm_set1_pd(pr < 0 ? -pr : pr);
+    const __m128d k = _mm_set1_pd(4.0000001 * 1.1102230246251565e-16);
+    const __m128d sign = _mm_set1_pd(-0.0);
+    __m128d hit = _mm_setzero_pd();
+    for (int q = 0; q < 8; q += 2) {
+        __m128d vc = _mm_loadu_pd(c + q), vpc = _mm_loadu_pd(pc + q);
+        __m128d rc = _mm_sub_pd(_mm_add_pd(vc, vpr), vpc);
+        __m128d mag = _mm_add_pd(_mm_add_pd(_mm_andnot_pd(sign, vc), apr),
+                                 _mm_andnot_pd(sign, vpc));
+        hit = _mm_or_pd(hit, _mm_cmpngt_pd(rc, _mm_mul_pd(k, mag)));
+    }
+    return _mm_movemask_pd(hit) != 0;
+#else
+    for (int q = 0; q < 8; q++) {
+        double rc = (c[q] + pr) - pc[q];
+        double mag = ((c[q] < 0 ? -c[q] : c[q]) + (pr < 0 ? -pr : pr))
+                     + (pc[q] < 0 ? -pc[q] : pc[q]);
+        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) return 1;
+    }
+    return 0;
+#endif
+}
+
+#endif /* EMD_PRICING_KERNELS_H */

@@ -1,0 +1,229 @@
+"""One planner: which path a transport problem takes, decided from its shape and size.
+
+Single solves (:mod:`emd.transport`, :mod:`emd._engine`) and batches
+(:mod:`emd.batch`) ask the functions here, and the compiled pair solve takes its
+size limits from the constants here (set once, at import, by :func:`_configure_core`).
+A batch entry equals the single solve of its pair bit for bit because both ask
+the same questions here, not because each keeps a copy of the answers.
+
+The paths, in the order a problem meets them:
+
+* **closed form on the line** (:func:`on_the_line`): 1-D points under a metric
+  that is a function of ``|x - y|`` with the monotone plan optimal;
+* **few sources** (:func:`few_sources`): a handful of bins with mass on one
+  side and very many on the other: shortest paths on the small side
+  (:mod:`emd._few`), finished by the simplex;
+* the **column-generation simplex** (:mod:`emd._engine`), whose first candidate
+  arcs depend on the size (:func:`point_candidates`): all arcs of a small dense
+  problem, a compiled brute-force search, k-d trees, or a **multiscale start**
+  from a coarsened problem (:mod:`emd._multiscale`);
+* **grids** go to :mod:`emd.structured._grid` by the caller's choice (their
+  form, not their size, decides);
+* **batches** chunk their pairs by :func:`default_chunk`.
+
+Every threshold carries the measurement that set it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emd._core import _pair
+
+__all__ = [
+    "batch_alone",
+    "default_chunk",
+    "few_sources",
+    "grid_pair_cells",
+    "kept_counts",
+    "on_the_line",
+    "point_candidates",
+    "support_matrix",
+]
+
+# ---------------------------------------------------------------------------
+# Few sources (emd._few)
+
+#: The small side may have at most this many bins with mass, the large side at
+#: least LARGE_MIN and RATIO times as many.  Measured on random 2-D clouds
+#: against the simplex on all nodes (time ratio new / old): 5 x 10 000: 0.07,
+#: 20 x 10 000: 0.17, 50 x 20 000: 0.15, 64 x 10 000: 0.97, 64 x 50 000: 0.07,
+#: 100 x 20 000: 0.53, but 100 x 5 000: 3.3 and 200 x 10 000: 5.5 (Dijkstra
+#: costs O(n^2) per augmentation, and there are about as many augmentations as
+#: large-side bins that change hands).
+SMALL_MAX = 64
+LARGE_MIN = 10_000
+RATIO = 200
+#: Costs and amounts are held as two small x large float64 arrays, and the heaps
+#: take 16 (small - 1) bytes per large-side bin: about 32 small bytes per
+#: large-side bin in all (at most about 260 MB here).  Beyond this the simplex on
+#: all nodes, whose memory is O(small + large), takes over.
+CELLS_MAX = 8_000_000
+
+# ---------------------------------------------------------------------------
+# First candidates of the column-generation simplex (emd._engine)
+
+#: Point problems with at most this many pairs of points with mass take their
+#: first candidates by a compiled brute-force pass (the k cheapest arcs of
+#: every row and column, exactly); larger ones by k-d trees.  Batches solve
+#: pairs up to this size in one compiled loop.
+BRUTE_FORCE_CELLS = 4_000_000
+
+#: Point problems with at least this many pairs of points with mass start from a
+#: coarse plan.  Above :data:`BRUTE_FORCE_CELLS` on purpose: batches solve
+#: pairs up to that size in their own compiled loop, which must give every pair the
+#: single solve's value bit for bit, so no such pair may take this path.  Measured on
+#: 2-D uniform clouds (2026-11-30, median CPU seconds, before -> after), n = 2100
+#: (the first size on the path) 0.21 -> 0.13 s, 4000 0.41 -> 0.19 s, 10 000
+#: 2.2 -> 0.74 s, 20 000 15.4 -> 3.1 s.
+MULTISCALE_CELLS = 1 << 22
+
+#: The multiscale grid is built in at most this many dimensions (a finer split of
+#: higher dimensions leaves most cells with one point).
+MULTISCALE_MAX_DIM = 3
+
+#: Nearest neighbours per point taken as first candidates on the multiscale path
+#: (without the moved ones below, 16 beat 8: n = 4000 / 10 000 / 20 000, CPU seconds,
+#: k = 8 0.56 / 1.45 / 4.21 s, k = 16 0.52 / 1.23 / 3.83 s, k = 24 0.52 / 1.31 / 3.91 s) ...
+MULTISCALE_CANDIDATES = 8
+
+#: ... and as many again around where the coarse plan sends each point (its cell's
+#: mean displacement): measured on 2-D clouds, n = 20 000 (CPU seconds, 2026-11-30),
+#: 16 + 0 3.8 s, 16 + 8 3.2 s, 8 + 8 3.1 s, 16 + 16 3.5 s; clouds shifted by half
+#: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
+MOVED_CANDIDATES = 8
+
+# ---------------------------------------------------------------------------
+# Limits of the compiled pair solve (emd._core._pair), set there at import
+
+#: Point pairs with at most this many cells (all rows x all columns: the matrix is
+#: indexed by original positions) get their costs computed once into a
+#: per-workspace matrix (16 MB at most), which the
+#: pricing passes read as a dense source instead of recomputing every distance
+#: per pass.  Measured (2-D, 2026-11-30): 150 points -25 % of a pair's
+#: instructions, 1000 points -26 %, solve_points n = 1400 0.116 -> 0.081 s; at
+#: n = 2000 the 32 MB matrix no longer pays (0.19 -> 0.22 s), hence the cap.
+MATRIX_CELLS = 1 << 21
+
+#: Dense sources (point pairs on their cost matrix included) with at most this
+#: many cells pivot over all their arcs (from the artificial star: a least-cost
+#: greedy start, counting-sorted by cost buckets, cut pivots but not the wall
+#: time per pair at 30-220 points).  Measured on 2-D point pairs
+#: (2026-11-30, wall time per pair): 30 points 72 -> 43 us, 150 points
+#: 1028 -> 863 us, 220 points 1946 -> 1764 us, but 300 points 3.3 -> 4.6 ms
+#: with scalar pricing; once every pair is priced row by row, several at a
+#: time (the simplex's price_stretch_fast), 300 and 360 points take a third less CPU time
+#: over all arcs (3.3 -> 2.2 ms and 4.5 -> 3.1 ms per pair), dense sources of
+#: that size the same, while 1000 points lose (a cap of 2**20 cells: +23 %).
+ALL_ARCS_CELLS = 1 << 17
+
+#: Small problems (at most this many cells) start from 4 candidates per line
+#: instead of 8: on 30 x 30 point pairs 8 candidates are a quarter of the cells,
+#: and 4 take 8 % fewer instructions per pair (callgrind, 2026-11-30); 150 x 150
+#: pairs are indifferent.
+SMALL_CELLS = 4096
+
+# ---------------------------------------------------------------------------
+# Batches (emd.batch)
+
+#: Pairs per task for pairs of :data:`CHUNK_CELLS` cells: small enough for
+#: prompt cancellation and a smooth progress bar, large enough that scheduling
+#: costs nothing next to solving.  Other pairs get tasks of about the same
+#: work (from 1 pair up to :data:`MAX_CHUNK`): a 64-bin pair solves in tens of
+#: microseconds, and 16 of them left the GIL-bound glue of each task (and the
+#: pool's hand-offs) a tenth of the work, which two threads then queued on;
+#: a pair of big grids takes a second, and two per task left one thread idle
+#: at the end of a short matrix.
+DEFAULT_CHUNK = 16
+CHUNK_CELLS = 1 << 16
+MAX_CHUNK = 1024
+
+#: Measured (2026-11-30): a grid pair of b bins costs about what a dense pair
+#: of 80 b cells does (32 x 32 city-block 2.2 ms, 64 x 64 7.6 ms; a dense
+#: pair about 25 ns a cell).
+GRID_CELLS_PER_BIN = 80
+
+#: Shared supports up to this many points get one precomputed cost matrix
+#: (at most 128 MiB) that all threads read; larger ones price on the fly.
+SUPPORT_MATRIX_MAX = 4096
+
+
+def on_the_line(dim: int, metric: str) -> bool:
+    """Whether points in ``dim`` dimensions under ``metric`` (a canonical name) are solved
+    in closed form on the line: every metric but sqeuclidean is ``|x - y|`` there."""
+    return dim == 1 and metric != "sqeuclidean"
+
+
+def few_sources(n, m):
+    """Whether a transport problem with ``n`` and ``m`` bins of mass goes to the few-sources
+    path (elementwise for arrays of counts)."""
+    small, large = np.minimum(n, m), np.maximum(n, m)
+    return (
+        (small >= 1)
+        & (small <= SMALL_MAX)
+        & (large >= np.maximum(LARGE_MIN, RATIO * small))
+        & (small * large <= CELLS_MAX)
+    )
+
+
+def takes_few_sources(a: np.ndarray, b: np.ndarray, max_iter, initial_arcs) -> bool:
+    """Whether the single solve of weights ``a`` and ``b`` takes the few-sources path: only
+    with the default pivot budget and no warm start."""
+    return (max_iter is None and initial_arcs is None
+            and bool(few_sources(int(np.count_nonzero(a)), int(np.count_nonzero(b)))))
+
+
+def kept_counts(items, points: bool) -> np.ndarray:
+    """Bins of mass of each histogram (or each ``(points, weights)`` set): computed
+    once per batch for :func:`batch_alone`."""
+    return np.array([np.count_nonzero(item[1] if points else item) for item in items],
+                    dtype=np.int64)
+
+
+def batch_alone(kept_left: np.ndarray, kept_right: np.ndarray, pairs: np.ndarray,
+                max_iter) -> np.ndarray:
+    """Which pairs ``(i, j)`` of a batch the single solve sends to the few-sources path
+    (``kept_*`` from :func:`kept_counts`): the batch leaves them to it, so that its
+    entries stay the single solve's values."""
+    pairs = np.asarray(pairs).reshape(-1, 2)
+    if max_iter is not None:
+        return np.zeros(len(pairs), dtype=bool)
+    return np.asarray(few_sources(kept_left[pairs[:, 0]], kept_right[pairs[:, 1]]), dtype=bool)
+
+
+def point_candidates(n: int, m: int, dim: int) -> str:
+    """How a point problem with ``n`` x ``m`` points of mass in ``dim`` dimensions finds
+    its first candidate arcs: ``"compiled"`` (the pair solve's own brute-force search,
+    the path of the compiled batch), ``"nearest"`` (k-d trees) or ``"multiscale"``
+    (k-d trees around a coarse plan, which also starts the tree)."""
+    if n * m <= BRUTE_FORCE_CELLS:
+        return "compiled"
+    if n * m >= MULTISCALE_CELLS and dim <= MULTISCALE_MAX_DIM:
+        return "multiscale"
+    return "nearest"
+
+
+def support_matrix(n_points: int) -> bool:
+    """Whether a batch on a shared support of ``n_points`` precomputes its cost matrix."""
+    return n_points <= SUPPORT_MATRIX_MAX
+
+
+def grid_pair_cells(n_bins: int) -> int:
+    """The work of a grid pair of ``n_bins`` bins, in cells of a dense pair."""
+    return GRID_CELLS_PER_BIN * n_bins
+
+
+def default_chunk(n_pairs: int, jobs: int, pair_cells: int = CHUNK_CELLS) -> int:
+    """Pairs per task: about the work of :data:`DEFAULT_CHUNK` pairs of
+    :data:`CHUNK_CELLS` cells, fewer when a small matrix would otherwise leave
+    threads idle: at least four tasks per thread."""
+    per_task = min(MAX_CHUNK, DEFAULT_CHUNK * CHUNK_CELLS // max(1, pair_cells))
+    return max(1, min(per_task, n_pairs // (4 * jobs)))
+
+
+def _configure_core() -> None:
+    # The compiled pair solve reads its limits from C globals; they are set here once.
+    _pair.set_limits(MATRIX_CELLS, ALL_ARCS_CELLS, SMALL_CELLS)
+
+
+_configure_core()
