@@ -70,7 +70,7 @@ import numpy as np
 from emd._result import Certificate
 from emd._validation import check_scale
 
-__all__ = ["UnbalancedResult", "check_keywords"]
+__all__ = ["UnbalancedResult"]
 
 #: Partial transport, unbalanced transport.
 PARTIAL, UNBALANCED = "partial", "unbalanced"

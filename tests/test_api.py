@@ -38,7 +38,13 @@ PUBLIC_NAMES = {
         "w1_heldout_lower", "w1_plugin", "witness_from_result",
     ],
     "emd.compat.pot": [
-        "POTCompatError", "emd", "emd2", "emd2_lazy",
+        "POTCompatError", "emd", "emd2", "emd2_lazy", "partial",
+    ],
+    "emd.compat.pot_partial": [
+        "partial_wasserstein", "partial_wasserstein2", "partial_wasserstein_lagrange",
+    ],
+    "emd.unbalanced": [
+        "UnbalancedResult",
     ],
     "emd.io": [
         "Histogram", "HistogramFileError", "atomic_batch", "atomic_open", "atomic_write",
@@ -51,6 +57,25 @@ PUBLIC_NAMES = {
 }
 
 SIGNATURES = {
+    'emd.compat.pot_partial.partial_wasserstein': "(a: 'Any', b: 'Any', M: 'Any', m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",
+    'emd.compat.pot_partial.partial_wasserstein2': "(a: 'Any', b: 'Any', M: 'Any', m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",
+    'emd.compat.pot_partial.partial_wasserstein_lagrange': "(a: 'Any', b: 'Any', M: 'Any', reg_m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",
+    'emd.unbalanced.UnbalancedResult': "(cost: 'float', kind: 'str', parameter: 'float', transport_cost: 'float', mass_moved: 'float', mass_created: 'float', mass_destroyed: 'float', created: 'np.ndarray', destroyed: 'np.ndarray', plan: 'Any', status: 'str', reduced: 'Any', _proof: 'Any' = None) -> None",
+    'emd.unbalanced.UnbalancedResult.certificate': "(self) -> 'Certificate'",
+    'emd.unbalanced.UnbalancedResult.converged': 'attribute',
+    'emd.unbalanced.UnbalancedResult.cost': 'attribute',
+    'emd.unbalanced.UnbalancedResult.created': 'attribute',
+    'emd.unbalanced.UnbalancedResult.dense_plan': "(self) -> 'np.ndarray'",
+    'emd.unbalanced.UnbalancedResult.destroyed': 'attribute',
+    'emd.unbalanced.UnbalancedResult.kind': 'attribute',
+    'emd.unbalanced.UnbalancedResult.mass_created': 'attribute',
+    'emd.unbalanced.UnbalancedResult.mass_destroyed': 'attribute',
+    'emd.unbalanced.UnbalancedResult.mass_moved': 'attribute',
+    'emd.unbalanced.UnbalancedResult.parameter': 'attribute',
+    'emd.unbalanced.UnbalancedResult.plan': 'attribute',
+    'emd.unbalanced.UnbalancedResult.reduced': 'attribute',
+    'emd.unbalanced.UnbalancedResult.status': 'attribute',
+    'emd.unbalanced.UnbalancedResult.transport_cost': 'attribute',
     'emd.Certificate': "(cost: 'float', dual_value: 'float', max_dual_violation: 'float', worst_pair: 'tuple[int, int]', marginal_error: 'float', unrouted: 'float', mass: 'float', bound: 'float') -> None",
     'emd.Certificate.bound': 'attribute',
     'emd.Certificate.cost': 'attribute',
