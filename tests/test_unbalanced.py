@@ -31,9 +31,9 @@ def _check_accounting(result, a, b):
     assert (np.asarray(result.created) >= 0).all() and (np.asarray(result.destroyed) >= 0).all()
     if result.plan is not None:
         plan = result.dense_plan()
-        np.testing.assert_allclose(plan.sum(axis=1) + result.destroyed, a, rtol=1e-12,
+        np.testing.assert_allclose(plan.sum(axis=1) + result.destroyed.ravel(), a, rtol=1e-12,
                                    atol=1e-15)
-        np.testing.assert_allclose(plan.sum(axis=0) + result.created, b, rtol=1e-12,
+        np.testing.assert_allclose(plan.sum(axis=0) + result.created.ravel(), b, rtol=1e-12,
                                    atol=1e-15)
 
 
@@ -57,11 +57,9 @@ def test_bad_keywords_raise(kwargs, match):
         emd.solve([1.0, 1.0], [1.0, 2.0], [[0.0, 1.0], [1.0, 0.0]], **kwargs)
 
 
-def test_partial_refused_on_networks():
-    with pytest.raises(ValueError, match="partial"):
-        emd.solve_grid(np.ones((3, 3)), np.ones((3, 3)), partial=1.0)
-    with pytest.raises(ValueError, match="partial"):
-        emd.solve_tree([-1, 0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0], partial=1.0)
+def test_network_refusals():
+    with pytest.raises(ValueError, match="connected"):
+        emd.solve_graph(([[0, 1]], [1.0]), [1.0, 0.0, 1.0], [0.0, 1.0, 1.0], partial=1.0)
     with pytest.raises(ValueError, match="exact=True"):
         emd.solve_grid(np.ones((3, 3)), np.ones((3, 3)), metric="euclidean", exact=True,
                        unbalanced=1.0)
@@ -244,3 +242,43 @@ def test_tiny_masses_beside_large_ones_stay_exact():
         assert result.status == "optimal"
         np.testing.assert_array_equal(result.reduced.a[:3], a)
         np.testing.assert_array_equal(result.reduced.b[:3], b)
+
+
+def test_partial_on_grids_graphs_and_trees_matches_highs():
+    rng = np.random.default_rng(9)
+    A, B = rng.random((3, 4)), 2 * rng.random((3, 4))
+    for metric in ("cityblock", "chebyshev", "euclidean"):
+        result = emd.solve_grid(A, B, metric=metric, partial=1.5)
+        _close(result.cost, highs_partial_cost(A.ravel(), B.ravel(),
+                                               _grid_distances((3, 4), metric), 1.5))
+        assert result.created.shape == (3, 4)
+        _check_accounting(result, A.ravel(), B.ravel())
+    n = 8
+    parents = np.r_[-1, np.arange(n - 1) // 2]  # a binary tree
+    lengths = np.r_[0.0, rng.random(n - 1) + 0.1]
+    a, b = rng.random(n), rng.random(n)
+    edges = np.stack([np.arange(1, n), parents[1:]], axis=1)
+    graph = scipy.sparse.coo_array((lengths[1:], (edges[:, 0], edges[:, 1])), shape=(n, n))
+    distances = csgraph.shortest_path(graph, directed=False)
+    mass = 0.6 * min(a.sum(), b.sum())
+    reference = highs_partial_cost(a, b, distances, mass)
+    _close(emd.solve_tree(parents, lengths, a, b, partial=mass).cost, reference)
+    _close(emd.solve_graph((edges, lengths[1:]), a, b, partial=mass).cost, reference)
+    _close(emd.wasserstein_graph((edges, lengths[1:]), a, b, partial=mass), reference)
+
+
+def test_pairwise_and_cdist_are_single_solves():
+    rng = np.random.default_rng(11)
+    grids = [rng.random((4, 4)) * (k + 1) for k in range(3)]
+    matrix, proven = emd.pairwise(grids, grid=True, unbalanced=0.7, return_status=True)
+    assert proven.all() and (np.diag(matrix) == 0).all()
+    for i, j in itertools.combinations(range(3), 2):
+        assert matrix[i, j] == matrix[j, i] == emd.solve_grid(grids[i], grids[j],
+                                                              unbalanced=0.7).cost
+    clouds = [(rng.random((5, 2)), rng.random(5)) for _ in range(3)]
+    table = emd.cdist(clouds[:1], clouds, partial=0.2)
+    for j in range(3):
+        assert table[0, j] == emd.solve_points(clouds[0][0], clouds[j][0], clouds[0][1],
+                                               clouds[j][1], partial=0.2).cost
+    with pytest.raises(ValueError, match="resume"):
+        emd.pairwise(grids, grid=True, unbalanced=1.0, resume=True)

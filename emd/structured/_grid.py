@@ -738,7 +738,9 @@ def solve_grid(
         :class:`emd.unbalanced.UnbalancedResult` (``created`` and ``destroyed``
         of the grid's shape).  See :mod:`emd.unbalanced`.
     partial : float, optional
-        Not offered on grids (a ``ValueError``).
+        Partial transport (totals need not agree): move exactly this mass, solved
+        over the bins as points with the exact metric (``euclidean`` exact too)
+        on a dense bins x bins matrix: O(bins^2) memory, small grids only.
 
     Returns
     -------
@@ -880,6 +882,17 @@ def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
     :func:`emd.unbalanced.solve_arcs` (a general min-cost flow: correct, not the grid
     driver's speed)."""
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
+    if unequal[0] == "partial":
+        # Partial transport has no extra-node form: the bins as points, on a dense
+        # matrix of their exact distances (O(bins^2) memory).
+        from emd.transport import solve_points
+
+        coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * solver.spacing
+        result = solve_points(coords.astype(np.float64), coords.astype(np.float64),
+                              a_grid.ravel(), b_grid.ravel(), metric=solver.metric,
+                              max_iter=max_iter, partial=unequal[1])
+        return dataclasses.replace(result, created=result.created.reshape(a_grid.shape),
+                                   destroyed=result.destroyed.reshape(a_grid.shape))
     if solver.graph is None:  # a line: arcs to both neighbours
         n = a_grid.size
         left = np.arange(n - 1, dtype=np.intp)

@@ -334,7 +334,7 @@ def solve_tree(
         O(n) arcs.  Returns an :class:`emd.unbalanced.UnbalancedResult`; see
         :mod:`emd.unbalanced`.
     partial : float, optional
-        Not offered on trees (a ``ValueError``).
+        Partial transport, as for :func:`emd.solve_graph` (O(n^2) memory).
 
     Returns
     -------
@@ -383,4 +383,9 @@ def _unbalanced_tree(parents, edge_lengths, a, b, unequal) -> UnbalancedResult:
     tails = np.concatenate([child, par[child]])
     heads = np.concatenate([par[child], child])
     costs = np.concatenate([lengths[child], lengths[child]])
+    if unequal[0] == "partial":
+        from emd.structured._graph import solve_graph
+
+        edges = np.stack([child, par[child]], axis=1)
+        return solve_graph((edges, lengths[child]), wa, wb, partial=unequal[1])
     return solve_arcs(tails, heads, costs, wa, wb, *unequal, None)
