@@ -63,8 +63,8 @@ def compare(title: str, a: np.ndarray, b: np.ndarray):
     print(f"  masses: sum(A) = {a.sum():.6g}, sum(B) = {b.sum():.6g}")
     print(f"  normalised W1 {title[:3]} = {normalised:.12g}")
     print(f"  unbalanced {title[:3]} = {result.cost:.12g}  (lam = {LAM:g} per unit)")
-    print(f"  created mass {title[:3]} = {result.mass_created:.12g}, destroyed = "
-          f"{result.mass_destroyed:.6g}, moved = {result.mass_moved:.6g}")
+    print(f"  created mass {title[:3]} = {result.mass_created:.12g}  (destroyed "
+          f"{result.mass_destroyed:.6g}, moved {result.mass_moved:.6g})")
     print(f"  certificate bound = {result.certificate().bound:.3g}")
     return result
 
