@@ -144,6 +144,24 @@ class UnbalancedResult:
             raise ValueError("a network result has arc flows, not a plan: see reduced.flow")
         return self.plan.toarray()
 
+    def witness(self) -> np.ndarray:
+        """The dual witness of unbalanced W1 on a graph, tree or grid: ``f`` with
+        ``|f| <= lam`` everywhere, ``f_i - f_j <= length`` on every edge (so 1-Lipschitz
+        for the shortest-path metric) and ``cost == sum((a - b) * f)`` at optimality, up
+        to the rounding of the potentials to float64: the bounded-Lipschitz dual.
+
+        It is the flow's node potentials less the extra node's: the arcs of cost
+        ``lam`` both ways between a node and the extra node bound it, the edges make
+        it Lipschitz.  Shaped like ``created``.  Dense and point problems keep their
+        two potentials in ``reduced.u`` and ``reduced.v`` instead (a ``ValueError``).
+        """
+        if self.plan is not None or self.kind != UNBALANCED:
+            raise ValueError("witness() is offered for unbalanced transport on graphs, trees "
+                             "and grids; dense and point problems have reduced.u, reduced.v")
+        potentials = self.reduced.potentials
+        n = self.created.size
+        return (potentials[:n] - potentials[n]).reshape(np.shape(self.created))
+
     def certificate(self) -> Certificate:
         """The certificate of the balanced problem solved, whose optimum equals this
         problem's (see :mod:`emd.unbalanced`): its :attr:`~emd.Certificate.bound`

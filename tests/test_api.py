@@ -57,6 +57,7 @@ PUBLIC_NAMES = {
 }
 
 SIGNATURES = {
+    'emd.unbalanced.UnbalancedResult.witness': "(self) -> 'np.ndarray'",
     'emd.compat.pot_partial.partial_wasserstein': "(a: 'Any', b: 'Any', M: 'Any', m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",
     'emd.compat.pot_partial.partial_wasserstein2': "(a: 'Any', b: 'Any', M: 'Any', m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",
     'emd.compat.pot_partial.partial_wasserstein_lagrange': "(a: 'Any', b: 'Any', M: 'Any', reg_m: 'float | None' = None, nb_dummies: 'int' = 1, log: 'bool' = False, **kwargs: 'Any')",

@@ -282,3 +282,19 @@ def test_pairwise_and_cdist_are_single_solves():
                                                clouds[j][1], partial=0.2).cost
     with pytest.raises(ValueError, match="resume"):
         emd.pairwise(grids, grid=True, unbalanced=1.0, resume=True)
+
+
+def test_network_witness_is_bounded_lipschitz_and_attains_the_cost():
+    rng = np.random.default_rng(12)
+    A, B = rng.random((6, 7)), 1.5 * rng.random((6, 7))
+    for lam in (0.3, 2.0, 50.0):
+        result = emd.solve_grid(A, B, unbalanced=lam)
+        f = result.witness()
+        assert f.shape == A.shape
+        assert np.abs(f).max() <= lam * (1 + 1e-12)
+        # City-block: neighbours differ by at most 1 (the edge length).
+        assert np.abs(np.diff(f, axis=0)).max() <= 1 + 1e-12
+        assert np.abs(np.diff(f, axis=1)).max() <= 1 + 1e-12
+        assert float(np.sum((A - B) * f)) == pytest.approx(result.cost, rel=1e-10)
+    with pytest.raises(ValueError, match="witness"):
+        emd.solve([1.0], [2.0], [[0.0]], unbalanced=1.0).witness()
