@@ -57,6 +57,15 @@ plan found to leave the dummy pair exactly empty (otherwise it moves more than
 ``unbalanced=``: making the totals equal is exactly what these problems exist
 not to do.  ``mass`` is the mass moved as given; a ``mass`` above the smaller
 total by no more than that total's rounding is taken as that total.
+
+Examples
+--------
+>>> import emd
+>>> result = emd.solve([1.0, 1.0], [1.0, 2.0], [[0.0, 1.0], [1.0, 0.0]], unbalanced=0.4)
+>>> result.cost, result.mass_created, result.certificate().optimal()
+(0.4, 1.0, True)
+>>> emd.solve([1.0, 1.0], [1.0, 2.0], [[0.0, 1.0], [1.0, 0.0]], partial=1.5).mass_moved
+1.5
 """
 
 from __future__ import annotations
