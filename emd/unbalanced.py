@@ -120,10 +120,11 @@ class UnbalancedResult:
     status : str
         ``"optimal"``, ``"uncertified"`` or ``"max_iter_reached"``, as for the
         balanced solvers.
-    reduced : TransportResult or FlowResult
+    reduced : TransportResult or FlowResult or None
         The balanced problem solved (dummy bins after the real ones; for
         networks the extra node after the nodes and what rounding leaves on
-        nodes of its own after it), with its potentials.
+        nodes of its own after it), with its potentials; None when nothing was
+        solved (``unbalanced=0`` with nonnegative costs: the empty plan).
     """
 
     cost: float
@@ -331,6 +332,25 @@ def _from_transport(kind: str, value: float, result, cost: np.ndarray) -> Unbala
     )
 
 
+def _free_destruction(a: np.ndarray, b: np.ndarray) -> UnbalancedResult:
+    """Unbalanced transport at price 0 with nonnegative costs: the empty plan, cost 0,
+    proven without a solve (the zero potentials are dual feasible, so ``0 <= OPT``, and
+    the empty plan costs 0).  The balanced detour would carry all the mass through the
+    dummies, whose float flows leave some of it unrouted: a bound above 0 at cost 0,
+    which proves nothing."""
+    import scipy.sparse
+
+    proof = Certificate(cost=0.0, dual_value=0.0, max_dual_violation=0.0, worst_pair=(-1, -1),
+                        marginal_error=0.0, unrouted=0.0, mass=math.fsum(a) + math.fsum(b),
+                        bound=0.0)
+    return UnbalancedResult(
+        cost=0.0, kind=UNBALANCED, parameter=0.0, transport_cost=0.0, mass_moved=0.0,
+        mass_created=math.fsum(b), mass_destroyed=math.fsum(a), created=b.copy(),
+        destroyed=a.copy(), plan=scipy.sparse.coo_array((a.size, b.size)), status="optimal",
+        reduced=None, _proof=lambda: proof,
+    )
+
+
 def solve_dense(a: np.ndarray, b: np.ndarray, cost: np.ndarray, kind: str, value: float,
                 max_iter: int | None, n_jobs: int) -> UnbalancedResult:
     """:func:`emd.solve` with ``partial=`` / ``unbalanced=`` on validated inputs.
@@ -340,6 +360,8 @@ def solve_dense(a: np.ndarray, b: np.ndarray, cost: np.ndarray, kind: str, value
     """
     from emd.transport import solve_validated
 
+    if kind == UNBALANCED and value == 0.0 and (cost.size == 0 or float(cost.min()) >= 0.0):
+        return _free_destruction(a, b)
     rows, cols, value = _dummies(kind, value, a, b)
     reduced_cost = _reduced_matrix(kind, value, cost, rows.size, cols.size)
     result = solve_validated(np.concatenate([a, rows]), np.concatenate([b, cols]),

@@ -102,6 +102,12 @@ def test_unbalanced_tends_to_zero_with_its_price():
         assert value <= previous * (1 + 1e-12)
         previous = value
     assert value == 0.0
+    free = emd.solve(a, b, cost, unbalanced=0.0)
+    assert free.status == "optimal" and free.certificate().bound == 0.0
+    assert free.mass_destroyed == pytest.approx(a.sum()) and free.plan.nnz == 0
+    # With a negative cost, price 0 still moves mass: a real solve, against HiGHS.
+    cost[0, 0] = -1.0
+    _close(emd.solve(a, b, cost, unbalanced=0.0).cost, highs_unbalanced_cost(a, b, cost, 0.0))
 
 
 # ---------------------------------------------------------------- dense and points vs HiGHS
