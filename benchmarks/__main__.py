@@ -17,7 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_few, workloads_grid_frontier, workloads_pairs, workloads_scale
+from . import (
+    workloads,
+    workloads_few,
+    workloads_grid_frontier,
+    workloads_pairs,
+    workloads_scale,
+    workloads_unequal,
+)
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -29,6 +36,7 @@ QUICK = {
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
+    "unequal": workloads_unequal.QUICK,
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -40,6 +48,7 @@ FULL = {
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
     "pairs": {"quick": False},
+    "unequal": workloads_unequal.FULL,
 }
 
 
@@ -54,6 +63,8 @@ FAMILIES = {
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
     "(Spatial-KWD's times as the yardstick); 5 points vs 40 000-200 000 (vs ot.emd2)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
+    "unequal": "partial transport vs ot.partial.partial_wasserstein2 (dense); unbalanced "
+    "grids vs the balanced solve of the same pair",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -69,6 +80,7 @@ PEERS = {
                                    "pip install scikit-image"),
                  ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
+    "unequal": [("ot", None, "POT: pip install pot")],
 }  # fmt: skip
 
 
@@ -115,6 +127,7 @@ def _families(config: dict):
 
     yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
+    yield "unequal", lambda: workloads_unequal.run(config["unequal"])
 
 
 def _fmt(value, spec):

@@ -233,6 +233,8 @@ def pairwise(
     cost: ArrayLike | None = None,
     return_status: bool = False,
     warm_start: bool = False,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> Any:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
@@ -311,6 +313,11 @@ def pairwise(
         3.4x on 96 x 96 Chebyshev, 1.4x on 64 x 64 Euclidean L=3 grids, but
         1.15x slower at L=6) and costs when they are unrelated (1.6-2x slower
         on white noise).
+    partial, unbalanced : float, optional
+        Partial transport or unbalanced W1 for every pair (see
+        :mod:`emd.unbalanced`; totals need not agree, not with ``normalize``).
+        Each pair goes through the single solve, one after the other: no
+        threads, ``client``, ``out``, ``resume`` or ``warm_start``.
 
     Returns
     -------
@@ -374,6 +381,8 @@ def pairwise(
     ...     print(D[0, 2], sorted(os.listdir(folder)))
     2.0 ['D.npy', 'D.npy.progress']
     """
+    if partial is not None or unbalanced is not None:
+        return _unequal(hists, None, partial, unbalanced, normalize, return_status, locals())
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
@@ -404,6 +413,8 @@ def cdist(
     cost: ArrayLike | None = None,
     return_status: bool = False,
     warm_start: bool = False,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> Any:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
@@ -423,6 +434,8 @@ def cdist(
     >>> D, ok
     (array([[3.]]), array([[ True]]))
     """
+    if partial is not None or unbalanced is not None:
+        return _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, locals())
     return _compute(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
@@ -430,3 +443,27 @@ def cdist(
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
         warm_start=warm_start,
     )
+
+
+def _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, options) -> Any:
+    """:func:`pairwise` / :func:`cdist` with ``partial=`` or ``unbalanced=``: every pair by
+    the single solve (:func:`emd.unbalanced.pair_matrix`)."""
+    from emd import unbalanced as _unbalanced
+
+    kind, value = _unbalanced.check_keywords(partial, unbalanced, normalize)
+    for name in ("client", "out", "chunk_size", "block_size"):
+        if options[name] is not None:
+            raise ValueError(f"{name} is not offered with partial= or unbalanced=")
+    if options["resume"] or options["warm_start"]:
+        raise ValueError("resume and warm_start are not offered with partial= or unbalanced=")
+    matrix, proven = _unbalanced.pair_matrix(
+        hists_a, hists_b, kind, value, metric=options["metric"], positions=options["positions"],
+        grid=options["grid"], spacing=options["spacing"], L=options["L"], cost=options["cost"],
+        max_iter=options["max_iter"], progress=options["progress"],
+    )
+    if not proven.all():
+        warnings.warn(
+            f"{int((~proven).sum())} entries could not be proven optimal", SolverWarning,
+            stacklevel=3,
+        )
+    return (matrix, proven) if return_status else matrix

@@ -1,10 +1,14 @@
-"""Run POT's own ``test/test_ot.py`` against ``emd.compat.pot`` and print pass/fail counts.
+"""Run POT's own ``test/test_ot.py`` (or ``test/test_partial.py``) against ``emd.compat.pot``.
 
 Downloads POT's source distribution from PyPI into a temporary directory
 (``pip download --no-deps --no-binary :all: pot==0.9.7.*``), extracts
 ``test/test_ot.py`` and runs it with pytest after replacing ``ot.emd``,
 ``ot.emd2`` and ``ot.emd2_lazy`` (and their ``ot.lp`` aliases) by the
-functions of :mod:`emd.compat.pot`.  The sdist ships no ``conftest.py``; the
+functions of :mod:`emd.compat.pot`.  With ``--partial`` it runs
+``test/test_partial.py`` instead, with ``ot.partial.partial_wasserstein``,
+``partial_wasserstein2`` and ``partial_wasserstein_lagrange`` replaced by those
+of ``emd.compat.pot.partial`` (POT's entropic, Gromov and 1-D partial solvers,
+which the file also tests, stay POT's own).  The sdist ships no ``conftest.py``; the
 small one written here provides the ``nx`` fixture (NumPy backend only) and
 ``pytest.skip_backend``, which POT's own conftest defines.  Nothing is
 copied into this repository.
@@ -14,6 +18,7 @@ Usage, from the root of a built checkout::
     python tools/run_pot_tests.py               # with emd.compat.pot
     python tools/run_pot_tests.py --original    # POT's own solvers, as a baseline
     python tools/run_pot_tests.py --sdist pot-0.9.7.post1.tar.gz   # no download
+    python tools/run_pot_tests.py --partial     # test_partial.py with emd.compat.pot.partial
 
 Exit status 0 when every test that ran passed, 1 otherwise, 2 when the
 sdist could not be obtained.
@@ -55,6 +60,8 @@ if {patch!r}:
         module.emd2 = compat.emd2
         if hasattr(module, "emd2_lazy"):
             module.emd2_lazy = compat.emd2_lazy
+    for name in compat.partial.__all__:
+        setattr(ot.partial, name, getattr(compat.partial, name))
 
 
 @pytest.fixture
@@ -81,15 +88,15 @@ def download_sdist(directory: Path) -> Path:
     raise SystemExit("could not download POT's sdist (see pip's output above)")
 
 
-def extract_test_file(sdist: Path, directory: Path) -> Path:
+def extract_test_file(sdist: Path, directory: Path, name: str = "test_ot.py") -> Path:
     with tarfile.open(sdist) as archive:
         member = next(
-            (m for m in archive.getmembers() if m.name.endswith("/test/test_ot.py")), None
+            (m for m in archive.getmembers() if m.name.endswith(f"/test/{name}")), None
         )
         if member is None:
-            raise SystemExit(f"{sdist.name} has no test/test_ot.py")
+            raise SystemExit(f"{sdist.name} has no test/{name}")
         data = archive.extractfile(member).read()
-    target = directory / "test_ot.py"
+    target = directory / name
     target.write_bytes(data)
     return target
 
@@ -126,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--original", action="store_true",
                         help="run with POT's own emd/emd2/emd2_lazy (baseline)")
     parser.add_argument("--sdist", type=Path, help="use this POT sdist instead of downloading")
+    parser.add_argument("--partial", action="store_true",
+                        help="run test/test_partial.py (exact partial transport) instead")
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pot-tests-") as tmp:
@@ -135,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             print(exc, file=sys.stderr)
             return 2
-        test_file = extract_test_file(sdist, directory)
+        name = "test_partial.py" if args.partial else "test_ot.py"
+        test_file = extract_test_file(sdist, directory, name)
         outcomes, _ = run(test_file, not args.original, args.pytest_args)
     which = "POT's own solvers" if args.original else "emd.compat.pot"
-    print(f"POT {sdist.name} test/test_ot.py with {which}:")
+    print(f"POT {sdist.name} test/{name} with {which}:")
     print(
         f"  {len(outcomes['passed'])} passed, {len(outcomes['failed'])} failed, "
         f"{len(outcomes['skipped'])} skipped"
