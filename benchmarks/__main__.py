@@ -17,7 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import workloads, workloads_few, workloads_grid_frontier, workloads_pairs, workloads_scale
+from . import (
+    workloads,
+    workloads_few,
+    workloads_grid_frontier,
+    workloads_pairs,
+    workloads_scale,
+    workloads_zoo,
+)
 
 QUICK = {
     "dense": {"sizes": [250, 500, 1000]},
@@ -29,6 +36,7 @@ QUICK = {
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
+    "zoo": {"dense_sizes": [500], "cloud_n": 4000, "high_dim": [(50, 1000), (300, 500)]},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -40,6 +48,8 @@ FULL = {
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
     "pairs": {"quick": False},
+    "zoo": {"dense_sizes": [1000, 2000, 4000], "cloud_n": 20000,
+            "high_dim": workloads_zoo.HIGH_DIM},
 }
 
 
@@ -54,6 +64,8 @@ FAMILIES = {
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
     "(Spatial-KWD's times as the yardstick); 5 points vs 40 000-200 000 (vs ot.emd2)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
+    "zoo": "dense costs of many structures vs ot.emd2, clouds of many shapes at n = 20 000 "
+    "(5 s target), high-dimensional clouds vs ot.dist + ot.emd2, with pivots and passes",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -68,6 +80,7 @@ PEERS = {
     "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
                                    "pip install scikit-image"),
                  ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
+    "zoo": [("ot", None, "POT: pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
 }  # fmt: skip
 
@@ -115,6 +128,7 @@ def _families(config: dict):
 
     yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
+    yield "zoo", lambda: workloads_zoo.run(config["zoo"])
 
 
 def _fmt(value, spec):
@@ -140,7 +154,8 @@ def _print_row(row: dict) -> None:
         f"{row['family']:<9} {row['case'][:44]:<44} {row['size']:>8} "
         f"{_fmt(row['ours_s'], '10.4f')} {(row['peer'] or '-')[:34]:<34} "
         f"{_fmt(row['peer_s'], '10.4f')} {_fmt(row['ratio'], '8.3f')} "
-        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else ""),
+        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else "")
+        + (f"  pivots {row['n_iter']} passes {row['passes']}" if "passes" in row else ""),
         flush=True,
     )
 

@@ -73,6 +73,18 @@ def _set_matrix_cells(Py_ssize_t cells):
     return old
 
 
+# Full pricing passes made by single solves (PairWorkspace.solve) in this process: a
+# debug counter the benchmarks read beside the pivots (see :func:`pricing_passes`).
+cdef Py_ssize_t passes_total = 0
+
+
+def pricing_passes():
+    """How many full pricing passes the single solves of this process have made so far
+    (coarse solves of a multiscale start included): read it before and after a solve.
+    A debug counter for the benchmarks; it never changes an answer."""
+    return passes_total
+
+
 cdef struct PairOutcome:
     int status                  # simplex status, PAIR_NO_MEMORY or PAIR_SCALE
     bint clean                  # ended on a full pricing pass that found nothing
@@ -606,6 +618,8 @@ cdef class PairWorkspace:
                        &keys[0] if n_given else NULL, n_given, builtin, point_bound,
                        scale_mass, max_iter, &o, n_start)
         self.W.n_threads = 1
+        global passes_total
+        passes_total += o.n_scans
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
