@@ -89,9 +89,46 @@ cdef void fill_costs(
                 else:
                     out[col_map[c]] = finish_distance(acc, xr, &y[col_map[c] * 2], 2,
                                                       EUCLIDEAN, S.p)
+        elif S.metric == EUCLIDEAN or S.metric == SQEUCLIDEAN:
+            c = 0
+            while c + 4 <= m:
+                squares4(xr, y, d, &col_map[c], out, S.metric, S.p)
+                c += 4
+            for c in range(c, m):
+                out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
         else:
             for c in range(m):
                 out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
+
+
+cdef inline void squares4(
+    const double* xr, const double* y, Py_ssize_t d, const Py_ssize_t* cols, double* out,
+    int metric, double p,
+) noexcept nogil:
+    """:func:`distance` from ``xr`` to four columns at once (euclidean or sqeuclidean):
+    four sums of squares side by side, each in power_distance's order, so each
+    distance has the same bits while the four add chains overlap (in d = 300 a
+    single chain waits on its adds: the matrix of 2000 x 2000 points took 4 times
+    longer one column at a time)."""
+    cdef const double* y0 = &y[cols[0] * d]
+    cdef const double* y1 = &y[cols[1] * d]
+    cdef const double* y2 = &y[cols[2] * d]
+    cdef const double* y3 = &y[cols[3] * d]
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, e0, e1, e2, e3
+    cdef Py_ssize_t k
+    for k in range(d):
+        e0 = xr[k] - y0[k]
+        e1 = xr[k] - y1[k]
+        e2 = xr[k] - y2[k]
+        e3 = xr[k] - y3[k]
+        s0 += e0 * e0
+        s1 += e1 * e1
+        s2 += e2 * e2
+        s3 += e3 * e3
+    out[cols[0]] = finish_distance(s0, xr, y0, d, metric, p)
+    out[cols[1]] = finish_distance(s1, xr, y1, d, metric, p)
+    out[cols[2]] = finish_distance(s2, xr, y2, d, metric, p)
+    out[cols[3]] = finish_distance(s3, xr, y3, d, metric, p)
 
 
 cdef Py_ssize_t cheapest_keys(
