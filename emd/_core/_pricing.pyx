@@ -65,6 +65,9 @@ cdef void fill_costs(
     # the same order as power_distance, and finish_distance outside its range.
     cdef bint plane = d == 2 and S.metric == EUCLIDEAN
     cdef bint use_avx2 = avx2_enabled()
+    if (d >= 3 and (S.metric == EUCLIDEAN or S.metric == SQEUCLIDEAN)
+            and fill_squares_tiled(W, S, n, m, stride)):
+        return
     for r in range(n):
         xr = &S.x[W.row_map[r] * d]
         out = &W.cost_buf[W.row_map[r] * stride]
@@ -89,46 +92,67 @@ cdef void fill_costs(
                 else:
                     out[col_map[c]] = finish_distance(acc, xr, &y[col_map[c] * 2], 2,
                                                       EUCLIDEAN, S.p)
-        elif S.metric == EUCLIDEAN or S.metric == SQEUCLIDEAN:
-            c = 0
-            while c + 4 <= m:
-                squares4(xr, y, d, &col_map[c], out, S.metric, S.p)
-                c += 4
-            for c in range(c, m):
-                out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
         else:
             for c in range(m):
                 out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
 
 
-cdef inline void squares4(
-    const double* xr, const double* y, Py_ssize_t d, const Py_ssize_t* cols, double* out,
-    int metric, double p,
+# Tiles of fill_squares_tiled: ROW_TILE rows of x (in d = 768, 32 x 768 x 8 bytes =
+# 192 KB, within L2) against blocks of COL_BLOCK columns.
+cdef enum:
+    ROW_TILE = 32
+    COL_BLOCK = 8
+
+
+cdef bint fill_squares_tiled(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, Py_ssize_t stride,
 ) noexcept nogil:
-    """:func:`distance` from ``xr`` to four columns at once (euclidean or sqeuclidean):
-    four sums of squares side by side, each in power_distance's order, so each
-    distance has the same bits while the four add chains overlap (in d = 300 a
-    single chain waits on its adds: the matrix of 2000 x 2000 points took 4 times
-    longer one column at a time)."""
-    cdef const double* y0 = &y[cols[0] * d]
-    cdef const double* y1 = &y[cols[1] * d]
-    cdef const double* y2 = &y[cols[2] * d]
-    cdef const double* y3 = &y[cols[3] * d]
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, e0, e1, e2, e3
-    cdef Py_ssize_t k
-    for k in range(d):
-        e0 = xr[k] - y0[k]
-        e1 = xr[k] - y1[k]
-        e2 = xr[k] - y2[k]
-        e3 = xr[k] - y3[k]
-        s0 += e0 * e0
-        s1 += e1 * e1
-        s2 += e2 * e2
-        s3 += e3 * e3
-    out[cols[0]] = finish_distance(s0, xr, y0, d, metric, p)
-    out[cols[1]] = finish_distance(s1, xr, y1, d, metric, p)
-    out[cols[2]] = finish_distance(s2, xr, y2, d, metric, p)
-    out[cols[3]] = finish_distance(s3, xr, y3, d, metric, p)
+    """:func:`fill_costs` for euclidean and sqeuclidean points in ``d >= 3``: the same
+    bits as :func:`distance` (each sum of squares from 0.0 in coordinate order, then
+    finish_distance), computed eight columns side by side over a copy of the columns'
+    coordinates laid out coordinate-major per block of eight (the eight add chains
+    are independent lanes the compiler may put in vector registers; no lane mixes
+    with another), and tiled so that a block of rows stays in cache while the
+    columns stream past once per block.  Measured (2026-12-04, d = 768, 2000 x 2000
+    points): the row-at-a-time loop read all of y for every row, 24 GB in all.
+    False (nothing written) when the copy cannot be allocated."""
+    cdef Py_ssize_t d = S.d, blocks = (m + COL_BLOCK - 1) // COL_BLOCK
+    cdef Py_ssize_t bl, q, k, r, r0, r1, col
+    cdef double* yt = <double*> malloc(<size_t> (blocks * COL_BLOCK * d) * sizeof(double))
+    cdef const double* xr
+    cdef const double* yk
+    cdef double xk, e
+    cdef double sums[COL_BLOCK]
+    if yt == NULL:
+        return False
+    for bl in range(blocks):
+        for q in range(COL_BLOCK):
+            # A short last block repeats its last column (computed, not written).
+            col = bl * COL_BLOCK + q if bl * COL_BLOCK + q < m else m - 1
+            for k in range(d):
+                yt[(bl * d + k) * COL_BLOCK + q] = S.y[W.col_map[col] * d + k]
+    r0 = 0
+    while r0 < n:
+        r1 = r0 + ROW_TILE if r0 + ROW_TILE < n else n
+        for bl in range(blocks):
+            for r in range(r0, r1):
+                xr = &S.x[W.row_map[r] * d]
+                for q in range(COL_BLOCK):
+                    sums[q] = 0.0
+                for k in range(d):
+                    xk = xr[k]
+                    yk = &yt[(bl * d + k) * COL_BLOCK]
+                    for q in range(COL_BLOCK):
+                        e = xk - yk[q]
+                        sums[q] = sums[q] + e * e
+                for q in range(COL_BLOCK):
+                    if bl * COL_BLOCK + q < m:
+                        col = W.col_map[bl * COL_BLOCK + q]
+                        W.cost_buf[W.row_map[r] * stride + col] = finish_distance(
+                            sums[q], xr, &S.y[col * d], d, S.metric, S.p)
+        r0 = r1
+    free(yt)
+    return True
 
 
 cdef Py_ssize_t cheapest_keys(
