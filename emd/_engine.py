@@ -29,7 +29,7 @@ import numpy as np
 
 from emd import _certify, _multiscale
 from emd._core import _costs
-from emd._core._pair import PairWorkspace, forms_point_matrix, points_cost_bound
+from emd._core._pair import PairWorkspace, forms_wide_point_matrix, points_cost_bound
 from emd._core._pricing import INITIAL_CANDIDATES
 from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._validation import check_scale
@@ -232,8 +232,8 @@ def solve_bipartite(
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
-        if n * m > BRUTE_FORCE_CELLS and not forms_point_matrix(source.x.shape[1],
-                                                                a.size * b.size):
+        if n * m > BRUTE_FORCE_CELLS and not forms_wide_point_matrix(source.x.shape[1],
+                                                                     a.size * b.size):
             builtin = False
             if n * m >= _multiscale.MULTISCALE_CELLS and source.x.shape[1] <= _multiscale.MAX_DIM:
                 # Solve on the points with mass listed along a space-filling curve,

@@ -145,8 +145,8 @@ def test_wide_point_pairs_form_their_matrix_and_agree_with_the_fly():
     rng = np.random.default_rng(5)
     n = 1500
     d = 16
-    assert _pair.forms_point_matrix(d, n * n)
-    assert not _pair.forms_point_matrix(2, n * n)
+    assert _pair.forms_wide_point_matrix(d, n * n)
+    assert not _pair.forms_wide_point_matrix(2, n * n)
     x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d)) + 0.2
     a, b = rng.random(n), rng.random(n)
     a, b = a / a.sum(), b / b.sum()

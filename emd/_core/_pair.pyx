@@ -47,23 +47,34 @@ cdef Py_ssize_t DENSE_MAX = 1 << 21
 # WIDE_CELLS cells (256 MB), far above DENSE_MAX: there one distance costs d
 # multiply-adds against one 8-byte read, and every full pricing pass (and the
 # first candidates) recomputes all of them.  Measured (2026-12-04, one thread,
-# Gaussian clouds, random weights): see forms_point_matrix.
+# Gaussian clouds, random weights): d = 300, n = 2000 11.8 -> 1.6 s, d = 768 25.9 -> 3.3 s,
+# d = 50, n = 3000 3.9 -> 0.9 s, d = 10, n = 5000 3.5 -> 1.4 s; at d = 8, n = 3000
+# 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest dimension measured, not
+# a tuned optimum.
 cdef Py_ssize_t WIDE_DIM = 8
 cdef Py_ssize_t WIDE_CELLS = 1 << 25
 
 
-cdef inline bint forms_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
+cdef inline bint forms_wide_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
     """Whether a point pair of ``cells`` cells (all rows x all columns) in ``d``
-    dimensions is priced on its cost matrix, computed once by :func:`fill_costs`
-    (the kernel the on-the-fly passes use, so the matrix holds the same bits)."""
-    return cells <= DENSE_MAX or (d >= WIDE_DIM and cells <= WIDE_CELLS)
+    dimensions is priced on its cost matrix whatever DENSE_MAX says (the rule
+    above)."""
+    return d >= WIDE_DIM and cells <= WIDE_CELLS
 
 
-def forms_point_matrix(Py_ssize_t d, Py_ssize_t cells):
+cdef inline bint forms_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
+    """Whether a point pair of ``cells`` cells in ``d`` dimensions is priced on its cost
+    matrix, computed once by :func:`fill_costs` (the kernel the on-the-fly passes
+    use, so the matrix holds the same bits)."""
+    return cells <= DENSE_MAX or forms_wide_matrix(d, cells)
+
+
+def forms_wide_point_matrix(Py_ssize_t d, Py_ssize_t cells):
     """Whether the pair solve forms the cost matrix of a point pair of ``cells`` cells in
-    ``d`` dimensions (the rule of the compiled solve, for the engine's choice of
-    candidates: a pair priced on its matrix takes its first candidates from it)."""
-    return forms_matrix(d, cells)
+    ``d`` dimensions by the rule for many dimensions (for the engine's choice of
+    candidates: such a pair takes its first candidates from its matrix, not from
+    k-d trees)."""
+    return forms_wide_matrix(d, cells)
 
 
 def _set_wide_dim(Py_ssize_t d):
