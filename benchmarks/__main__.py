@@ -24,6 +24,7 @@ from . import (
     workloads_pairs,
     workloads_scale,
     workloads_unequal,
+    workloads_zoo,
 )
 
 QUICK = {
@@ -37,6 +38,7 @@ QUICK = {
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
     "unequal": workloads_unequal.QUICK,
+    "zoo": {"dense_sizes": [500], "cloud_n": 4000, "high_dim": [(50, 1000), (300, 500)]},
 }
 FULL = {
     "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
@@ -49,6 +51,8 @@ FULL = {
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
     "pairs": {"quick": False},
     "unequal": workloads_unequal.FULL,
+    "zoo": {"dense_sizes": [1000, 2000, 4000], "cloud_n": 20000,
+            "high_dim": workloads_zoo.HIGH_DIM},
 }
 
 
@@ -65,6 +69,8 @@ FAMILIES = {
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
     "unequal": "partial transport vs ot.partial.partial_wasserstein2 (dense); unbalanced "
     "grids vs the balanced solve of the same pair",
+    "zoo": "dense costs of many structures vs ot.emd2, clouds of many shapes at n = 20 000 "
+    "(5 s target), high-dimensional clouds vs ot.dist + ot.emd2, with pivots and passes",
 }  # fmt: skip
 
 #: The peers of each family: (module, attribute or None, what to install).
@@ -79,6 +85,7 @@ PEERS = {
     "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
                                    "pip install scikit-image"),
                  ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
+    "zoo": [("ot", None, "POT: pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
     "unequal": [("ot", None, "POT: pip install pot")],
 }  # fmt: skip
@@ -128,6 +135,7 @@ def _families(config: dict):
     yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
     yield "unequal", lambda: workloads_unequal.run(config["unequal"])
+    yield "zoo", lambda: workloads_zoo.run(config["zoo"])
 
 
 def _fmt(value, spec):
@@ -153,7 +161,8 @@ def _print_row(row: dict) -> None:
         f"{row['family']:<9} {row['case'][:44]:<44} {row['size']:>8} "
         f"{_fmt(row['ours_s'], '10.4f')} {(row['peer'] or '-')[:34]:<34} "
         f"{_fmt(row['peer_s'], '10.4f')} {_fmt(row['ratio'], '8.3f')} "
-        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else ""),
+        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else "")
+        + (f"  pivots {row['n_iter']} passes {row['passes']}" if "passes" in row else ""),
         flush=True,
     )
 
