@@ -24,6 +24,8 @@ from . import (
     workloads_pairs,
     workloads_scale,
     workloads_training,
+    workloads_unequal,
+    workloads_zoo,
 )
 
 QUICK = {
@@ -36,6 +38,8 @@ QUICK = {
     "pairwise": {"n_hists": 30, "size": 16, "dask": True},
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
+    "unequal": workloads_unequal.QUICK,
+    "zoo": {"dense_sizes": [500], "cloud_n": 4000, "high_dim": [(50, 1000), (300, 500)]},
     "training": {"quick": True},
 }
 FULL = {
@@ -48,6 +52,9 @@ FULL = {
     "pairwise": {"n_hists": 100, "size": 32, "dask": True},
     "scale": {"resume_grids": 2000, "memory_n": 20000, "memory_seconds": 120},
     "pairs": {"quick": False},
+    "unequal": workloads_unequal.FULL,
+    "zoo": {"dense_sizes": [1000, 2000, 4000], "cloud_n": 20000,
+            "high_dim": workloads_zoo.HIGH_DIM},
     "training": {"quick": False},
 }
 
@@ -63,6 +70,10 @@ FAMILIES = {
     "frontier": "grids at the frontier: Euclidean L = 3 and 10, 512 x 512 city-block "
     "(Spatial-KWD's times as the yardstick); 5 points vs 40 000-200 000 (vs ot.emd2)",
     "pairs": "emd.pairwise of many small problems vs wasserstein.PairwiseEMD (own venv)",
+    "unequal": "partial transport vs ot.partial.partial_wasserstein2 (dense); unbalanced "
+    "grids vs the balanced solve of the same pair",
+    "zoo": "dense costs of many structures vs ot.emd2, clouds of many shapes at n = 20 000 "
+    "(5 s target), high-dimensional clouds vs ot.dist + ot.emd2, with pivots and passes",
     "training": "a training step (64 pairs x 256 points, forward + backward, torch): "
     "emd.wasserstein_batch vs ot.emd2 in a Python loop",
 }  # fmt: skip
@@ -79,7 +90,9 @@ PEERS = {
     "frontier": [("skimage", None, "scikit-image (photographs; else generated images): "
                                    "pip install scikit-image"),
                  ("ot", None, "POT (the 5 x 40 000 points row): pip install pot")],
+    "zoo": [("ot", None, "POT: pip install pot")],
     "pairs": [],  # the peer runs from its own venv: workloads_pairs reports it missing
+    "unequal": [("ot", None, "POT: pip install pot")],
     "training": [("torch", None, "PyTorch (CPU): pip install torch"),
                  ("ot", None, "POT: pip install pot")],
 }  # fmt: skip
@@ -128,6 +141,8 @@ def _families(config: dict):
 
     yield "frontier", frontier_rows
     yield "pairs", lambda: workloads_pairs.run(config["pairs"])
+    yield "unequal", lambda: workloads_unequal.run(config["unequal"])
+    yield "zoo", lambda: workloads_zoo.run(config["zoo"])
     yield "training", lambda: workloads_training.training(**config["training"])
 
 
@@ -154,7 +169,8 @@ def _print_row(row: dict) -> None:
         f"{row['family']:<9} {row['case'][:44]:<44} {row['size']:>8} "
         f"{_fmt(row['ours_s'], '10.4f')} {(row['peer'] or '-')[:34]:<34} "
         f"{_fmt(row['peer_s'], '10.4f')} {_fmt(row['ratio'], '8.3f')} "
-        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else ""),
+        f"{_fmt(row['rel_diff'], '9.1e')}" + ("  DISAGREES" if disagrees(row) else "")
+        + (f"  pivots {row['n_iter']} passes {row['passes']}" if "passes" in row else ""),
         flush=True,
     )
 

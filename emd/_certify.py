@@ -313,6 +313,29 @@ def monotone_plan(
     return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp), high, low
 
 
+def balance_or_refuse(
+    a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("a", "b")
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`balance_exactly`, or a ``ValueError`` when no exact balance exists.
+
+    Totals accepted as equal (they agree to the inputs' precision) whose difference
+    needs more bits than the entries can hold, as with masses from 1e-324 to 1e300
+    beside each other, leave a problem that is infeasible as held in float64: no
+    certificate could pass, so the caller is told why instead of given an
+    unproven number.  (Grids with masses moved as given use it; elsewhere such a
+    problem is solved and reported ``"uncertified"``.)
+    """
+    balanced_a, balanced_b = balance_exactly(a, b)
+    if math.fsum(np.concatenate([balanced_a, -balanced_b])) != 0.0:
+        raise ValueError(
+            f"the totals of {names[0]} and {names[1]} agree only to rounding, and their "
+            "difference cannot be absorbed exactly by float64 entries (the masses span "
+            "too many orders of magnitude); rescale them to a common total first, or pass "
+            "normalize=True"
+        )
+    return balanced_a, balanced_b
+
+
 def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Make the totals of ``a`` and ``b`` equal exactly, by the least change possible.
 
@@ -325,8 +348,9 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     totals exactly; when no single entry holds it (masses over many binades), its
     bits are spread over entries of several sizes.  Returns new arrays when a
     change was needed, and the inputs themselves when none was, or when even
-    that fails (not seen on any input tried: the problem is then infeasible as
-    held, and no certificate passes).
+    that fails (masses from 1e-324 to 1e300 side by side: the problem is then
+    infeasible as held, no certificate passes, and :func:`balance_or_refuse`
+    says so).
     """
     signed = np.concatenate([a, -b])
     nonzero = signed[signed != 0]

@@ -225,7 +225,7 @@ def solve_bipartite(
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
-        path = _planner.point_candidates(n, m, source.x.shape[1])
+        path = _planner.point_candidates(n, m, source.x.shape[1], a.size * b.size)
         if path != "compiled":
             builtin = False
             if path == "multiscale":

@@ -94,6 +94,38 @@ def _overlap(left: np.ndarray, right: np.ndarray, left_group: np.ndarray,
     return i[same], j[same], length[same]
 
 
+#: A grid whose occupied cells hold on average more than this many times
+#: POINTS_PER_CELL points is refined (see _refined_per_axis).
+CROWDED = 1.5
+
+
+def _refined_per_axis(x: np.ndarray, y: np.ndarray, lo: np.ndarray, span: np.ndarray,
+                      per_axis: int) -> int:
+    """Cells per axis such that the occupied cells hold about POINTS_PER_CELL points.
+
+    The first guess spreads the larger cloud over the whole bounding box; clouds
+    that fill only part of it (two clouds far apart, points on a curve, clusters)
+    then crowd into few cells, and the coarse plan says little about where each
+    point goes.  Refined by the crowding (its d-th root: a filled box and a curve
+    both converge) a few times; a cloud filling its box keeps the first grid, and
+    its path.  Measured (2026-12-04, n = 20 000, loaded machine): see the zoo rows
+    of ``python -m benchmarks --only zoo``.
+    """
+    d = x.shape[1]
+    # int64 cell numbers: per_axis ** d must stay below 2**62.
+    top = int(2 ** (62 / d))
+    for _ in range(6):
+        width = np.where(span > 0, span / per_axis, 1.0)
+        crowding = max(
+            len(x) / np.unique(_cells(x, lo, width, per_axis)).size,
+            len(y) / np.unique(_cells(y, lo, width, per_axis)).size,
+        ) / POINTS_PER_CELL
+        if crowding <= CROWDED or per_axis >= top:
+            break
+        per_axis = min(top, math.ceil(per_axis * crowding ** (1.0 / d)))
+    return per_axis
+
+
 class Start(NamedTuple):
     """A start for the fine solve: the support of a feasible plan (``rows[k]``,
     ``cols[k]``), and every point moved by its cell's mean displacement in the coarse
@@ -135,6 +167,7 @@ def coarsen(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> Coars
     span = hi - lo
     if not np.all(np.isfinite(span)):
         return None
+    per_axis = _refined_per_axis(x, y, lo, span, per_axis)
     width = np.where(span > 0, span / per_axis, 1.0)
     row_of, ca, cx = _cluster(x, a, _cells(x, lo, width, per_axis))
     col_of, cb, cy = _cluster(y, b, _cells(y, lo, width, per_axis))

@@ -191,12 +191,19 @@ def batch_alone(kept_left: np.ndarray, kept_right: np.ndarray, pairs: np.ndarray
     return np.asarray(few_sources(kept_left[pairs[:, 0]], kept_right[pairs[:, 1]]), dtype=bool)
 
 
-def point_candidates(n: int, m: int, dim: int) -> str:
+def point_candidates(n: int, m: int, dim: int, cells: int | None = None) -> str:
     """How a point problem with ``n`` x ``m`` points of mass in ``dim`` dimensions finds
     its first candidate arcs: ``"compiled"`` (the pair solve's own brute-force search,
     the path of the compiled batch), ``"nearest"`` (k-d trees) or ``"multiscale"``
-    (k-d trees around a coarse plan, which also starts the tree)."""
+    (k-d trees around a coarse plan, which also starts the tree).
+
+    ``cells`` (all rows x all columns, zero-mass points included) lets a pair in many
+    dimensions that the pair solve prices on its formed cost matrix (the wide-matrix
+    rule of ``emd._core._pair``, with its measurements) take its candidates there too.
+    """
     if n * m <= BRUTE_FORCE_CELLS:
+        return "compiled"
+    if cells is not None and _pair.forms_wide_point_matrix(dim, cells):
         return "compiled"
     if n * m >= MULTISCALE_CELLS and dim <= MULTISCALE_MAX_DIM:
         return "multiscale"

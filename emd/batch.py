@@ -234,6 +234,8 @@ def pairwise(
     cost: ArrayLike | None = None,
     return_status: bool = False,
     warm_start: bool = False,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> Any:
     """The symmetric matrix of W1 distances between all pairs of histograms.
 
@@ -312,6 +314,11 @@ def pairwise(
         3.4x on 96 x 96 Chebyshev, 1.4x on 64 x 64 Euclidean L=3 grids, but
         1.15x slower at L=6) and costs when they are unrelated (1.6-2x slower
         on white noise).
+    partial, unbalanced : float, optional
+        Partial transport or unbalanced W1 for every pair (see
+        :mod:`emd.unbalanced`; totals need not agree, not with ``normalize``).
+        Each pair goes through the single solve, one after the other: no
+        threads, ``client``, ``out``, ``resume`` or ``warm_start``.
 
     Returns
     -------
@@ -386,7 +393,9 @@ def pairwise(
             progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
             spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
             block_size=block_size, cost=cost, return_status=return_status,
-            warm_start=warm_start)
+            warm_start=warm_start, partial=partial, unbalanced=unbalanced)
+    if partial is not None or unbalanced is not None:
+        return _unequal(hists, None, partial, unbalanced, normalize, return_status, locals())
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
@@ -417,6 +426,8 @@ def cdist(
     cost: ArrayLike | None = None,
     return_status: bool = False,
     warm_start: bool = False,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> Any:
     """The rectangular matrix of W1 distances between two collections of histograms.
 
@@ -442,7 +453,9 @@ def cdist(
             progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
             spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
             block_size=block_size, cost=cost, return_status=return_status,
-            warm_start=warm_start)
+            warm_start=warm_start, partial=partial, unbalanced=unbalanced)
+    if partial is not None or unbalanced is not None:
+        return _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, locals())
     return _compute(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
@@ -450,3 +463,27 @@ def cdist(
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
         warm_start=warm_start,
     )
+
+
+def _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, options) -> Any:
+    """:func:`pairwise` / :func:`cdist` with ``partial=`` or ``unbalanced=``: every pair by
+    the single solve (:func:`emd.unbalanced.pair_matrix`)."""
+    from emd import unbalanced as _unbalanced
+
+    kind, value = _unbalanced.check_keywords(partial, unbalanced, normalize)
+    for name in ("client", "out", "chunk_size", "block_size"):
+        if options[name] is not None:
+            raise ValueError(f"{name} is not offered with partial= or unbalanced=")
+    if options["resume"] or options["warm_start"]:
+        raise ValueError("resume and warm_start are not offered with partial= or unbalanced=")
+    matrix, proven = _unbalanced.pair_matrix(
+        hists_a, hists_b, kind, value, metric=options["metric"], positions=options["positions"],
+        grid=options["grid"], spacing=options["spacing"], L=options["L"], cost=options["cost"],
+        max_iter=options["max_iter"], progress=options["progress"],
+    )
+    if not proven.all():
+        warnings.warn(
+            f"{int((~proven).sum())} entries could not be proven optimal", SolverWarning,
+            stacklevel=3,
+        )
+    return (matrix, proven) if return_status else matrix

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _certify, _engine, _few, _planner
+from emd import unbalanced as _unbalanced
 from emd._arrays import has_tensor, twin
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
@@ -27,6 +28,7 @@ from emd._validation import (
     mass_rtol,
     optional_weights,
 )
+from emd.unbalanced import UnbalancedResult
 
 __all__ = ["SolverWarning", "min_cost_flow", "solve", "solve_points", "wasserstein"]
 
@@ -124,7 +126,9 @@ def solve(
     normalize: bool = False,
     max_iter: int | None = None,
     n_jobs: int | None = 1,
-) -> TransportResult:
+    partial: float | None = None,
+    unbalanced: float | None = None,
+) -> TransportResult | UnbalancedResult:
     r"""Solve the optimal transport problem for a dense cost matrix, exactly.
 
     .. math::
@@ -150,15 +154,24 @@ def solve(
         same, bit for bit, for any number of threads.  One by default: on a
         machine busy with other work, or inside a pool of your own, more threads
         wait for each other rather than help.
+    partial : float, optional
+        Move exactly this much mass (at most the smaller total) at least cost;
+        totals need not agree.  See :mod:`emd.unbalanced`.
+    unbalanced : float, optional
+        Unbalanced W1: mass may be destroyed or created at this price per unit;
+        totals need not agree.  Exclusive with ``partial`` and with
+        ``normalize=True``.  See :mod:`emd.unbalanced`.
 
     Returns
     -------
     TransportResult
-        Optimal cost, sparse plan, dual potentials and :meth:`~TransportResult.certificate`.
+        Optimal cost, sparse plan, dual potentials and :meth:`~TransportResult.certificate`;
+        an :class:`emd.unbalanced.UnbalancedResult` with ``partial`` or ``unbalanced``.
         For PyTorch tensors or JAX arrays: the same result, computed in NumPy (plan,
         potentials and certificate as for NumPy), with ``cost`` a 0-d tensor of the
         inputs' kind, differentiable in ``a``, ``b`` (the centred potentials) and
-        ``cost`` (the plan) (README: "Training with PyTorch or JAX").
+        ``cost`` (the plan) (README: "Training with PyTorch or JAX"); not with
+        ``partial`` or ``unbalanced``.
 
     Raises
     ------
@@ -199,10 +212,16 @@ def solve(
     """
     if has_tensor((a, b, cost)):  # PyTorch or JAX arrays: the differentiable twin
         return twin("emd._autodiff._transport:solve")(
-            a, b, cost, normalize, max_iter, n_jobs)
+            a, b, cost, normalize, max_iter, n_jobs, partial, unbalanced)
     a_arr = as_weights(a, "a")
     b_arr = as_weights(b, "b")
     cost_arr = as_cost_matrix(cost, (a_arr.size, b_arr.size))
+    unequal = _unbalanced.check_keywords(partial, unbalanced, normalize)
+    if unequal is not None:
+        result = _unbalanced.solve_dense(
+            a_arr, b_arr, cost_arr, *unequal, _check_max_iter(max_iter), as_n_jobs(n_jobs))
+        _warn_status(result.status, max_iter)
+        return result
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_validated(a_arr, b_arr, cost_arr, max_iter, n_jobs=as_n_jobs(n_jobs))
@@ -241,7 +260,9 @@ def solve_points(
     normalize: bool = False,
     max_iter: int | None = None,
     n_jobs: int | None = 1,
-) -> TransportResult:
+    partial: float | None = None,
+    unbalanced: float | None = None,
+) -> TransportResult | UnbalancedResult:
     """Solve optimal transport between weighted point sets, costs computed on the fly.
 
     Memory is O((n + m) d): the n x m cost matrix is never formed, except for
@@ -274,14 +295,19 @@ def solve_points(
         same, bit for bit, for any number of threads.  One by default: on a
         machine busy with other work, or inside a pool of your own, more threads
         wait for each other rather than help.
+    partial, unbalanced : float, optional
+        As in :func:`solve`.  These solve a dense problem over the pairs' costs
+        (evaluated once by the same metric): O(n m) memory, not O(n + m).
 
     Returns
     -------
     TransportResult
+        Or an :class:`emd.unbalanced.UnbalancedResult` with ``partial`` or ``unbalanced``.
         For PyTorch tensors or JAX arrays: the same result, computed in NumPy (plan,
         potentials and certificate as for NumPy), with ``cost`` a 0-d tensor of the
         inputs' kind, differentiable in ``x``, ``y`` (the plan's sum of the metric's
-        gradient) and ``a``, ``b`` (README: "Training with PyTorch or JAX").
+        gradient) and ``a``, ``b`` (README: "Training with PyTorch or JAX"); not with
+        ``partial`` or ``unbalanced``.
 
     Examples
     --------
@@ -294,11 +320,18 @@ def solve_points(
     """
     if has_tensor((x, y, a, b)):  # PyTorch or JAX arrays: the differentiable twin
         return twin("emd._autodiff._transport:solve_points")(
-            x, y, a, b, metric, p, normalize, max_iter, n_jobs)
+            x, y, a, b, metric, p, normalize, max_iter, n_jobs, partial, unbalanced)
     x_arr, y_arr = as_point_pair(x, y)
     metric, p_value = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])
     b_arr = optional_weights(b, "b", y_arr.shape[0])
+    unequal = _unbalanced.check_keywords(partial, unbalanced, normalize)
+    if unequal is not None:
+        result = _unbalanced.solve_points(
+            x_arr, y_arr, a_arr, b_arr, metric, p_value, *unequal, _check_max_iter(max_iter),
+            as_n_jobs(n_jobs))
+        _warn_status(result.status, max_iter)
+        return result
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     max_iter = _check_max_iter(max_iter)
     result = solve_points_validated(
@@ -462,6 +495,8 @@ def wasserstein(
     metric: str = "euclidean",
     p: float | None = None,
     normalize: bool = True,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> float:
     """The Wasserstein-1 distance between weighted point sets, as distributions.
 
@@ -482,6 +517,10 @@ def wasserstein(
         False: move the masses as given, as :func:`solve_points` does (totals
         must agree, see "Total masses" in :mod:`emd`), which is
         ``solve_points(...).cost``.
+    partial, unbalanced : float, optional
+        ``solve_points(..., partial=..., unbalanced=...).cost``: see :func:`solve`.
+        These move the masses as given, so they need ``normalize=False``
+        (spelled out: the default would make the totals equal).
 
     Returns
     -------
@@ -509,9 +548,12 @@ def wasserstein(
     """
     if has_tensor((x, y, a, b)):  # PyTorch or JAX arrays: the differentiable twin
         return twin("emd._autodiff._transport:wasserstein")(
-            x, y, a, b, metric, p, normalize)
+            x, y, a, b, metric, p, normalize, partial, unbalanced)
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    if partial is not None or unbalanced is not None:
+        return solve_points(x, y, a, b, metric=metric, p=p, normalize=bool(normalize),
+                            partial=partial, unbalanced=unbalanced).cost
     x_arr, y_arr = as_point_pair(x, y)
     metric_name, _ = check_metric(metric, p)
     a_arr = optional_weights(a, "a", x_arr.shape[0])

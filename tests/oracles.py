@@ -145,3 +145,38 @@ def highs_flow_cost(tails, heads, costs, supply) -> float:
     )
     assert res.status == 0, res.message
     return float(res.fun)
+
+
+def _plan_inequalities(n: int, m: int):
+    rows = scipy.sparse.kron(scipy.sparse.eye(n), np.ones((1, m)))
+    cols = scipy.sparse.kron(np.ones((1, n)), scipy.sparse.eye(m))
+    return scipy.sparse.vstack([rows, cols]).tocsr()
+
+
+def highs_partial_cost(a, b, cost, mass) -> float:
+    """Partial transport as HiGHS sees it: ``min <C, P>`` over ``P >= 0`` with row sums
+    at most ``a``, column sums at most ``b`` and total ``mass`` (no dummy bins)."""
+    cost = np.asarray(cost, float)
+    n, m = cost.shape
+    res = scipy.optimize.linprog(
+        cost.ravel(), A_ub=_plan_inequalities(n, m), b_ub=np.concatenate([a, b]),
+        A_eq=np.ones((1, n * m)), b_eq=[mass], bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    assert res.status == 0, res.message
+    return float(res.fun)
+
+
+def highs_unbalanced_cost(a, b, cost, lam) -> float:
+    """Unbalanced W1 as HiGHS sees it: with ``P 1 <= a`` and ``P^T 1 <= b`` the penalty
+    ``lam (|a - P 1|_1 + |b - P^T 1|_1)`` is ``lam (|a| + |b| - 2 sum P)``, so the LP is
+    ``min <C - 2 lam, P> + lam (|a| + |b|)`` (no extra node)."""
+    cost = np.asarray(cost, float)
+    n, m = cost.shape
+    res = scipy.optimize.linprog(
+        (cost - 2 * lam).ravel(), A_ub=_plan_inequalities(n, m), b_ub=np.concatenate([a, b]),
+        bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    assert res.status == 0, res.message
+    return float(res.fun) + lam * (float(np.sum(a)) + float(np.sum(b)))

@@ -53,7 +53,8 @@ def test_benchmark_help_lists_the_families(monkeypatch):
     for family in FAMILIES:
         assert f"\n  {family} " in proc.stdout
     assert set(FAMILIES) == {
-        "dense", "lazy", "grid", "1-D", "pairwise", "scale", "frontier", "pairs", "training",
+        "dense", "lazy", "grid", "1-D", "pairwise", "scale", "frontier", "pairs", "unequal", "zoo",
+        "training",
     }
 
 

@@ -185,6 +185,20 @@ def test_images_reads_tables_as_grids(tmp_path, capsys):
     assert "two 16 x 16 images" in out and value(out, "chebyshev W1") > 0
 
 
+def test_unbalanced_brightness(tmp_path, capsys):
+    out = run("unbalanced_brightness", tmp_path, capsys)
+    lam = load("unbalanced_brightness").LAM
+    # (a) B = 2 A: the same distribution (normalised W1 = 0), but one unit of light
+    # more: at least lam * (sum(B) - sum(A)) = lam, attained by creating it in place.
+    assert value(out, "normalised W1 (a)") == pytest.approx(0.0, abs=1e-12)
+    assert value(out, "unbalanced (a)") == pytest.approx(lam * 1.0, rel=1e-12)
+    assert value(out, "created mass (a)") == pytest.approx(1.0, rel=1e-12)
+    # (b) a spot of 0.25 more: the same bound, lam * 0.25, created at the spot.
+    assert value(out, "unbalanced (b)") == pytest.approx(lam * 0.25, rel=1e-12)
+    assert value(out, "created mass (b)") == pytest.approx(0.25, rel=1e-12)
+    assert value(out, "normalised W1 (b)") > 0.25  # a rearrangement, as normalised W1 sees it
+
+
 def test_training_wgan(tmp_path, capsys):
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")

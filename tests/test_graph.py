@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -277,6 +279,7 @@ def test_solving_a_graph_does_not_import_networkx():
     code = ("import sys, numpy as np, emd\n"
             "emd.solve_graph(np.array([[0, 1.0], [1.0, 0]]), [1, 0], [0, 1])\n"
             "print('networkx' in sys.modules)")
+    # Run where the emd under test lives (python -c puts its directory first on sys.path).
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=Path(emd.__file__).resolve().parents[1]).stdout
     assert out.strip() == "False"

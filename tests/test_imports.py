@@ -10,9 +10,16 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import emd
+
+# `python -c` puts its working directory first on sys.path: run where the emd under test
+# lives (the checkout, or site-packages for an installed package), never beside a source
+# tree that was not built.
+EMD_HOME = Path(emd.__file__).resolve().parents[1]
 
 def _modules_after(*statements: str) -> list[set[str]]:
     """The modules loaded after each statement, run in order in a fresh interpreter."""
@@ -20,7 +27,7 @@ def _modules_after(*statements: str) -> list[set[str]]:
         f"{s}\nseen.append(sorted(sys.modules))\n" for s in statements
     ) + "print(json.dumps(seen))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=EMD_HOME
     ).stdout
     return [set(mods) for mods in json.loads(out)]
 
@@ -98,5 +105,6 @@ def test_no_module_level_scipy_import(module_name):
 def test_import_emd_loads_no_scipy():
     """`import emd` pays for numpy alone: scipy is imported where it is first used."""
     code = "import sys, emd; print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=EMD_HOME)
     assert out.stdout.strip() == "[]"

@@ -235,3 +235,50 @@ def test_batch_entries_stay_the_single_solves():
                                         rel=1e-9)
     values = emd.cdist([(x, a)], [(y, b)], metric="euclidean", n_jobs=1)
     assert float(np.asarray(values).ravel()[0]) == single.cost
+
+
+def test_crowded_grids_are_refined_and_filled_ones_kept():
+    """The coarse grid follows where the points are: a cloud filling its box keeps the
+    first guess; two squares far apart, points on a circle and tight clusters crowd
+    into few cells of it and get a finer grid (cells of about POINTS_PER_CELL points)."""
+    rng = np.random.default_rng(4)
+    n = 4000
+    first = int((n / _multiscale.POINTS_PER_CELL) ** 0.5)
+
+    def per_axis(x, y):
+        lo = np.minimum(x.min(axis=0), y.min(axis=0))
+        span = np.maximum(x.max(axis=0), y.max(axis=0)) - lo
+        return _multiscale._refined_per_axis(x, y, lo, span, first)
+
+    assert per_axis(rng.random((n, 2)), rng.random((n, 2))) == first
+    t = rng.random(n) * 2 * np.pi
+    shapes = {
+        "squares 3 apart": (rng.random((n, 2)), rng.random((n, 2)) + np.array([3.0, 0.0])),
+        "circle": (np.stack([np.cos(t), np.sin(t)], 1), np.stack([np.sin(t), np.cos(t)], 1)),
+        "clusters": (0.01 * rng.normal(size=(n, 2)) + rng.integers(0, 2, (n, 1)),
+                     0.01 * rng.normal(size=(n, 2)) - rng.integers(0, 2, (n, 1))),
+    }
+    for x, y in shapes.values():
+        refined = per_axis(x, y)
+        assert refined > first
+        lo = np.minimum(x.min(axis=0), y.min(axis=0))
+        span = np.maximum(x.max(axis=0), y.max(axis=0)) - lo
+        width = span / refined
+        for cloud in (x, y):
+            occupied = np.unique(_multiscale._cells(cloud, lo, width, refined)).size
+            assert n / occupied <= 2 * _multiscale.POINTS_PER_CELL
+
+
+@pytest.mark.parametrize("shape", ["squares 3 apart", "circle"])
+def test_refined_grids_give_the_exact_answer(spy, shape):
+    rng = np.random.default_rng(5)
+    n, m = 300, 260
+    if shape == "circle":
+        s, t = rng.random(n) * 2 * np.pi, rng.random(m) * 2 * np.pi
+        x, y = np.stack([np.cos(s), np.sin(s)], 1), np.stack([np.cos(t), np.sin(t)], 1)
+    else:
+        x, y = rng.random((n, 2)), rng.random((m, 2)) + np.array([3.0, 0.0])
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    result = emd.solve_points(x, y, a, b)
+    assert spy and spy[-1] is not None
+    check_solution(result, x, y, a, b)

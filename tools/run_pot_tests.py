@@ -1,10 +1,14 @@
-"""Run POT's own ``test/test_ot.py`` against ``emd.compat.pot`` and print pass/fail counts.
+"""Run POT's own ``test/test_ot.py`` (or ``test/test_partial.py``) against ``emd.compat.pot``.
 
 Downloads POT's source distribution from PyPI into a temporary directory
 (``pip download --no-deps --no-binary :all: pot==0.9.7.*``), extracts
 ``test/test_ot.py`` and runs it with pytest after replacing ``ot.emd``,
 ``ot.emd2`` and ``ot.emd2_lazy`` (and their ``ot.lp`` aliases) by the
-functions of :mod:`emd.compat.pot`.  The sdist ships no ``conftest.py``; the
+functions of :mod:`emd.compat.pot`.  With ``--partial`` it runs
+``test/test_partial.py`` instead, with ``ot.partial.partial_wasserstein``,
+``partial_wasserstein2`` and ``partial_wasserstein_lagrange`` replaced by those
+of ``emd.compat.pot.partial`` (POT's entropic, Gromov and 1-D partial solvers,
+which the file also tests, stay POT's own).  The sdist ships no ``conftest.py``; the
 small one written here defines what POT's own conftest does: the ``nx``
 fixture over the backends (NumPy, and PyTorch and JAX when asked, with JAX in
 float64 as POT's conftest sets it) and ``pytest.skip_backend``.  Nothing is
@@ -23,6 +27,7 @@ Usage, from the root of a built checkout::
     python tools/run_pot_tests.py --backends numpy
     python tools/run_pot_tests.py --original    # POT's own solvers, as a baseline
     python tools/run_pot_tests.py --sdist pot-0.9.7.post1.tar.gz   # no download
+    python tools/run_pot_tests.py --partial     # test_partial.py with emd.compat.pot.partial
 
 Exit status 0 when every test that ran passed, 1 otherwise, 2 when the
 sdist could not be obtained.
@@ -87,6 +92,8 @@ if {patch!r}:
         module.emd2 = compat.emd2
         if hasattr(module, "emd2_lazy"):
             module.emd2_lazy = compat.emd2_lazy
+    for name in compat.partial.__all__:
+        setattr(ot.partial, name, getattr(compat.partial, name))
 
 
 @pytest.fixture(params=BACKEND_LIST, ids=[nx.__name__ for nx in BACKEND_LIST])
@@ -113,15 +120,15 @@ def download_sdist(directory: Path) -> Path:
     raise SystemExit("could not download POT's sdist (see pip's output above)")
 
 
-def extract_test_file(sdist: Path, directory: Path) -> Path:
+def extract_test_file(sdist: Path, directory: Path, name: str = "test_ot.py") -> Path:
     with tarfile.open(sdist) as archive:
         member = next(
-            (m for m in archive.getmembers() if m.name.endswith("/test/test_ot.py")), None
+            (m for m in archive.getmembers() if m.name.endswith(f"/test/{name}")), None
         )
         if member is None:
-            raise SystemExit(f"{sdist.name} has no test/test_ot.py")
+            raise SystemExit(f"{sdist.name} has no test/{name}")
         data = archive.extractfile(member).read()
-    target = directory / "test_ot.py"
+    target = directory / name
     target.write_bytes(data)
     return target
 
@@ -184,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--original", action="store_true",
                         help="run with POT's own emd/emd2/emd2_lazy (baseline)")
     parser.add_argument("--sdist", type=Path, help="use this POT sdist instead of downloading")
+    parser.add_argument("--partial", action="store_true",
+                        help="run test/test_partial.py (exact partial transport) instead")
     parser.add_argument("--backends", default="numpy,torch,jax",
                         help="comma-separated POT backends to run (default: numpy,torch,jax)")
     parser.add_argument("--no-install", action="store_true",
@@ -204,12 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         except SystemExit as exc:
             print(exc, file=sys.stderr)
             return 2
-        test_file = extract_test_file(sdist, directory)
+        name = "test_partial.py" if args.partial else "test_ot.py"
+        test_file = extract_test_file(sdist, directory, name)
         outcomes, _ = run(test_file, not args.original, args.pytest_args, backends)
     which = "POT's own solvers" if args.original else "emd.compat.pot"
-    print(f"POT {sdist.name} test/test_ot.py with {which}, backends {', '.join(backends)}:")
-    for name in missing:
-        print(f"  {name}: not installed, left out")
+    print(f"POT {sdist.name} test/{name} with {which}, backends {', '.join(backends)}:")
+    for backend in missing:
+        print(f"  {backend}: not installed, left out")
     for group in [*backends, "no backend"]:
         counts = {key: sum(backend_of(test, backends) == group for test in tests)
                   for key, tests in outcomes.items()}

@@ -26,6 +26,7 @@ from emd._autodiff._rules import (
     position_gradients,
     weight_gradient,
 )
+from emd._autodiff._transport import balanced_only
 from emd._minibatch import map_threads, solve_pairs, warn_unproven
 from emd._pairs import check_collections
 from emd._status import SolverWarning
@@ -366,9 +367,10 @@ def _constant_matrix(kind: str | None, collections: tuple, options: dict[str, An
 
 def pairwise(hists, *, metric, positions, grid, n_jobs, progress, normalize, client,
              chunk_size, spacing, L, max_iter, out, resume, block_size, cost, return_status,
-             warm_start) -> Any:
+             warm_start, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.pairwise`: the ``(n, n)`` matrix as a tensor,
     differentiable in the histograms (and the points of ``(points, weights)`` pairs)."""
+    balanced_only(partial, unbalanced, "emd.pairwise")
     options = dict(locals())
     _refuse_numpy_only(options)
     kind = tensor_kind({"hists": hists, "positions": positions, "cost": cost})
@@ -379,9 +381,10 @@ def pairwise(hists, *, metric, positions, grid, n_jobs, progress, normalize, cli
 
 def cdist(hists_a, hists_b, *, metric, positions, grid, n_jobs, progress, normalize, client,
           chunk_size, spacing, L, max_iter, out, resume, block_size, cost, return_status,
-          warm_start) -> Any:
+          warm_start, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.cdist`: the ``(n, m)`` matrix as a tensor,
     differentiable in both collections of histograms."""
+    balanced_only(partial, unbalanced, "emd.cdist")
     options = dict(locals())
     _refuse_numpy_only(options)
     kind = tensor_kind({"hists_a": hists_a, "hists_b": hists_b, "positions": positions,

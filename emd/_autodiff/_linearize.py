@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from emd._autodiff._rules import position_gradients, weight_gradient
+from emd._planner import on_the_line
 from emd._validation import (
     as_point_pair,
     balance,
@@ -42,7 +43,7 @@ def points_parts(
     b_arr = optional_weights(b, names[3], y_arr.shape[0])
     a_moved, b_moved = balance(a_arr, b_arr, normalize, names[2:], input_eps(a, b))
     result: Any = None  # a TransportResult; None only on the line without gradients
-    if x_arr.shape[1] == 1 and metric_name != "sqeuclidean":
+    if on_the_line(x_arr.shape[1], metric_name):  # the planner's rule, as emd.wasserstein
         if normalize:
             from emd.structured._onedim import wasserstein_1d
 

@@ -31,6 +31,18 @@ NEEDS_VALUES = (
 )
 
 
+def balanced_only(partial: Any, unbalanced: Any, name: str) -> None:
+    """Partial and unbalanced transport take NumPy inputs only: their tensor twins (and
+    gradients) are not written yet."""
+    given = [key for key, value in (("partial", partial), ("unbalanced", unbalanced))
+             if value is not None]
+    if given:
+        raise ValueError(
+            f"{name}: {' and '.join(given)}= with PyTorch or JAX arrays is not supported (no "
+            "gradient rule for partial or unbalanced transport yet); pass NumPy arrays"
+        )
+
+
 def _as_float64(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
@@ -71,9 +83,10 @@ def _point_gradients(x, y, result, metric: str, p: float) -> tuple[np.ndarray, n
 # Point sets and cost matrices
 # ----------------------------
 
-def wasserstein(x, y, a, b, metric, p, normalize) -> Any:
+def wasserstein(x, y, a, b, metric, p, normalize, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.wasserstein`: a 0-d tensor, differentiable in ``x``,
     ``y``, ``a`` and ``b``."""
+    balanced_only(partial, unbalanced, "emd.wasserstein")
     call = Call({"x": x, "y": y, "a": a, "b": b})
 
     def parts(args):
@@ -85,9 +98,11 @@ def wasserstein(x, y, a, b, metric, p, normalize) -> Any:
     return call.apply(_scalar_rule(call, parts))
 
 
-def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs) -> Any:
+def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs, partial=None,
+                 unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve_points`: the NumPy result with ``cost`` a 0-d
     tensor, differentiable in ``x``, ``y``, ``a`` and ``b``."""
+    balanced_only(partial, unbalanced, "emd.solve_points")
     from emd.transport import solve_points as numpy_solve_points
 
     call = Call({"x": x, "y": y, "a": a, "b": b})
@@ -111,9 +126,10 @@ def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs) -> Any:
     return _with_result(call, _scalar_rule(call, parts), kept, "emd.solve_points")
 
 
-def solve(a, b, cost, normalize, max_iter, n_jobs) -> Any:
+def solve(a, b, cost, normalize, max_iter, n_jobs, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve`: the NumPy result with ``cost`` a 0-d tensor,
     differentiable in ``a``, ``b`` (potentials) and ``cost`` (the plan)."""
+    balanced_only(partial, unbalanced, "emd.solve")
     from emd.transport import solve as numpy_solve
 
     call = Call({"a": a, "b": b, "cost": cost})
@@ -185,9 +201,10 @@ def _grid_parts(options: dict[str, Any]):
 
 
 def solve_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
-               return_flows, max_iter) -> Any:
+               return_flows, max_iter, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve_grid`: the NumPy result with ``cost`` a 0-d tensor,
     differentiable in ``A`` and ``B`` (the potential on the bins)."""
+    balanced_only(partial, unbalanced, "emd.solve_grid")
     call = Call({"A": A, "B": B})
     grid_parts = _grid_parts(dict(
         metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
@@ -203,9 +220,10 @@ def solve_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume
 
 
 def wasserstein_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
-                     max_iter, return_flows) -> Any:
+                     max_iter, return_flows, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.wasserstein_grid`: a 0-d tensor, differentiable in ``A``
     and ``B``."""
+    balanced_only(partial, unbalanced, "emd.wasserstein_grid")
     call = Call({"A": A, "B": B})
     grid_parts = _grid_parts(dict(
         metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,

@@ -53,6 +53,49 @@ def set_limits(Py_ssize_t matrix_cells, Py_ssize_t all_arcs_cells, Py_ssize_t sm
     return old
 
 
+# Point pairs in at least WIDE_DIM dimensions get their matrix formed up to
+# WIDE_CELLS cells (256 MB), far above DENSE_MAX: there one distance costs d
+# multiply-adds against one 8-byte read, and every full pricing pass (and the
+# first candidates) recomputes all of them.  Measured (2026-12-04, one thread,
+# Gaussian clouds, random weights): d = 300, n = 2000 11.8 -> 1.6 s, d = 768 25.9 -> 3.3 s,
+# d = 50, n = 3000 3.9 -> 0.9 s, d = 10, n = 5000 3.5 -> 1.4 s; at d = 8, n = 3000
+# 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest dimension measured, not
+# a tuned optimum.
+cdef Py_ssize_t WIDE_DIM = 8
+cdef Py_ssize_t WIDE_CELLS = 1 << 25
+
+
+cdef inline bint forms_wide_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
+    """Whether a point pair of ``cells`` cells (all rows x all columns) in ``d``
+    dimensions is priced on its cost matrix whatever DENSE_MAX says (the rule
+    above)."""
+    return d >= WIDE_DIM and cells <= WIDE_CELLS
+
+
+cdef inline bint forms_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
+    """Whether a point pair of ``cells`` cells in ``d`` dimensions is priced on its cost
+    matrix, computed once by :func:`fill_costs` (the kernel the on-the-fly passes
+    use, so the matrix holds the same bits)."""
+    return cells <= DENSE_MAX or forms_wide_matrix(d, cells)
+
+
+def forms_wide_point_matrix(Py_ssize_t d, Py_ssize_t cells):
+    """Whether the pair solve forms the cost matrix of a point pair of ``cells`` cells in
+    ``d`` dimensions by the rule for many dimensions (for the engine's choice of
+    candidates: such a pair takes its first candidates from its matrix, not from
+    k-d trees)."""
+    return forms_wide_matrix(d, cells)
+
+
+def _set_wide_dim(Py_ssize_t d):
+    """Set the dimension from which large point pairs form their matrix; returns the
+    old one (tests, which compare both paths)."""
+    global WIDE_DIM
+    old = WIDE_DIM
+    WIDE_DIM = d
+    return old
+
+
 def _set_all_arcs_cells(Py_ssize_t cells):
     """Set the cap on cells for pivoting over all arcs; returns the old one (tests)."""
     global ALL_CELLS
@@ -68,6 +111,18 @@ def _set_matrix_cells(Py_ssize_t cells):
     old = DENSE_MAX
     DENSE_MAX = cells
     return old
+
+
+# Full pricing passes made by single solves (PairWorkspace.solve) in this process: a
+# debug counter the benchmarks read beside the pivots (see :func:`pricing_passes`).
+cdef Py_ssize_t passes_total = 0
+
+
+def pricing_passes():
+    """How many full pricing passes the single solves of this process have made so far
+    (coarse solves of a multiscale start included): read it before and after a solve.
+    A debug counter for the benchmarks; it never changes an answer."""
+    return passes_total
 
 
 cdef struct PairOutcome:
@@ -87,6 +142,62 @@ cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept
     if S.kind == SOURCE_DENSE:
         return S.matrix[i * S.stride + j]
     return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
+
+
+# How many 2 x 2 minors :func:`monge_direction` samples, and the share of them that
+# must agree in sign.  Random costs give half each way (1024 minors never reach
+# 90 %: the binomial tail is below 1e-150), so they keep their path bit for bit;
+# i * j, -(i * j) and f(i) g(j) with monotone f, g agree on every minor, and
+# i * j + noise of amplitude n at n = 1000 on about 97 % of random minors
+# (adjacent minors alone would be noise: the sample takes rows and columns
+# anywhere).
+cdef Py_ssize_t MONGE_SAMPLES = 1024
+cdef double MONGE_AGREE = 0.9
+
+
+cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    """+1 when the dense costs look Monge in index order (``C[i, j] + C[k, l] <
+    C[i, l] + C[k, j]`` for ``i < k``, ``j < l`` on at least ``MONGE_AGREE`` of
+    ``MONGE_SAMPLES`` minors drawn at random, with a fixed seed), -1 when they look
+    anti-Monge (the reverse inequality), 0 otherwise.
+
+    Only the start depends on it (the staircase, north-west or north-east corner,
+    optimal for exactly Monge costs); the answer is proven as always.  Measured
+    (n = 1000, uniform weights, 2026-12-04): C = i * j took about 741 600 pivots
+    from the candidate start; the north-east staircase is its optimum.
+    """
+    cdef uint64_t state = 0x9E3779B97F4A7C15
+    cdef Py_ssize_t k, r1, r2, c1, c2, t, monge = 0, anti = 0
+    cdef double delta
+    if n < 2 or m < 2:
+        return 0
+    for k in range(MONGE_SAMPLES):
+        # xorshift64: four indices per minor, two distinct rows and two distinct columns.
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        r1 = <Py_ssize_t> (state % <uint64_t> n)
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        r2 = <Py_ssize_t> (state % <uint64_t> (n - 1))
+        r2 = r2 + 1 if r2 >= r1 else r2
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        c1 = <Py_ssize_t> (state % <uint64_t> m)
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        c2 = <Py_ssize_t> (state % <uint64_t> (m - 1))
+        c2 = c2 + 1 if c2 >= c1 else c2
+        if r1 > r2:
+            t = r1; r1 = r2; r2 = t
+        if c1 > c2:
+            t = c1; c1 = c2; c2 = t
+        delta = ((pair_cost(S, W.row_map[r1], W.col_map[c1])
+                  + pair_cost(S, W.row_map[r2], W.col_map[c2]))
+                 - (pair_cost(S, W.row_map[r1], W.col_map[c2])
+                    + pair_cost(S, W.row_map[r2], W.col_map[c1])))
+        monge += delta < 0
+        anti += delta > 0
+    if monge >= MONGE_AGREE * MONGE_SAMPLES:
+        return 1
+    if anti >= MONGE_AGREE * MONGE_SAMPLES:
+        return -1
+    return 0
 
 
 cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
@@ -322,6 +433,8 @@ cdef void solve_pair(
     cdef Py_ssize_t n = 0, m = 0, i, k, count, pivots_before, n_iter = 0, cursor = 0
     cdef Py_ssize_t tied_rows = 0
     cdef bint staircase = False
+    cdef bint reversed_cols = False  # the staircase runs over the columns last to first
+    cdef int direction
     cdef const double* row_ptr
     cdef double biggest = 0.0, art, worst = INFINITY
     cdef int status
@@ -354,7 +467,7 @@ cdef void solve_pair(
     # A small point pair gets its costs computed once, by the candidate search,
     # into a matrix that the pricing passes then read as a dense source.
     # The buffer is indexed by original positions, so it is sized by all points.
-    fill = builtin and S.kind == SOURCE_POINTS and na * nb <= DENSE_MAX
+    fill = builtin and S.kind == SOURCE_POINTS and forms_matrix(S.d, na * nb)
     if fill and W.cost_cap < na * nb:
         if not grow(<void**> &W.cost_buf, <size_t> (na * nb) * sizeof(double)):
             out.status = PAIR_NO_MEMORY
@@ -382,6 +495,13 @@ cdef void solve_pair(
         if S.kind == SOURCE_DENSE and not fill and 2 * tied_rows > n:
             count += staircase_keys(W, a, b, n, m, &W.keys[count])
             staircase = True
+        elif S.kind == SOURCE_DENSE and not fill:
+            # Monge-like costs start from their staircase too (see monge_direction).
+            direction = monge_direction(W, S, n, m)
+            if direction != 0:
+                count += staircase_keys(W, a, b, n, m, &W.keys[count], direction < 0)
+                staircase = True
+                reversed_cols = direction < 0
         for i in range(n_given):
             W.keys[count + i] = given[i]
         count = sort_unique(W, count + n_given, m)
@@ -409,7 +529,7 @@ cdef void solve_pair(
         return
     if staircase and n_plan == 0:
         # The tree starts on the staircase itself (the keys are free again).
-        count = staircase_keys(W, a, b, n, m, W.keys)
+        count = staircase_keys(W, a, b, n, m, W.keys, reversed_cols)
         if not start_from_plan(W, W.keys, count, n, m):
             out.status = PAIR_NO_MEMORY
             return
@@ -603,6 +723,8 @@ cdef class PairWorkspace:
                        &keys[0] if n_given else NULL, n_given, builtin, point_bound,
                        scale_mass, max_iter, &o, n_start)
         self.W.n_threads = 1
+        global passes_total
+        passes_total += o.n_scans
         if o.status == PAIR_NO_MEMORY:
             raise MemoryError("out of memory in the transport solver")
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols

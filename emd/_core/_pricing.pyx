@@ -62,6 +62,9 @@ cdef void fill_costs(
     # the same order as power_distance, and finish_distance outside its range.
     cdef bint plane = d == 2 and S.metric == EUCLIDEAN
     cdef bint use_avx2 = avx2_enabled()
+    if (d >= 3 and (S.metric == EUCLIDEAN or S.metric == SQEUCLIDEAN)
+            and fill_squares_tiled(W, S, n, m, stride)):
+        return
     for r in range(n):
         xr = &S.x[W.row_map[r] * d]
         out = &W.cost_buf[W.row_map[r] * stride]
@@ -89,6 +92,64 @@ cdef void fill_costs(
         else:
             for c in range(m):
                 out[col_map[c]] = distance(xr, &y[col_map[c] * d], d, S.metric, S.p)
+
+
+# Tiles of fill_squares_tiled: ROW_TILE rows of x (in d = 768, 32 x 768 x 8 bytes =
+# 192 KB, within L2) against blocks of COL_BLOCK columns.
+cdef enum:
+    ROW_TILE = 32
+    COL_BLOCK = 8
+
+
+cdef bint fill_squares_tiled(
+    Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, Py_ssize_t stride,
+) noexcept nogil:
+    """:func:`fill_costs` for euclidean and sqeuclidean points in ``d >= 3``: the same
+    bits as :func:`distance` (each sum of squares from 0.0 in coordinate order, then
+    finish_distance), computed eight columns side by side over a copy of the columns'
+    coordinates laid out coordinate-major per block of eight (the eight add chains
+    are independent lanes the compiler may put in vector registers; no lane mixes
+    with another), and tiled so that a block of rows stays in cache while the
+    columns stream past once per block.  Measured (2026-12-04, d = 768, 2000 x 2000
+    points): the row-at-a-time loop read all of y for every row, 24 GB in all.
+    False (nothing written) when the copy cannot be allocated."""
+    cdef Py_ssize_t d = S.d, blocks = (m + COL_BLOCK - 1) // COL_BLOCK
+    cdef Py_ssize_t bl, q, k, r, r0, r1, col
+    cdef double* yt = <double*> malloc(<size_t> (blocks * COL_BLOCK * d) * sizeof(double))
+    cdef const double* xr
+    cdef const double* yk
+    cdef double xk, e
+    cdef double sums[COL_BLOCK]
+    if yt == NULL:
+        return False
+    for bl in range(blocks):
+        for q in range(COL_BLOCK):
+            # A short last block repeats its last column (computed, not written).
+            col = bl * COL_BLOCK + q if bl * COL_BLOCK + q < m else m - 1
+            for k in range(d):
+                yt[(bl * d + k) * COL_BLOCK + q] = S.y[W.col_map[col] * d + k]
+    r0 = 0
+    while r0 < n:
+        r1 = r0 + ROW_TILE if r0 + ROW_TILE < n else n
+        for bl in range(blocks):
+            for r in range(r0, r1):
+                xr = &S.x[W.row_map[r] * d]
+                for q in range(COL_BLOCK):
+                    sums[q] = 0.0
+                for k in range(d):
+                    xk = xr[k]
+                    yk = &yt[(bl * d + k) * COL_BLOCK]
+                    for q in range(COL_BLOCK):
+                        e = xk - yk[q]
+                        sums[q] = sums[q] + e * e
+                for q in range(COL_BLOCK):
+                    if bl * COL_BLOCK + q < m:
+                        col = W.col_map[bl * COL_BLOCK + q]
+                        W.cost_buf[W.row_map[r] * stride + col] = finish_distance(
+                            sums[q], xr, &S.y[col * d], d, S.metric, S.p)
+        r0 = r1
+    free(yt)
+    return True
 
 
 cdef Py_ssize_t cheapest_keys(

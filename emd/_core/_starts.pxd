@@ -8,7 +8,7 @@ from emd._core._pair cimport Workspace
 
 cdef Py_ssize_t staircase_keys(
     Workspace* W, const double* a, const double* b, Py_ssize_t n, Py_ssize_t m,
-    int64_t* keys,
+    int64_t* keys, bint reversed_cols=*,
 ) noexcept nogil
 cdef bint start_from_plan(
     Workspace* W, const int64_t* plan, Py_ssize_t n_plan, Py_ssize_t n, Py_ssize_t m,

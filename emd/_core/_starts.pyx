@@ -27,10 +27,16 @@ from emd._core._tree cimport start_forest
 
 cdef Py_ssize_t staircase_keys(
     Workspace* W, const double* a, const double* b, Py_ssize_t n, Py_ssize_t m,
-    int64_t* keys,
+    int64_t* keys, bint reversed_cols=False,
 ) noexcept nogil:
     """The keys of the north-west corner plan of the rows and columns with mass, in
-    index order: at most n + m - 1 arcs that carry a feasible plan by themselves.
+    index order (``reversed_cols``: the columns taken last to first, the north-east
+    corner): at most n + m - 1 arcs that carry a feasible plan by themselves.
+
+    The north-west corner plan is optimal for every Monge cost
+    (``C[i, j] + C[k, l] <= C[i, l] + C[k, j]`` for ``i < k``, ``j < l``; Hoffman
+    1963), whatever the weights; reversing the columns makes an anti-Monge cost
+    (``i * j``) Monge, so the north-east corner is optimal for it.
 
     Taken when most rows' cheapest candidates tie (costs under which many plans
     are optimal: zero, constant or row-constant costs, and i + j, which is Monge,
@@ -43,10 +49,12 @@ cdef Py_ssize_t staircase_keys(
     staircase of index order is no better than any plan and slowed dense
     n = 4000 by a quarter.
     """
-    cdef Py_ssize_t i = 0, j = 0, count = 0
-    cdef double left = a[W.row_map[0]], right = b[W.col_map[0]]
+    cdef Py_ssize_t i = 0, j = 0, count = 0, col
+    cdef double left = a[W.row_map[0]]
+    cdef double right = b[W.col_map[m - 1 if reversed_cols else 0]]
     while i < n and j < m:
-        keys[count] = i * m + j
+        col = m - 1 - j if reversed_cols else j
+        keys[count] = i * m + col
         count += 1
         if left <= right:
             right -= left
@@ -57,7 +65,7 @@ cdef Py_ssize_t staircase_keys(
             left -= right
             j += 1
             if j < m:
-                right = b[W.col_map[j]]
+                right = b[W.col_map[m - 1 - j if reversed_cols else j]]
     return count
 
 

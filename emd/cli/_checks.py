@@ -29,6 +29,26 @@ def _check_stdin_once(paths: Sequence[str]) -> None:
         raise CLIError('standard input ("-") can be read only once')
 
 
+def _unequal_keywords(args: Any) -> dict[str, float]:
+    """``{"partial": MASS}`` or ``{"unbalanced": LAM}`` from the options (empty without),
+    refusing the combinations that make no sense for unequal masses."""
+    chosen = {name: value for name, value in (("partial", args.partial),
+                                              ("unbalanced", args.unbalanced))
+              if value is not None}
+    if len(chosen) > 1:
+        raise CLIError("--partial and --unbalanced are exclusive: pass one of them")
+    if chosen:
+        option = "--" + next(iter(chosen))
+        for other, value in (("--normalize", args.normalize), ("--check-pot", args.check_pot),
+                             ("--exact", args.exact), ("--flows", args.flows),
+                             ("--potentials", args.potentials),
+                             ("--resume", args.resume)):
+            if value:
+                raise CLIError(f"{other} does not apply with {option} (masses are moved as "
+                               f"given, the answer is not a balanced transport)")
+    return chosen
+
+
 def _check_masses(hists: Sequence[Histogram], normalize: bool) -> None:
     """Refuse unequal totals up front, naming the files (the library names ``a``, ``b``)."""
     if normalize:

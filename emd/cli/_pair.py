@@ -40,6 +40,7 @@ from ._checks import (
     _default_metric,
     _number,
     _on_one_line,
+    _unequal_keywords,
 )
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, EXIT_POT, CLIError, _emit_warnings, _warn
 
@@ -89,6 +90,8 @@ class _Outcome:
     # Bipartite duals (u, v) or, for a grid solve, the KR witness.
     duals: tuple[np.ndarray, np.ndarray] | None = None
     witness: np.ndarray | None = None
+    # --partial / --unbalanced: the parameter and the masses moved, created, destroyed.
+    unequal: dict[str, Any] | None = None
 
 
 def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -> int:
@@ -120,7 +123,8 @@ def _run_pair(args: argparse.Namespace, caught: list[warnings.WarningMessage]) -
         cost = read_cost_matrix(args.cost)
         cost_source = "<stdin>" if args.cost == "-" else args.cost
     pair = _prepare_pair(args, hist_a, hist_b, cost, cost_source)
-    _check_masses([hist_a, hist_b], args.normalize)
+    if not _unequal_keywords(args):
+        _check_masses([hist_a, hist_b], args.normalize)
     if pair.solver == "grid":
         _check_output(args.potentials, (".npy", ".npz", *TEXT_EXTS), "the potentials")
     else:
@@ -239,6 +243,7 @@ def _prepare_pair(
 
 
 def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
+    unequal = _unequal_keywords(args)
     if pair.solver == "cost":
         result = emd.solve(
             pair.a.weights.ravel(),
@@ -246,8 +251,10 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
             pair.cost,
             normalize=args.normalize,
             max_iter=args.max_iter,
+            **unequal,
         )
-        return _transport_outcome(result, args.json)
+        return _unequal_outcome(result, args.json) if unequal else _transport_outcome(
+            result, args.json)
 
     if args.spacing is not None and pair.solver != "grid":
         raise CLIError(
@@ -266,13 +273,19 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
                 max_rel_error=args.max_rel_error,
                 # _prepare_pair checked the layout, naming the file and --volume.
                 volume=True,
-                return_flows=args.plan is not None or args.flows is not None,
+                return_flows=(args.plan is not None or args.flows is not None) and not unequal,
                 max_iter=args.max_iter,
                 spacing=spacing,
+                **unequal,
             )
         except ValueError:
             _check_max_rel_error(args.max_rel_error)
             raise
+        if unequal:
+            if args.plan is not None:
+                raise CLIError(f"--plan is not offered for grids with {'--' + next(iter(unequal))} "
+                               "(the flow runs through the extra node)")
+            return _unequal_outcome(result, args.json)
         flows = plan = None
         if result.flows is not None:
             flows = tuple(np.asarray(x) for x in result.flows)
@@ -295,6 +308,10 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
     details = args.json or args.plan or args.potentials or args.max_iter is not None
     if not details:
         # emd.wasserstein takes the O(n log n) closed form on the line.
+        if unequal:
+            # The same single solve as below, which also gives the masses for the record.
+            result = emd.solve_points(x_a, x_b, w_a, w_b, metric=pair.metric, **unequal)
+            return _unequal_outcome(result, args.json)
         distance = emd.wasserstein(x_a, x_b, w_a, w_b, metric=pair.metric, normalize=args.normalize)
         return _Outcome(distance=float(distance), status="optimal")
     result = emd.solve_points(
@@ -305,7 +322,10 @@ def _solve_pair(pair: _Pair, args: argparse.Namespace) -> _Outcome:
         metric=pair.metric,
         normalize=args.normalize,
         max_iter=args.max_iter,
+        **unequal,
     )
+    if unequal:
+        return _unequal_outcome(result, args.json)
     return _transport_outcome(result, args.json)
 
 
@@ -347,6 +367,28 @@ def _transport_outcome(result: emd.TransportResult, certify: bool) -> _Outcome:
         certificate=result.certificate() if certify else None,
         plan=(np.asarray(plan.row), np.asarray(plan.col), np.asarray(plan.data)),
         duals=(result.u, result.v),
+    )
+
+
+def _unequal_outcome(result: Any, certify: bool) -> _Outcome:
+    """The outcome of a partial or unbalanced solve (an :class:`emd.unbalanced.UnbalancedResult`):
+    the plan between real bins where there is one, no potentials."""
+    plan = None
+    if result.plan is not None:
+        plan = (np.asarray(result.plan.row), np.asarray(result.plan.col),
+                np.asarray(result.plan.data))
+    return _Outcome(
+        distance=float(result.cost),
+        status=result.status,
+        certificate=result.certificate() if certify else None,
+        plan=plan,
+        unequal={
+            result.kind: result.parameter,
+            "transport_cost": _number(result.transport_cost),
+            "mass_moved": _number(result.mass_moved),
+            "mass_created": _number(result.mass_created),
+            "mass_destroyed": _number(result.mass_destroyed),
+        },
     )
 
 
@@ -435,6 +477,8 @@ def _pair_record(
         "certificate": certificate,
         "rel_error_bound": _number(outcome.rel_error_bound),
     }
+    if outcome.unequal is not None:
+        record.update(outcome.unequal)
     if pair.cost_source is not None:
         record["cost_matrix"] = pair.cost_source
     if pot is not None:

@@ -39,6 +39,7 @@ from ._checks import (
     _on_one_line,
     _same_file,
     _stderr_is_terminal,
+    _unequal_keywords,
 )
 from ._pair import DELIMITERS, TEXT_EXTS, _print_json
 from ._report import EXIT_NOT_OPTIMAL, EXIT_OK, CLIError, _emit_warnings, _stderr, _warn
@@ -211,7 +212,9 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
     first = hists[0]
     for hist in hists[1:]:
         _check_comparable(first, hist, grids)
-    _check_masses(hists, args.normalize)
+    unequal = _unequal_keywords(args)
+    if not unequal:
+        _check_masses(hists, args.normalize)
     use_grid = grids and metric in GRID_METRICS
     if use_grid and metric == "euclidean" and first.weights.ndim == 3:
         raise CLIError(
@@ -240,7 +243,11 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         "progress": progress,
         "normalize": args.normalize,
         "spacing": 1.0 if args.spacing is None else args.spacing,
+        **unequal,
     }
+    if unequal:
+        # Pair by pair through the single solve: no threads to share.
+        options.pop("n_jobs")
     certified = None
     if args.resume:
         try:
@@ -298,6 +305,7 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
             "solver": "grid" if use_grid else "points",
             "n": len(hists),
             "normalized": bool(args.normalize),
+            **unequal,
             "rel_error_bound": rel_error_bound,
             "output": args.output if written else None,
         }

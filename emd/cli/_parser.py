@@ -37,6 +37,10 @@ examples:
       continues where it stopped (entries not yet computed hold NaN)
   emd-compute --check-pot points_a.csv points_b.csv
       recompute with POT's ot.emd2 and report the difference
+  emd-compute --unbalanced 2.5 image_a.png image_b.png --json
+      unequal masses as given: mass created or destroyed at 2.5 per unit
+      (the bounded-Lipschitz distance); --json reports the mass moved,
+      created and destroyed (also with --partial MASS: move exactly MASS)
 
 inputs:
   .npy .npz .csv .tsv .txt .json and images (.png .pgm .jpg .tif ...; needs Pillow).
@@ -116,6 +120,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a nonnegative number, got {text!r}")
+    return value
+
+
 def _jobs(text: str) -> int:
     try:
         value = int(text)
@@ -167,6 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--normalize",
         action="store_true",
         help="rescale both histograms to total mass 1 (otherwise unequal totals are an error)",
+    )
+    group.add_argument(
+        "--partial",
+        type=_positive_float,
+        metavar="MASS",
+        help="partial transport: move exactly MASS (at most the smaller total) at least cost; "
+        "totals may differ (grids: over the bins as points, O(bins^2) memory)",
+    )
+    group.add_argument(
+        "--unbalanced",
+        type=_nonnegative_float,
+        metavar="LAM",
+        help="unbalanced W1: mass may be created or destroyed at LAM per unit; totals may "
+        "differ",
     )
     group.add_argument(
         "--cost",

@@ -67,9 +67,10 @@ from emd._validation import (
     check_weight_values,
     input_eps,
 )
+from emd.compat import pot_partial as partial  # POT's ot.partial: exact partial transport
 from emd.transport import center_potentials, solve_points_validated, solve_validated
 
-__all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy"]
+__all__ = ["POTCompatError", "emd", "emd2", "emd2_lazy", "partial"]
 
 
 def __dir__() -> list[str]:

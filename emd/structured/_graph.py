@@ -24,6 +24,7 @@ from emd._status import warn_status as _warn_status
 from emd._validation import as_float_array, as_positive_int, as_weights, balance, input_eps
 from emd.structured._deprecation import DeprecatedResultFloat
 from emd.structured._tree import _tree_certificate, solve_tree
+from emd.unbalanced import UnbalancedResult, check_keywords, solve_arcs
 
 __all__ = ["GraphResult", "solve_graph", "wasserstein_graph"]
 
@@ -192,7 +193,9 @@ def solve_graph(
     *,
     normalize: bool = False,
     max_iter: int | None = None,
-) -> GraphResult:
+    partial: float | None = None,
+    unbalanced: float | None = None,
+) -> GraphResult | UnbalancedResult:
     """Optimal transport between masses on the nodes of an undirected graph, with its flows.
 
     The cost of moving a unit of mass is the length of the shortest path.
@@ -222,6 +225,15 @@ def solve_graph(
         Rescale both to mass 1.
     max_iter : int, optional
         Limit on simplex pivots.
+    unbalanced : float, optional
+        Unbalanced W1 (totals need not agree): mass is destroyed or created at
+        this price per unit, through one extra node tied to every node by arcs
+        of that cost (O(nodes + edges) arcs).  Returns an
+        :class:`emd.unbalanced.UnbalancedResult`.  See :mod:`emd.unbalanced`.
+    partial : float, optional
+        Partial transport (totals need not agree): move exactly this mass, solved
+        by :func:`emd.solve` on the matrix of shortest paths (O(nodes^2) memory;
+        the graph must be connected).
 
     Returns
     -------
@@ -262,7 +274,9 @@ def solve_graph(
     elif a_arr.size != n_nodes:
         raise ValueError(f"a has {a_arr.size} entries but the graph has {n_nodes} nodes")
     b_arr = as_weights(b, "b", n_nodes)
-    a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
+    unequal = check_keywords(partial, unbalanced, normalize)
+    if unequal is None:
+        a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     if i.size and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= n_nodes):
         raise ValueError(f"graph has edges to nodes outside [0, {n_nodes})")
     if not np.isfinite(lengths).all() or (lengths < 0).any():
@@ -270,6 +284,29 @@ def solve_graph(
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     lo, hi, lengths = _undirected(i, j, lengths, n_nodes)
+    if unequal is not None and unequal[0] == "partial":
+        # No extra-node form: the dense matrix of shortest paths (O(nodes^2) memory).
+        import scipy.sparse
+        from scipy.sparse import csgraph
+
+        from emd.transport import solve
+
+        lengths_graph = scipy.sparse.coo_array(
+            (np.concatenate([lengths, lengths]), (np.concatenate([lo, hi]),
+                                                  np.concatenate([hi, lo]))),
+            shape=(n_nodes, n_nodes)).tocsr()
+        distances = csgraph.shortest_path(lengths_graph, directed=True)
+        if not np.isfinite(distances).all():
+            raise ValueError("partial= on a graph needs it connected (some nodes cannot "
+                             "reach others)")
+        result = solve(a_arr, b_arr, distances, max_iter=max_iter, partial=unequal[1])
+        _warn_status(result.status, max_iter)
+        return result
+    if unequal is not None:
+        result = solve_arcs(np.concatenate([lo, hi]), np.concatenate([hi, lo]),
+                            np.concatenate([lengths, lengths]), a_arr, b_arr, *unequal, max_iter)
+        _warn_status(result.status, max_iter)
+        return result
 
     import scipy.sparse
     from scipy.sparse import csgraph
@@ -337,13 +374,16 @@ def wasserstein_graph(
     *,
     normalize: bool = False,
     max_iter: int | None = None,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> float:
     """Wasserstein-1 distance between masses on the nodes of an undirected graph.
 
     The number of :func:`solve_graph`, which takes the same arguments and
     also returns the potential and the edge flows.  Masses are moved as given
     (equal totals, by the tolerance of "Total masses" in :mod:`emd`) unless
-    ``normalize=True`` rescales both to 1.
+    ``normalize=True`` rescales both to 1.  ``unbalanced=LAM`` gives
+    ``solve_graph(..., unbalanced=LAM).cost``.
 
     Returns
     -------
@@ -364,6 +404,9 @@ def wasserstein_graph(
     >>> emd.wasserstein_graph((edges, lengths), [1, 0, 0, 0], [0, 0, 1, 0])
     1.5
     """
+    if partial is not None or unbalanced is not None:
+        return solve_graph(graph, a, b, normalize=normalize, max_iter=max_iter,
+                           partial=partial, unbalanced=unbalanced).cost
     result = solve_graph(graph, a, b, normalize=normalize, max_iter=max_iter)
     return DeprecatedResultFloat(result, "wasserstein_graph", "solve_graph")
 

@@ -53,6 +53,7 @@ from emd._validation import (
 )
 from emd.structured._deprecation import DeprecatedResultFloat
 from emd.transport import solve_points_validated
+from emd.unbalanced import UnbalancedResult, check_keywords, solve_arcs
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
 
@@ -691,7 +692,9 @@ def solve_grid(
     volume: bool = False,
     return_flows: bool = False,
     max_iter: int | None = None,
-) -> GridResult:
+    partial: float | None = None,
+    unbalanced: float | None = None,
+) -> GridResult | UnbalancedResult:
     """Optimal transport between two histograms on the same regular grid, with its potential.
 
     Bin ``(i, j, k)`` sits at ``spacing * (i, j, k)``.  The problem is solved as
@@ -729,6 +732,18 @@ def solve_grid(
         Keep the positive arc flows in :attr:`GridResult.flows`.
     max_iter : int, optional
         Limit on simplex pivots.
+    unbalanced : float, optional
+        Unbalanced W1 (totals need not agree): mass is destroyed or created at
+        this price per unit, through one extra node tied to every bin by arcs of
+        that cost, on the grid graph's explicit arcs (for ``euclidean`` with
+        finite ``L``, the ``W_L`` metric; not with ``exact=True``), solved by
+        :func:`emd.min_cost_flow`.  Returns an
+        :class:`emd.unbalanced.UnbalancedResult` (``created`` and ``destroyed``
+        of the grid's shape).  See :mod:`emd.unbalanced`.
+    partial : float, optional
+        Partial transport (totals need not agree): move exactly this mass, solved
+        over the bins as points with the exact metric (``euclidean`` exact too)
+        on a dense bins x bins matrix: O(bins^2) memory, small grids only.
 
     Returns
     -------
@@ -774,17 +789,25 @@ def solve_grid(
     if has_tensor((A, B)):  # PyTorch or JAX arrays: the differentiable twin
         return twin("emd._autodiff._transport:solve_grid")(
             A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
-            return_flows, max_iter)
+            return_flows, max_iter, partial, unbalanced)
     a_grid = _as_grid(A, "A")
     b_grid = _as_grid(B, "B")
     if a_grid.shape != b_grid.shape:
         raise ValueError(f"A and B must have the same shape, got {a_grid.shape} and {b_grid.shape}")
     check_grid_layout(a_grid.shape, "A", volume)
+    if max_iter is not None:
+        max_iter = as_positive_int(max_iter, "max_iter")
+    unequal = check_keywords(partial, unbalanced, normalize)
+    if unequal is not None:
+        if exact:
+            raise ValueError("exact=True cannot be combined with partial= or unbalanced=")
+        result = _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
+                                  max_iter)
+        _warn_status(result.status, max_iter)
+        return result
     a_flat, b_flat = balance(
         a_grid.ravel(), b_grid.ravel(), normalize, ("A", "B"), input_eps(A, B)
     )
-    if max_iter is not None:
-        max_iter = as_positive_int(max_iter, "max_iter")
     if exact:
         if not (isinstance(metric, str) and metric.lower() == "euclidean"):
             raise ValueError(
@@ -799,6 +822,10 @@ def solve_grid(
             result = _exact_euclidean(a_flat, b_flat, a_grid.shape, spacing, return_flows, max_iter)
             _warn_status(result.status, max_iter)
             return result
+    if not normalize:
+        # Masses moved as given: totals that agree to rounding but that no float64
+        # entries can balance exactly are refused, not solved into an unproven number.
+        a_flat, b_flat = _certify.balance_or_refuse(a_flat, b_flat, ("A", "B"))
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
     result = solver.solve_pair(a_flat, b_flat, max_iter, return_flows)
     _warn_status(result.status, max_iter)
@@ -818,6 +845,8 @@ def wasserstein_grid(
     volume: bool = False,
     max_iter: int | None = None,
     return_flows: bool = False,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> float:
     """Wasserstein-1 distance between two histograms on the same regular grid.
 
@@ -855,12 +884,47 @@ def wasserstein_grid(
     if has_tensor((A, B)):  # PyTorch or JAX arrays: the differentiable twin
         return twin("emd._autodiff._transport:wasserstein_grid")(
             A, B, metric, spacing, L, max_rel_error, exact, normalize, volume,
-            max_iter, return_flows)
+            max_iter, return_flows, partial, unbalanced)
+    if partial is not None or unbalanced is not None:
+        return solve_grid(
+            A, B, metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
+            normalize=normalize, volume=volume, max_iter=max_iter, partial=partial,
+            unbalanced=unbalanced,
+        ).cost
     result = solve_grid(
         A, B, metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
         normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter,
     )
     return DeprecatedResultFloat(result, "wasserstein_grid", "solve_grid")
+
+
+def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal, max_iter
+                     ) -> UnbalancedResult:
+    """Unbalanced transport on the grid graph's explicit arcs plus the extra node of
+    :func:`emd.unbalanced.solve_arcs` (a general min-cost flow: correct, not the grid
+    driver's speed)."""
+    solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
+    if unequal[0] == "partial":
+        # Partial transport has no extra-node form: the bins as points, on a dense
+        # matrix of their exact distances (O(bins^2) memory).
+        from emd.transport import solve_points
+
+        coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * solver.spacing
+        result = solve_points(coords.astype(np.float64), coords.astype(np.float64),
+                              a_grid.ravel(), b_grid.ravel(), metric=solver.metric,
+                              max_iter=max_iter, partial=unequal[1])
+        return dataclasses.replace(result, created=result.created.reshape(a_grid.shape),
+                                   destroyed=result.destroyed.reshape(a_grid.shape))
+    if solver.graph is None:  # a line: arcs to both neighbours
+        n = a_grid.size
+        left = np.arange(n - 1, dtype=np.intp)
+        tails = np.concatenate([left, left + 1])
+        heads = np.concatenate([left + 1, left])
+        costs = np.full(tails.size, solver.spacing)
+    else:
+        tails, heads, costs = solver.graph.arcs()
+    return solve_arcs(tails, heads, costs, a_grid.ravel(), b_grid.ravel(), *unequal, max_iter,
+                      shape=a_grid.shape)
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:

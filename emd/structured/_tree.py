@@ -31,6 +31,7 @@ from .._validation import (
     first_bad,
     input_eps,
 )
+from ..unbalanced import UnbalancedResult, check_keywords, solve_arcs
 
 __all__ = ["TreeResult", "solve_tree", "wasserstein_tree"]
 
@@ -211,6 +212,9 @@ def wasserstein_tree(
     a: ArrayLike,
     b: ArrayLike,
     normalize: bool = False,
+    *,
+    partial: float | None = None,
+    unbalanced: float | None = None,
 ) -> float:
     """Wasserstein-1 distance between two distributions on the nodes of a tree.
 
@@ -258,6 +262,9 @@ def wasserstein_tree(
     >>> wasserstein_tree([-1, 0, 1], [0.0, 1.0, 2.0], [1, 0, 0], [0, 0, 1])
     3.0
     """
+    if partial is not None or unbalanced is not None:
+        return solve_tree(parents, edge_lengths, a, b, normalize, partial=partial,
+                          unbalanced=unbalanced).cost
     *_, proof = _prepare(parents, edge_lengths, a, b, normalize)
     return _tree_cost(proof)[0]
 
@@ -302,7 +309,10 @@ def solve_tree(
     a: ArrayLike,
     b: ArrayLike,
     normalize: bool = False,
-) -> TreeResult:
+    *,
+    partial: float | None = None,
+    unbalanced: float | None = None,
+) -> TreeResult | UnbalancedResult:
     """Cost, edge flows and an optimal potential for transport on a tree.
 
     Arguments are as in :func:`wasserstein_tree`.  Going from ``parents[v]``
@@ -321,6 +331,13 @@ def solve_tree(
         masses" in :mod:`emd`) unless ``normalize`` is true.
     normalize : bool, default False
         Rescale ``a`` and ``b`` to total mass 1 each.
+    unbalanced : float, optional
+        Unbalanced W1 (totals need not agree), with one extra node tied to every
+        node at this cost: no longer a tree, solved by :func:`emd.min_cost_flow` on
+        O(n) arcs.  Returns an :class:`emd.unbalanced.UnbalancedResult`; see
+        :mod:`emd.unbalanced`.
+    partial : float, optional
+        Partial transport, as for :func:`emd.solve_graph` (O(n^2) memory).
 
     Returns
     -------
@@ -345,9 +362,33 @@ def solve_tree(
     >>> res.potential
     array([ 0.,  1., -2.])
     """
+    unequal = check_keywords(partial, unbalanced, normalize)
+    if unequal is not None:
+        return _unbalanced_tree(parents, edge_lengths, a, b, unequal)
     par, root, lengths, flows, proof = _prepare(parents, edge_lengths, a, b, normalize)
     cost = _tree_cost(proof)[0]
     # Kantorovich potential: each edge contributes +-length according to the
     # direction its flow must take; edges with zero flow contribute nothing.
     potential = _root_path_sums(par, root, lengths * np.sign(flows))
     return TreeResult(cost=cost, edge_flows=flows, potential=potential, _proof=proof)
+
+
+def _unbalanced_tree(parents, edge_lengths, a, b, unequal) -> UnbalancedResult:
+    """Unbalanced transport on a tree: its edges both ways and the extra node of
+    :func:`emd.unbalanced.solve_arcs`."""
+    par, root = _as_parents(parents)
+    n = par.size
+    lengths = _as_lengths(edge_lengths, n, root)
+    wa = as_weights(a, "a", n)
+    wb = as_weights(b, "b", n)
+    _subtree_sums(par, root, np.zeros(n))  # refuses a cycle, naming a node on it
+    child = np.flatnonzero(par >= 0)
+    tails = np.concatenate([child, par[child]])
+    heads = np.concatenate([par[child], child])
+    costs = np.concatenate([lengths[child], lengths[child]])
+    if unequal[0] == "partial":
+        from emd.structured._graph import solve_graph
+
+        edges = np.stack([child, par[child]], axis=1)
+        return solve_graph((edges, lengths[child]), wa, wb, partial=unequal[1])
+    return solve_arcs(tails, heads, costs, wa, wb, *unequal, None)

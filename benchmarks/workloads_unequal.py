@@ -1,0 +1,113 @@
+"""Rows of the ``unequal`` family: partial and unbalanced transport (issue 24).
+
+* Dense partial transport, ``emd.solve(a, b, C, partial=m)`` against POT's exact
+  ``ot.partial.partial_wasserstein2`` on the same matrix: random points in the
+  unit square, Euclidean costs, uniform ``a`` (total 1) and ``b`` (total 1.3),
+  ``m = 0.8``.  Each row asserts our status ``"optimal"`` and agreement with POT.
+* Unbalanced grids, ``emd.solve_grid(A, 1.2 B, unbalanced=5)`` against the
+  balanced ``emd.solve_grid(A, B')`` of the same pair (``B'`` rescaled to the
+  total of ``A``), white noise, city-block: the ratio is the price of the extra
+  node (solved by the general network simplex of ``emd.min_cost_flow``, not
+  the grid driver).  Both must be certified optimal; the answers differ by
+  design, so there is no ``rel_diff``.
+
+Run alone with ``python -m benchmarks.workloads_unequal [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+
+import emd
+
+from ._timing import measure
+from .workloads import _rel
+
+try:
+    import ot
+    import ot.partial
+except ImportError:  # pragma: no cover - depends on the environment
+    ot = None
+
+MASS, SURPLUS, PRICE = 0.8, 1.3, 5.0
+
+
+def _checked(result, label: str) -> float:
+    if result.status != "optimal" or not result.certificate().optimal():
+        raise AssertionError(f"{label}: status {result.status}, {result.certificate()!r}")
+    return float(result.cost)
+
+
+def dense_partial(sizes, pot_max: int, repeat: int = 3) -> Iterator[dict]:
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        x, y = rng.random((n, 2)), rng.random((n, 2))
+        a, b = np.full(n, 1.0 / n), np.full(n, SURPLUS / n)
+        cost = np.sqrt(((x[:, None, :] - y[None, :, :]) ** 2).sum(axis=-1))
+        label = f"dense partial {n} x {n}"
+        value = _checked(emd.solve(a, b, cost, partial=MASS), label)
+        ours = measure(lambda a=a, b=b, cost=cost: emd.solve(a, b, cost, partial=MASS).cost,
+                       repeat=repeat, budget=30)
+        row = {"family": "unequal", "case": f"partial m={MASS}, dense euclidean", "size": n,
+               "ours_s": ours.seconds, "ours_runs": ours.runs, "peer": None, "peer_s": None,
+               "ratio": None, "rel_diff": None}
+        if ot is not None and n <= pot_max:
+            peer = measure(lambda a=a, b=b, cost=cost: float(ot.partial.partial_wasserstein2(
+                a, b, cost, m=MASS)), repeat=repeat, budget=120)
+            row.update(peer="ot.partial.partial_wasserstein2", peer_s=peer.seconds,
+                       peer_runs=peer.runs, ratio=ours.seconds / peer.seconds,
+                       rel_diff=_rel(value, float(peer.value)))
+        yield row
+
+
+def grid_unbalanced(sizes, repeat: int = 3) -> Iterator[dict]:
+    for size in sizes:
+        rng = np.random.default_rng(size)
+        A, B = rng.random((size, size)), rng.random((size, size))
+        balanced_b = B * (A.sum() / B.sum())
+        label = f"grid {size} x {size}"
+        _checked(emd.solve_grid(A, SURPLUS * B, unbalanced=PRICE), label + " unbalanced")
+        _checked(emd.solve_grid(A, balanced_b), label + " balanced")
+        unequal_b = SURPLUS * B
+        ours = measure(lambda A=A, b=unequal_b: emd.solve_grid(A, b, unbalanced=PRICE).cost,
+                       repeat=repeat, budget=60)
+        peer = measure(lambda A=A, b=balanced_b: emd.solve_grid(A, b).cost, repeat=repeat,
+                       budget=60)
+        yield {"family": "unequal", "case": f"grid unbalanced lam={PRICE}, cityblock",
+               "size": size, "ours_s": ours.seconds, "ours_runs": ours.runs,
+               "peer": "emd.solve_grid balanced, same pair", "peer_s": peer.seconds,
+               "peer_runs": peer.runs, "ratio": ours.seconds / peer.seconds, "rel_diff": None}
+
+
+def run(config: dict) -> Iterator[dict]:
+    """The family's rows for ``config`` (``dense_sizes``, ``pot_max``, ``grid_sizes``)."""
+    yield from dense_partial(config["dense_sizes"], config["pot_max"])
+    yield from grid_unbalanced(config["grid_sizes"])
+
+
+QUICK = {"dense_sizes": [1000, 2000], "pot_max": 2000, "grid_sizes": [64, 128]}
+FULL = {"dense_sizes": [1000, 2000, 4000], "pot_max": 4000, "grid_sizes": [128, 256, 512]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.workloads_unequal",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the small sizes only")
+    args = parser.parse_args(argv)
+    print(f"{'case':<40} {'size':>6} {'emd [s]':>8} {'peer [s]':>9} {'ratio':>6} {'rel diff':>8}")
+    for row in run(QUICK if args.quick else FULL):
+        peer = "-" if row["peer_s"] is None else f"{row['peer_s']:.3f}"
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.3f}"
+        rel = "-" if row["rel_diff"] is None else f"{row['rel_diff']:.0e}"
+        print(f"{row['case'][:40]:<40} {row['size']:>6} {row['ours_s']:8.3f} {peer:>9} "
+              f"{ratio:>6} {rel:>8}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
