@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -116,6 +117,36 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         if status == "optimal" and not certificate.optimal():
             object.__setattr__(result, "status", "uncertified")
     return result
+
+
+# Without partial= or unbalanced= the result is the balanced problem's (type checkers
+# see it); with either, an UnbalancedResult.
+@overload
+def solve(
+    a: ArrayLike,
+    b: ArrayLike,
+    cost: ArrayLike,
+    *,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    n_jobs: int | None = ...,
+    partial: None = ...,
+    unbalanced: None = ...,
+) -> TransportResult: ...
+
+
+@overload
+def solve(
+    a: ArrayLike,
+    b: ArrayLike,
+    cost: ArrayLike,
+    *,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    n_jobs: int | None = ...,
+    partial: float | None = ...,
+    unbalanced: float | None = ...,
+) -> TransportResult | UnbalancedResult: ...
 
 
 def solve(
@@ -247,6 +278,42 @@ def solve_validated(
         _dense_fill(cost, a, b, u, v, rows, cols)
 
     return _assemble(solution, a, b, fill, source, None)
+
+
+# Without partial= or unbalanced= the result is the balanced problem's (type checkers
+# see it); with either, an UnbalancedResult.
+@overload
+def solve_points(
+    x: ArrayLike,
+    y: ArrayLike,
+    a: ArrayLike | None = ...,
+    b: ArrayLike | None = ...,
+    *,
+    metric: str = ...,
+    p: float | None = ...,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    n_jobs: int | None = ...,
+    partial: None = ...,
+    unbalanced: None = ...,
+) -> TransportResult: ...
+
+
+@overload
+def solve_points(
+    x: ArrayLike,
+    y: ArrayLike,
+    a: ArrayLike | None = ...,
+    b: ArrayLike | None = ...,
+    *,
+    metric: str = ...,
+    p: float | None = ...,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    n_jobs: int | None = ...,
+    partial: float | None = ...,
+    unbalanced: float | None = ...,
+) -> TransportResult | UnbalancedResult: ...
 
 
 def solve_points(

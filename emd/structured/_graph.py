@@ -12,7 +12,7 @@ import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -184,6 +184,34 @@ def _undirected(i, j, lengths, n_nodes):
     unique = key[starts] if key.size else key
     lo, hi = np.divmod(unique, n_nodes)
     return lo.astype(np.intp), hi.astype(np.intp), shortest
+
+
+# Without partial= or unbalanced= the result is the balanced problem's (type checkers
+# see it); with either, an UnbalancedResult.
+@overload
+def solve_graph(
+    graph: Any,
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    partial: None = ...,
+    unbalanced: None = ...,
+) -> GraphResult: ...
+
+
+@overload
+def solve_graph(
+    graph: Any,
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    normalize: bool = ...,
+    max_iter: int | None = ...,
+    partial: float | None = ...,
+    unbalanced: float | None = ...,
+) -> GraphResult | UnbalancedResult: ...
 
 
 def solve_graph(

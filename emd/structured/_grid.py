@@ -28,7 +28,7 @@ import itertools
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -677,6 +677,46 @@ def _choose_L(L: int | None, max_rel_error: float | None) -> int:
         else:
             low = middle
     return high
+
+
+# Without partial= or unbalanced= the result is the balanced problem's (type checkers
+# see it); with either, an UnbalancedResult.
+@overload
+def solve_grid(
+    A: ArrayLike,
+    B: ArrayLike,
+    *,
+    metric: str = ...,
+    spacing: float = ...,
+    L: int | None = ...,
+    max_rel_error: float | None = ...,
+    exact: bool = ...,
+    normalize: bool = ...,
+    volume: bool = ...,
+    return_flows: bool = ...,
+    max_iter: int | None = ...,
+    partial: None = ...,
+    unbalanced: None = ...,
+) -> GridResult: ...
+
+
+@overload
+def solve_grid(
+    A: ArrayLike,
+    B: ArrayLike,
+    *,
+    metric: str = ...,
+    spacing: float = ...,
+    L: int | None = ...,
+    max_rel_error: float | None = ...,
+    exact: bool = ...,
+    normalize: bool = ...,
+    volume: bool = ...,
+    return_flows: bool = ...,
+    max_iter: int | None = ...,
+    partial: float | None = ...,
+    unbalanced: float | None = ...,
+) -> GridResult | UnbalancedResult: ...
 
 
 def solve_grid(

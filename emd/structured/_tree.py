@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -301,6 +301,34 @@ class TreeResult:
 
     def __repr__(self) -> str:
         return f"TreeResult(cost={self.cost:.6g}, n={self.edge_flows.size})"
+
+
+# Without partial= or unbalanced= the result is the balanced problem's (type checkers
+# see it); with either, an UnbalancedResult.
+@overload
+def solve_tree(
+    parents: ArrayLike,
+    edge_lengths: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    normalize: bool = ...,
+    *,
+    partial: None = ...,
+    unbalanced: None = ...,
+) -> TreeResult: ...
+
+
+@overload
+def solve_tree(
+    parents: ArrayLike,
+    edge_lengths: ArrayLike,
+    a: ArrayLike,
+    b: ArrayLike,
+    normalize: bool = ...,
+    *,
+    partial: float | None = ...,
+    unbalanced: float | None = ...,
+) -> TreeResult | UnbalancedResult: ...
 
 
 def solve_tree(
