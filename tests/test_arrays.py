@@ -6,6 +6,7 @@ import inspect
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +19,9 @@ def _modules_after(code: str) -> list[str]:
     script = (f"import json, sys\n{code}\n"
               "print(json.dumps(sorted(m for m in sys.modules "
               "if m.split('.')[0] in ('torch', 'jax', 'jaxlib'))))")
+    # Run where the emd under test lives (python -c puts its directory first on sys.path).
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=Path(emd.__file__).resolve().parents[1]).stdout
     return json.loads(out)
 
 

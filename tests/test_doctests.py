@@ -19,6 +19,10 @@ MODULES = sorted(
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    # The backward rules of an array library import it: they are tested where it is installed.
+    for library in ("torch", "jax"):
+        if name.endswith(f"_autodiff._{library}"):
+            pytest.importorskip(library)
     module = importlib.import_module(name)
     failures, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert failures == 0
