@@ -199,17 +199,7 @@ def emd2(a, b, M, processes, numItermax, log, return_matrix, center_dual, numThr
                          else np.asarray(plan, dtype=np.float64))}
         return np.asarray(cost, dtype=np.float64), [factors[path[0]] for path in call.paths]
 
-    rule = Rule(compute, (), tuple(Term(k) for k in range(len(call.paths))), call.shapes)
-    cost = call.backend.apply(rule, call.leaves, dtype)
-    if not (log or return_matrix):
-        return cost
-    if not kept:
-        raise ValueError("emd2(log=True) with JAX arrays needs concrete values (not inside "
-                         "jax.jit or jax.vmap)")
-    info = dict(kept[-1])
-    if not return_matrix:
-        info.pop("G")
-    return cost, _wrap_log(call, info, dtype, sparse, cost)
+    return _cost_and_log("emd2", call, compute, dtype, kept, log, return_matrix, sparse)
 
 
 def emd2_lazy(X_a, X_b, a, b, metric, numItermax, log, return_matrix, center_dual,
@@ -245,15 +235,20 @@ def emd2_lazy(X_a, X_b, a, b, metric, numItermax, log, return_matrix, center_dua
                    "a": u - u.mean(), "b": v - v.mean()}
         return np.asarray(cost, dtype=np.float64), [factors[path[0]] for path in call.paths]
 
+    return _cost_and_log("emd2_lazy", call, compute, dtype, kept, log, return_matrix, None)
+
+
+def _cost_and_log(name, call, compute, dtype, kept, log, return_matrix, sparse) -> Any:
+    """Apply the backward rule of ``compute`` (one factor per input path) and shape what
+    ``emd2``/``emd2_lazy`` return: the cost, or the cost and POT's log dict."""
     rule = Rule(compute, (), tuple(Term(k) for k in range(len(call.paths))), call.shapes)
     cost = call.backend.apply(rule, call.leaves, dtype)
     if not (log or return_matrix):
         return cost
     if not kept:
-        raise ValueError("emd2_lazy(log=True) with JAX arrays needs concrete values (not "
+        raise ValueError(f"{name}(log=True) with JAX arrays needs concrete values (not "
                          "inside jax.jit or jax.vmap)")
     info = dict(kept[-1])
     if not return_matrix:
         info.pop("G")
-    return cost, _wrap_log(call, info, dtype, None, cost)
-
+    return cost, _wrap_log(call, info, dtype, sparse, cost)
