@@ -81,6 +81,10 @@ cdef struct GridLevel:
     const Py_ssize_t* extra         # offsets outside the core (column generation)
     Py_ssize_t n_extra
     Py_ssize_t default_budget       # pivots when the caller sets no limit
+    # Unbalanced transport: the artificial root is the extra node, tied to every bin by
+    # arcs of cost ``lam`` each way (see :class:`GridPlan`).
+    bint unbalanced
+    double lam
 
 
 cdef struct GridWork:
@@ -118,6 +122,8 @@ cdef struct GridWork:
     Py_ssize_t* listed_solve        # the solve that last cleared them
     Py_ssize_t n_listed
     Py_ssize_t solve_id
+    # Unbalanced: per bin, bit 1 once its arc to the root is listed, bit 2 the arc back.
+    char* root_listed
 
 
 cdef inline Py_ssize_t grid_ravel(const Py_ssize_t* shape, const Py_ssize_t* c) noexcept nogil:
@@ -393,6 +399,59 @@ cdef Py_ssize_t price_extra_offsets(GridWork* G, Tree* T) noexcept nogil:
     return count
 
 
+cdef Py_ssize_t price_root_arcs(GridWork* G, Py_ssize_t level, Tree* T) noexcept nogil:
+    """Unbalanced levels: append to the arc list the arcs between a bin and the root (the
+    extra node), cost ``lam`` each way, not yet listed, whose reduced cost is negative for
+    certain on the tree's fresh double-double potentials (the exact phase's test:
+    beyond the rigorous error bound of its evaluation); returns how many (-1: out of
+    memory).
+
+    The tree starts with every such arc it needs (the artificial star, or the refined
+    forest's roots), all of cost ``lam``; an arc that left it can only come back
+    through this pass, so a level ends when the simplex is optimal on its list and
+    this pass finds nothing: then every arc of the level, the 2n root arcs included,
+    has a reduced cost that is not negative beyond its error bound.
+    """
+    cdef GridLevel* L = &G.levels[level]
+    cdef Py_ssize_t n = L.n_bins, root = T.root, v, count = 0, total, side, tail, head
+    cdef double lam = L.lam, pr = T.pi[root], pr_low = T.pi_low[root], rc, err, low, band
+    cdef char bit
+    # First count, then append: the list grows once.
+    for side in range(2):
+        bit = 1 << side
+        for v in range(n):
+            if G.root_listed[v] & bit:
+                continue
+            tail = v if side == 0 else root
+            head = root if side == 0 else v
+            rc = lam + T.pi[tail] - T.pi[head]
+            band = filter_band(lam + fabs(T.pi[v]) + fabs(pr))
+            if rc > band:
+                continue
+            if rc >= -band:
+                rc = exact_reduced_cost(lam, T.pi[tail], T.pi_low[tail], T.pi[head],
+                                        T.pi_low[head], &err, &low)
+                if not rc < -err:
+                    continue
+            if not grid_grow_found(G, count + 1):
+                return -1
+            G.found_tails[count] = tail
+            G.found_heads[count] = head
+            G.root_listed[v] |= bit
+            count += 1
+    if count == 0:
+        return 0
+    if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, G.n_arcs + count):
+        return -1
+    total = G.n_arcs
+    for v in range(count):
+        G.tails[total + v] = G.found_tails[v]
+        G.heads[total + v] = G.found_heads[v]
+        G.costs[total + v] = lam
+    G.n_arcs = total + count
+    return count
+
+
 cdef int grid_solve_level(
     GridWork* G, Py_ssize_t level, Py_ssize_t max_iter, Py_ssize_t* n_iter_all,
 ) noexcept nogil:
@@ -462,16 +521,19 @@ cdef int grid_pivot(
     nothing."""
     cdef GridLevel* L = &G.levels[level]
     cdef Tree* T = G.trees[level]
-    cdef Py_ssize_t n_iter = 0, cursor = 0, budget, n_arcs, block, found
+    cdef Py_ssize_t n_iter = 0, cursor = 0, budget, n_arcs, block, found, found_root
     cdef const Py_ssize_t* tails
     cdef const Py_ssize_t* heads
     cdef const double* costs
     cdef int status
+    # Column generation (extra offsets, or the root arcs of an unbalanced level) runs on
+    # the workspace's growable list; other levels on their core list as it stands.
+    cdef bint generated = L.n_extra > 0 or L.unbalanced
     if max_iter < 0:
         budget = L.default_budget
     else:
         budget = max_iter - coarse_iter if max_iter > coarse_iter else 0
-    if L.n_extra and not keep_arcs:
+    if generated and not keep_arcs:
         if not grow_arc_list(&G.tails, &G.heads, &G.costs, &G.arc_cap, L.n_core_arcs):
             return GRID_NO_MEMORY
         if L.n_core_arcs:
@@ -480,8 +542,10 @@ cdef int grid_pivot(
             memcpy(G.costs, L.costs, L.n_core_arcs * sizeof(double))
         G.n_arcs = L.n_core_arcs
         G.solve_id += 1
+        if L.unbalanced:
+            memset(G.root_listed, 0, L.n_bins)
     while True:
-        if L.n_extra:
+        if generated:
             tails, heads, costs, n_arcs = G.tails, G.heads, G.costs, G.n_arcs
         else:
             tails, heads, costs, n_arcs = L.tails, L.heads, L.costs, L.n_core_arcs
@@ -490,12 +554,15 @@ cdef int grid_pivot(
             cursor = 0
         status = run_simplex(T, tails, heads, costs, n_arcs, block, budget, &n_iter, &cursor, 0,
                              NULL)
-        if status != OPTIMAL or L.n_extra == 0:
+        if status != OPTIMAL or not generated:
             break
-        found = price_extra_offsets(G, T)
+        found = price_extra_offsets(G, T) if L.n_extra else 0
         if found < 0:
             return GRID_NO_MEMORY
-        if found == 0:
+        found_root = price_root_arcs(G, level, T) if L.unbalanced else 0
+        if found_root < 0:
+            return GRID_NO_MEMORY
+        if found == 0 and found_root == 0:
             break
     G.level_iter[level] = n_iter
     n_iter_all[0] = n_iter + coarse_iter
@@ -576,20 +643,38 @@ cdef class GridPlan:
     default_budget, offsets3, lengths, low3, extent3, start, core_low3, core_extent3,
     core_start, core_lookup, tails, heads, costs, extra)``: ``core_lookup`` maps a step
     in ``[-R, R]^3`` (base ``2R + 1``, first axis fastest) to its core offset or -1.
+
+    ``unbalanced=lam`` (``lam >= 0``) makes every level an unbalanced transport problem:
+    the artificial root becomes the extra node, whose arcs to and from every bin cost
+    ``lam`` (the levels' artificial cost is replaced by it), so the supply need not
+    sum to zero and what the root takes or gives is mass destroyed or created.  Every
+    level, coarse ones included, solves its own unbalanced problem at the same
+    ``lam`` (a unit destroyed costs ``lam`` at every scale; a coarse block nets the
+    supplies of its bins, as for balanced problems), so the refined forest starts
+    the fine level with the components the coarse one tied to the extra node.  The
+    root arcs are column-generated (:func:`price_root_arcs`).  Such a plan's
+    :meth:`GridWorkspace.solve` reports the tree; the cost, flows and certificate
+    are the caller's (the compiled check and batches price no root arc and are
+    refused).
     """
 
     cdef GridLevel levels[GRID_MAX_LEVELS]
     cdef readonly Py_ssize_t n_levels
     cdef list _keep
     cdef readonly tuple arcs         # (tails, heads, costs) of the finest level's core
+    cdef readonly double unbalanced  # lam, or -1.0 for balanced problems
 
-    def __init__(self, list levels):
+    def __init__(self, list levels, double unbalanced=-1.0):
         cdef Py_ssize_t k, i
         cdef GridLevel* L
         if not 0 < len(levels) <= GRID_MAX_LEVELS:
             raise ValueError(f"a grid plan has 1 to {GRID_MAX_LEVELS} levels")
+        if not (unbalanced >= 0.0 or unbalanced == -1.0) or unbalanced == INFINITY:
+            raise ValueError(f"unbalanced must be a finite lam >= 0 (or -1.0: balanced), "
+                             f"got {unbalanced!r}")
         self._keep = []
         self.n_levels = len(levels)
+        self.unbalanced = unbalanced
 
         def keep(value, dtype):
             array = np.ascontiguousarray(value, dtype=dtype)
@@ -609,7 +694,9 @@ cdef class GridPlan:
             L.n_bins = L.shape[0] * L.shape[1] * L.shape[2]
             L.spacing = spacing
             L.metric = metric
-            L.artificial_cost = art
+            L.unbalanced = unbalanced >= 0.0
+            L.lam = unbalanced if L.unbalanced else 0.0
+            L.artificial_cost = L.lam if L.unbalanced else art
             L.block = block
             L.warm = warm
             L.default_budget = budget
@@ -690,8 +777,15 @@ cdef class GridWorkspace:
         self.G.n_listed = plan.levels[0].n_extra
         self.G.listed = <char**> calloc(self.G.n_listed + 1, sizeof(char*))
         self.G.listed_solve = <Py_ssize_t*> calloc(self.G.n_listed + 1, sizeof(Py_ssize_t))
-        if self.G.listed == NULL or self.G.listed_solve == NULL:
+        self.G.root_listed = <char*> calloc(n + 1, 1)
+        if self.G.listed == NULL or self.G.listed_solve == NULL or self.G.root_listed == NULL:
             raise MemoryError("out of memory in the grid solver")
+
+    def _balanced_only(self):
+        # The compiled check prices no root arc and counts root flow as unrouted.
+        if self.plan.unbalanced >= 0.0:
+            raise ValueError("an unbalanced plan is solved one pair at a time and certified "
+                             "by its caller: batch() and certify() are for balanced plans")
 
     cdef void* _new_scratch(self, Py_ssize_t size, dtype):
         cdef cnp.ndarray array = np.zeros(size, dtype=dtype)
@@ -708,12 +802,14 @@ cdef class GridWorkspace:
                 free(self.G.listed[k])
         free(self.G.listed)
         free(self.G.listed_solve)
+        free(self.G.root_listed)
 
     def solve(self, const double[::1] supply not None, Py_ssize_t max_iter):
         """Solve one supply (``max_iter`` < 0: the default budget).  Returns ``(status,
         n_iter, tree, tails, heads, costs)``: the simplex status, pivots of every level,
         the finest level's :class:`SpanningTree` (owned by the workspace: read it before
-        the next solve) and the arc list it was solved on."""
+        the next solve) and the arc list it was solved on (for an unbalanced plan, with
+        the root arcs it listed: node ``n_bins`` is the root)."""
         cdef Py_ssize_t n = self.plan.levels[0].n_bins, n_iter = 0, m
         cdef GridLevel* L = &self.plan.levels[0]
         cdef SpanningTree tree = self.trees[0]
@@ -727,7 +823,7 @@ cdef class GridWorkspace:
             raise MemoryError("out of memory in the grid solver")
         tree.n_iter = self.G.level_iter[0]
         tree.cursor = 0
-        if L.n_extra:
+        if L.n_extra or L.unbalanced:
             m = self.G.n_arcs
             tails = np.array(<Py_ssize_t[:m]> self.G.tails) if m else np.zeros(0, np.intp)
             heads = np.array(<Py_ssize_t[:m]> self.G.heads) if m else np.zeros(0, np.intp)
@@ -743,6 +839,7 @@ cdef class GridWorkspace:
         cdef Tree* T = self.G.trees[0]
         cdef double cost
         cdef bint proven
+        self._balanced_only()
         with nogil:
             subtree_flows(T, self.G.supplies[0], self.G.rest)
             cost = tree_cost(T, self.G.rest)
@@ -772,6 +869,7 @@ cdef class GridWorkspace:
         cdef double* supply = self.G.supplies[0]
         cdef int status = -1
         cdef bint failed = False
+        self._balanced_only()
         if left.shape[1] != n or right.shape[1] != n:
             raise ValueError(f"histograms must have {n} bins")
         check_pairs(pairs, left.shape[0], right.shape[0])

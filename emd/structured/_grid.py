@@ -53,7 +53,7 @@ from emd._validation import (
 )
 from emd.structured._deprecation import DeprecatedResultFloat
 from emd.transport import solve_points_validated
-from emd.unbalanced import UnbalancedResult, check_keywords, solve_arcs
+from emd.unbalanced import UnbalancedResult, check_keywords, exact_residual
 
 __all__ = ["GridResult", "GridSolver", "euclidean_offsets", "solve_grid", "wasserstein_grid"]
 
@@ -333,10 +333,19 @@ class _GridGraph:
         state.pop("_plan_all", None)
         return state
 
-    def plan(self, all_arcs: bool = False) -> GridPlan:
+    def plan(self, all_arcs: bool = False, unbalanced: float | None = None) -> GridPlan:
         """The levels of this graph (itself, then its chain of coarser grids) as the
         compiled driver reads them; built once.  ``all_arcs=True``: the finest level
-        solved on its full arc list, without column generation (the reference)."""
+        solved on its full arc list, without column generation (the reference).
+        ``unbalanced=lam``: every level with the extra node at price ``lam`` (see
+        :class:`emd._core._grid.GridPlan`), built afresh for each ``lam``."""
+        if unbalanced is not None:
+            levels = []
+            graph: _GridGraph | None = self
+            while graph is not None:
+                levels.append(graph._level(all_arcs and graph is self))
+                graph = graph.coarse
+            return GridPlan(levels, float(unbalanced))
         key = "_plan_all" if all_arcs else "_plan"
         plan = self.__dict__.get(key)
         if plan is None:  # threads racing here build equal plans: harmless
@@ -955,16 +964,118 @@ def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
                               max_iter=max_iter, partial=unequal[1])
         return dataclasses.replace(result, created=result.created.reshape(a_grid.shape),
                                    destroyed=result.destroyed.reshape(a_grid.shape))
-    if solver.graph is None:  # a line: arcs to both neighbours
-        n = a_grid.size
-        left = np.arange(n - 1, dtype=np.intp)
-        tails = np.concatenate([left, left + 1])
-        heads = np.concatenate([left + 1, left])
-        costs = np.full(tails.size, solver.spacing)
-    else:
-        tails, heads, costs = solver.graph.arcs()
-    return solve_arcs(tails, heads, costs, a_grid.ravel(), b_grid.ravel(), *unequal, max_iter,
-                      shape=a_grid.shape)
+    return _unbalanced_on_driver(solver, a_grid.ravel(), b_grid.ravel(), unequal[1], max_iter,
+                                 a_grid.shape)
+
+
+def _unbalanced_on_driver(solver: GridSolver, a: np.ndarray, b: np.ndarray, lam: float,
+                          max_iter: int | None, shape: tuple[int, ...]) -> UnbalancedResult:
+    r"""Unbalanced W1 on the grid graph by the compiled grid driver: the artificial root of
+    its spanning trees is the extra node of :mod:`emd.unbalanced`, tied to every bin by
+    arcs of cost ``lam`` each way, on every level of the coarse-to-fine start
+    (:class:`emd._core._grid.GridPlan` with ``unbalanced=lam``).  O(bins) arcs, about
+    the cost of a balanced solve.
+
+    The network: bin ``i`` supplies ``a_i - b_i``, the extra node ``X`` supplies
+    ``|b| - |a|``; flow on ``i -> X`` is mass destroyed at ``i``, on ``X -> i`` mass
+    created there, each at ``lam`` per unit.  Its optimum is the unbalanced optimum
+    on the graph metric: a flow decomposes into paths, and a path from a supply to a
+    demand costs its length, a path from ``i`` through ``X`` costs ``2 lam`` (create
+    and destroy) or ``lam`` at either end; conversely every plan gives such a flow.
+    On a line every metric is ``|i - j|`` (arcs to both neighbours).
+
+    The certificate is :func:`emd.certify_flow`'s on that network, checked here afresh:
+    the potentials' reduced costs on every arc of the full grid graph (lengths
+    recomputed from the offsets under the metric) and on all ``2 n`` arcs of ``X``
+    in exact-sign arithmetic; feasibility by the exact balance of the one component
+    (``a - b`` with what its rounding dropped, ``X``'s supply as the exact
+    :func:`emd.unbalanced.exact_residual` of ``|b| - |a|``, whose parts past the
+    first ride on twin nodes each tied to ``X`` by one zero-cost arc in the
+    direction its mass goes); and the exact basic flow of the support, the tree's
+    arcs to ``X`` included.  No real bin is changed.
+    """
+    from emd._result import FlowResult
+
+    graph = solver.graph
+    metric = solver.metric
+    if graph is None:  # a line: the grid graph of its two axis steps
+        graph = _GridGraph(shape, np.array([[1], [-1]]), solver.spacing, "cityblock")
+        metric = "cityblock"
+    n = a.size
+    max_length = float(graph.lengths.max(initial=0.0))
+    check_scale(max(max_length, lam), math.fsum(a) + math.fsum(b), n + 1)
+    supply, supply_low = _certify.difference(a, b)
+    workspace = GridWorkspace(graph.plan(unbalanced=lam))
+    code, n_iter, tree, _, _, _ = workspace.solve(supply, _budget(max_iter))
+    status = STATUS_NAMES[code]
+    node_flow = tree.subtree_flows()
+    toward = tree.toward_parent[:n].astype(bool)
+    on_root = tree.parent[:n] == n
+    destroyed = np.where(on_root & toward, node_flow, 0.0)
+    created = np.where(on_root & ~toward, node_flow, 0.0)
+    _, tree_tails, tree_heads, tree_flow, _ = tree.tree_arcs()
+    moving = tree_flow > 0
+    tree_tails, tree_heads, tree_flow = tree_tails[moving], tree_heads[moving], tree_flow[moving]
+    coords = np.stack(np.unravel_index(np.arange(n), graph.shape), axis=1)
+    lengths = _metric_lengths(coords[tree_heads] - coords[tree_tails], metric, graph.spacing)
+    transport_cost = math.fsum((tree_flow * lengths).tolist())
+    mass_destroyed, mass_created = math.fsum(destroyed.tolist()), math.fsum(created.tolist())
+
+    # The network the certificate reads: bins, X = n, twins of X's exact supply.
+    parts = exact_residual([b, -a])
+    twin_parts = np.asarray(parts[1:], dtype=np.float64)
+    twins = n + 1 + np.arange(twin_parts.size)
+    sends = twin_parts > 0
+    destroy_at, create_at = np.flatnonzero(destroyed > 0), np.flatnonzero(created > 0)
+    extra = np.full(max(destroy_at.size, create_at.size), n, dtype=np.intp)
+    tails_all = np.concatenate([tree_tails, destroy_at, extra[: create_at.size],
+                                np.where(sends, twins, n)]).astype(np.intp)
+    heads_all = np.concatenate([tree_heads, extra[: destroy_at.size], create_at,
+                                np.where(sends, n, twins)]).astype(np.intp)
+    costs_all = np.concatenate([lengths, np.full(destroy_at.size + create_at.size, lam),
+                                np.zeros(twin_parts.size)])
+    flow_all = np.concatenate([tree_flow, destroyed[destroy_at], created[create_at],
+                               np.abs(twin_parts)])
+    supply_all = np.concatenate([supply, [parts[0] if parts else 0.0], twin_parts])
+    low_all = np.concatenate([supply_low, np.zeros(1 + twin_parts.size)])
+    pi, pi_low = tree.pi, tree.pi_low
+    y = -np.concatenate([pi, np.full(twin_parts.size, pi[n])])
+    y_low = -np.concatenate([pi_low, np.full(twin_parts.size, pi_low[n])])
+    finished = status not in ("max_iter_reached", "unbounded")
+    cost = (math.fsum([transport_cost, lam * mass_destroyed, lam * mass_created])
+            if finished else math.nan)
+    flow_result = FlowResult(cost=cost, flow=flow_all, potentials=y, n_iter=int(n_iter),
+                             status=status,
+                             _problem=(tails_all, heads_all, costs_all, supply_all, y_low))
+
+    def prove() -> Certificate:
+        worst, wi, wj = _offset_violation(graph, metric, -pi[:n], -pi_low[:n])
+        # The arcs i -> X and X -> i, every bin: exact-sign lower bounds.
+        for side, bounds in enumerate((
+            _certify.reduced_cost_bounds(lam, pi[:n], pi_low[:n], pi[n], pi_low[n]),
+            _certify.reduced_cost_bounds(lam, pi[n], pi_low[n], pi[:n], pi_low[:n]),
+        )):
+            k = int(np.argmin(bounds)) if n else 0
+            if n and bounds[k] < -worst:
+                worst = float(-bounds[k])
+                wi, wj = (k, n) if side == 0 else (n, k)
+        return certify_flow(
+            tails_all, heads_all, costs_all, supply_all, flow_all, (y, y_low),
+            cost if finished else transport_cost, violation=(worst, wi, wj),
+            max_cost=max(max_length, lam), supply_low=low_all,
+            components=np.zeros(supply_all.size, dtype=np.intp),
+        )
+
+    if status == "optimal" and not prove().optimal():
+        status = "uncertified"
+        flow_result = dataclasses.replace(flow_result, status=status)
+    return UnbalancedResult(
+        cost=cost, kind="unbalanced", parameter=lam, transport_cost=transport_cost,
+        mass_moved=math.fsum(a) - mass_destroyed, mass_created=mass_created,
+        mass_destroyed=mass_destroyed, created=created.reshape(shape),
+        destroyed=destroyed.reshape(shape), plan=None, status=status, reduced=flow_result,
+        _proof=prove,
+    )
 
 
 def _exact_euclidean(a, b, shape, spacing, return_flows, max_iter) -> GridResult:
@@ -1013,21 +1124,12 @@ def _metric_lengths(offsets: np.ndarray, metric: str, spacing: float) -> np.ndar
     return spacing * np.sqrt((steps * steps).sum(axis=1))
 
 
-def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate:
-    y = result.potential.ravel()
-    if kind == "line":
-        supply, spacing, supply_low = data
-        n = supply.size
-        step = np.arange(n - 1, dtype=np.intp)
-        tails = np.concatenate([step, step + 1])
-        heads = np.concatenate([step + 1, step])
-        crossing = _line_flow(supply)
-        flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
-        costs = np.full(tails.size, spacing)
-        return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost,
-                            supply_low=supply_low, components=np.zeros(n, dtype=np.intp))
-    graph, supply, y_low, (tails, heads, flow), supply_low = data
-    lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
+def _offset_violation(graph: _GridGraph, metric: str, y: np.ndarray, y_low: np.ndarray
+                      ) -> tuple[float, int, int]:
+    """An upper bound on the largest violation ``y[tail] - y[head] - length`` (potentials
+    ``y + y_low``) over every arc of the full grid graph, the metric's lengths recomputed
+    from the offsets, with its arc: exact-sign bounds (:func:`emd._certify.reduced_cost_bounds`)."""
+    lengths = _metric_lengths(graph.offsets, metric, graph.spacing)
     potential = y.reshape(graph.shape)
     potential_low = y_low.reshape(graph.shape)
     worst, wi, wj = 0.0, -1, -1
@@ -1044,6 +1146,25 @@ def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate
         if lower.flat[k] < -worst:
             worst = float(-lower.flat[k])
             wi, wj = int(index[src].flat[k]), int(index[dst].flat[k])
+    return worst, wi, wj
+
+
+def _grid_certificate(kind: str, data: tuple, result: GridResult) -> Certificate:
+    y = result.potential.ravel()
+    if kind == "line":
+        supply, spacing, supply_low = data
+        n = supply.size
+        step = np.arange(n - 1, dtype=np.intp)
+        tails = np.concatenate([step, step + 1])
+        heads = np.concatenate([step + 1, step])
+        crossing = _line_flow(supply)
+        flow = np.concatenate([np.maximum(crossing, 0.0), np.maximum(-crossing, 0.0)])
+        costs = np.full(tails.size, spacing)
+        return certify_flow(tails, heads, costs, supply, flow, (y, np.zeros(n)), result.cost,
+                            supply_low=supply_low, components=np.zeros(n, dtype=np.intp))
+    graph, supply, y_low, (tails, heads, flow), supply_low = data
+    lengths = _metric_lengths(graph.offsets, result.metric, graph.spacing)
+    worst, wi, wj = _offset_violation(graph, result.metric, y, y_low)
     coords = np.stack(np.unravel_index(np.arange(y.size), graph.shape), axis=1)
     arc_lengths = _metric_lengths(coords[heads] - coords[tails], result.metric, graph.spacing)
     # A grid is connected and every offset has its reverse: one component.
