@@ -784,11 +784,12 @@ def solve_grid(
     unbalanced : float, optional
         Unbalanced W1 (totals need not agree): mass is destroyed or created at
         this price per unit, through one extra node tied to every bin by arcs of
-        that cost, on the grid graph's explicit arcs (for ``euclidean`` with
-        finite ``L``, the ``W_L`` metric; not with ``exact=True``), solved by
-        :func:`emd.min_cost_flow`.  Returns an
-        :class:`emd.unbalanced.UnbalancedResult` (``created`` and ``destroyed``
-        of the grid's shape).  See :mod:`emd.unbalanced`.
+        that cost, on the grid graph (for ``euclidean`` with finite ``L``, the
+        ``W_L`` metric, within the same ``rel_error_bound``; not with
+        ``exact=True``), solved by the compiled grid driver with the extra node
+        as its trees' root: O(bins) arcs, about the time of a balanced solve.
+        Returns an :class:`emd.unbalanced.UnbalancedResult` (``created`` and
+        ``destroyed`` of the grid's shape).  See :mod:`emd.unbalanced`.
     partial : float, optional
         Partial transport (totals need not agree): move exactly this mass, solved
         over the bins as points with the exact metric (``euclidean`` exact too)
@@ -949,9 +950,8 @@ def wasserstein_grid(
 
 def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal, max_iter
                      ) -> UnbalancedResult:
-    """Unbalanced transport on the grid graph's explicit arcs plus the extra node of
-    :func:`emd.unbalanced.solve_arcs` (a general min-cost flow: correct, not the grid
-    driver's speed)."""
+    """Partial transport on the bins as points; unbalanced transport on the grid driver
+    (:func:`_unbalanced_on_driver`)."""
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
     if unequal[0] == "partial":
         # Partial transport has no extra-node form: the bins as points, on a dense
