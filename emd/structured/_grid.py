@@ -1002,7 +1002,8 @@ def _unbalanced_on_driver(solver: GridSolver, a: np.ndarray, b: np.ndarray, lam:
         graph = _GridGraph(shape, np.array([[1], [-1]]), solver.spacing, "cityblock")
         metric = "cityblock"
     n = a.size
-    max_length = float(graph.lengths.max(initial=0.0))
+    # The certificate's lengths are the metric's, recomputed from the offsets.
+    max_length = float(_metric_lengths(graph.offsets, metric, graph.spacing).max(initial=0.0))
     check_scale(max(max_length, lam), math.fsum(a) + math.fsum(b), n + 1)
     supply, supply_low = _certify.difference(a, b)
     workspace = GridWorkspace(graph.plan(unbalanced=lam))
