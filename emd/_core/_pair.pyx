@@ -35,40 +35,52 @@ cdef enum:
     PAIR_NO_MEMORY = -1
     PAIR_SCALE = -2
 
-# Size limits of the pair solve, set once at import by emd._planner (set_limits),
-# which holds each one with the measurement that set it: point pairs with at most
-# DENSE_MAX cells (all rows x all columns) get their costs computed once into a
-# matrix; dense sources with at most ALL_CELLS cells pivot over all their arcs;
-# problems with at most SMALL_CELLS cells start from SMALL_K candidates per line.
+# Limits of the pair solve, set once at import by emd._planner (set_limits), which
+# holds each one with the measurement that set it; the core keeps only the mechanics.
+# Point pairs with at most DENSE_MAX cells (all rows x all columns) get their costs
+# computed once into a matrix, and so do pairs in at least WIDE_DIM dimensions up to
+# WIDE_CELLS cells; dense sources with at most ALL_CELLS cells pivot over all their
+# arcs; problems with at most SMALL_CELLS cells start from SMALL_K candidates per
+# line; monge_direction samples MONGE_SAMPLES minors, of which MONGE_AGREE must agree.
 cdef Py_ssize_t DENSE_MAX = 0
 cdef Py_ssize_t ALL_CELLS = 0
 cdef Py_ssize_t SMALL_CELLS = 0
+cdef Py_ssize_t WIDE_DIM = 0
+cdef Py_ssize_t WIDE_CELLS = 0
+cdef Py_ssize_t MONGE_SAMPLES = 0
+cdef double MONGE_AGREE = 0.0
 
 
-def set_limits(Py_ssize_t matrix_cells, Py_ssize_t all_arcs_cells, Py_ssize_t small_cells):
-    """Set the pair solve's size limits (emd._planner does, at import); returns the old ones."""
-    global DENSE_MAX, ALL_CELLS, SMALL_CELLS
-    old = DENSE_MAX, ALL_CELLS, SMALL_CELLS
-    DENSE_MAX, ALL_CELLS, SMALL_CELLS = matrix_cells, all_arcs_cells, small_cells
+def set_limits(*, matrix_cells=None, all_arcs_cells=None, small_cells=None, wide_dim=None,
+               wide_cells=None, monge_samples=None, monge_agree=None):
+    """Set the pair solve's limits (emd._planner does, at import; tests, to compare
+    paths); a limit left None keeps its value.  Returns the limits in force before, as
+    keywords: ``set_limits(**old)`` restores them."""
+    global DENSE_MAX, ALL_CELLS, SMALL_CELLS, WIDE_DIM, WIDE_CELLS, MONGE_SAMPLES, MONGE_AGREE
+    old = {"matrix_cells": DENSE_MAX, "all_arcs_cells": ALL_CELLS, "small_cells": SMALL_CELLS,
+           "wide_dim": WIDE_DIM, "wide_cells": WIDE_CELLS, "monge_samples": MONGE_SAMPLES,
+           "monge_agree": MONGE_AGREE}
+    if matrix_cells is not None:
+        DENSE_MAX = matrix_cells
+    if all_arcs_cells is not None:
+        ALL_CELLS = all_arcs_cells
+    if small_cells is not None:
+        SMALL_CELLS = small_cells
+    if wide_dim is not None:
+        WIDE_DIM = wide_dim
+    if wide_cells is not None:
+        WIDE_CELLS = wide_cells
+    if monge_samples is not None:
+        MONGE_SAMPLES = monge_samples
+    if monge_agree is not None:
+        MONGE_AGREE = monge_agree
     return old
-
-
-# Point pairs in at least WIDE_DIM dimensions get their matrix formed up to
-# WIDE_CELLS cells (256 MB), far above DENSE_MAX: there one distance costs d
-# multiply-adds against one 8-byte read, and every full pricing pass (and the
-# first candidates) recomputes all of them.  Measured (2026-12-04, one thread,
-# Gaussian clouds, random weights): d = 300, n = 2000 11.8 -> 1.6 s, d = 768 25.9 -> 3.3 s,
-# d = 50, n = 3000 3.9 -> 0.9 s, d = 10, n = 5000 3.5 -> 1.4 s; at d = 8, n = 3000
-# 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest dimension measured, not
-# a tuned optimum.
-cdef Py_ssize_t WIDE_DIM = 8
-cdef Py_ssize_t WIDE_CELLS = 1 << 25
 
 
 cdef inline bint forms_wide_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
     """Whether a point pair of ``cells`` cells (all rows x all columns) in ``d``
-    dimensions is priced on its cost matrix whatever DENSE_MAX says (the rule
-    above)."""
+    dimensions is priced on its cost matrix whatever DENSE_MAX says (the planner's
+    wide-matrix rule)."""
     return d >= WIDE_DIM and cells <= WIDE_CELLS
 
 
@@ -81,36 +93,10 @@ cdef inline bint forms_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
 
 def forms_wide_point_matrix(Py_ssize_t d, Py_ssize_t cells):
     """Whether the pair solve forms the cost matrix of a point pair of ``cells`` cells in
-    ``d`` dimensions by the rule for many dimensions (for the engine's choice of
-    candidates: such a pair takes its first candidates from its matrix, not from
+    ``d`` dimensions by the rule for many dimensions (the planner asks, for its choice
+    of candidates: such a pair takes its first candidates from its matrix, not from
     k-d trees)."""
     return forms_wide_matrix(d, cells)
-
-
-def _set_wide_dim(Py_ssize_t d):
-    """Set the dimension from which large point pairs form their matrix; returns the
-    old one (tests, which compare both paths)."""
-    global WIDE_DIM
-    old = WIDE_DIM
-    WIDE_DIM = d
-    return old
-
-
-def _set_all_arcs_cells(Py_ssize_t cells):
-    """Set the cap on cells for pivoting over all arcs; returns the old one (tests)."""
-    global ALL_CELLS
-    old = ALL_CELLS
-    ALL_CELLS = cells
-    return old
-
-
-def _set_matrix_cells(Py_ssize_t cells):
-    """Set the cap on cells for the cost matrix of point pairs; returns the old one
-    (for tests, which compare both paths)."""
-    global DENSE_MAX
-    old = DENSE_MAX
-    DENSE_MAX = cells
-    return old
 
 
 # Full pricing passes made by single solves (PairWorkspace.solve) in this process: a
@@ -142,17 +128,6 @@ cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept
     if S.kind == SOURCE_DENSE:
         return S.matrix[i * S.stride + j]
     return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
-
-
-# How many 2 x 2 minors :func:`monge_direction` samples, and the share of them that
-# must agree in sign.  Random costs give half each way (1024 minors never reach
-# 90 %: the binomial tail is below 1e-150), so they keep their path bit for bit;
-# i * j, -(i * j) and f(i) g(j) with monotone f, g agree on every minor, and
-# i * j + noise of amplitude n at n = 1000 on about 97 % of random minors
-# (adjacent minors alone would be noise: the sample takes rows and columns
-# anywhere).
-cdef Py_ssize_t MONGE_SAMPLES = 1024
-cdef double MONGE_AGREE = 0.9
 
 
 cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
