@@ -23,7 +23,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine, _planner
-from emd._core import _costs
 from emd._core._pair import PairWorkspace
 from emd._engine import PointCosts
 from emd._result import COMPILED_RTOL as _COMPILED_RTOL
@@ -35,6 +34,7 @@ from emd._validation import (
     check_scale,
     check_weight_values,
     mass_rtol,
+    metric_code,
 )
 from emd.structured._grid import GridSolver
 from emd.transport import line_cost, solve_points_validated, solve_validated
@@ -246,7 +246,7 @@ class PointPairs(_TransportPairs):
         (xl, wl, ol), (xr, wr, orr) = self.packed
         return _workspace().batch_points(
             xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
-            _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
+            metric_code(self.metric), self.p, self.scale_mass, _budget(self.max_iter),
             _COMPILED_RTOL, _planner.BRUTE_FORCE_CELLS,
         )
 

@@ -20,7 +20,7 @@ from libc.string cimport memcpy, memset
 
 from emd._core._certify cimport balance_pair, certify_tree, free_balance
 from emd._core._grow cimport grow, grow_arc_list
-from emd._core._metric cimport EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
+from emd._core._metric cimport CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
 from emd._core._starts cimport staircase_keys, start_from_plan
 from emd._core._tree cimport (
@@ -582,7 +582,7 @@ cdef double points_bound(
             acc += ratio * ratio
         elif metric == MINKOWSKI:
             acc += pow(ratio, p)
-        elif metric == 2:  # cityblock
+        elif metric == CITYBLOCK:
             acc += ratio
         elif ratio > acc:  # chebyshev
             acc = ratio
