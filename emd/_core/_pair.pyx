@@ -13,6 +13,7 @@ whose single solve starts from k-d tree candidates, to the single solve).
 import numpy as np
 
 cimport numpy as cnp
+from cpython.object cimport PyObject
 from libc.math cimport INFINITY, NAN, fabs, pow, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, qsort
@@ -390,6 +391,125 @@ cdef void list_every_pair(
     W.complete_width = m
 
 
+# The column-generation loop, once: single solves, batches and the few-sources path
+# (emd._few, through :func:`column_generation`) all run it.  Each caller gives how a
+# full pricing pass adds arcs (``PriceFn``: the number added, 0 when the pass found
+# nothing, -1 out of memory; ``worst`` gets the pass's rigorous lower bound on every
+# reduced cost) and how the simplex runs on the arcs as they stand (``SimplexFn``).
+ctypedef Py_ssize_t (*PriceFn)(void* ctx, double* worst) noexcept nogil
+ctypedef int (*SimplexFn)(void* ctx, Py_ssize_t* n_iter) noexcept nogil
+
+
+cdef int generate_columns(
+    void* ctx, PriceFn price, SimplexFn simplex, int status, Py_ssize_t* n_iter,
+    Py_ssize_t* n_scans, bint* clean, double* worst,
+) noexcept nogil:
+    """From a tree optimal on its arcs (``status``), price every pair and pivot over
+    what the pass adds until a pass finds nothing (``clean``, with that pass's bound in
+    ``worst``); returns the simplex status, or PAIR_NO_MEMORY."""
+    cdef Py_ssize_t count, pivots_before
+    cdef double bound = INFINITY
+    while status == OPTIMAL:
+        count = price(ctx, &bound)
+        n_scans[0] += 1
+        if count < 0:
+            return PAIR_NO_MEMORY
+        if count == 0:
+            # A pass that finds nothing bounds every reduced cost from below.
+            clean[0] = True
+            worst[0] = bound
+            break
+        pivots_before = n_iter[0]
+        status = simplex(ctx, n_iter)
+        if status == OPTIMAL and n_iter[0] == pivots_before:
+            # The scan and the simplex use the same exact test, so this should
+            # not happen; if it does, the certificate (priced afresh) decides.
+            break
+    return status
+
+
+cdef struct PairLoop:
+    Workspace* W
+    PairSource* S
+    Py_ssize_t n
+    Py_ssize_t m
+    Py_ssize_t max_iter
+    Py_ssize_t* cursor
+
+
+cdef Py_ssize_t price_pair(void* ctx, double* worst) noexcept nogil:
+    """The pair solve's pricing pass: the SCAN_K most violated arcs of every row and
+    column (:func:`scan_keys`), appended in key order."""
+    cdef PairLoop* L = <PairLoop*> ctx
+    cdef Py_ssize_t count = sort_unique(L.W, scan_keys(L.W, L.S, L.n, L.m, worst), L.m)
+    if count > 0 and not append_arcs(L.W, L.S, L.n, L.m, count):
+        return -1
+    return count
+
+
+cdef int simplex_pair(void* ctx, Py_ssize_t* n_iter) noexcept nogil:
+    cdef PairLoop* L = <PairLoop*> ctx
+    return simplex_on_arcs(L.W, L.max_iter, n_iter, L.cursor)
+
+
+cdef struct PythonLoop:
+    PyObject* price
+    PyObject* simplex
+    PyObject* errors            # a list: an exception raised by a callback
+
+
+cdef Py_ssize_t price_python(void* ctx, double* worst) noexcept nogil:
+    cdef PythonLoop* L = <PythonLoop*> ctx
+    cdef Py_ssize_t added
+    with gil:
+        try:
+            added, bound = (<object> L.price)()
+            worst[0] = bound
+            return added
+        except BaseException as error:
+            (<list> L.errors).append(error)
+            return -1
+
+
+cdef int simplex_python(void* ctx, Py_ssize_t* n_iter) noexcept nogil:
+    cdef PythonLoop* L = <PythonLoop*> ctx
+    cdef int status
+    with gil:
+        try:
+            status, n_iter[0] = (<object> L.simplex)()
+            return status
+        except BaseException as error:
+            (<list> L.errors).append(error)
+            return PAIR_NO_MEMORY
+
+
+def column_generation(price, simplex, int status, Py_ssize_t n_iter):
+    """The pair solve's column-generation loop for a caller that starts, prices and
+    pivots in Python (emd._few: the few-sources start).
+
+    ``price()`` makes a full pricing pass on the tree's potentials, appends the arcs
+    it finds to the caller's arc list and returns ``(added, worst)``: how many (0
+    when it found nothing) and its rigorous lower bound on every reduced cost;
+    ``simplex()`` runs the simplex on the arcs as they stand and returns ``(status,
+    n_iter)``, pivots counted from the start.  ``status`` and ``n_iter`` are the
+    first simplex run's.  Returns ``(status, clean, worst, n_scans)``; an exception
+    raised by a callback ends the loop and is raised here.
+    """
+    cdef PythonLoop L
+    cdef list errors = []
+    cdef Py_ssize_t n_scans = 0
+    cdef bint clean = False
+    cdef double worst = INFINITY
+    L.price = <PyObject*> price
+    L.simplex = <PyObject*> simplex
+    L.errors = <PyObject*> errors
+    status = generate_columns(&L, price_python, simplex_python, status, &n_iter, &n_scans,
+                              &clean, &worst)
+    if errors:
+        raise errors[0]
+    return status, bool(clean), worst, n_scans
+
+
 cdef void solve_pair(
     Workspace* W, PairSource* S,
     const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
@@ -405,8 +525,9 @@ cdef void solve_pair(
     nothing.  ``point_bound`` bounds every point cost (used for the
     artificial arcs of point sources).
     """
-    cdef Py_ssize_t n = 0, m = 0, i, k, count, pivots_before, n_iter = 0, cursor = 0
+    cdef Py_ssize_t n = 0, m = 0, i, k, count, n_iter = 0, cursor = 0
     cdef Py_ssize_t tied_rows = 0
+    cdef PairLoop loop
     cdef bint staircase = False
     cdef bint reversed_cols = False  # the staircase runs over the columns last to first
     cdef int direction
@@ -516,27 +637,19 @@ cdef void solve_pair(
         out.n_scans = 1
         out.clean = True
         out.worst = worst
-    while status == OPTIMAL and not out.clean:
+    if status == OPTIMAL and not out.clean:
         # The tree is optimal on the candidates; price every pair exactly.
-        count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
-        out.n_scans += 1
-        if count < 0:
+        loop.W = W
+        loop.S = S
+        loop.n = n
+        loop.m = m
+        loop.max_iter = max_iter
+        loop.cursor = &cursor
+        status = generate_columns(&loop, price_pair, simplex_pair, status, &n_iter,
+                                  &out.n_scans, &out.clean, &out.worst)
+        if status == PAIR_NO_MEMORY:
             out.status = PAIR_NO_MEMORY
             return
-        if count == 0:
-            # A pass that finds nothing bounds every reduced cost from below.
-            out.clean = True
-            out.worst = worst
-            break
-        pivots_before = n_iter
-        if not append_arcs(W, S, n, m, count):
-            out.status = PAIR_NO_MEMORY
-            return
-        status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
-        if status == OPTIMAL and n_iter == pivots_before:
-            # The scan and the simplex use the same exact test, so this should
-            # not happen; if it does, the certificate (priced afresh) decides.
-            break
     out.status = status
     out.n_iter = n_iter
     subtree_flows(&W.T, W.supply, W.flows)
