@@ -135,8 +135,7 @@ SMALL_CELLS = 4096
 #: d = 8, n = 3000 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest
 #: dimension measured, not a tuned optimum.  Such pairs also take their first
 #: candidates from the matrix (:func:`point_candidates`).
-WIDE_DIM = 8
-WIDE_CELLS = 1 << 25
+WIDE_DIM, WIDE_CELLS = 8, 1 << 25
 
 #: Dense costs start from their staircase (north-west or north-east corner, optimal
 #: for exactly Monge or anti-Monge costs) when at least MONGE_AGREE of MONGE_SAMPLES
@@ -147,8 +146,7 @@ WIDE_CELLS = 1 << 25
 #: 97 % of random minors (adjacent minors alone would be noise).  Measured (n = 1000,
 #: uniform weights, 2026-12-04): C = i * j took about 741 600 pivots from the
 #: candidate start; the north-east staircase is its optimum.
-MONGE_SAMPLES = 1024
-MONGE_AGREE = 0.9
+MONGE_SAMPLES, MONGE_AGREE = 1024, 0.9
 
 # ---------------------------------------------------------------------------
 # Batches (emd.batch)

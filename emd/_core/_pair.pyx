@@ -61,20 +61,14 @@ def set_limits(*, matrix_cells=None, all_arcs_cells=None, small_cells=None, wide
     old = {"matrix_cells": DENSE_MAX, "all_arcs_cells": ALL_CELLS, "small_cells": SMALL_CELLS,
            "wide_dim": WIDE_DIM, "wide_cells": WIDE_CELLS, "monge_samples": MONGE_SAMPLES,
            "monge_agree": MONGE_AGREE}
-    if matrix_cells is not None:
-        DENSE_MAX = matrix_cells
-    if all_arcs_cells is not None:
-        ALL_CELLS = all_arcs_cells
-    if small_cells is not None:
-        SMALL_CELLS = small_cells
-    if wide_dim is not None:
-        WIDE_DIM = wide_dim
-    if wide_cells is not None:
-        WIDE_CELLS = wide_cells
-    if monge_samples is not None:
-        MONGE_SAMPLES = monge_samples
-    if monge_agree is not None:
-        MONGE_AGREE = monge_agree
+    given = {"matrix_cells": matrix_cells, "all_arcs_cells": all_arcs_cells,
+             "small_cells": small_cells, "wide_dim": wide_dim, "wide_cells": wide_cells,
+             "monge_samples": monge_samples, "monge_agree": monge_agree}
+    new = {name: old[name] if value is None else value for name, value in given.items()}
+    DENSE_MAX, ALL_CELLS = new["matrix_cells"], new["all_arcs_cells"]
+    SMALL_CELLS = new["small_cells"]
+    WIDE_DIM, WIDE_CELLS = new["wide_dim"], new["wide_cells"]
+    MONGE_SAMPLES, MONGE_AGREE = new["monge_samples"], new["monge_agree"]
     return old
 
 
@@ -131,6 +125,14 @@ cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept
     return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
 
 
+cdef inline uint64_t xorshift(uint64_t* state) noexcept nogil:
+    """The next state of Marsaglia's xorshift64 generator."""
+    state[0] ^= state[0] << 13
+    state[0] ^= state[0] >> 7
+    state[0] ^= state[0] << 17
+    return state[0]
+
+
 cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
     """+1 when the dense costs look Monge in index order (``C[i, j] + C[k, l] <
     C[i, l] + C[k, j]`` for ``i < k``, ``j < l`` on at least ``MONGE_AGREE`` of
@@ -148,16 +150,12 @@ cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m
     if n < 2 or m < 2:
         return 0
     for k in range(MONGE_SAMPLES):
-        # xorshift64: four indices per minor, two distinct rows and two distinct columns.
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        r1 = <Py_ssize_t> (state % <uint64_t> n)
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        r2 = <Py_ssize_t> (state % <uint64_t> (n - 1))
+        # Four indices per minor, two distinct rows and two distinct columns.
+        r1 = <Py_ssize_t> (xorshift(&state) % <uint64_t> n)
+        r2 = <Py_ssize_t> (xorshift(&state) % <uint64_t> (n - 1))
         r2 = r2 + 1 if r2 >= r1 else r2
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        c1 = <Py_ssize_t> (state % <uint64_t> m)
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        c2 = <Py_ssize_t> (state % <uint64_t> (m - 1))
+        c1 = <Py_ssize_t> (xorshift(&state) % <uint64_t> m)
+        c2 = <Py_ssize_t> (xorshift(&state) % <uint64_t> (m - 1))
         c2 = c2 + 1 if c2 >= c1 else c2
         if r1 > r2:
             t = r1; r1 = r2; r2 = t
@@ -183,53 +181,58 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
         return True
     n = n + n // 2
     sz = <size_t> n
-    ok = (grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.toward_parent, sz * sizeof(char))
-          and grow(<void**> &W.T.flow, sz * sizeof(double))
-          and grow(<void**> &W.T.arc_cost, sz * sizeof(double))
-          and grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.pi, sz * sizeof(double))
-          and grow(<void**> &W.T.pi_low, sz * sizeof(double))
-          and grow(<void**> &W.T.scratch_low, sz * sizeof(double))
-          and grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.supply, sz * sizeof(double))
-          and grow(<void**> &W.flows, sz * sizeof(double))
-          and grow(<void**> &W.sum_err, sz * sizeof(double))
-          and grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.col_cut, sz * sizeof(double))
-          and grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
+    # Every per-node array, with its bytes per node (seg_start and seg_end hold two
+    # segments a node, counts one entry more than the nodes).
+    cdef void** arrays[22]
+    cdef size_t width[22]
+    cdef int k
+    arrays[:] = [
+        <void**> &W.T.parent, <void**> &W.T.thread, <void**> &W.T.rev_thread,
+        <void**> &W.T.subtree_size, <void**> &W.T.subtree_last, <void**> &W.T.toward_parent,
+        <void**> &W.T.flow, <void**> &W.T.arc_cost, <void**> &W.T.arc_index, <void**> &W.T.pi,
+        <void**> &W.T.pi_low, <void**> &W.T.scratch_low, <void**> &W.T.stem,
+        <void**> &W.T.seg_start, <void**> &W.T.seg_end, <void**> &W.supply, <void**> &W.flows,
+        <void**> &W.sum_err, <void**> &W.row_map, <void**> &W.col_map, <void**> &W.col_cut,
+        <void**> &W.counts]
+    width[:] = [
+        sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t),
+        sizeof(Py_ssize_t), sizeof(char), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        sizeof(double), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        2 * sizeof(Py_ssize_t), 2 * sizeof(Py_ssize_t), sizeof(double), sizeof(double),
+        sizeof(double), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(double),
+        sizeof(Py_ssize_t)]
+    for k in range(22):
+        ok = grow(arrays[k], (sz + (k == 21)) * width[k])
+        if not ok:
+            break
     if ok:
         W.node_cap = n
     return ok
 
 
-cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
-    if n <= W.key_cap:
+cdef bint ensure_two(
+    Py_ssize_t n, Py_ssize_t* cap, void** first, size_t first_size, void** second,
+    size_t second_size,
+) noexcept nogil:
+    """Room for ``n`` entries in two arrays of one capacity ``cap`` (with half again
+    to spare when they grow)."""
+    if n <= cap[0]:
         return True
     n = n + n // 2
-    if not (grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
-            and grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
+    if not (grow(first, <size_t> n * first_size) and grow(second, <size_t> n * second_size)):
         return False
-    W.key_cap = n
+    cap[0] = n
     return True
 
 
-cdef bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
-    if n <= W.line_cap:
-        return True
-    n = n + n // 2
-    if not (grow(<void**> &W.line_val, <size_t> n * sizeof(double))
-            and grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
-        return False
-    W.line_cap = n
-    return True
+cdef inline bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
+    return ensure_two(n, &W.key_cap, <void**> &W.keys, sizeof(int64_t),
+                      <void**> &W.keys_tmp, sizeof(int64_t))
+
+
+cdef inline bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
+    return ensure_two(n, &W.line_cap, <void**> &W.line_val, sizeof(double),
+                      <void**> &W.line_arg, sizeof(Py_ssize_t))
 
 
 cdef void free_workspace(Workspace* W) noexcept nogil:
@@ -656,23 +659,30 @@ cdef void solve_pair(
     out.cost = tree_cost(&W.T, W.flows)
 
 
+cdef inline double axis_span(
+    const double* x, Py_ssize_t nx, const double* y, Py_ssize_t ny, Py_ssize_t d, Py_ssize_t k,
+) noexcept nogil:
+    """The width of both sets' bounding box along axis ``k``."""
+    cdef Py_ssize_t i
+    cdef double lo = INFINITY, hi = -INFINITY
+    for i in range(nx):
+        lo = x[i * d + k] if x[i * d + k] < lo else lo
+        hi = x[i * d + k] if x[i * d + k] > hi else hi
+    for i in range(ny):
+        lo = y[i * d + k] if y[i * d + k] < lo else lo
+        hi = y[i * d + k] if y[i * d + k] > hi else hi
+    return hi - lo
+
+
 cdef double points_bound(
     const double* x, Py_ssize_t nx, const double* y, Py_ssize_t ny, Py_ssize_t d,
     int metric, double p,
 ) noexcept nogil:
     """An upper bound on every d(x_i, y_j) from the bounding box of both sets."""
-    cdef Py_ssize_t k, i
-    cdef double lo, hi, span, top = 0.0, acc = 0.0, ratio
+    cdef Py_ssize_t k
+    cdef double span, top = 0.0, acc = 0.0, ratio
     for k in range(d):
-        lo = INFINITY
-        hi = -INFINITY
-        for i in range(nx):
-            lo = x[i * d + k] if x[i * d + k] < lo else lo
-            hi = x[i * d + k] if x[i * d + k] > hi else hi
-        for i in range(ny):
-            lo = y[i * d + k] if y[i * d + k] < lo else lo
-            hi = y[i * d + k] if y[i * d + k] > hi else hi
-        span = hi - lo
+        span = axis_span(x, nx, y, ny, d, k)
         if metric == SQEUCLIDEAN:
             acc += span * span
         elif span > top:
@@ -682,15 +692,7 @@ cdef double points_bound(
     if top == 0.0 or not top < INFINITY:
         return top
     for k in range(d):
-        lo = INFINITY
-        hi = -INFINITY
-        for i in range(nx):
-            lo = x[i * d + k] if x[i * d + k] < lo else lo
-            hi = x[i * d + k] if x[i * d + k] > hi else hi
-        for i in range(ny):
-            lo = y[i * d + k] if y[i * d + k] < lo else lo
-            hi = y[i * d + k] if y[i * d + k] > hi else hi
-        ratio = (hi - lo) / top
+        ratio = axis_span(x, nx, y, ny, d, k) / top
         if metric == EUCLIDEAN:
             acc += ratio * ratio
         elif metric == MINKOWSKI:
@@ -715,6 +717,29 @@ cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil
         return False
     return certify_tree(&W.T, W.supply, W.T.arc_cost, W.flows, W.sum_err, o.cost, o.worst,
                         o.max_abs, 1.0, rtol)
+
+
+cdef bint batch_entry(
+    Workspace* W, PairSource* S, const double* wa, Py_ssize_t na, const double* wb,
+    Py_ssize_t nb, double point_bound, double scale_mass, Py_ssize_t max_iter, double rtol,
+    double* value, signed char* code,
+) noexcept nogil:
+    """One pair of a batch, as its single solve: the totals balanced exactly first (a
+    pair whose balancing needs more than 128-bit integers is left as it is), then
+    solved; an optimal pair gets its ``value`` and ``code`` (1: proven within
+    ``rtol``).  False when out of memory."""
+    cdef const double* pa
+    cdef const double* pb
+    cdef PairOutcome o
+    if balance_pair(&W.balance, wa, na, wb, nb, &pa, &pb) < 0:
+        return True
+    solve_pair(W, S, pa, na, pb, nb, NULL, 0, True, point_bound, scale_mass, max_iter, &o)
+    if o.status == PAIR_NO_MEMORY:
+        return False
+    if o.status == OPTIMAL:
+        value[0] = o.cost
+        code[0] = certify_pair(W, &o, rtol)
+    return True
 
 
 cdef tuple bind_source(PairSource* S, matrix, x, y, int metric, double p):
@@ -852,34 +877,23 @@ cdef class PairWorkspace:
         first balanced exactly as ``emd._certify.balance_exactly`` does."""
         cdef Py_ssize_t k, n_pairs = pairs.shape[0], nb = cost.shape[0]
         cdef PairSource S
-        cdef PairOutcome o
+        cdef bint failed = False
         if cost.shape[1] != nb or left.shape[1] != nb or right.shape[1] != nb:
             raise ValueError("histograms and cost matrix have inconsistent sizes")
         check_pairs(pairs, left.shape[0], right.shape[0])
+        S.kind = SOURCE_DENSE
+        S.matrix = &cost[0, 0]
+        S.stride = nb
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
         cdef signed char[::1] code = codes
-        cdef bint failed = False
-        S.kind = SOURCE_DENSE
-        S.matrix = &cost[0, 0]
-        S.stride = nb
-        cdef const double* pa
-        cdef const double* pb
         with nogil:
             for k in range(n_pairs):
-                # As the single solve: the totals balanced exactly first.
-                if balance_pair(&self.W.balance, &left[pairs[k, 0], 0], nb,
-                                &right[pairs[k, 1], 0], nb, &pa, &pb) < 0:
-                    continue
-                solve_pair(&self.W, &S, pa, nb, pb, nb,
-                           NULL, 0, True, 0.0, scale_mass, max_iter, &o)
-                if o.status == PAIR_NO_MEMORY:
+                if not batch_entry(&self.W, &S, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0],
+                                   nb, 0.0, scale_mass, max_iter, rtol, &vals[k], &code[k]):
                     failed = True
                     break
-                if o.status == OPTIMAL:
-                    vals[k] = o.cost
-                    code[k] = certify_pair(&self.W, &o, rtol)
         if failed:
             raise MemoryError("out of memory in the transport solver")
         return values, codes
@@ -906,7 +920,6 @@ cdef class PairWorkspace:
         cdef Py_ssize_t k, i, j, na, nb, kept_a, kept_b, n_pairs = pairs.shape[0]
         cdef Py_ssize_t d = x_left.shape[1]
         cdef PairSource S
-        cdef PairOutcome o
         if x_right.shape[1] != d:
             raise ValueError("point sets of both sides must have the same dimension")
         if (w_left.shape[0] != x_left.shape[0] or w_right.shape[0] != x_right.shape[0]
@@ -914,17 +927,15 @@ cdef class PairWorkspace:
                 or off_right[off_right.shape[0] - 1] != w_right.shape[0]):
             raise ValueError("offsets, weights and coordinates have inconsistent sizes")
         check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
+        S.kind = SOURCE_POINTS
+        S.d = d
+        S.metric = metric
+        S.p = p
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
         cdef signed char[::1] code = codes
         cdef bint failed = False
-        cdef const double* pa
-        cdef const double* pb
-        S.kind = SOURCE_POINTS
-        S.d = d
-        S.metric = metric
-        S.p = p
         with nogil:
             for k in range(n_pairs):
                 i = pairs[k, 0]
@@ -943,18 +954,12 @@ cdef class PairWorkspace:
                 j = pairs[k, 1]
                 S.x = &x_left[off_left[i], 0]
                 S.y = &x_right[off_right[j], 0]
-                if balance_pair(&self.W.balance, &w_left[off_left[i]], na,
-                                &w_right[off_right[j]], nb, &pa, &pb) < 0:
-                    continue
-                solve_pair(&self.W, &S, pa, na, pb, nb,
-                           NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
-                           scale_mass, max_iter, &o)
-                if o.status == PAIR_NO_MEMORY:
+                if not batch_entry(&self.W, &S, &w_left[off_left[i]], na,
+                                   &w_right[off_right[j]], nb,
+                                   points_bound(S.x, na, S.y, nb, d, metric, p),
+                                   scale_mass, max_iter, rtol, &vals[k], &code[k]):
                     failed = True
                     break
-                if o.status == OPTIMAL:
-                    vals[k] = o.cost
-                    code[k] = certify_pair(&self.W, &o, rtol)
         if failed:
             raise MemoryError("out of memory in the transport solver")
         return values, codes
