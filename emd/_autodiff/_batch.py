@@ -29,7 +29,7 @@ from emd._autodiff._rules import (
 from emd._autodiff._transport import balanced_only
 from emd._minibatch import map_threads, solve_pairs, warn_unproven
 from emd._pairs import check_collections, check_item
-from emd._status import SolverWarning
+from emd._status import warn_pairs
 from emd._validation import (
     as_cost_matrix,
     as_points,
@@ -317,18 +317,9 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
 
 
 def _warn_matrix(pairs: list[tuple[int, int]], proven: np.ndarray, max_iter: Any) -> None:
-    import warnings
-
     stopped = [pair for pair in pairs if not proven[pair]]
-    if stopped:
-        first = ", ".join(str(pair) for pair in stopped[:5])
-        warnings.warn(
-            f"{len(stopped)} of {len(pairs)} pairs stopped at max_iter={max_iter} or were not "
-            f"proven optimal (the first: {first}{', ...' if len(stopped) > 5 else ''}); their "
-            "entries are upper bounds; return_status=True marks them",
-            SolverWarning,
-            stacklevel=4,
-        )
+    warn_pairs(stopped, len(pairs), f"stopped at max_iter={max_iter} or were not proven optimal",
+               "their entries are upper bounds; return_status=True marks them", stacklevel=4)
 
 
 def _constant_matrix(kind: str | None, collections: tuple, options: dict[str, Any]) -> Any:
