@@ -32,7 +32,7 @@ from emd._core import _costs
 from emd._core._pair import PairWorkspace, points_cost_bound
 from emd._core._pricing import INITIAL_CANDIDATES
 from emd._core._tree import STATUS_NAMES, SpanningTree
-from emd._validation import check_scale
+from emd._validation import check_scale, metric_code
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
 
@@ -79,7 +79,7 @@ class PointCosts:
 
     @property
     def code(self) -> int:
-        return _costs.METRIC_CODES[self.metric]
+        return metric_code(self.metric)
 
     def arc_costs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return _costs.points_arc_costs(

@@ -7,8 +7,9 @@ the plan is found by successive shortest paths on the small side
 Magnanti & Orlin 1993, sec. 9.7), then handed as a spanning forest to the
 exact network simplex, which finishes: it recomputes the flows from the
 masses, prices every arc of the forest and every pair of the problem exactly
-(the same rigorous test as :func:`emd._engine.solve_bipartite`) and pivots
-until nothing prices out.  The answer is therefore the simplex's, with its
+(the same rigorous test and the same column-generation loop,
+``emd._core._pair.column_generation``, as :func:`emd._engine.solve_bipartite`) and
+pivots until nothing prices out.  The answer is therefore the simplex's, with its
 certificate; the shortest paths only choose where it starts.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from emd import _engine
 from emd._core import _few_sources
+from emd._core._pair import column_generation
 from emd._core._starts import forest_start
 from emd._core._tree import STATUS_NAMES, SpanningTree
 from emd._engine import BipartiteSolution, DenseCosts, PointCosts, iteration_limit
@@ -74,23 +76,23 @@ def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
     tree = SpanningTree(supply, art_cost)
     tree.start_from_forest(preorder, parent, up_arc, down_arc, arc_costs)
     max_iter = iteration_limit(None, n + m)
-    status = tree.solve(tails, heads, arc_costs, max_iter)
-    clean = False
-    worst = math.inf
-    while status == 0:
+    arcs = [tails, heads, arc_costs]
+
+    def price():
         new_r, new_c, new_costs, worst = _few_sources.pricing_scan(
             cost, rows_small, tree.pi, tree.pi_low
         )
-        if new_r.size == 0:
-            clean = True
-            break
-        pivots_before = tree.n_iter
-        tails = np.concatenate([tails, new_r])
-        heads = np.concatenate([heads, new_c + n])
-        arc_costs = np.concatenate([arc_costs, new_costs])
-        status = tree.solve(tails, heads, arc_costs, max_iter)
-        if status == 0 and tree.n_iter == pivots_before:
-            break  # as in the pair solve: the certificate, priced afresh, decides
+        if new_r.size:
+            arcs[:] = (np.concatenate([arcs[0], new_r]), np.concatenate([arcs[1], new_c + n]),
+                       np.concatenate([arcs[2], new_costs]))
+        return new_r.size, worst
+
+    def simplex():
+        return tree.solve(*arcs, max_iter), tree.n_iter
+
+    # The pair solve's column-generation loop, from this start and with this pricing.
+    status, n_iter = simplex()
+    status, clean, worst, _ = column_generation(price, simplex, status, n_iter)
     if status != 0:
         # Not reached with the default budget; the simplex on all nodes reports it.
         return _engine.solve_bipartite(a, b, source, None)

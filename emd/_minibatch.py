@@ -10,7 +10,6 @@ solve as the backward's Jacobian factors (:mod:`emd._autodiff._batch`).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from numpy.typing import ArrayLike
 
 from emd._arrays import has_tensor, twin
 from emd._autodiff._linearize import points_parts, status_of
-from emd._status import SolverWarning
+from emd._status import warn_pairs
 from emd._validation import as_n_jobs
 
 __all__ = ["wasserstein_batch"]
@@ -101,15 +100,9 @@ def solve_pairs(
 def warn_unproven(outcomes: list[PairOutcome]) -> None:
     """One warning for the pairs whose distance is not proven optimal."""
     unproven = [k for k, outcome in enumerate(outcomes) if outcome.status != "optimal"]
-    if unproven:
-        first = ", ".join(str(k) for k in unproven[:5])
-        warnings.warn(
-            f"{len(unproven)} of {len(outcomes)} pairs were not proven optimal (the first: "
-            f"{first}{', ...' if len(unproven) > 5 else ''}); their distances are upper "
-            "bounds, see emd.solve_points(...).certificate() for one of them",
-            SolverWarning,
-            stacklevel=3,
-        )
+    warn_pairs(unproven, len(outcomes), "were not proven optimal",
+               "their distances are upper bounds, see emd.solve_points(...).certificate() "
+               "for one of them", stacklevel=3)
 
 
 def wasserstein_batch(

@@ -23,7 +23,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine, _planner
-from emd._core import _costs
 from emd._core._pair import PairWorkspace
 from emd._engine import PointCosts
 from emd._result import COMPILED_RTOL as _COMPILED_RTOL
@@ -35,6 +34,7 @@ from emd._validation import (
     check_scale,
     check_weight_values,
     mass_rtol,
+    metric_code,
 )
 from emd.structured._grid import GridSolver
 from emd.transport import line_cost, solve_points_validated, solve_validated
@@ -47,6 +47,7 @@ __all__ = [
     "PointPairs",
     "build",
     "check_collections",
+    "check_item",
     "progress_bar",
     "validate",
 ]
@@ -246,7 +247,7 @@ class PointPairs(_TransportPairs):
         (xl, wl, ol), (xr, wr, orr) = self.packed
         return _workspace().batch_points(
             xl, wl, ol, xr, wr, orr, np.ascontiguousarray(pairs, dtype=np.intp),
-            _costs.METRIC_CODES[self.metric], self.p, self.scale_mass, _budget(self.max_iter),
+            metric_code(self.metric), self.p, self.scale_mass, _budget(self.max_iter),
             _COMPILED_RTOL, _planner.BRUTE_FORCE_CELLS,
         )
 
@@ -265,28 +266,37 @@ def validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
         raise ValueError(f"{name} is empty")
     out = []
     for k, item in enumerate(items):
-        label = f"{name}[{k}]"
-        try:
-            if points:
-                if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                    raise ValueError("must be a (points, weights) pair")
-                x = as_points(item[0], "points")
-                w = as_float_array(item[1], "weights", 1)
-                if w.size != x.shape[0]:
-                    raise ValueError(f"has {x.shape[0]} points but {w.size} weights")
-                check_weight_values(w, "weights")
-                # math.fsum as in emd._validation.balance: single calls with
-                # normalize=True see bit-identical weights.
-                out.append((x, w / math.fsum(w) if normalize else w))
-            else:
-                w = as_float_array(item, "histogram", (1, 2, 3))
-                if w.size == 0:
-                    raise ValueError("is empty")
-                check_weight_values(w.ravel(), "histogram")
-                out.append(w / math.fsum(w.ravel()) if normalize else w)
-        except (ValueError, TypeError) as exc:
-            raise type(exc)(f"{label}: {exc}") from None
+        checked = check_item(item, f"{name}[{k}]", points)
+        # math.fsum as in emd._validation.balance: single calls with normalize=True see
+        # bit-identical weights.
+        if points:
+            x, w = checked
+            out.append((x, w / math.fsum(w) if normalize else w))
+        else:
+            out.append(checked / math.fsum(checked.ravel()) if normalize else checked)
     return out
+
+
+def check_item(item: Any, label: str, points: bool) -> Any:
+    """One histogram of a collection, validated and as given: a ``(points, weights)``
+    pair or a weight array (1-D to 3-D); errors start with ``label``."""
+    try:
+        if points:
+            if not (isinstance(item, (tuple, list)) and len(item) == 2):
+                raise ValueError("must be a (points, weights) pair")
+            x = as_points(item[0], "points")
+            w = as_float_array(item[1], "weights", 1)
+            if w.size != x.shape[0]:
+                raise ValueError(f"has {x.shape[0]} points but {w.size} weights")
+            check_weight_values(w, "weights")
+            return x, w
+        w = as_float_array(item, "histogram", (1, 2, 3))
+        if w.size == 0:
+            raise ValueError("is empty")
+        check_weight_values(w.ravel(), "histogram")
+        return w
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{label}: {exc}") from None
 
 
 def _shape_of(item: Any, points: bool) -> tuple[int, ...]:

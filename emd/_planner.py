@@ -2,7 +2,8 @@
 
 Single solves (:mod:`emd.transport`, :mod:`emd._engine`) and batches
 (:mod:`emd.batch`) ask the functions here, and the compiled pair solve takes its
-size limits from the constants here (set once, at import, by :func:`_configure_core`).
+limits (sizes, the wide-matrix rule, the Monge test) from the constants here (set
+once, at import, by :func:`_configure_core`).
 A batch entry equals the single solve of its pair bit for bit because both ask
 the same questions here, not because each keeps a copy of the answers.
 
@@ -32,6 +33,7 @@ from emd._core import _pair
 
 __all__ = [
     "batch_alone",
+    "core_limits",
     "default_chunk",
     "few_sources",
     "grid_pair_cells",
@@ -95,6 +97,7 @@ MOVED_CANDIDATES = 8
 
 # ---------------------------------------------------------------------------
 # Limits of the compiled pair solve (emd._core._pair), set there at import
+# (core_limits)
 
 #: Point pairs with at most this many cells (all rows x all columns: the matrix is
 #: indexed by original positions) get their costs computed once into a
@@ -122,6 +125,28 @@ ALL_ARCS_CELLS = 1 << 17
 #: and 4 take 8 % fewer instructions per pair (callgrind, 2026-11-30); 150 x 150
 #: pairs are indifferent.
 SMALL_CELLS = 4096
+
+#: Point pairs in at least this many dimensions get their cost matrix formed up to
+#: :data:`WIDE_CELLS` cells (256 MB), far above :data:`MATRIX_CELLS`: there one
+#: distance costs d multiply-adds against one 8-byte read, and every full pricing
+#: pass (and the first candidates) recomputes all of them.  Measured (2026-12-04, one
+#: thread, Gaussian clouds, random weights): d = 300, n = 2000 11.8 -> 1.6 s, d = 768
+#: 25.9 -> 3.3 s, d = 50, n = 3000 3.9 -> 0.9 s, d = 10, n = 5000 3.5 -> 1.4 s; at
+#: d = 8, n = 3000 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest
+#: dimension measured, not a tuned optimum.  Such pairs also take their first
+#: candidates from the matrix (:func:`point_candidates`).
+WIDE_DIM, WIDE_CELLS = 8, 1 << 25
+
+#: Dense costs start from their staircase (north-west or north-east corner, optimal
+#: for exactly Monge or anti-Monge costs) when at least MONGE_AGREE of MONGE_SAMPLES
+#: 2 x 2 minors, drawn anywhere with a fixed seed, agree in sign.  Random costs give
+#: half each way (1024 minors never reach 90 %: the binomial tail is below 1e-150),
+#: so they keep their path bit for bit; i * j, -(i * j) and f(i) g(j) with monotone
+#: f, g agree on every minor, and i * j + noise of amplitude n at n = 1000 on about
+#: 97 % of random minors (adjacent minors alone would be noise).  Measured (n = 1000,
+#: uniform weights, 2026-12-04): C = i * j took about 741 600 pivots from the
+#: candidate start; the north-east staircase is its optimum.
+MONGE_SAMPLES, MONGE_AGREE = 1024, 0.9
 
 # ---------------------------------------------------------------------------
 # Batches (emd.batch)
@@ -199,7 +224,8 @@ def point_candidates(n: int, m: int, dim: int, cells: int | None = None) -> str:
 
     ``cells`` (all rows x all columns, zero-mass points included) lets a pair in many
     dimensions that the pair solve prices on its formed cost matrix (the wide-matrix
-    rule of ``emd._core._pair``, with its measurements) take its candidates there too.
+    rule, :data:`WIDE_DIM` and :data:`WIDE_CELLS`, which the core applies) take its
+    candidates there too.
     """
     if n * m <= BRUTE_FORCE_CELLS:
         return "compiled"
@@ -228,9 +254,16 @@ def default_chunk(n_pairs: int, jobs: int, pair_cells: int = CHUNK_CELLS) -> int
     return max(1, min(per_task, n_pairs // (4 * jobs)))
 
 
+def core_limits() -> dict:
+    """The compiled pair solve's limits, as :func:`emd._core._pair.set_limits` takes them."""
+    return {"matrix_cells": MATRIX_CELLS, "all_arcs_cells": ALL_ARCS_CELLS,
+            "small_cells": SMALL_CELLS, "wide_dim": WIDE_DIM, "wide_cells": WIDE_CELLS,
+            "monge_samples": MONGE_SAMPLES, "monge_agree": MONGE_AGREE}
+
+
 def _configure_core() -> None:
     # The compiled pair solve reads its limits from C globals; they are set here once.
-    _pair.set_limits(MATRIX_CELLS, ALL_ARCS_CELLS, SMALL_CELLS)
+    _pair.set_limits(**core_limits())
 
 
 _configure_core()

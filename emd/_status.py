@@ -38,3 +38,17 @@ def warn_status(status: str, max_iter: int | None) -> None:
         )
     elif status != "optimal":
         warnings.warn(f"the solver stopped with status {status!r}", SolverWarning, stacklevel=3)
+
+
+def warn_pairs(unproven: list, total: int, what: str, meaning: str, stacklevel: int) -> None:
+    """One warning for the pairs of a batch in ``unproven`` (indices, the first five
+    named) out of ``total``: they ``what`` (stopped, or were not proven) and ``meaning``
+    says what their values are; ``stacklevel`` as the caller would give it."""
+    if unproven:
+        first = ", ".join(str(k) for k in unproven[:5])
+        warnings.warn(
+            f"{len(unproven)} of {total} pairs {what} (the first: "
+            f"{first}{', ...' if len(unproven) > 5 else ''}); {meaning}",
+            SolverWarning,
+            stacklevel=stacklevel + 1,
+        )

@@ -24,22 +24,36 @@ MASS_RTOL = 1e-9
 
 _EPS64 = float(np.finfo(np.float64).eps)
 
-#: The one table of ground metrics, by canonical name: whether the grid solver
-#: prices it on the grid itself (``grid``; other metrics on grids go through the
-#: points' solve over the bins), and whether the command line offers it (``cli``;
-#: minkowski needs an exponent, which it does not take).  The core's metric codes
-#: (``emd._core._costs.METRIC_CODES``, ``emd._core._grid.GRID_METRIC_CODES``) are
-#: keyed by these names.
+#: The one table of ground metrics, by canonical name: the code the compiled core
+#: knows it by (``code``: the metric enum of ``emd._core._metric``, exported as the
+#: integers ``emd._core._costs.EUCLIDEAN`` ...; the core spells no names), whether the
+#: grid solver prices it on the grid itself and by which code of the grid driver
+#: (``grid``; None: other metrics on grids go through the points' solve over the
+#: bins), and whether the command line offers it (``cli``; minkowski needs an
+#: exponent, which it does not take).  tests/test_metrics_table.py checks the codes
+#: against the core's constants.
 METRIC_TABLE = {
-    "euclidean": {"grid": True, "cli": True},
-    "sqeuclidean": {"grid": False, "cli": True},
-    "cityblock": {"grid": True, "cli": True},
-    "chebyshev": {"grid": True, "cli": True},
-    "minkowski": {"grid": False, "cli": False},
+    "euclidean": {"code": 0, "grid": 3, "cli": True},
+    "sqeuclidean": {"code": 1, "grid": None, "cli": True},
+    "cityblock": {"code": 2, "grid": 1, "cli": True},
+    "chebyshev": {"code": 3, "grid": 2, "cli": True},
+    "minkowski": {"code": 4, "grid": None, "cli": False},
 }
 METRICS = tuple(METRIC_TABLE)
-GRID_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["grid"])
+GRID_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["grid"] is not None)
 CLI_METRICS = tuple(name for name, use in METRIC_TABLE.items() if use["cli"])
+
+
+def metric_code(metric: str) -> int:
+    """The core's code of a canonical metric name (see :data:`METRIC_TABLE`)."""
+    return METRIC_TABLE[metric]["code"]
+
+
+def grid_metric_code(metric: str) -> int:
+    """The grid driver's code of a canonical metric name in :data:`GRID_METRICS`."""
+    return METRIC_TABLE[metric]["grid"]
+
+
 _METRIC_ALIASES = {
     "l2": "euclidean",
     "l1": "cityblock",

@@ -31,11 +31,29 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._docstrings import fill
 from ._validation import as_weights
 
 __all__ = ["cross_entropy", "entropy", "js", "kl", "tv"]
 
 _LOG2 = math.log(2.0)
+
+# The text every divergence of two distributions shares.
+_pairwise_doc = fill(
+    two_weights="""
+        Parameters
+        ----------
+        p, q : array_like, shape (n,)
+            Nonnegative finite weights on the same bins; each is normalised to
+            sum 1.
+        """,
+    raises_two="""
+        Raises
+        ------
+        ValueError
+            Empty, negative, non-finite or all-zero weights, or different lengths.
+        """,
+)
 
 
 def _distribution(value: Any, name: str, size: int | None = None) -> np.ndarray:
@@ -63,14 +81,11 @@ def _relative_entropy(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     return terms
 
 
+@_pairwise_doc
 def kl(p: ArrayLike, q: ArrayLike) -> float:
     """Kullback-Leibler divergence ``KL(p || q) = sum p log(p / q)``.
 
-    Parameters
-    ----------
-    p, q : array_like, shape (n,)
-        Nonnegative finite weights on the same bins; each is normalised to
-        sum 1.
+    %(two_weights)s
 
     Returns
     -------
@@ -78,34 +93,28 @@ def kl(p: ArrayLike, q: ArrayLike) -> float:
         In ``[0, inf]``; ``inf`` when some bin has ``p > 0`` and ``q == 0``.
         Bins with ``p == 0`` contribute 0.
 
-    Raises
-    ------
-    ValueError
-        Empty, negative, non-finite or all-zero weights, or different lengths.
+    %(raises_two)s
 
     Examples
     --------
     >>> from emd.divergences import kl
-    >>> round(kl([0.5, 0.5], [0.25, 0.75]), 6)
-    0.143841
     >>> kl([1, 1], [1, 0])
     inf
+    >>> round(kl([0.5, 0.5], [0.25, 0.75]), 6)
+    0.143841
     """
     pn, qn = _pair(p, q)
     return float(_relative_entropy(pn, qn).sum())
 
 
+@_pairwise_doc
 def js(p: ArrayLike, q: ArrayLike) -> float:
     """Jensen-Shannon divergence ``(KL(p || m) + KL(q || m)) / 2``, ``m = (p + q) / 2``.
 
     This is the divergence itself, not the Jensen-Shannon *distance* (its
     square root) that :func:`scipy.spatial.distance.jensenshannon` returns.
 
-    Parameters
-    ----------
-    p, q : array_like, shape (n,)
-        Nonnegative finite weights on the same bins; each is normalised to
-        sum 1.
+    %(two_weights)s
 
     Returns
     -------
@@ -113,10 +122,7 @@ def js(p: ArrayLike, q: ArrayLike) -> float:
         In ``[0, log 2]``, with ``log 2`` exactly when the supports are
         disjoint.
 
-    Raises
-    ------
-    ValueError
-        Empty, negative, non-finite or all-zero weights, or different lengths.
+    %(raises_two)s
 
     Examples
     --------
@@ -134,24 +140,18 @@ def js(p: ArrayLike, q: ArrayLike) -> float:
     return min(max(value, 0.0), _LOG2)
 
 
+@_pairwise_doc
 def tv(p: ArrayLike, q: ArrayLike) -> float:
     """Total variation distance ``sum |p - q| / 2``.
 
-    Parameters
-    ----------
-    p, q : array_like, shape (n,)
-        Nonnegative finite weights on the same bins; each is normalised to
-        sum 1.
+    %(two_weights)s
 
     Returns
     -------
     float
         In ``[0, 1]``, with 1 exactly when the supports are disjoint.
 
-    Raises
-    ------
-    ValueError
-        Empty, negative, non-finite or all-zero weights, or different lengths.
+    %(raises_two)s
 
     Examples
     --------
@@ -194,14 +194,11 @@ def entropy(p: ArrayLike) -> float:
     return float(entr(_distribution(p, "p")).sum())
 
 
+@_pairwise_doc
 def cross_entropy(p: ArrayLike, q: ArrayLike) -> float:
     """Cross entropy ``-sum p log q = entropy(p) + kl(p, q)``.
 
-    Parameters
-    ----------
-    p, q : array_like, shape (n,)
-        Nonnegative finite weights on the same bins; each is normalised to
-        sum 1.
+    %(two_weights)s
 
     Returns
     -------
@@ -209,10 +206,7 @@ def cross_entropy(p: ArrayLike, q: ArrayLike) -> float:
         ``inf`` when some bin has ``p > 0`` and ``q == 0``; bins with
         ``p == 0`` contribute 0.
 
-    Raises
-    ------
-    ValueError
-        Empty, negative, non-finite or all-zero weights, or different lengths.
+    %(raises_two)s
 
     Examples
     --------

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from emd._core._pair import column_generation
 from emd._core._starts import forest_start
 from oracles import (
     exact_float_cost,
@@ -336,3 +337,31 @@ def test_forest_start_drops_arcs_that_close_a_cycle():
     for v in range(4):
         if parent[v] >= 0:
             assert (below[v] >= 0) == (tails[up[v]] == v)
+
+
+def test_the_column_generation_loop_stops_on_a_pass_that_finds_nothing():
+    # The loop the pair solve and the few-sources path share, driven from Python: it
+    # pivots after each pass that added arcs and ends, clean, on the first that added
+    # none, with that pass's bound.
+    passes = iter([(2, -1.0), (1, -0.5), (0, -1e-30)])
+    pivots = iter([(0, 7), (0, 9)])
+    status, clean, worst, n_scans = column_generation(
+        lambda: next(passes), lambda: next(pivots), 0, 3)
+    assert (status, clean, worst, n_scans) == (0, True, -1e-30, 3)
+
+
+def test_the_column_generation_loop_stops_when_the_simplex_does():
+    # A pass that adds arcs the simplex does not pivot on ends the loop unproven (the
+    # certificate decides), as does a simplex that stops (here its pivot limit).
+    status, clean, _, n_scans = column_generation(lambda: (1, -1.0), lambda: (0, 3), 0, 3)
+    assert (status, clean, n_scans) == (0, False, 1)
+    status, clean, _, n_scans = column_generation(lambda: (1, -1.0), lambda: (1, 4), 0, 3)
+    assert (status, clean, n_scans) == (1, False, 1)
+
+
+def test_the_column_generation_loop_raises_a_callbacks_error():
+    def broken():
+        raise ZeroDivisionError("from the pricing pass")
+
+    with pytest.raises(ZeroDivisionError, match="from the pricing pass"):
+        column_generation(broken, lambda: (0, 0), 0, 0)

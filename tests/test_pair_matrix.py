@@ -20,9 +20,9 @@ from emd._core import _pair as ns
 @pytest.fixture
 def on_the_fly():
     """Every point pair priced without the cost matrix while the test runs."""
-    old = ns._set_matrix_cells(0)
+    old = ns.set_limits(matrix_cells=0)
     yield
-    ns._set_matrix_cells(old)
+    ns.set_limits(**old)
 
 
 def _pair(rng, n, m, d, zeros=True, duplicates=False):
@@ -48,12 +48,11 @@ def test_matrix_and_on_the_fly_paths_both_match_pot(metric, d, duplicates):
         # All arcs on the matrix (the default here), candidates on the matrix, and
         # candidates with costs on the fly.
         for matrix_cells, all_cells in [(1 << 21, 1 << 17), (1 << 21, 0), (0, 0)]:
-            old = ns._set_matrix_cells(matrix_cells), ns._set_all_arcs_cells(all_cells)
+            old = ns.set_limits(matrix_cells=matrix_cells, all_arcs_cells=all_cells)
             try:
                 result = emd.solve_points(x, y, a, b, metric=metric)
             finally:
-                ns._set_matrix_cells(old[0])
-                ns._set_all_arcs_cells(old[1])
+                ns.set_limits(**old)
             assert result.certificate().optimal()
             assert abs(result.cost - reference) <= 1e-12 * max(reference, 1e-300) + 1e-15
 
@@ -93,7 +92,7 @@ def test_batches_equal_single_solves_on_both_paths(on_the_fly):
         w[0] += 0.1
         sets.append((rng.random((n, 2)), w))
     for cells in (0, 1 << 21):
-        ns._set_matrix_cells(cells)
+        ns.set_limits(matrix_cells=cells)
         matrix, ok = emd.pairwise(sets, normalize=True, n_jobs=2, chunk_size=4,
                                   return_status=True)
         assert ok.all()

@@ -11,10 +11,15 @@ from emd._core import _pair
 
 
 def test_the_compiled_pair_solve_runs_with_the_planners_limits():
-    # set_limits returns the limits in force; set them back unchanged.
-    current = _pair.set_limits(1, 2, 3)
-    _pair.set_limits(*current)
-    assert current == (_planner.MATRIX_CELLS, _planner.ALL_ARCS_CELLS, _planner.SMALL_CELLS)
+    # set_limits returns the limits in force (every one of them: the planner owns
+    # the thresholds, the core only applies them); set them back unchanged.
+    current = _pair.set_limits(matrix_cells=1, all_arcs_cells=2, small_cells=3, wide_dim=4,
+                               wide_cells=5, monge_samples=6, monge_agree=0.5)
+    changed = _pair.set_limits(**current)
+    assert current == _planner.core_limits()
+    assert changed == {"matrix_cells": 1, "all_arcs_cells": 2, "small_cells": 3,
+                       "wide_dim": 4, "wide_cells": 5, "monge_samples": 6, "monge_agree": 0.5}
+    assert _pair.set_limits() == current
 
 
 def test_no_pair_of_the_compiled_batch_takes_the_multiscale_path():

@@ -151,11 +151,11 @@ def test_wide_point_pairs_form_their_matrix_and_agree_with_the_fly():
     a, b = rng.random(n), rng.random(n)
     a, b = a / a.sum(), b / b.sum()
     on_matrix = emd.solve_points(x, y, a, b)
-    old = _pair._set_wide_dim(10**6)
+    old = _pair.set_limits(wide_dim=10**6)
     try:
         on_the_fly = emd.solve_points(x, y, a, b)
     finally:
-        _pair._set_wide_dim(old)
+        _pair.set_limits(**old)
     assert on_matrix.certificate().optimal() and on_the_fly.certificate().optimal()
     assert on_matrix.cost == pytest.approx(on_the_fly.cost, rel=1e-12)
     diff = x[:, None, :] - y[None, :, :]

@@ -28,15 +28,13 @@ from emd._autodiff._rules import (
 )
 from emd._autodiff._transport import balanced_only
 from emd._minibatch import map_threads, solve_pairs, warn_unproven
-from emd._pairs import check_collections
-from emd._status import SolverWarning
+from emd._pairs import check_collections, check_item
+from emd._status import warn_pairs
 from emd._validation import (
     as_cost_matrix,
-    as_float_array,
     as_points,
     as_positive_int,
     check_metric,
-    check_weight_values,
 )
 
 
@@ -129,27 +127,12 @@ class _Collection:
         self.raw: list[Any] = []
         self.moved: list[Any] = []
         for k, item in enumerate(items):
-            label = f"{name}[{k}]"
-            try:
-                if points:
-                    if not (isinstance(item, (tuple, list)) and len(item) == 2):
-                        raise ValueError("must be a (points, weights) pair")
-                    x = as_points(item[0], "points")
-                    w = as_float_array(item[1], "weights", 1)
-                    if w.size != x.shape[0]:
-                        raise ValueError(f"has {x.shape[0]} points but {w.size} weights")
-                    check_weight_values(w, "weights")
-                    self.raw.append((x, w))
-                    self.moved.append((x, normalized(w, normalize)))
-                else:
-                    w = as_float_array(item, "histogram", (1, 2, 3))
-                    if w.size == 0:
-                        raise ValueError("is empty")
-                    check_weight_values(w.ravel(), "histogram")
-                    self.raw.append(w)
-                    self.moved.append(normalized(w, normalize))
-            except (ValueError, TypeError) as exc:
-                raise type(exc)(f"{label}: {exc}") from None
+            checked = check_item(item, f"{name}[{k}]", points)
+            self.raw.append(checked)
+            if points:
+                self.moved.append((checked[0], normalized(checked[1], normalize)))
+            else:
+                self.moved.append(normalized(checked, normalize))
 
 
 def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...],
@@ -334,18 +317,9 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
 
 
 def _warn_matrix(pairs: list[tuple[int, int]], proven: np.ndarray, max_iter: Any) -> None:
-    import warnings
-
     stopped = [pair for pair in pairs if not proven[pair]]
-    if stopped:
-        first = ", ".join(str(pair) for pair in stopped[:5])
-        warnings.warn(
-            f"{len(stopped)} of {len(pairs)} pairs stopped at max_iter={max_iter} or were not "
-            f"proven optimal (the first: {first}{', ...' if len(stopped) > 5 else ''}); their "
-            "entries are upper bounds; return_status=True marks them",
-            SolverWarning,
-            stacklevel=4,
-        )
+    warn_pairs(stopped, len(pairs), f"stopped at max_iter={max_iter} or were not proven optimal",
+               "their entries are upper bounds; return_status=True marks them", stacklevel=4)
 
 
 def _constant_matrix(kind: str | None, collections: tuple, options: dict[str, Any]) -> Any:

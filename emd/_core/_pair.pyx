@@ -13,6 +13,7 @@ whose single solve starts from k-d tree candidates, to the single solve).
 import numpy as np
 
 cimport numpy as cnp
+from cpython.object cimport PyObject
 from libc.math cimport INFINITY, NAN, fabs, pow, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, qsort
@@ -20,7 +21,7 @@ from libc.string cimport memcpy, memset
 
 from emd._core._certify cimport balance_pair, certify_tree, free_balance
 from emd._core._grow cimport grow, grow_arc_list
-from emd._core._metric cimport EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
+from emd._core._metric cimport CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
 from emd._core._starts cimport staircase_keys, start_from_plan
 from emd._core._tree cimport (
@@ -35,40 +36,46 @@ cdef enum:
     PAIR_NO_MEMORY = -1
     PAIR_SCALE = -2
 
-# Size limits of the pair solve, set once at import by emd._planner (set_limits),
-# which holds each one with the measurement that set it: point pairs with at most
-# DENSE_MAX cells (all rows x all columns) get their costs computed once into a
-# matrix; dense sources with at most ALL_CELLS cells pivot over all their arcs;
-# problems with at most SMALL_CELLS cells start from SMALL_K candidates per line.
+# Limits of the pair solve, set once at import by emd._planner (set_limits), which
+# holds each one with the measurement that set it; the core keeps only the mechanics.
+# Point pairs with at most DENSE_MAX cells (all rows x all columns) get their costs
+# computed once into a matrix, and so do pairs in at least WIDE_DIM dimensions up to
+# WIDE_CELLS cells; dense sources with at most ALL_CELLS cells pivot over all their
+# arcs; problems with at most SMALL_CELLS cells start from SMALL_K candidates per
+# line; monge_direction samples MONGE_SAMPLES minors, of which MONGE_AGREE must agree.
 cdef Py_ssize_t DENSE_MAX = 0
 cdef Py_ssize_t ALL_CELLS = 0
 cdef Py_ssize_t SMALL_CELLS = 0
+cdef Py_ssize_t WIDE_DIM = 0
+cdef Py_ssize_t WIDE_CELLS = 0
+cdef Py_ssize_t MONGE_SAMPLES = 0
+cdef double MONGE_AGREE = 0.0
 
 
-def set_limits(Py_ssize_t matrix_cells, Py_ssize_t all_arcs_cells, Py_ssize_t small_cells):
-    """Set the pair solve's size limits (emd._planner does, at import); returns the old ones."""
-    global DENSE_MAX, ALL_CELLS, SMALL_CELLS
-    old = DENSE_MAX, ALL_CELLS, SMALL_CELLS
-    DENSE_MAX, ALL_CELLS, SMALL_CELLS = matrix_cells, all_arcs_cells, small_cells
+def set_limits(*, matrix_cells=None, all_arcs_cells=None, small_cells=None, wide_dim=None,
+               wide_cells=None, monge_samples=None, monge_agree=None):
+    """Set the pair solve's limits (emd._planner does, at import; tests, to compare
+    paths); a limit left None keeps its value.  Returns the limits in force before, as
+    keywords: ``set_limits(**old)`` restores them."""
+    global DENSE_MAX, ALL_CELLS, SMALL_CELLS, WIDE_DIM, WIDE_CELLS, MONGE_SAMPLES, MONGE_AGREE
+    old = {"matrix_cells": DENSE_MAX, "all_arcs_cells": ALL_CELLS, "small_cells": SMALL_CELLS,
+           "wide_dim": WIDE_DIM, "wide_cells": WIDE_CELLS, "monge_samples": MONGE_SAMPLES,
+           "monge_agree": MONGE_AGREE}
+    given = {"matrix_cells": matrix_cells, "all_arcs_cells": all_arcs_cells,
+             "small_cells": small_cells, "wide_dim": wide_dim, "wide_cells": wide_cells,
+             "monge_samples": monge_samples, "monge_agree": monge_agree}
+    new = {name: old[name] if value is None else value for name, value in given.items()}
+    DENSE_MAX, ALL_CELLS = new["matrix_cells"], new["all_arcs_cells"]
+    SMALL_CELLS = new["small_cells"]
+    WIDE_DIM, WIDE_CELLS = new["wide_dim"], new["wide_cells"]
+    MONGE_SAMPLES, MONGE_AGREE = new["monge_samples"], new["monge_agree"]
     return old
-
-
-# Point pairs in at least WIDE_DIM dimensions get their matrix formed up to
-# WIDE_CELLS cells (256 MB), far above DENSE_MAX: there one distance costs d
-# multiply-adds against one 8-byte read, and every full pricing pass (and the
-# first candidates) recomputes all of them.  Measured (2026-12-04, one thread,
-# Gaussian clouds, random weights): d = 300, n = 2000 11.8 -> 1.6 s, d = 768 25.9 -> 3.3 s,
-# d = 50, n = 3000 3.9 -> 0.9 s, d = 10, n = 5000 3.5 -> 1.4 s; at d = 8, n = 3000
-# 1.15 -> 0.79 s (before the tiled fill); 8 is the smallest dimension measured, not
-# a tuned optimum.
-cdef Py_ssize_t WIDE_DIM = 8
-cdef Py_ssize_t WIDE_CELLS = 1 << 25
 
 
 cdef inline bint forms_wide_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
     """Whether a point pair of ``cells`` cells (all rows x all columns) in ``d``
-    dimensions is priced on its cost matrix whatever DENSE_MAX says (the rule
-    above)."""
+    dimensions is priced on its cost matrix whatever DENSE_MAX says (the planner's
+    wide-matrix rule)."""
     return d >= WIDE_DIM and cells <= WIDE_CELLS
 
 
@@ -81,36 +88,10 @@ cdef inline bint forms_matrix(Py_ssize_t d, Py_ssize_t cells) noexcept nogil:
 
 def forms_wide_point_matrix(Py_ssize_t d, Py_ssize_t cells):
     """Whether the pair solve forms the cost matrix of a point pair of ``cells`` cells in
-    ``d`` dimensions by the rule for many dimensions (for the engine's choice of
-    candidates: such a pair takes its first candidates from its matrix, not from
+    ``d`` dimensions by the rule for many dimensions (the planner asks, for its choice
+    of candidates: such a pair takes its first candidates from its matrix, not from
     k-d trees)."""
     return forms_wide_matrix(d, cells)
-
-
-def _set_wide_dim(Py_ssize_t d):
-    """Set the dimension from which large point pairs form their matrix; returns the
-    old one (tests, which compare both paths)."""
-    global WIDE_DIM
-    old = WIDE_DIM
-    WIDE_DIM = d
-    return old
-
-
-def _set_all_arcs_cells(Py_ssize_t cells):
-    """Set the cap on cells for pivoting over all arcs; returns the old one (tests)."""
-    global ALL_CELLS
-    old = ALL_CELLS
-    ALL_CELLS = cells
-    return old
-
-
-def _set_matrix_cells(Py_ssize_t cells):
-    """Set the cap on cells for the cost matrix of point pairs; returns the old one
-    (for tests, which compare both paths)."""
-    global DENSE_MAX
-    old = DENSE_MAX
-    DENSE_MAX = cells
-    return old
 
 
 # Full pricing passes made by single solves (PairWorkspace.solve) in this process: a
@@ -144,15 +125,12 @@ cdef inline double pair_cost(PairSource* S, Py_ssize_t i, Py_ssize_t j) noexcept
     return distance(&S.x[i * S.d], &S.y[j * S.d], S.d, S.metric, S.p)
 
 
-# How many 2 x 2 minors :func:`monge_direction` samples, and the share of them that
-# must agree in sign.  Random costs give half each way (1024 minors never reach
-# 90 %: the binomial tail is below 1e-150), so they keep their path bit for bit;
-# i * j, -(i * j) and f(i) g(j) with monotone f, g agree on every minor, and
-# i * j + noise of amplitude n at n = 1000 on about 97 % of random minors
-# (adjacent minors alone would be noise: the sample takes rows and columns
-# anywhere).
-cdef Py_ssize_t MONGE_SAMPLES = 1024
-cdef double MONGE_AGREE = 0.9
+cdef inline uint64_t xorshift(uint64_t* state) noexcept nogil:
+    """The next state of Marsaglia's xorshift64 generator."""
+    state[0] ^= state[0] << 13
+    state[0] ^= state[0] >> 7
+    state[0] ^= state[0] << 17
+    return state[0]
 
 
 cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
@@ -172,16 +150,12 @@ cdef int monge_direction(Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m
     if n < 2 or m < 2:
         return 0
     for k in range(MONGE_SAMPLES):
-        # xorshift64: four indices per minor, two distinct rows and two distinct columns.
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        r1 = <Py_ssize_t> (state % <uint64_t> n)
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        r2 = <Py_ssize_t> (state % <uint64_t> (n - 1))
+        # Four indices per minor, two distinct rows and two distinct columns.
+        r1 = <Py_ssize_t> (xorshift(&state) % <uint64_t> n)
+        r2 = <Py_ssize_t> (xorshift(&state) % <uint64_t> (n - 1))
         r2 = r2 + 1 if r2 >= r1 else r2
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        c1 = <Py_ssize_t> (state % <uint64_t> m)
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        c2 = <Py_ssize_t> (state % <uint64_t> (m - 1))
+        c1 = <Py_ssize_t> (xorshift(&state) % <uint64_t> m)
+        c2 = <Py_ssize_t> (xorshift(&state) % <uint64_t> (m - 1))
         c2 = c2 + 1 if c2 >= c1 else c2
         if r1 > r2:
             t = r1; r1 = r2; r2 = t
@@ -207,53 +181,58 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
         return True
     n = n + n // 2
     sz = <size_t> n
-    ok = (grow(<void**> &W.T.parent, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.thread, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.rev_thread, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.subtree_size, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.subtree_last, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.toward_parent, sz * sizeof(char))
-          and grow(<void**> &W.T.flow, sz * sizeof(double))
-          and grow(<void**> &W.T.arc_cost, sz * sizeof(double))
-          and grow(<void**> &W.T.arc_index, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.pi, sz * sizeof(double))
-          and grow(<void**> &W.T.pi_low, sz * sizeof(double))
-          and grow(<void**> &W.T.scratch_low, sz * sizeof(double))
-          and grow(<void**> &W.T.stem, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.seg_start, 2 * sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.T.seg_end, 2 * sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.supply, sz * sizeof(double))
-          and grow(<void**> &W.flows, sz * sizeof(double))
-          and grow(<void**> &W.sum_err, sz * sizeof(double))
-          and grow(<void**> &W.row_map, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.col_map, sz * sizeof(Py_ssize_t))
-          and grow(<void**> &W.col_cut, sz * sizeof(double))
-          and grow(<void**> &W.counts, (sz + 1) * sizeof(Py_ssize_t)))
+    # Every per-node array, with its bytes per node (seg_start and seg_end hold two
+    # segments a node, counts one entry more than the nodes).
+    cdef void** arrays[22]
+    cdef size_t width[22]
+    cdef int k
+    arrays[:] = [
+        <void**> &W.T.parent, <void**> &W.T.thread, <void**> &W.T.rev_thread,
+        <void**> &W.T.subtree_size, <void**> &W.T.subtree_last, <void**> &W.T.toward_parent,
+        <void**> &W.T.flow, <void**> &W.T.arc_cost, <void**> &W.T.arc_index, <void**> &W.T.pi,
+        <void**> &W.T.pi_low, <void**> &W.T.scratch_low, <void**> &W.T.stem,
+        <void**> &W.T.seg_start, <void**> &W.T.seg_end, <void**> &W.supply, <void**> &W.flows,
+        <void**> &W.sum_err, <void**> &W.row_map, <void**> &W.col_map, <void**> &W.col_cut,
+        <void**> &W.counts]
+    width[:] = [
+        sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t),
+        sizeof(Py_ssize_t), sizeof(char), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        sizeof(double), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        2 * sizeof(Py_ssize_t), 2 * sizeof(Py_ssize_t), sizeof(double), sizeof(double),
+        sizeof(double), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(double),
+        sizeof(Py_ssize_t)]
+    for k in range(22):
+        ok = grow(arrays[k], (sz + (k == 21)) * width[k])
+        if not ok:
+            break
     if ok:
         W.node_cap = n
     return ok
 
 
-cdef bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
-    if n <= W.key_cap:
+cdef bint ensure_two(
+    Py_ssize_t n, Py_ssize_t* cap, void** first, size_t first_size, void** second,
+    size_t second_size,
+) noexcept nogil:
+    """Room for ``n`` entries in two arrays of one capacity ``cap`` (with half again
+    to spare when they grow)."""
+    if n <= cap[0]:
         return True
     n = n + n // 2
-    if not (grow(<void**> &W.keys, <size_t> n * sizeof(int64_t))
-            and grow(<void**> &W.keys_tmp, <size_t> n * sizeof(int64_t))):
+    if not (grow(first, <size_t> n * first_size) and grow(second, <size_t> n * second_size)):
         return False
-    W.key_cap = n
+    cap[0] = n
     return True
 
 
-cdef bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
-    if n <= W.line_cap:
-        return True
-    n = n + n // 2
-    if not (grow(<void**> &W.line_val, <size_t> n * sizeof(double))
-            and grow(<void**> &W.line_arg, <size_t> n * sizeof(Py_ssize_t))):
-        return False
-    W.line_cap = n
-    return True
+cdef inline bint ensure_keys(Workspace* W, Py_ssize_t n) noexcept nogil:
+    return ensure_two(n, &W.key_cap, <void**> &W.keys, sizeof(int64_t),
+                      <void**> &W.keys_tmp, sizeof(int64_t))
+
+
+cdef inline bint ensure_lines(Workspace* W, Py_ssize_t n) noexcept nogil:
+    return ensure_two(n, &W.line_cap, <void**> &W.line_val, sizeof(double),
+                      <void**> &W.line_arg, sizeof(Py_ssize_t))
 
 
 cdef void free_workspace(Workspace* W) noexcept nogil:
@@ -415,6 +394,125 @@ cdef void list_every_pair(
     W.complete_width = m
 
 
+# The column-generation loop, once: single solves, batches and the few-sources path
+# (emd._few, through :func:`column_generation`) all run it.  Each caller gives how a
+# full pricing pass adds arcs (``PriceFn``: the number added, 0 when the pass found
+# nothing, -1 out of memory; ``worst`` gets the pass's rigorous lower bound on every
+# reduced cost) and how the simplex runs on the arcs as they stand (``SimplexFn``).
+ctypedef Py_ssize_t (*PriceFn)(void* ctx, double* worst) noexcept nogil
+ctypedef int (*SimplexFn)(void* ctx, Py_ssize_t* n_iter) noexcept nogil
+
+
+cdef int generate_columns(
+    void* ctx, PriceFn price, SimplexFn simplex, int status, Py_ssize_t* n_iter,
+    Py_ssize_t* n_scans, bint* clean, double* worst,
+) noexcept nogil:
+    """From a tree optimal on its arcs (``status``), price every pair and pivot over
+    what the pass adds until a pass finds nothing (``clean``, with that pass's bound in
+    ``worst``); returns the simplex status, or PAIR_NO_MEMORY."""
+    cdef Py_ssize_t count, pivots_before
+    cdef double bound = INFINITY
+    while status == OPTIMAL:
+        count = price(ctx, &bound)
+        n_scans[0] += 1
+        if count < 0:
+            return PAIR_NO_MEMORY
+        if count == 0:
+            # A pass that finds nothing bounds every reduced cost from below.
+            clean[0] = True
+            worst[0] = bound
+            break
+        pivots_before = n_iter[0]
+        status = simplex(ctx, n_iter)
+        if status == OPTIMAL and n_iter[0] == pivots_before:
+            # The scan and the simplex use the same exact test, so this should
+            # not happen; if it does, the certificate (priced afresh) decides.
+            break
+    return status
+
+
+cdef struct PairLoop:
+    Workspace* W
+    PairSource* S
+    Py_ssize_t n
+    Py_ssize_t m
+    Py_ssize_t max_iter
+    Py_ssize_t* cursor
+
+
+cdef Py_ssize_t price_pair(void* ctx, double* worst) noexcept nogil:
+    """The pair solve's pricing pass: the SCAN_K most violated arcs of every row and
+    column (:func:`scan_keys`), appended in key order."""
+    cdef PairLoop* L = <PairLoop*> ctx
+    cdef Py_ssize_t count = sort_unique(L.W, scan_keys(L.W, L.S, L.n, L.m, worst), L.m)
+    if count > 0 and not append_arcs(L.W, L.S, L.n, L.m, count):
+        return -1
+    return count
+
+
+cdef int simplex_pair(void* ctx, Py_ssize_t* n_iter) noexcept nogil:
+    cdef PairLoop* L = <PairLoop*> ctx
+    return simplex_on_arcs(L.W, L.max_iter, n_iter, L.cursor)
+
+
+cdef struct PythonLoop:
+    PyObject* price
+    PyObject* simplex
+    PyObject* errors            # a list: an exception raised by a callback
+
+
+cdef Py_ssize_t price_python(void* ctx, double* worst) noexcept nogil:
+    cdef PythonLoop* L = <PythonLoop*> ctx
+    cdef Py_ssize_t added
+    with gil:
+        try:
+            added, bound = (<object> L.price)()
+            worst[0] = bound
+            return added
+        except BaseException as error:
+            (<list> L.errors).append(error)
+            return -1
+
+
+cdef int simplex_python(void* ctx, Py_ssize_t* n_iter) noexcept nogil:
+    cdef PythonLoop* L = <PythonLoop*> ctx
+    cdef int status
+    with gil:
+        try:
+            status, n_iter[0] = (<object> L.simplex)()
+            return status
+        except BaseException as error:
+            (<list> L.errors).append(error)
+            return PAIR_NO_MEMORY
+
+
+def column_generation(price, simplex, int status, Py_ssize_t n_iter):
+    """The pair solve's column-generation loop for a caller that starts, prices and
+    pivots in Python (emd._few: the few-sources start).
+
+    ``price()`` makes a full pricing pass on the tree's potentials, appends the arcs
+    it finds to the caller's arc list and returns ``(added, worst)``: how many (0
+    when it found nothing) and its rigorous lower bound on every reduced cost;
+    ``simplex()`` runs the simplex on the arcs as they stand and returns ``(status,
+    n_iter)``, pivots counted from the start.  ``status`` and ``n_iter`` are the
+    first simplex run's.  Returns ``(status, clean, worst, n_scans)``; an exception
+    raised by a callback ends the loop and is raised here.
+    """
+    cdef PythonLoop L
+    cdef list errors = []
+    cdef Py_ssize_t n_scans = 0
+    cdef bint clean = False
+    cdef double worst = INFINITY
+    L.price = <PyObject*> price
+    L.simplex = <PyObject*> simplex
+    L.errors = <PyObject*> errors
+    status = generate_columns(&L, price_python, simplex_python, status, &n_iter, &n_scans,
+                              &clean, &worst)
+    if errors:
+        raise errors[0]
+    return status, bool(clean), worst, n_scans
+
+
 cdef void solve_pair(
     Workspace* W, PairSource* S,
     const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
@@ -430,8 +528,9 @@ cdef void solve_pair(
     nothing.  ``point_bound`` bounds every point cost (used for the
     artificial arcs of point sources).
     """
-    cdef Py_ssize_t n = 0, m = 0, i, k, count, pivots_before, n_iter = 0, cursor = 0
+    cdef Py_ssize_t n = 0, m = 0, i, k, count, n_iter = 0, cursor = 0
     cdef Py_ssize_t tied_rows = 0
+    cdef PairLoop loop
     cdef bint staircase = False
     cdef bint reversed_cols = False  # the staircase runs over the columns last to first
     cdef int direction
@@ -541,31 +640,38 @@ cdef void solve_pair(
         out.n_scans = 1
         out.clean = True
         out.worst = worst
-    while status == OPTIMAL and not out.clean:
+    if status == OPTIMAL and not out.clean:
         # The tree is optimal on the candidates; price every pair exactly.
-        count = sort_unique(W, scan_keys(W, S, n, m, &worst), m)
-        out.n_scans += 1
-        if count < 0:
+        loop.W = W
+        loop.S = S
+        loop.n = n
+        loop.m = m
+        loop.max_iter = max_iter
+        loop.cursor = &cursor
+        status = generate_columns(&loop, price_pair, simplex_pair, status, &n_iter,
+                                  &out.n_scans, &out.clean, &out.worst)
+        if status == PAIR_NO_MEMORY:
             out.status = PAIR_NO_MEMORY
             return
-        if count == 0:
-            # A pass that finds nothing bounds every reduced cost from below.
-            out.clean = True
-            out.worst = worst
-            break
-        pivots_before = n_iter
-        if not append_arcs(W, S, n, m, count):
-            out.status = PAIR_NO_MEMORY
-            return
-        status = simplex_on_arcs(W, max_iter, &n_iter, &cursor)
-        if status == OPTIMAL and n_iter == pivots_before:
-            # The scan and the simplex use the same exact test, so this should
-            # not happen; if it does, the certificate (priced afresh) decides.
-            break
     out.status = status
     out.n_iter = n_iter
     subtree_flows(&W.T, W.supply, W.flows)
     out.cost = tree_cost(&W.T, W.flows)
+
+
+cdef inline double axis_span(
+    const double* x, Py_ssize_t nx, const double* y, Py_ssize_t ny, Py_ssize_t d, Py_ssize_t k,
+) noexcept nogil:
+    """The width of both sets' bounding box along axis ``k``."""
+    cdef Py_ssize_t i
+    cdef double lo = INFINITY, hi = -INFINITY
+    for i in range(nx):
+        lo = x[i * d + k] if x[i * d + k] < lo else lo
+        hi = x[i * d + k] if x[i * d + k] > hi else hi
+    for i in range(ny):
+        lo = y[i * d + k] if y[i * d + k] < lo else lo
+        hi = y[i * d + k] if y[i * d + k] > hi else hi
+    return hi - lo
 
 
 cdef double points_bound(
@@ -573,18 +679,10 @@ cdef double points_bound(
     int metric, double p,
 ) noexcept nogil:
     """An upper bound on every d(x_i, y_j) from the bounding box of both sets."""
-    cdef Py_ssize_t k, i
-    cdef double lo, hi, span, top = 0.0, acc = 0.0, ratio
+    cdef Py_ssize_t k
+    cdef double span, top = 0.0, acc = 0.0, ratio
     for k in range(d):
-        lo = INFINITY
-        hi = -INFINITY
-        for i in range(nx):
-            lo = x[i * d + k] if x[i * d + k] < lo else lo
-            hi = x[i * d + k] if x[i * d + k] > hi else hi
-        for i in range(ny):
-            lo = y[i * d + k] if y[i * d + k] < lo else lo
-            hi = y[i * d + k] if y[i * d + k] > hi else hi
-        span = hi - lo
+        span = axis_span(x, nx, y, ny, d, k)
         if metric == SQEUCLIDEAN:
             acc += span * span
         elif span > top:
@@ -594,20 +692,12 @@ cdef double points_bound(
     if top == 0.0 or not top < INFINITY:
         return top
     for k in range(d):
-        lo = INFINITY
-        hi = -INFINITY
-        for i in range(nx):
-            lo = x[i * d + k] if x[i * d + k] < lo else lo
-            hi = x[i * d + k] if x[i * d + k] > hi else hi
-        for i in range(ny):
-            lo = y[i * d + k] if y[i * d + k] < lo else lo
-            hi = y[i * d + k] if y[i * d + k] > hi else hi
-        ratio = (hi - lo) / top
+        ratio = axis_span(x, nx, y, ny, d, k) / top
         if metric == EUCLIDEAN:
             acc += ratio * ratio
         elif metric == MINKOWSKI:
             acc += pow(ratio, p)
-        elif metric == 2:  # cityblock
+        elif metric == CITYBLOCK:
             acc += ratio
         elif ratio > acc:  # chebyshev
             acc = ratio
@@ -627,6 +717,29 @@ cdef bint certify_pair(Workspace* W, PairOutcome* o, double rtol) noexcept nogil
         return False
     return certify_tree(&W.T, W.supply, W.T.arc_cost, W.flows, W.sum_err, o.cost, o.worst,
                         o.max_abs, 1.0, rtol)
+
+
+cdef bint batch_entry(
+    Workspace* W, PairSource* S, const double* wa, Py_ssize_t na, const double* wb,
+    Py_ssize_t nb, double point_bound, double scale_mass, Py_ssize_t max_iter, double rtol,
+    double* value, signed char* code,
+) noexcept nogil:
+    """One pair of a batch, as its single solve: the totals balanced exactly first (a
+    pair whose balancing needs more than 128-bit integers is left as it is), then
+    solved; an optimal pair gets its ``value`` and ``code`` (1: proven within
+    ``rtol``).  False when out of memory."""
+    cdef const double* pa
+    cdef const double* pb
+    cdef PairOutcome o
+    if balance_pair(&W.balance, wa, na, wb, nb, &pa, &pb) < 0:
+        return True
+    solve_pair(W, S, pa, na, pb, nb, NULL, 0, True, point_bound, scale_mass, max_iter, &o)
+    if o.status == PAIR_NO_MEMORY:
+        return False
+    if o.status == OPTIMAL:
+        value[0] = o.cost
+        code[0] = certify_pair(W, &o, rtol)
+    return True
 
 
 cdef tuple bind_source(PairSource* S, matrix, x, y, int metric, double p):
@@ -764,34 +877,23 @@ cdef class PairWorkspace:
         first balanced exactly as ``emd._certify.balance_exactly`` does."""
         cdef Py_ssize_t k, n_pairs = pairs.shape[0], nb = cost.shape[0]
         cdef PairSource S
-        cdef PairOutcome o
+        cdef bint failed = False
         if cost.shape[1] != nb or left.shape[1] != nb or right.shape[1] != nb:
             raise ValueError("histograms and cost matrix have inconsistent sizes")
         check_pairs(pairs, left.shape[0], right.shape[0])
+        S.kind = SOURCE_DENSE
+        S.matrix = &cost[0, 0]
+        S.stride = nb
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
         cdef signed char[::1] code = codes
-        cdef bint failed = False
-        S.kind = SOURCE_DENSE
-        S.matrix = &cost[0, 0]
-        S.stride = nb
-        cdef const double* pa
-        cdef const double* pb
         with nogil:
             for k in range(n_pairs):
-                # As the single solve: the totals balanced exactly first.
-                if balance_pair(&self.W.balance, &left[pairs[k, 0], 0], nb,
-                                &right[pairs[k, 1], 0], nb, &pa, &pb) < 0:
-                    continue
-                solve_pair(&self.W, &S, pa, nb, pb, nb,
-                           NULL, 0, True, 0.0, scale_mass, max_iter, &o)
-                if o.status == PAIR_NO_MEMORY:
+                if not batch_entry(&self.W, &S, &left[pairs[k, 0], 0], nb, &right[pairs[k, 1], 0],
+                                   nb, 0.0, scale_mass, max_iter, rtol, &vals[k], &code[k]):
                     failed = True
                     break
-                if o.status == OPTIMAL:
-                    vals[k] = o.cost
-                    code[k] = certify_pair(&self.W, &o, rtol)
         if failed:
             raise MemoryError("out of memory in the transport solver")
         return values, codes
@@ -818,7 +920,6 @@ cdef class PairWorkspace:
         cdef Py_ssize_t k, i, j, na, nb, kept_a, kept_b, n_pairs = pairs.shape[0]
         cdef Py_ssize_t d = x_left.shape[1]
         cdef PairSource S
-        cdef PairOutcome o
         if x_right.shape[1] != d:
             raise ValueError("point sets of both sides must have the same dimension")
         if (w_left.shape[0] != x_left.shape[0] or w_right.shape[0] != x_right.shape[0]
@@ -826,17 +927,15 @@ cdef class PairWorkspace:
                 or off_right[off_right.shape[0] - 1] != w_right.shape[0]):
             raise ValueError("offsets, weights and coordinates have inconsistent sizes")
         check_pairs(pairs, off_left.shape[0] - 1, off_right.shape[0] - 1)
+        S.kind = SOURCE_POINTS
+        S.d = d
+        S.metric = metric
+        S.p = p
         values = np.full(n_pairs, np.nan)
         codes = np.zeros(n_pairs, dtype=np.int8)
         cdef double[::1] vals = values
         cdef signed char[::1] code = codes
         cdef bint failed = False
-        cdef const double* pa
-        cdef const double* pb
-        S.kind = SOURCE_POINTS
-        S.d = d
-        S.metric = metric
-        S.p = p
         with nogil:
             for k in range(n_pairs):
                 i = pairs[k, 0]
@@ -855,18 +954,12 @@ cdef class PairWorkspace:
                 j = pairs[k, 1]
                 S.x = &x_left[off_left[i], 0]
                 S.y = &x_right[off_right[j], 0]
-                if balance_pair(&self.W.balance, &w_left[off_left[i]], na,
-                                &w_right[off_right[j]], nb, &pa, &pb) < 0:
-                    continue
-                solve_pair(&self.W, &S, pa, na, pb, nb,
-                           NULL, 0, True, points_bound(S.x, na, S.y, nb, d, metric, p),
-                           scale_mass, max_iter, &o)
-                if o.status == PAIR_NO_MEMORY:
+                if not batch_entry(&self.W, &S, &w_left[off_left[i]], na,
+                                   &w_right[off_right[j]], nb,
+                                   points_bound(S.x, na, S.y, nb, d, metric, p),
+                                   scale_mass, max_iter, rtol, &vals[k], &code[k]):
                     failed = True
                     break
-                if o.status == OPTIMAL:
-                    vals[k] = o.cost
-                    code[k] = certify_pair(&self.W, &o, rtol)
         if failed:
             raise MemoryError("out of memory in the transport solver")
         return values, codes

@@ -36,7 +36,7 @@ from numpy.typing import ArrayLike
 from emd import _certify, _engine
 from emd._arrays import has_tensor, twin
 from emd._core import _line
-from emd._core._grid import GRID_METRIC_CODES, GridPlan, GridWorkspace, line_batch
+from emd._core._grid import GridPlan, GridWorkspace, line_batch
 from emd._core._tree import STATUS_NAMES
 from emd._result import COMPILED_RTOL, Certificate, certify_flow, cost_source
 from emd._status import cost_if_finished
@@ -49,6 +49,7 @@ from emd._validation import (
     check_grid_layout,
     check_scale,
     check_weight_values,
+    grid_metric_code,
     input_eps,
 )
 from emd.structured._deprecation import DeprecatedResultFloat
@@ -375,7 +376,7 @@ class _GridGraph:
         tails, heads, costs = core.arcs()
         extra = np.zeros(0, dtype=np.intp) if all_arcs else self.extra
         return (
-            padded(self.shape, 1)[0], self.spacing, GRID_METRIC_CODES[self.metric],
+            padded(self.shape, 1)[0], self.spacing, grid_metric_code(self.metric),
             self.art_cost, 0 if self.plain else GRID_BLOCK_SIZE, self.coarse is not None,
             _engine.default_max_iter(math.prod(self.shape)),
             padded(self.offsets, 0), self.lengths, padded(self.low, 0), padded(self.extent, 1),
