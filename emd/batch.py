@@ -355,8 +355,7 @@ def pairwise(
         matrix as a tensor of that kind, differentiable in the histograms and
         the points of ``(points, weights)`` pairs, each pair one single solve
         in memory (``positions`` and ``cost`` are constants; ``out``,
-        ``client`` and ``progress`` are NumPy-only, and so are ``partial``
-        and ``unbalanced``).
+        ``client`` and ``progress`` are NumPy-only).
 
     Warns
     -----

@@ -70,12 +70,6 @@ def test_sparse_tensor_is_refused_outside_the_pot_layer():
         emd.solve(T(a), T(b), sparse)
 
 
-def test_partial_and_unbalanced_distance_matrices_are_refused_for_tensors():
-    # Single problems are differentiable (tests/test_autodiff_unequal.py); matrices not yet.
-    with pytest.raises(ValueError, match=r"emd.pairwise: unbalanced= with PyTorch or JAX"):
-        emd.pairwise(T(np.ones((3, 4))), unbalanced=1.0)
-
-
 def test_stopped_solve_warns_in_the_training_loop():
     x, y, a, b = points_problem(3, n=30, m=30)
     with pytest.warns(emd.SolverWarning, match="max_iter=1"):

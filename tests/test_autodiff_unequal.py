@@ -114,10 +114,35 @@ def test_cost_gradient_is_pots_partial_plan():
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), atol=1e-12)
 
 
-def test_distance_matrices_of_tensors_are_still_refused():
-    hists = torch.rand(3, 4, dtype=torch.float64)
-    with pytest.raises(ValueError, match="distance matrices"):
-        emd.pairwise(hists, unbalanced=1.0)
+@pytest.mark.parametrize(("keyword", "on_sets"), [({"unbalanced": 0.6}, {"unbalanced": 0.6}),
+                                                  ({"partial": 3.0}, {"partial": 1.0})])
+def test_distance_matrices_of_tensors(keyword, on_sets):
+    rng = np.random.default_rng(6)
+    grids = rng.random((4, 3, 3)) * np.array([1.0, 1.3, 0.8, 1.6])[:, None, None]
+    stacked = torch.tensor(grids, requires_grad=True)
+    matrix = emd.pairwise(stacked, grid=True, **keyword)
+    expected = emd.pairwise(grids, grid=True, **keyword)
+    assert matrix.detach().numpy().tobytes() == expected.tobytes()
+    weights = torch.tensor(rng.random((4, 4)))
+    (matrix * weights).sum().backward()
+
+    def numpy_value(v):
+        return float(np.sum(emd.pairwise(v, grid=True, **keyword) * weights.numpy()))
+
+    np.testing.assert_allclose(stacked.grad.numpy().ravel(),
+                               _fd(numpy_value, grids, range(grids.size)), atol=1e-6)
+    # cdist of (points, weights) sets: the points' gradients along the plans.
+    sets = [_data(7 + k, 5, 5)[::2] for k in range(3)]  # (x, a) of each
+    x0 = torch.tensor(sets[0][0], requires_grad=True)
+    table = emd.cdist([(x0, torch.tensor(sets[0][1]))],
+                      [(torch.tensor(x), torch.tensor(w)) for x, w in sets], **on_sets)
+    table.sum().backward()
+
+    def numpy_table(x):
+        return float(emd.cdist([(x, sets[0][1])], sets, **on_sets).sum())
+
+    np.testing.assert_allclose(x0.grad.numpy().ravel(),
+                               _fd(numpy_table, sets[0][0], range(10)), atol=1e-6)
 
 
 def test_jax_gradients_agree_with_torch():

@@ -31,18 +31,6 @@ NEEDS_VALUES = (
 )
 
 
-def balanced_only(partial: Any, unbalanced: Any, name: str) -> None:
-    """Partial and unbalanced distance matrices take NumPy inputs only: their tensor twins
-    are not written yet (single problems have theirs: :func:`unequal_weight_gradients`)."""
-    given = [key for key, value in (("partial", partial), ("unbalanced", unbalanced))
-             if value is not None]
-    if given:
-        raise ValueError(
-            f"{name}: {' and '.join(given)}= with PyTorch or JAX arrays is not supported for "
-            "distance matrices yet (single solves are differentiable); pass NumPy arrays"
-        )
-
-
 def unequal_weight_gradients(result: Any, a: np.ndarray, b: np.ndarray
                              ) -> tuple[np.ndarray, np.ndarray]:
     """The gradients of a partial or unbalanced cost in the masses ``a`` and ``b``: the
