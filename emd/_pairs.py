@@ -418,8 +418,7 @@ def build(
         raise ValueError("warm_start=True applies to grid histograms only (weight arrays "
                          "without positions= or cost=)")
     if points:
-        if cost is not None:
-            raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
+        _no_cost_for_points(cost)
         metric_name, p = check_metric(metric or "euclidean", None)
         dims = {x.shape[1] for x, _ in left + right}
         if len(dims) > 1:
@@ -435,11 +434,7 @@ def build(
     flat_left = [h.ravel() for h in left]
     flat_right = flat_left if right is left else [h.ravel() for h in right]
     if cost is not None:
-        if positions is not None or grid:
-            raise ValueError("pass either cost= or positions= (or grid=True), not both")
-        if metric is not None:
-            raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
-        matrix = as_cost_matrix(cost, (flat_left[0].size, flat_left[0].size))
+        matrix = _given_cost(cost, positions, grid, metric, flat_left[0].size)
         return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
     if grid or positions is None:
         # Weights alone sit on a grid (a line for 1-D ones): exactly what
@@ -449,12 +444,7 @@ def build(
         other = stacked if right is left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
         return GridPairs(stacked, other, max_iter, solver, warm_start)
-    support = as_points(positions, "positions")
-    if support.shape[0] != flat_left[0].size:
-        raise ValueError(
-            f"positions has {support.shape[0]} points but the histograms have "
-            f"{flat_left[0].size} bins"
-        )
+    support = _shared_support(positions, flat_left[0].size)
     metric_name, p = check_metric(metric or "euclidean", None)
     if _planner.on_the_line(support.shape[1], metric_name):
         return LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
@@ -480,28 +470,18 @@ def build_unequal(
     """The :class:`UnequalPairs` for validated items (see :func:`build` for the forms)."""
     common = {"kind": kind, "value": value}
     if points:
-        if cost is not None:
-            raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
+        _no_cost_for_points(cost)
         metric_name, p = check_metric(metric or "euclidean", None)
         return UnequalPairs(left, right, max_iter, form="points", metric=metric_name, p=p,
                             **common)
     flat_left = [h.ravel() for h in left]
     flat_right = flat_left if right is left else [h.ravel() for h in right]
     if cost is not None:
-        if positions is not None or grid:
-            raise ValueError("pass either cost= or positions= (or grid=True), not both")
-        if metric is not None:
-            raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
-        size = flat_left[0].size
-        return UnequalPairs(flat_left, flat_right, max_iter, form="dense",
-                            cost=as_cost_matrix(cost, (size, size)), **common)
+        matrix = _given_cost(cost, positions, grid, metric, flat_left[0].size)
+        return UnequalPairs(flat_left, flat_right, max_iter, form="dense", cost=matrix,
+                            **common)
     if positions is not None and not grid:
-        support = as_points(positions, "positions")
-        if support.shape[0] != flat_left[0].size:
-            raise ValueError(
-                f"positions has {support.shape[0]} points but the histograms have "
-                f"{flat_left[0].size} bins"
-            )
+        support = _shared_support(positions, flat_left[0].size)
         metric_name, p = check_metric(metric or "euclidean", None)
         # Computed once for every pair, as emd.solve_points computes it for one.
         matrix = _unbalanced.point_costs(support, support, metric_name, p)
@@ -512,6 +492,31 @@ def build_unequal(
                             spacing=spacing, L=L, **common)
     return UnequalPairs(flat_left, flat_right, max_iter, form="line", metric="cityblock",
                         spacing=spacing, **common)
+
+
+def _no_cost_for_points(cost: ArrayLike | None) -> None:
+    if cost is not None:
+        raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
+
+
+def _given_cost(cost: ArrayLike, positions: ArrayLike | None, grid: bool, metric: str | None,
+                size: int) -> np.ndarray:
+    """``cost=`` as the (size, size) ground cost, refused beside the options it replaces."""
+    if positions is not None or grid:
+        raise ValueError("pass either cost= or positions= (or grid=True), not both")
+    if metric is not None:
+        raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
+    return as_cost_matrix(cost, (size, size))
+
+
+def _shared_support(positions: ArrayLike, size: int) -> np.ndarray:
+    """``positions=`` as points, one per bin of the histograms."""
+    support = as_points(positions, "positions")
+    if support.shape[0] != size:
+        raise ValueError(
+            f"positions has {support.shape[0]} points but the histograms have {size} bins"
+        )
+    return support
 
 
 def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> DensePairs:
