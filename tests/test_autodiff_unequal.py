@@ -165,3 +165,19 @@ def test_jax_gradients_agree_with_torch():
     # Under jit too: the distance traces, the solve runs on the concrete values.
     ga_jit = jax.jit(jax.grad(value))(jnp.asarray(a), jnp.asarray(b))
     np.testing.assert_array_equal(np.asarray(ga_jit), np.asarray(ga))
+
+
+def test_a_stopped_solve_still_has_a_gradient_as_in_balanced_transport():
+    x, y, a, b = _data(8, 30, 30)
+    ta = torch.tensor(a, requires_grad=True)
+    with pytest.warns(emd.SolverWarning, match="max_iter"):
+        result = emd.solve(ta, torch.tensor(b), torch.tensor(cdist(x, y)), unbalanced=0.3,
+                           max_iter=2)
+    assert result.status == "max_iter_reached"
+    result.cost.backward()
+    assert ta.grad.shape == (30,) and torch.isfinite(ta.grad).all()
+    # The public dual refuses it: its potentials prove nothing.
+    from emd.dual import unbalanced_witness
+
+    with pytest.raises(ValueError, match="not optimal"):
+        unbalanced_witness(result)

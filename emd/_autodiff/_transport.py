@@ -45,12 +45,14 @@ def unequal_weight_gradients(result: Any, a: np.ndarray, b: np.ndarray
     and the derivative along a change of one total is real (``lam`` per unit destroyed,
     ``alpha`` per unit of source capacity).
     """
-    from emd.dual import partial_dual, unbalanced_witness
+    from emd.dual._unequal import partial_dual_of, witness_of
 
+    # Whatever the status, as balanced transport's rule reads the potentials it has: a
+    # solve stopped by max_iter (warned) still has a gradient, not an error.
     if result.kind == "partial":
-        dual = partial_dual(result)
+        dual = partial_dual_of(result)
         return dual.source, dual.target
-    witness = unbalanced_witness(result, a, b)
+    witness = witness_of(result, a, b)
     return witness.source, -witness.target
 
 
@@ -101,9 +103,9 @@ def wasserstein(x, y, a, b, metric, p, normalize, partial=None, unbalanced=None)
     if partial is not None or unbalanced is not None:
         # As emd.wasserstein: the cost of solve_points with the same keyword.
         def unequal_parts(args):
+            # solve_points warns about its status itself.
             result, jacobians = _point_parts(args, metric, p, normalize, None, 1, partial,
                                              unbalanced)
-            warn_status(result.status, None)
             return result.cost, jacobians
 
         return call.apply(_scalar_rule(call, unequal_parts))

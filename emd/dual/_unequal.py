@@ -96,7 +96,7 @@ class PartialDual:
     value: float
 
 
-def _solved(result: Any, kind: str, name: str) -> UnbalancedResult:
+def _solved(result: Any, kind: str, name: str, optimal: bool = True) -> UnbalancedResult:
     if not isinstance(result, UnbalancedResult):
         raise TypeError(f"result must be an UnbalancedResult (from emd.solve*, with {kind}=), "
                         f"got {type(result).__name__}")
@@ -104,7 +104,7 @@ def _solved(result: Any, kind: str, name: str) -> UnbalancedResult:
         other = "partial_dual" if result.kind == PARTIAL else "unbalanced_witness"
         raise ValueError(f"{name} takes a result of {kind} transport, got {result.kind}: "
                          f"use emd.dual.{other}")
-    if result.status != "optimal":
+    if optimal and result.status != "optimal":
         raise ValueError(f"result is not optimal (status {result.status!r}); its potentials "
                          "give no dual optimum")
     return result
@@ -161,7 +161,15 @@ def unbalanced_witness(result: UnbalancedResult, a: ArrayLike | None = None,
     >>> w.value == result.cost, w.source, w.target
     (True, array([-0.4, -0.4]), array([-0.4, -0.4]))
     """
-    result = _solved(result, UNBALANCED, "unbalanced_witness")
+    return witness_of(_solved(result, UNBALANCED, "unbalanced_witness"), a, b)
+
+
+def witness_of(result: UnbalancedResult, a: ArrayLike | None = None,
+               b: ArrayLike | None = None) -> BoundedWitness:
+    """:func:`unbalanced_witness` of a result of any status (the gradients of
+    :mod:`emd._autodiff` read it as balanced transport reads its potentials: a solve
+    stopped by ``max_iter`` still has some)."""
+    result = _solved(result, UNBALANCED, "unbalanced_witness", optimal=False)
     lam = float(result.parameter)
     shape_a, shape_b = np.shape(result.destroyed), np.shape(result.created)
     if result.plan is None:  # a network: one potential on the nodes
@@ -218,7 +226,12 @@ def partial_dual(result: UnbalancedResult) -> PartialDual:
     >>> d.value == result.cost, d.shift
     (True, 1.0)
     """
-    result = _solved(result, PARTIAL, "partial_dual")
+    return partial_dual_of(_solved(result, PARTIAL, "partial_dual"))
+
+
+def partial_dual_of(result: UnbalancedResult) -> PartialDual:
+    """:func:`partial_dual` of a result of any status (see :func:`witness_of`)."""
+    result = _solved(result, PARTIAL, "partial_dual", optimal=False)
     reduced = result.reduced
     if result.plan is None or reduced is None or not hasattr(reduced, "u"):
         raise ValueError("partial_dual needs the dummy-bin problem of a dense or point solve")
