@@ -119,7 +119,8 @@ def run(config: dict) -> Iterator[dict]:
     ``pairwise``: the number of point sets and their size)."""
     yield from dense_partial(config["dense_sizes"], config["pot_max"])
     yield from grid_unbalanced(config["grid_sizes"])
-    yield from pairwise_unbalanced(*config["pairwise"])
+    if config.get("pairwise"):
+        yield from pairwise_unbalanced(*config["pairwise"])
 
 
 QUICK = {"dense_sizes": [1000, 2000], "pot_max": 2000, "grid_sizes": [64, 128],
