@@ -13,6 +13,11 @@
   the price of that node.  Every answer must be certified optimal; the answers
   differ by design, so there is no ``rel_diff`` (the equal-masses one is checked
   against the balanced cost).
+* Distance matrices, ``emd.pairwise(sets, unbalanced=lam, n_jobs=k)`` of point
+  sets (200 random points in the unit square, weights of totals 1 to 1.4) on
+  ``k = 1`` and 2 threads, against the pair-by-pair loop of
+  ``emd.solve_points`` over the same pairs (what ``pairwise`` did before it
+  ran on the batch machinery).  Each matrix must equal the loop bit for bit.
 
 Run alone with ``python -m benchmarks.workloads_unequal [--quick]``.
 """
@@ -97,14 +102,45 @@ def grid_unbalanced(sizes, repeat: int = 3) -> Iterator[dict]:
                    "ratio": ours.seconds / peer.seconds, "rel_diff": None}
 
 
+def pairwise_unbalanced(n_sets: int, n_points: int, repeat: int = 3) -> Iterator[dict]:
+    rng = np.random.default_rng(n_sets)
+    sets = [(rng.random((n_points, 2)), np.full(n_points, (1 + 0.4 * k / n_sets) / n_points))
+            for k in range(n_sets)]
+    pairs = [(i, j) for i in range(n_sets) for j in range(i + 1, n_sets)]
+
+    def loop():
+        matrix = np.zeros((n_sets, n_sets))
+        for i, j in pairs:
+            (x, a), (y, b) = sets[i], sets[j]
+            matrix[i, j] = matrix[j, i] = emd.solve_points(x, y, a, b, unbalanced=PRICE).cost
+        return matrix
+
+    peer = measure(loop, repeat=repeat, budget=60)
+    for jobs in (1, 2):
+        ours = measure(lambda jobs=jobs: emd.pairwise(sets, unbalanced=PRICE, n_jobs=jobs),
+                       repeat=repeat, budget=60)
+        if ours.value.tobytes() != peer.value.tobytes():
+            raise AssertionError(f"pairwise n_jobs={jobs} differs from the single solves")
+        yield {"family": "unequal",
+               "case": f"pairwise {n_sets} sets unbalanced lam={PRICE}, n_jobs={jobs}",
+               "size": n_points, "ours_s": ours.seconds, "ours_runs": ours.runs,
+               "peer": "loop of emd.solve_points, same pairs", "peer_s": peer.seconds,
+               "peer_runs": peer.runs, "ratio": ours.seconds / peer.seconds, "rel_diff": 0.0}
+
+
 def run(config: dict) -> Iterator[dict]:
-    """The family's rows for ``config`` (``dense_sizes``, ``pot_max``, ``grid_sizes``)."""
+    """The family's rows for ``config`` (``dense_sizes``, ``pot_max``, ``grid_sizes``,
+    ``pairwise``: the number of point sets and their size)."""
     yield from dense_partial(config["dense_sizes"], config["pot_max"])
     yield from grid_unbalanced(config["grid_sizes"])
+    if config.get("pairwise"):
+        yield from pairwise_unbalanced(*config["pairwise"])
 
 
-QUICK = {"dense_sizes": [1000, 2000], "pot_max": 2000, "grid_sizes": [128, 512]}
-FULL = {"dense_sizes": [1000, 2000, 4000], "pot_max": 4000, "grid_sizes": [128, 256, 512]}
+QUICK = {"dense_sizes": [1000, 2000], "pot_max": 2000, "grid_sizes": [128, 512],
+         "pairwise": (20, 200)}
+FULL = {"dense_sizes": [1000, 2000, 4000], "pot_max": 4000, "grid_sizes": [128, 256, 512],
+        "pairwise": (40, 200)}
 
 
 def main(argv=None) -> int:

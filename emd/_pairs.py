@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _engine, _planner
+from emd import unbalanced as _unbalanced
 from emd._core._pair import PairWorkspace
 from emd._engine import PointCosts
 from emd._result import COMPILED_RTOL as _COMPILED_RTOL
@@ -45,7 +46,9 @@ __all__ = [
     "LinePairs",
     "PairSolver",
     "PointPairs",
+    "UnequalPairs",
     "build",
+    "build_unequal",
     "check_collections",
     "check_item",
     "progress_bar",
@@ -252,6 +255,64 @@ class PointPairs(_TransportPairs):
         )
 
 
+@dataclass(frozen=True)
+class UnequalPairs(PairSolver):
+    """Partial transport or unbalanced W1 (``kind``, ``value``: see :mod:`emd.unbalanced`)
+    for every pair, each the single solve of its form (no compiled batch: the pairs run
+    through the same solver on threads or Dask, with the same bits as single calls).
+
+    ``form`` is ``"dense"`` (weight arrays on the ``cost`` matrix: given, or the
+    distances between shared ``positions``, computed once as :func:`emd.solve_points`
+    computes them), ``"points"`` (``(points, weights)`` sets), ``"grid"`` (grid
+    histograms, :func:`emd.solve_grid`) or ``"line"`` (1-D weights at 0, 1, 2, ...
+    times ``spacing`` without ``grid=True``: a 1-D grid for ``unbalanced``, points on
+    the line for ``partial``, which has no grid form of its own).
+    """
+
+    kind: str = _unbalanced.UNBALANCED
+    value: float = 0.0
+    form: str = "points"
+    metric: str = "euclidean"
+    p: float = 2.0
+    cost: np.ndarray | None = field(default=None, repr=False)
+    spacing: float = 1.0
+    L: int | None = None
+
+    @property
+    def pair_cells(self) -> int:
+        if self.form == "dense":
+            return self.cost.size
+        if self.form == "points":
+            def mean_size(sets):
+                return sum(len(weights) for _, weights in sets) / len(sets)
+
+            return max(1, int(mean_size(self.left) * mean_size(self.right)))
+        return _planner.grid_pair_cells(self.left[0].size)
+
+    def __call__(self, i: int, j: int) -> tuple[float, bool]:
+        result = self.solve(i, j)
+        return result.cost, result.status == "optimal"
+
+    def solve(self, i: int, j: int) -> _unbalanced.UnbalancedResult:
+        """The whole result of pair ``(i, j)``: the single solve's, bit for bit."""
+        keyword = {self.kind: self.value}
+        p, q = self.left[i], self.right[j]
+        if self.form == "dense":
+            return _unbalanced.solve_dense(p.ravel(), q.ravel(), self.cost, self.kind,
+                                           self.value, self.max_iter, 1)
+        if self.form == "points":
+            return _unbalanced.solve_points(p[0], q[0], p[1], q[1], self.metric, self.p,
+                                            self.kind, self.value, self.max_iter, 1)
+        if self.form == "line" and self.kind == _unbalanced.PARTIAL:
+            line = np.arange(p.size, dtype=np.float64).reshape(-1, 1) * self.spacing
+            return _unbalanced.solve_points(line, line, p, q, "cityblock", 1.0, self.kind,
+                                            self.value, self.max_iter, 1)
+        from emd.structured import solve_grid
+
+        return solve_grid(p, q, metric=self.metric, spacing=self.spacing, L=self.L,
+                          max_iter=self.max_iter, volume=True, **keyword)
+
+
 def validate(hists: Any, name: str, normalize: bool, points: bool) -> list[Any]:
     """Validate every histogram before any work starts; errors name the index."""
     if isinstance(hists, np.ndarray):
@@ -307,11 +368,13 @@ def _shape_of(item: Any, points: bool) -> tuple[int, ...]:
 
 def check_collections(
     left: list[Any], right: list[Any], names: tuple[str, str], points: bool, hint: str = "",
+    masses: bool = True,
 ) -> float:
     """Refuse histograms that do not fit together, naming the first that does not:
     shapes first (a mass mismatch between histograms of different shapes is only a
-    symptom), then total masses, each against ``left[0]``.  ``hint`` ends a message
-    about shapes.  Returns the total mass of ``left[0]``."""
+    symptom), then total masses (unless ``masses`` is False: partial and unbalanced
+    transport), each against ``left[0]``.  ``hint`` ends a message about shapes.
+    Returns the total mass of ``left[0]``."""
     first_label = f"{names[0]}[0]"
     first_shape = _shape_of(left[0], points)
     sides = [(names[0], left)] if right is left else [(names[0], left), (names[1], right)]
@@ -330,6 +393,8 @@ def check_collections(
                 f"{name}[{k}] has shape {shape} but {first_label} has shape {first_shape}; "
                 "every histogram must have the same shape" + hint
             )
+    if not masses:
+        return math.fsum((left[0][1] if points else left[0]).ravel())
     mass = _check_masses(left, names[0], points, None, first_label)
     if right is not left:
         _check_masses(right, names[1], points, mass, first_label)
@@ -363,8 +428,7 @@ def build(
         raise ValueError("warm_start=True applies to grid histograms only (weight arrays "
                          "without positions= or cost=)")
     if points:
-        if cost is not None:
-            raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
+        _no_cost_for_points(cost)
         metric_name, p = check_metric(metric or "euclidean", None)
         dims = {x.shape[1] for x, _ in left + right}
         if len(dims) > 1:
@@ -380,11 +444,7 @@ def build(
     flat_left = [h.ravel() for h in left]
     flat_right = flat_left if right is left else [h.ravel() for h in right]
     if cost is not None:
-        if positions is not None or grid:
-            raise ValueError("pass either cost= or positions= (or grid=True), not both")
-        if metric is not None:
-            raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
-        matrix = as_cost_matrix(cost, (flat_left[0].size, flat_left[0].size))
+        matrix = _given_cost(cost, positions, grid, metric, flat_left[0].size)
         return _dense_solver(flat_left, flat_right, matrix, max_iter, mass)
     if grid or positions is None:
         # Weights alone sit on a grid (a line for 1-D ones): exactly what
@@ -394,12 +454,7 @@ def build(
         other = stacked if right is left else np.ascontiguousarray(
             np.stack(flat_right), dtype=np.float64)
         return GridPairs(stacked, other, max_iter, solver, warm_start)
-    support = as_points(positions, "positions")
-    if support.shape[0] != flat_left[0].size:
-        raise ValueError(
-            f"positions has {support.shape[0]} points but the histograms have "
-            f"{flat_left[0].size} bins"
-        )
+    support = _shared_support(positions, flat_left[0].size)
     metric_name, p = check_metric(metric or "euclidean", None)
     if _planner.on_the_line(support.shape[1], metric_name):
         return LinePairs(flat_left, flat_right, max_iter, support[:, 0].copy())
@@ -415,6 +470,63 @@ def build(
         [(support, h) for h in flat_left], [(support, h) for h in flat_right], max_iter,
         metric_name, p,
     )
+
+
+def build_unequal(
+    left: list[Any], right: list[Any], kind: str, value: float, *, metric: str | None,
+    positions: ArrayLike | None, grid: bool, points: bool, spacing: float, L: int | None,
+    max_iter: int | None, cost: ArrayLike | None = None,
+) -> UnequalPairs:
+    """The :class:`UnequalPairs` for validated items (see :func:`build` for the forms)."""
+    common = {"kind": kind, "value": value}
+    if points:
+        _no_cost_for_points(cost)
+        metric_name, p = check_metric(metric or "euclidean", None)
+        return UnequalPairs(left, right, max_iter, form="points", metric=metric_name, p=p,
+                            **common)
+    flat_left = [h.ravel() for h in left]
+    flat_right = flat_left if right is left else [h.ravel() for h in right]
+    if cost is not None:
+        matrix = _given_cost(cost, positions, grid, metric, flat_left[0].size)
+        return UnequalPairs(flat_left, flat_right, max_iter, form="dense", cost=matrix,
+                            **common)
+    if positions is not None and not grid:
+        support = _shared_support(positions, flat_left[0].size)
+        metric_name, p = check_metric(metric or "euclidean", None)
+        # Computed once for every pair, as emd.solve_points computes it for one.
+        matrix = _unbalanced.point_costs(support, support, metric_name, p)
+        return UnequalPairs(flat_left, flat_right, max_iter, form="dense", cost=matrix,
+                            **common)
+    if grid or left[0].ndim > 1:
+        return UnequalPairs(left, right, max_iter, form="grid", metric=metric or "cityblock",
+                            spacing=spacing, L=L, **common)
+    return UnequalPairs(flat_left, flat_right, max_iter, form="line", metric="cityblock",
+                        spacing=spacing, **common)
+
+
+def _no_cost_for_points(cost: ArrayLike | None) -> None:
+    if cost is not None:
+        raise ValueError("cost= applies to weight arrays on a shared support, not point sets")
+
+
+def _given_cost(cost: ArrayLike, positions: ArrayLike | None, grid: bool, metric: str | None,
+                size: int) -> np.ndarray:
+    """``cost=`` as the (size, size) ground cost, refused beside the options it replaces."""
+    if positions is not None or grid:
+        raise ValueError("pass either cost= or positions= (or grid=True), not both")
+    if metric is not None:
+        raise ValueError("metric= does not apply with cost=: the matrix is the ground cost")
+    return as_cost_matrix(cost, (size, size))
+
+
+def _shared_support(positions: ArrayLike, size: int) -> np.ndarray:
+    """``positions=`` as points, one per bin of the histograms."""
+    support = as_points(positions, "positions")
+    if support.shape[0] != size:
+        raise ValueError(
+            f"positions has {support.shape[0]} points but the histograms have {size} bins"
+        )
+    return support
 
 
 def _dense_solver(flat_left, flat_right, matrix, max_iter, mass) -> DensePairs:

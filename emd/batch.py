@@ -20,8 +20,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from emd import _planner
+from emd import unbalanced as _unbalanced
 from emd._arrays import has_tensor, twin
-from emd._pairs import PairSolver, build, check_collections, progress_bar, validate
+from emd._pairs import (
+    PairSolver,
+    build,
+    build_unequal,
+    check_collections,
+    progress_bar,
+    validate,
+)
 from emd._status import SolverWarning
 from emd._store import (
     ResumeError,
@@ -131,24 +139,33 @@ def _dask_chunk(solver: PairSolver, pairs: np.ndarray) -> np.ndarray:
 def _compute(
     left_raw, right_raw, symmetric: bool, *, metric, positions, grid, n_jobs, progress,
     normalize, client, chunk_size, spacing, L, max_iter, out=None, resume=False, block_size=None,
-    cost=None, return_status=False, warm_start=False,
+    cost=None, return_status=False, warm_start=False, unequal=None,
 ) -> Any:
     probe = left_raw[0] if isinstance(left_raw, Sequence) and len(left_raw) else None
     points = isinstance(probe, tuple)
     left = validate(left_raw, "hists" if symmetric else "hists_a", normalize, points)
     right = left if symmetric else validate(right_raw, "hists_b", normalize, points)
+    # Partial and unbalanced transport (``unequal``) exist for unequal totals.
     mass = check_collections(left, right, ("hists", "hists") if symmetric else
-                             ("hists_a", "hists_b"), points)
+                             ("hists_a", "hists_b"), points, masses=unequal is None)
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     jobs = as_n_jobs(n_jobs)
     n_pairs = len(left) * (len(left) - 1) // 2 if symmetric else len(left) * len(right)
     chunk = as_positive_int(chunk_size, "chunk_size") if chunk_size else None
-    solver = build(
-        left, right, metric=metric, positions=positions, grid=grid, points=points,
-        spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
-        warm_start=warm_start,
-    )
+    if unequal is not None:
+        if warm_start:
+            raise ValueError("warm_start=True is not offered with partial= or unbalanced=")
+        solver: PairSolver = build_unequal(
+            left, right, *unequal, metric=metric, positions=positions, grid=grid,
+            points=points, spacing=spacing, L=L, max_iter=max_iter, cost=cost,
+        )
+    else:
+        solver = build(
+            left, right, metric=metric, positions=positions, grid=grid, points=points,
+            spacing=spacing, L=L, max_iter=max_iter, cost=cost, mass=mass * (1 + 1e-3),
+            warm_start=warm_start,
+        )
     if chunk is None:
         chunk = _planner.default_chunk(n_pairs, jobs, solver.pair_cells)
     n, m = len(left), len(right)
@@ -168,6 +185,8 @@ def _compute(
             config["cost"] = positions_hash(cost)
         if warm_start:  # its values may differ in the last bits: not another run's
             config["warm_start"] = True
+        if unequal is not None:  # another problem: never resumed from a balanced run's
+            config["unequal"] = [unequal[0], unequal[1]]
         return compute_stored(
             solver, n, m, symmetric, out=out, resume=resume, block=block,
             fingerprint=inputs_fingerprint(left, right, symmetric, config), jobs=jobs,
@@ -317,8 +336,11 @@ def pairwise(
     partial, unbalanced : float, optional
         Partial transport or unbalanced W1 for every pair (see
         :mod:`emd.unbalanced`; totals need not agree, not with ``normalize``).
-        Each pair goes through the single solve, one after the other: no
-        threads, ``client``, ``out``, ``resume`` or ``warm_start``.
+        Every pair is the single solve of its form (:func:`emd.solve`,
+        :func:`emd.solve_points` or :func:`emd.solve_grid` with the same
+        keyword), bit for bit, run on ``n_jobs`` threads or ``client`` and
+        stored by ``out`` / ``resume`` as balanced pairs are (the compiled
+        batch is balanced only); not with ``warm_start``.
 
     Returns
     -------
@@ -394,14 +416,13 @@ def pairwise(
             spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
             block_size=block_size, cost=cost, return_status=return_status,
             warm_start=warm_start, partial=partial, unbalanced=unbalanced)
-    if partial is not None or unbalanced is not None:
-        return _unequal(hists, None, partial, unbalanced, normalize, return_status, locals())
+    unequal = _unbalanced.check_keywords(partial, unbalanced, normalize)
     return _compute(
         hists, None, True, metric=metric, positions=positions, grid=grid, n_jobs=n_jobs,
         progress=progress, normalize=normalize, client=client, chunk_size=chunk_size,
         spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
-        warm_start=warm_start,
+        warm_start=warm_start, unequal=unequal,
     )
 
 
@@ -454,36 +475,11 @@ def cdist(
             spacing=spacing, L=L, max_iter=max_iter, out=out, resume=resume,
             block_size=block_size, cost=cost, return_status=return_status,
             warm_start=warm_start, partial=partial, unbalanced=unbalanced)
-    if partial is not None or unbalanced is not None:
-        return _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, locals())
+    unequal = _unbalanced.check_keywords(partial, unbalanced, normalize)
     return _compute(
         hists_a, hists_b, False, metric=metric, positions=positions, grid=grid,
         n_jobs=n_jobs, progress=progress, normalize=normalize, client=client,
         chunk_size=chunk_size, spacing=spacing, L=L, max_iter=max_iter,
         out=out, resume=resume, block_size=block_size, cost=cost, return_status=return_status,
-        warm_start=warm_start,
+        warm_start=warm_start, unequal=unequal,
     )
-
-
-def _unequal(hists_a, hists_b, partial, unbalanced, normalize, return_status, options) -> Any:
-    """:func:`pairwise` / :func:`cdist` with ``partial=`` or ``unbalanced=``: every pair by
-    the single solve (:func:`emd.unbalanced.pair_matrix`)."""
-    from emd import unbalanced as _unbalanced
-
-    kind, value = _unbalanced.check_keywords(partial, unbalanced, normalize)
-    for name in ("client", "out", "chunk_size", "block_size"):
-        if options[name] is not None:
-            raise ValueError(f"{name} is not offered with partial= or unbalanced=")
-    if options["resume"] or options["warm_start"]:
-        raise ValueError("resume and warm_start are not offered with partial= or unbalanced=")
-    matrix, proven = _unbalanced.pair_matrix(
-        hists_a, hists_b, kind, value, metric=options["metric"], positions=options["positions"],
-        grid=options["grid"], spacing=options["spacing"], L=options["L"], cost=options["cost"],
-        max_iter=options["max_iter"], progress=options["progress"],
-    )
-    if not proven.all():
-        warnings.warn(
-            f"{int((~proven).sum())} entries could not be proven optimal", SolverWarning,
-            stacklevel=3,
-        )
-    return (matrix, proven) if return_status else matrix

@@ -380,6 +380,12 @@ def solve_points(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, met
     O(n m) memory, unlike the balanced point solve (its on-the-fly pricing has no
     notion of a dummy bin).
     """
+    return solve_dense(a, b, point_costs(x, y, metric, p), kind, value, max_iter, n_jobs)
+
+
+def point_costs(x: np.ndarray, y: np.ndarray, metric: str, p: float) -> np.ndarray:
+    """The dense matrix of the real pairs' costs that :func:`solve_points` solves on,
+    evaluated by the compiled metric the point solver prices with (range checked)."""
     from emd import _engine
 
     source = _engine.PointCosts(x, y, metric, p)
@@ -387,8 +393,7 @@ def solve_points(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, met
     n, m = x.shape[0], y.shape[0]
     rows = np.repeat(np.arange(n, dtype=np.intp), m)
     cols = np.tile(np.arange(m, dtype=np.intp), n)
-    cost = source.arc_costs(rows, cols).reshape(n, m)
-    return solve_dense(a, b, cost, kind, value, max_iter, n_jobs)
+    return source.arc_costs(rows, cols).reshape(n, m)
 
 
 def solve_arcs(tails: np.ndarray, heads: np.ndarray, lengths: np.ndarray, a: np.ndarray,
@@ -490,76 +495,3 @@ def solve_arcs(tails: np.ndarray, heads: np.ndarray, lengths: np.ndarray, a: np.
         reduced=flow_result,
         _proof=prove,
     )
-
-
-def pair_matrix(
-    hists_a: Any, hists_b: Any | None, kind: str, value: float, *, metric: str | None,
-    positions: Any, grid: bool, spacing: float, L: int | None, cost: Any,
-    max_iter: int | None, progress: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`emd.pairwise` (``hists_b`` None: the symmetric matrix) and :func:`emd.cdist`
-    with ``partial=`` / ``unbalanced=``: every pair through the single solve, one after
-    the other (no batch engine, threads or Dask yet).  Returns the matrix and which
-    entries are proven optimal.
-
-    Items are read as :func:`emd.pairwise` reads them: ``(points, weights)`` pairs,
-    weights on shared ``positions``, weights with an explicit ``cost`` matrix, grids
-    with ``grid=True``; 1-D weights without any of these are bins 0, 1, 2, ... on a
-    line (a 1-D grid for ``unbalanced``; ``partial`` solves them as points).
-    """
-    from emd.structured._grid import solve_grid
-    from emd.transport import solve, solve_points
-
-    keyword = {kind: value}
-    symmetric = hists_b is None
-    left = list(hists_a)
-    right = left if symmetric else list(hists_b)
-    if cost is not None:
-        cost_arr = np.asarray(cost, dtype=np.float64)
-
-        def one(p, q):
-            return solve(np.ravel(p), np.ravel(q), cost_arr, max_iter=max_iter, **keyword)
-    elif grid:
-        def one(p, q):
-            return solve_grid(p, q, metric=metric or "cityblock", spacing=spacing, L=L,
-                              max_iter=max_iter, volume=True, **keyword)
-    elif positions is not None:
-        support = np.asarray(positions, dtype=np.float64)
-
-        def one(p, q):
-            return solve_points(support, support, np.ravel(p), np.ravel(q),
-                                metric=metric or "euclidean", max_iter=max_iter, **keyword)
-    else:
-        def one(p, q):
-            if isinstance(p, tuple):
-                return solve_points(p[0], q[0], p[1], q[1], metric=metric or "euclidean",
-                                    max_iter=max_iter, **keyword)
-            p, q = np.ravel(p), np.ravel(q)
-            if kind == UNBALANCED and p.size == q.size:
-                return solve_grid(p, q, spacing=spacing, max_iter=max_iter, **keyword)
-            return solve_points(np.arange(p.size, dtype=np.float64) * spacing,
-                                np.arange(q.size, dtype=np.float64) * spacing, p, q,
-                                metric="cityblock", max_iter=max_iter, **keyword)
-
-    matrix = np.zeros((len(left), len(right)))
-    proven = np.ones(matrix.shape, dtype=bool)
-    pairs = [(i, j) for i in range(len(left)) for j in range(len(right))
-             if not symmetric or j > i]
-    if progress:
-        from tqdm import tqdm
-
-        pairs = tqdm(pairs)
-    import warnings
-
-    from emd._status import SolverWarning
-
-    for i, j in pairs:
-        with warnings.catch_warnings():
-            # Each entry's status is returned, not warned pair by pair.
-            warnings.simplefilter("ignore", SolverWarning)
-            result = one(left[i], right[j])
-        matrix[i, j] = result.cost
-        proven[i, j] = result.status == "optimal"
-        if symmetric:
-            matrix[j, i], proven[j, i] = matrix[i, j], proven[i, j]
-    return matrix, proven

@@ -70,14 +70,6 @@ def test_sparse_tensor_is_refused_outside_the_pot_layer():
         emd.solve(T(a), T(b), sparse)
 
 
-def test_partial_and_unbalanced_transport_are_refused_for_tensors():
-    x, y, _, _ = points_problem(2)
-    with pytest.raises(ValueError, match=r"emd.wasserstein: partial= with PyTorch or JAX"):
-        emd.wasserstein(T(x), T(y), partial=0.5)
-    with pytest.raises(ValueError, match=r"emd.pairwise: unbalanced= with PyTorch or JAX"):
-        emd.pairwise(T(np.ones((3, 4))), unbalanced=1.0)
-
-
 def test_stopped_solve_warns_in_the_training_loop():
     x, y, a, b = points_problem(3, n=30, m=30)
     with pytest.warns(emd.SolverWarning, match="max_iter=1"):

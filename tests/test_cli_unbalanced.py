@@ -87,3 +87,18 @@ def test_refused_combinations(capsys, files, extra):
     status = main([files["ga"], files["gb"], "--unbalanced", "1", *extra])
     assert status == EXIT_INPUT
     assert "--unbalanced" in capsys.readouterr().err or "exclusive" in capsys.readouterr().err
+
+
+def test_pairwise_resume_and_jobs(capsys, files, tmp_path):
+    """--pairwise with --unbalanced writes block by block, resumes, and runs on --jobs."""
+    ga, gb = files["arrays"][:2]
+    out = tmp_path / "D.npy"
+    argv = ["--pairwise", files["ga"], files["gb"], files["ga"], "--unbalanced", "0.5",
+            "-o", str(out), "--resume", "--jobs", "2"]
+    assert main(argv) == EXIT_OK
+    first = np.load(out)
+    assert (tmp_path / "D.npy.progress").exists()
+    assert first[0, 1] == first[1, 0] == emd.solve_grid(ga, gb, unbalanced=0.5).cost
+    assert main(argv) == EXIT_OK  # every block recorded: nothing solved again
+    assert np.load(out).tobytes() == first.tobytes()
+    capsys.readouterr()

@@ -26,9 +26,9 @@ from emd._autodiff._rules import (
     position_gradients,
     weight_gradient,
 )
-from emd._autodiff._transport import balanced_only
+from emd._autodiff._transport import unequal_weight_gradients
 from emd._minibatch import map_threads, solve_pairs, warn_unproven
-from emd._pairs import check_collections, check_item
+from emd._pairs import build_unequal, check_collections, check_item
 from emd._status import warn_pairs
 from emd._validation import (
     as_cost_matrix,
@@ -36,6 +36,7 @@ from emd._validation import (
     as_positive_int,
     check_metric,
 )
+from emd.unbalanced import check_keywords
 
 
 def _count(value: Any, name: str) -> int:
@@ -187,6 +188,39 @@ def _pair_solver(form: str, options: dict[str, Any], shape: tuple[int, ...],
     return solve_dense
 
 
+def _unequal_pair_solver(left: _Collection, right: _Collection, points: bool,
+                         unequal: tuple[str, float], options: dict[str, Any]):
+    """``one((i, j)) -> (value, left_grads, right_grads, status)`` with ``partial=`` or
+    ``unbalanced=``: the NumPy matrix's own pair solver (:class:`emd._pairs.UnequalPairs`,
+    so every entry has its bits), the weights' gradients the problem's dual
+    (:func:`emd._autodiff._transport.unequal_weight_gradients`), the points' the plan's."""
+    positions, cost = options["positions"], options["cost"]
+    solver = build_unequal(
+        left.moved, right.moved, *unequal, metric=options["metric"],
+        positions=None if positions is None else to_numpy(positions), grid=options["grid"],
+        points=points, spacing=options["spacing"], L=options["L"],
+        max_iter=options["max_iter"], cost=None if cost is None else to_numpy(cost),
+    )
+
+    def one(pair):
+        i, j = pair
+        result = solver.solve(i, j)
+        if points:
+            (x, wa), (y, wb) = left.moved[i], right.moved[j]
+            grad_a, grad_b = unequal_weight_gradients(result, wa, wb)
+            plan = result.plan
+            grad_x, grad_y = position_gradients(x, y, plan.row, plan.col, plan.data,
+                                                solver.metric, solver.p)
+            return (result.cost, (grad_x.reshape(np.shape(left.raw[i][0])), grad_a),
+                    (grad_y.reshape(np.shape(right.raw[j][0])), grad_b), result.status)
+        wa, wb = left.moved[i], right.moved[j]
+        grad_a, grad_b = unequal_weight_gradients(result, wa.ravel(), wb.ravel())
+        return (result.cost, (grad_a.reshape(wa.shape),), (grad_b.reshape(wb.shape),),
+                result.status)
+
+    return one
+
+
 def _ground(options: dict[str, Any], size: int) -> np.ndarray | None:
     """The cost matrix of weight arrays on a shared support (``cost=`` or the metric
     between ``positions``), or None for grid histograms."""
@@ -249,6 +283,7 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
                     sources.append((kind, k, part))
     shapes = call.shapes
     statuses: list[np.ndarray] = []
+    unequal = check_keywords(options["partial"], options["unbalanced"], options["normalize"])
 
     def compute(arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         args = call.numpy(arrays)
@@ -256,19 +291,22 @@ def _matrix(call: Call, names: tuple[str, str], symmetric: bool,
         left = _Collection(args[left_name], left_name, points, normalize)
         right = left if symmetric else _Collection(args[right_name], right_name, points,
                                                    normalize)
-        check_collections(left.moved, right.moved, names, points)
-        form, shape, matrix = "points", (), None
-        if not points:
-            shape = left.moved[0].shape
-            matrix = _ground(options, int(np.prod(shape)))
-            form = "grid" if matrix is None else "dense"
-        solve = _pair_solver(form, options, shape, matrix)
+        check_collections(left.moved, right.moved, names, points, masses=unequal is None)
         pairs = ([(i, j) for i in range(n) for j in range(i + 1, n)] if symmetric
                  else [(i, j) for i in range(n) for j in range(m)])
+        if unequal is not None:
+            one = _unequal_pair_solver(left, right, points, unequal, options)
+        else:
+            form, shape, matrix = "points", (), None
+            if not points:
+                shape = left.moved[0].shape
+                matrix = _ground(options, int(np.prod(shape)))
+                form = "grid" if matrix is None else "dense"
+            solve = _pair_solver(form, options, shape, matrix)
 
-        def one(pair):
-            i, j = pair
-            return solve(left.moved[i], right.moved[j], left.raw[i], right.raw[j])
+            def one(pair):
+                i, j = pair
+                return solve(left.moved[i], right.moved[j], left.raw[i], right.raw[j])
 
         outcomes = map_threads(one, pairs, options["n_jobs"])
         value = np.zeros((n, m))
@@ -344,7 +382,6 @@ def pairwise(hists, *, metric, positions, grid, n_jobs, progress, normalize, cli
              warm_start, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.pairwise`: the ``(n, n)`` matrix as a tensor,
     differentiable in the histograms (and the points of ``(points, weights)`` pairs)."""
-    balanced_only(partial, unbalanced, "emd.pairwise")
     options = dict(locals())
     _refuse_numpy_only(options)
     kind = tensor_kind({"hists": hists, "positions": positions, "cost": cost})
@@ -358,7 +395,6 @@ def cdist(hists_a, hists_b, *, metric, positions, grid, n_jobs, progress, normal
           warm_start, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.cdist`: the ``(n, m)`` matrix as a tensor,
     differentiable in both collections of histograms."""
-    balanced_only(partial, unbalanced, "emd.cdist")
     options = dict(locals())
     _refuse_numpy_only(options)
     kind = tensor_kind({"hists_a": hists_a, "hists_b": hists_b, "positions": positions,

@@ -31,16 +31,29 @@ NEEDS_VALUES = (
 )
 
 
-def balanced_only(partial: Any, unbalanced: Any, name: str) -> None:
-    """Partial and unbalanced transport take NumPy inputs only: their tensor twins (and
-    gradients) are not written yet."""
-    given = [key for key, value in (("partial", partial), ("unbalanced", unbalanced))
-             if value is not None]
-    if given:
-        raise ValueError(
-            f"{name}: {' and '.join(given)}= with PyTorch or JAX arrays is not supported (no "
-            "gradient rule for partial or unbalanced transport yet); pass NumPy arrays"
-        )
+def unequal_weight_gradients(result: Any, a: np.ndarray, b: np.ndarray
+                             ) -> tuple[np.ndarray, np.ndarray]:
+    """The gradients of a partial or unbalanced cost in the masses ``a`` and ``b``: the
+    optimal dual of the problem (its value is an LP optimum, linear in the masses with
+    these coefficients wherever the optimal dual is unique).
+
+    Unbalanced: ``f`` and ``-g`` of the bounded-Lipschitz witness
+    (:func:`emd.dual.unbalanced_witness`, ``cost = sum a f - sum b g``).  Partial:
+    ``alpha`` and ``beta`` of :func:`emd.dual.partial_dual` (``cost = sum a alpha +
+    sum b beta + m t``).  Neither is centred: unlike balanced transport, whose value
+    exists only where the totals agree, these are defined for every pair of masses,
+    and the derivative along a change of one total is real (``lam`` per unit destroyed,
+    ``alpha`` per unit of source capacity).
+    """
+    from emd.dual._unequal import partial_dual_of, witness_of
+
+    # Whatever the status, as balanced transport's rule reads the potentials it has: a
+    # solve stopped by max_iter (warned) still has a gradient, not an error.
+    if result.kind == "partial":
+        dual = partial_dual_of(result)
+        return dual.source, dual.target
+    witness = witness_of(result, a, b)
+    return witness.source, -witness.target
 
 
 def _as_float64(value: Any) -> np.ndarray:
@@ -86,8 +99,16 @@ def _point_gradients(x, y, result, metric: str, p: float) -> tuple[np.ndarray, n
 def wasserstein(x, y, a, b, metric, p, normalize, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.wasserstein`: a 0-d tensor, differentiable in ``x``,
     ``y``, ``a`` and ``b``."""
-    balanced_only(partial, unbalanced, "emd.wasserstein")
     call = Call({"x": x, "y": y, "a": a, "b": b})
+    if partial is not None or unbalanced is not None:
+        # As emd.wasserstein: the cost of solve_points with the same keyword.
+        def unequal_parts(args):
+            # solve_points warns about its status itself.
+            result, jacobians = _point_parts(args, metric, p, normalize, None, 1, partial,
+                                             unbalanced)
+            return result.cost, jacobians
+
+        return call.apply(_scalar_rule(call, unequal_parts))
 
     def parts(args):
         value, jacobians, result = points_parts(args["x"], args["y"], args["a"], args["b"],
@@ -102,34 +123,46 @@ def solve_points(x, y, a, b, metric, p, normalize, max_iter, n_jobs, partial=Non
                  unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve_points`: the NumPy result with ``cost`` a 0-d
     tensor, differentiable in ``x``, ``y``, ``a`` and ``b``."""
-    balanced_only(partial, unbalanced, "emd.solve_points")
-    from emd.transport import solve_points as numpy_solve_points
-
     call = Call({"x": x, "y": y, "a": a, "b": b})
     kept: list = []
 
     def parts(args):
-        result = numpy_solve_points(args["x"], args["y"], args["a"], args["b"], metric=metric,
-                                    p=p, normalize=normalize, max_iter=max_iter, n_jobs=n_jobs)
+        result, jacobians = _point_parts(args, metric, p, normalize, max_iter, n_jobs, partial,
+                                         unbalanced)
         kept.append(result)
-        x_arr = as_points(args["x"], "x")
-        metric_name, p_value = check_metric(metric, p)
-        grad_x, grad_y = _point_gradients(args["x"], args["y"], result, metric_name, p_value)
-        a_raw = optional_weights(args["a"], "a", x_arr.shape[0])
-        b_raw = optional_weights(args["b"], "b", result.b.size)
-        return result.cost, {
-            "x": grad_x, "y": grad_y,
-            "a": weight_gradient(result.u, a_raw, bool(normalize)),
-            "b": weight_gradient(result.v, b_raw, bool(normalize)),
-        }
+        return result.cost, jacobians
 
     return _with_result(call, _scalar_rule(call, parts), kept, "emd.solve_points")
+
+
+def _point_parts(args, metric, p, normalize, max_iter, n_jobs, partial, unbalanced):
+    """:func:`emd.solve_points` on NumPy arguments and the Jacobian factors of its cost:
+    the plan's for the points, the potentials (or the dual of unequal masses) for the
+    weights."""
+    from emd.transport import solve_points as numpy_solve_points
+
+    result = numpy_solve_points(args["x"], args["y"], args["a"], args["b"], metric=metric,
+                                p=p, normalize=normalize, max_iter=max_iter, n_jobs=n_jobs,
+                                partial=partial, unbalanced=unbalanced)
+    x_arr = as_points(args["x"], "x")
+    metric_name, p_value = check_metric(metric, p)
+    grad_x, grad_y = _point_gradients(args["x"], args["y"], result, metric_name, p_value)
+    a_raw = optional_weights(args["a"], "a", x_arr.shape[0])
+    if partial is not None or unbalanced is not None:
+        b_raw = optional_weights(args["b"], "b", result.created.size)
+        grad_a, grad_b = unequal_weight_gradients(result, a_raw, b_raw)
+        return result, {"x": grad_x, "y": grad_y, "a": grad_a, "b": grad_b}
+    b_raw = optional_weights(args["b"], "b", result.b.size)
+    return result, {
+        "x": grad_x, "y": grad_y,
+        "a": weight_gradient(result.u, a_raw, bool(normalize)),
+        "b": weight_gradient(result.v, b_raw, bool(normalize)),
+    }
 
 
 def solve(a, b, cost, normalize, max_iter, n_jobs, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve`: the NumPy result with ``cost`` a 0-d tensor,
     differentiable in ``a``, ``b`` (potentials) and ``cost`` (the plan)."""
-    balanced_only(partial, unbalanced, "emd.solve")
     from emd.transport import solve as numpy_solve
 
     call = Call({"a": a, "b": b, "cost": cost})
@@ -137,8 +170,13 @@ def solve(a, b, cost, normalize, max_iter, n_jobs, partial=None, unbalanced=None
 
     def parts(args):
         result = numpy_solve(args["a"], args["b"], args["cost"], normalize=normalize,
-                             max_iter=max_iter, n_jobs=n_jobs)
+                             max_iter=max_iter, n_jobs=n_jobs, partial=partial,
+                             unbalanced=unbalanced)
         kept.append(result)
+        if partial is not None or unbalanced is not None:
+            grad_a, grad_b = unequal_weight_gradients(result, _as_float64(args["a"]),
+                                                      _as_float64(args["b"]))
+            return result.cost, {"a": grad_a, "b": grad_b, "cost": result.dense_plan()}
         return result.cost, {
             "a": weight_gradient(result.u, _as_float64(args["a"]), bool(normalize)),
             "b": weight_gradient(result.v, _as_float64(args["b"]), bool(normalize)),
@@ -188,9 +226,14 @@ def _grid_parts(options: dict[str, Any]):
     from emd.structured._grid import solve_grid as numpy_solve_grid
 
     normalize = bool(options["normalize"])
+    unequal = options.get("partial") is not None or options.get("unbalanced") is not None
 
     def parts(args):
         result = numpy_solve_grid(args["A"], args["B"], **options)
+        if unequal:
+            A, B = _as_float64(args["A"]), _as_float64(args["B"])
+            grad_a, grad_b = unequal_weight_gradients(result, A, B)
+            return result, {"A": grad_a.reshape(A.shape), "B": grad_b.reshape(B.shape)}
         potential = result.potential.ravel()
         return result, {
             "A": weight_gradient(potential, _as_float64(args["A"]).ravel(), normalize),
@@ -204,11 +247,11 @@ def solve_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, volume
                return_flows, max_iter, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.solve_grid`: the NumPy result with ``cost`` a 0-d tensor,
     differentiable in ``A`` and ``B`` (the potential on the bins)."""
-    balanced_only(partial, unbalanced, "emd.solve_grid")
     call = Call({"A": A, "B": B})
     grid_parts = _grid_parts(dict(
         metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
-        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter))
+        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter,
+        partial=partial, unbalanced=unbalanced))
     kept: list = []
 
     def parts(args):
@@ -223,11 +266,11 @@ def wasserstein_grid(A, B, metric, spacing, L, max_rel_error, exact, normalize, 
                      max_iter, return_flows, partial=None, unbalanced=None) -> Any:
     """Tensor twin of :func:`emd.wasserstein_grid`: a 0-d tensor, differentiable in ``A``
     and ``B``."""
-    balanced_only(partial, unbalanced, "emd.wasserstein_grid")
     call = Call({"A": A, "B": B})
     grid_parts = _grid_parts(dict(
         metric=metric, spacing=spacing, L=L, max_rel_error=max_rel_error, exact=exact,
-        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter))
+        normalize=normalize, volume=volume, return_flows=return_flows, max_iter=max_iter,
+        partial=partial, unbalanced=unbalanced))
 
     def parts(args):
         result, jacobians = grid_parts(args)

@@ -41,8 +41,7 @@ def _unequal_keywords(args: Any) -> dict[str, float]:
         option = "--" + next(iter(chosen))
         for other, value in (("--normalize", args.normalize), ("--check-pot", args.check_pot),
                              ("--exact", args.exact), ("--flows", args.flows),
-                             ("--potentials", args.potentials),
-                             ("--resume", args.resume)):
+                             ("--potentials", args.potentials)):
             if value:
                 raise CLIError(f"{other} does not apply with {option} (masses are moved as "
                                f"given, the answer is not a balanced transport)")

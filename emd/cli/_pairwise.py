@@ -245,9 +245,6 @@ def _run_pairwise(args: argparse.Namespace, caught: list[warnings.WarningMessage
         "spacing": 1.0 if args.spacing is None else args.spacing,
         **unequal,
     }
-    if unequal:
-        # Pair by pair through the single solve: no threads to share.
-        options.pop("n_jobs")
     certified = None
     if args.resume:
         try:

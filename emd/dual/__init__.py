@@ -6,7 +6,9 @@ For a metric ``d``, the Wasserstein-1 distance has the dual form
 
 and a function attaining the supremum is a *witness*.  This module builds
 witnesses that are exactly 1-Lipschitz on the whole space from the potentials
-of a solved transport problem (:func:`kr_witness`), checks them
+of a solved transport problem (:func:`kr_witness`; bounded by ``lam`` too for
+unbalanced W1, with :func:`unbalanced_witness` and :func:`partial_dual` for
+the duals of unequal-mass results of every form), checks them
 (:func:`certify`), and turns them into estimators of ``W1(P, Q)`` from
 samples, each with an honest statement of what it bounds:
 
@@ -53,6 +55,7 @@ from emd.dual._estimators import (
 )
 from emd.dual._permutation import PermutationTest, permutation_test
 from emd.dual._sliced import ProjectionWitness, SlicedEstimate, max_sliced_w1, sliced_w1
+from emd.dual._unequal import BoundedWitness, PartialDual, partial_dual, unbalanced_witness
 from emd.dual._witness import Witness, kr_witness, witness_from_result
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ if TYPE_CHECKING:
 # Where each part lives (each module imports only those above it):
 #   _checks        argument checks shared by all (metrics, samples, fractions, choices)
 #   _witness       kr_witness, witness_from_result, Witness: the exact KR witness
+#   _unequal       unbalanced_witness, partial_dual: duals of unequal-mass results
 #   _certificate   certify, DualCertificate: the plan's Certificate plus the witness's checks
 #   _sliced        sliced_w1, max_sliced_w1, ProjectionWitness
 #   _estimators    w1_plugin, w1_heldout_lower, w1_bracket
@@ -68,9 +72,11 @@ if TYPE_CHECKING:
 #   _critics       train_critic, audit_critic: imported on first use (see __getattr__)
 
 __all__ = [
+    "BoundedWitness",
     "CriticAudit",
     "DualCertificate",
     "HeldoutEstimate",
+    "PartialDual",
     "PermutationTest",
     "PluginEstimate",
     "ProjectionWitness",
@@ -83,9 +89,11 @@ __all__ = [
     "certify",
     "kr_witness",
     "max_sliced_w1",
+    "partial_dual",
     "permutation_test",
     "sliced_w1",
     "train_critic",
+    "unbalanced_witness",
     "w1_bracket",
     "w1_heldout_lower",
     "w1_plugin",

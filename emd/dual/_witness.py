@@ -7,6 +7,7 @@ space and attain W1 on the data.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +20,8 @@ from emd._validation import balance, check_metric, input_eps, optional_weights
 from emd.dual._checks import _choice, _eval_points, _samples, _solved_points, _true_metric
 from emd.structured._onedim import solve_1d
 from emd.transport import solve_points_validated
+from emd.unbalanced import UNBALANCED, check_keywords
+from emd.unbalanced import solve_points as solve_points_unbalanced
 
 _KINDS = ("upper", "lower", "mid")
 _RESULT_OR_POINTS = "pass either a TransportResult or point sets x, y (with a, b), not both"
@@ -35,14 +38,19 @@ def _c_transform(z: np.ndarray, anchors: np.ndarray, pots: np.ndarray, metric: s
     return PointCosts(z, anchors, metric, p).c_transform(z, anchors, pots)
 
 
-def _evaluate(kind, support, pots, n_lower, metric, p, z) -> np.ndarray:
+def _evaluate(kind, support, pots, n_lower, metric, p, z, bound=math.inf) -> np.ndarray:
     if kind == "upper":
-        return _c_transform(z, support, pots, metric, p)
-    lower = -_c_transform(z, support[:n_lower], pots[:n_lower], metric, p)
+        return _clip(_c_transform(z, support, pots, metric, p), bound)
+    lower = _clip(-_c_transform(z, support[:n_lower], pots[:n_lower], metric, p), bound)
     if kind == "lower":
         return lower
-    upper = _c_transform(z, support[n_lower:], pots[n_lower:], metric, p)
+    upper = _clip(_c_transform(z, support[n_lower:], pots[n_lower:], metric, p), bound)
     return 0.5 * (upper + lower)
+
+
+def _clip(values: np.ndarray, bound: float) -> np.ndarray:
+    # Clipping to [-bound, bound] is a 1-Lipschitz map: f stays 1-Lipschitz.
+    return values if bound == math.inf else np.clip(values, -bound, bound)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -56,6 +64,11 @@ class Witness:
     * ``"upper"``: :math:`f(z) = \min_{j: b_j > 0} d(z, y_j) - v_j` (McShane),
     * ``"lower"``: :math:`f(z) = \max_{i: a_i > 0} u_i - d(z, x_i)` (Whitney),
     * ``"mid"``: their average.
+
+    For unbalanced W1 (``kr_witness(..., unbalanced=lam)``) each is clipped to
+    ``[-lam, lam]`` (:attr:`bound`): the bounded-Lipschitz witness, with
+    ``sum(a f(x)) - sum(b f(y))`` equal to the unbalanced cost (see
+    :func:`kr_witness`).
 
     Each is a minimum (maximum) of 1-Lipschitz cones, hence 1-Lipschitz on the
     whole space by construction, and ``f(x_i) >= u_i``, ``f(y_j) <= -v_j``
@@ -82,6 +95,8 @@ class Witness:
     value : float
         ``sum(a f(x)) - sum(b f(y))`` over the supports (``E_a f - E_b f`` for
         weights summing to 1); equal to the transport cost up to rounding.
+    bound : float
+        ``|f| <= bound`` everywhere: ``lam`` for unbalanced W1, ``inf`` for W1.
     """
 
     kind: str
@@ -91,6 +106,7 @@ class Witness:
     potentials: np.ndarray
     value: float
     _n_lower: int = field(default=0, repr=False)
+    bound: float = math.inf
 
     @property
     def dim(self) -> int:
@@ -109,17 +125,19 @@ class Witness:
         """
         pts = _eval_points(z, self.dim)
         return _evaluate(
-            self.kind, self.support, self.potentials, self._n_lower, self.metric, self.p, pts
+            self.kind, self.support, self.potentials, self._n_lower, self.metric, self.p, pts,
+            self.bound,
         )
 
     def __repr__(self) -> str:
+        bounded = "" if self.bound == math.inf else f", bound={self.bound:.12g}"
         return (
             f"Witness(kind={self.kind!r}, metric={self.metric!r}, value={self.value:.12g}, "
-            f"n_anchors={self.support.shape[0]}, dim={self.dim})"
+            f"n_anchors={self.support.shape[0]}, dim={self.dim}{bounded})"
         )
 
 
-def _make_witness(x, y, a, b, u, v, metric, p, kind) -> Witness:
+def _make_witness(x, y, a, b, u, v, metric, p, kind, bound=math.inf) -> Witness:
     kind = _choice(kind, "kind", _KINDS)
     keep_x, keep_y = a > 0, b > 0
     xa, ua, ya, va = x[keep_x], u[keep_x], y[keep_y], v[keep_y]
@@ -131,13 +149,13 @@ def _make_witness(x, y, a, b, u, v, metric, p, kind) -> Witness:
         support, pots, n_lower = np.vstack([xa, ya]), np.concatenate([ua, va]), xa.shape[0]
     support = np.ascontiguousarray(support, dtype=np.float64)
     pots = np.ascontiguousarray(pots, dtype=np.float64)
-    fx = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(xa))
-    fy = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(ya))
+    fx = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(xa), bound)
+    fy = _evaluate(kind, support, pots, n_lower, metric, p, np.ascontiguousarray(ya), bound)
     # Exact products and one correct rounding: the value is within u of itself.
     value, _ = exact_dot((a[keep_x], fx), (-b[keep_y], fy))
     support.flags.writeable = False
     pots.flags.writeable = False
-    return Witness(kind, metric, p, support, pots, value, n_lower)
+    return Witness(kind, metric, p, support, pots, value, n_lower, bound)
 
 
 def witness_from_result(result: TransportResult, kind: str = "upper") -> Witness:
@@ -199,6 +217,7 @@ def kr_witness(
     p: float | None = None,
     kind: str = "upper",
     normalize: bool = False,
+    unbalanced: float | None = None,
 ) -> Witness:
     """Exact 1-Lipschitz witness ``f`` with ``E_a f - E_b f = W1(a, b)``.
 
@@ -221,6 +240,12 @@ def kr_witness(
         Which extension of the potentials; see :class:`Witness`.
     normalize : bool, default False
         Rescale both weight vectors to total mass 1.
+    unbalanced : float, optional
+        The price ``lam`` per unit created or destroyed (see
+        :mod:`emd.unbalanced`; totals may differ, not with ``normalize``): the
+        witness of the bounded-Lipschitz dual, 1-Lipschitz with ``|f| <= lam``
+        everywhere and ``sum(a f(x)) - sum(b f(y))`` equal to the unbalanced
+        cost.
 
     Returns
     -------
@@ -236,6 +261,15 @@ def kr_witness(
 
     In 1-D the potentials come from the O(n log n) closed form.
 
+    With ``unbalanced=lam`` the potentials of the dummy-bin problem solved by
+    :func:`emd.solve_points` are shifted by the dummies' own: ``u_i + v_D`` and
+    ``v_j + u_D`` are at most ``lam`` (the arcs to and from the dummies) and
+    their sums are at most the costs (the dummy pair costs 0), so the extension
+    of ``u`` and ``-v`` clipped to ``[-lam, lam]`` is feasible for the
+    bounded-Lipschitz dual, and it attains the unbalanced cost: the dummy pair
+    carries mass, so ``u_D + v_D = 0`` and the shift leaves the dual value
+    unchanged.
+
     Examples
     --------
     >>> from emd.dual import kr_witness
@@ -244,6 +278,14 @@ def kr_witness(
     Witness(kind='mid', metric='euclidean', value=3, n_anchors=4, dim=2)
     >>> float(f([0.0, 0.0])[0] - f([0.0, 3.0])[0])
     3.0
+
+    Unequal masses: a unit at 0 against two units at 3, at price 1 per unit
+    created or destroyed.  Destroying the unit and creating both (1 + 2) costs
+    less than moving it (3 + 1):
+
+    >>> g = kr_witness([0.0], [3.0], [1.0], [2.0], unbalanced=1.0)
+    >>> g.value, g.bound, g([0.0, 1.5, 3.0])
+    (3.0, 1.0, array([ 1. ,  0.5, -1. ]))
     """
     if isinstance(x, TransportResult):
         if y is not None or a is not None or b is not None:
@@ -258,8 +300,32 @@ def kr_witness(
     name, p_value = _true_metric("euclidean" if metric is None else metric, p)
     a_arr = optional_weights(a, "a", xs.shape[0])
     b_arr = optional_weights(b, "b", ys.shape[0])
+    if unbalanced is not None:
+        _, lam = check_keywords(None, unbalanced, normalize)
+        return _fit_bounded_witness(xs, ys, a_arr, b_arr, name, p_value, kind, lam)
     a_arr, b_arr = balance(a_arr, b_arr, normalize, eps=input_eps(a, b))
     return _fit_witness(xs, ys, a_arr, b_arr, name, p_value, kind)
+
+
+def _fit_bounded_witness(x, y, a, b, metric, p, kind, lam) -> Witness:
+    """:func:`kr_witness` with ``unbalanced=lam`` on validated inputs."""
+    result = solve_points_unbalanced(x, y, a, b, metric, p, UNBALANCED, lam, None, 1)
+    if result.status != "optimal":
+        raise RuntimeError(f"the transport solver stopped with status {result.status!r}")
+    u, v = shifted_potentials(result)
+    return _make_witness(x, y, a, b, u, v, metric, p, kind, bound=lam)
+
+
+def shifted_potentials(result) -> tuple[np.ndarray, np.ndarray]:
+    """``(u_i + v_D, v_j + u_D)`` on the real bins of a dense or point unbalanced result:
+    the potentials of the dummy-bin problem shifted by the first dummy target's (``v_D``)
+    and source's (``u_D``) own (see :func:`kr_witness`).  Zeros when nothing was solved
+    (``lam = 0``: destroying everything is free, and ``f = 0`` is optimal)."""
+    n, m = np.size(result.destroyed), np.size(result.created)
+    reduced = result.reduced
+    if reduced is None:
+        return np.zeros(n), np.zeros(m)
+    return reduced.u[:n] + reduced.v[m], reduced.v[:m] + reduced.u[n]
 
 
 def _fit_witness(x, y, a, b, metric, p, kind) -> Witness:
