@@ -26,12 +26,12 @@ _EPS64 = float(np.finfo(np.float64).eps)
 
 #: The one table of ground metrics, by canonical name: the code the compiled core
 #: knows it by (``code``: the metric enum of ``emd._core._metric``, exported as the
-#: integers ``emd._core._costs.EUCLIDEAN`` ...; the core spells no names), whether the
-#: grid solver prices it on the grid itself and by which code of the grid driver
-#: (``grid``; None: other metrics on grids go through the points' solve over the
-#: bins), and whether the command line offers it (``cli``; minkowski needs an
-#: exponent, which it does not take).  tests/test_metrics_table.py checks the codes
-#: against the core's constants.
+#: integers ``emd._core._costs.METRIC_EUCLIDEAN`` ...; the core spells no names), whether
+#: the grid solver prices it on the grid itself and by which code of the grid driver
+#: (``grid``: ``emd._core._grid.GRID_METRIC_CITYBLOCK`` ...; None: other metrics on grids
+#: go through the points' solve over the bins), and whether the command line offers it
+#: (``cli``; minkowski needs an exponent, which it does not take).
+#: tests/test_metrics_table.py checks the codes against the core's constants.
 METRIC_TABLE = {
     "euclidean": {"code": 0, "grid": 3, "cli": True},
     "sqeuclidean": {"code": 1, "grid": None, "cli": True},

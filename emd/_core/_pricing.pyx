@@ -152,6 +152,23 @@ cdef bint fill_squares_tiled(
     return True
 
 
+cdef inline double offer_arc(
+    double value, Py_ssize_t r, Py_ssize_t c, double* row_val, Py_ssize_t* row_idx,
+    Py_ssize_t kr, double row_cut, double* col_val, Py_ssize_t* col_idx, Py_ssize_t kc,
+    double* col_cut,
+) noexcept nogil:
+    """Offer arc (r, c) of ranking ``value`` to row r's kr cheapest (cut ``row_cut``)
+    and to column c's kc cheapest (cut ``col_cut[c]``); returns row r's new cut.  Inline:
+    it is the body of the tight loop over a dense row."""
+    if value < row_cut:
+        keep_smallest(row_val, row_idx, kr, value, c)
+        row_cut = row_val[kr - 1]
+    if value < col_cut[c]:
+        keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
+        col_cut[c] = col_val[c * kc + kc - 1]
+    return row_cut
+
+
 cdef Py_ssize_t cheapest_keys(
     Workspace* W, PairSource* S, Py_ssize_t n, Py_ssize_t m, double* biggest, bint reduced,
     Py_ssize_t* tied_rows, Py_ssize_t small_cells,
@@ -223,12 +240,8 @@ cdef Py_ssize_t cheapest_keys(
                     value = row_ptr[c] if W.all_cols else row_ptr[W.col_map[c]]
                     if fabs(value) > big:
                         big = fabs(value)
-                    if value < row_cut:
-                        keep_smallest(row_val, row_idx, kr, value, c)
-                        row_cut = row_val[kr - 1]
-                    if value < col_cut[c]:
-                        keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
-                        col_cut[c] = col_val[c * kc + kc - 1]
+                    row_cut = offer_arc(value, r, c, row_val, row_idx, kr, row_cut,
+                                        col_val, col_idx, kc, col_cut)
                 continue
             for c in range(lo, hi):
                 if S.kind != SOURCE_DENSE:
@@ -248,12 +261,8 @@ cdef Py_ssize_t cheapest_keys(
                     # rank those by the cost itself (a candidate list is a heuristic).
                     if fabs(ranked) < INFINITY:
                         value = ranked
-                if value < row_cut:
-                    keep_smallest(row_val, row_idx, kr, value, c)
-                    row_cut = row_val[kr - 1]
-                if value < col_cut[c]:
-                    keep_smallest(&col_val[c * kc], &col_idx[c * kc], kc, value, r)
-                    col_cut[c] = col_val[c * kc + kc - 1]
+                row_cut = offer_arc(value, r, c, row_val, row_idx, kr, row_cut,
+                                    col_val, col_idx, kc, col_cut)
         if kr > 1 and row_val[0] == row_val[kr - 1]:
             tied_rows[0] += 1
         for q in range(kr):
