@@ -19,6 +19,7 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY, fabs, pow, sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
 from emd._core._exact cimport filter_band
 from emd._core._metric cimport (
@@ -745,6 +746,7 @@ def _point_matrix(
     cdef Py_ssize_t[::1] cols = np.arange(m, dtype=np.intp)
     cdef Workspace W
     cdef PairSource S
+    memset(&W, 0, sizeof(W))
     W.row_map = &rows[0]
     W.col_map = &cols[0]
     W.all_cols = True
