@@ -20,7 +20,7 @@ import pytest
 from oracles import pot_cost
 
 import emd
-from emd._core import _pair
+from emd._core import _pair, _pricing
 
 
 def _corner_cost(a, b, cost, reverse: bool) -> Fraction:
@@ -137,6 +137,39 @@ def test_matrix_of_wide_points_holds_the_kernels_bits(d, metric):
     expected = [_sequential_distance(x[t], y[c], metric == "sqeuclidean")
                 for t, c in zip(tails, cols, strict=True)]
     assert np.asarray(expected).tobytes() == arc_costs.tobytes()
+
+
+@pytest.mark.parametrize("d", [3, 7, 16, 33, 300])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_every_entry_of_a_formed_matrix_is_the_sequential_sum(d, metric, simd):
+    """The whole matrix of the fill (the SIMD kernel on blocks of columns, two rows at a
+    time), entry by entry against a sum in coordinate order in Python floats, on the
+    AVX2 and the SSE2 path, on one thread and on three; rows and columns not multiples
+    of the blocks, and points so small or so large that the sum of squares leaves the
+    range where the root alone is exact (the scaled evaluation takes those)."""
+    rng = np.random.default_rng(100 + d)
+    n, m = 37, 35
+    x, y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    x[3] *= 1e-160
+    y[4] *= 1e-160
+    x[5] *= 1e160
+    y[6] *= 1e160
+    code = {"euclidean": 0, "sqeuclidean": 1}[metric]
+    one = _pricing._point_matrix(x, y, code, 2.0)
+    three = _pricing._point_matrix(x, y, code, 2.0, n_threads=3)
+    expected = np.array([[_sequential_distance(xr, yc, metric == "sqeuclidean") for yc in y]
+                         for xr in x])
+    if metric == "euclidean":
+        # Out of range the root of the plain sum would be 0 or inf: the scaled evaluation
+        # is the distance to rounding, not the sequential sum's bits.
+        squares = np.array([[_sequential_distance(xr, yc, True) for yc in y] for xr in x])
+        wild = ~((squares >= 2.0**-960) & (squares < np.inf))
+        assert wild[3, 4] and wild[5, 0] and wild.sum() < 2 * (n + m)
+        close = np.hypot.reduce(x[:, None, :] - y[None, :, :], axis=2)
+        assert one[wild] == pytest.approx(close[wild], rel=1e-13)
+        expected[wild] = one[wild]
+    assert one.tobytes() == expected.tobytes()
+    assert three.tobytes() == one.tobytes()
 
 
 def test_wide_point_pairs_form_their_matrix_and_agree_with_the_fly():

@@ -19,6 +19,7 @@ from cython.parallel cimport prange
 from libc.math cimport INFINITY, fabs, pow, sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
 from emd._core._exact cimport filter_band
 from emd._core._metric cimport (
@@ -27,7 +28,7 @@ from emd._core._metric cimport (
     power_in_range, reduced_cost_bounds, tiny_power, to_power,
 )
 from emd._core._pair cimport SOURCE_DENSE, SOURCE_POINTS, PairSource, Workspace
-from emd._core._pricing_kernels cimport dense8_may_enter, plane_row
+from emd._core._pricing_kernels cimport SQ_COLS, dense8_may_enter, plane_row, squares_rows2
 from emd._core._tree cimport avx2_enabled
 
 # Small problems (at most ``small_cells`` cells, the limit emd._planner sets) start
@@ -95,10 +96,35 @@ cdef void fill_costs(
 
 
 # Tiles of fill_squares_tiled: ROW_TILE rows of x (in d = 768, 32 x 768 x 8 bytes =
-# 192 KB, within L2) against blocks of COL_BLOCK columns.
+# 192 KB, within L2) against blocks of SQ_COLS columns (16 x 768 x 8 = 96 KB).
 cdef enum:
     ROW_TILE = 32
-    COL_BLOCK = 8
+
+
+cdef void fill_tile(
+    Workspace* W, PairSource* S, const double* yt, Py_ssize_t r0, Py_ssize_t r1,
+    Py_ssize_t m, Py_ssize_t stride, bint use_avx2,
+) noexcept nogil:
+    """Rows ``r0:r1`` of :func:`fill_squares_tiled`, block by block of columns, two
+    rows at a time (the last alone if odd)."""
+    cdef Py_ssize_t d = S.d, blocks = (m + SQ_COLS - 1) // SQ_COLS
+    cdef Py_ssize_t bl, r, q, col, t
+    cdef const double* xr[2]
+    cdef double sums[2][SQ_COLS]
+    for bl in range(blocks):
+        r = r0
+        while r < r1:
+            xr[0] = &S.x[W.row_map[r] * d]
+            xr[1] = &S.x[W.row_map[r + 1] * d] if r + 1 < r1 else xr[0]
+            squares_rows2(xr[0], xr[1], &yt[bl * d * SQ_COLS], d, sums[0], sums[1],
+                          use_avx2)
+            for t in range(2 if r + 1 < r1 else 1):
+                for q in range(SQ_COLS):
+                    if bl * SQ_COLS + q < m:
+                        col = W.col_map[bl * SQ_COLS + q]
+                        W.cost_buf[W.row_map[r + t] * stride + col] = finish_distance(
+                            sums[t][q], xr[t], &S.y[col * d], d, S.metric, S.p)
+            r += 2
 
 
 cdef bint fill_squares_tiled(
@@ -106,48 +132,43 @@ cdef bint fill_squares_tiled(
 ) noexcept nogil:
     """:func:`fill_costs` for euclidean and sqeuclidean points in ``d >= 3``: the same
     bits as :func:`distance` (each sum of squares from 0.0 in coordinate order, then
-    finish_distance), computed eight columns side by side over a copy of the columns'
-    coordinates laid out coordinate-major per block of eight (the eight add chains
-    are independent lanes the compiler may put in vector registers; no lane mixes
-    with another), and tiled so that a block of rows stays in cache while the
-    columns stream past once per block.  Measured (2026-12-04, d = 768, 2000 x 2000
-    points): the row-at-a-time loop read all of y for every row, 24 GB in all.
-    False (nothing written) when the copy cannot be allocated."""
-    cdef Py_ssize_t d = S.d, blocks = (m + COL_BLOCK - 1) // COL_BLOCK
-    cdef Py_ssize_t bl, q, k, r, r0, r1, col
-    cdef double* yt = <double*> malloc(<size_t> (blocks * COL_BLOCK * d) * sizeof(double))
-    cdef const double* xr
-    cdef const double* yk
-    cdef double xk, e
-    cdef double sums[COL_BLOCK]
+    finish_distance), computed by the kernel ``squares_rows2`` of
+    ``_pricing_kernels.h`` over a copy of the columns' coordinates laid out
+    coordinate-major per block of SQ_COLS columns (every column a lane of its own),
+    and tiled so that a block of rows stays in cache while the columns stream past
+    once per block.  ``W.n_threads`` threads share the tiles of a large matrix; every
+    entry is computed alone, so the matrix does not depend on their number.
+    Measured (2026-12-04, d = 768, 2000 x 2000 points): the row-at-a-time loop read
+    all of y for every row, 24 GB in all; the tiled loop of eight columns in plain
+    Cython took about 2.5 s on one thread, the AVX2 kernel (two rows by sixteen
+    columns) about 0.4 s.  False (nothing written) when the copy cannot be
+    allocated."""
+    cdef Py_ssize_t d = S.d, blocks = (m + SQ_COLS - 1) // SQ_COLS
+    cdef Py_ssize_t tiles = (n + ROW_TILE - 1) // ROW_TILE
+    cdef Py_ssize_t bl, q, k, col, tile
+    cdef int threads = W.n_threads if n * m >= PARALLEL_MIN_PAIRS else 1
+    cdef bint use_avx2 = avx2_enabled()
+    cdef double* yt = <double*> malloc(<size_t> (blocks * SQ_COLS * d) * sizeof(double))
     if yt == NULL:
         return False
     for bl in range(blocks):
-        for q in range(COL_BLOCK):
+        for q in range(SQ_COLS):
             # A short last block repeats its last column (computed, not written).
-            col = bl * COL_BLOCK + q if bl * COL_BLOCK + q < m else m - 1
+            col = bl * SQ_COLS + q if bl * SQ_COLS + q < m else m - 1
             for k in range(d):
-                yt[(bl * d + k) * COL_BLOCK + q] = S.y[W.col_map[col] * d + k]
-    r0 = 0
-    while r0 < n:
-        r1 = r0 + ROW_TILE if r0 + ROW_TILE < n else n
-        for bl in range(blocks):
-            for r in range(r0, r1):
-                xr = &S.x[W.row_map[r] * d]
-                for q in range(COL_BLOCK):
-                    sums[q] = 0.0
-                for k in range(d):
-                    xk = xr[k]
-                    yk = &yt[(bl * d + k) * COL_BLOCK]
-                    for q in range(COL_BLOCK):
-                        e = xk - yk[q]
-                        sums[q] = sums[q] + e * e
-                for q in range(COL_BLOCK):
-                    if bl * COL_BLOCK + q < m:
-                        col = W.col_map[bl * COL_BLOCK + q]
-                        W.cost_buf[W.row_map[r] * stride + col] = finish_distance(
-                            sums[q], xr, &S.y[col * d], d, S.metric, S.p)
-        r0 = r1
+                yt[(bl * d + k) * SQ_COLS + q] = S.y[W.col_map[col] * d + k]
+    if threads > MAX_SCAN_THREADS:
+        threads = MAX_SCAN_THREADS
+    if threads > 1:
+        for tile in prange(tiles, schedule="dynamic", num_threads=threads):
+            fill_tile(W, S, yt, tile * ROW_TILE,
+                      (tile + 1) * ROW_TILE if (tile + 1) * ROW_TILE < n else n,
+                      m, stride, use_avx2)
+    else:
+        for tile in range(tiles):
+            fill_tile(W, S, yt, tile * ROW_TILE,
+                      (tile + 1) * ROW_TILE if (tile + 1) * ROW_TILE < n else n,
+                      m, stride, use_avx2)
     free(yt)
     return True
 
@@ -711,4 +732,41 @@ cdef Py_ssize_t scan_keys(
     # With something found, which pairs were evaluated depends on the order of
     # the pass (the cuts), and so would their minimum: report only what holds.
     worst_out[0] = worst if out == 0 else -INFINITY
+    return out
+
+
+def _point_matrix(
+    const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
+    int n_threads=1,
+):
+    """Test hook: the cost matrix :func:`fill_costs` forms for every point of ``x``
+    against every point of ``y`` (metric code of emd._core._metric), on ``n_threads``
+    threads (tests compare its bits with an independent evaluation and across thread
+    counts)."""
+    import numpy as np
+    cdef Py_ssize_t n = x.shape[0], m = y.shape[0]
+    if y.shape[1] != x.shape[1] or n == 0 or m == 0 or x.shape[1] == 0:
+        raise ValueError("x and y must be non-empty with the same number of columns")
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+    out = np.empty((n, m))
+    cdef double[:, ::1] out_view = out
+    cdef Py_ssize_t[::1] rows = np.arange(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] cols = np.arange(m, dtype=np.intp)
+    cdef Workspace W
+    cdef PairSource S
+    memset(&W, 0, sizeof(W))
+    W.row_map = &rows[0]
+    W.col_map = &cols[0]
+    W.all_cols = True
+    W.cost_buf = &out_view[0, 0]
+    W.n_threads = n_threads
+    S.kind = SOURCE_POINTS
+    S.x = &x[0, 0]
+    S.y = &y[0, 0]
+    S.d = x.shape[1]
+    S.metric = metric
+    S.p = p
+    with nogil:
+        fill_costs(&W, &S, n, m, m)
     return out

@@ -20,3 +20,7 @@ cdef extern from "_pricing_kernels.h":
         bint avx2) noexcept nogil
     bint dense8_may_enter "emd_dense8_may_enter" (
         const double* c, double pr, const double* pc) noexcept nogil
+    enum: SQ_COLS "EMD_SQ_COLS"
+    void squares_rows2 "emd_squares_rows2" (
+        const double* x0, const double* x1, const double* yt, Py_ssize_t d, double* out0,
+        double* out1, bint avx2) noexcept nogil
