@@ -27,6 +27,10 @@ whose cut arcs then left 2000 components) 2.3 s, 174 000 (wall: median of 3 2.0 
 The order and the start only pay together: the forest start keeps pivots few,
 the order keeps each one local.
 
+Plane clouds far apart (:func:`line_axis`) take another start instead: the monotone
+plan across their shift (:func:`line_start`), which the coarse plan and neighbour
+candidates cannot find there (their optimal arcs are not local).
+
 Only the pivot path changes: the fine solve still ends on its own exact phase and a
 full pricing pass that finds nothing, so the coarse answer is never trusted.
 """
