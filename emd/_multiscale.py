@@ -262,13 +262,19 @@ def line_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     """
     if x.shape[1] != 2:
         return None
+    # In units of the largest coordinate gap, so that no square overflows.
+    lo = np.minimum(x.min(axis=0), y.min(axis=0))
+    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
+    if not (unit > 0 and math.isfinite(unit)):
+        return None
+    x, y = (x - lo) / unit, (y - lo) / unit
     mx = np.average(x, axis=0, weights=a)
     my = np.average(y, axis=0, weights=b)
     shift = my - mx
     rx = math.sqrt(float(np.average(np.sum((x - mx) ** 2, axis=1), weights=a)))
     ry = math.sqrt(float(np.average(np.sum((y - my) ** 2, axis=1), weights=b)))
     far = math.hypot(float(shift[0]), float(shift[1]))
-    if not (far > 0 and math.isfinite(far) and far >= _planner.LINE_FAR * max(rx, ry)):
+    if not (far > 0 and far >= _planner.LINE_FAR * max(rx, ry)):
         return None
     return np.array([-shift[1], shift[0]]) / far
 

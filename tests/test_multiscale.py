@@ -373,3 +373,16 @@ def test_the_line_start_is_the_monotone_plan():
     for t, h in zip(tails[:50], heads[:50], strict=True):
         rt, rh = int(rank_x[t]), int(rank_y[h])
         assert any((rt, rh + s) in band or (rt + s, rh) in band for s in range(-3, 4))
+
+
+def test_line_axis_is_scale_free_and_declines_degenerate_clouds():
+    rng = np.random.default_rng(14)
+    x, y = disk(rng, 100), disk(rng, 90) + np.array([0.0, 5.0])
+    a, b = random_weights(rng, 100), random_weights(rng, 90)
+    axis = _multiscale.line_axis(x, y, a, b)
+    assert axis is not None and abs(axis[1]) < 0.05
+    for scale in (1e-150, 1e150):  # squares of these coordinates under- or overflow
+        np.testing.assert_allclose(_multiscale.line_axis(scale * x, scale * y, a, b), axis,
+                                   rtol=1e-9, atol=1e-12)
+    one = np.ones((5, 2))
+    assert _multiscale.line_axis(one, one, np.full(5, 0.2), np.full(5, 0.2)) is None
