@@ -36,6 +36,7 @@ from emd._validation import check_scale, metric_code
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
 
+
 def default_max_iter(n_nodes: int) -> int:
     """A pivot budget far above what any problem of this size needs, so hitting it means a bug
     or pathological numerics, reported as ``max_iter_reached`` rather than a hang."""
@@ -228,9 +229,11 @@ def solve_bipartite(
         path = _planner.point_candidates(n, m, source.x.shape[1], a.size * b.size)
         if path != "compiled":
             builtin = False
+            line = None
             if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
-                # from a coarse plan (emd._multiscale); local positions then follow
+                # from a coarse plan (emd._multiscale) or, for clouds far apart, from
+                # the monotone plan across the shift; local positions then follow
                 # the permuted rows and cols, which map them back.
                 rows = rows[_multiscale.spatial_order(source.x[rows])]
                 cols = cols[_multiscale.spatial_order(source.y[cols])]
@@ -239,7 +242,14 @@ def solve_bipartite(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     source.metric, source.p,
                 )
-                coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                axis = _multiscale.line_axis(solve_source.x, solve_source.y, solve_a, solve_b)
+                if axis is not None:
+                    width = max(1, min(_planner.LINE_WIDTH, _planner.LINE_MAX_ARCS // (2 * n)))
+                    line = _multiscale.line_start(solve_source.x, solve_source.y, solve_a,
+                                                  solve_b, axis, width)
+                    coarse = None
+                else:
+                    coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
                 if coarse is not None:
                     plan = solve_bipartite(
                         coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
@@ -252,10 +262,18 @@ def solve_bipartite(
                     # The pivot budget and count cover the coarse solve too.
                     coarse_iter = plan.n_iter
                 max_iter = max(max_iter - coarse_iter, 0)
-            t, h = _kd_candidates(
-                np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
-                INITIAL_CANDIDATES if start is None else _planner.MULTISCALE_CANDIDATES, source.p,
-            )
+            if line is not None:
+                # The plan's support first: the tree starts from it.  No nearest
+                # neighbours: those of a far cloud are its near edge, not its partners.
+                keys.append(line[0].astype(np.int64) * m + line[1])
+                n_start = keys[0].size
+                keys.append(line[2].astype(np.int64) * m + line[3])
+            else:
+                t, h = _kd_candidates(
+                    np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
+                    INITIAL_CANDIDATES if start is None else _planner.MULTISCALE_CANDIDATES,
+                    source.p,
+                )
             if start is not None:
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
@@ -264,7 +282,8 @@ def solve_bipartite(
                     start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
-            keys.append(t.astype(np.int64) * m + h)
+            if line is None:
+                keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:
         row_pos = np.full(a.size, -1, dtype=np.intp)
         col_pos = np.full(b.size, -1, dtype=np.intp)

@@ -27,6 +27,10 @@ whose cut arcs then left 2000 components) 2.3 s, 174 000 (wall: median of 3 2.0 
 The order and the start only pay together: the forest start keeps pivots few,
 the order keeps each one local.
 
+Plane clouds far apart (:func:`line_axis`) take another start instead: the monotone
+plan across their shift (:func:`line_start`), which the coarse plan and neighbour
+candidates cannot find there (their optimal arcs are not local).
+
 Only the pivot path changes: the fine solve still ends on its own exact phase and a
 full pricing pass that finds nothing, so the coarse answer is never trusted.
 """
@@ -239,3 +243,60 @@ def spatial_order(points: np.ndarray) -> np.ndarray:
         for k in range(d):
             code = (code << 1) | ((q[:, k] >> bit) & 1)
     return np.argsort(code, kind="stable")
+
+
+def line_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The axis along which the optimal plan of two far-apart plane clouds is nearly
+    monotone, or None.
+
+    Clouds whose means lie ``D`` apart, more than :data:`emd._planner.LINE_FAR` times
+    their radius, cost ``|D e + delta| = D + delta.e + |delta_perp|**2 / (2 D) + ...``
+    (``e`` the direction of the shift, ``delta`` a point's displacement from the
+    shift): every plan pays the first two terms alike, so the plan is, to leading
+    order, that of the squared distance across ``e``, monotone along the
+    perpendicular axis.  These costs are nearly degenerate and their optimal arcs are
+    not local: on two unit squares 3 apart (n = 20 000) the optimal partner of a point
+    is among the 256 nearest neighbours of the point moved by the shift for 13 % of the
+    mass, but within 64 ranks of its monotone partner across the shift for all but
+    0.005 %, and the monotone plan costs 2e-8 (relative) more than the optimum.
+    """
+    if x.shape[1] != 2:
+        return None
+    # In units of the largest coordinate gap, so that no square overflows.
+    lo = np.minimum(x.min(axis=0), y.min(axis=0))
+    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
+    if not (unit > 0 and math.isfinite(unit)):
+        return None
+    x, y = (x - lo) / unit, (y - lo) / unit
+    mx = np.average(x, axis=0, weights=a)
+    my = np.average(y, axis=0, weights=b)
+    shift = my - mx
+    rx = math.sqrt(float(np.average(np.sum((x - mx) ** 2, axis=1), weights=a)))
+    ry = math.sqrt(float(np.average(np.sum((y - my) ** 2, axis=1), weights=b)))
+    far = math.hypot(float(shift[0]), float(shift[1]))
+    if not (far > 0 and far >= _planner.LINE_FAR * max(rx, ry)):
+        return None
+    return np.array([-shift[1], shift[0]]) / far
+
+
+def line_start(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, axis: np.ndarray,
+               width: int):
+    """The monotone plan of two clouds along ``axis`` (the north-west corner of both
+    sorted by their projections) as a start, and as candidates every pair whose ranks
+    along the axis are within ``width`` of a pair of that plan.
+
+    Returns ``(rows, cols, tails, heads)``: the plan's support, then the candidates."""
+    px, py = x @ axis, y @ axis
+    ox, oy = np.argsort(px, kind="stable"), np.argsort(py, kind="stable")
+    tol = 1e-12 * max(math.fsum(a), math.fsum(b))
+    one_x, one_y = np.zeros(x.shape[0], dtype=np.intp), np.zeros(y.shape[0], dtype=np.intp)
+    pi, pj, _ = _overlap(a[ox], b[oy], one_x, one_y, tol)
+    # Every column within width ranks of a row's partners (the plan is monotone, so
+    # this band in rank space also holds every row within about width of a column's).
+    step = np.arange(-width, width + 1)
+    ti = np.repeat(pi, step.size)
+    tj = (pj[:, None] + step).ravel()
+    ok = (tj >= 0) & (tj < y.shape[0])
+    ti, tj = ti[ok], tj[ok]
+    return ox[pi], oy[pj], ox[ti], oy[tj]
+

@@ -95,6 +95,29 @@ MULTISCALE_CANDIDATES = 8
 #: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
 MOVED_CANDIDATES = 8
 
+#: Plane clouds on the multiscale path whose means lie at least this many radii
+#: (root mean square distance to the mean) apart start from the monotone plan
+#: across the shift instead (emd._multiscale.line_axis).  Measured on unit squares
+#: side by side (radius 0.41, 2026-12-04, one process, load average 8-10, wall s,
+#: pivots, passes), coarse start against line start: n = 5000, shift 0.5 2.7 s 192k 14
+#: / 1.4 s 61k 5, 1.0 3.5 s 195k 14 / 1.4 s 32k 4, 3.0 2.7 s 182k 15 / 1.0 s 24k 3;
+#: n = 20 000, shift 0.25 43 s 1.04M 15 / 38 s 574k 7, 0.5 42 s 1.18M 17 / 44 s 383k
+#: 6, 1.0 100 s 1.13M 16 / 41 s 204k 5 (band of 8 ranks, then): the line start wins
+#: from about two radii on; below it has fewer pivots, not less time.
+LINE_FAR = 2.0
+
+#: Candidates of the line start: every column within this many ranks (along the
+#: axis) of a row's partners in the monotone plan.  On two unit squares 3 apart,
+#: n = 20 000 (optimal partners within 64 ranks for all but 0.005 % of the mass):
+#: 8 ranks 5 passes 19 s, 16 4 passes 15 s, 32 3 passes 14 s, 64 1 pass 8 s
+#: (loaded machine, as above); nearest neighbours on top cost 10 % more.
+LINE_WIDTH = 64
+
+#: ... but no more than this many candidates in all (8 M arcs, about 200 MB of arc
+#: lists): a cap on memory for very large clouds, whose band narrows (the full
+#: pricing passes add what it misses).
+LINE_MAX_ARCS = 1 << 23
+
 # ---------------------------------------------------------------------------
 # Limits of the compiled pair solve (emd._core._pair), set there at import
 # (core_limits)
