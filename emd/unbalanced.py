@@ -43,6 +43,52 @@ On graphs, trees and grids the same problem is one extra node tied to every
 bin by an arc of cost ``lam`` each way, so the network keeps O(n) arcs, solved
 by the network simplex of :func:`emd.min_cost_flow`.
 
+**Partial transport on a graph or tree** (costs ``C = d``, the shortest-path
+metric of a connected network with nonnegative lengths) is a flow on O(n)
+arcs too: node ``i`` supplies ``a_i - b_i``; a sink ``X_a`` with demand
+``|a| - m`` is fed by every node at cost 0, a source ``X_b`` with supply
+``|b| - m`` feeds every node at cost 0, and there is no arc from ``X_b`` to
+``X_a``.  The two problems have the same optimum:
+
+* *Plan to flow.*  A partial plan ``P`` of mass ``m`` leaves ``a_i - (P 1)_i``
+  at each source and ``b_j - (P^T 1)_j`` at each target.  Route every ``P_ij``
+  along a shortest path, send what ``i`` leaves to ``X_a`` and feed what ``j``
+  misses from ``X_b``: node ``i`` then sends exactly ``a_i - b_i`` net, the
+  sink receives ``|a| - m`` and the source gives ``|b| - m``, at cost
+  ``<C, P>``.  So the flow optimum is at most the partial one.
+* *Flow to plan.*  Take an optimal flow and split it into paths from a supply
+  (a node with ``a_i > b_i``, or ``X_b``) to a demand (a node with ``a_i <
+  b_i``, or ``X_a``) and cycles; lengths are nonnegative, so dropping the
+  cycles costs nothing.  A path ``s -> ... -> X_a`` is replaced by the arc
+  ``s -> X_a`` (discard at the origin), ``X_b -> ... -> t`` by ``X_b -> t``
+  (create at the destination), and ``X_b -> v -> ... -> X_a`` by ``X_b -> v ->
+  X_a`` through its first node: none of these costs more.  What is left is
+  ``r`` units through ``X_b -> v -> X_a`` for some nodes ``v``, real paths from
+  surplus nodes ``s`` to deficit nodes ``t``, costing at least ``d(s, t)``, and
+  discards and creations at surplus and deficit nodes only.  W1 on a graph
+  depends only on ``a - b``: the mass ``min(a_i, b_i)`` that sits on both sides
+  of node ``i`` matches itself at cost 0.  Matching it so, plus the real paths
+  as pairs ``(s, t)``, is a plan with row sums ``a_s - (discard at s) <= a_s``
+  and column sums ``b_t - (creation at t) <= b_t`` that moves ``|a| - (|a| - m
+  - r) = m + r`` (the sink takes ``|a| - m`` in all, ``r`` of it from
+  ``X_b``), at no more than the flow's cost.  When these local matches exceed
+  ``m`` (``r > 0``), taking ``r`` off any entries (costs are nonnegative) leaves
+  a plan of mass exactly ``m`` that costs no more.  So the partial optimum is
+  at most the flow optimum.
+
+The network as solved has one more arc, from ``X_a`` to ``X_b`` at a cost
+``D`` above every shortest path (four times the farthest distance from node 0),
+so that every node reaches every other and the certificate of a graph (one
+component, exact balance) applies.  No optimum uses it: a path through it,
+``u -> X_a -> X_b -> w``, costs at least ``D > d(u, w)`` and is strictly
+improved by a shortest path from ``u`` to ``w``, and a cycle through it costs
+at least ``D > 0``.  A flow that still puts mass on it is reported
+``"uncertified"``, as is a dense plan with mass on the dummy pair.
+``destroyed`` and ``created`` are then the flows into ``X_a`` and out of
+``X_b``: an optimal flow may route mass to a node before discarding it there
+(with edges of length 0, say), so a node's ``destroyed`` can exceed its
+``a``; the totals are exactly ``|a| - m`` and ``|b| - m``.
+
 **What the certificate proves.**  :meth:`UnbalancedResult.certificate` is the
 certificate of the balanced problem actually solved (:class:`emd.Certificate`),
 whose optimum *is* the optimum of the partial or unbalanced problem (above):
@@ -391,84 +437,144 @@ def solve_points(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, met
     return solve_dense(a, b, cost, kind, value, max_iter, n_jobs)
 
 
+def _detour_cost(tails: np.ndarray, heads: np.ndarray, lengths: np.ndarray, n: int) -> float:
+    """The cost ``D`` of the partial network's arc from the sink to the source: more than
+    the longest shortest path, so that no optimum uses it (see :mod:`emd.unbalanced`).
+
+    Every shortest path is at most twice the eccentricity ``e`` of node 0 (through node
+    0), so ``4 e`` leaves a factor 2 over any rounding of ``e``; 1 when every length is 0.
+    One Dijkstra, O(arcs log n), which also proves the network connected (a
+    ``ValueError`` otherwise: mass could not travel between its components, and the
+    sink-to-source arc would carry it at a made-up price).
+    """
+    from scipy.sparse import coo_array, csgraph
+
+    if n == 0:
+        return 1.0
+    # Explicitly stored zeros are edges for scipy.sparse.csgraph: zero lengths count.
+    graph = coo_array((lengths, (tails, heads)), shape=(n, n)).tocsr()
+    n_comp, _ = csgraph.connected_components(graph, directed=False)
+    if n_comp > 1:
+        raise ValueError(f"partial= on a graph needs it connected (it has {n_comp} connected "
+                         f"components: mass cannot travel between them)")
+    far = float(np.max(csgraph.dijkstra(graph, directed=False, indices=0)))
+    return 4.0 * far if far > 0 else 1.0
+
+
 def solve_arcs(tails: np.ndarray, heads: np.ndarray, lengths: np.ndarray, a: np.ndarray,
                b: np.ndarray, kind: str, value: float, max_iter: int | None,
                shape: tuple[int, ...] | None = None) -> UnbalancedResult:
-    """Unbalanced transport on a network given by its directed arcs (each way listed):
-    the extra node ``n`` with arcs of cost ``lam`` to and from every node.
+    """Partial or unbalanced transport on a network given by its directed arcs (each way
+    listed), with O(nodes + arcs) arcs in all.
+
+    *Unbalanced:* the extra node ``n`` with arcs of cost ``lam`` to and from every
+    node; flow on ``i -> extra`` is mass destroyed at ``i``, on ``extra -> i`` mass
+    created there.  *Partial:* the sink ``n`` (demand ``|a| - m``) fed by every node at
+    cost 0, the source ``n + 1`` (supply ``|b| - m``) feeding every node at cost 0, and
+    one arc from the sink to the source at the cost of :func:`_detour_cost`, which no
+    optimum uses (it only makes the network one component for the certificate); flow
+    into the sink is mass left unmoved at ``i`` (``destroyed``), flow from the source
+    mass not received (``created``).  See :mod:`emd.unbalanced` for both proofs.
 
     Node ``i`` supplies ``a_i - b_i`` (as an exact double-double: what rounding
-    drops rides on a twin node tied to ``i`` by one arc of cost 0), the extra node
-    ``|b| - |a|`` (with what rounding drops on twins of its own).  Flow on
-    ``i -> extra`` is mass destroyed at ``i``, on ``extra -> i`` mass created there.
-    Solved by the network simplex of :func:`emd.min_cost_flow` and certified as a
-    graph is (one component).
+    drops rides on a twin node tied to ``i`` by one arc of cost 0), the extra nodes
+    the rest (with what rounding drops on twins of their own).  Solved by the
+    network simplex of :func:`emd.min_cost_flow` and certified as a graph is (one
+    component).
     """
     from emd import _certify, _engine
     from emd._result import FlowResult, certify_flow
     from emd._status import cost_if_finished
 
-    if kind != UNBALANCED:
-        raise ValueError("partial= has no extra-node form: solve it on a dense matrix")
     n = a.size
     nodes = np.arange(n, dtype=np.intp)
     supply, supply_low = _certify.difference(a, b)
-    extra_parts = exact_residual([b, -a])  # exact |b| - |a|, highest part first
-    extra = n
+    if kind == PARTIAL:
+        value = _partial_mass(value, math.fsum(a), math.fsum(b))
+        detour = _detour_cost(tails, heads, lengths, n)
+        sink, source = n, n + 1
+        hub_supply = [-max(0.0, math.fsum([*a.tolist(), -value])),   # -(|a| - m)
+                      max(0.0, math.fsum([*b.tolist(), -value]))]    # |b| - m
+        # What rounding drops from the two (exactly: their sum must be |b| - |a|):
+        # surplus rides on a twin of the source, deficit on a twin of the sink.
+        rest = np.asarray(exact_residual([b, -a, [-hub_supply[0]], [-hub_supply[1]]]),
+                          dtype=np.float64)
+        hub_twin_of = np.where(rest > 0, source, sink)
+        hub_tails = np.concatenate([nodes, np.full(n, source), [sink]])
+        hub_heads = np.concatenate([np.full(n, sink), nodes, [source]])
+        hub_costs = np.concatenate([np.zeros(2 * n), [detour]])
+        top_cost = max(float(np.abs(lengths).max(initial=0.0)), detour)
+    else:
+        extra_parts = exact_residual([b, -a])  # exact |b| - |a|, highest part first
+        extra = n
+        hub_supply = [extra_parts[0] if extra_parts else 0.0]
+        rest = np.asarray(extra_parts[1:], dtype=np.float64)
+        hub_twin_of = np.full(rest.size, extra)
+        hub_tails = np.concatenate([nodes, np.full(n, extra)])
+        hub_heads = np.concatenate([np.full(n, extra), nodes])
+        hub_costs = np.full(2 * n, value)
+        top_cost = max(float(np.abs(lengths).max(initial=0.0)), value)
+    n_hub = len(hub_supply)
     # What rounding drops rides on twin nodes, each tied to its node by ONE zero-cost
     # arc in the direction its mass must go (a twin with supply feeds its node, a twin
     # with demand is fed by it).  Zero-cost arcs both ways measured worse: on masses
     # spanning many binades the arc simplex reported such 2-cycles "unbounded" (7 of
     # 300 random 5 x 5 grids with lam = 0.01), and one-way arcs lose nothing.
     split = np.flatnonzero(supply_low)
-    twins = n + 1 + np.arange(split.size)
+    twins = n + n_hub + np.arange(split.size)
     twin_supply = supply_low[split]
-    extra_supply = np.asarray(extra_parts[1:], dtype=np.float64)
-    extra_twins = n + 1 + split.size + np.arange(extra_supply.size)
+    hub_twins = n + n_hub + split.size + np.arange(rest.size)
 
     def one_way(node, twin, twin_mass):
         sends = twin_mass > 0
         return np.where(sends, twin, node), np.where(sends, node, twin)
 
     twin_tails, twin_heads = one_way(split, twins, twin_supply)
-    extra_tails, extra_heads = one_way(np.full(extra_twins.size, extra), extra_twins,
-                                       extra_supply)
-    tails_all = np.concatenate([tails, nodes, np.full(n, extra), twin_tails, extra_tails])
-    heads_all = np.concatenate([heads, np.full(n, extra), nodes, twin_heads, extra_heads])
-    costs_all = np.concatenate([lengths, np.full(2 * n, value),
-                                np.zeros(split.size + extra_twins.size)])
-    supply_all = np.concatenate([supply, [extra_parts[0] if extra_parts else 0.0],
-                                 twin_supply, extra_supply])
-    check_scale(max(float(np.abs(lengths).max(initial=0.0)), value), math.fsum(a) + math.fsum(b),
-                supply_all.size)
+    rest_tails, rest_heads = one_way(hub_twin_of, hub_twins, rest)
+    tails_all = np.concatenate([tails, hub_tails, twin_tails, rest_tails])
+    heads_all = np.concatenate([heads, hub_heads, twin_heads, rest_heads])
+    costs_all = np.concatenate([lengths, hub_costs, np.zeros(split.size + rest.size)])
+    supply_all = np.concatenate([supply, hub_supply, twin_supply, rest])
+    check_scale(top_cost, math.fsum(a) + math.fsum(b), supply_all.size)
     max_iter = None if max_iter is None else int(max_iter)
     solution = _engine.solve_arcs(supply_all, tails_all, heads_all, costs_all, max_iter)
     status = solution.status
+    flow = solution.flow.copy()
+    # A twin has one arc, so every feasible flow carries exactly its supply there.  The
+    # simplex may leave a twin of 1e-16 on its artificial arc (a degenerate tree whose
+    # float flows call that balanced), and the certificate, which routes the exact basic
+    # flow of the arcs carrying flow, would find it unrouted: say it on the arc.
+    twin_arcs = tails.size + hub_tails.size + np.arange(split.size + rest.size)
+    flow[twin_arcs] = np.abs(np.concatenate([twin_supply, rest]))
     problem = (tails_all, heads_all, costs_all, supply_all, solution.potentials_low)
     flow_result = FlowResult(
-        cost=cost_if_finished(status, lambda: math.fsum(solution.flow * costs_all)),
-        flow=solution.flow, potentials=solution.potentials, n_iter=solution.n_iter,
+        cost=cost_if_finished(status, lambda: math.fsum(flow * costs_all)),
+        flow=flow, potentials=solution.potentials, n_iter=solution.n_iter,
         status=status, _problem=problem,
     )
 
     def prove() -> Certificate:
-        # The extra node ties every node to every other both ways, and each twin only
-        # supplies (an arc out) or only demands (an arc in): every supply reaches every
-        # demand, so feasibility is the exact balance of the one component (which
-        # exact_residual made exact) and what the float flow leaves unrouted is
-        # repaired at a path's cost, as for graphs (see emd.Certificate).
+        # The extra node(s) tie every node to every other both ways (partial: node ->
+        # sink -> source -> node), and each twin only supplies (an arc out) or only
+        # demands (an arc in): every supply reaches every demand, so feasibility is
+        # the exact balance of the one component (which exact_residual made exact)
+        # and what the float flow leaves unrouted is repaired at a path's cost, as
+        # for graphs (see emd.Certificate).
         return certify_flow(
-            tails_all, heads_all, costs_all, supply_all, solution.flow,
+            tails_all, heads_all, costs_all, supply_all, flow,
             (solution.potentials, solution.potentials_low),
             flow_result.cost if math.isfinite(flow_result.cost)
-            else math.fsum(solution.flow * costs_all),
+            else math.fsum(flow * costs_all),
             components=np.zeros(supply_all.size, dtype=np.intp),
         )
 
     if status == "optimal" and not prove().optimal():
         status = "uncertified"
-    flow = flow_result.flow
     k = tails.size
+    if kind == PARTIAL and status == "optimal" and flow[k + 2 * n] > 0:
+        # The value is proven, but this flow routes mass through the sink-to-source
+        # arc: it does not describe a partial plan of the mass asked.
+        status = "uncertified"
     destroyed = flow[k : k + n].copy()
     created = flow[k + n : k + 2 * n].copy()
     if shape is not None:

@@ -259,9 +259,10 @@ def solve_graph(
         of that cost (O(nodes + edges) arcs).  Returns an
         :class:`emd.unbalanced.UnbalancedResult`.  See :mod:`emd.unbalanced`.
     partial : float, optional
-        Partial transport (totals need not agree): move exactly this mass, solved
-        by :func:`emd.solve` on the matrix of shortest paths (O(nodes^2) memory;
-        the graph must be connected).
+        Partial transport (totals need not agree): move exactly this mass, through a
+        sink fed by every node and a source feeding every node at cost 0
+        (O(nodes + edges) arcs; the graph must be connected).  Returns an
+        :class:`emd.unbalanced.UnbalancedResult`.  See :mod:`emd.unbalanced`.
 
     Returns
     -------
@@ -312,24 +313,6 @@ def solve_graph(
     if max_iter is not None:
         max_iter = as_positive_int(max_iter, "max_iter")
     lo, hi, lengths = _undirected(i, j, lengths, n_nodes)
-    if unequal is not None and unequal[0] == "partial":
-        # No extra-node form: the dense matrix of shortest paths (O(nodes^2) memory).
-        import scipy.sparse
-        from scipy.sparse import csgraph
-
-        from emd.transport import solve
-
-        lengths_graph = scipy.sparse.coo_array(
-            (np.concatenate([lengths, lengths]), (np.concatenate([lo, hi]),
-                                                  np.concatenate([hi, lo]))),
-            shape=(n_nodes, n_nodes)).tocsr()
-        distances = csgraph.shortest_path(lengths_graph, directed=True)
-        if not np.isfinite(distances).all():
-            raise ValueError("partial= on a graph needs it connected (some nodes cannot "
-                             "reach others)")
-        result = solve(a_arr, b_arr, distances, max_iter=max_iter, partial=unequal[1])
-        _warn_status(result.status, max_iter)
-        return result
     if unequal is not None:
         result = solve_arcs(np.concatenate([lo, hi]), np.concatenate([hi, lo]),
                             np.concatenate([lengths, lengths]), a_arr, b_arr, *unequal, max_iter)
