@@ -2,8 +2,13 @@ r"""Unequal masses, exactly: partial transport and unbalanced W1.
 
 Both problems are solved as balanced ones that the exact solvers of
 :func:`emd.solve` and :func:`emd.min_cost_flow` already certify, by adding
-dummy bins (dense and point problems) or one extra node (graphs, trees and
-grids).
+dummy bins (dense and point problems) or extra nodes (graphs and trees: a
+sink and a source for partial transport, one node for unbalanced; grids: one
+node for unbalanced).  Point clouds above :data:`DENSE_POINT_PAIRS` pairs keep
+their costs on the fly: the dummy rows and columns have one constant cost to
+every point, so their O(n + m) arcs are all listed, and the real pairs are
+priced by the full passes of the balanced point solve (see
+:func:`_solve_points_generated`).
 
 **Partial transport** (``partial=mass``) moves exactly ``mass`` (at most the
 smaller total) at least cost:
@@ -406,7 +411,7 @@ def solve_dense(a: np.ndarray, b: np.ndarray, cost: np.ndarray, kind: str, value
     """:func:`emd.solve` with ``partial=`` / ``unbalanced=`` on validated inputs.
 
     The balanced problem is a dense matrix with a few more rows and columns:
-    O(n m) memory, as the input's.
+    O(n m) memory, as the input's (a copy of it, padded).
     """
     from emd.transport import solve_validated
 
