@@ -629,11 +629,23 @@ def _solve_points_generated(source, a: np.ndarray, b: np.ndarray, kind: str, val
         elif i >= 0:
             i, j = int(np.searchsorted(live_rows, i)), int(np.searchsorted(live_cols, j))
         violation = (low, i, j, top)
+    plan_rows, plan_cols, plan_flows = tails[carry], heads[carry] - n_live, flows[carry]
+    cost = float(tree.cost())
     if status != "optimal":
         status = status if status == "max_iter_reached" else "uncertified"
+        # Stopped early: mass may still sit on artificial arcs.  Route it by the
+        # north-west corner rule, as the balanced solve does, so the plan is feasible.
+        extra_rows, extra_cols, extra_flows = _engine._north_west_corner(
+            all_a[live_rows] - np.bincount(plan_rows, plan_flows, minlength=n_live),
+            all_b[live_cols] - np.bincount(plan_cols, plan_flows, minlength=m_live))
+        plan_rows = np.concatenate([plan_rows, extra_rows])
+        plan_cols = np.concatenate([plan_cols, extra_cols])
+        plan_flows = np.concatenate([plan_flows, extra_flows])
+        cost = math.fsum(plan_flows * padded.arc_costs(live_rows[plan_rows],
+                                                       live_cols[plan_cols]))
     solution = _engine.BipartiteSolution(
-        rows=live_rows[tails[carry]], cols=live_cols[heads[carry] - n_live],
-        flows=flows[carry], cost=float(tree.cost()),
+        rows=live_rows[plan_rows], cols=live_cols[plan_cols],
+        flows=plan_flows, cost=cost,
         u=-pi[:n_live].copy(), v=pi[n_live : n_live + m_live].copy(),
         u_low=-pi_low[:n_live].copy(), v_low=pi_low[n_live : n_live + m_live].copy(),
         n_iter=int(tree.n_iter), status=status, violation=violation,

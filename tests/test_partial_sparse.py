@@ -213,3 +213,13 @@ def test_large_partial_points_form_no_matrix():
         tracemalloc.stop()
     assert result.status == "optimal"
     assert peak < 20e6, peak
+
+
+def test_generated_points_stopped_early_are_feasible_and_not_optimal(generated):
+    x, y, a, b = _clouds(4, 40, 35, 2)
+    with pytest.warns(emd.SolverWarning):
+        result = emd.solve_points(x, y, a, b, partial=0.5 * a.sum(), max_iter=3)
+    assert result.status == "max_iter_reached"
+    plan = result.reduced.dense_plan()  # the padded plan: every row and column met
+    np.testing.assert_allclose(plan.sum(axis=1), result.reduced.a, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(plan.sum(axis=0), result.reduced.b, rtol=1e-12, atol=1e-15)
