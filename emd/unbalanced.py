@@ -162,7 +162,11 @@ class UnbalancedResult:
         Per target bin (for graphs and grids: per node), the mass it receives
         from nowhere.
     destroyed : ndarray, shape of ``a``
-        Per source bin (per node), the mass it sends nowhere.
+        Per source bin (per node), the mass it sends nowhere.  For partial
+        transport on a graph or tree these are the flows out of the source and
+        into the sink of the network solved: their totals are exact, but an
+        optimal flow may carry mass to a node before it is discarded there (see
+        the proof above), so a node's share can differ from a plan's.
     plan : scipy.sparse.coo_array or None
         The transport plan between the real bins (dense and point problems);
         None for graphs, trees and grids, whose arc flows are in
