@@ -217,7 +217,7 @@ QUICK = {"dense_sizes": [1000, 2000], "pot_max": 2000, "grid_sizes": [64, 128],
          "graph_sizes": [1000, 10000], "graph_pot_max": 1000}
 FULL = {"dense_sizes": [1000, 2000, 4000], "pot_max": 4000, "grid_sizes": [128, 256, 512],
         "points_sizes": [4000, 10000, 20000], "points_pot_max": 4000,
-        "graph_sizes": [1000, 10000, 100000], "graph_pot_max": 2000}
+        "graph_sizes": [1000, 10000, 30000], "graph_pot_max": 2000}
 
 
 def main(argv=None) -> int:
