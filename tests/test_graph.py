@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.optimize
 import scipy.sparse
-from oracles import highs_cost, pot_cost
+from oracles import pot_cost
 from scipy.sparse.csgraph import shortest_path
 
 import emd
@@ -290,8 +291,7 @@ def test_geometric_graphs_with_inexact_differences_are_not_unbounded(seed):
     """Random masses make many ``a - b`` inexact, so twins carry what rounding drops.  Tied
     to their nodes by zero-cost arcs both ways they made 2-cycles that the simplex
     reported "unbounded" (2 of 20 such 200-node graphs, 20 of 20 at 1000 nodes); one arc
-    in the direction of the twin's mass fixes it.  Checked against HiGHS on all
-    shortest paths."""
+    in the direction of the twin's mass fixes it.  Checked against HiGHS on the flow LP."""
     from scipy.spatial import cKDTree
 
     rng = np.random.default_rng(seed)
@@ -307,9 +307,17 @@ def test_geometric_graphs_with_inexact_differences_are_not_unbounded(seed):
     a, b = a / a.sum(), b / b.sum()
     result = emd.solve_graph((edges, lengths), a, b)
     assert result.status == "optimal"
-    graph = scipy.sparse.coo_array((lengths, (edges[:, 0], edges[:, 1])), shape=(n, n))
-    # Both directions stored: SciPy 1.10's Dijkstra with directed=False misses edges of
-    # a triangular matrix (7 infinite distances here).
-    distances = shortest_path((graph + graph.T).tocsr(), directed=True)
-    # HiGHS, not ot.emd2: POT refuses some of these totals, equal only to rounding.
-    assert result.cost == pytest.approx(highs_cost(a, b, distances), rel=1e-7)
+    # HiGHS on the flow LP over the edges both ways (node-arc incidence, n rows): small
+    # and fast on every SciPy (the dense 200 x 200 transport LP stalled on SciPy 1.10).
+    tails = np.concatenate([edges[:, 0], edges[:, 1]])
+    heads = np.concatenate([edges[:, 1], edges[:, 0]])
+    arcs = np.arange(tails.size)
+    incidence = scipy.sparse.coo_array(
+        (np.concatenate([np.ones(arcs.size), -np.ones(arcs.size)]),
+         (np.concatenate([tails, heads]), np.concatenate([arcs, arcs]))), shape=(n, arcs.size))
+    reference = scipy.optimize.linprog(
+        np.concatenate([lengths, lengths]), A_eq=incidence.tocsr(), b_eq=a - b,
+        bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    assert reference.status == 0, reference.message
+    assert result.cost == pytest.approx(reference.fun, rel=1e-7)
