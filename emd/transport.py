@@ -363,8 +363,10 @@ def solve_points(
         machine busy with other work, or inside a pool of your own, more threads
         wait for each other rather than help.
     partial, unbalanced : float, optional
-        As in :func:`solve`.  These solve a dense problem over the pairs' costs
-        (evaluated once by the same metric): O(n m) memory, not O(n + m).
+        As in :func:`solve`.  Up to ``emd.unbalanced.DENSE_POINT_PAIRS`` pairs
+        (1500 x 1500 points) a dense problem over the pairs' costs (evaluated once
+        by the same metric); above it column generation with the costs on the fly,
+        certified over every pair: O(n + m) memory.
 
     Returns
     -------

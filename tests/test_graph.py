@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.optimize
 import scipy.sparse
 from oracles import pot_cost
 from scipy.sparse.csgraph import shortest_path
@@ -283,3 +284,40 @@ def test_solving_a_graph_does_not_import_networkx():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(emd.__file__).resolve().parents[1]).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_geometric_graphs_with_inexact_differences_are_not_unbounded(seed):
+    """Random masses make many ``a - b`` inexact, so twins carry what rounding drops.  Tied
+    to their nodes by zero-cost arcs both ways they made 2-cycles that the simplex
+    reported "unbounded" (2 of 20 such 200-node graphs, 20 of 20 at 1000 nodes); one arc
+    in the direction of the twin's mass fixes it.  Checked against HiGHS on the flow LP."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    points = rng.random((n, 2))
+    _, near = cKDTree(points).query(points, k=7)
+    order = np.argsort(points[:, 0])
+    edges = np.concatenate([np.stack([np.repeat(np.arange(n), 6), near[:, 1:].ravel()], 1),
+                            np.stack([order[:-1], order[1:]], 1)])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    lengths = np.linalg.norm(points[edges[:, 0]] - points[edges[:, 1]], axis=1)
+    a, b = rng.random(n), rng.random(n)
+    a, b = a / a.sum(), b / b.sum()
+    result = emd.solve_graph((edges, lengths), a, b)
+    assert result.status == "optimal"
+    # HiGHS on the flow LP over the edges both ways (node-arc incidence, n rows): small
+    # and fast on every SciPy (the dense 200 x 200 transport LP stalled on SciPy 1.10).
+    tails = np.concatenate([edges[:, 0], edges[:, 1]])
+    heads = np.concatenate([edges[:, 1], edges[:, 0]])
+    arcs = np.arange(tails.size)
+    incidence = scipy.sparse.coo_array(
+        (np.concatenate([np.ones(arcs.size), -np.ones(arcs.size)]),
+         (np.concatenate([tails, heads]), np.concatenate([arcs, arcs]))), shape=(n, arcs.size))
+    reference = scipy.optimize.linprog(
+        np.concatenate([lengths, lengths]), A_eq=incidence.tocsr(), b_eq=a - b,
+        bounds=(0, None), method="highs",
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
+    assert reference.status == 0, reference.message
+    assert result.cost == pytest.approx(reference.fun, rel=1e-7)

@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         metavar="MASS",
         help="partial transport: move exactly MASS (at most the smaller total) at least cost; "
-        "totals may differ (grids: over the bins as points, O(bins^2) memory)",
+        "totals may differ (grids: over the bins as points)",
     )
     group.add_argument(
         "--unbalanced",

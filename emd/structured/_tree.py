@@ -365,7 +365,7 @@ def solve_tree(
         O(n) arcs.  Returns an :class:`emd.unbalanced.UnbalancedResult`; see
         :mod:`emd.unbalanced`.
     partial : float, optional
-        Partial transport, as for :func:`emd.solve_graph` (O(n^2) memory).
+        Partial transport, as for :func:`emd.solve_graph` (O(n) arcs).
 
     Returns
     -------
@@ -402,8 +402,8 @@ def solve_tree(
 
 
 def _unbalanced_tree(parents, edge_lengths, a, b, unequal) -> UnbalancedResult:
-    """Unbalanced transport on a tree: its edges both ways and the extra node of
-    :func:`emd.unbalanced.solve_arcs`."""
+    """Partial or unbalanced transport on a tree: its edges both ways and the extra
+    nodes of :func:`emd.unbalanced.solve_arcs` (no longer a tree, O(n) arcs)."""
     par, root = _as_parents(parents)
     n = par.size
     lengths = _as_lengths(edge_lengths, n, root)
@@ -414,9 +414,4 @@ def _unbalanced_tree(parents, edge_lengths, a, b, unequal) -> UnbalancedResult:
     tails = np.concatenate([child, par[child]])
     heads = np.concatenate([par[child], child])
     costs = np.concatenate([lengths[child], lengths[child]])
-    if unequal[0] == "partial":
-        from emd.structured._graph import solve_graph
-
-        edges = np.stack([child, par[child]], axis=1)
-        return solve_graph((edges, lengths[child]), wa, wb, partial=unequal[1])
     return solve_arcs(tails, heads, costs, wa, wb, *unequal, None)
