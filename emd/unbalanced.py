@@ -448,6 +448,12 @@ def solve_points(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, met
     with the dummy row and column priced beside them (:func:`_solve_points_generated`):
     no n x m matrix is formed.
     """
+    if x.shape[0] * y.shape[0] > DENSE_POINT_PAIRS:
+        from emd import _engine
+
+        source = _engine.PointCosts(x, y, metric, p)
+        source.check_range()
+        return _solve_points_generated(source, a, b, kind, value, max_iter, n_jobs)
     return solve_dense(a, b, point_costs(x, y, metric, p), kind, value, max_iter, n_jobs)
 
 
@@ -459,8 +465,6 @@ def point_costs(x: np.ndarray, y: np.ndarray, metric: str, p: float) -> np.ndarr
     source = _engine.PointCosts(x, y, metric, p)
     source.check_range()
     n, m = x.shape[0], y.shape[0]
-    if n * m > DENSE_POINT_PAIRS:
-        return _solve_points_generated(source, a, b, kind, value, max_iter, n_jobs)
     rows = np.repeat(np.arange(n, dtype=np.intp), m)
     cols = np.tile(np.arange(m, dtype=np.intp), n)
     return source.arc_costs(rows, cols).reshape(n, m)
