@@ -373,10 +373,57 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
         # whole difference, but its bits do fit into entries of several sizes.
         missing = _absorb_by_units(lighter, heavier, missing, shift)
     if missing:
+        # Neither side alone can take the bits: move entries both ways (a coarse
+        # entry past the difference, finer ones back).
+        both = a.copy(), b.copy()
+        if _balance_both_ways(*both, shift):
+            return both
         # No exact balance within the entries' own precision: leave the totals as
         # given; the problem is then infeasible as held and no certificate passes.
         return a, b
     return (heavier, lighter) if difference > 0 else (lighter, heavier)
+
+
+def _balance_both_ways(a: np.ndarray, b: np.ndarray, shift: int) -> bool:
+    """The last fallback of :func:`balance_exactly`, in place: entries finest unit in
+    the last place first, each changed (up or down, never below zero) by the least
+    amount that clears the difference's part that no coarser entry can hold (its
+    residue modulo the next coarser unit); the coarsest takes what is left.  True
+    when the totals then agree exactly.  E.g. ``a = [1e15, 1e-15, 5e-98]`` against
+    ``b`` totalling ``1e15 + 0.125``: the two tiny entries go to zero and the
+    ``1e15`` entry takes ``0.125``, where raising ``a`` alone cannot hold the bits
+    of ``0.125 - 1e-15 - 5e-98``."""
+    entries = []
+    for masses, side in ((a, 1), (b, -1)):
+        for k in np.flatnonzero(masses > 0).tolist():
+            value = _to_int(masses[k], shift)
+            entries.append((1 << max(0, value.bit_length() - 53), side, k, masses))
+    entries.sort(key=lambda entry: entry[0])
+    units = sorted({entry[0] for entry in entries})
+    # sum(a) - sum(b) in units of 2**shift; an entry changed by t moves it by side * t.
+    excess = _exact_units(np.concatenate([a[a > 0], -b[b > 0]]), shift)
+    for unit, side, k, masses in entries:
+        if excess == 0:
+            return True
+        if excess % unit:
+            return False  # bits finer than every entry left
+        coarser = next((u for u in units if u > unit), None)
+        if coarser is None:
+            choices = [-excess]
+        else:
+            residue = -excess % coarser
+            choices = sorted((residue, residue - coarser), key=abs)
+        value = _to_int(masses[k], shift)
+        for change in choices:  # change of the difference, side * t
+            new_value = value + side * change
+            if new_value < 0:
+                continue
+            new_mass = _from_int(new_value, shift)
+            if new_value == 0 or _to_int(new_mass, shift) == new_value:
+                masses[k] = new_mass
+                excess += change
+                break
+    return excess == 0
 
 
 def _exact_units(values: np.ndarray, shift: int) -> int:

@@ -427,17 +427,60 @@ def test_sparse_pot_rounding_per_block_is_balanced_and_proven():
     assert cost == pytest.approx(1 / 3 + 4 / 3 + 1 + 8 / 3, rel=1e-12)
 
 
-def test_totals_no_float64_entry_can_balance_are_refused_not_left_unproven():
+def test_totals_whose_difference_spans_1074_bits_balance_by_moving_entries_both_ways():
     # Found by the fuzz tests: totals 1e300 + 1 and 1e300 + 2.2e-175 + 2**-1074 agree to
-    # rounding, but their difference needs about 1074 bits, more than these few entries
-    # hold; the problem as held has no feasible plan, so it is refused with the reason.
+    # rounding, but their difference needs about 1074 bits: no entry can take it by
+    # raising one side.  Moving entries both ways can (the tiny entries and the unit
+    # entry go to zero: a change of the difference's size), so the problem is balanced
+    # and proven; before, it was refused.
     a = np.zeros((3, 4, 3))
     b = np.zeros((3, 4, 3))
     a[0, 1, 2], a[1, 3, 2] = 1e300, 1.0
     b[1, 1, 1], b[1, 1, 2], b[2, 3, 2] = 2.21048907e-175, 1e300, 5e-324
-    with pytest.raises(ValueError, match="cannot be absorbed exactly"):
-        emd.solve_grid(a, b, volume=True)
+    result = emd.solve_grid(a, b, volume=True)
+    assert result.status == "optimal" and result.certificate().optimal()
+    assert result.cost == pytest.approx(1e300, rel=1e-12)  # 1e300 moved one step
     # The same masses with a difference the entries can hold are balanced and proven.
     b[1, 1, 1] = 1.0
     result = emd.solve_grid(a, b, volume=True)
     assert result.status == "optimal" and result.certificate().optimal()
+
+
+def _balanced_by_moving_both_ways(rng):
+    """A heavy entry, tiny ones binades below it, and an other side whose total is the
+    heavy entry plus one of its units in the last place: raising the lighter side alone
+    cannot hold the bits of the difference."""
+    big = float(rng.choice([1e15, 3e12, 7.5e8]))
+    ulp = float(np.spacing(big))
+    tiny = [float(rng.uniform(0.5, 1.0)) * 10.0 ** -int(rng.integers(12, 40)) * big * 1e-15,
+            float(rng.uniform(0.5, 1.0)) * 10.0 ** -int(rng.integers(60, 120))]
+    a = np.array([0.0, tiny[0], big, tiny[1]])
+    total = big + ulp * int(rng.integers(1, 4))
+    split = float(rng.uniform(0.2, 0.8)) * total
+    b = np.array([0.0, split, total - split])
+    return a, b
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_totals_that_need_entries_moved_both_ways_balance_exactly(seed):
+    """Found by the fuzz test on the NumPy 1.x leg: points all in one place, ``a`` of
+    1e15 beside 1e-15 and 5.5e-98, ``b`` totalling 1e15 + 0.125.  The totals agree to
+    the inputs' precision, so they are balanced exactly; that needs the heavy entry
+    raised and the tiny ones lowered, which the one-way passes could not do, and the
+    problem was left infeasible as held (status "uncertified", bound inf)."""
+
+    a, b = _balanced_by_moving_both_ways(np.random.default_rng(seed))
+    a2, b2 = _certify.balance_exactly(a, b)
+    assert sum(map(Fraction, a2)) == sum(map(Fraction, b2))
+    assert (a2 >= 0).all() and (b2 >= 0).all()
+    assert (a2[a == 0] == 0).all() and (b2[b == 0] == 0).all()  # empty bins stay empty
+    moved = sum(abs(Fraction(p) - Fraction(q)) for p, q in zip([*a2, *b2], [*a, *b], strict=True))
+    difference = abs(sum(map(Fraction, a)) - sum(map(Fraction, b)))
+    assert moved <= 2 * difference + Fraction(float(np.spacing(max(a.max(), b.max()))))
+    # All points in one place: every plan costs 0, which the certificate now proves.
+    x, y = np.zeros((a.size, 1)), np.zeros((b.size, 1))
+    result = emd.solve_points(x, y, a, b)
+    assert result.status == "optimal" and result.cost == 0.0
+    result = emd.solve_points(np.zeros((a.size, 2)), np.ones((b.size, 2)), a, b)
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(math.sqrt(2) * math.fsum(a), rel=1e-12)
