@@ -244,7 +244,10 @@ def solve_bipartite(
                 )
                 axis = _multiscale.line_axis(solve_source.x, solve_source.y, solve_a, solve_b)
                 if axis is not None:
-                    width = max(1, min(_planner.LINE_WIDTH, _planner.LINE_MAX_ARCS // (2 * n)))
+                    # The plan has at most n + m - 1 pieces, each with 2 width + 1
+                    # candidates: the cap holds for any n and m (down to width 1).
+                    width = max(1, min(_planner.LINE_WIDTH,
+                                       (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2))
                     line = _multiscale.line_start(solve_source.x, solve_source.y, solve_a,
                                                   solve_b, axis, width)
                     coarse = None

@@ -291,8 +291,10 @@ def line_start(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, axis:
     tol = 1e-12 * max(math.fsum(a), math.fsum(b))
     one_x, one_y = np.zeros(x.shape[0], dtype=np.intp), np.zeros(y.shape[0], dtype=np.intp)
     pi, pj, _ = _overlap(a[ox], b[oy], one_x, one_y, tol)
-    # Every column within width ranks of a row's partners (the plan is monotone, so
-    # this band in rank space also holds every row within about width of a column's).
+    # Every column within width ranks of a piece's column: at most (n + m - 1) pieces
+    # times (2 width + 1) candidates; the plan is monotone, so this band in rank
+    # space also holds every row within about width of a column's partners when the
+    # clouds have about the same size.
     step = np.arange(-width, width + 1)
     ti = np.repeat(pi, step.size)
     tj = (pj[:, None] + step).ravel()

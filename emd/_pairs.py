@@ -263,7 +263,9 @@ class UnequalPairs(PairSolver):
 
     ``form`` is ``"dense"`` (weight arrays on the ``cost`` matrix: given, or the
     distances between shared ``positions``, computed once as :func:`emd.solve_points`
-    computes them), ``"points"`` (``(points, weights)`` sets), ``"grid"`` (grid
+    computes them), ``"points"`` (``(points, weights)`` sets, and shared ``positions``
+    above :data:`emd.unbalanced.DENSE_POINT_PAIRS` pairs, where the single solve forms
+    no matrix either), ``"grid"`` (grid
     histograms, :func:`emd.solve_grid`) or ``"line"`` (1-D weights at 0, 1, 2, ...
     times ``spacing`` without ``grid=True``: a 1-D grid for ``unbalanced``, points on
     the line for ``partial``, which has no grid form of its own).
@@ -493,6 +495,12 @@ def build_unequal(
     if positions is not None and not grid:
         support = _shared_support(positions, flat_left[0].size)
         metric_name, p = check_metric(metric or "euclidean", None)
+        if support.shape[0] ** 2 > _unbalanced.DENSE_POINT_PAIRS:
+            # What emd.solve_points does at this size: no matrix, costs on the fly.
+            sets = [(support, h) for h in flat_left]
+            other = sets if flat_right is flat_left else [(support, h) for h in flat_right]
+            return UnequalPairs(sets, other, max_iter, form="points", metric=metric_name,
+                                p=p, **common)
         # Computed once for every pair, as emd.solve_points computes it for one.
         matrix = _unbalanced.point_costs(support, support, metric_name, p)
         return UnequalPairs(flat_left, flat_right, max_iter, form="dense", cost=matrix,

@@ -45,8 +45,10 @@ with ``|f| <= lam``.  With equal totals and ``lam`` at least half the largest
 cost it is W1; it tends to 0 with ``lam``.
 
 On graphs, trees and grids the same problem is one extra node tied to every
-bin by an arc of cost ``lam`` each way, so the network keeps O(n) arcs, solved
-by the network simplex of :func:`emd.min_cost_flow`.
+bin by an arc of cost ``lam`` each way, so the network keeps O(n) arcs: graphs
+and trees are solved by the network simplex of :func:`emd.min_cost_flow`,
+grids by the compiled grid driver, whose trees have that node as their root on
+every level (:func:`emd.solve_grid`).
 
 **Partial transport on a graph or tree** (costs ``C = d``, the shortest-path
 metric of a connected network with nonnegative lengths) is a flow on O(n)
@@ -177,10 +179,14 @@ class UnbalancedResult:
         ``"optimal"``, ``"uncertified"`` or ``"max_iter_reached"``, as for the
         balanced solvers.
     reduced : TransportResult or FlowResult or None
-        The balanced problem solved (dummy bins after the real ones; for
-        networks the extra node after the nodes and what rounding leaves on
-        nodes of its own after it), with its potentials; None when nothing was
-        solved (``unbalanced=0`` with nonnegative costs: the empty plan).
+        The balanced problem solved, with its potentials: dummy bins after
+        the real ones (dense and point problems); for graphs and trees the
+        extra nodes after the nodes (one for ``unbalanced``; a sink and a
+        source for ``partial``) and what rounding leaves on nodes of its own
+        after them; for grids the flow on the arcs the driver's certificate
+        reads (the tree's arcs with flow, then the extra node's, then the
+        rounding twins').  None when nothing was solved (``unbalanced=0`` with
+        nonnegative costs: the empty plan).
     """
 
     cost: float
@@ -647,7 +653,9 @@ def _solve_points_generated(source, a: np.ndarray, b: np.ndarray, kind: str, val
     if status != "optimal":
         status = status if status == "max_iter_reached" else "uncertified"
         # Stopped early: mass may still sit on artificial arcs.  Route it by the
-        # north-west corner rule, as the balanced solve does, so the plan is feasible.
+        # north-west corner rule, as the balanced solve does, so the padded plan is
+        # feasible (its dummy corner may then carry mass, so the real plan moves more
+        # than asked: the status says so).
         extra_rows, extra_cols, extra_flows = _engine._north_west_corner(
             all_a[live_rows] - np.bincount(plan_rows, plan_flows, minlength=n_live),
             all_b[live_cols] - np.bincount(plan_cols, plan_flows, minlength=m_live))

@@ -386,3 +386,28 @@ def test_line_axis_is_scale_free_and_declines_degenerate_clouds():
                                    rtol=1e-9, atol=1e-12)
     one = np.ones((5, 2))
     assert _multiscale.line_axis(one, one, np.full(5, 0.2), np.full(5, 0.2)) is None
+
+
+def test_the_line_start_keeps_its_arc_cap_when_the_sides_differ_in_size(monkeypatch):
+    """The band is sized from the plan's n + m - 1 pieces, not from one side's count: with
+    a cloud twenty times the other's, the candidates stay under the planner's cap (the
+    old rule, from n alone, listed about 127 000), and the answer is still the exact one."""
+    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
+    monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
+    monkeypatch.setattr(_planner, "LINE_MAX_ARCS", 6000)
+    counts = []
+    original = _multiscale.line_start
+
+    def counted(x, y, a, b, axis, width):
+        start = original(x, y, a, b, axis, width)
+        counts.append(start[2].size)
+        return start
+
+    monkeypatch.setattr(_multiscale, "line_start", counted)
+    rng = np.random.default_rng(13)
+    n, m = 60, 1200
+    x, y = rng.random((n, 2)), rng.random((m, 2)) + np.array([3.0, 0.0])
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    result = emd.solve_points(x, y, a, b)
+    assert counts and counts[0] <= 6000
+    check_solution(result, x, y, a, b)

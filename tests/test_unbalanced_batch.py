@@ -140,3 +140,21 @@ def test_refusals_name_the_problem():
         emd.pairwise([rng.random((3, 3))] * 2, unbalanced=1.0, normalize=True)
     with pytest.raises(ValueError, match="resume=True needs out="):
         emd.pairwise([rng.random((3, 3))] * 2, unbalanced=1.0, resume=True)
+
+
+def test_shared_positions_above_the_dense_size_form_no_matrix(monkeypatch):
+    """Above DENSE_POINT_PAIRS a shared support is solved as the single solve solves it,
+    with the costs on the fly: no support x support matrix, and each entry the single
+    solve's bits."""
+    from emd import unbalanced
+
+    monkeypatch.setattr(unbalanced, "DENSE_POINT_PAIRS", 30 * 30)
+    monkeypatch.setattr(unbalanced, "point_costs", None)  # a matrix would fail loudly
+    rng = np.random.default_rng(5)
+    support = rng.random((40, 2))
+    hists = [rng.random(40) * (1.0 + 0.2 * k) for k in range(3)]
+    matrix = emd.pairwise(hists, positions=support, partial=0.5)
+    for i, j in itertools.combinations(range(3), 2):
+        single = emd.solve_points(support, support, hists[i], hists[j], partial=0.5)
+        assert matrix[i, j] == single.cost == matrix[j, i]
+        assert single.status == "optimal"

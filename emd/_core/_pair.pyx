@@ -982,7 +982,10 @@ def pricing_pass(
     """One full pricing pass of the pair solve over every pair, for the potentials
     ``pi + pi_low`` of the rows then the columns (the tree's sign convention:
     reduced cost ``C_ij + pi_i - pi_(n+j)``).  Returns the keys found (``row * m +
-    col``, sorted, unique) and the pass's ``worst``.  For tests and tuning."""
+    col``, sorted, unique) and the pass's ``worst``: a rigorous lower bound on every
+    pair's reduced cost when no key is found, which is what proves the end of the
+    column generation of partial and unbalanced point clouds
+    (:func:`emd.unbalanced._solve_points_generated`)."""
     cdef Workspace W
     cdef PairSource S
     cdef Py_ssize_t n, m, i, count

@@ -8,7 +8,7 @@ and a function attaining the supremum is a *witness*.  This module builds
 witnesses that are exactly 1-Lipschitz on the whole space from the potentials
 of a solved transport problem (:func:`kr_witness`; bounded by ``lam`` too for
 unbalanced W1, with :func:`unbalanced_witness` and :func:`partial_dual` for
-the duals of unequal-mass results of every form), checks them
+the duals of unequal-mass results), checks them
 (:func:`certify`), and turns them into estimators of ``W1(P, Q)`` from
 samples, each with an honest statement of what it bounds:
 

@@ -1,9 +1,14 @@
 r"""The duals of unequal-mass problems: :func:`unbalanced_witness`, :func:`partial_dual`.
 
 Both read the potentials of a solved :class:`emd.unbalanced.UnbalancedResult`
-and give a dual feasible point of the problem *without* dummy bins, with its
-value computed from it (exact products, one rounding), so that the value is
-a lower bound of the optimum by weak duality, whoever computed the plan.
+and give a point of the dual of the problem *without* dummy bins, with its
+value computed from it (exact products, one rounding).  The point is feasible
+up to the roundings of the shifted potentials (a few ulps of the potentials,
+not bounded here by a proof), so the value is a lower bound of the optimum by
+weak duality to that accuracy; the bounds ``|f| <= lam`` and ``alpha, beta <=
+0`` hold exactly.  The rigorous statement about a result is its
+:meth:`~emd.unbalanced.UnbalancedResult.certificate`.  A result stopped by
+``max_iter`` is refused.
 
 **Unbalanced W1.**  The dual of
 :math:`\min \langle C, P\rangle + \lambda(\|a - P1\|_1 + \|b - P^\top 1\|_1)`
@@ -56,7 +61,7 @@ class BoundedWitness:
         ``f`` on the source bins (for graphs, trees and grids: on the nodes).
     target : ndarray, shape of ``b``
         ``g`` on the target bins, with ``source_i - target_j <= C_ij`` (up to
-        the rounding of the shifted potentials, half an ulp each; for
+        the roundings of the shifted potentials, a few ulps; for
         networks the same array as ``source``, with ``f_i - f_j <= length`` on
         every edge: 1-Lipschitz for the shortest-path metric).
     value : float
@@ -212,8 +217,9 @@ def partial_dual(result: UnbalancedResult) -> PartialDual:
     The dummy-bin problem's potentials ``u``, ``v`` give ``alpha_i = u_i + v_D``
     (at most 0: a source keeps its mass on the dummy target at cost 0),
     ``beta_j = v_j + u_D`` (at most 0 likewise) and ``t = -(u_D + v_D)``, so
-    ``alpha_i + beta_j + t = u_i + v_j <= C_ij`` (up to the rounding of the two
-    sums ``u_i + v_D`` and ``v_j + u_D``, half an ulp each); the value is the
+    ``alpha_i + beta_j + t = u_i + v_j <= C_ij`` in exact arithmetic; in floats up
+    to the roundings of ``u_i + v_D``, ``v_j + u_D`` and ``t`` (a few ulps of the
+    potentials, not bounded here by a proof); the value is the
     dummy-bin problem's dual value, term for term.  Values a rounding above 0 are set
     to 0 (which keeps every constraint and lowers the value by no more).
 

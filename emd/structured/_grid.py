@@ -786,15 +786,19 @@ def solve_grid(
         Unbalanced W1 (totals need not agree): mass is destroyed or created at
         this price per unit, through one extra node tied to every bin by arcs of
         that cost, on the grid graph (for ``euclidean`` with finite ``L``, the
-        ``W_L`` metric, within the same ``rel_error_bound``; not with
-        ``exact=True``), solved by the compiled grid driver with the extra node
-        as its trees' root: O(bins) arcs, about the time of a balanced solve.
-        Returns an :class:`emd.unbalanced.UnbalancedResult` (``created`` and
-        ``destroyed`` of the grid's shape).  See :mod:`emd.unbalanced`.
+        ``W_L`` metric of the balanced solve, whose relative error bound is its
+        ``rel_error_bound``; not with ``exact=True``), solved by the compiled
+        grid driver with the extra node as its trees' root: O(bins) arcs,
+        about the time of a balanced solve.  Returns an
+        :class:`emd.unbalanced.UnbalancedResult` (``created`` and ``destroyed``
+        of the grid's shape).  See :mod:`emd.unbalanced`.
     partial : float, optional
         Partial transport (totals need not agree): move exactly this mass, solved
-        over the bins as points with the exact metric (``euclidean`` exact too)
-        on a dense bins x bins matrix: O(bins^2) memory, small grids only.
+        over the bins as points with the exact metric (``euclidean`` exact too),
+        as :func:`emd.solve_points` with ``partial=`` solves them: a dense
+        bins x bins matrix up to :data:`emd.unbalanced.DENSE_POINT_PAIRS`
+        pairs, column generation with the costs on the fly (O(bins) memory)
+        above.
 
     Returns
     -------
@@ -955,8 +959,8 @@ def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
     (:func:`_unbalanced_on_driver`)."""
     solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
     if unequal[0] == "partial":
-        # Partial transport has no extra-node form: the bins as points, on a dense
-        # matrix of their exact distances (O(bins^2) memory).
+        # Partial transport has no form on the grid driver (it needs a sink and a
+        # source, two nodes off the grid): the bins as points, as solve_points does.
         from emd.transport import solve_points
 
         coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * solver.spacing

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 
 from .. import _certify
 from .._result import Certificate
+from .._status import warn_status
 from .._validation import (
     as_float_array,
     as_weights,
@@ -361,9 +362,9 @@ def solve_tree(
         Rescale ``a`` and ``b`` to total mass 1 each.
     unbalanced : float, optional
         Unbalanced W1 (totals need not agree), with one extra node tied to every
-        node at this cost: no longer a tree, solved by :func:`emd.min_cost_flow` on
-        O(n) arcs.  Returns an :class:`emd.unbalanced.UnbalancedResult`; see
-        :mod:`emd.unbalanced`.
+        node at this cost: no longer a tree, solved by the network simplex of
+        :func:`emd.min_cost_flow` on O(n) arcs.  Returns an
+        :class:`emd.unbalanced.UnbalancedResult`; see :mod:`emd.unbalanced`.
     partial : float, optional
         Partial transport, as for :func:`emd.solve_graph` (O(n) arcs).
 
@@ -392,7 +393,9 @@ def solve_tree(
     """
     unequal = check_keywords(partial, unbalanced, normalize)
     if unequal is not None:
-        return _unbalanced_tree(parents, edge_lengths, a, b, unequal)
+        result = _unbalanced_tree(parents, edge_lengths, a, b, unequal)
+        warn_status(result.status, None)
+        return result
     par, root, lengths, flows, proof = _prepare(parents, edge_lengths, a, b, normalize)
     cost = _tree_cost(proof)[0]
     # Kantorovich potential: each edge contributes +-length according to the
