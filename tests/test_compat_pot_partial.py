@@ -72,3 +72,41 @@ def test_defaults_follow_pot():
     # m=None is the Lagrangian form with price max(M) + 1: everything moves.
     assert partial.partial_wasserstein([], [], M).sum() == pytest.approx(1.0)
     assert partial.partial_wasserstein_lagrange([], [], M, reg_m=-2.0).sum() == 0.0
+
+
+def test_torch_inputs_as_pots_backend_with_the_plan_as_the_cost_gradient():
+    """PyTorch tensors in, as POT's torch backend takes them: the plan and log come back
+    as tensors, and the cost's gradient in M is the plan, as POT's own
+    ``ot.partial.partial_wasserstein2`` gives it (compared on a problem whose optimal
+    plan is unique: random costs)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    cost = rng.random((7, 6))
+    a, b = rng.random(7), rng.random(6)
+    a, b = a / a.sum(), 0.8 * b / b.sum()
+    mass = 0.5
+
+    def tensors():
+        return (torch.tensor(a), torch.tensor(b),
+                torch.tensor(cost, requires_grad=True))
+
+    ta, tb, tM = tensors()
+    value, log = partial.partial_wasserstein2(ta, tb, tM, m=mass, log=True)
+    value.backward()
+    pa, pb, pM = tensors()
+    reference = ot.partial.partial_wasserstein2(pa, pb, pM, m=mass)
+    reference.backward()
+    assert isinstance(value, torch.Tensor) and value.ndim == 0
+    assert float(value.detach()) == pytest.approx(float(reference.detach()), rel=1e-12)
+    assert isinstance(log["T"], torch.Tensor)
+    np.testing.assert_allclose(tM.grad.numpy(), log["T"].numpy(), rtol=0, atol=0)
+    np.testing.assert_allclose(tM.grad.numpy(), pM.grad.numpy(), atol=1e-12)
+    assert ta.grad is None and tb.grad is None  # as in POT: no gradient in a, b
+    plan = partial.partial_wasserstein(torch.tensor(a), torch.tensor(b), torch.tensor(cost),
+                                       m=mass)
+    assert isinstance(plan, torch.Tensor)
+    np.testing.assert_array_equal(plan.numpy(), partial.partial_wasserstein(a, b, cost, m=mass))
+    lagrange = partial.partial_wasserstein_lagrange(torch.tensor(a), torch.tensor(b),
+                                                    torch.tensor(cost), reg_m=0.5)
+    np.testing.assert_array_equal(
+        lagrange.numpy(), partial.partial_wasserstein_lagrange(a, b, cost, reg_m=0.5))

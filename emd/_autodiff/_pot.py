@@ -252,3 +252,67 @@ def _cost_and_log(name, call, compute, dtype, kept, log, return_matrix, sparse) 
     if not return_matrix:
         info.pop("G")
     return cost, _wrap_log(call, info, dtype, sparse, cost)
+
+
+def partial_plan(name: str, a: Any, b: Any, M: Any, extra: tuple, log: bool,
+                 kwargs: dict[str, Any]) -> Any:
+    """Tensor twin of :func:`emd.compat.pot_partial.partial_wasserstein` and
+    ``partial_wasserstein_lagrange`` (``name``): the plan (and log) in the inputs' kind
+    and POT's dtype, not differentiable (as POT's)."""
+    from emd.compat import pot_partial
+
+    call = Call({"a": a, "b": b, "M": M})
+    dtype = _pot_dtype(a, b, M, call.kind)
+    args = call.numpy([to_numpy(leaf) for leaf in call.leaves])
+    plan, info = getattr(pot_partial, name)(args["a"], args["b"], args["M"], *extra, log=True,
+                                            **kwargs)
+    plan = call.wrap(plan, dtype)
+    return (plan, _wrap_partial_log(call, info, dtype)) if log else plan
+
+
+def _wrap_partial_log(call: Call, info: dict[str, Any], dtype: Any) -> dict[str, Any]:
+    out = dict(info)
+    for key in ("u", "v", "T"):
+        if key in out:
+            out[key] = call.wrap(np.asarray(out[key], dtype=np.float64), dtype)
+    return out
+
+
+def partial_wasserstein2(a: Any, b: Any, M: Any, m: Any, nb_dummies: int, log: bool,
+                         kwargs: dict[str, Any]) -> Any:
+    """Tensor twin of :func:`emd.compat.pot_partial.partial_wasserstein2`: the cost as a
+    0-d tensor whose gradient in ``M`` is the plan, as POT's; ``a`` and ``b`` carry no
+    gradient, as in POT (the plan does not depend on them differentiably there)."""
+    from emd.compat import pot_partial
+
+    kind = tensor_kind({"a": a, "b": b, "M": M})
+    dtype = _pot_dtype(a, b, M, kind)
+    if kind_of(M) != kind:  # a NumPy M: nothing to differentiate
+        call = Call({"a": a, "b": b, "M": M})
+        args = call.numpy([to_numpy(leaf) for leaf in call.leaves])
+        value, info = pot_partial.partial_wasserstein2(args["a"], args["b"], args["M"], m,
+                                                       nb_dummies, log=True, **kwargs)
+        cost = call.wrap(np.asarray(value, dtype=np.float64), dtype)
+        info = _wrap_partial_log(call, info, dtype)
+        info["cost"] = info["partial_w_dist"] = cost
+        return (cost, info) if log else cost
+    call = Call({"M": M})
+    a_values, b_values = to_numpy(a), to_numpy(b)
+    kept: list[dict[str, Any]] = []
+
+    def compute(arrays: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+        value, info = pot_partial.partial_wasserstein2(a_values, b_values, arrays[0], m,
+                                                       nb_dummies, log=True, **kwargs)
+        kept.append(info)
+        return np.asarray(value, dtype=np.float64), [np.asarray(info["T"], dtype=np.float64)]
+
+    rule = Rule(compute, (), (Term(0),), call.shapes)
+    cost = call.backend.apply(rule, call.leaves, dtype)
+    if not log:
+        return cost
+    if not kept:
+        raise ValueError("partial_wasserstein2(log=True) with JAX arrays needs concrete "
+                         "values (not inside jax.jit or jax.vmap)")
+    info = _wrap_partial_log(call, kept[-1], dtype)
+    info["cost"] = info["partial_w_dist"] = cost
+    return cost, info

@@ -15,7 +15,9 @@ Differences, all on the side of exactness:
   dummies here are exact (:mod:`emd.unbalanced`).
 * A solve whose optimality is not proven raises ``ValueError`` (POT raises
   one when its solver warns), never returns an unproven plan.
-* NumPy inputs only (lists and arrays); plans are float64 ``ndarray``.
+* PyTorch tensors and JAX arrays work as with POT's backends: plans and logs
+  come back in the inputs' kind, and ``partial_wasserstein2``'s cost is
+  differentiable in ``M`` (its gradient is the plan), as POT's.
 * ``log`` holds ``cost``, ``partial_w_dist`` (partial forms), ``u`` and ``v``
   (the potentials of the real bins in the balanced problem solved),
   ``warning`` (None), ``result_code`` (1) and ``certificate``
@@ -28,6 +30,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from emd._arrays import has_tensor, twin
 
 __all__ = ["partial_wasserstein", "partial_wasserstein2", "partial_wasserstein_lagrange"]
 
@@ -123,6 +127,9 @@ def partial_wasserstein(a: Any, b: Any, M: Any, m: float | None = None, nb_dummi
     array([[0.1, 0. ],
            [0. , 0. ]])
     """
+    if has_tensor((a, b, M)):  # PyTorch or JAX arrays: as POT's backends
+        return twin("emd._autodiff._pot:partial_plan")("partial_wasserstein", a, b, M,
+                                                         (m, nb_dummies), log, kwargs)
     a_arr, b_arr, cost = _inputs(a, b, M)
     if m is None:
         return partial_wasserstein_lagrange(a_arr, b_arr, cost, nb_dummies=nb_dummies, log=log,
@@ -158,6 +165,9 @@ def partial_wasserstein2(a: Any, b: Any, M: Any, m: float | None = None, nb_dumm
     >>> round(float(partial.partial_wasserstein2([.1, .2], [.1, .1], [[0., 1.], [2., 3.]])), 6)
     0.3
     """
+    if has_tensor((a, b, M)):  # PyTorch or JAX arrays: differentiable in M, as POT's
+        return twin("emd._autodiff._pot:partial_wasserstein2")(a, b, M, m, nb_dummies, log,
+                                                                kwargs)
     gamma, info = partial_wasserstein(a, b, M, m, nb_dummies, log=True, **kwargs)
     info["T"] = gamma
     cost = info["cost"]
@@ -187,6 +197,9 @@ def partial_wasserstein_lagrange(a: Any, b: Any, M: Any, reg_m: float | None = N
     array([[0.1, 0. ],
            [0. , 0. ]])
     """
+    if has_tensor((a, b, M)):  # PyTorch or JAX arrays: as POT's backends
+        return twin("emd._autodiff._pot:partial_plan")("partial_wasserstein_lagrange", a, b,
+                                                         M, (reg_m, nb_dummies), log, kwargs)
     a_arr, b_arr, cost = _inputs(a, b, M)
     _check_dummies(nb_dummies)
     max_iter = _max_iter(kwargs)
