@@ -423,6 +423,12 @@ def _balance_both_ways(a: np.ndarray, b: np.ndarray, shift: int) -> bool:
                 masses[k] = new_mass
                 excess += change
                 break
+        else:
+            # Neither fits: an entry smaller than the way down goes to zero, and the
+            # entries of its unit after it take the rest (two 1.0s against a 2).
+            if value and any(side * change < -value for change in choices):
+                masses[k] = 0.0
+                excess -= side * value
     return excess == 0
 
 

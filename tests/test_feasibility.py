@@ -484,3 +484,20 @@ def test_totals_that_need_entries_moved_both_ways_balance_exactly(seed):
     result = emd.solve_points(np.zeros((a.size, 2)), np.ones((b.size, 2)), a, b)
     assert result.status == "optimal"
     assert result.cost == pytest.approx(math.sqrt(2) * math.fsum(a), rel=1e-12)
+
+
+def test_entries_of_one_unit_share_a_difference_none_holds_alone():
+    # Found by the fuzz test on the NumPy 1.x leg after the fix above: a = [1, 1, 1.14e47]
+    # against b totalling 1.14e47: the difference's low part (2) must go from both 1.0s,
+    # neither of which can give it alone.
+    big = 1.14085187e47
+    a = np.array([0.0, 0.0, 1.0, 1.0, big])
+    b = np.array([0.0, 9.12681493e46, big - 9.12681493e46])
+    a2, b2 = _certify.balance_exactly(a, b)
+    assert sum(map(Fraction, a2)) == sum(map(Fraction, b2))
+    assert (a2 >= 0).all() and (b2 >= 0).all()
+    result = emd.solve_points(np.zeros((5, 1)), np.zeros((3, 1)), a, b)
+    assert result.status == "optimal" and result.cost == 0.0
+    result = emd.solve_points(np.zeros((5, 2)), np.ones((3, 2)), a, b)
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(math.sqrt(2) * math.fsum(a), rel=1e-12)
