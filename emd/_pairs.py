@@ -264,7 +264,7 @@ class UnequalPairs(PairSolver):
     ``form`` is ``"dense"`` (weight arrays on the ``cost`` matrix: given, or the
     distances between shared ``positions``, computed once as :func:`emd.solve_points`
     computes them), ``"points"`` (``(points, weights)`` sets, and shared ``positions``
-    above :data:`emd.unbalanced.DENSE_POINT_PAIRS` pairs, where the single solve forms
+    above ``emd.unbalanced.DENSE_POINT_PAIRS`` pairs, where the single solve forms
     no matrix either), ``"grid"`` (grid
     histograms, :func:`emd.solve_grid`) or ``"line"`` (1-D weights at 0, 1, 2, ...
     times ``spacing`` without ``grid=True``: a 1-D grid for ``unbalanced``, points on

@@ -4,11 +4,11 @@ Both problems are solved as balanced ones that the exact solvers of
 :func:`emd.solve` and :func:`emd.min_cost_flow` already certify, by adding
 dummy bins (dense and point problems) or extra nodes (graphs and trees: a
 sink and a source for partial transport, one node for unbalanced; grids: one
-node for unbalanced).  Point clouds above :data:`DENSE_POINT_PAIRS` pairs keep
+node for unbalanced).  Point clouds above ``DENSE_POINT_PAIRS`` pairs keep
 their costs on the fly: the dummy rows and columns have one constant cost to
 every point, so their O(n + m) arcs are all listed, and the real pairs are
 priced by the full passes of the balanced point solve (see
-:func:`_solve_points_generated`).
+``_solve_points_generated``).
 
 **Partial transport** (``partial=mass``) moves exactly ``mass`` (at most the
 smaller total) at least cost:
@@ -437,7 +437,7 @@ def solve_dense(a: np.ndarray, b: np.ndarray, cost: np.ndarray, kind: str, value
 #: Point problems with at most this many pairs (rows x columns, zero-mass points
 #: included) are solved on a dense matrix of their costs, as :func:`emd.solve` solves
 #: them (18 MB at this size); larger ones by column generation with the costs on the
-#: fly (:func:`_solve_points_generated`), in O(n + m) memory.  Measured on 2-D uniform
+#: fly (``_solve_points_generated``), in O(n + m) memory.  Measured on 2-D uniform
 #: clouds, partial m = 0.8 of totals 1 and 1.3 (one loaded machine, process included):
 #: n = 1000, dense 0.30 s, generated 0.58 s; n = 2000, 1.22 s against 0.55 s.
 DENSE_POINT_PAIRS = 2_250_000
@@ -448,10 +448,10 @@ def solve_points(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, met
                  ) -> UnbalancedResult:
     """:func:`emd.solve_points` with ``partial=`` / ``unbalanced=`` on validated inputs.
 
-    Up to :data:`DENSE_POINT_PAIRS` pairs the costs of the real pairs are evaluated
+    Up to ``DENSE_POINT_PAIRS`` pairs the costs of the real pairs are evaluated
     once by the same compiled metric the point solver prices with, and the balanced
     problem is solved as a dense one; above it, by column generation on the points
-    with the dummy row and column priced beside them (:func:`_solve_points_generated`):
+    with the dummy row and column priced beside them (``_solve_points_generated``):
     no n x m matrix is formed.
     """
     if x.shape[0] * y.shape[0] > DENSE_POINT_PAIRS:

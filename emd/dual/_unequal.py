@@ -153,7 +153,7 @@ def unbalanced_witness(result: UnbalancedResult, a: ArrayLike | None = None,
     Dense and point problems: the potentials ``u``, ``v`` of the dummy-bin
     problem shifted by the dummies' own (``u_i + v_D``, ``v_j + u_D``; see
     :func:`kr_witness`), ``source = u'`` and ``target = -v'``.  Networks: the
-    node potentials less the extra node's (:meth:`UnbalancedResult.witness`).
+    node potentials less the extra node's (``UnbalancedResult.witness()``).
     For point sets :func:`kr_witness` with ``unbalanced=`` extends the witness
     to the whole space.
 

@@ -796,7 +796,7 @@ def solve_grid(
         Partial transport (totals need not agree): move exactly this mass, solved
         over the bins as points with the exact metric (``euclidean`` exact too),
         as :func:`emd.solve_points` with ``partial=`` solves them: a dense
-        bins x bins matrix up to :data:`emd.unbalanced.DENSE_POINT_PAIRS`
+        bins x bins matrix up to ``emd.unbalanced.DENSE_POINT_PAIRS``
         pairs, column generation with the costs on the fly (O(bins) memory)
         above.
 
