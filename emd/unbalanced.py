@@ -561,7 +561,7 @@ def _solve_points_generated(source, a: np.ndarray, b: np.ndarray, kind: str, val
     of passes; each pass costs O(n m) time, shared by ``n_jobs`` threads.
     """
     from emd import _engine
-    from emd._core._pair import pricing_pass
+    from emd._core._pair import column_generation, pricing_pass
     from emd._core._pricing import INITIAL_CANDIDATES
     from emd._core._tree import STATUS_NAMES, SpanningTree
     from emd.transport import _assemble
@@ -588,48 +588,54 @@ def _solve_points_generated(source, a: np.ndarray, b: np.ndarray, kind: str, val
     check_scale(top, mass, all_a.size + all_b.size)
 
     # Local nodes: the live rows, then the live columns; real ones first on each side.
-    def arcs(rows_local, cols_local):
+    def listed(rows_local, cols_local):
         return rows_local, n_live + cols_local, padded.arc_costs(live_rows[rows_local],
                                                                  live_cols[cols_local])
 
     pieces = []
     for row_range, col_range in ((np.arange(nr, n_live), np.arange(m_live)),
                                  (np.arange(nr), np.arange(mr, m_live))):
-        pieces.append(arcs(np.repeat(row_range, col_range.size),
-                           np.tile(col_range, row_range.size)))
+        pieces.append(listed(np.repeat(row_range, col_range.size),
+                             np.tile(col_range, row_range.size)))
     have = np.zeros(0, dtype=np.int64)
     if nr and mr:
         t, h = _engine._kd_candidates(x_live, y_live, INITIAL_CANDIDATES, source.p)
         have = np.unique(t.astype(np.int64) * mr + h)
-        pieces.append(arcs(*np.divmod(have, mr)))
-    tails = np.ascontiguousarray(np.concatenate([q[0] for q in pieces]), dtype=np.intp)
-    heads = np.ascontiguousarray(np.concatenate([q[1] for q in pieces]), dtype=np.intp)
-    costs = np.ascontiguousarray(np.concatenate([q[2] for q in pieces]), dtype=np.float64)
+        pieces.append(listed(*np.divmod(have, mr)))
+    arcs = [np.ascontiguousarray(np.concatenate([q[k] for q in pieces]), dtype=dtype)
+            for k, dtype in ((0, np.intp), (1, np.intp), (2, np.float64))]
     supply = np.concatenate([all_a[live_rows], -all_b[live_cols]])
     tree = SpanningTree(supply, top if top > 0 else 1.0)
     limit = _engine.iteration_limit(max_iter, n_live + m_live)
-    worst = math.inf
-    clean = not (nr and mr)  # no real pair: every arc is in the list
-    while True:
-        status = STATUS_NAMES[tree.solve(tails, heads, costs, limit)]
-        if status != "optimal" or clean:
-            break
-        pi, pi_low = tree.pi, tree.pi_low
-        pick = np.concatenate([np.arange(nr), n_live + np.arange(mr)])
-        keys, worst = pricing_pass(None, x_live, y_live, source.code, source.p,
-                                   np.ascontiguousarray(pi[pick]),
-                                   np.ascontiguousarray(pi_low[pick]), n_threads=n_jobs)
-        if keys.size == 0:
-            clean = True  # a pass that finds nothing bounds every real reduced cost
-            break
+    pick = np.concatenate([np.arange(nr), n_live + np.arange(mr)])
+
+    def price():
+        # The pair solve's full pass over the real pairs, costs on the fly; the arcs
+        # it finds that are not listed yet join the list.
+        nonlocal have
+        keys, bound = pricing_pass(None, x_live, y_live, source.code, source.p,
+                                   np.ascontiguousarray(tree.pi[pick]),
+                                   np.ascontiguousarray(tree.pi_low[pick]), n_threads=n_jobs)
         new = keys[~np.isin(keys, have)]
-        if new.size == 0:
-            break  # nothing new to add: the certificate prices every pair afresh
-        have = np.union1d(have, new)
-        t, h, c = arcs(*np.divmod(new, mr))
-        tails = np.concatenate([tails, t.astype(np.intp)])
-        heads = np.concatenate([heads, h.astype(np.intp)])
-        costs = np.concatenate([costs, c])
+        if new.size:
+            have = np.union1d(have, new)
+            t, h, c = listed(*np.divmod(new, mr))
+            arcs[:] = (np.concatenate([arcs[0], t.astype(np.intp)]),
+                       np.concatenate([arcs[1], h.astype(np.intp)]),
+                       np.concatenate([arcs[2], c]))
+        return keys.size, bound
+
+    def simplex():
+        return tree.solve(*arcs, limit), tree.n_iter
+
+    # The pair solve's column-generation loop (a pass that finds nothing proves the
+    # end; found arcs already listed stall the simplex, and the certificate decides).
+    code, n_iter = simplex()
+    clean, worst = not (nr and mr), math.inf  # no real pair: every arc is listed
+    if not clean:
+        code, clean, worst, _ = column_generation(price, simplex, code, n_iter)
+    status = STATUS_NAMES[code]
+    tails, heads = arcs[0], arcs[1]
     flows = tree.arc_flows(tails.size)
     carry = flows > 0
     pi, pi_low = tree.pi, tree.pi_low
