@@ -37,3 +37,28 @@ def simd(request):
     before = _tree._use_avx2(request.param == "avx2")
     yield request.param
     _tree._use_avx2(before)
+
+
+@pytest.fixture
+def interrupt_at_chunk(monkeypatch):
+    """``interrupt_at_chunk(k)``: the k-th chunk a pair solver starts raises
+    KeyboardInterrupt (Ctrl-C mid-run); calling it with None restores the solver."""
+    from emd import _pairs
+
+    original = _pairs.PairSolver.chunk
+
+    def arm(k):
+        if k is None:
+            monkeypatch.setattr(_pairs.PairSolver, "chunk", original)
+            return
+        calls = []
+
+        def interrupting(self, pairs):
+            calls.append(1)
+            if len(calls) == k:
+                raise KeyboardInterrupt
+            return original(self, pairs)
+
+        monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
+
+    return arm

@@ -65,20 +65,11 @@ def _count_solves(monkeypatch):
     return solved
 
 
-def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatch):
+def test_resume_after_ctrl_c_solves_only_the_missing_blocks(tmp_path, monkeypatch, interrupt_at_chunk):
     hists = _grids(20)
     expected = emd.pairwise(hists, n_jobs=1)
     path = tmp_path / "D.npy"
-    original = _pairs.PairSolver.chunk
-    calls = []
-
-    def interrupting(self, pairs):
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return original(self, pairs)
-
-    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
+    interrupt_at_chunk(4)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(hists, out=path, block_size=4, n_jobs=1)
     lines = Path(str(path) + ".progress").read_text().splitlines()

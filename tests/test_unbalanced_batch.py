@@ -11,7 +11,6 @@ from oracles import highs_partial_cost, highs_unbalanced_cost
 from scipy.spatial.distance import cdist as scipy_cdist
 
 import emd
-from emd import _pairs
 from emd.batch import ResumeError
 
 
@@ -81,24 +80,15 @@ def test_entries_agree_with_highs():
         assert part[i, j] == pytest.approx(reference, rel=1e-8, abs=1e-10)
 
 
-def test_out_and_resume_give_the_in_memory_matrix(tmp_path, monkeypatch):
+def test_out_and_resume_give_the_in_memory_matrix(tmp_path, interrupt_at_chunk):
     rng = np.random.default_rng(5)
     grids = [rng.random((3, 4)) * (1 + 0.2 * k) for k in range(12)]
     expected = emd.pairwise(grids, grid=True, unbalanced=0.5, n_jobs=1)
     path = tmp_path / "D.npy"
-    original = _pairs.PairSolver.chunk
-    calls = []
-
-    def interrupting(self, pairs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return original(self, pairs)
-
-    monkeypatch.setattr(_pairs.PairSolver, "chunk", interrupting)
+    interrupt_at_chunk(3)
     with pytest.raises(KeyboardInterrupt):
         emd.pairwise(grids, grid=True, unbalanced=0.5, out=path, block_size=4, n_jobs=1)
-    monkeypatch.setattr(_pairs.PairSolver, "chunk", original)
+    interrupt_at_chunk(None)
     assert len(Path(str(path) + ".progress").read_text().splitlines()) == 1 + 2
     # Another price is another problem: its record is not this one's.
     with pytest.raises(ResumeError):
