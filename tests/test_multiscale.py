@@ -18,12 +18,18 @@ import emd
 from emd import _engine, _multiscale, _planner
 
 
-@pytest.fixture
-def spy(monkeypatch):
-    """Lower the thresholds so small problems take the path; count coarse plans made."""
+def take_the_coarse_path(monkeypatch):
+    """Lower the thresholds so that small point problems take the multiscale path."""
     monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
     monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
     monkeypatch.setattr(_multiscale, "POINTS_PER_CELL", 4)
+
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Lower the thresholds so small problems take the path; count coarse plans made."""
+    take_the_coarse_path(monkeypatch)
     calls = []
     original = _multiscale.spread
 
@@ -289,9 +295,7 @@ def test_refined_grids_give_the_exact_answer(spy, monkeypatch, shape):
 @pytest.fixture
 def line_spy(monkeypatch):
     """Lower the thresholds as ``spy`` does; record the axes of the line starts made."""
-    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
-    monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
-    monkeypatch.setattr(_multiscale, "POINTS_PER_CELL", 4)
+    take_the_coarse_path(monkeypatch)
     axes = []
     original = _multiscale.line_start
 
@@ -392,8 +396,7 @@ def test_the_line_start_keeps_its_arc_cap_when_the_sides_differ_in_size(monkeypa
     """The band is sized from the plan's n + m - 1 pieces, not from one side's count: with
     a cloud twenty times the other's, the candidates stay under the planner's cap (the
     old rule, from n alone, listed about 127 000), and the answer is still the exact one."""
-    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
-    monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
+    take_the_coarse_path(monkeypatch)
     monkeypatch.setattr(_planner, "LINE_MAX_ARCS", 6000)
     counts = []
     original = _multiscale.line_start
