@@ -39,7 +39,8 @@ QUICK = {
     "scale": {"resume_grids": 200, "memory_n": 20000, "memory_seconds": 10},
     "pairs": {"quick": True},
     "unequal": workloads_unequal.QUICK,
-    "zoo": {"dense_sizes": [500], "cloud_n": 4000, "high_dim": [(50, 1000), (300, 500)]},
+    "zoo": {"dense_sizes": [500], "cloud_n": 4000, "high_dim": [(50, 1000), (300, 500)],
+            "thin_shapes": [(1000, 30)]},
     "training": {"quick": True},
 }
 FULL = {

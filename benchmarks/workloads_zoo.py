@@ -9,6 +9,8 @@ beside the time, so that a regression shows its cause:
   products, inner products and cosine distances of embeddings, squared
   distances, forbidden pairs, block-diagonal and low-rank costs), uniform and
   random weights: ``emd.solve`` against ``ot.emd2`` on the same matrix;
+* thin dense matrices (3000 x 60 up to 8000 x 100) of random, small-integer and
+  low-rank costs, against ``ot.emd2`` likewise;
 * point clouds of many shapes at n = 20 000: ``emd.solve_points``, no peer at
   that size (POT's matrix would take 3.2 GB); the row carries the 5 s target;
 * clouds in high dimension: ``emd.solve_points`` against ``ot.dist`` +
@@ -33,6 +35,17 @@ try:
     import ot
 except ImportError:  # pragma: no cover - depends on the environment
     ot = None
+
+#: (rows, columns) of the thin dense rows: matrices where every pair is only a few
+#: times each line's candidates, and the tied rows of small integers are long.
+THIN_SHAPES = ((3000, 60), (60, 3000), (8000, 100), (2000, 400))
+
+#: name -> cost(n, m, rng) of the thin rows.
+THIN_STRUCTURES: dict[str, Callable] = {
+    "random": lambda n, m, rng: rng.random((n, m)),
+    "integer ties 0..9": lambda n, m, rng: rng.integers(0, 10, (n, m)).astype(float),
+    "low-rank (rank 3)": lambda n, m, rng: rng.normal(size=(n, 3)) @ rng.normal(size=(3, m)),
+}
 
 #: The time a cloud of 20 000 points must stay under (issue 25).
 CLOUD_TARGET_S = 5.0
@@ -150,6 +163,26 @@ def dense(sizes, weight_kinds=("uniform", "random"), structures=None) -> Iterato
                            None if peer is None else "ot.emd2", peer, **extra)
 
 
+def thin(shapes=THIN_SHAPES, weight_kinds=("uniform", "random")) -> Iterator[dict]:
+    """emd.solve vs ot.emd2 on thin matrices (far more rows than columns, or the reverse)."""
+    for n, m in shapes:
+        for name, make in THIN_STRUCTURES.items():
+            rng = np.random.default_rng(n * m)
+            cost = np.ascontiguousarray(make(n, m, rng), dtype=np.float64)
+            for kind in weight_kinds:
+                if kind == "uniform":
+                    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+                else:
+                    a, b = rng.random(n), rng.random(m)
+                    a, b = a / a.sum(), b / b.sum()
+                extra = _counted(lambda a=a, b=b, cost=cost: emd.solve(a, b, cost))
+                ours = measure(lambda a=a, b=b, cost=cost: emd.solve(a, b, cost).cost, repeat=3)
+                peer = None if ot is None else measure(
+                    lambda a=a, b=b, cost=cost: ot.emd2(a, b, cost, numItermax=10**9), repeat=3)
+                yield _row("zoo", f"thin {n} x {m} {name}, {kind} weights", n * m, ours,
+                           None if peer is None else "ot.emd2", peer, **extra)
+
+
 def clouds(n: int, shapes=None) -> Iterator[dict]:
     """emd.solve_points on clouds of many shapes (uniform weights), against the 5 s target."""
     for name, (x, y) in _cloud_shapes(n, np.random.default_rng(7)).items():
@@ -192,8 +225,10 @@ def high_dimension(cases=HIGH_DIM) -> Iterator[dict]:
 def run(config: dict) -> Iterator[dict]:
     """The zoo family of ``python -m benchmarks``: dense, clouds, high dimension."""
     yield from dense(config["dense_sizes"], structures=config.get("structures"))
+    yield from thin(config.get("thin_shapes", THIN_SHAPES))
     yield from clouds(config["cloud_n"], shapes=config.get("shapes"))
     yield from high_dimension(config["high_dim"])
 
 
-__all__ = ["DENSE_STRUCTURES", "clouds", "dense", "high_dimension", "run"]
+__all__ = ["DENSE_STRUCTURES", "THIN_STRUCTURES", "clouds", "dense", "high_dimension", "run",
+           "thin"]

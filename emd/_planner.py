@@ -143,6 +143,25 @@ MATRIX_CELLS = 1 << 21
 #: that size the same, while 1000 points lose (a cap of 2**20 cells: +23 %).
 ALL_ARCS_CELLS = 1 << 17
 
+#: A dense matrix of at most :data:`COMPLETE_CELLS` cells whose candidates keep
+#: missing (its :data:`COMPLETE_AFTER`-th full pricing pass still finds arcs) and whose
+#: arc list already holds a :data:`COMPLETE_SHARE`-th of the cells pivots over every
+#: pair from then on, starting from the tree it has; its last exact pass is then the
+#: final pricing pass.  That is the case of costs whose structure the cheapest arcs of
+#: each line do not show (low-rank products), and of thin matrices, where every pair
+#: is only a few times the candidates.  Measured (2026-12-04, CPU time, median of 5,
+#: random weights unless said, rank-3 products of uniform factors): 3000 x 60 107 ->
+#: 65 ms (uniform weights 133 -> 68 ms; POT 50-55 ms), 8000 x 100 1.55 -> 0.55 s
+#: (POT 0.54 s), 2000 x 400 164 -> 99 ms, 400 x 2000 157 -> 100 ms.  Switching at
+#: the second pass whatever the share cost up to +46 % on square n = 1000 matrices
+#: (forming 10**6 arcs outweighs what they save: anti-Monge plus noise, inner
+#: products, squared distances); with a share of 16 none of the zoo's n = 1000 rows
+#: switches, and their pivots are unchanged.  Switching on the pivots made so far
+#: (8 per node) came later and bought less.
+COMPLETE_CELLS = 1 << 20
+COMPLETE_AFTER = 2
+COMPLETE_SHARE = 16
+
 #: Small problems (at most this many cells) start from 4 candidates per line
 #: instead of 8: on 30 x 30 point pairs 8 candidates are a quarter of the cells,
 #: and 4 take 8 % fewer instructions per pair (callgrind, 2026-11-30); 150 x 150
@@ -281,7 +300,9 @@ def core_limits() -> dict:
     """The compiled pair solve's limits, as :func:`emd._core._pair.set_limits` takes them."""
     return {"matrix_cells": MATRIX_CELLS, "all_arcs_cells": ALL_ARCS_CELLS,
             "small_cells": SMALL_CELLS, "wide_dim": WIDE_DIM, "wide_cells": WIDE_CELLS,
-            "monge_samples": MONGE_SAMPLES, "monge_agree": MONGE_AGREE}
+            "monge_samples": MONGE_SAMPLES, "monge_agree": MONGE_AGREE,
+            "complete_cells": COMPLETE_CELLS, "complete_after": COMPLETE_AFTER,
+            "complete_share": COMPLETE_SHARE}
 
 
 def _configure_core() -> None:

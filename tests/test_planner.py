@@ -14,11 +14,13 @@ def test_the_compiled_pair_solve_runs_with_the_planners_limits():
     # set_limits returns the limits in force (every one of them: the planner owns
     # the thresholds, the core only applies them); set them back unchanged.
     current = _pair.set_limits(matrix_cells=1, all_arcs_cells=2, small_cells=3, wide_dim=4,
-                               wide_cells=5, monge_samples=6, monge_agree=0.5)
+                               wide_cells=5, monge_samples=6, monge_agree=0.5,
+                               complete_cells=7, complete_after=8, complete_share=9)
     changed = _pair.set_limits(**current)
     assert current == _planner.core_limits()
     assert changed == {"matrix_cells": 1, "all_arcs_cells": 2, "small_cells": 3,
-                       "wide_dim": 4, "wide_cells": 5, "monge_samples": 6, "monge_agree": 0.5}
+                       "wide_dim": 4, "wide_cells": 5, "monge_samples": 6, "monge_agree": 0.5,
+                       "complete_cells": 7, "complete_after": 8, "complete_share": 9}
     assert _pair.set_limits() == current
 
 

@@ -13,11 +13,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from oracles import pot_cost
+from oracles import exact_integer_cost, highs_cost, pot_cost, random_weights
 
 import emd
 from emd._core import _pair, _pricing
@@ -194,3 +195,72 @@ def test_wide_point_pairs_form_their_matrix_and_agree_with_the_fly():
     diff = x[:, None, :] - y[None, :, :]
     assert on_matrix.cost == pytest.approx(
         pot_cost(a, b, np.sqrt((diff * diff).sum(axis=2))), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# Tied costs and candidates that keep missing (issue 25, rectangular matrices)
+
+
+def _integer_problem(rng, n, m, top):
+    """Integer costs 0..top-1 and integer weights with equal totals: the exact optimum
+    is an integer (exact_integer_cost), whatever plans tie."""
+    cost = rng.integers(0, top, (n, m))
+    a = rng.integers(1, 20, n)
+    b = rng.integers(1, 20, m)
+    b[-1] += a.sum() - b.sum()
+    if b[-1] <= 0:
+        a[-1] += 1 - b[-1]
+        b[-1] = 1
+    return a, b, cost
+
+
+@pytest.mark.parametrize("n, m, top", [(300, 40, 10), (40, 300, 10), (200, 150, 3),
+                                        (500, 20, 2)])
+def test_small_integer_costs_are_exact_whichever_start_they_get(n, m, top):
+    """Rows whose cheapest arcs tie send the solve to the staircase test: the tree starts
+    on the north-west corner only when most of its arcs are tight under the row and
+    column minima.  Random small integers tie without being such costs; both ways the
+    answer is the exact integer optimum, proven."""
+    rng = np.random.default_rng(n * 1000 + m + top)
+    for _ in range(3):
+        a, b, cost = _integer_problem(rng, n, m, top)
+        scale = int(a.sum())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", emd.SolverWarning)
+            result = emd.solve(a / scale, b / scale, cost.astype(float))
+        exact = exact_integer_cost(a.tolist(), b.tolist(), cost.tolist())
+        assert abs(result.cost * scale - exact) <= 1e-9 * max(exact, 1)
+        if exact > 0:
+            assert result.status == "optimal"
+        else:
+            # A zero cost is proven only by a bound of exactly 0, and the weights'
+            # roundings (a / scale) leave the float problem's optimum unknown to about
+            # an ulp: what is proven is that tiny bound.
+            assert result.certificate().bound <= 1e-15
+
+
+@pytest.mark.parametrize("n, m", [(600, 40), (40, 600), (300, 200)])
+def test_switching_to_every_pair_keeps_the_answer_and_its_proof(n, m):
+    """A dense pair whose passes keep finding arcs pivots over every pair from the tree it
+    has (the planner's COMPLETE_* rule).  Forced here from the first pass on (and
+    forbidden) on rank-3 costs, where it is what the rule is for, and on random ones:
+    the same optimum as POT and HiGHS, certified, either way."""
+    rng = np.random.default_rng(n + 7 * m)
+    costs = {"rank 3": rng.random((n, 3)) @ rng.random((m, 3)).T,
+             "random": rng.random((n, m))}
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    for name, cost in costs.items():
+        answers = []
+        for share in (0, 10**9):
+            old = _pair.set_limits(complete_cells=10**9, complete_after=1, complete_share=share)
+            try:
+                result = emd.solve(a, b, cost)
+            finally:
+                _pair.set_limits(**old)
+            assert result.status == "optimal", name
+            assert result.certificate().optimal(), name
+            answers.append(result.cost)
+        reference = highs_cost(a, b, cost)
+        for cost_found in answers:
+            assert cost_found == pytest.approx(reference, rel=1e-9, abs=0), name
+            assert cost_found == pytest.approx(pot_cost(a, b, cost), rel=1e-9), name
