@@ -259,6 +259,18 @@ def test_partial_on_grids_graphs_and_trees_matches_highs():
                                                _grid_distances((3, 4), metric), 1.5))
         assert result.created.shape == (3, 4)
         _check_accounting(result, A.ravel(), B.ravel())
+    # 3-D grids too, Euclidean included (the bins as points: exact distances, so no
+    # sparse-offset bound is needed), at a spacing other than 1.
+    A3, B3 = rng.random((2, 3, 5)), rng.random((2, 3, 5))
+    for metric in ("cityblock", "chebyshev", "euclidean"):
+        result = emd.solve_grid(A3, B3, metric=metric, partial=0.8 * A3.sum(), spacing=0.5)
+        assert result.status == "optimal"
+        _close(result.cost, highs_partial_cost(A3.ravel(), B3.ravel(),
+                                               0.5 * _grid_distances((2, 3, 5), metric),
+                                               0.8 * A3.sum()))
+        assert result.created.shape == (2, 3, 5)
+    with pytest.raises(ValueError, match="unbalanced= with metric='euclidean' on a 3-D grid"):
+        emd.solve_grid(A3, B3, metric="euclidean", unbalanced=1.0)
     n = 8
     parents = np.r_[-1, np.arange(n - 1) // 2]  # a binary tree
     lengths = np.r_[0.0, rng.random(n - 1) + 0.1]

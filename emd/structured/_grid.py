@@ -440,6 +440,22 @@ def _line_flow(supply: np.ndarray) -> np.ndarray:
     return np.cumsum(supply)[:-1]
 
 
+def _grid_metric(metric, spacing, L, max_rel_error) -> tuple[str, float]:
+    """The metric's name in lower case and the spacing as a float, checked (with the rule
+    that ``L`` and ``max_rel_error`` are Euclidean options)."""
+    if not isinstance(metric, str) or metric.lower() not in GRID_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(GRID_METRICS)}; got {metric!r}")
+    metric = metric.lower()
+    spacing = float(spacing)
+    if not (math.isfinite(spacing) and spacing > 0):
+        raise ValueError(f"spacing must be a positive finite number, got {spacing}")
+    if metric != "euclidean" and (L is not None or max_rel_error is not None):
+        raise ValueError(
+            f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
+        )
+    return metric, spacing
+
+
 class GridSolver:
     """Solve many grid problems of one shape and metric on one prebuilt graph.
 
@@ -464,16 +480,7 @@ class GridSolver:
         L: int | None = None,
         max_rel_error: float | None = None,
     ):
-        if not isinstance(metric, str) or metric.lower() not in GRID_METRICS:
-            raise ValueError(f"metric must be one of {', '.join(GRID_METRICS)}; got {metric!r}")
-        metric = metric.lower()
-        spacing = float(spacing)
-        if not (math.isfinite(spacing) and spacing > 0):
-            raise ValueError(f"spacing must be a positive finite number, got {spacing}")
-        if metric != "euclidean" and (L is not None or max_rel_error is not None):
-            raise ValueError(
-                f"L, max_rel_error and exact only apply to metric='euclidean', not {metric!r}"
-            )
+        metric, spacing = _grid_metric(metric, spacing, L, max_rel_error)
         ndim = len(shape)
         if metric == "euclidean" and ndim == 3:
             raise ValueError(
@@ -813,7 +820,8 @@ def solve_grid(
     ValueError
         Shapes differ, negative or non-finite entries, unequal totals without
         ``normalize``, an unknown metric, Euclidean on a 3-D grid without
-        ``exact``, or an RGB-like shape without ``volume=True``.
+        ``exact`` (or with ``unbalanced``; ``partial`` is solved exactly on the bins
+        as points under every metric), or an RGB-like shape without ``volume=True``.
 
     Warns
     -----
@@ -957,18 +965,27 @@ def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
                      ) -> UnbalancedResult:
     """Partial transport on the bins as points; unbalanced transport on the grid driver
     (:func:`_unbalanced_on_driver`)."""
-    solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
     if unequal[0] == "partial":
         # Partial transport has no form on the grid driver (it needs a sink and a
-        # source, two nodes off the grid): the bins as points, as solve_points does.
+        # source, two nodes off the grid): the bins as points, as solve_points does,
+        # with exact distances under every metric (3-D Euclidean grids included).
         from emd.transport import solve_points
 
-        coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * solver.spacing
+        metric, spacing = _grid_metric(metric, spacing, L, max_rel_error)
+        coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * spacing
         result = solve_points(coords.astype(np.float64), coords.astype(np.float64),
-                              a_grid.ravel(), b_grid.ravel(), metric=solver.metric,
+                              a_grid.ravel(), b_grid.ravel(), metric=metric,
                               max_iter=max_iter, partial=unequal[1])
         return dataclasses.replace(result, created=result.created.reshape(a_grid.shape),
                                    destroyed=result.destroyed.reshape(a_grid.shape))
+    if a_grid.ndim == 3 and isinstance(metric, str) and metric.lower() == "euclidean":
+        raise ValueError(
+            "unbalanced= with metric='euclidean' on a 3-D grid is not supported: the grid "
+            "driver's sparse-offset error bound is proven for 1-D and 2-D grids only; "
+            "solve the bins as points, emd.solve_points(coords, coords, A.ravel(), "
+            "B.ravel(), unbalanced=...)"
+        )
+    solver = GridSolver(a_grid.shape, metric, spacing, L, max_rel_error)
     return _unbalanced_on_driver(solver, a_grid.ravel(), b_grid.ravel(), unequal[1], max_iter,
                                  a_grid.shape)
 
