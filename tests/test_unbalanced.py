@@ -250,6 +250,25 @@ def test_tiny_masses_beside_large_ones_stay_exact():
         np.testing.assert_array_equal(result.reduced.b[:3], b)
 
 
+@pytest.mark.parametrize("shape", [(10, 12), (40,), (4, 3, 5)])
+@pytest.mark.parametrize("metric", ["cityblock", "chebyshev"])
+def test_partial_grids_on_unit_steps_match_highs_on_the_distances(shape, metric):
+    """City-block and Chebyshev partial grids travel on the network of unit steps;
+    sparse masses (most bins empty) make mass go far, so a wrong step set (a missing
+    diagonal, an edge wrapped across a border) would show in the cost."""
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    A = rng.random(shape) * (rng.random(shape) < 0.3)
+    B = 2 * rng.random(shape) * (rng.random(shape) < 0.3)
+    mass = 0.6 * min(A.sum(), B.sum())
+    result = emd.solve_grid(A, B, metric=metric, partial=mass, spacing=0.25,
+                            volume=len(shape) == 3)
+    assert result.status == "optimal"
+    _close(result.cost, highs_partial_cost(A.ravel(), B.ravel(),
+                                           0.25 * _grid_distances(shape, metric), mass))
+    assert result.created.shape == shape
+    _check_accounting(result, A.ravel(), B.ravel())
+
+
 def test_partial_on_grids_graphs_and_trees_matches_highs():
     rng = np.random.default_rng(9)
     A, B = rng.random((3, 4)), 2 * rng.random((3, 4))

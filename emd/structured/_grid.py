@@ -800,12 +800,14 @@ def solve_grid(
         :class:`emd.unbalanced.UnbalancedResult` (``created`` and ``destroyed``
         of the grid's shape).  See :mod:`emd.unbalanced`.
     partial : float, optional
-        Partial transport (totals need not agree): move exactly this mass, solved
-        over the bins as points with the exact metric (``euclidean`` exact too),
-        as :func:`emd.solve_points` with ``partial=`` solves them: a dense
-        bins x bins matrix up to ``emd.unbalanced.DENSE_POINT_PAIRS``
-        pairs, column generation with the costs on the fly (O(bins) memory)
-        above.
+        Partial transport (totals need not agree): move exactly this mass, with
+        the exact metric.  ``cityblock`` and ``chebyshev`` on the network of unit
+        steps between neighbouring bins (O(bins) arcs, a sink and a source, as
+        :func:`emd.solve_graph` with ``partial=``); ``euclidean`` (exact too, on
+        any grid) over the bins as points, as :func:`emd.solve_points` with
+        ``partial=`` solves them: a dense bins x bins matrix up to
+        ``emd.unbalanced.DENSE_POINT_PAIRS`` pairs, column generation with the
+        costs on the fly (O(bins) memory) above.
 
     Returns
     -------
@@ -961,17 +963,43 @@ def wasserstein_grid(
     return DeprecatedResultFloat(result, "wasserstein_grid", "solve_grid")
 
 
+def _unit_step_arcs(shape: tuple[int, ...], diagonals: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of every unit step between the bins of a grid (flat indices): along
+    the axes, and with ``diagonals`` to every bin whose coordinates all differ by at most
+    one.  Shortest paths of steps of one length are then the city-block (Chebyshev)
+    distances."""
+    index = np.arange(math.prod(shape)).reshape(shape)
+    tails, heads = [], []
+    for step in itertools.product((-1, 0, 1), repeat=len(shape)):
+        if not any(step) or (not diagonals and sum(map(abs, step)) != 1):
+            continue
+        here = tuple(slice(max(0, -s), n - max(0, s)) for s, n in zip(step, shape, strict=True))
+        there = tuple(slice(max(0, s), n - max(0, -s)) for s, n in zip(step, shape, strict=True))
+        tails.append(index[here].ravel())
+        heads.append(index[there].ravel())
+    return np.concatenate(tails), np.concatenate(heads)
+
+
 def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal, max_iter
                      ) -> UnbalancedResult:
-    """Partial transport on the bins as points; unbalanced transport on the grid driver
+    """Partial transport on the network of unit steps (city-block, Chebyshev) or on the
+    bins as points (Euclidean); unbalanced transport on the grid driver
     (:func:`_unbalanced_on_driver`)."""
     if unequal[0] == "partial":
         # Partial transport has no form on the grid driver (it needs a sink and a
-        # source, two nodes off the grid): the bins as points, as solve_points does,
-        # with exact distances under every metric (3-D Euclidean grids included).
+        # source, two nodes off the grid).  City-block and Chebyshev distances are
+        # shortest paths of unit steps, so the network of those steps carries it on
+        # O(bins) arcs (128 x 128: 4.0 -> 0.40 s city-block, 3.4 -> 0.44 s Chebyshev;
+        # the balanced solve 0.30 s); Euclidean grids take the bins as points, as
+        # solve_points does, with exact distances (3-D grids included).
         from emd.transport import solve_points
+        from emd.unbalanced import solve_arcs
 
         metric, spacing = _grid_metric(metric, spacing, L, max_rel_error)
+        if metric != "euclidean":
+            tails, heads = _unit_step_arcs(a_grid.shape, diagonals=metric == "chebyshev")
+            return solve_arcs(tails, heads, np.full(tails.size, spacing), a_grid.ravel(),
+                              b_grid.ravel(), "partial", unequal[1], max_iter, a_grid.shape)
         coords = np.indices(a_grid.shape).reshape(a_grid.ndim, -1).T * spacing
         result = solve_points(coords.astype(np.float64), coords.astype(np.float64),
                               a_grid.ravel(), b_grid.ravel(), metric=metric,
