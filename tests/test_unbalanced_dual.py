@@ -157,6 +157,43 @@ def test_partial_dual_is_feasible_attains_highs_and_prices_the_mass():
         assert d.shift == pytest.approx(slope, abs=1e-4), trial
 
 
+def test_partial_dual_of_networks_is_feasible_and_attains_the_cost():
+    """Grids (city-block, Chebyshev), graphs and trees solve partial transport on a
+    network with a sink and a source; their dual comes from the node potentials and
+    must be feasible for the shortest-path distances and attain the cost."""
+    rng = np.random.default_rng(11)
+    shape = (4, 5)
+    coords = np.indices(shape).reshape(2, -1).T.astype(float)
+    A, B = rng.random(shape), 1.5 * rng.random(shape)
+    mass = 0.7 * A.sum()
+    for metric in ("cityblock", "chebyshev"):
+        result = emd.solve_grid(A, B, metric=metric, partial=mass)
+        with pytest.raises(ValueError, match="a is required"):
+            partial_dual(result)
+        d = partial_dual(result, A, B)
+        assert d.source.shape == shape and d.target.shape == shape
+        assert (d.source <= 0).all() and (d.target <= 0).all()
+        distances = cdist(coords, coords, metric)
+        slack = distances - (d.source.ravel()[:, None] + d.target.ravel()[None, :] + d.shift)
+        assert slack.min() >= -1e-12, metric
+        _close(d.value, result.cost)
+        _close(d.value, highs_partial_cost(A.ravel(), B.ravel(), distances, mass))
+    n = 9
+    parents = np.r_[-1, np.arange(n - 1) // 2]
+    lengths = np.r_[0.0, rng.random(n - 1) + 0.1]
+    a, b = rng.random(n), rng.random(n)
+    edges = np.stack([np.arange(1, n), parents[1:]], axis=1)
+    graph = scipy.sparse.coo_array((lengths[1:], (edges[:, 0], edges[:, 1])), shape=(n, n))
+    distances = csgraph.shortest_path(graph, directed=False)
+    mass = 0.5 * min(a.sum(), b.sum())
+    for result in (emd.solve_tree(parents, lengths, a, b, partial=mass),
+                   emd.solve_graph((edges, lengths[1:]), a, b, partial=mass)):
+        d = partial_dual(result, a, b)
+        slack = distances - (d.source[:, None] + d.target[None, :] + d.shift)
+        assert slack.min() >= -1e-12
+        _close(d.value, highs_partial_cost(a, b, distances, mass))
+
+
 def test_partial_dual_on_dyadic_data_to_one_rounding():
     rng = np.random.default_rng(10)
     for _ in range(15):

@@ -50,7 +50,7 @@ def unequal_weight_gradients(result: Any, a: np.ndarray, b: np.ndarray
     # Whatever the status, as balanced transport's rule reads the potentials it has: a
     # solve stopped by max_iter (warned) still has a gradient, not an error.
     if result.kind == "partial":
-        dual = partial_dual_of(result)
+        dual = partial_dual_of(result, a, b)
         return dual.source, dual.target
     witness = witness_of(result, a, b)
     return witness.source, -witness.target

@@ -197,16 +197,20 @@ def witness_of(result: UnbalancedResult, a: ArrayLike | None = None,
     return BoundedWitness(lam, source, target, value)
 
 
-def partial_dual(result: UnbalancedResult) -> PartialDual:
+def partial_dual(result: UnbalancedResult, a: ArrayLike | None = None,
+                 b: ArrayLike | None = None) -> PartialDual:
     """The dual of a solved partial transport problem: the capacities' prices and the
     multiplier of the mass constraint.
 
     Parameters
     ----------
     result : UnbalancedResult
-        From :func:`emd.solve` or :func:`emd.solve_points` with ``partial=mass``
-        (or another solve of partial transport that kept its dummy-bin
-        problem), solved to optimality.
+        From :func:`emd.solve`, :func:`emd.solve_points`, :func:`emd.solve_grid`,
+        :func:`emd.solve_graph` or :func:`emd.solve_tree` with ``partial=mass``,
+        solved to optimality.
+    a, b : array_like, optional
+        The masses solved: required for results solved on a network (graphs, trees,
+        city-block and Chebyshev grids), which keep only ``a - b``.
 
     Returns
     -------
@@ -214,6 +218,10 @@ def partial_dual(result: UnbalancedResult) -> PartialDual:
 
     Notes
     -----
+    On a network (a sink fed by every node and a source feeding every node, both at
+    cost 0) the node potentials ``y`` give ``alpha_i = y_i - y_sink``, ``beta_j =
+    y_source - y_j`` and ``t = y_sink - y_source``, so that ``alpha_i + beta_j + t =
+    y_i - y_j``, at most the shortest-path distance.
     The dummy-bin problem's potentials ``u``, ``v`` give ``alpha_i = u_i + v_D``
     (at most 0: a source keeps its mass on the dummy target at cost 0),
     ``beta_j = v_j + u_D`` (at most 0 likewise) and ``t = -(u_D + v_D)``, so
@@ -232,21 +240,37 @@ def partial_dual(result: UnbalancedResult) -> PartialDual:
     >>> d.value == result.cost, d.shift
     (True, 1.0)
     """
-    return partial_dual_of(_solved(result, PARTIAL, "partial_dual"))
+    return partial_dual_of(_solved(result, PARTIAL, "partial_dual"), a, b)
 
 
-def partial_dual_of(result: UnbalancedResult) -> PartialDual:
+def partial_dual_of(result: UnbalancedResult, a: ArrayLike | None = None,
+                    b: ArrayLike | None = None) -> PartialDual:
     """:func:`partial_dual` of a result of any status (see :func:`witness_of`)."""
     result = _solved(result, PARTIAL, "partial_dual", optimal=False)
     reduced = result.reduced
+    mass = float(result.parameter)
+    if result.plan is None and reduced is not None and hasattr(reduced, "potentials"):
+        # The sink-and-source network of emd.unbalanced.solve_arcs: bins, then the
+        # sink and the source.
+        shape = np.shape(result.destroyed)
+        n = math.prod(shape)
+        y = reduced.potentials
+        alpha = np.minimum(y[:n] - y[n], 0.0)
+        beta = np.minimum(y[n + 1] - y[:n], 0.0)
+        shift = float(y[n] - y[n + 1])
+        a_arr = _masses(a, None, shape, "a")
+        b_arr = _masses(b, None, shape, "b")
+        value, _ = exact_dot((a_arr.ravel(), alpha), (b_arr.ravel(), beta),
+                             (np.array([mass]), np.array([shift])))
+        return PartialDual(mass, alpha.reshape(shape), beta.reshape(shape), shift, value)
     if result.plan is None or reduced is None or not hasattr(reduced, "u"):
-        raise ValueError("partial_dual needs the dummy-bin problem of a dense or point solve")
+        raise ValueError("partial_dual needs the dummy-bin problem of a dense or point solve "
+                         "or the network of a graph, tree or grid solve")
     n, m = np.size(result.destroyed), np.size(result.created)
     u, v = reduced.u, reduced.v
     alpha = np.minimum(u[:n] + v[m], 0.0)
     beta = np.minimum(v[:m] + u[n], 0.0)
     shift = -(u[n] + v[m])
-    mass = float(result.parameter)
     value, _ = exact_dot((reduced.a[:n], alpha), (reduced.b[:m], beta),
                          (np.array([mass]), np.array([shift])))
     return PartialDual(mass, alpha.reshape(np.shape(result.destroyed)),
