@@ -280,7 +280,8 @@ SIGNATURES = {
     'emd.dual.certify': "(x: 'ArrayLike | TransportResult', y: 'ArrayLike | None' = None, a: 'ArrayLike | None' = None, b: 'ArrayLike | None' = None, *, metric: 'str | None' = None, p: 'float | None' = None, result: 'TransportResult | None' = None, kind: 'str' = 'upper', n_probes: 'int' = 1000, seed: 'Seed' = None, normalize: 'bool' = False) -> 'DualCertificate'",
     'emd.dual.kr_witness': "(x: 'ArrayLike | TransportResult', y: 'ArrayLike | None' = None, a: 'ArrayLike | None' = None, b: 'ArrayLike | None' = None, *, metric: 'str | None' = None, p: 'float | None' = None, kind: 'str' = 'upper', normalize: 'bool' = False, unbalanced: 'float | None' = None) -> 'Witness'",
     'emd.dual.max_sliced_w1': "(X: 'ArrayLike', Y: 'ArrayLike', n_projections: 'int' = 200, *, n_starts: 'int' = 3, n_iter: 'int' = 50, directions: 'ArrayLike | None' = None, seed: 'Seed' = None) -> 'SlicedEstimate'",
-    'emd.dual.partial_dual': "(result: 'UnbalancedResult') -> 'PartialDual'",
+    'emd.dual.partial_dual': "(result: 'UnbalancedResult', a: 'ArrayLike | None' = None, "
+                             "b: 'ArrayLike | None' = None) -> 'PartialDual'",
     'emd.dual.permutation_test': "(X: 'ArrayLike', Y: 'ArrayLike', n_perm: 'int' = 200, *, statistic: 'str | Callable[[np.ndarray, np.ndarray], float]' = 'w1', metric: 'str' = 'euclidean', p: 'float | None' = None, n_projections: 'int' = 50, seed: 'Seed' = None) -> 'PermutationTest'",
     'emd.dual.sliced_w1': "(X: 'ArrayLike', Y: 'ArrayLike', n_projections: 'int' = 200, *, seed: 'Seed' = None, witness: 'bool' = True) -> 'SlicedEstimate'",
     'emd.dual.train_critic': "(X: 'ArrayLike', Y: 'ArrayLike', method: 'str' = 'gp', *, hidden: 'int | tuple[int, ...]' = (32, 32), steps: 'int' = 2000, lr: 'float' = 0.002, batch_size: 'int' = 128, clip: 'float' = 0.01, gp_weight: 'float' = 10.0, one_sided: 'bool' = False, split: 'float' = 0.5, seed: 'Seed' = None) -> 'TrainedCritic'",
