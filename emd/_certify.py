@@ -81,6 +81,17 @@ def exact_dot(*pairs: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
     parts = []
     allowance = 0.0
     for x, y in pairs:
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        # Terms with a zero factor add nothing exactly (unless the other factor is not
+        # finite): certificates pair supplies with the low parts of potentials and
+        # low parts of supplies with potentials, mostly zeros, and zero-cost arcs.
+        if x.shape == y.shape:
+            keep = (x != 0) & (y != 0)
+            if not keep.all():
+                if not (np.isfinite(x[~keep]).all() and np.isfinite(y[~keep]).all()):
+                    return math.inf, math.inf
+                x, y = x[keep], y[keep]
         product, error = two_product(x, y)
         if not (np.isfinite(product).all() and np.isfinite(error).all()):
             return math.inf, math.inf

@@ -371,3 +371,25 @@ def test_degenerate_costs_with_unrelated_weights_match_their_closed_forms(name):
     assert result.status == "optimal"
     assert abs(Fraction(result.cost) - exact) <= Fraction(1, 10**12) * max(exact, 1)
     assert result.cost == pytest.approx(pot_cost(a, b, cost), rel=1e-12, abs=1e-12)
+
+
+def test_exact_dot_is_the_exact_sum_with_zero_factors_skipped():
+    """exact_dot leaves out the terms with a zero factor (most of a certificate's low
+    parts): the result is still the correctly rounded exact sum, and a zero beside an
+    infinity or a NaN still makes the sum unknowable."""
+    from emd._certify import exact_dot
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        x = rng.standard_normal(40) * 2.0 ** rng.integers(-60, 60, 40)
+        y = rng.standard_normal(40) * 2.0 ** rng.integers(-60, 60, 40)
+        x[rng.random(40) < 0.5] = 0.0
+        y[rng.random(40) < 0.3] = 0.0
+        zeros = np.zeros(40)
+        total, error = exact_dot((x, y), (zeros, y), (x, zeros))
+        exact = sum(Fraction(p) * Fraction(q) for p, q in zip(x, y, strict=True))
+        assert total == float(exact)
+        assert abs(Fraction(total) - exact) <= Fraction(error)
+    for bad in (np.inf, np.nan):
+        assert exact_dot((np.array([0.0, 1.0]), np.array([bad, 2.0]))) == (np.inf, np.inf)
+        assert exact_dot((np.array([bad]), np.array([0.0]))) == (np.inf, np.inf)
