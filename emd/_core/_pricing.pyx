@@ -343,6 +343,16 @@ cdef struct ColumnLines:
 # changes the order in which a row meets its columns (fixed by the problem, so
 # the same in single solves, batches and for any thread count), never which
 # pairs may enter.
+#
+# Euclidean passes try a second, tilted bound on a cell the first one keeps
+# (``tilted_prunable``, with each cell's slope from ``tilt_cell``): it takes out
+# the linear part the potentials of far-apart clouds carry along the shift, and
+# it too prunes only pairs the per-pair test skips (so the same keys, worst and
+# pivots as without it).  What it bought, n = 20 000, 2026-12-04: one pass at the
+# final potentials on one thread, disk to annulus 6 apart 2.11 -> 0.46 s, the
+# strip 0.94 -> 0.60 s, a uniform square 0.19 -> 0.11 s; whole solves in
+# benchmarks/reference/2026-12-04-clouds.md (disk to annulus about 24 -> 12 s at
+# load 4, the rest of its time is the simplex's 609k pivots).
 
 cdef enum:
     CELL_POINTS = 32    # measured at n = 4000 and 20 000: 8 and 16 are slower, 128 no better
