@@ -29,7 +29,9 @@ the order keeps each one local.
 
 Plane clouds far apart (:func:`line_axis`) take another start instead: the monotone
 plan across their shift (:func:`line_start`), which the coarse plan and neighbour
-candidates cannot find there (their optimal arcs are not local).
+candidates cannot find there (their optimal arcs are not local).  Thin clouds (a strip)
+search their neighbours with the thin axes stretched (:func:`thin_stretch`): their
+optimal arcs are long and join points at about the same height.
 
 Only the pivot path changes: the fine solve still ends on its own exact phase and a
 full pricing pass that finds nothing, so the coarse answer is never trusted.
