@@ -353,23 +353,31 @@ cdef struct ColumnLines:
 # strip 0.94 -> 0.60 s, a uniform square 0.19 -> 0.11 s; whole solves in
 # benchmarks/reference/2026-12-04-clouds.md (disk to annulus about 24 -> 12 s at
 # load 4, the rest of its time is the simplex's 609k pivots).
+#
+# The cells follow the shape of the columns' box (about as long as wide, see
+# build_cells): a square box keeps its grid; the strip's (1 x 0.001) 791 x 1 cells
+# instead of 25 x 25 leave 6 % of its pairs to the per-pair test at the final
+# potentials instead of 14 % (the same keys: only ties are met in another order).
 
 cdef enum:
     CELL_POINTS = 32    # measured at n = 4000 and 20 000: 8 and 16 are slower, 128 no better
 
 cdef Py_ssize_t PRUNE_MIN_PAIRS = 1 << 16
 
-# Whether euclidean passes also try tilted_prunable (a test hook turns it off to
-# show that a pass finds the same keys and worst either way).
+# Whether euclidean passes also try tilted_prunable, and whether cells follow the
+# box's shape (build_cells); test and benchmark hooks turn them off to show that a
+# pass finds the same keys and worst either way, and to time what they buy.
 cdef bint TILTED = True
+cdef bint SHAPED = True
 
 
-def _set_tilted_pruning(bint on):
-    """Test hook: turn the tilted cell bound of the pricing passes on or off; returns
-    the previous setting."""
-    global TILTED
-    cdef bint was = TILTED
-    TILTED = on
+def _set_cell_bounds(bint tilted, bint shaped):
+    """Test hook: turn the tilted cell bound and the shaped cells of the pricing passes
+    on or off; returns the previous ``(tilted, shaped)``."""
+    global TILTED, SHAPED
+    was = (bool(TILTED), bool(SHAPED))
+    TILTED = tilted
+    SHAPED = shaped
     return was
 
 
@@ -421,10 +429,11 @@ cdef bint build_cells(
     """Bucket the columns into cells; False (and no cells) when pruning does not apply
     or memory is short.  The pass is then the plain one, as exact; only which of
     several equal reduced costs a row keeps may differ."""
-    cdef Py_ssize_t d = S.d, k, c, g, q, grid, n_grid = 1, cell, used
+    cdef Py_ssize_t d = S.d, k, c, g, q, n_grid = 1, cell, used, wide = 0
+    cdef Py_ssize_t grid[3]
     cdef double lo[3]
     cdef double hi[3]
-    cdef double value, whole
+    cdef double value, whole, side = 1.0
     cdef const double* yc
     cdef const double* pi_cols = W.T.pi + n
     C.n_cells = 0
@@ -450,11 +459,26 @@ cdef bint build_cells(
         whole += value * value if S.metric != CITYBLOCK_CODE else value
     if not whole < 1e300:
         return False
-    grid = <Py_ssize_t> (pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5)
-    if grid < 1:
-        grid = 1
+    # Cells about as long as wide: per axis, the box's extent over the side of a cube
+    # holding CELL_POINTS of the columns spread evenly over the box's extended axes.
+    # A square box keeps the same count on every axis; a strip's cells are short
+    # along it and span its height (1 x 0.001, m = 20 000: 791 x 1 cells instead of
+    # 25 x 25, whose 0.04 length was ten typical arcs of the strip).
     for k in range(d):
-        n_grid *= grid
+        if hi[k] > lo[k]:
+            side *= hi[k] - lo[k]
+            wide += 1
+    if wide > 0:
+        side = pow(side * CELL_POINTS / <double> m, 1.0 / wide)
+    for k in range(d):
+        if SHAPED:
+            value = (hi[k] - lo[k]) / side + 0.5 if hi[k] > lo[k] and side > 0.0 else 1.0
+        else:  # the cubic grid of before (the same count on every axis)
+            value = pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5
+        grid[k] = <Py_ssize_t> value if 1.0 <= value < <double> m else (1 if value < 1.0 else m)
+        n_grid *= grid[k]
+    if n_grid > 4 * m + 64:
+        return False  # degenerate extents: no pruning (the plain pass is as exact)
     C.block = malloc(
         <size_t> (n_grid + 1) * sizeof(Py_ssize_t) + <size_t> m * sizeof(Py_ssize_t)
         + <size_t> m * d * sizeof(double) + <size_t> m * sizeof(double)
@@ -480,12 +504,12 @@ cdef bint build_cells(
         yc = &S.y[W.col_map[c] * d]
         cell = 0
         for k in range(d):
-            q = <Py_ssize_t> ((yc[k] - lo[k]) / (hi[k] - lo[k]) * grid) if hi[k] > lo[k] else 0
-            if q >= grid:
-                q = grid - 1
+            q = <Py_ssize_t> ((yc[k] - lo[k]) / (hi[k] - lo[k]) * grid[k]) if hi[k] > lo[k] else 0
+            if q >= grid[k]:
+                q = grid[k] - 1
             if q < 0:
                 q = 0
-            cell = cell * grid + q
+            cell = cell * grid[k] + q
         cell_of[c] = cell
         C.start[cell + 1] += 1
     for g in range(n_grid):
