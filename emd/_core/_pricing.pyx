@@ -16,7 +16,7 @@ loop in :mod:`emd._core._tree`, which applies the same fast test of
 """
 
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, fabs, pow, sqrt
+from libc.math cimport INFINITY, exp, fabs, log, pow, sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -431,6 +431,9 @@ cdef bint build_cells(
     several equal reduced costs a row keeps may differ."""
     cdef Py_ssize_t d = S.d, k, c, g, q, n_grid = 1, cell, used, wide = 0
     cdef Py_ssize_t grid[3]
+    cdef bint flat[3]
+    cdef bint again
+    cdef Py_ssize_t it
     cdef double lo[3]
     cdef double hi[3]
     cdef double value, whole, side = 1.0
@@ -464,15 +467,30 @@ cdef bint build_cells(
     # A square box keeps the same count on every axis; a strip's cells are short
     # along it and span its height (1 x 0.001, m = 20 000: 791 x 1 cells instead of
     # 25 x 25, whose 0.04 length was ten typical arcs of the strip).
+    # An axis shorter than the side gets one cell, and the side is taken again over
+    # the others (a strip 1e-6 high: 625 x 1 cells, not 25 000 x 1 of one point each).
     for k in range(d):
-        if hi[k] > lo[k]:
-            side *= hi[k] - lo[k]
-            wide += 1
-    if wide > 0:
-        side = pow(side * CELL_POINTS / <double> m, 1.0 / wide)
+        flat[k] = not hi[k] > lo[k]
+    for it in range(d):
+        side = 0.0  # in logs: no product of extents under- or overflows
+        wide = 0
+        for k in range(d):
+            if not flat[k]:
+                side += log(hi[k] - lo[k])
+                wide += 1
+        if wide == 0:
+            break
+        side = exp((side + log(<double> CELL_POINTS / <double> m)) / wide)
+        again = False
+        for k in range(d):
+            if not flat[k] and not (hi[k] - lo[k]) / side + 0.5 >= 1.0:
+                flat[k] = True
+                again = True
+        if not again:
+            break
     for k in range(d):
         if SHAPED:
-            value = (hi[k] - lo[k]) / side + 0.5 if hi[k] > lo[k] and side > 0.0 else 1.0
+            value = (hi[k] - lo[k]) / side + 0.5 if not flat[k] and side > 0.0 else 1.0
         else:  # the cubic grid of before (the same count on every axis)
             value = pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5
         grid[k] = <Py_ssize_t> value if 1.0 <= value < <double> m else (1 if value < 1.0 else m)
