@@ -692,8 +692,9 @@ cdef inline bint tilted_prunable(
     const double* xr, ColumnCells* C, Py_ssize_t g, Py_ssize_t d, double pr,
 ) noexcept nogil:
     """Whether every euclidean pair of row ``xr`` and cell ``g`` is proven to have
-    ``|x - y| >= pc - pr + 128u (|pc| + |pr|) + 1e-280`` (in exact arithmetic on the
-    doubles), which is more than :func:`point_pair_may_price_below` needs to skip it
+    ``|x - y| >= pc - pr + 120u (|pc| + |pr|) + 0.99e-280`` (in exact arithmetic on the
+    doubles: the test asks 128u and 1e-280 of the rounded sum, which loses at most a few
+    u of its terms), more than :func:`point_pair_may_price_below` needs (about 45u) to skip it
     with the cut at 0: so, like :func:`cell_prunable`, it only prunes pairs the
     per-pair test skips, and a pass finds the same keys and ``worst`` with or without it.
 
