@@ -115,6 +115,15 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         centres = rng.random((8, 2))
         return centres[rng.integers(0, 8, n)] + 0.03 * rng.normal(size=(n, 2))
 
+    def disk():
+        r, t = np.sqrt(rng.random(n)), 2 * np.pi * rng.random(n)
+        return np.stack([r * np.cos(t), r * np.sin(t)], 1)
+
+    def annulus():
+        p = disk()
+        return p / np.linalg.norm(p, axis=1)[:, None] * (0.7 + 0.3 * rng.random((n, 1)))
+
+    # Drawn in this order, so that adding a shape at the end keeps the others' points.
     return {
         "uniform square": (rng.random((n, 2)), rng.random((n, 2))),
         "8 clusters": (clustered(), clustered()),
@@ -123,6 +132,9 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                                           rng.random((n, 2)) * [1.0, 1e-3]),
         "on a circle": (circle(), circle()),
         "uniform cube (3-D)": (rng.random((n, 3)), rng.random((n, 3))),
+        # Far apart and not two equal shapes: the potentials carry the linear part of
+        # the cost along the shift (see tilted_prunable in emd._core._pricing).
+        "disk to annulus 6 apart (diagonal)": (disk(), annulus() + np.array([4.2, 4.2])),
     }
 
 

@@ -179,10 +179,16 @@ class BipartiteSolution:
     violation: tuple[float, int, int, float] | None
 
 
-def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.ndarray, ...]:
+def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float,
+                   stretch=None) -> tuple[np.ndarray, ...]:
     """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
-    same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order)."""
+    same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order);
+    searched on ``stretch(x)`` and ``stretch(y)`` when given (thin clouds,
+    :func:`emd._multiscale.thin_stretch`)."""
     from scipy.spatial import cKDTree  # only for large point sets: imported on first use
+
+    if stretch is not None:
+        x, y = stretch(x), stretch(y)
 
     tails, heads = [], []
     for source, target, swap in ((x, y, False), (y, x, True)):
@@ -230,6 +236,7 @@ def solve_bipartite(
         if path != "compiled":
             builtin = False
             line = None
+            stretch = None
             if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
                 # from a coarse plan (emd._multiscale) or, for clouds far apart, from
@@ -272,17 +279,20 @@ def solve_bipartite(
                 n_start = keys[0].size
                 keys.append(line[2].astype(np.int64) * m + line[3])
             else:
+                # Thin euclidean clouds search their neighbours stretched across.
+                stretch = (_multiscale.thin_stretch(solve_source.x, solve_source.y)
+                           if path == "multiscale" and source.metric == "euclidean" else None)
                 t, h = _kd_candidates(
                     np.ascontiguousarray(source.x[rows]), np.ascontiguousarray(source.y[cols]),
                     INITIAL_CANDIDATES if start is None else _planner.MULTISCALE_CANDIDATES,
-                    source.p,
+                    source.p, stretch,
                 )
             if start is not None:
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
                 n_start = keys[0].size
                 moved_t, moved_h = _kd_candidates(
-                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p
+                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p, stretch
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
             if line is None:

@@ -29,7 +29,9 @@ the order keeps each one local.
 
 Plane clouds far apart (:func:`line_axis`) take another start instead: the monotone
 plan across their shift (:func:`line_start`), which the coarse plan and neighbour
-candidates cannot find there (their optimal arcs are not local).
+candidates cannot find there (their optimal arcs are not local).  Thin clouds (a strip)
+search their neighbours with the thin axes stretched (:func:`thin_stretch`): their
+optimal arcs are long and join points at about the same height.
 
 Only the pivot path changes: the fine solve still ends on its own exact phase and a
 full pricing pass that finds nothing, so the coarse answer is never trusted.
@@ -302,3 +304,47 @@ def line_start(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray, axis:
     ti, tj = ti[ok], tj[ok]
     return ox[pi], oy[pj], ox[ti], oy[tj]
 
+
+
+def thin_stretch(x: np.ndarray, y: np.ndarray):
+    """For clouds thin along some principal axis, the map under which the nearest
+    neighbours of the first candidates are searched: the thin axes stretched to
+    :data:`emd._planner.THIN_STRETCH` of the widest; None for other clouds.
+
+    Euclidean costs of a thin cloud are nearly degenerate: on a strip of height ``h``,
+    ``|delta| = |delta_1| + delta_2**2 / (2 |delta_1|) + ...``, so every plan that moves
+    the mass along the strip the same way pays the first term alike, and the second
+    prefers long arcs between points at about the same height.  Plain nearest
+    neighbours are the points at about the same place along the strip whatever their
+    height: on the strip of the zoo (1 x 0.001, n = 20 000) the optimal partner is among
+    the 8 nearest for 10.5 % of the mass, among the 8 nearest with the height stretched
+    100 or 300 times for 49 % and 52 % (64 nearest: 39 % against 89 %).  The map is
+    linear (the same for both clouds, in units of their largest coordinate gap), so
+    it only chooses candidates; the pricing passes decide.
+    """
+    if x.shape[1] < 2:
+        return None
+    lo = np.minimum(x.min(axis=0), y.min(axis=0))
+    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
+    if not (unit > 0 and math.isfinite(unit)):
+        return None
+    # The spread of each cloud about its own mean: two wide clouds far apart are not
+    # thin (their plane case takes the line start), two strips side by side are.
+    sx, sy = (x - lo) / unit, (y - lo) / unit
+    sx -= sx.mean(axis=0)
+    sy -= sy.mean(axis=0)
+    var, axes = np.linalg.eigh((sx.T @ sx + sy.T @ sy) / (len(sx) + len(sy)))
+    sd = np.sqrt(np.maximum(var, 0.0))
+    widest = float(sd[-1])
+    thin = (sd < _planner.THIN_ASPECT * widest) & (sd > 0)
+    if not (widest > 0 and thin.any()):
+        return None
+    # Capped: beyond it the stretched coordinates would be rounding noise.
+    factor = np.where(thin, np.minimum(_planner.THIN_STRETCH * widest / np.where(thin, sd, 1.0),
+                                       1e6), 1.0)
+    transform = axes * factor  # rotate into the principal axes, then stretch
+
+    def stretch(points: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(((points - lo) / unit) @ transform)
+
+    return stretch

@@ -95,6 +95,19 @@ MULTISCALE_CANDIDATES = 8
 #: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
 MOVED_CANDIDATES = 8
 
+#: Euclidean clouds on the multiscale path whose spread (standard deviation) along a
+#: principal axis is below this fraction of the widest search their nearest
+#: neighbours with that axis stretched to THIN_STRETCH of the widest
+#: (emd._multiscale.thin_stretch).  Measured on strips 1 x h, n = 20 000
+#: (2026-12-04, load 3.5-4.5, one run each, wall s, pivots), plain against stretched
+#: to 0.3: h = 1e-4 12.6 s 1.23M / 6.2 s 681k, h = 1e-3 (the zoo's strip) 12.3 s
+#: 1.01M / 5.9 s 588k, h = 1e-2 4.2 s 648k / 5.8 s 533k (time noise),
+#: h = 0.1 3.2 s 349k / 2.9 s 311k; to 0.1: h = 1e-2 3.9 s 565k, 1e-3 8.7 s 599k, 1e-4
+#: 8.0 s 695k; to 1 (round): h = 1e-3 7.8 s 683k.  Below h = 0.05 only, so that clouds
+#: about as wide as long keep their candidates.
+THIN_ASPECT = 0.05
+THIN_STRETCH = 0.3
+
 #: Plane clouds on the multiscale path whose means lie at least this many radii
 #: (root mean square distance to the mean) apart start from the monotone plan
 #: across the shift instead (emd._multiscale.line_axis).  Measured on unit squares

@@ -60,19 +60,23 @@ def test_dense_pass_is_the_brute_force_selection_for_any_thread_count(seed):
     assert passes[0][1] == -np.inf  # something found: no bound claimed
 
 
-@pytest.mark.parametrize("layout", ["uniform", "clusters"])
+@pytest.mark.parametrize("layout", ["uniform", "clusters", "strip", "hair"])
 @pytest.mark.parametrize("d", [2, 3])
 @pytest.mark.parametrize("metric", sorted(METRICS))
 def test_points_pass_is_the_brute_force_selection_for_any_thread_count(metric, d, layout):
     """For d = 2, 3 the pass skips whole cells of columns by a bound; the keys must
     still be exactly the brute-force selection (clusters: repeated points, cells of
-    zero width, empty cells)."""
+    zero width, empty cells; a strip: cells short along it and spanning its height;
+    a hair: thinner than one cell is long)."""
     rng = np.random.default_rng(len(metric) + d)
     n, m = 640, 700
     x, y = rng.random((n, d)), rng.random((m, d))
     if layout == "clusters":
         x = np.round(x * 3) / 3 + 1e-3 * rng.random((n, d)) * (rng.random((n, 1)) < 0.5)
         y = np.round(y * 3) / 3
+    if layout in ("strip", "hair"):
+        h = 1e-3 if layout == "strip" else 1e-6
+        x, y = x * np.r_[1.0, h, h][:d], y * np.r_[1.0, h, h][:d]
     p = 3.0 if metric == "minkowski" else 0.0
     pi = rng.normal(0.0, 0.3, n + m)
     passes = _passes((None, x, y, METRICS[metric], p), pi, np.zeros(n + m))

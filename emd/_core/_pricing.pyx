@@ -16,7 +16,7 @@ loop in :mod:`emd._core._tree`, which applies the same fast test of
 """
 
 from cython.parallel cimport prange
-from libc.math cimport INFINITY, fabs, pow, sqrt
+from libc.math cimport INFINITY, exp, fabs, log, pow, sqrt
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -343,11 +343,42 @@ cdef struct ColumnLines:
 # changes the order in which a row meets its columns (fixed by the problem, so
 # the same in single solves, batches and for any thread count), never which
 # pairs may enter.
+#
+# Euclidean passes try a second, tilted bound on a cell the first one keeps
+# (``tilted_prunable``, with each cell's slope from ``tilt_cell``): it takes out
+# the linear part the potentials of far-apart clouds carry along the shift, and
+# it too prunes only pairs the per-pair test skips (so the same keys, worst and
+# pivots as without it).  What it bought, n = 20 000, 2026-12-04: one pass at the
+# final potentials on one thread, disk to annulus 6 apart 2.11 -> 0.46 s, the
+# strip 0.94 -> 0.60 s, a uniform square 0.19 -> 0.11 s; whole solves in
+# benchmarks/reference/2026-12-04-clouds.md (disk to annulus about 24 -> 12 s at
+# load 4, the rest of its time is the simplex's 609k pivots).
+#
+# The cells follow the shape of the columns' box (about as long as wide, see
+# build_cells): a square box keeps its grid; the strip's (1 x 0.001) 791 x 1 cells
+# instead of 25 x 25 leave 6 % of its pairs to the per-pair test at the final
+# potentials instead of 14 % (the same keys: only ties are met in another order).
 
 cdef enum:
     CELL_POINTS = 32    # measured at n = 4000 and 20 000: 8 and 16 are slower, 128 no better
 
 cdef Py_ssize_t PRUNE_MIN_PAIRS = 1 << 16
+
+# Whether euclidean passes also try tilted_prunable, and whether cells follow the
+# box's shape (build_cells); test and benchmark hooks turn them off to show that a
+# pass finds the same keys and worst either way, and to time what they buy.
+cdef bint TILTED = True
+cdef bint SHAPED = True
+
+
+def _set_cell_bounds(bint tilted, bint shaped):
+    """Test hook: turn the tilted cell bound and the shaped cells of the pricing passes
+    on or off; returns the previous ``(tilted, shaped)``."""
+    global TILTED, SHAPED
+    was = (bool(TILTED), bool(SHAPED))
+    TILTED = tilted
+    SHAPED = shaped
+    return was
 
 
 cdef struct ColumnCells:
@@ -359,6 +390,11 @@ cdef struct ColumnCells:
     double* lo                  # per cell, the bounding box of its points
     double* hi
     double* top                 # per cell, its largest potential
+    double* slope               # per cell (euclidean only, else NULL): the slope g of
+    double* wtop                # its potentials, an upper bound on pc - <g, y> over it,
+    double* ctr                 # its box's centre and half-widths (rounded up),
+    double* half
+    double* amax                # and its largest |pc| (see tilted_prunable)
     void* block
 
 
@@ -393,10 +429,14 @@ cdef bint build_cells(
     """Bucket the columns into cells; False (and no cells) when pruning does not apply
     or memory is short.  The pass is then the plain one, as exact; only which of
     several equal reduced costs a row keeps may differ."""
-    cdef Py_ssize_t d = S.d, k, c, g, q, grid, n_grid = 1, cell, used
+    cdef Py_ssize_t d = S.d, k, c, g, q, n_grid = 1, cell, used, wide = 0
+    cdef Py_ssize_t grid[3]
+    cdef bint flat[3]
+    cdef bint again
+    cdef Py_ssize_t it
     cdef double lo[3]
     cdef double hi[3]
-    cdef double value, whole
+    cdef double value, whole, side = 1.0
     cdef const double* yc
     cdef const double* pi_cols = W.T.pi + n
     C.n_cells = 0
@@ -422,15 +462,45 @@ cdef bint build_cells(
         whole += value * value if S.metric != CITYBLOCK_CODE else value
     if not whole < 1e300:
         return False
-    grid = <Py_ssize_t> (pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5)
-    if grid < 1:
-        grid = 1
+    # Cells about as long as wide: per axis, the box's extent over the side of a cube
+    # holding CELL_POINTS of the columns spread evenly over the box's extended axes.
+    # A square box keeps the same count on every axis; a strip's cells are short
+    # along it and span its height (1 x 0.001, m = 20 000: 791 x 1 cells instead of
+    # 25 x 25, whose 0.04 length was ten typical arcs of the strip).
+    # An axis shorter than the side gets one cell, and the side is taken again over
+    # the others (a strip 1e-6 high: 625 x 1 cells, not 25 000 x 1 of one point each).
     for k in range(d):
-        n_grid *= grid
+        flat[k] = not hi[k] > lo[k]
+    for it in range(d):
+        side = 0.0  # in logs: no product of extents under- or overflows
+        wide = 0
+        for k in range(d):
+            if not flat[k]:
+                side += log(hi[k] - lo[k])
+                wide += 1
+        if wide == 0:
+            break
+        side = exp((side + log(<double> CELL_POINTS / <double> m)) / wide)
+        again = False
+        for k in range(d):
+            if not flat[k] and not (hi[k] - lo[k]) / side + 0.5 >= 1.0:
+                flat[k] = True
+                again = True
+        if not again:
+            break
+    for k in range(d):
+        if SHAPED:
+            value = (hi[k] - lo[k]) / side + 0.5 if not flat[k] and side > 0.0 else 1.0
+        else:  # the cubic grid of before (the same count on every axis)
+            value = pow(<double> m / CELL_POINTS, 1.0 / d) + 0.5
+        grid[k] = <Py_ssize_t> value if 1.0 <= value < <double> m else (1 if value < 1.0 else m)
+        n_grid *= grid[k]
+    if n_grid > 4 * m + 64:
+        return False  # degenerate extents: no pruning (the plain pass is as exact)
     C.block = malloc(
         <size_t> (n_grid + 1) * sizeof(Py_ssize_t) + <size_t> m * sizeof(Py_ssize_t)
         + <size_t> m * d * sizeof(double) + <size_t> m * sizeof(double)
-        + <size_t> n_grid * (2 * d + 1) * sizeof(double) + <size_t> m * sizeof(Py_ssize_t))
+        + <size_t> n_grid * (5 * d + 3) * sizeof(double) + <size_t> m * sizeof(Py_ssize_t))
     if C.block == NULL:
         return False
     C.start = <Py_ssize_t*> C.block
@@ -441,18 +511,23 @@ cdef bint build_cells(
     C.lo = C.pc + m
     C.hi = C.lo + n_grid * d
     C.top = C.hi + n_grid * d
+    C.slope = C.top + n_grid
+    C.ctr = C.slope + n_grid * d
+    C.half = C.ctr + n_grid * d
+    C.wtop = C.half + n_grid * d
+    C.amax = C.wtop + n_grid
     for g in range(n_grid + 1):
         C.start[g] = 0
     for c in range(m):
         yc = &S.y[W.col_map[c] * d]
         cell = 0
         for k in range(d):
-            q = <Py_ssize_t> ((yc[k] - lo[k]) / (hi[k] - lo[k]) * grid) if hi[k] > lo[k] else 0
-            if q >= grid:
-                q = grid - 1
+            q = <Py_ssize_t> ((yc[k] - lo[k]) / (hi[k] - lo[k]) * grid[k]) if hi[k] > lo[k] else 0
+            if q >= grid[k]:
+                q = grid[k] - 1
             if q < 0:
                 q = 0
-            cell = cell * grid + q
+            cell = cell * grid[k] + q
         cell_of[c] = cell
         C.start[cell + 1] += 1
     for g in range(n_grid):
@@ -489,6 +564,11 @@ cdef bint build_cells(
             C.pc[q] = pi_cols[c]
             if pi_cols[c] > C.top[g]:
                 C.top[g] = pi_cols[c]
+    if S.metric == EUCLIDEAN and TILTED:
+        for g in range(used):
+            tilt_cell(C, g, d)
+    else:
+        C.slope = NULL
     return True
 
 
@@ -508,6 +588,153 @@ cdef inline bint cell_prunable(
         return False
     limit = to_power(thr * (1.0 + 4.0 * u), metric, p) * (1.0 + 4.0 * u)
     return limit < INFINITY and box_power(xr, &C.lo[g * d], &C.hi[g * d], d, metric) >= limit
+
+
+cdef void tilt_cell(ColumnCells* C, Py_ssize_t g, Py_ssize_t d) noexcept nogil:
+    """The data of :func:`tilted_prunable` for cell ``g``: the least-squares slope
+    ``s`` of its potentials over its points (0 when their spread is degenerate,
+    scaled to norm 1 when longer: any slope keeps the bound rigorous, this one makes
+    it tight), its box's centre and half-widths (rounded up), an upper bound on
+    ``pc - <s, y>`` over its points and its largest ``|pc|``."""
+    cdef double u = 1.1102230246251565e-16
+    cdef Py_ssize_t q, k, j, q0 = C.start[g], q1 = C.start[g + 1]
+    cdef double* sl = &C.slope[g * d]
+    cdef double mean[3]
+    cdef double cov[3][3]
+    cdef double rhs[3]
+    cdef double pbar = 0.0, det, e, norm = 0.0, lin, mag, top = -INFINITY, amax = 0.0
+    cdef double lo, hi, c, width = 0.0
+    for k in range(d):
+        lo = C.lo[g * d + k]
+        hi = C.hi[g * d + k]
+        c = lo + 0.5 * (hi - lo)
+        if c < lo:
+            c = lo
+        if c > hi:
+            c = hi
+        C.ctr[g * d + k] = c
+        C.half[g * d + k] = (hi - c if hi - c > c - lo else c - lo) * (1.0 + 4.0 * u)
+        if C.half[g * d + k] > width:
+            width = C.half[g * d + k]
+        mean[k] = 0.0
+        rhs[k] = 0.0
+        sl[k] = 0.0
+        for j in range(d):
+            cov[k][j] = 0.0
+    # The fit in coordinates relative to the centre and scaled by the widest
+    # half-width, so that its products neither over- nor underflow at any scale.
+    if not (0.0 < width < INFINITY):
+        width = 1.0  # a single point (no slope is fitted) or a cell without points
+    for q in range(q0, q1):
+        pbar += C.pc[q]
+        for k in range(d):
+            mean[k] += (C.y[q * d + k] - C.ctr[g * d + k]) / width
+    pbar /= <double> (q1 - q0)
+    for k in range(d):
+        mean[k] /= <double> (q1 - q0)
+    for q in range(q0, q1):
+        e = C.pc[q] - pbar
+        for k in range(d):
+            rhs[k] += ((C.y[q * d + k] - C.ctr[g * d + k]) / width - mean[k]) * e
+            for j in range(d):
+                cov[k][j] += (((C.y[q * d + k] - C.ctr[g * d + k]) / width - mean[k])
+                              * ((C.y[q * d + j] - C.ctr[g * d + j]) / width - mean[j]))
+    # The normal equations by Cramer's rule (d is 2 or 3); a near-singular spread
+    # (points on a line, one point) keeps the slope 0.
+    if d == 2:
+        det = cov[0][0] * cov[1][1] - cov[0][1] * cov[1][0]
+        if fabs(det) > 1e-9 * (cov[0][0] * cov[1][1]) and det != 0.0:
+            sl[0] = (rhs[0] * cov[1][1] - cov[0][1] * rhs[1]) / det
+            sl[1] = (cov[0][0] * rhs[1] - rhs[0] * cov[1][0]) / det
+    else:
+        det = (cov[0][0] * (cov[1][1] * cov[2][2] - cov[1][2] * cov[2][1])
+               - cov[0][1] * (cov[1][0] * cov[2][2] - cov[1][2] * cov[2][0])
+               + cov[0][2] * (cov[1][0] * cov[2][1] - cov[1][1] * cov[2][0]))
+        if fabs(det) > 1e-9 * (cov[0][0] * cov[1][1] * cov[2][2]) and det != 0.0:
+            sl[0] = (rhs[0] * (cov[1][1] * cov[2][2] - cov[1][2] * cov[2][1])
+                     - cov[0][1] * (rhs[1] * cov[2][2] - cov[1][2] * rhs[2])
+                     + cov[0][2] * (rhs[1] * cov[2][1] - cov[1][1] * rhs[2])) / det
+            sl[1] = (cov[0][0] * (rhs[1] * cov[2][2] - cov[1][2] * rhs[2])
+                     - rhs[0] * (cov[1][0] * cov[2][2] - cov[1][2] * cov[2][0])
+                     + cov[0][2] * (cov[1][0] * rhs[2] - rhs[1] * cov[2][0])) / det
+            sl[2] = (cov[0][0] * (cov[1][1] * rhs[2] - rhs[1] * cov[2][1])
+                     - cov[0][1] * (cov[1][0] * rhs[2] - rhs[1] * cov[2][0])
+                     + rhs[0] * (cov[1][0] * cov[2][1] - cov[1][1] * cov[2][0])) / det
+    for k in range(d):
+        sl[k] /= width  # back to the coordinates' units
+        if not fabs(sl[k]) < INFINITY:  # nan or inf: no slope
+            for j in range(d):
+                sl[j] = 0.0
+            break
+        norm += sl[k] * sl[k]
+    if norm > 1.0:
+        norm = sqrt(norm)
+        for k in range(d):
+            sl[k] /= norm
+    # The bound on w = pc - <s, y>: each computed w is within (d + 1) u of the
+    # magnitudes |pc| + sum |s_k y_k|; 16u covers that and the rounding of the sum.
+    for q in range(q0, q1):
+        lin = 0.0
+        mag = fabs(C.pc[q])
+        for k in range(d):
+            lin += sl[k] * C.y[q * d + k]
+            mag += fabs(sl[k] * C.y[q * d + k])
+        e = (C.pc[q] - lin) + 16.0 * u * mag
+        if e > top:
+            top = e
+        if fabs(C.pc[q]) > amax:
+            amax = fabs(C.pc[q])
+    C.wtop[g] = top
+    C.amax[g] = amax
+
+
+cdef inline bint tilted_prunable(
+    const double* xr, ColumnCells* C, Py_ssize_t g, Py_ssize_t d, double pr,
+) noexcept nogil:
+    """Whether every euclidean pair of row ``xr`` and cell ``g`` is proven to have
+    ``|x - y| >= pc - pr + 120u (|pc| + |pr|) + 0.99e-280`` (in exact arithmetic on the
+    doubles: the test asks 128u and 1e-280 of the rounded sum, which loses at most a few
+    u of its terms), more than :func:`point_pair_may_price_below` needs (about 45u) to skip it
+    with the cut at 0: so, like :func:`cell_prunable`, it only prunes pairs the
+    per-pair test skips, and a pass finds the same keys and ``worst`` with or without it.
+
+    Far-apart clouds defeat :func:`cell_prunable`: there the column potentials grow
+    along the shift nearly as fast as the distance, ``pc ~ <s, y> + w`` with ``|s|``
+    close to 1, and "distance to the box minus the largest potential" loses twice
+    the cell's width on every cell along the shift.  Here the linear part is taken
+    out: with ``f(y) = |x - y| - <s, y>`` (convex) and ``w = pc - <s, y>`` (the cell's
+    own slope ``s``, :func:`tilt_cell`), ``|x - y| + pr - pc = f(y) + pr - w``, and on
+    the box of centre ``c`` and half-widths ``h``,
+    ``f(y) >= f(c) - sum_k |df/dy_k (c)| h_k`` (a subgradient bound; the gradient
+    ``(c - x) / |c - x| - s`` is small when ``x`` lies along the cell's slope, which
+    is where the plain bound fails).  Every rounded term carries its error bound:
+    the unit vector's components to 10u, ``f(c)`` to 8u of its terms' magnitudes,
+    the sum of the final comparison to 8u of its terms'.
+    """
+    cdef double u = 1.1102230246251565e-16
+    cdef const double* c = &C.ctr[g * d]
+    cdef const double* h = &C.half[g * d]
+    cdef const double* sl = &C.slope[g * d]
+    cdef double q[3]
+    cdef double d2 = 0.0, dist, lin = 0.0, alin = 0.0, f, spread = 0.0, err, lhs, need
+    cdef Py_ssize_t k
+    for k in range(d):
+        q[k] = c[k] - xr[k]
+        d2 += q[k] * q[k]
+    if not (tiny_power() <= d2 < 1e300):
+        return False
+    dist = sqrt(d2)
+    for k in range(d):
+        lin += sl[k] * c[k]
+        alin += fabs(sl[k] * c[k])
+        spread += (fabs(q[k] / dist - sl[k]) + 10.0 * u) * h[k]
+    spread *= 1.0 + 8.0 * u
+    f = dist - lin
+    err = 8.0 * u * ((dist + alin) + fabs(f))
+    lhs = (((f - spread) - err) - C.wtop[g]) + pr
+    need = (128.0 * u * (C.amax[g] + fabs(pr)) + 1e-280
+            + 8.0 * u * ((((fabs(f) + spread) + err) + fabs(C.wtop[g])) + fabs(pr)))
+    return lhs >= need
 
 
 cdef inline void enter_pair(
@@ -616,7 +843,8 @@ cdef inline void scan_rows(
         else:
             xr = &S.x[W.row_map[r] * d]
             for g in range(C.n_cells):
-                if cell_prunable(xr, C, g, d, metric, p, pr, tiny_bound):
+                if cell_prunable(xr, C, g, d, metric, p, pr, tiny_bound) or (
+                        C.slope != NULL and tilted_prunable(xr, C, g, d, pr)):
                     continue  # every pair of the cell is one the test below skips
                 for q in range(C.start[g], C.start[g + 1]):
                     c = C.col[q]
@@ -769,4 +997,49 @@ def _point_matrix(
     S.p = p
     with nogil:
         fill_costs(&W, &S, n, m, m)
+    return out
+
+
+def _tilted_pruned(
+    const double[:, ::1] x not None, const double[:, ::1] y not None,
+    const double[::1] pi not None,
+):
+    """Test hook: which euclidean pairs :func:`tilted_prunable` prunes, for the
+    potentials ``pi`` of the rows then the columns (reduced cost ``|x_i - y_j| +
+    pi_i - pi_(n+j)``), as an ``(n, m)`` boolean array; all False when a pass would
+    not build cells (fewer than ``PRUNE_MIN_PAIRS`` pairs, not 2-D or 3-D).  The
+    cells are those of a pass, bound by bound; the plain bound is not applied."""
+    import numpy as np
+    cdef Py_ssize_t n = x.shape[0], m = y.shape[0], r, q, g, d = x.shape[1]
+    if y.shape[1] != d or n == 0 or m == 0 or pi.shape[0] != n + m:
+        raise ValueError("x and y need the same columns, pi one entry per row and column")
+    out = np.zeros((n, m), dtype=bool)
+    cdef Py_ssize_t[::1] rows = np.arange(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] cols = np.arange(m, dtype=np.intp)
+    cdef Workspace W
+    cdef PairSource S
+    cdef ColumnCells C
+    memset(&W, 0, sizeof(W))
+    W.row_map = &rows[0]
+    W.col_map = &cols[0]
+    W.all_cols = True
+    W.T.pi = <double*> &pi[0]
+    S.kind = SOURCE_POINTS
+    S.x = &x[0, 0]
+    S.y = &y[0, 0]
+    S.d = d
+    S.metric = EUCLIDEAN
+    S.p = 2.0
+    if not build_cells(&W, &S, n, m, &C):
+        return out
+    try:
+        if C.slope == NULL:
+            return out
+        for r in range(n):
+            for g in range(C.n_cells):
+                if tilted_prunable(&x[r, 0], &C, g, d, pi[r]):
+                    for q in range(C.start[g], C.start[g + 1]):
+                        out[r, C.col[q]] = True
+    finally:
+        free(C.block)
     return out
