@@ -179,24 +179,38 @@ class BipartiteSolution:
     violation: tuple[float, int, int, float] | None
 
 
+def _kd_nearest(source: np.ndarray, target: np.ndarray, k: int, p: float):
+    """The ``k`` nearest points of ``target`` to every point of ``source`` under the
+    Minkowski exponent ``p``: ``(source index, target index)`` pairs."""
+    from scipy.spatial import cKDTree  # only for large point sets: imported on first use
+
+    kk = min(k, len(target))
+    _, idx = cKDTree(target).query(source, k=kk, p=p)
+    idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
+    own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
+    other = idx.ravel()
+    # A neighbour at a distance that overflows comes back as len(target).
+    found = other < len(target)
+    return own[found], other[found]
+
+
 def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float) -> tuple[np.ndarray, ...]:
     """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
     same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order)."""
-    from scipy.spatial import cKDTree  # only for large point sets: imported on first use
+    t1, h1 = _kd_nearest(x, y, k, p)
+    h2, t2 = _kd_nearest(y, x, k, p)
+    return np.concatenate([t1, t2]), np.concatenate([h1, h2])
 
-    tails, heads = [], []
-    for source, target, swap in ((x, y, False), (y, x, True)):
-        kk = min(k, len(target))
-        _, idx = cKDTree(target).query(source, k=kk, p=p)
-        idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
-        own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
-        other = idx.ravel()
-        # A neighbour at a distance that overflows comes back as len(target).
-        found = other < len(target)
-        own, other = own[found], other[found]
-        tails.append(other if swap else own)
-        heads.append(own if swap else other)
-    return np.concatenate(tails), np.concatenate(heads)
+
+def _moved_candidates(start, x: np.ndarray, y: np.ndarray, k: int, p: float):
+    """The candidates around where the coarse plan sends every point (see
+    :class:`emd._multiscale.Start`), as arcs."""
+    if start.x_owner is None:
+        return _kd_candidates(start.x_moved, start.y_moved, k, p)
+    own, col = _kd_nearest(start.x_moved, y, k, p)
+    own_col, row = _kd_nearest(start.y_moved, x, k, p)
+    return (np.concatenate([start.x_owner[own], row]),
+            np.concatenate([col, start.y_owner[own_col]]))
 
 
 def solve_bipartite(
@@ -281,8 +295,8 @@ def solve_bipartite(
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
                 n_start = keys[0].size
-                moved_t, moved_h = _kd_candidates(
-                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p
+                moved_t, moved_h = _moved_candidates(
+                    start, solve_source.x, solve_source.y, _planner.MOVED_CANDIDATES, source.p
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
             if line is None:

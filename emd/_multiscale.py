@@ -132,13 +132,22 @@ def _refined_per_axis(x: np.ndarray, y: np.ndarray, lo: np.ndarray, span: np.nda
 
 class Start(NamedTuple):
     """A start for the fine solve: the support of a feasible plan (``rows[k]``,
-    ``cols[k]``), and every point moved by its cell's mean displacement in the coarse
-    plan (rows toward where they send, columns back to where they receive from)."""
+    ``cols[k]``), and where the coarse plan sends every point.
+
+    Without owners, ``x_moved`` and ``y_moved`` are every point moved by its cell's
+    mean displacement in the coarse plan (rows toward where they send, columns back
+    to where they receive from), and the candidates pair the moved rows with the
+    moved columns.  With owners (a coarse plan that splits cells, see
+    :func:`split_share`), ``x_moved[k]`` is row ``x_owner[k]`` moved by one coarse arc
+    of its cell (one position per arc), and likewise for the columns; the candidates
+    pair those positions with the points of the other side where they are."""
 
     rows: np.ndarray
     cols: np.ndarray
     x_moved: np.ndarray
     y_moved: np.ndarray
+    x_owner: np.ndarray | None = None
+    y_owner: np.ndarray | None = None
 
 
 class Coarse(NamedTuple):
@@ -152,6 +161,7 @@ class Coarse(NamedTuple):
     y: np.ndarray
     row_of: np.ndarray
     col_of: np.ndarray
+    width: np.ndarray
 
 
 def coarsen(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> Coarse | None:
@@ -177,7 +187,7 @@ def coarsen(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> Coars
     col_of, cb, cy = _cluster(y, b, _cells(y, lo, width, per_axis))
     if ca.size * 2 > n and cb.size * 2 > m:
         return None  # cells hardly merge points: the coarse problem is the fine one
-    return Coarse(ca, cb, cx, cy, row_of, col_of)
+    return Coarse(ca, cb, cx, cy, row_of, col_of, width)
 
 
 def spread(
@@ -187,7 +197,7 @@ def spread(
     """A :class:`Start` for the fine problem from the plan ``(big_i, big_j, flow)`` of its
     :func:`coarsen` ed problem ``coarse``."""
     d = x.shape[1]
-    ca, cb, cx, cy, row_of, col_of = coarse
+    ca, cb, cx, cy, row_of, col_of, _ = coarse
     keep = flow > 0
     big_i, big_j, flow = big_i[keep], big_j[keep], flow[keep]
     tol = 1e-12 * max(math.fsum(a), math.fsum(b))
@@ -218,7 +228,53 @@ def spread(
     # A cell the coarse plan left without flow (it did not finish) stays in place.
     shift_i /= np.where(out_i > 0, out_i, np.inf)[:, None]
     shift_j /= np.where(in_j > 0, in_j, np.inf)[:, None]
-    return Start(x_point[xs][si], y_point[ys][sj], x + shift_i[row_of], y - shift_j[col_of])
+    rows, cols = x_point[xs][si], y_point[ys][sj]
+    step = cy[big_j] - cx[big_i]
+    share = split_share(step, flow, big_i, big_j, shift_i, shift_j, coarse.width)
+    if share <= _planner.SPLIT_SHARE:
+        return Start(rows, cols, x + shift_i[row_of], y - shift_j[col_of])
+    # Positions per point: the arcs of its cell (about 2.6 on the split clouds
+    # measured); a crowded cell with many arcs (every point in one place) could
+    # make it n * m, so beyond SPLIT_MAX_POSITIONS per point the mean serves.
+    per_point_i = np.bincount(big_i, minlength=ca.size)[row_of]
+    per_point_j = np.bincount(big_j, minlength=cb.size)[col_of]
+    if (math.fsum(per_point_i) > _planner.SPLIT_MAX_POSITIONS * row_of.size
+            or math.fsum(per_point_j) > _planner.SPLIT_MAX_POSITIONS * col_of.size):
+        return Start(rows, cols, x + shift_i[row_of], y - shift_j[col_of])
+    x_owner, x_arc = _per_arc(row_of, big_i, ca.size)
+    y_owner, y_arc = _per_arc(col_of, big_j, cb.size)
+    return Start(rows, cols, x[x_owner] + step[x_arc], y[y_owner] - step[y_arc], x_owner, y_owner)
+
+
+def split_share(step: np.ndarray, flow: np.ndarray, big_i: np.ndarray, big_j: np.ndarray,
+                shift_i: np.ndarray, shift_j: np.ndarray, width: np.ndarray) -> float:
+    """The share of the coarse plan's mass on arcs whose displacement ``step`` lies more
+    than :data:`emd._planner.SPLIT_FAR` cell widths from the mean displacement of its
+    source cell (``shift_i``) or of its target cell (``shift_j``), the larger of the two.
+
+    A cell whose mass goes to places far apart (two clusters, two ends of a long
+    ray) has a mean displacement that points between them, where none of its
+    points go: its points are then moved by each arc of their cell instead.
+    """
+    total = math.fsum(flow)
+    if not total > 0:
+        return 0.0
+    share = 0.0
+    for own, shift in ((big_i, shift_i), (big_j, shift_j)):
+        off = np.sqrt(np.sum(((step - shift[own]) / width) ** 2, axis=1))
+        share = max(share, math.fsum(flow[off > _planner.SPLIT_FAR]) / total)
+    return share
+
+
+def _per_arc(cell_of: np.ndarray, arc_cell: np.ndarray, n_cells: int):
+    """Every (point, coarse arc of its cell) pair: the point and the arc, as two arrays."""
+    by_cell = np.argsort(arc_cell, kind="stable")
+    first = np.searchsorted(arc_cell[by_cell], np.arange(n_cells))
+    count = np.bincount(arc_cell, minlength=n_cells)[cell_of]
+    owner = np.repeat(np.arange(cell_of.size), count)
+    # The k-th arc of each point's cell, k = 0 .. count - 1.
+    rank = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+    return owner, by_cell[np.repeat(first[cell_of], count) + rank]
 
 
 def spatial_order(points: np.ndarray) -> np.ndarray:

@@ -95,6 +95,27 @@ MULTISCALE_CANDIDATES = 8
 #: their width (long-range transport) 24.4 -> 21.7 s with 8 moved.
 MOVED_CANDIDATES = 8
 
+#: A coarse plan that splits cells: when more than SPLIT_SHARE of its mass moves on
+#: arcs whose displacement lies more than SPLIT_FAR cell widths from the mean
+#: displacement of their source or target cell (emd._multiscale.split_share), each
+#: point is moved by every coarse arc of its cell (as many positions as arcs) instead
+#: of by its cell's mean, MOVED_CANDIDATES each.  The share at n = 20 000 (rows / columns,
+#: 2026-12-04): uniform square 0.003 / 0.003, annulus 0.002 / 0.003, cube 0 / 0,
+#: three clusters of different sizes 0.019 / 0.033, 3-D helix 0.028 / 0.032, circle
+#: 0.10 / 0.10, strip 0.23 / 0.23, 8 clusters 0.19 / 0.27, Gaussian shifted by 1 sd
+#: 0.31 / 0.29.  Per-arc candidates on every cloud (fine solve, CPU s, pivots, passes,
+#: one process, load about 1): 8 clusters 6.74 s 976k 10 -> 3.97 s 521k 7, Gaussian
+#: shifted 9.85 s 1.13M 8 -> 7.75 s 795k 7, circle 1.86 s 302k 8 -> 1.59 s 242k 7, strip
+#: 7.61 s 967k 8 -> 7.00 s 930k 7, but uniform square 0.94 -> 1.22 s, cube 1.82 -> 2.07 s,
+#: three clusters 3.32 -> 3.88 s, annulus 0.90 -> 1.04 s: the threshold sits in the gap
+#: (0.03 to 0.10), and those four keep the mean.  At SPLIT_FAR = 1 the uniform square
+#: has 0.066 (neighbouring cells are a width apart).
+SPLIT_FAR = 2.0
+SPLIT_SHARE = 0.05
+#: ... unless that gives more than this many positions per point on a side (a cap on
+#: memory: a crowded cell with many arcs; the split clouds above have about 2.6).
+SPLIT_MAX_POSITIONS = 8
+
 #: Plane clouds on the multiscale path whose means lie at least this many radii
 #: (root mean square distance to the mean) apart start from the monotone plan
 #: across the shift instead (emd._multiscale.line_axis).  Measured on unit squares

@@ -179,16 +179,17 @@ def test_the_start_plan_is_a_forest_covering_every_point(n, m):
         coarse.a, coarse.b, _engine.PointCosts(coarse.x, coarse.y, "euclidean", 2.0), 10**7
     )
     assert plan.n_iter > 0 and plan.status == "optimal"
-    rows, cols, x_moved, y_moved = _multiscale.spread(
-        x, y, a, b, coarse, plan.rows, plan.cols, plan.flows
-    )
+    start = _multiscale.spread(x, y, a, b, coarse, plan.rows, plan.cols, plan.flows)
+    rows, cols, x_moved, y_moved = start.rows, start.cols, start.x_moved, start.y_moved
     assert np.unique(rows).size == n and np.unique(cols).size == m
     graph = scipy.sparse.coo_array(
         (np.ones(rows.size), (rows, n + cols)), shape=(n + m, n + m)
     )
     n_parts, _ = connected_components(graph, directed=False)
     assert rows.size == n + m - n_parts  # acyclic, and so no pair twice
-    # Uniform clouds: the coarse plan moves points by less than a few cells.
+    # Uniform clouds: the coarse plan does not split cells, and moves points by less
+    # than a few cells.
+    assert start.x_owner is None and start.y_owner is None
     assert x_moved.shape == x.shape and y_moved.shape == y.shape
     assert np.abs(x_moved - x).max() < 0.5 and np.abs(y_moved - y).max() < 0.5
 
