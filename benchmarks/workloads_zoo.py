@@ -102,6 +102,13 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         centres = rng.random((8, 2))
         return centres[rng.integers(0, 8, n)] + 0.03 * rng.normal(size=(n, 2))
 
+    def three_sizes():
+        # Three clusters of different sizes and spreads, 60 / 30 / 10 % of the points.
+        centres = np.array([[0.1, 0.2], [0.7, 0.4], [0.4, 0.9]])
+        spread = np.array([0.02, 0.05, 0.1])
+        k = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+        return centres[k] + spread[k, None] * rng.standard_normal((n, 2))
+
     return {
         "uniform square": (rng.random((n, 2)), rng.random((n, 2))),
         "8 clusters": (clustered(), clustered()),
@@ -110,6 +117,9 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                                           rng.random((n, 2)) * [1.0, 1e-3]),
         "on a circle": (circle(), circle()),
         "uniform cube (3-D)": (rng.random((n, 3)), rng.random((n, 3))),
+        "Gaussian shifted by 1 sd": (rng.standard_normal((n, 2)),
+                                     rng.standard_normal((n, 2)) + np.array([1.0, 0.0])),
+        "three clusters of different sizes": (three_sizes(), three_sizes()),
     }
 
 
