@@ -213,6 +213,15 @@ def _moved_candidates(start, x: np.ndarray, y: np.ndarray, k: int, p: float):
             np.concatenate([col, start.y_owner[own_col]]))
 
 
+def _partner_candidates(rows: np.ndarray, cols: np.ndarray, x: np.ndarray, y: np.ndarray,
+                        k: int, p: float):
+    """For every arc ``(rows[e], cols[e])`` of a plan, the ``k`` nearest columns of its
+    column and the ``k`` nearest rows of its row, as arcs from its row and to its column."""
+    arc, col = _kd_nearest(y[cols], y, k, p)
+    arc_r, row = _kd_nearest(x[rows], x, k, p)
+    return np.concatenate([rows[arc], row]), np.concatenate([col, cols[arc_r]])
+
+
 def solve_bipartite(
     a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None,
     n_jobs: int = 1,
@@ -267,6 +276,9 @@ def solve_bipartite(
                     coarse = None
                 else:
                     coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                    if coarse is not None:
+                        along = _multiscale.strip_axis(solve_source.x, solve_source.y, solve_a,
+                                                       solve_b)
                 if coarse is not None:
                     plan = solve_bipartite(
                         coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
@@ -278,6 +290,14 @@ def solve_bipartite(
                     )
                     # The pivot budget and count cover the coarse solve too.
                     coarse_iter = plan.n_iter
+                    if along is not None:
+                        # About translates: the tree starts from the Knothe-Rosenblatt
+                        # plan along the shift; the coarse plan still gives candidates.
+                        strip_rows, strip_cols = _multiscale.strip_start(
+                            solve_source.x, solve_source.y, solve_a, solve_b, along,
+                            _planner.STRIP_POINTS,
+                        )
+                        start = start._replace(rows=strip_rows, cols=strip_cols)
                 max_iter = max(max_iter - coarse_iter, 0)
             if line is not None:
                 # The plan's support first: the tree starts from it.  No nearest
@@ -299,6 +319,14 @@ def solve_bipartite(
                     start, solve_source.x, solve_source.y, _planner.MOVED_CANDIDATES, source.p
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
+                if along is not None:
+                    # The start's arcs are long (rays along the shift): the neighbours
+                    # of both their ends.
+                    near_t, near_h = _partner_candidates(
+                        start.rows, start.cols, solve_source.x, solve_source.y,
+                        _planner.STRIP_CANDIDATES, source.p,
+                    )
+                    t, h = np.concatenate([t, near_t]), np.concatenate([h, near_h])
             if line is None:
                 keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:

@@ -127,6 +127,30 @@ SPLIT_MAX_POSITIONS = 8
 #: from about two radii on; below it has fewer pivots, not less time.
 LINE_FAR = 2.0
 
+#: Plane clouds on the multiscale path whose means lie between STRIP_NEAR and LINE_FAR
+#: radii apart and whose marginals across the shift agree (about translates of each
+#: other: the 1-D Wasserstein distance of the two marginals at most STRIP_MATCH radii)
+#: start the fine solve from the Knothe-Rosenblatt plan along the shift, in strips of
+#: STRIP_POINTS points (emd._multiscale.strip_axis), with the STRIP_CANDIDATES nearest
+#: neighbours of each start arc's two ends as candidates too.  Measured (2026-12-04,
+#: n = 20 000, fine solve, CPU s, pivots, passes, per-arc candidates in both): Gaussian
+#: shifted by 1 sd (0.70 radii) 7.46 s 795k 6 -> 6.12 s 450k 6, another draw 7.26 s 787k
+#: 7 -> 5.94 s 460k 6; not tuned on: unit squares 0.5 apart (1.22 radii) 7.48 s 732k 7
+#: -> 5.46 s 389k 5, Gaussian shifted diagonally by 1.5 sd (1.06 radii) 8.74 s 752k 7 ->
+#: 6.27 s 426k 5; but a disk to an annulus 0.8 apart (0.92 radii, not translates) 5.37 s
+#: 563k 6 -> 6.26 s 712k 6, hence STRIP_MATCH.  The marginals' distance (three draws
+#: each, n = 2100 / 20 000): Gaussian shifted, squares, diagonal Gaussian at most
+#: 0.031 / 0.010; a disk to a disk of radius 1.2 0.09-0.10 / 0.10, the disk to the
+#: annulus 0.13-0.15 / 0.13-0.14.  Strips of 25 / 50 / 100 / 140 points on the
+#: Gaussian: 514k / 493k / 574k / 624k pivots.  Closer means, one process, two runs
+#: each (whole solve): Gaussian shifted by 0.5 sd (0.35 radii) 6.97 / 6.75 s 805k 13 ->
+#: 5.89 / 5.67 s 570k 12, by 0.75 sd 7.48 s 810k 13 -> 7.07 s 529k 11; below 0.35
+#: radii not measured, hence 0.3.
+STRIP_NEAR = 0.3
+STRIP_MATCH = 0.05
+STRIP_POINTS = 50
+STRIP_CANDIDATES = 8
+
 #: Candidates of the line start: every column within this many ranks (along the
 #: axis) of a row's partners in the monotone plan.  On two unit squares 3 apart,
 #: n = 20 000 (optimal partners within 64 ranks for all but 0.005 % of the mass):
