@@ -345,16 +345,16 @@ def line_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     0.005 %, and the monotone plan costs 2e-8 (relative) more than the optimum.
     """
     shifted = _shift(x, y, a, b)
-    if shifted is None or not shifted[1] >= _planner.LINE_FAR:
+    if shifted is None or not shifted[1] >= _planner.LINE_FAR * shifted[2]:
         return None
     e = shifted[0]
     return np.array([-e[1], e[0]])
 
 
 def _shift(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """For plane clouds: the direction of the shift of their means, the shift in units
-    of the larger radius (root mean square distance to the mean), and both clouds in
-    units of their largest coordinate gap; None when that is not defined."""
+    """For plane clouds: the direction of the shift of their means, its length, the
+    larger radius (root mean square distance to the mean), and both clouds, all in
+    units of their largest coordinate gap; None when the means coincide."""
     if x.shape[1] != 2:
         return None
     # In units of the largest coordinate gap, so that no square overflows.
@@ -369,10 +369,9 @@ def _shift(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray):
     rx = math.sqrt(float(np.average(np.sum((x - mx) ** 2, axis=1), weights=a)))
     ry = math.sqrt(float(np.average(np.sum((y - my) ** 2, axis=1), weights=b)))
     far = math.hypot(float(shift[0]), float(shift[1]))
-    radius = max(rx, ry)
-    if not (far > 0 and radius > 0):
+    if not far > 0:
         return None
-    return shift / far, far / radius, radius, x, y
+    return shift / far, far, max(rx, ry), x, y
 
 
 def strip_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
@@ -391,8 +390,8 @@ def strip_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     shifted = _shift(x, y, a, b)
     if shifted is None:
         return None
-    e, ratio, radius, x, y = shifted
-    if not _planner.STRIP_NEAR <= ratio < _planner.LINE_FAR:
+    e, far, radius, x, y = shifted
+    if not _planner.STRIP_NEAR * radius <= far < _planner.LINE_FAR * radius:
         return None
     across = np.array([-e[1], e[0]])
     levels = (np.arange(200) + 0.5) / 200
