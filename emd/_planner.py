@@ -109,7 +109,11 @@ MOVED_CANDIDATES = 8
 #: 7.61 s 967k 8 -> 7.00 s 930k 7, but uniform square 0.94 -> 1.22 s, cube 1.82 -> 2.07 s,
 #: three clusters 3.32 -> 3.88 s, annulus 0.90 -> 1.04 s: the threshold sits in the gap
 #: (0.03 to 0.10), and those four keep the mean.  At SPLIT_FAR = 1 the uniform square
-#: has 0.066 (neighbouring cells are a width apart).
+#: has 0.066 (neighbouring cells are a width apart).  Not tuned on (whole solve, CPU s,
+#: load 4-5): 5 clusters to 3, uniform weights, 10.8 s 1.20M 21 -> 5.3 s 577k 12, random
+#: weights 14.5 s 1.09M 19 -> 13.2 s 879k 13; but 8 clusters with random weights
+#: 10.2-10.8 s 876k 17 -> 11.9-13.2 s 739k 12: fewer pivots, dearer ones (a third of the
+#: time moves potentials over subtrees).
 SPLIT_FAR = 2.0
 SPLIT_SHARE = 0.05
 #: ... unless that gives more than this many positions per point on a side (a cap on
