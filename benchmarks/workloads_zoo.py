@@ -123,6 +123,13 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         p = disk()
         return p / np.linalg.norm(p, axis=1)[:, None] * (0.7 + 0.3 * rng.random((n, 1)))
 
+    def three_sizes():
+        # Three clusters of different sizes and spreads, 60 / 30 / 10 % of the points.
+        centres = np.array([[0.1, 0.2], [0.7, 0.4], [0.4, 0.9]])
+        spread = np.array([0.02, 0.05, 0.1])
+        k = rng.choice(3, n, p=[0.6, 0.3, 0.1])
+        return centres[k] + spread[k, None] * rng.standard_normal((n, 2))
+
     # Drawn in this order, so that adding a shape at the end keeps the others' points.
     return {
         "uniform square": (rng.random((n, 2)), rng.random((n, 2))),
@@ -135,6 +142,9 @@ def _cloud_shapes(n: int, rng) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         # Far apart and not two equal shapes: the potentials carry the linear part of
         # the cost along the shift (see tilted_prunable in emd._core._pricing).
         "disk to annulus 6 apart (diagonal)": (disk(), annulus() + np.array([4.2, 4.2])),
+        "Gaussian shifted by 1 sd": (rng.standard_normal((n, 2)),
+                                     rng.standard_normal((n, 2)) + np.array([1.0, 0.0])),
+        "three clusters of different sizes": (three_sizes(), three_sizes()),
     }
 
 

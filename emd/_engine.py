@@ -179,30 +179,56 @@ class BipartiteSolution:
     violation: tuple[float, int, int, float] | None
 
 
+def _kd_nearest(source: np.ndarray, target: np.ndarray, k: int, p: float):
+    """The ``k`` nearest points of ``target`` to every point of ``source`` under the
+    Minkowski exponent ``p``: ``(source index, target index)`` pairs."""
+    from scipy.spatial import cKDTree  # only for large point sets: imported on first use
+
+    kk = min(k, len(target))
+    _, idx = cKDTree(target).query(source, k=kk, p=p)
+    idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
+    own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
+    other = idx.ravel()
+    # A neighbour at a distance that overflows comes back as len(target).
+    found = other < len(target)
+    return own[found], other[found]
+
+
 def _kd_candidates(x: np.ndarray, y: np.ndarray, k: int, p: float,
                    stretch=None) -> tuple[np.ndarray, ...]:
     """The ``k`` nearest neighbours of every point in the other set, as arcs: under the
     same Minkowski exponent the cheapest arcs (squaring, for sqeuclidean, keeps the order);
     searched on ``stretch(x)`` and ``stretch(y)`` when given (thin clouds,
     :func:`emd._multiscale.thin_stretch`)."""
-    from scipy.spatial import cKDTree  # only for large point sets: imported on first use
-
     if stretch is not None:
         x, y = stretch(x), stretch(y)
+    t1, h1 = _kd_nearest(x, y, k, p)
+    h2, t2 = _kd_nearest(y, x, k, p)
+    return np.concatenate([t1, t2]), np.concatenate([h1, h2])
 
-    tails, heads = [], []
-    for source, target, swap in ((x, y, False), (y, x, True)):
-        kk = min(k, len(target))
-        _, idx = cKDTree(target).query(source, k=kk, p=p)
-        idx = np.asarray(idx, dtype=np.intp).reshape(len(source), kk)
-        own = np.repeat(np.arange(len(source), dtype=np.intp), kk)
-        other = idx.ravel()
-        # A neighbour at a distance that overflows comes back as len(target).
-        found = other < len(target)
-        own, other = own[found], other[found]
-        tails.append(other if swap else own)
-        heads.append(own if swap else other)
-    return np.concatenate(tails), np.concatenate(heads)
+
+def _moved_candidates(start, x: np.ndarray, y: np.ndarray, k: int, p: float, stretch=None):
+    """The candidates around where the coarse plan sends every point (see
+    :class:`emd._multiscale.Start`), as arcs; searched stretched as
+    :func:`_kd_candidates` is."""
+    x_moved, y_moved = start.x_moved, start.y_moved
+    if stretch is not None:
+        x, y, x_moved, y_moved = stretch(x), stretch(y), stretch(x_moved), stretch(y_moved)
+    if start.x_owner is None:
+        return _kd_candidates(x_moved, y_moved, k, p)
+    own, col = _kd_nearest(x_moved, y, k, p)
+    own_col, row = _kd_nearest(y_moved, x, k, p)
+    return (np.concatenate([start.x_owner[own], row]),
+            np.concatenate([col, start.y_owner[own_col]]))
+
+
+def _partner_candidates(rows: np.ndarray, cols: np.ndarray, x: np.ndarray, y: np.ndarray,
+                        k: int, p: float):
+    """For every arc ``(rows[e], cols[e])`` of a plan, the ``k`` nearest columns of its
+    column and the ``k`` nearest rows of its row, as arcs from its row and to its column."""
+    arc, col = _kd_nearest(y[cols], y, k, p)
+    arc_r, row = _kd_nearest(x[rows], x, k, p)
+    return np.concatenate([rows[arc], row]), np.concatenate([col, cols[arc_r]])
 
 
 def solve_bipartite(
@@ -237,6 +263,7 @@ def solve_bipartite(
             builtin = False
             line = None
             stretch = None
+            along = None
             if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
                 # from a coarse plan (emd._multiscale) or, for clouds far apart, from
@@ -260,6 +287,9 @@ def solve_bipartite(
                     coarse = None
                 else:
                     coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                    if coarse is not None:
+                        along = _multiscale.strip_axis(solve_source.x, solve_source.y, solve_a,
+                                                       solve_b)
                 if coarse is not None:
                     plan = solve_bipartite(
                         coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
@@ -271,6 +301,14 @@ def solve_bipartite(
                     )
                     # The pivot budget and count cover the coarse solve too.
                     coarse_iter = plan.n_iter
+                    if along is not None:
+                        # About translates: the tree starts from the Knothe-Rosenblatt
+                        # plan along the shift; the coarse plan still gives candidates.
+                        strip_rows, strip_cols = _multiscale.strip_start(
+                            solve_source.x, solve_source.y, solve_a, solve_b, along,
+                            _planner.STRIP_POINTS,
+                        )
+                        start = start._replace(rows=strip_rows, cols=strip_cols)
                 max_iter = max(max_iter - coarse_iter, 0)
             if line is not None:
                 # The plan's support first: the tree starts from it.  No nearest
@@ -291,10 +329,19 @@ def solve_bipartite(
                 # The plan's support first: the tree starts from it.
                 keys.append(start.rows.astype(np.int64) * m + start.cols)
                 n_start = keys[0].size
-                moved_t, moved_h = _kd_candidates(
-                    start.x_moved, start.y_moved, _planner.MOVED_CANDIDATES, source.p, stretch
+                moved_t, moved_h = _moved_candidates(
+                    start, solve_source.x, solve_source.y, _planner.MOVED_CANDIDATES, source.p,
+                    stretch,
                 )
                 t, h = np.concatenate([t, moved_t]), np.concatenate([h, moved_h])
+                if along is not None:
+                    # The start's arcs are long (rays along the shift): the neighbours
+                    # of both their ends.
+                    near_t, near_h = _partner_candidates(
+                        start.rows, start.cols, solve_source.x, solve_source.y,
+                        _planner.STRIP_CANDIDATES, source.p,
+                    )
+                    t, h = np.concatenate([t, near_t]), np.concatenate([h, near_h])
             if line is None:
                 keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:

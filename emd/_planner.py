@@ -107,6 +107,30 @@ MOVED_CANDIDATES = 8
 #: about as wide as long keep their candidates.
 THIN_ASPECT = 0.05
 THIN_STRETCH = 0.3
+#: A coarse plan that splits cells: when more than SPLIT_SHARE of its mass moves on
+#: arcs whose displacement lies more than SPLIT_FAR cell widths from the mean
+#: displacement of their source or target cell (emd._multiscale.split_share), each
+#: point is moved by every coarse arc of its cell (as many positions as arcs) instead
+#: of by its cell's mean, MOVED_CANDIDATES each.  The share at n = 20 000 (rows / columns,
+#: 2026-12-04): uniform square 0.003 / 0.003, annulus 0.002 / 0.003, cube 0 / 0,
+#: three clusters of different sizes 0.019 / 0.033, 3-D helix 0.028 / 0.032, circle
+#: 0.10 / 0.10, strip 0.23 / 0.23, 8 clusters 0.19 / 0.27, Gaussian shifted by 1 sd
+#: 0.31 / 0.29.  Per-arc candidates on every cloud (fine solve, CPU s, pivots, passes,
+#: one process, load about 1): 8 clusters 6.74 s 976k 10 -> 3.97 s 521k 7, Gaussian
+#: shifted 9.85 s 1.13M 8 -> 7.75 s 795k 7, circle 1.86 s 302k 8 -> 1.59 s 242k 7, strip
+#: 7.61 s 967k 8 -> 7.00 s 930k 7, but uniform square 0.94 -> 1.22 s, cube 1.82 -> 2.07 s,
+#: three clusters 3.32 -> 3.88 s, annulus 0.90 -> 1.04 s: the threshold sits in the gap
+#: (0.03 to 0.10), and those four keep the mean.  At SPLIT_FAR = 1 the uniform square
+#: has 0.066 (neighbouring cells are a width apart).  Not tuned on (whole solve, CPU s,
+#: load 4-5): 5 clusters to 3, uniform weights, 10.8 s 1.20M 21 -> 5.3 s 577k 12, random
+#: weights 14.5 s 1.09M 19 -> 13.2 s 879k 13; but 8 clusters with random weights
+#: 10.2-10.8 s 876k 17 -> 11.9-13.2 s 739k 12: fewer pivots, dearer ones (a third of the
+#: time moves potentials over subtrees).
+SPLIT_FAR = 2.0
+SPLIT_SHARE = 0.05
+#: ... unless that gives more than this many positions per point on a side (a cap on
+#: memory: a crowded cell with many arcs; the split clouds above have about 2.6).
+SPLIT_MAX_POSITIONS = 8
 
 #: Plane clouds on the multiscale path whose means lie at least this many radii
 #: (root mean square distance to the mean) apart start from the monotone plan
@@ -118,6 +142,30 @@ THIN_STRETCH = 0.3
 #: 6, 1.0 100 s 1.13M 16 / 41 s 204k 5 (band of 8 ranks, then): the line start wins
 #: from about two radii on; below it has fewer pivots, not less time.
 LINE_FAR = 2.0
+
+#: Plane clouds on the multiscale path whose means lie between STRIP_NEAR and LINE_FAR
+#: radii apart and whose marginals across the shift agree (about translates of each
+#: other: the 1-D Wasserstein distance of the two marginals at most STRIP_MATCH radii)
+#: start the fine solve from the Knothe-Rosenblatt plan along the shift, in strips of
+#: STRIP_POINTS points (emd._multiscale.strip_axis), with the STRIP_CANDIDATES nearest
+#: neighbours of each start arc's two ends as candidates too.  Measured (2026-12-04,
+#: n = 20 000, fine solve, CPU s, pivots, passes, per-arc candidates in both): Gaussian
+#: shifted by 1 sd (0.70 radii) 7.46 s 795k 6 -> 6.12 s 450k 6, another draw 7.26 s 787k
+#: 7 -> 5.94 s 460k 6; not tuned on: unit squares 0.5 apart (1.22 radii) 7.48 s 732k 7
+#: -> 5.46 s 389k 5, Gaussian shifted diagonally by 1.5 sd (1.06 radii) 8.74 s 752k 7 ->
+#: 6.27 s 426k 5; but a disk to an annulus 0.8 apart (0.92 radii, not translates) 5.37 s
+#: 563k 6 -> 6.26 s 712k 6, hence STRIP_MATCH.  The marginals' distance (three draws
+#: each, n = 2100 / 20 000): Gaussian shifted, squares, diagonal Gaussian at most
+#: 0.031 / 0.010; a disk to a disk of radius 1.2 0.09-0.10 / 0.10, the disk to the
+#: annulus 0.13-0.15 / 0.13-0.14.  Strips of 25 / 50 / 100 / 140 points on the
+#: Gaussian: 514k / 493k / 574k / 624k pivots.  Closer means, one process, two runs
+#: each (whole solve): Gaussian shifted by 0.5 sd (0.35 radii) 6.97 / 6.75 s 805k 13 ->
+#: 5.89 / 5.67 s 570k 12, by 0.75 sd 7.48 s 810k 13 -> 7.07 s 529k 11; below 0.35
+#: radii not measured, hence 0.3.
+STRIP_NEAR = 0.3
+STRIP_MATCH = 0.05
+STRIP_POINTS = 50
+STRIP_CANDIDATES = 8
 
 #: Candidates of the line start: every column within this many ranks (along the
 #: axis) of a row's partners in the monotone plan.  On two unit squares 3 apart,

@@ -179,16 +179,17 @@ def test_the_start_plan_is_a_forest_covering_every_point(n, m):
         coarse.a, coarse.b, _engine.PointCosts(coarse.x, coarse.y, "euclidean", 2.0), 10**7
     )
     assert plan.n_iter > 0 and plan.status == "optimal"
-    rows, cols, x_moved, y_moved = _multiscale.spread(
-        x, y, a, b, coarse, plan.rows, plan.cols, plan.flows
-    )
+    start = _multiscale.spread(x, y, a, b, coarse, plan.rows, plan.cols, plan.flows)
+    rows, cols, x_moved, y_moved = start.rows, start.cols, start.x_moved, start.y_moved
     assert np.unique(rows).size == n and np.unique(cols).size == m
     graph = scipy.sparse.coo_array(
         (np.ones(rows.size), (rows, n + cols)), shape=(n + m, n + m)
     )
     n_parts, _ = connected_components(graph, directed=False)
     assert rows.size == n + m - n_parts  # acyclic, and so no pair twice
-    # Uniform clouds: the coarse plan moves points by less than a few cells.
+    # Uniform clouds: the coarse plan does not split cells, and moves points by less
+    # than a few cells.
+    assert start.x_owner is None and start.y_owner is None
     assert x_moved.shape == x.shape and y_moved.shape == y.shape
     assert np.abs(x_moved - x).max() < 0.5 and np.abs(y_moved - y).max() < 0.5
 
@@ -414,3 +415,186 @@ def test_the_line_start_keeps_its_arc_cap_when_the_sides_differ_in_size(monkeypa
     result = emd.solve_points(x, y, a, b)
     assert counts and counts[0] <= 6000
     check_solution(result, x, y, a, b)
+
+
+def split_shapes(rng, n):
+    """Clouds whose coarse plan splits cells (the first two are the zoo's, the rule's
+    measurements; the others it was not tuned on), and a uniform square that does not."""
+    def clusters(k, sd):
+        centres = rng.random((k, 2))
+        return centres[rng.integers(0, k, n)] + sd * rng.standard_normal((n, 2))
+
+    ring = disk(rng, n)
+    ring = ring / np.linalg.norm(ring, axis=1)[:, None] * (0.7 + 0.3 * rng.random((n, 1)))
+    return {
+        "8 clusters": (clusters(8, 0.03), clusters(8, 0.03)),
+        "Gaussian shifted by 1 sd": (rng.standard_normal((n, 2)),
+                                     rng.standard_normal((n, 2)) + np.array([1.0, 0.0])),
+        "5 clusters to 3": (clusters(5, 0.02), clusters(3, 0.05)),
+        "disk to an annulus 0.8 apart": (disk(rng, n), ring + np.array([0.8, 0.0])),
+        "Gaussian shifted diagonally by 1.5 sd": (rng.standard_normal((n, 2)),
+                                                  rng.standard_normal((n, 2)) + np.array([1.06, 1.06])),
+        "uniform square": (rng.random((n, 2)), rng.random((n, 2))),
+    }
+
+
+SPLIT_NAMES = list(split_shapes(np.random.default_rng(0), 10))
+
+
+@pytest.mark.parametrize("name", SPLIT_NAMES)
+def test_moving_points_by_every_arc_of_their_cell_keeps_the_exact_answer(spy, monkeypatch,
+                                                                          name):
+    """The per-arc candidates (forced on every shape: at 200 points the rule's statistic
+    is noise) only change the pivot path: the answer is POT's and HiGHS's, certified."""
+    monkeypatch.setattr(_planner, "SPLIT_SHARE", -1.0)
+    rng = np.random.default_rng(21)
+    n = 200
+    x, y = split_shapes(rng, n)[name]
+    a, b = random_weights(rng, n), random_weights(rng, n)
+    result = emd.solve_points(x, y, a, b)
+    fine = spy[-1]  # the last plan spread is the fine problem's
+    # One position per (point, coarse arc of its cell): every point has one or more.
+    assert np.unique(fine.x_owner).size == n and np.unique(fine.y_owner).size == n
+    assert fine.x_moved.shape == (fine.x_owner.size, 2)
+    check_solution(result, x, y, a, b)
+
+
+@pytest.mark.parametrize("name", ["8 clusters", "Gaussian shifted by 1 sd", "5 clusters to 3",
+                                  "disk to an annulus 0.8 apart", "uniform square"])
+def test_split_clouds_on_the_natural_path_match_pot(name):
+    """At n = 2100 the problem takes the multiscale path with the shipped thresholds (no
+    monkeypatching); the rule splits the cells of every shape but the uniform square
+    (the last two clusters and the annulus were not measured when it was set), and the
+    cost is ``ot.emd2`` on ``ot.dist``, certified."""
+    ot = pytest.importorskip("ot")
+    rng = np.random.default_rng(22)
+    n = 2100
+    assert _planner.point_candidates(n, n, 2) == "multiscale"
+    x, y = split_shapes(rng, n)[name]
+    a = b = np.full(n, 1.0 / n)
+    calls = []
+    original = _multiscale.spread
+
+    def recorded(*args, **kwargs):
+        calls.append(original(*args, **kwargs))
+        return calls[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_multiscale, "spread", recorded)
+        result = emd.solve_points(x, y, a, b, metric="euclidean")
+    assert calls and (calls[-1].x_owner is None) == (name == "uniform square")
+    expected = ot.emd2(a, b, ot.dist(x, y, metric="euclidean"), numItermax=10**8)
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(expected, rel=1e-12)
+    assert result.certificate().optimal()
+
+
+def test_split_share_counts_the_mass_sent_far_from_its_cell_mean():
+    """One cell sending half its mass each way, ten widths apart: all of it lies five
+    widths from the mean (share 1); sent to two neighbouring cells, half a width (0)."""
+    width = np.array([0.1, 0.1])
+    big_i, big_j = np.array([0, 0]), np.array([0, 1])
+    flow = np.array([0.5, 0.5])
+    for step, share in ((np.array([[-0.5, 0.0], [0.5, 0.0]]), 1.0),
+                        (np.array([[0.05, 0.0], [0.0, 0.05]]), 0.0)):
+        shift_i = (flow @ step)[None, :] / flow.sum()
+        shift_j = step  # each target cell receives from this one cell only
+        assert _multiscale.split_share(step, flow, big_i, big_j, shift_i, shift_j,
+                                       width) == share
+
+
+def test_too_many_positions_per_point_fall_back_to_the_mean(spy, monkeypatch):
+    """The cap on memory: beyond SPLIT_MAX_POSITIONS per point the cell mean serves, and
+    the answer is still the exact one."""
+    monkeypatch.setattr(_planner, "SPLIT_MAX_POSITIONS", 0)
+    rng = np.random.default_rng(23)
+    x, y = split_shapes(rng, 150)["8 clusters"]
+    a, b = random_weights(rng, 150), random_weights(rng, 150)
+    result = emd.solve_points(x, y, a, b)
+    assert spy and all(start.x_owner is None for start in spy)
+    check_solution(result, x, y, a, b)
+
+
+def test_the_strip_start_of_an_exact_translate_is_the_translation():
+    """The Knothe-Rosenblatt plan along the shift pairs every point of a cloud with its
+    own translate (same weights): strips across the shift hold the same points on both
+    sides, ordered alike along it."""
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((500, 2))
+    shift = np.array([0.6, -0.8])
+    y = x + shift
+    a = random_weights(rng, 500)
+    along = _multiscale.strip_axis(x, y, a, a)
+    assert along is not None
+    np.testing.assert_allclose(along, shift / np.linalg.norm(shift), atol=1e-12)
+    rows, cols = _multiscale.strip_start(x, y, a, a, along, 50)
+    assert np.array_equal(np.sort(rows), np.arange(500))
+    assert np.array_equal(rows, cols)
+
+
+def test_strip_axis_takes_translates_only():
+    """Overlapping translates (a Gaussian shifted by 1 sd, squares half a side apart) take
+    the strip start; a disk to an annulus, clouds that hardly move, and clouds far
+    apart (the line start's) do not."""
+    rng = np.random.default_rng(25)
+    n = 2100
+    a = np.full(n, 1.0 / n)
+    ring = disk(rng, n)
+    ring = ring / np.linalg.norm(ring, axis=1)[:, None] * (0.7 + 0.3 * rng.random((n, 1)))
+    gauss, square = rng.standard_normal((n, 2)), rng.random((n, 2))
+    taken = {
+        "Gaussian shifted by 1 sd": (gauss, rng.standard_normal((n, 2)) + np.array([1.0, 0.0])),
+        "squares 0.5 apart": (square, rng.random((n, 2)) + np.array([0.0, 0.5])),
+    }
+    declined = {
+        "disk to an annulus 0.8 apart": (disk(rng, n), ring + np.array([0.8, 0.0])),
+        "uniform square": (square, rng.random((n, 2))),
+        "squares 3 apart": (square, rng.random((n, 2)) + np.array([3.0, 0.0])),
+        "3-D": (rng.random((n, 3)), rng.random((n, 3)) + 0.5),
+    }
+    for x, y in taken.values():
+        assert _multiscale.strip_axis(x, y, a, a) is not None
+    for x, y in declined.values():
+        assert _multiscale.strip_axis(x, y, a, a) is None
+
+
+@pytest.mark.parametrize("name", ["Gaussian shifted diagonally by 1.5 sd"])
+def test_translates_on_the_natural_path_match_pot(name):
+    """At n = 2100 (the shipped thresholds) translates start from the strip plan, with
+    random weights (the rule was measured on uniform ones), and the cost is ``ot.emd2``
+    on ``ot.dist``, certified."""
+    ot = pytest.importorskip("ot")
+    rng = np.random.default_rng(26)
+    n = 2100
+    if name == "squares 0.5 apart":
+        x, y = rng.random((n, 2)), rng.random((n, 2)) + np.array([0.5, 0.0])
+    else:
+        x = rng.standard_normal((n, 2))
+        y = rng.standard_normal((n, 2)) + np.array([1.06, 1.06])
+    a, b = random_weights(rng, n), random_weights(rng, n)
+    a, b = a / a.sum(), b / b.sum()
+    starts = []
+    original = _multiscale.strip_start
+
+    def recorded(*args, **kwargs):
+        starts.append(original(*args, **kwargs))
+        return starts[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_multiscale, "strip_start", recorded)
+        result = emd.solve_points(x, y, a, b, metric="euclidean")
+    assert len(starts) == 1
+    expected = ot.emd2(a, b, ot.dist(x, y, metric="euclidean"), numItermax=10**8)
+    assert result.status == "optimal"
+    assert result.cost == pytest.approx(expected, rel=1e-12)
+    assert result.certificate().optimal()
+
+
+def test_the_strip_start_keeps_the_exact_answer_at_small_sizes(spy, monkeypatch):
+    """Forced on small clouds (POT, HiGHS, potentials, certificate)."""
+    monkeypatch.setattr(_planner, "STRIP_MATCH", np.inf)
+    rng = np.random.default_rng(27)
+    x, y = disk(rng, 150), rng.random((140, 2)) + np.array([0.7, 0.0])
+    a, b = random_weights(rng, 150), random_weights(rng, 140)
+    assert _multiscale.strip_axis(x, y, a, b) is not None
+    check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
