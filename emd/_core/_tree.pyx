@@ -371,6 +371,23 @@ cdef Py_ssize_t find_entering_arc(
     return best
 
 
+# A moved subtree (or the rest of the tree) of at most this many nodes has its
+# potentials shifted by one plain walk along the thread; larger ones by
+# :func:`shift_potentials`'s two cursors.  Set once at import by emd._planner
+# (SHORT_SHIFT, with the measurement that set it); both ways add the same number to
+# the same potentials, so the choice never changes a bit.
+cdef Py_ssize_t SHORT_SHIFT = 0
+
+
+def set_short_shift(Py_ssize_t nodes):
+    """Set the size up to which a shift of potentials walks the thread plainly; returns
+    the old one (emd._planner sets it at import; tests, to compare the two walks)."""
+    global SHORT_SHIFT
+    old = SHORT_SHIFT
+    SHORT_SHIFT = nodes
+    return old
+
+
 cdef void shift_potentials(
     Tree* T, Py_ssize_t first, Py_ssize_t count, double sigma,
 ) noexcept nogil:
@@ -528,6 +545,10 @@ cdef void update_tree(
             for count in range(moved_size):
                 pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
+        elif moved_size <= SHORT_SHIFT:
+            for count in range(moved_size):
+                pi[w] += sigma
+                w = thread[w]
         else:
             shift_potentials(T, u_in, moved_size, sigma)
     else:
@@ -535,6 +556,10 @@ cdef void update_tree(
         if T.exact:
             while w != u_in:
                 pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
+                w = thread[w]
+        elif T.n_nodes + 1 - moved_size <= SHORT_SHIFT:
+            while w != u_in:
+                pi[w] += -sigma  # what shift_potentials(-sigma) adds
                 w = thread[w]
         else:
             shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
