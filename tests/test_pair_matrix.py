@@ -101,3 +101,23 @@ def test_batches_equal_single_solves_on_both_paths(on_the_fly):
                 single = emd.solve_points(sets[i][0], sets[j][0], sets[i][1], sets[j][1],
                                           normalize=True)
                 assert matrix[i, j] == single.cost
+
+
+def test_a_workspace_reused_across_shapes_and_paths_gives_the_fresh_answers():
+    # A complete arc list keeps its ends for the next pair of the same shape (rows x
+    # columns with mass); a pair of another shape, or one solved on candidates (whose
+    # arcs overwrite the ends), must leave nothing stale for the pair after it.
+    rng = np.random.default_rng(4)
+    ws = ns.PairWorkspace()
+    shapes = [(30, 30), (400, 400), (30, 30), (29, 30), (30, 30), (30, 31), (30, 30)]
+    assert 400 * 400 > emd._planner.ALL_ARCS_CELLS >= 31 * 30  # candidates, then complete
+    for n, m in shapes:
+        x, y, a, b = _pair(rng, n, m, 2, zeros=False)
+        a, b = emd._certify.balance_exactly(a, b)
+        # A pivot budget, so that stale ends fail here rather than pivot for long.
+        args = (a, b, None, x, y, 0, 2.0, None, True, ns.points_cost_bound(x, y, 0, 2.0),
+                1.0, 10**5)
+        reused, fresh = ws.solve(*args), ns.PairWorkspace().solve(*args)
+        assert reused[0] == 0 and reused[1]
+        assert (reused[4], reused[5]) == (fresh[4], fresh[5])  # cost bits and pivots
+        assert abs(reused[4] - pot_cost(a, b, metric_cost(x, y, "euclidean"))) <= 1e-12

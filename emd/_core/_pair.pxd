@@ -41,6 +41,8 @@ cdef struct Workspace:
     Py_ssize_t n_arcs
     bint all_cols               # every column has mass: col_map is the identity
     Py_ssize_t complete_width   # > 0: the arcs are every pair, row-major, this many per row
+    Py_ssize_t listed_rows      # tails and heads hold every pair of listed_rows rows x
+    Py_ssize_t listed_cols      # listed_cols columns, row-major (0: not known to)
     int64_t* keys
     int64_t* keys_tmp           # scratch of the same size for sorting
     Py_ssize_t* counts          # per-row counts for sorting (n + 1)

@@ -42,7 +42,7 @@ from libc.math cimport INFINITY, fabs, fma
 
 from emd._core._exact cimport dd_add, exact_reduced_cost, filter_band
 from emd._core._metric cimport reduced_cost_bounds
-from emd._core._pricing_kernels cimport block_min, cpu_has_avx2, fast_test
+from emd._core._pricing_kernels cimport block_min, cpu_has_avx2, dense8_may_enter, fast_test
 
 cnp.import_array()
 
@@ -257,10 +257,28 @@ cdef bint avx2_enabled() noexcept nogil:
     return avx2
 
 
+cdef inline void exact_arc(
+    Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
+    Py_ssize_t k, double noise, double* min_rc, Py_ssize_t* best, double* worst,
+) noexcept nogil:
+    """The exact phase's test on arc ``k`` (see :func:`price_stretch_exact`)."""
+    cdef double rc, ct = costs[k], pt = T.pi[tails[k]], ph = T.pi[heads[k]], low, upper
+    if ct + pt - ph > filter_band(fabs(ct) + fabs(pt) + fabs(ph)):
+        return
+    low = reduced_cost_bounds(ct, pt, T.pi_low[tails[k]], ph, T.pi_low[heads[k]], &upper)
+    if low < worst[0]:
+        worst[0] = low
+    if is_tree_arc(T, k, tails[k], heads[k]):
+        return
+    if prices_out(T, ct, tails[k], heads[k], noise, &rc) and rc < min_rc[0]:
+        min_rc[0] = rc
+        best[0] = k
+
+
 cdef inline void price_stretch_exact(
     Tree* T, const Py_ssize_t* tails, const Py_ssize_t* heads, const double* costs,
-    Py_ssize_t e, Py_ssize_t stop, double noise, double* min_rc, Py_ssize_t* best,
-    double* worst,
+    Py_ssize_t e, Py_ssize_t stop, Py_ssize_t width, double noise, double* min_rc,
+    Py_ssize_t* best, double* worst,
 ) noexcept nogil:
     """The exact phase's test on arcs ``e:stop``: first the plain filter (the arcs
     certainly nonnegative, nearly all of them), then tree arcs (reduced cost zero by
@@ -268,24 +286,40 @@ cdef inline void price_stretch_exact(
 
     ``worst`` takes the smallest rigorous lower bound (:func:`reduced_cost_bounds`)
     of the reduced costs of the arcs the filter keeps, tree arcs included: the
-    arcs it drops have positive bounds."""
-    cdef Py_ssize_t k
-    cdef double rc, ct, pt, ph, low, upper
-    cdef const double* pi = T.pi
+    arcs it drops have positive bounds.
+
+    ``width > 0`` as in :func:`price_stretch_fast`: the filter then runs on eight arcs
+    of a row at a time (:func:`dense8_may_enter`, the same operations), and only a
+    group with an arc it keeps goes through the test one arc at a time, which drops
+    the others as before; the arcs tested and their order are the same.  Measured
+    (2026-12-04, 2-D point pairs): one exact pass took 1.8 us of a 30-point pair's
+    45 and 36 us of a 150-point pair's 563 with the filter one arc at a time.
+    """
+    cdef Py_ssize_t k, row, col, end, n_rows
+    cdef const double* pi_cols
+    if width > 0:
+        row = tails[e]
+        col = e - row * width
+        n_rows = heads[e] - col  # arc e joins row `row` to node n_rows + col
+        k = e
+        while k < stop:
+            end = k + (width - col)
+            if end > stop:
+                end = stop
+            pi_cols = T.pi + n_rows + col - k  # pi_cols[j] is the potential of arc j's head
+            while k + 8 <= end:
+                if dense8_may_enter(&costs[k], T.pi[row], &pi_cols[k]):
+                    for col in range(k, k + 8):
+                        exact_arc(T, tails, heads, costs, col, noise, min_rc, best, worst)
+                k += 8
+            while k < end:
+                exact_arc(T, tails, heads, costs, k, noise, min_rc, best, worst)
+                k += 1
+            row += 1
+            col = 0
+        return
     for k in range(e, stop):
-        ct = costs[k]
-        pt = pi[tails[k]]
-        ph = pi[heads[k]]
-        if ct + pt - ph > filter_band(fabs(ct) + fabs(pt) + fabs(ph)):
-            continue
-        low = reduced_cost_bounds(ct, pt, T.pi_low[tails[k]], ph, T.pi_low[heads[k]], &upper)
-        if low < worst[0]:
-            worst[0] = low
-        if is_tree_arc(T, k, tails[k], heads[k]):
-            continue
-        if prices_out(T, ct, tails[k], heads[k], noise, &rc) and rc < min_rc[0]:
-            min_rc[0] = rc
-            best[0] = k
+        exact_arc(T, tails, heads, costs, k, noise, min_rc, best, worst)
 
 
 cdef inline void price_stretch_fast(
@@ -356,7 +390,8 @@ cdef Py_ssize_t find_entering_arc(
         if e + (n_arcs - scanned) < stop:
             stop = e + (n_arcs - scanned)
         if T.exact:
-            price_stretch_exact(T, tails, heads, costs, e, stop, noise, &min_rc, &best, worst)
+            price_stretch_exact(T, tails, heads, costs, e, stop, width, noise, &min_rc, &best,
+                                worst)
         else:
             price_stretch_fast(T, tails, heads, costs, e, stop, width, noise, &min_rc, &best)
         scanned += stop - e
@@ -369,6 +404,23 @@ cdef Py_ssize_t find_entering_arc(
     cursor[0] = e
     best_rc[0] = min_rc
     return best
+
+
+# A moved subtree (or the rest of the tree) of at most this many nodes has its
+# potentials shifted by one plain walk along the thread; larger ones by
+# :func:`shift_potentials`'s two cursors.  Set once at import by emd._planner
+# (SHORT_SHIFT, with the measurement that set it); both ways add the same number to
+# the same potentials, so the choice never changes a bit.
+cdef Py_ssize_t SHORT_SHIFT = 0
+
+
+def set_short_shift(Py_ssize_t nodes):
+    """Set the size up to which a shift of potentials walks the thread plainly; returns
+    the old one (emd._planner sets it at import; tests, to compare the two walks)."""
+    global SHORT_SHIFT
+    old = SHORT_SHIFT
+    SHORT_SHIFT = nodes
+    return old
 
 
 cdef void shift_potentials(
@@ -528,6 +580,10 @@ cdef void update_tree(
             for count in range(moved_size):
                 pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
+        elif moved_size <= SHORT_SHIFT:
+            for count in range(moved_size):
+                pi[w] += sigma
+                w = thread[w]
         else:
             shift_potentials(T, u_in, moved_size, sigma)
     else:
@@ -535,6 +591,10 @@ cdef void update_tree(
         if T.exact:
             while w != u_in:
                 pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
+                w = thread[w]
+        elif T.n_nodes + 1 - moved_size <= SHORT_SHIFT:
+            while w != u_in:
+                pi[w] += -sigma  # what shift_potentials(-sigma) adds
                 w = thread[w]
         else:
             shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
