@@ -822,8 +822,9 @@ def solve_grid(
     ValueError
         Shapes differ, negative or non-finite entries, unequal totals without
         ``normalize``, an unknown metric, Euclidean on a 3-D grid without
-        ``exact`` (or with ``unbalanced``; ``partial`` is solved exactly on the bins
-        as points under every metric), or an RGB-like shape without ``volume=True``.
+        ``exact`` (or with ``unbalanced``; ``partial`` is exact under every metric:
+        city-block and Chebyshev on the unit steps, Euclidean on the bins as points),
+        or an RGB-like shape without ``volume=True``.
 
     Warns
     -----
@@ -989,8 +990,8 @@ def _unbalanced_grid(a_grid, b_grid, metric, spacing, L, max_rel_error, unequal,
         # Partial transport has no form on the grid driver (it needs a sink and a
         # source, two nodes off the grid).  City-block and Chebyshev distances are
         # shortest paths of unit steps, so the network of those steps carries it on
-        # O(bins) arcs (128 x 128: 4.0 -> 0.40 s city-block, 3.4 -> 0.44 s Chebyshev;
-        # the balanced solve 0.30 s); Euclidean grids take the bins as points, as
+        # O(bins) arcs (128 x 128: 4.0 -> 0.32 s city-block, 3.4 -> 0.41 s Chebyshev;
+        # the balanced solve 0.22-0.38 s); Euclidean grids take the bins as points, as
         # solve_points does, with exact distances (3-D grids included).
         from emd.transport import solve_points
         from emd.unbalanced import solve_arcs
