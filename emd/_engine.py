@@ -280,8 +280,9 @@ def solve_bipartite(
                 if axis is not None:
                     # The plan has at most n + m - 1 pieces, each with 2 width + 1
                     # candidates: the cap holds for any n and m (down to width 1).
-                    width = max(1, min(_planner.LINE_WIDTH,
-                                       (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2))
+                    band = _multiscale.line_width(solve_source.x, solve_source.y, solve_a,
+                                                  solve_b)
+                    width = max(1, min(band, (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2))
                     line = _multiscale.line_start(solve_source.x, solve_source.y, solve_a,
                                                   solve_b, axis, width)
                     coarse = None

@@ -395,13 +395,32 @@ def strip_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     e, far, radius, x, y = shifted
     if not _planner.STRIP_NEAR * radius <= far < _planner.LINE_FAR * radius:
         return None
+    return e if _marginals_match(x, y, a, b, e, radius) else None
+
+
+def _marginals_match(x, y, a, b, e, radius) -> bool:
+    """Whether the clouds' marginals across the direction ``e`` agree: the mean gap
+    between their weighted quantiles (at 200 levels, the 1-D Wasserstein distance of
+    the two marginals) is at most :data:`emd._planner.STRIP_MATCH` radii."""
     across = np.array([-e[1], e[0]])
     levels = (np.arange(200) + 0.5) / 200
     qx = _weighted_quantiles(x @ across, a, levels)
     qy = _weighted_quantiles(y @ across, b, levels)
-    if not float(np.mean(np.abs(qx - qy))) <= _planner.STRIP_MATCH * radius:
-        return None
-    return e
+    return bool(float(np.mean(np.abs(qx - qy))) <= _planner.STRIP_MATCH * radius)
+
+
+def line_width(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+    """The band of the line start (:func:`line_start`) for two far-apart plane clouds:
+    :data:`emd._planner.LINE_WIDTH` ranks for translates (marginals across the shift
+    that agree, as :func:`strip_axis` tests them), whose optimal plan stays near the
+    monotone one, :data:`emd._planner.LINE_WIDTH_UNEQUAL` for other shapes, whose plan
+    the band does not hold anyway (its arcs then only make the pivots dearer)."""
+    shifted = _shift(x, y, a, b)
+    if shifted is None:
+        return _planner.LINE_WIDTH
+    e, _, radius, x, y = shifted
+    return (_planner.LINE_WIDTH if _marginals_match(x, y, a, b, e, radius)
+            else _planner.LINE_WIDTH_UNEQUAL)
 
 
 def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, levels: np.ndarray):

@@ -173,6 +173,14 @@ STRIP_CANDIDATES = 8
 #: 8 ranks 5 passes 19 s, 16 4 passes 15 s, 32 3 passes 14 s, 64 1 pass 8 s
 #: (loaded machine, as above); nearest neighbours on top cost 10 % more.
 LINE_WIDTH = 64
+#: ... and for far-apart clouds whose marginals across the shift do not agree
+#: (emd._multiscale.line_width: the STRIP_MATCH test), whose optimal plan leaves the
+#: monotone one whatever the band.  n = 20 000, CPU s, quiet machine (2026-12-04), 64
+#: / 16 / 8 ranks: disk to annulus 6 apart 6.43 / 5.31 / 5.59 s, three clusters to a
+#: disk 5 apart 9.02 / 7.75 / 7.68 s, disk to a disk 1.5 times as wide 4 apart 6.47 /
+#: 5.16 / 6.24 s; translates keep 64 (two unit squares 3 apart: 16 ranks 4 passes
+#: against 1).
+LINE_WIDTH_UNEQUAL = 16
 
 #: ... but no more than this many candidates in all (8 M arcs, about 200 MB of arc
 #: lists): a cap on memory for very large clouds, whose band narrows (the full

@@ -342,6 +342,26 @@ def test_far_apart_clouds_start_from_the_monotone_plan_across_the_shift(line_spy
     check_solution(result, x, y, a, b)
 
 
+def test_the_line_band_is_narrow_only_for_clouds_that_are_not_translates():
+    """Translates (two squares, a Gaussian moved, with random weights) keep the wide band
+    their near-monotone plans need; far clouds of other shapes take the narrow one."""
+    rng = np.random.default_rng(12)
+    n = 3000
+    shift = np.array([5.0, 2.0])
+    uniform = np.full(n, 1.0 / n)
+    weights = random_weights(rng, n)
+    translates = [(rng.random((n, 2)), rng.random((n, 2)) + shift, uniform),
+                  (rng.standard_normal((n, 2)), rng.standard_normal((n, 2)) + 3 * shift, weights)]
+    for x, y, w in translates:
+        assert _multiscale.line_width(x, y, w, w) == _planner.LINE_WIDTH
+    annulus = disk(rng, n)
+    annulus = annulus / np.linalg.norm(annulus, axis=1)[:, None] * (0.7 + 0.3 * rng.random((n, 1)))
+    others = [(disk(rng, n), annulus + shift), (disk(rng, n), disk(rng, n, 1.5) + shift)]
+    for x, y in others:
+        assert _multiscale.line_width(x, y, uniform, uniform) == _planner.LINE_WIDTH_UNEQUAL
+    assert _planner.LINE_WIDTH_UNEQUAL < _planner.LINE_WIDTH
+
+
 def test_overlapping_and_three_dimensional_clouds_keep_the_coarse_start(line_spy, spy):
     rng = np.random.default_rng(12)
     for x, y in (clouds(rng, 200, 180), (disk(rng, 200), disk(rng, 180) + np.array([0.5, 0.0])),
