@@ -353,6 +353,17 @@ def line_axis(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.
     return np.array([-e[1], e[0]])
 
 
+def _gap_frame(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The corner ``lo`` of both clouds' bounding box and their largest coordinate gap
+    ``unit``, so that ``(points - lo) / unit`` lies in the unit cube; None when the gap
+    is zero or not finite."""
+    lo = np.minimum(x.min(axis=0), y.min(axis=0))
+    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
+    if not (unit > 0 and math.isfinite(unit)):
+        return None
+    return lo, unit
+
+
 def _shift(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray):
     """For plane clouds: the direction of the shift of their means, its length, the
     larger radius (root mean square distance to the mean), and both clouds, all in
@@ -360,11 +371,10 @@ def _shift(x: np.ndarray, y: np.ndarray, a: np.ndarray, b: np.ndarray):
     if x.shape[1] != 2:
         return None
     # In units of the largest coordinate gap, so that no square overflows.
-    lo = np.minimum(x.min(axis=0), y.min(axis=0))
-    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
-    if not (unit > 0 and math.isfinite(unit)):
+    frame = _gap_frame(x, y)
+    if frame is None:
         return None
-    x, y = (x - lo) / unit, (y - lo) / unit
+    x, y = (x - frame[0]) / frame[1], (y - frame[0]) / frame[1]
     mx = np.average(x, axis=0, weights=a)
     my = np.average(y, axis=0, weights=b)
     shift = my - mx
@@ -495,10 +505,10 @@ def thin_stretch(x: np.ndarray, y: np.ndarray):
     """
     if x.shape[1] < 2:
         return None
-    lo = np.minimum(x.min(axis=0), y.min(axis=0))
-    unit = float(np.max(np.maximum(x.max(axis=0), y.max(axis=0)) - lo))
-    if not (unit > 0 and math.isfinite(unit)):
+    frame = _gap_frame(x, y)
+    if frame is None:
         return None
+    lo, unit = frame
     # The spread of each cloud about its own mean: two wide clouds far apart are not
     # thin (their plane case takes the line start), two strips side by side are.
     sx, sy = (x - lo) / unit, (y - lo) / unit

@@ -10,6 +10,8 @@ only changes the pivot path.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from oracles import highs_cost, metric_cost, pot_cost, random_weights
@@ -18,12 +20,26 @@ import emd
 from emd import _engine, _multiscale, _planner
 
 
+@contextlib.contextmanager
+def recording(name: str):
+    """What every call of ``emd._multiscale.<name>`` returns inside the block, in order."""
+    results = []
+    original = getattr(_multiscale, name)
+
+    def recorded(*args, **kwargs):
+        results.append(original(*args, **kwargs))
+        return results[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_multiscale, name, recorded)
+        yield results
+
+
 def take_the_coarse_path(monkeypatch):
     """Lower the thresholds so that small point problems take the multiscale path."""
     monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", 0)
     monkeypatch.setattr(_planner, "MULTISCALE_CELLS", 0)
     monkeypatch.setattr(_multiscale, "POINTS_PER_CELL", 4)
-
 
 
 @pytest.fixture
@@ -492,15 +508,7 @@ def test_split_clouds_on_the_natural_path_match_pot(name):
     assert _planner.point_candidates(n, n, 2) == "multiscale"
     x, y = split_shapes(rng, n)[name]
     a = b = np.full(n, 1.0 / n)
-    calls = []
-    original = _multiscale.spread
-
-    def recorded(*args, **kwargs):
-        calls.append(original(*args, **kwargs))
-        return calls[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_multiscale, "spread", recorded)
+    with recording("spread") as calls:
         result = emd.solve_points(x, y, a, b, metric="euclidean")
     assert calls and (calls[-1].x_owner is None) == (name == "uniform square")
     expected = ot.emd2(a, b, ot.dist(x, y, metric="euclidean"), numItermax=10**8)
@@ -593,15 +601,7 @@ def test_translates_on_the_natural_path_match_pot(name):
         y = rng.standard_normal((n, 2)) + np.array([1.06, 1.06])
     a, b = random_weights(rng, n), random_weights(rng, n)
     a, b = a / a.sum(), b / b.sum()
-    starts = []
-    original = _multiscale.strip_start
-
-    def recorded(*args, **kwargs):
-        starts.append(original(*args, **kwargs))
-        return starts[-1]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_multiscale, "strip_start", recorded)
+    with recording("strip_start") as starts:
         result = emd.solve_points(x, y, a, b, metric="euclidean")
     assert len(starts) == 1
     expected = ot.emd2(a, b, ot.dist(x, y, metric="euclidean"), numItermax=10**8)

@@ -963,6 +963,24 @@ cdef Py_ssize_t scan_keys(
     return out
 
 
+cdef void _hook_problem(
+    Workspace* W, PairSource* S, Py_ssize_t* rows, Py_ssize_t* cols, const double* x,
+    const double* y, Py_ssize_t d, int metric, double p,
+):
+    """The test hooks' problem: every point of ``x`` a row and of ``y`` a column (the
+    identity maps ``rows``, ``cols``), in a zeroed workspace."""
+    memset(W, 0, sizeof(W[0]))
+    W.row_map = rows
+    W.col_map = cols
+    W.all_cols = True
+    S.kind = SOURCE_POINTS
+    S.x = x
+    S.y = y
+    S.d = d
+    S.metric = metric
+    S.p = p
+
+
 def _point_matrix(
     const double[:, ::1] x not None, const double[:, ::1] y not None, int metric, double p,
     int n_threads=1,
@@ -983,18 +1001,9 @@ def _point_matrix(
     cdef Py_ssize_t[::1] cols = np.arange(m, dtype=np.intp)
     cdef Workspace W
     cdef PairSource S
-    memset(&W, 0, sizeof(W))
-    W.row_map = &rows[0]
-    W.col_map = &cols[0]
-    W.all_cols = True
+    _hook_problem(&W, &S, &rows[0], &cols[0], &x[0, 0], &y[0, 0], x.shape[1], metric, p)
     W.cost_buf = &out_view[0, 0]
     W.n_threads = n_threads
-    S.kind = SOURCE_POINTS
-    S.x = &x[0, 0]
-    S.y = &y[0, 0]
-    S.d = x.shape[1]
-    S.metric = metric
-    S.p = p
     with nogil:
         fill_costs(&W, &S, n, m, m)
     return out
@@ -1019,17 +1028,8 @@ def _tilted_pruned(
     cdef Workspace W
     cdef PairSource S
     cdef ColumnCells C
-    memset(&W, 0, sizeof(W))
-    W.row_map = &rows[0]
-    W.col_map = &cols[0]
-    W.all_cols = True
+    _hook_problem(&W, &S, &rows[0], &cols[0], &x[0, 0], &y[0, 0], d, EUCLIDEAN, 2.0)
     W.T.pi = <double*> &pi[0]
-    S.kind = SOURCE_POINTS
-    S.x = &x[0, 0]
-    S.y = &y[0, 0]
-    S.d = d
-    S.metric = EUCLIDEAN
-    S.p = 2.0
     if not build_cells(&W, &S, n, m, &C):
         return out
     try:
