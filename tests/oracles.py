@@ -180,3 +180,17 @@ def highs_unbalanced_cost(a, b, cost, lam) -> float:
     )
     assert res.status == 0, res.message
     return float(res.fun) + lam * (float(np.sum(a)) + float(np.sum(b)))
+
+
+def binary_tree(rng: np.random.Generator, n: int):
+    """A binary tree on ``n`` nodes (node k's parent is (k - 1) // 2) with random edge
+    lengths in [0.1, 1.1): ``(parents, lengths, edges, distances)``, ``lengths[0] = 0``
+    for the root, ``edges`` its ``(child, parent)`` pairs and ``distances`` the
+    shortest-path matrix (scipy's csgraph, independent of emd)."""
+    from scipy.sparse import csgraph
+
+    parents = np.r_[-1, np.arange(n - 1) // 2]
+    lengths = np.r_[0.0, rng.random(n - 1) + 0.1]
+    edges = np.stack([np.arange(1, n), parents[1:]], axis=1)
+    graph = scipy.sparse.coo_array((lengths[1:], (edges[:, 0], edges[:, 1])), shape=(n, n))
+    return parents, lengths, edges, csgraph.shortest_path(graph, directed=False)

@@ -9,7 +9,7 @@ import numpy as np
 import ot
 import pytest
 import scipy.sparse
-from oracles import highs_partial_cost, highs_unbalanced_cost, metric_cost, pot_cost
+from oracles import binary_tree, highs_partial_cost, highs_unbalanced_cost, metric_cost, pot_cost
 from scipy.sparse import csgraph
 from scipy.spatial.distance import cdist
 
@@ -291,12 +291,8 @@ def test_partial_on_grids_graphs_and_trees_matches_highs():
     with pytest.raises(ValueError, match="unbalanced= with metric='euclidean' on a 3-D grid"):
         emd.solve_grid(A3, B3, metric="euclidean", unbalanced=1.0)
     n = 8
-    parents = np.r_[-1, np.arange(n - 1) // 2]  # a binary tree
-    lengths = np.r_[0.0, rng.random(n - 1) + 0.1]
+    parents, lengths, edges, distances = binary_tree(rng, n)
     a, b = rng.random(n), rng.random(n)
-    edges = np.stack([np.arange(1, n), parents[1:]], axis=1)
-    graph = scipy.sparse.coo_array((lengths[1:], (edges[:, 0], edges[:, 1])), shape=(n, n))
-    distances = csgraph.shortest_path(graph, directed=False)
     mass = 0.6 * min(a.sum(), b.sum())
     reference = highs_partial_cost(a, b, distances, mass)
     _close(emd.solve_tree(parents, lengths, a, b, partial=mass).cost, reference)

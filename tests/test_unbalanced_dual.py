@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.sparse
-from oracles import highs_partial_cost, highs_unbalanced_cost
+from oracles import binary_tree, highs_partial_cost, highs_unbalanced_cost
 from scipy.sparse import csgraph
 from scipy.spatial.distance import cdist
 
@@ -179,12 +179,8 @@ def test_partial_dual_of_networks_is_feasible_and_attains_the_cost():
         _close(d.value, result.cost)
         _close(d.value, highs_partial_cost(A.ravel(), B.ravel(), distances, mass))
     n = 9
-    parents = np.r_[-1, np.arange(n - 1) // 2]
-    lengths = np.r_[0.0, rng.random(n - 1) + 0.1]
+    parents, lengths, edges, distances = binary_tree(rng, n)
     a, b = rng.random(n), rng.random(n)
-    edges = np.stack([np.arange(1, n), parents[1:]], axis=1)
-    graph = scipy.sparse.coo_array((lengths[1:], (edges[:, 0], edges[:, 1])), shape=(n, n))
-    distances = csgraph.shortest_path(graph, directed=False)
     mass = 0.5 * min(a.sum(), b.sum())
     for result in (emd.solve_tree(parents, lengths, a, b, partial=mass),
                    emd.solve_graph((edges, lengths[1:]), a, b, partial=mass)):
