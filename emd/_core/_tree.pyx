@@ -295,7 +295,7 @@ cdef inline void price_stretch_exact(
     (2026-12-04, 2-D point pairs): one exact pass took 1.8 us of a 30-point pair's
     45 and 36 us of a 150-point pair's 563 with the filter one arc at a time.
     """
-    cdef Py_ssize_t k, row, col, end, n_rows
+    cdef Py_ssize_t k, j, row, col, end, n_rows
     cdef const double* pi_cols
     if width > 0:
         row = tails[e]
@@ -309,8 +309,8 @@ cdef inline void price_stretch_exact(
             pi_cols = T.pi + n_rows + col - k  # pi_cols[j] is the potential of arc j's head
             while k + 8 <= end:
                 if dense8_may_enter(&costs[k], T.pi[row], &pi_cols[k]):
-                    for col in range(k, k + 8):
-                        exact_arc(T, tails, heads, costs, col, noise, min_rc, best, worst)
+                    for j in range(k, k + 8):
+                        exact_arc(T, tails, heads, costs, j, noise, min_rc, best, worst)
                 k += 8
             while k < end:
                 exact_arc(T, tails, heads, costs, k, noise, min_rc, best, worst)
@@ -435,7 +435,9 @@ cdef void shift_potentials(
     the first cursor's run and which has two or more children hands the part of
     its subtree after its first child's to the second cursor (the run beyond
     that subtree waits on a stack).  Every node is still shifted once, by the
-    same addition, so the potentials are those of the single walk.
+    same addition, so the potentials are those of the single walk.  Up to
+    SHORT_SHIFT nodes the single walk itself runs: there the cursors' bookkeeping
+    costs more than the loads they overlap.
     """
     cdef Py_ssize_t* thread = T.thread
     cdef Py_ssize_t* size = T.subtree_size
@@ -444,6 +446,11 @@ cdef void shift_potentials(
     cdef Py_ssize_t* stack_count = T.seg_end
     cdef double* pi = T.pi
     cdef Py_ssize_t a = first, na = count, b = first, nb = 0, top = 0, whole, head, first_size
+    if count <= SHORT_SHIFT:
+        for whole in range(count):
+            pi[a] += sigma
+            a = thread[a]
+        return
     while True:
         if na == 0:
             if nb > 0:
@@ -580,10 +587,6 @@ cdef void update_tree(
             for count in range(moved_size):
                 pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
-        elif moved_size <= SHORT_SHIFT:
-            for count in range(moved_size):
-                pi[w] += sigma
-                w = thread[w]
         else:
             shift_potentials(T, u_in, moved_size, sigma)
     else:
@@ -591,10 +594,6 @@ cdef void update_tree(
         if T.exact:
             while w != u_in:
                 pi[w] = dd_add(pi[w], T.pi_low[w], -sigma, -sigma_low, &T.pi_low[w])
-                w = thread[w]
-        elif T.n_nodes + 1 - moved_size <= SHORT_SHIFT:
-            while w != u_in:
-                pi[w] += -sigma  # what shift_potentials(-sigma) adds
                 w = thread[w]
         else:
             shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
