@@ -580,12 +580,10 @@ cdef Py_ssize_t tight_keys(
     the row minima ``u`` and column minima ``v`` that :func:`cheapest_keys` ranked by
     (``W.supply[:n]`` and ``W.supply[n:]``)."""
     cdef Py_ssize_t k, r, c, tight = 0
-    cdef double value
     for k in range(count):
         r = <Py_ssize_t> (keys[k] // m)
         c = <Py_ssize_t> (keys[k] % m)
-        value = S.matrix[W.row_map[r] * S.stride + W.col_map[c]]
-        if (value - W.supply[r]) - W.supply[n + c] <= 0.0:
+        if (pair_cost(S, W.row_map[r], W.col_map[c]) - W.supply[r]) - W.supply[n + c] <= 0.0:
             tight += 1
     return tight
 
