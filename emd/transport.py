@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import overload
 
@@ -83,11 +84,14 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         min_rc, i, j, max_cost = solution.violation
         if i >= 0:
             i, j = int(kept_rows[i]), int(kept_cols[j])
-        certificate = certify_transport(
-            solution.rows, solution.cols, solution.flows, a, b, (u, u_low, v, v_low),
-            source.arc_costs(solution.rows, solution.cols), solution.cost,
-            (min_rc, i, j, max_cost),
+        # Bound now, before ``fill`` and the centring change the arrays.
+        certificate = functools.partial(
+            certify_transport, solution.rows, solution.cols, solution.flows, a, b,
+            (u.copy(), u_low, v.copy(), v_low), source.arc_costs(solution.rows, solution.cols),
+            solution.cost, (min_rc, i, j, max_cost),
         )
+        if not (solution.proven and status == "optimal"):
+            certificate = certificate()
     fill(u, v, kept_rows, kept_cols)
     u, u_low, v, v_low = center_potentials(a, b, u, u_low, v, v_low)
     import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
@@ -113,8 +117,11 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         # The solve did not end on a clean pricing pass: prove it afresh.
         certificate = result.certificate(recompute=True)
     if certificate is not None:
+        # A certificate the compiled one already implies (solution.proven) is built only
+        # when asked for: it costs O(n + m) in Python, a fifth of a small solve.
         object.__setattr__(result, "_certificate", (plan, u, v, certificate))
-        if status == "optimal" and not certificate.optimal():
+        if (status == "optimal" and not callable(certificate)
+                and not certificate.optimal()):
             object.__setattr__(result, "status", "uncertified")
     return result
 

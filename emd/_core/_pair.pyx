@@ -889,6 +889,7 @@ cdef class PairWorkspace:
         Py_ssize_t max_iter,
         int n_threads=1,
         Py_ssize_t n_start=0,
+        double rtol=0.0,
     ):
         """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
         (coordinates) gives the costs.  ``n_threads`` threads share each large full
@@ -897,12 +898,18 @@ cdef class PairWorkspace:
         :func:`start_from_plan`) when the pair is solved on candidates.
 
         Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
-        arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
-        row and column positions), and the potentials of the rows then columns
-        with mass.  ``status`` -2 means the magnitudes overflow.
+        arc_costs, pi, pi_low, proven)``: the real tree arcs with positive flow
+        (local row and column positions), the potentials of the rows then columns
+        with mass, and whether the compiled certificate (:func:`certify_pair`)
+        proves the cost within ``rtol`` relative (never when ``rtol`` is 0, nor when
+        the totals of ``a`` and ``b`` are not exactly equal: the proof assumes a
+        feasible problem).  ``status`` -2 means the magnitudes overflow.
         """
         cdef PairSource S
         cdef PairOutcome o
+        cdef const double* balanced_a
+        cdef const double* balanced_b
+        cdef bint proven = False
         cdef const int64_t[::1] keys = np.ascontiguousarray(
             given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
         cdef Py_ssize_t na = a.shape[0], nb = b.shape[0], n_given = keys.shape[0]
@@ -930,7 +937,7 @@ cdef class PairWorkspace:
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
         if o.status == PAIR_SCALE:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
-                    None, None)
+                    None, None, False)
         parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
         # As signed char: NumPy 1.x reads a plain ``char`` buffer as bytes ('S1'), not integers.
         toward = np.asarray(<signed char[:n_nodes + 1]> <signed char*> self.W.T.toward_parent) != 0
@@ -939,12 +946,21 @@ cdef class PairWorkspace:
         parents = parent[nodes]
         tails = np.where(toward[nodes], nodes, parents)
         heads = np.where(toward[nodes], parents, nodes) - n
+        flows = flows[nodes].copy()  # before the certificate: it uses W.flows as scratch
+        if rtol > 0.0 and o.status == OPTIMAL and na > 0 and nb > 0:
+            with nogil:
+                # A pointer back to the weights themselves: their exact totals agree.
+                proven = (balance_pair(&self.W.balance, &a[0], na, &b[0], nb, &balanced_a,
+                                       &balanced_b) == 0
+                          and balanced_a == &a[0] and balanced_b == &b[0]
+                          and certify_pair(&self.W, &o, rtol))
         return (
             o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
-            flows[nodes].copy(),
+            flows,
             np.asarray(<double[:n_nodes + 1]> self.W.T.arc_cost)[nodes].copy(),
             np.asarray(<double[:n_nodes + 1]> self.W.T.pi)[:n_nodes].copy(),
             np.asarray(<double[:n_nodes + 1]> self.W.T.pi_low)[:n_nodes].copy(),
+            bool(proven),
         )
 
     def batch_dense(
