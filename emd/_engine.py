@@ -387,13 +387,14 @@ def solve_bipartite(
         flows = np.concatenate([flows, extra_f])
         arc_costs = np.concatenate([arc_costs, source.arc_costs(rows[extra_t], cols[extra_h])])
         cost = math.fsum(flows * arc_costs)
-    row_order, col_order = np.argsort(rows, kind="stable"), np.argsort(cols, kind="stable")
+    # Potentials in the order of the bins with mass (the multiscale path permutes them).
+    row_order = np.argsort(rows, kind="stable") if solve_source is not source else slice(None)
+    col_order = np.argsort(cols, kind="stable") if solve_source is not source else slice(None)
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],
         flows=flows,
         cost=cost,
-        # Potentials in the order of the bins with mass (the solve's may be permuted).
         u=-pi[:n][row_order],
         v=pi[n : n + m][col_order],
         u_low=-pi_low[:n][row_order],
