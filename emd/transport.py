@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from typing import overload
 
@@ -75,11 +74,16 @@ def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
 
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     n, m = a.size, b.size
-    u, v = np.zeros(n), np.zeros(m)
-    u_low, v_low = np.zeros(n), np.zeros(m)
     kept_rows, kept_cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
-    u[kept_rows], u_low[kept_rows] = solution.u, solution.u_low
-    v[kept_cols], v_low[kept_cols] = solution.v, solution.v_low
+    every_bin = kept_rows.size == n and kept_cols.size == m
+    if every_bin:
+        # The solver's arrays are its own copies; ``fill`` has nothing to write.
+        u, u_low, v, v_low = solution.u, solution.u_low, solution.v, solution.v_low
+    else:
+        u, v = np.zeros(n), np.zeros(m)
+        u_low, v_low = np.zeros(n), np.zeros(m)
+        u[kept_rows], u_low[kept_rows] = solution.u, solution.u_low
+        v[kept_cols], v_low[kept_cols] = solution.v, solution.v_low
     status = solution.status
     certificate = None
     if solution.violation is not None:
@@ -87,11 +91,15 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         if i >= 0:
             i, j = int(kept_rows[i]), int(kept_cols[j])
         # Bound now, before ``fill`` and the centring change the arrays.
-        certificate = functools.partial(
-            certify_transport, solution.rows, solution.cols, solution.flows, a, b,
-            (u.copy(), u_low, v.copy(), v_low), source.arc_costs(solution.rows, solution.cols),
-            solution.cost, (min_rc, i, j, max_cost),
-        )
+        potentials = (u, u_low, v, v_low) if every_bin else (u.copy(), u_low, v.copy(), v_low)
+
+        def certificate():
+            return certify_transport(
+                solution.rows, solution.cols, solution.flows, a, b, potentials,
+                source.arc_costs(solution.rows, solution.cols), solution.cost,
+                (min_rc, i, j, max_cost),
+            )
+
         if not (solution.proven and status == "optimal"):
             certificate = certificate()
     fill(u, v, kept_rows, kept_cols)

@@ -938,15 +938,34 @@ cdef class PairWorkspace:
         if o.status == PAIR_SCALE:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
                     None, None, False)
-        parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
-        # As signed char: NumPy 1.x reads a plain ``char`` buffer as bytes ('S1'), not integers.
-        toward = np.asarray(<signed char[:n_nodes + 1]> <signed char*> self.W.T.toward_parent) != 0
-        flows = np.asarray(<double[:n_nodes + 1]> self.W.flows)[:n_nodes]
-        nodes = np.flatnonzero((parent[:n_nodes] != n_nodes) & (flows > 0))
-        parents = parent[nodes]
-        tails = np.where(toward[nodes], nodes, parents)
-        heads = np.where(toward[nodes], parents, nodes) - n
-        flows = flows[nodes].copy()  # before the certificate: it uses W.flows as scratch
+        # The real tree arcs with flow, read in one pass (a handful of NumPy calls
+        # cost more than a small solve itself).
+        cdef Py_ssize_t v, k = 0, up, n_arcs = 0
+        cdef Py_ssize_t* parent = self.W.T.parent
+        cdef double* tree_flows = self.W.flows
+        for v in range(n_nodes):
+            if parent[v] != n_nodes and tree_flows[v] > 0:
+                n_arcs += 1
+        tails = np.empty(n_arcs, dtype=np.intp)
+        heads = np.empty(n_arcs, dtype=np.intp)
+        flows = np.empty(n_arcs, dtype=np.float64)
+        arc_costs = np.empty(n_arcs, dtype=np.float64)
+        cdef Py_ssize_t[::1] tail_view = tails
+        cdef Py_ssize_t[::1] head_view = heads
+        cdef double[::1] flow_view = flows
+        cdef double[::1] cost_view = arc_costs
+        for v in range(n_nodes):
+            up = parent[v]
+            if up == n_nodes or not tree_flows[v] > 0:
+                continue
+            if self.W.T.toward_parent[v]:
+                tail_view[k], head_view[k] = v, up - n
+            else:
+                tail_view[k], head_view[k] = up, v - n
+            flow_view[k] = tree_flows[v]
+            cost_view[k] = self.W.T.arc_cost[v]
+            k += 1
+        # Copied before the certificate, which uses W.flows as scratch.
         if rtol > 0.0 and o.status == OPTIMAL and na > 0 and nb > 0:
             with nogil:
                 # A pointer back to the weights themselves: their exact totals agree.
@@ -956,10 +975,9 @@ cdef class PairWorkspace:
                           and certify_pair(&self.W, &o, rtol))
         return (
             o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
-            flows,
-            np.asarray(<double[:n_nodes + 1]> self.W.T.arc_cost)[nodes].copy(),
-            np.asarray(<double[:n_nodes + 1]> self.W.T.pi)[:n_nodes].copy(),
-            np.asarray(<double[:n_nodes + 1]> self.W.T.pi_low)[:n_nodes].copy(),
+            flows, arc_costs,
+            np.array(<double[:n_nodes]> self.W.T.pi) if n_nodes else np.empty(0),
+            np.array(<double[:n_nodes]> self.W.T.pi_low) if n_nodes else np.empty(0),
             bool(proven),
         )
 
