@@ -451,6 +451,8 @@ def solve_points_validated(
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
     def fill(u, v, rows, cols):
+        if rows.size == a.size and cols.size == b.size:
+            return
         zero_rows = np.flatnonzero(a == 0)
         zero_cols = np.flatnonzero(b == 0)
         if zero_rows.size:
