@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import overload
 
@@ -72,6 +73,12 @@ def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
+def _transport_certificate(rows, cols, flows, a, b, potentials, source, cost, violation):
+    """:func:`certify_transport` of a solve's plan, its arc costs read from ``source``."""
+    return certify_transport(rows, cols, flows, a, b, potentials,
+                             source.arc_costs(rows, cols), cost, violation)
+
+
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     n, m = a.size, b.size
     kept_rows, kept_cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
@@ -90,16 +97,13 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         min_rc, i, j, max_cost = solution.violation
         if i >= 0:
             i, j = int(kept_rows[i]), int(kept_cols[j])
-        # Bound now, before ``fill`` and the centring change the arrays.
+        # Bound now, before ``fill`` and the centring change the arrays; a partial of a
+        # module function, so that the result still pickles.
         potentials = (u, u_low, v, v_low) if every_bin else (u.copy(), u_low, v.copy(), v_low)
-
-        def certificate():
-            return certify_transport(
-                solution.rows, solution.cols, solution.flows, a, b, potentials,
-                source.arc_costs(solution.rows, solution.cols), solution.cost,
-                (min_rc, i, j, max_cost),
-            )
-
+        certificate = functools.partial(
+            _transport_certificate, solution.rows, solution.cols, solution.flows, a, b,
+            potentials, source, solution.cost, (min_rc, i, j, max_cost),
+        )
         if not (solution.proven and status == "optimal"):
             certificate = certificate()
     fill(u, v, kept_rows, kept_cols)

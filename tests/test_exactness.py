@@ -440,3 +440,18 @@ def test_compiled_proof_is_not_claimed_for_totals_that_differ():
         )
         balanced = sum(map(Fraction, weights[0])) == sum(map(Fraction, weights[1]))
         assert solved[0] == 0 and solved[-1] is balanced
+
+
+def test_a_result_with_a_deferred_certificate_pickles():
+    """The deferred certificate travels with the result (to a process pool or a Dask
+    worker) and is built there, proving the same cost."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    a, b = rng.random(20), rng.random(25)
+    result = emd.solve(a / a.sum(), b / b.sum(), rng.random((20, 25)), normalize=True)
+    assert callable(result._certificate[3])
+    clone = pickle.loads(pickle.dumps(result))
+    assert clone.cost == result.cost and clone.status == "optimal"
+    assert clone.certificate().optimal()
+    assert clone.certificate().bound == result.certificate().bound
