@@ -69,25 +69,60 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 }
 
 #if defined(EMD_AVX2_DISPATCH)
+/* The arcs q + k for the set bits k of mask, in increasing k, as emd_scan_arcs. */
+static inline void emd_scan_lanes(const double* c, double pt, const double* pc, Py_ssize_t q,
+                                  unsigned mask, double noise, double* bound,
+                                  Py_ssize_t* found) {
+    while (mask) {
+        Py_ssize_t k = q + __builtin_ctz(mask);
+        double rc = (c[k] + pt) - pc[k];
+        mask &= mask - 1;
+        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, noise)) {
+            *bound = rc;
+            *found = k;
+        }
+    }
+}
+
+/* Eight arcs from q: bit k set when arc q + k has a plain reduced cost below vb. */
+__attribute__((target("avx2")))
+static inline unsigned emd_below8_avx2(const double* c, __m256d vpt, const double* pc,
+                                       Py_ssize_t q, __m256d vb) {
+    __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
+                               _mm256_loadu_pd(pc + q));
+    __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
+                               _mm256_loadu_pd(pc + q + 4));
+    return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
+           | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4);
+}
+
+/* Only the arcs of a group whose reduced cost is below the bound at the group's start
+   are tested one by one: an arc above it cannot pass the later, lower bounds.  A row
+   of eight arcs or more ends with the group of its last eight, the arcs already tested
+   masked off, instead of a scalar loop. */
 __attribute__((target("avx2")))
 static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
                                      Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
+    unsigned mask;
     const __m256d vpt = _mm256_set1_pd(pt);
     __m256d vb = _mm256_set1_pd(bound);
     for (; q + 8 <= len; q += 8) {
-        __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
-                                   _mm256_loadu_pd(pc + q));
-        __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
-                                   _mm256_loadu_pd(pc + q + 4));
-        __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
-                                   _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
-        if (!_mm256_movemask_pd(hit)) continue;
-        emd_scan_arcs(c, pt, pc, q, q + 8, noise, &bound, &found);
+        mask = emd_below8_avx2(c, vpt, pc, q, vb);
+        if (!mask) continue;
+        emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
-    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+    if (q < len) {
+        if (len >= 8) {
+            /* lanes 0 .. 8 - (len - q) - 1 are arcs already tested */
+            mask = emd_below8_avx2(c, vpt, pc, len - 8, vb) >> (8 - (len - q));
+            emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
+        } else {
+            emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+        }
+    }
     best[0] = bound;
     return found;
 }
@@ -191,33 +226,64 @@ static inline Py_ssize_t emd_plane_row(double x0, double x1, const double* y, Py
     return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
 }
 
-/* Whether any of 8 consecutive pairs of a dense row has a plain reduced cost
-   (c + pr) - pc at most 4.0000001u ((|c| + |pr|) + |pc|): the scalar test of a full
-   pricing pass, evaluated by the same IEEE operations two lanes at a time. */
-static inline int emd_dense8_may_enter(const double* c, double pr, const double* pc) {
+/* Which of 8 consecutive pairs of a dense row have a plain reduced cost (c + pr) - pc
+   at most 4.0000001u ((|c| + |pr|) + |pc|) (bit q for pair q): the scalar test of a
+   full pricing pass, evaluated by the same IEEE operations four (AVX2) or two lanes
+   at a time. */
+#if defined(EMD_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static unsigned emd_dense8_mask_avx2(const double* c, double pr, const double* pc) {
+    const __m256d vpr = _mm256_set1_pd(pr);
+    const __m256d apr = _mm256_set1_pd(pr < 0 ? -pr : pr);
+    const __m256d k = _mm256_set1_pd(4.0000001 * 1.1102230246251565e-16);
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    unsigned mask = 0;
+    for (int q = 0; q < 8; q += 4) {
+        __m256d vc = _mm256_loadu_pd(c + q), vpc = _mm256_loadu_pd(pc + q);
+        __m256d rc = _mm256_sub_pd(_mm256_add_pd(vc, vpr), vpc);
+        __m256d mag = _mm256_add_pd(_mm256_add_pd(_mm256_andnot_pd(sign, vc), apr),
+                                    _mm256_andnot_pd(sign, vpc));
+        mask |= (unsigned)_mm256_movemask_pd(
+                    _mm256_cmp_pd(rc, _mm256_mul_pd(k, mag), _CMP_NGT_UQ)) << q;
+    }
+    return mask;
+}
+#endif
+
+static inline unsigned emd_dense8_mask(const double* c, double pr, const double* pc,
+                                       int avx2) {
+    unsigned mask = 0;
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2) return emd_dense8_mask_avx2(c, pr, pc);
+#else
+    (void)avx2;
+#endif
 #if defined(__SSE2__)
     const __m128d vpr = _mm_set1_pd(pr);
     const __m128d apr = _mm_set1_pd(pr < 0 ? -pr : pr);
     const __m128d k = _mm_set1_pd(4.0000001 * 1.1102230246251565e-16);
     const __m128d sign = _mm_set1_pd(-0.0);
-    __m128d hit = _mm_setzero_pd();
     for (int q = 0; q < 8; q += 2) {
         __m128d vc = _mm_loadu_pd(c + q), vpc = _mm_loadu_pd(pc + q);
         __m128d rc = _mm_sub_pd(_mm_add_pd(vc, vpr), vpc);
         __m128d mag = _mm_add_pd(_mm_add_pd(_mm_andnot_pd(sign, vc), apr),
                                  _mm_andnot_pd(sign, vpc));
-        hit = _mm_or_pd(hit, _mm_cmpngt_pd(rc, _mm_mul_pd(k, mag)));
+        mask |= (unsigned)_mm_movemask_pd(_mm_cmpngt_pd(rc, _mm_mul_pd(k, mag))) << q;
     }
-    return _mm_movemask_pd(hit) != 0;
 #else
     for (int q = 0; q < 8; q++) {
         double rc = (c[q] + pr) - pc[q];
         double mag = ((c[q] < 0 ? -c[q] : c[q]) + (pr < 0 ? -pr : pr))
                      + (pc[q] < 0 ? -pc[q] : pc[q]);
-        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) return 1;
+        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) mask |= 1u << q;
     }
-    return 0;
 #endif
+    return mask;
+}
+
+/* Whether any of the 8 pairs passes that test. */
+static inline int emd_dense8_may_enter(const double* c, double pr, const double* pc) {
+    return emd_dense8_mask(c, pr, pc, 0) != 0;
 }
 
 /* Sums of squares for a point pair's cost matrix (d >= 3, euclidean or sqeuclidean):

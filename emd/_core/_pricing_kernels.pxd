@@ -10,6 +10,7 @@ room may cimport it without depending on another room.
 
 cdef extern from "_pricing_kernels.h":
     bint cpu_has_avx2 "emd_cpu_has_avx2" () noexcept nogil
+    int ctz "__builtin_ctz" (unsigned x) noexcept nogil
     bint fast_test "emd_fast_test" (
         double ct, double pt, double ph, double rc, double noise) noexcept nogil
     Py_ssize_t block_min "emd_block_min" (
@@ -20,6 +21,8 @@ cdef extern from "_pricing_kernels.h":
         bint avx2) noexcept nogil
     bint dense8_may_enter "emd_dense8_may_enter" (
         const double* c, double pr, const double* pc) noexcept nogil
+    unsigned dense8_mask "emd_dense8_mask" (
+        const double* c, double pr, const double* pc, bint avx2) noexcept nogil
     enum: SQ_COLS "EMD_SQ_COLS"
     void squares_rows2 "emd_squares_rows2" (
         const double* x0, const double* x1, const double* yt, Py_ssize_t d, double* out0,
