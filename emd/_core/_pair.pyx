@@ -193,8 +193,9 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
         return True
     n = n + n // 2
     sz = <size_t> n
-    # Every per-node array, with its bytes per node (seg_start and seg_end hold two
-    # segments a node, counts one entry more than the nodes).
+    # Every per-node array, with its bytes per node (stem holds both sides of a
+    # pivot's cycle, seg_start and seg_end two segments a node, counts one entry
+    # more than the nodes).
     cdef void** arrays[22]
     cdef size_t width[22]
     cdef int k
@@ -209,7 +210,7 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
     width[:] = [
         sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t),
         sizeof(Py_ssize_t), sizeof(char), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
-        sizeof(double), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        sizeof(double), sizeof(double), sizeof(double), 2 * sizeof(Py_ssize_t),
         2 * sizeof(Py_ssize_t), 2 * sizeof(Py_ssize_t), sizeof(double), sizeof(double),
         sizeof(double), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(double),
         sizeof(Py_ssize_t)]

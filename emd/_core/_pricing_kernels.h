@@ -100,9 +100,9 @@ static inline unsigned emd_below8_avx2(const double* c, __m256d vpt, const doubl
    are tested one by one: an arc above it cannot pass the later, lower bounds.  A row
    of eight arcs or more ends with the group of its last eight, the arcs already tested
    masked off, instead of a scalar loop. */
-__attribute__((target("avx2")))
-static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
-                                     Py_ssize_t len, double* best, double noise) {
+__attribute__((target("avx2"), always_inline))
+static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
+                                            Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
     unsigned mask;
@@ -128,17 +128,10 @@ static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* p
 }
 #endif
 
-static inline Py_ssize_t emd_block_min(const double* c, double pt, const double* pc,
-                                       Py_ssize_t len, double* best, double noise,
-                                       int avx2) {
+static inline Py_ssize_t emd_block_min_sse2(const double* c, double pt, const double* pc,
+                                            Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
-    double bound;
-#if defined(EMD_AVX2_DISPATCH)
-    if (avx2) return emd_block_min_avx2(c, pt, pc, len, best, noise);
-#else
-    (void)avx2;
-#endif
-    bound = best[0];
+    double bound = best[0];
 #if defined(__SSE2__)
     const __m128d vpt = _mm_set1_pd(pt);
     __m128d vb = _mm_set1_pd(bound);
@@ -155,6 +148,74 @@ static inline Py_ssize_t emd_block_min(const double* c, double pt, const double*
     emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
     best[0] = bound;
     return found;
+}
+
+/* The fast phase's block search (emd._core._tree.find_entering_arc) over a complete
+   bipartite arc list: arc row * width + col joins row `row` (potential pi[row]) to
+   column `col` (potential pc[col]), costs c[arc], n_arcs = rows * width.  Blocks of
+   block_size arcs from *cursor, wrapping around; the most negative arc passing the
+   fast test in the first block that holds one (the first among equal ones); its
+   reduced cost in *best_rc, the cursor left after that block; -1 when no arc passes.
+   The same arcs, operations and order as the general search over the same list, so
+   the same arc: only the row kernel runs a row's stretch of a block several arcs at
+   a time, and one call scans every block instead of one call a row. */
+#define EMD_COMPLETE_SEARCH(NAME, ROW_MIN, ATTRIBUTES)                                    \
+    ATTRIBUTES static Py_ssize_t NAME(                                                  \
+        const double* c, const double* pi, const double* pc, Py_ssize_t width,          \
+        Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,  \
+        double noise) {                                                                 \
+        Py_ssize_t e = *cursor, best = -1, remaining = block_size, scanned = 0;        \
+        Py_ssize_t row = e / width, col = e - row * width, stop, k, end, q;             \
+        double min_rc = 0.0;                                                            \
+        while (scanned < n_arcs) {                                                      \
+            /* One stretch without wrapping around or ending a block. */                \
+            stop = n_arcs;                                                              \
+            if (e + remaining < stop) stop = e + remaining;                             \
+            if (e + (n_arcs - scanned) < stop) stop = e + (n_arcs - scanned);           \
+            for (k = e; k < stop; k = end) {                                            \
+                end = k + (width - col);                                                \
+                if (end > stop) end = stop;                                             \
+                q = ROW_MIN(c + k, pi[row], pc + col, end - k, &min_rc, noise);         \
+                if (q >= 0) best = k + q;                                               \
+                col += end - k;                                                         \
+                if (col == width) {                                                     \
+                    col = 0;                                                            \
+                    row++;                                                              \
+                }                                                                       \
+            }                                                                           \
+            scanned += stop - e;                                                        \
+            remaining -= stop - e;                                                      \
+            e = stop;                                                                   \
+            if (stop == n_arcs) e = row = col = 0;                                      \
+            if (remaining == 0) {                                                       \
+                if (best >= 0) break;                                                   \
+                remaining = block_size;                                                 \
+            }                                                                           \
+        }                                                                               \
+        *cursor = e;                                                                    \
+        *best_rc = min_rc;                                                              \
+        return best;                                                                    \
+    }
+
+EMD_COMPLETE_SEARCH(emd_complete_search_sse2, emd_block_min_sse2, )
+#if defined(EMD_AVX2_DISPATCH)
+EMD_COMPLETE_SEARCH(emd_complete_search_avx2, emd_block_min_avx2,
+                    __attribute__((target("avx2"))))
+#endif
+
+static inline Py_ssize_t emd_complete_search(
+        const double* c, const double* pi, const double* pc, Py_ssize_t width,
+        Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
+        double noise, int avx2) {
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2)
+        return emd_complete_search_avx2(c, pi, pc, width, n_arcs, block_size, cursor,
+                                        best_rc, noise);
+#else
+    (void)avx2;
+#endif
+    return emd_complete_search_sse2(c, pi, pc, width, n_arcs, block_size, cursor, best_rc,
+                                    noise);
 }
 
 /* Plane euclidean distances from (x0, x1) to the points y[2c], y[2c + 1] for c < len,

@@ -2,7 +2,7 @@
 """The pricing kernels of ``_pricing_kernels.h``, for Cython.
 
 The fast phase's entering test (the simplex's block search in emd._core._tree and
-the grid's column generation apply it), the block search over a row of arcs, plane
+the grid's column generation apply it), the block search over a complete arc list, plane
 euclidean distance rows, and the eight-pair skip test of a dense pricing pass;
 scalar, SSE2 and AVX2 paths with the same bits.  A pxd of C declarations only: any
 room may cimport it without depending on another room.
@@ -13,8 +13,9 @@ cdef extern from "_pricing_kernels.h":
     int ctz "__builtin_ctz" (unsigned x) noexcept nogil
     bint fast_test "emd_fast_test" (
         double ct, double pt, double ph, double rc, double noise) noexcept nogil
-    Py_ssize_t block_min "emd_block_min" (
-        const double* c, double pt, const double* pc, Py_ssize_t len, double* best,
+    Py_ssize_t complete_search "emd_complete_search" (
+        const double* c, const double* pi, const double* pc, Py_ssize_t width,
+        Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
         double noise, bint avx2) noexcept nogil
     Py_ssize_t plane_row "emd_plane_row" (
         double x0, double x1, const double* y, Py_ssize_t len, double* out, double tiny,
