@@ -218,6 +218,30 @@ static inline Py_ssize_t emd_complete_search(
                                     noise);
 }
 
+/* The largest of top and |c[k]| for k < len, as the scalar loop
+   `if (|c[k]| > top) top = |c[k]|` gives it (a NaN entry is passed over: maxpd returns
+   its second operand, the running maximum, when the first is a NaN), two lanes at a
+   time; a maximum is exact, so the order of the comparisons does not matter. */
+static inline double emd_max_abs(const double* c, Py_ssize_t len, double top) {
+    Py_ssize_t k = 0;
+#if defined(__SSE2__)
+    const __m128d sign = _mm_set1_pd(-0.0);
+    __m128d m0 = _mm_set1_pd(top), m1 = m0;
+    double lanes[2];
+    for (; k + 4 <= len; k += 4) {
+        m0 = _mm_max_pd(_mm_andnot_pd(sign, _mm_loadu_pd(c + k)), m0);
+        m1 = _mm_max_pd(_mm_andnot_pd(sign, _mm_loadu_pd(c + k + 2)), m1);
+    }
+    _mm_storeu_pd(lanes, _mm_max_pd(m1, m0));
+    top = lanes[0] > lanes[1] ? lanes[0] : lanes[1];
+#endif
+    for (; k < len; k++) {
+        double v = __builtin_fabs(c[k]);
+        if (v > top) top = v;
+    }
+    return top;
+}
+
 /* Plane euclidean distances from (x0, x1) to the points y[2c], y[2c + 1] for c < len,
    into out[c], as sqrt((0.0 + dx * dx) + dy * dy): the operations of the scalar loop
    of fill_costs (emd._core._pricing), two or four at a time (correctly rounded sqrt:

@@ -20,6 +20,7 @@ cdef extern from "_pricing_kernels.h":
     Py_ssize_t plane_row "emd_plane_row" (
         double x0, double x1, const double* y, Py_ssize_t len, double* out, double tiny,
         bint avx2) noexcept nogil
+    double max_abs "emd_max_abs" (const double* c, Py_ssize_t len, double top) noexcept nogil
     bint dense8_may_enter "emd_dense8_may_enter" (
         const double* c, double pr, const double* pc) noexcept nogil
     unsigned dense8_mask "emd_dense8_mask" (
