@@ -313,7 +313,7 @@ cdef inline void price_stretch_exact(
     points) still went through the test; lane by lane, a 30-point pair went from
     34.6 to 33.8 us (CPU, alternating builds).
     """
-    cdef Py_ssize_t k, j, row, col, end, n_rows
+    cdef Py_ssize_t k, row, col, end, n_rows
     cdef const double* pi_cols
     if width > 0:
         row = tails[e]
