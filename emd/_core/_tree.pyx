@@ -696,9 +696,12 @@ cdef int pivot(
         # The shift must carry the reduced cost to double-double accuracy.
         rc = exact_reduced_cost(cost, T.pi[s], T.pi_low[s], T.pi[t], T.pi_low[t], &err, &rc_low)
     if out_on_tail_side:
-        update_tree(T, s, t, u_out, in_side, k, 1, arc, cost, delta, -rc, -rc_low)
-    else:
-        update_tree(T, t, s, u_out, in_side, k, 0, arc, cost, delta, rc, rc_low)
+        rc = -rc
+        rc_low = -rc_low
+    # One call (the entering arc joins s and t, either way round), so that the
+    # compiler may inline the update into the pivot.
+    update_tree(T, s if out_on_tail_side else t, t if out_on_tail_side else s, u_out, in_side,
+                k, out_on_tail_side, arc, cost, delta, rc, rc_low)
     return OPTIMAL
 
 
