@@ -154,15 +154,9 @@ def test_min_cost_flow_rejects_bad_input(args, match):
         emd.min_cost_flow([0.5], [1], [1.0], [1.0, -1.0])
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, simd):
-    # A small dense problem pivots over every pair with a pricing kernel that reads
-    # the row's potential once and the columns' potentials in a row: it must pick
-    # the very arcs of the general block search over the same arc list.
-    rng = np.random.default_rng(seed)
-    n, m = int(rng.integers(2, 40)), int(rng.integers(2, 40))
+def _complete_against_general(rng, n, m, rounded):
     cost = rng.random((n, m)) * 10.0**rng.integers(-3, 4)
-    if seed % 2:
+    if rounded:
         cost = np.round(cost, 1)  # ties and degenerate pivots
     a = rng.integers(1, 20, size=n).astype(float)
     b = rng.integers(1, 20, size=m).astype(float)
@@ -177,17 +171,38 @@ def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, s
     assert result.cost == tree.cost()
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(4))
+def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, simd):
+    # A small dense problem pivots over every pair with a pricing kernel that reads
+    # the row's potential once and the columns' potentials in a row: it must pick
+    # the very arcs of the general block search over the same arc list.
+    rng = np.random.default_rng(seed)
+    _complete_against_general(rng, int(rng.integers(2, 40)), int(rng.integers(2, 40)),
+                              seed % 2)
+
+
+@pytest.mark.parametrize("m", [5, 8, 9, 12, 15, 16, 17, 23, 30])
+def test_rows_of_every_width_pick_the_arcs_of_the_general_search(m, simd):
+    # The kernels take eight pairs of a row at a time and end a row of eight or more on
+    # its last eight, the pairs already seen masked off; rows of every remainder must
+    # still pick the arcs of the general search.
+    rng = np.random.default_rng(m)
+    for rounded in (False, True):
+        _complete_against_general(rng, int(rng.integers(2, 40)), m, rounded)
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_the_last_exact_pass_bounds_every_reduced_cost(seed, simd):
     # A pair whose every pair is an arc ends on the simplex's own last exact pass,
     # whose bound must hold for the exact reduced cost of every pair (checked in
-    # rationals on the potentials returned) and be tight.
+    # rationals on the potentials returned) and be tight.  Rows of 9 to 15 pairs
+    # end on an overlapping group of eight.
     from fractions import Fraction
 
     from emd._core._pair import PairWorkspace
 
     rng = np.random.default_rng(seed)
-    n, m = int(rng.integers(2, 30)), int(rng.integers(2, 30))
+    n, m = int(rng.integers(2, 30)), int(rng.integers(2, 30) if seed < 6 else 9 + 2 * (seed - 6))
     cost = rng.random((n, m)) * 10.0 ** rng.integers(-12, 12, (n, m)) if seed % 2 else (
         rng.normal(size=(n, m)))
     a = rng.random(n) + 0.1

@@ -23,6 +23,7 @@ from emd._core._certify cimport balance_pair, certify_tree, free_balance
 from emd._core._grow cimport grow, grow_arc_list
 from emd._core._metric cimport CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
+from emd._core._pricing_kernels cimport max_abs
 from emd._core._starts cimport staircase_keys, start_from_plan
 from emd._core._tree cimport (
     OPTIMAL, block_size_for, init_star, run_simplex, subtree_flows, tree_cost,
@@ -193,8 +194,9 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
         return True
     n = n + n // 2
     sz = <size_t> n
-    # Every per-node array, with its bytes per node (seg_start and seg_end hold two
-    # segments a node, counts one entry more than the nodes).
+    # Every per-node array, with its bytes per node (stem holds both sides of a
+    # pivot's cycle, seg_start and seg_end two segments a node, counts one entry
+    # more than the nodes).
     cdef void** arrays[22]
     cdef size_t width[22]
     cdef int k
@@ -209,7 +211,7 @@ cdef bint ensure_nodes(Workspace* W, Py_ssize_t n) noexcept nogil:
     width[:] = [
         sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(Py_ssize_t),
         sizeof(Py_ssize_t), sizeof(char), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
-        sizeof(double), sizeof(double), sizeof(double), sizeof(Py_ssize_t),
+        sizeof(double), sizeof(double), sizeof(double), 2 * sizeof(Py_ssize_t),
         2 * sizeof(Py_ssize_t), 2 * sizeof(Py_ssize_t), sizeof(double), sizeof(double),
         sizeof(double), sizeof(Py_ssize_t), sizeof(Py_ssize_t), sizeof(double),
         sizeof(Py_ssize_t)]
@@ -406,9 +408,7 @@ cdef void list_every_pair(
             for k in range(m):
                 tails[k] = i
                 heads[k] = n + k
-        for k in range(m):
-            if fabs(costs[k]) > top:
-                top = fabs(costs[k])
+        top = max_abs(costs, m, top)
         tails += m
         heads += m
         costs += m

@@ -69,41 +69,69 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 }
 
 #if defined(EMD_AVX2_DISPATCH)
+/* The arcs q + k for the set bits k of mask, in increasing k, as emd_scan_arcs. */
+static inline void emd_scan_lanes(const double* c, double pt, const double* pc, Py_ssize_t q,
+                                  unsigned mask, double noise, double* bound,
+                                  Py_ssize_t* found) {
+    while (mask) {
+        Py_ssize_t k = q + __builtin_ctz(mask);
+        double rc = (c[k] + pt) - pc[k];
+        mask &= mask - 1;
+        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, noise)) {
+            *bound = rc;
+            *found = k;
+        }
+    }
+}
+
+/* Eight arcs from q: bit k set when arc q + k has a plain reduced cost below vb. */
 __attribute__((target("avx2")))
-static Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
-                                     Py_ssize_t len, double* best, double noise) {
+static inline unsigned emd_below8_avx2(const double* c, __m256d vpt, const double* pc,
+                                       Py_ssize_t q, __m256d vb) {
+    __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
+                               _mm256_loadu_pd(pc + q));
+    __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
+                               _mm256_loadu_pd(pc + q + 4));
+    return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
+           | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4);
+}
+
+/* Only the arcs of a group whose reduced cost is below the bound at the group's start
+   are tested one by one: an arc above it cannot pass the later, lower bounds.  A row
+   of eight arcs or more ends with the group of its last eight, the arcs already tested
+   masked off, instead of a scalar loop. */
+__attribute__((target("avx2"), always_inline))
+static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
+                                            Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
+    unsigned mask;
     const __m256d vpt = _mm256_set1_pd(pt);
     __m256d vb = _mm256_set1_pd(bound);
     for (; q + 8 <= len; q += 8) {
-        __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
-                                   _mm256_loadu_pd(pc + q));
-        __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
-                                   _mm256_loadu_pd(pc + q + 4));
-        __m256d hit = _mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
-                                   _mm256_cmp_pd(r1, vb, _CMP_LT_OQ));
-        if (!_mm256_movemask_pd(hit)) continue;
-        emd_scan_arcs(c, pt, pc, q, q + 8, noise, &bound, &found);
+        mask = emd_below8_avx2(c, vpt, pc, q, vb);
+        if (!mask) continue;
+        emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
-    emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+    if (q < len) {
+        if (len >= 8) {
+            /* lanes 0 .. 8 - (len - q) - 1 are arcs already tested */
+            mask = emd_below8_avx2(c, vpt, pc, len - 8, vb) >> (8 - (len - q));
+            emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
+        } else {
+            emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
+        }
+    }
     best[0] = bound;
     return found;
 }
 #endif
 
-static inline Py_ssize_t emd_block_min(const double* c, double pt, const double* pc,
-                                       Py_ssize_t len, double* best, double noise,
-                                       int avx2) {
+static inline Py_ssize_t emd_block_min_sse2(const double* c, double pt, const double* pc,
+                                            Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
-    double bound;
-#if defined(EMD_AVX2_DISPATCH)
-    if (avx2) return emd_block_min_avx2(c, pt, pc, len, best, noise);
-#else
-    (void)avx2;
-#endif
-    bound = best[0];
+    double bound = best[0];
 #if defined(__SSE2__)
     const __m128d vpt = _mm_set1_pd(pt);
     __m128d vb = _mm_set1_pd(bound);
@@ -120,6 +148,98 @@ static inline Py_ssize_t emd_block_min(const double* c, double pt, const double*
     emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
     best[0] = bound;
     return found;
+}
+
+/* The fast phase's block search (emd._core._tree.find_entering_arc) over a complete
+   bipartite arc list: arc row * width + col joins row `row` (potential pi[row]) to
+   column `col` (potential pc[col]), costs c[arc], n_arcs = rows * width.  Blocks of
+   block_size arcs from *cursor, wrapping around; the most negative arc passing the
+   fast test in the first block that holds one (the first among equal ones); its
+   reduced cost in *best_rc, the cursor left after that block; -1 when no arc passes.
+   The same arcs, operations and order as the general search over the same list, so
+   the same arc: only the row kernel runs a row's stretch of a block several arcs at
+   a time, and one call scans every block instead of one call a row. */
+#define EMD_COMPLETE_SEARCH(NAME, ROW_MIN, ATTRIBUTES)                                    \
+    ATTRIBUTES static Py_ssize_t NAME(                                                  \
+        const double* c, const double* pi, const double* pc, Py_ssize_t width,          \
+        Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,  \
+        double noise) {                                                                 \
+        Py_ssize_t e = *cursor, best = -1, remaining = block_size, scanned = 0;        \
+        Py_ssize_t row = e / width, col = e - row * width, stop, k, end, q;             \
+        double min_rc = 0.0;                                                            \
+        while (scanned < n_arcs) {                                                      \
+            /* One stretch without wrapping around or ending a block. */                \
+            stop = n_arcs;                                                              \
+            if (e + remaining < stop) stop = e + remaining;                             \
+            if (e + (n_arcs - scanned) < stop) stop = e + (n_arcs - scanned);           \
+            for (k = e; k < stop; k = end) {                                            \
+                end = k + (width - col);                                                \
+                if (end > stop) end = stop;                                             \
+                q = ROW_MIN(c + k, pi[row], pc + col, end - k, &min_rc, noise);         \
+                if (q >= 0) best = k + q;                                               \
+                col += end - k;                                                         \
+                if (col == width) {                                                     \
+                    col = 0;                                                            \
+                    row++;                                                              \
+                }                                                                       \
+            }                                                                           \
+            scanned += stop - e;                                                        \
+            remaining -= stop - e;                                                      \
+            e = stop;                                                                   \
+            if (stop == n_arcs) e = row = col = 0;                                      \
+            if (remaining == 0) {                                                       \
+                if (best >= 0) break;                                                   \
+                remaining = block_size;                                                 \
+            }                                                                           \
+        }                                                                               \
+        *cursor = e;                                                                    \
+        *best_rc = min_rc;                                                              \
+        return best;                                                                    \
+    }
+
+EMD_COMPLETE_SEARCH(emd_complete_search_sse2, emd_block_min_sse2, )
+#if defined(EMD_AVX2_DISPATCH)
+EMD_COMPLETE_SEARCH(emd_complete_search_avx2, emd_block_min_avx2,
+                    __attribute__((target("avx2"))))
+#endif
+
+static inline Py_ssize_t emd_complete_search(
+        const double* c, const double* pi, const double* pc, Py_ssize_t width,
+        Py_ssize_t n_arcs, Py_ssize_t block_size, Py_ssize_t* cursor, double* best_rc,
+        double noise, int avx2) {
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2)
+        return emd_complete_search_avx2(c, pi, pc, width, n_arcs, block_size, cursor,
+                                        best_rc, noise);
+#else
+    (void)avx2;
+#endif
+    return emd_complete_search_sse2(c, pi, pc, width, n_arcs, block_size, cursor, best_rc,
+                                    noise);
+}
+
+/* The largest of top and |c[k]| for k < len, as the scalar loop
+   `if (|c[k]| > top) top = |c[k]|` gives it (a NaN entry is passed over: maxpd returns
+   its second operand, the running maximum, when the first is a NaN), two lanes at a
+   time; a maximum is exact, so the order of the comparisons does not matter. */
+static inline double emd_max_abs(const double* c, Py_ssize_t len, double top) {
+    Py_ssize_t k = 0;
+#if defined(__SSE2__)
+    const __m128d sign = _mm_set1_pd(-0.0);
+    __m128d m0 = _mm_set1_pd(top), m1 = m0;
+    double lanes[2];
+    for (; k + 4 <= len; k += 4) {
+        m0 = _mm_max_pd(_mm_andnot_pd(sign, _mm_loadu_pd(c + k)), m0);
+        m1 = _mm_max_pd(_mm_andnot_pd(sign, _mm_loadu_pd(c + k + 2)), m1);
+    }
+    _mm_storeu_pd(lanes, _mm_max_pd(m1, m0));
+    top = lanes[0] > lanes[1] ? lanes[0] : lanes[1];
+#endif
+    for (; k < len; k++) {
+        double v = __builtin_fabs(c[k]);
+        if (v > top) top = v;
+    }
+    return top;
 }
 
 /* Plane euclidean distances from (x0, x1) to the points y[2c], y[2c + 1] for c < len,
@@ -191,33 +311,64 @@ static inline Py_ssize_t emd_plane_row(double x0, double x1, const double* y, Py
     return emd_plane_scalar(x0, x1, y, c, len, out, tiny);
 }
 
-/* Whether any of 8 consecutive pairs of a dense row has a plain reduced cost
-   (c + pr) - pc at most 4.0000001u ((|c| + |pr|) + |pc|): the scalar test of a full
-   pricing pass, evaluated by the same IEEE operations two lanes at a time. */
-static inline int emd_dense8_may_enter(const double* c, double pr, const double* pc) {
+/* Which of 8 consecutive pairs of a dense row have a plain reduced cost (c + pr) - pc
+   at most 4.0000001u ((|c| + |pr|) + |pc|) (bit q for pair q): the scalar test of a
+   full pricing pass, evaluated by the same IEEE operations four (AVX2) or two lanes
+   at a time. */
+#if defined(EMD_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static unsigned emd_dense8_mask_avx2(const double* c, double pr, const double* pc) {
+    const __m256d vpr = _mm256_set1_pd(pr);
+    const __m256d apr = _mm256_set1_pd(pr < 0 ? -pr : pr);
+    const __m256d k = _mm256_set1_pd(4.0000001 * 1.1102230246251565e-16);
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    unsigned mask = 0;
+    for (int q = 0; q < 8; q += 4) {
+        __m256d vc = _mm256_loadu_pd(c + q), vpc = _mm256_loadu_pd(pc + q);
+        __m256d rc = _mm256_sub_pd(_mm256_add_pd(vc, vpr), vpc);
+        __m256d mag = _mm256_add_pd(_mm256_add_pd(_mm256_andnot_pd(sign, vc), apr),
+                                    _mm256_andnot_pd(sign, vpc));
+        mask |= (unsigned)_mm256_movemask_pd(
+                    _mm256_cmp_pd(rc, _mm256_mul_pd(k, mag), _CMP_NGT_UQ)) << q;
+    }
+    return mask;
+}
+#endif
+
+static inline unsigned emd_dense8_mask(const double* c, double pr, const double* pc,
+                                       int avx2) {
+    unsigned mask = 0;
+#if defined(EMD_AVX2_DISPATCH)
+    if (avx2) return emd_dense8_mask_avx2(c, pr, pc);
+#else
+    (void)avx2;
+#endif
 #if defined(__SSE2__)
     const __m128d vpr = _mm_set1_pd(pr);
     const __m128d apr = _mm_set1_pd(pr < 0 ? -pr : pr);
     const __m128d k = _mm_set1_pd(4.0000001 * 1.1102230246251565e-16);
     const __m128d sign = _mm_set1_pd(-0.0);
-    __m128d hit = _mm_setzero_pd();
     for (int q = 0; q < 8; q += 2) {
         __m128d vc = _mm_loadu_pd(c + q), vpc = _mm_loadu_pd(pc + q);
         __m128d rc = _mm_sub_pd(_mm_add_pd(vc, vpr), vpc);
         __m128d mag = _mm_add_pd(_mm_add_pd(_mm_andnot_pd(sign, vc), apr),
                                  _mm_andnot_pd(sign, vpc));
-        hit = _mm_or_pd(hit, _mm_cmpngt_pd(rc, _mm_mul_pd(k, mag)));
+        mask |= (unsigned)_mm_movemask_pd(_mm_cmpngt_pd(rc, _mm_mul_pd(k, mag))) << q;
     }
-    return _mm_movemask_pd(hit) != 0;
 #else
     for (int q = 0; q < 8; q++) {
         double rc = (c[q] + pr) - pc[q];
         double mag = ((c[q] < 0 ? -c[q] : c[q]) + (pr < 0 ? -pr : pr))
                      + (pc[q] < 0 ? -pc[q] : pc[q]);
-        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) return 1;
+        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) mask |= 1u << q;
     }
-    return 0;
 #endif
+    return mask;
+}
+
+/* Whether any of the 8 pairs passes that test. */
+static inline int emd_dense8_may_enter(const double* c, double pr, const double* pc) {
+    return emd_dense8_mask(c, pr, pc, 0) != 0;
 }
 
 /* Sums of squares for a point pair's cost matrix (d >= 3, euclidean or sqeuclidean):

@@ -35,7 +35,7 @@ cdef struct Tree:
     double* pi                  # potentials; reduced cost = cost + pi[tail] - pi[head]
     double* pi_low              # their low parts (exact phase): pi + pi_low is the potential
     double* scratch_low         # scratch for double-double subtree sums
-    Py_ssize_t* stem            # scratch: the stem of a pivot
+    Py_ssize_t* stem            # scratch: the two sides of a pivot's cycle (2 (n_nodes + 1))
     Py_ssize_t* seg_start       # scratch: preorder segments of a rerooted subtree
     Py_ssize_t* seg_end
 
