@@ -264,10 +264,12 @@ def solve_bipartite(
             line = None
             stretch = None
             along = None
+            far_band = None
             if path == "multiscale":
                 # Solve on the points with mass listed along a space-filling curve,
-                # from a coarse plan (emd._multiscale) or, for clouds far apart, from
-                # the monotone plan across the shift; local positions then follow
+                # from a coarse plan (emd._multiscale) or, for far-apart translates
+                # (and far clouds under other metrics), from the monotone plan across
+                # the shift; local positions then follow
                 # the permuted rows and cols, which map them back.
                 rows = rows[_multiscale.spatial_order(source.x[rows])]
                 cols = cols[_multiscale.spatial_order(source.y[cols])]
@@ -277,16 +279,30 @@ def solve_bipartite(
                     source.metric, source.p,
                 )
                 axis = _multiscale.line_axis(solve_source.x, solve_source.y, solve_a, solve_b)
-                if axis is not None:
-                    # The plan has at most n + m - 1 pieces, each with 2 width + 1
-                    # candidates: the cap holds for any n and m (down to width 1).
-                    band = _multiscale.line_width(solve_source.x, solve_source.y, solve_a,
-                                                  solve_b)
-                    width = max(1, min(band, (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2))
+                # The plan has at most n + m - 1 pieces, each with 2 width + 1
+                # candidates: the cap holds for any n and m (down to width 1).
+                cap = max(1, (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2)
+                band = (_multiscale.line_width(solve_source.x, solve_source.y, solve_a, solve_b)
+                        if axis is not None else 0)
+                coarse = None
+                if (axis is not None and source.metric == "euclidean"
+                        and band == _planner.LINE_WIDTH_UNEQUAL):
+                    # Far apart, not translates: the coarse start, candidates searched
+                    # along the shift, and a narrow band around the monotone plan.
+                    coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                    far = _multiscale.far_stretch(solve_source.x, solve_source.y, axis)
+                    if coarse is not None and far is not None:
+                        stretch = far
+                        far_band = _multiscale.line_start(
+                            solve_source.x, solve_source.y, solve_a, solve_b, axis,
+                            min(_planner.FAR_BAND, cap),
+                        )[2:]
+                    else:
+                        coarse = None
+                if axis is not None and far_band is None:
                     line = _multiscale.line_start(solve_source.x, solve_source.y, solve_a,
-                                                  solve_b, axis, width)
-                    coarse = None
-                else:
+                                                  solve_b, axis, min(band, cap))
+                elif axis is None:
                     coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
                     if coarse is not None:
                         along = _multiscale.strip_axis(solve_source.x, solve_source.y, solve_a,
@@ -317,6 +333,9 @@ def solve_bipartite(
                 keys.append(line[0].astype(np.int64) * m + line[1])
                 n_start = keys[0].size
                 keys.append(line[2].astype(np.int64) * m + line[3])
+            elif far_band is not None:
+                # No plain neighbours: those of a far cloud are its near edge.
+                t = h = np.zeros(0, dtype=np.intp)
             else:
                 # Thin euclidean clouds search their neighbours stretched across.
                 stretch = (_multiscale.thin_stretch(solve_source.x, solve_source.y)
@@ -343,6 +362,8 @@ def solve_bipartite(
                         _planner.STRIP_CANDIDATES, source.p,
                     )
                     t, h = np.concatenate([t, near_t]), np.concatenate([h, near_h])
+                if far_band is not None:
+                    t, h = np.concatenate([t, far_band[0]]), np.concatenate([h, far_band[1]])
             if line is None:
                 keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:

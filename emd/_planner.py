@@ -179,8 +179,30 @@ LINE_WIDTH = 64
 #: / 16 / 8 ranks: disk to annulus 6 apart 6.43 / 5.31 / 5.59 s, three clusters to a
 #: disk 5 apart 9.02 / 7.75 / 7.68 s, disk to a disk 1.5 times as wide 4 apart 6.47 /
 #: 5.16 / 6.24 s; translates keep 64 (two unit squares 3 apart: 16 ranks 4 passes
-#: against 1).
+#: against 1).  Under the euclidean metric such clouds take the coarse start instead (FAR_*
+#: below).
 LINE_WIDTH_UNEQUAL = 16
+
+#: Far-apart euclidean clouds whose marginals across the shift disagree (not translates:
+#: the STRIP_MATCH test, emd._multiscale.line_width) leave the monotone plan by hundreds
+#: of ranks, which no band holds: they start from the coarse plan (as overlapping
+#: clouds do), with the coarse plan's MOVED_CANDIDATES moved neighbours searched with
+#: the axis across the shift stretched FAR_STRETCH times (emd._multiscale.far_stretch),
+#: no plain neighbours (a far cloud's are its near edge), and the band of FAR_BAND ranks
+#: around the monotone plan across the shift.  n = 20 000, uniform weights, CPU s,
+#: pivots, passes of all levels (2026-12-04, load about 2, two runs each), the line
+#: start with a band of 16 ranks (the rule before) against this: disk to annulus 6 apart
+#: (the zoo's) 5.21-5.34 s 656k 7 -> 4.13-4.30 s 482k 10; not tuned on: three clusters
+#: of different sizes to a disk 5 apart 7.40-7.66 s 929k 10 -> 5.94-6.08 s 938k 26, a
+#: disk to a disk 1.5 times as wide 4 apart 5.15-5.29 s 732k 7 -> 4.32-4.35 s 521k 21.
+#: Variants, same runs: stretch 1 (plain) disk to annulus 4.56 s; stretch 4 with plain
+#: neighbours too 4.23-4.62 s, but three clusters 11.2-11.6 s 1.38M 35 without the band
+#: (the moved neighbours miss where a small cluster's points spread over the disk; the
+#: band holds them) and 7.0-7.6 s with it; stretch 8 4.17 / 6.26 / 4.40 s; stretch 16
+#: with 12 moved 4.42 / 6.54 / 4.45 s.  What is left: with the optimal plan itself as
+#: the tree's start the disk to annulus still takes 135k pivots, 6 passes and 2.6 s.
+FAR_STRETCH = 4.0
+FAR_BAND = 8
 
 #: ... but no more than this many candidates in all (8 M arcs, about 200 MB of arc
 #: lists): a cap on memory for very large clouds, whose band narrows (the full
