@@ -254,6 +254,7 @@ def solve_bipartite(
     n_start = 0
     start = None
     coarse_iter = 0
+    multiscale = False
     solve_a, solve_b, solve_source = a, b, source
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
@@ -266,6 +267,7 @@ def solve_bipartite(
             along = None
             far_band = None
             if path == "multiscale":
+                multiscale = True
                 # Solve on the points with mass listed along a space-filling curve,
                 # from a coarse plan (emd._multiscale) or, for far-apart translates
                 # (and far clouds under other metrics), from the monotone plan across
@@ -381,6 +383,7 @@ def solve_bipartite(
         None if dense else solve_source.x, None if dense else solve_source.y,
         0 if dense else source.code, 0.0 if dense else source.p, given, builtin,
         point_bound, mass, max_iter, n_threads=n_jobs, n_start=n_start,
+        block_div=_planner.MULTISCALE_BLOCK_DIV if multiscale else 0,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
     # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get

@@ -700,3 +700,50 @@ def test_the_strip_start_keeps_the_exact_answer_at_small_sizes(spy, monkeypatch)
     a, b = random_weights(rng, 150), random_weights(rng, 140)
     assert _multiscale.strip_axis(x, y, a, b) is not None
     check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
+
+
+def test_the_multiscale_path_asks_for_short_blocks_and_keeps_the_answer(monkeypatch):
+    """n = 4000 on the path (candidates near the length from which the pair solve's block
+    rule applies): the pair solve gets MULTISCALE_BLOCK_DIV there, the default (0) off
+    it, and the answer with short blocks is POT's, certified, as with the default's."""
+    take_the_coarse_path(monkeypatch)
+    asked = []
+    original = _engine.PairWorkspace
+
+    class Recorded:
+        def __init__(self):
+            self.workspace = original()
+
+        def solve(self, *args, **kwargs):
+            asked.append(kwargs.get("block_div"))
+            return self.workspace.solve(*args, **kwargs)
+
+    monkeypatch.setattr(_engine, "PairWorkspace", Recorded)
+    rng = np.random.default_rng(19)
+    n = 4000
+    x, y = rng.random((n, 2)), rng.random((n, 2)) + np.array([0.3, 0.1])
+    a, b = random_weights(rng, n), random_weights(rng, n)
+    expected = pot_cost(a, b, metric_cost(x, y, "euclidean"))
+    costs = []
+    for div in (_planner.MULTISCALE_BLOCK_DIV, 4):
+        monkeypatch.setattr(_planner, "MULTISCALE_BLOCK_DIV", div)
+        asked.clear()
+        result = emd.solve_points(x, y, a, b)
+        assert asked[-1] == div  # the fine solve, after its coarse levels
+        assert result.status == "optimal" and result.certificate().optimal()
+        assert result.cost == pytest.approx(expected, rel=1e-9)
+        costs.append(result.cost)
+    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", n * n)  # off the path
+    asked.clear()
+    w = np.full(300, 1 / 300)
+    emd.solve_points(x[:300], y[:300], w, w)
+    assert asked == [0]
+
+
+def test_a_negative_block_divisor_is_refused():
+    from emd._core._pair import PairWorkspace
+
+    a = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match="block_div"):
+        PairWorkspace().solve(a, a, np.ones((3, 3)), None, None, 0, 0.0, None, True, 0.0, 1.0,
+                              100, block_div=-1)
