@@ -216,6 +216,15 @@ LINE_WIDTH_UNEQUAL = 16
 #: band holds them) and 7.0-7.6 s with it; stretch 8 4.17 / 6.26 / 4.40 s; stretch 16
 #: with 12 moved 4.42 / 6.54 / 4.45 s.  What is left: with the optimal plan itself as
 #: the tree's start the disk to annulus still takes 135k pivots, 6 passes and 2.6 s.
+#: The coarse problem takes the multiscale path whatever its size (emd._engine's
+#: far_coarse): below it, the compiled search started it from the near edge (n = 10 000:
+#: 1250 coarse points, 240k pivots, 16 passes, 0.3 s of the 1.25 s).  With that and the
+#: blocks of MULTISCALE_BLOCK_DIV, line start against this rule (CPU s, two runs each):
+#: n = 5000 disk to annulus 0.28-0.29 / 0.33-0.34 s, three clusters to a disk 0.79-0.80
+#: / 0.69-0.70 s, wider disk 0.30 / 0.36 s (the one size where the rule loses, by 0.05
+#: s); n = 10 000 1.02-1.03 / 1.01 s, 3.38-3.41 / 2.29 s, 1.07-1.09 / 1.05-1.07 s; n =
+#: 40 000 (one run) disk to annulus 19.8 / 12.9 s, three clusters to a disk 36.2 s at
+#: the pivot limit (9M, not optimal) / 33.8 s, 4.4M pivots (under the limit).
 FAR_STRETCH = 4.0
 FAR_BAND = 8
 

@@ -747,3 +747,25 @@ def test_a_negative_block_divisor_is_refused():
     with pytest.raises(ValueError, match="block_div"):
         PairWorkspace().solve(a, a, np.ones((3, 3)), None, None, 0, 0.0, None, True, 0.0, 1.0,
                               100, block_div=-1)
+
+
+@pytest.mark.parametrize("shape", FAR_SHAPES)
+def test_the_coarse_problem_of_far_clouds_starts_across_the_shift(shape):
+    """The far rule solves its coarse problem on the multiscale path whatever its size
+    (the compiled search would start it from the near edge): at the planner's own
+    thresholds a 300-point problem so marked asks for the axis across the shift, one not
+    so marked does not, and both give POT's answer."""
+    rng = np.random.default_rng(20)
+    n, m = 300, 280
+    x, y = far_shape(rng, shape, n, m)
+    y = y + np.array([5.0, 5.0])
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    expected = pot_cost(a, b, metric_cost(x, y, "euclidean"))
+    source = _engine.PointCosts(x, y, "euclidean", 2.0)
+    for far_coarse in (True, False):
+        with recording("line_axis") as axes:
+            plan = _engine.solve_bipartite(a, b, source, None, far_coarse=far_coarse)
+        assert bool(axes) == far_coarse
+        assert plan.status == "optimal"
+        cost = float(np.sum(plan.flows * metric_cost(x, y, "euclidean")[plan.rows, plan.cols]))
+        assert cost == pytest.approx(expected, rel=1e-9)
