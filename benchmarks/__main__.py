@@ -29,7 +29,7 @@ from . import (
 )
 
 QUICK = {
-    "dense": {"sizes": [250, 500, 1000]},
+    "dense": {"sizes": [250, 500, 1000], "small": [10, 100]},
     # 4000 points: the multiscale start of large clouds (emd._multiscale) in a quick run.
     "lazy": {"sizes": [1000, 2000, 4000], "pot_max": 2000},
     "grid": {"sizes": [16, 32], "kinds": ["white noise", "gaussian field"],
@@ -44,7 +44,7 @@ QUICK = {
     "training": {"quick": True},
 }
 FULL = {
-    "dense": {"sizes": [250, 500, 1000, 2000, 4000]},
+    "dense": {"sizes": [250, 500, 1000, 2000, 4000], "small": [10, 30, 100]},
     "lazy": {"sizes": [1000, 4000, 10000, 20000], "pot_max": 4000},
     "grid": {"sizes": [16, 32, 64, 128, 256, 512],
              "kinds": ["white noise", "gaussian field", "shapes", "photo-like"],
@@ -116,6 +116,7 @@ def missing_peers(families) -> dict[str, list[str]]:
 def _families(config: dict):
 
     def dense_rows():
+        yield from workloads.small(config["dense"]["small"])
         yield from workloads.dense(config["dense"]["sizes"])
         yield from workloads.degenerate([n for n in config["dense"]["sizes"] if n >= 1000])
 

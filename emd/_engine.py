@@ -32,6 +32,7 @@ from emd._core import _costs
 from emd._core._pair import PairWorkspace, points_cost_bound
 from emd._core._pricing import INITIAL_CANDIDATES
 from emd._core._tree import STATUS_NAMES, SpanningTree
+from emd._result import COMPILED_RTOL
 from emd._validation import check_scale, metric_code
 
 __all__ = ["INITIAL_CANDIDATES", "solve_arcs", "solve_bipartite"]
@@ -177,6 +178,10 @@ class BipartiteSolution:
     #: pairs of bins with mass, from the final pricing pass (local indices); None
     #: when the solve did not end on a pass that found nothing.
     violation: tuple[float, int, int, float] | None
+    #: Whether the compiled certificate already proves ``cost`` within
+    #: :data:`emd._result.COMPILED_RTOL` relative (on exactly balanced weights); the
+    #: full certificate, which it implies, can then be built when asked for.
+    proven: bool = False
 
 
 def _kd_nearest(source: np.ndarray, target: np.ndarray, k: int, p: float):
@@ -385,11 +390,11 @@ def solve_bipartite(
     given = np.concatenate(keys) if keys else None
     dense = isinstance(source, DenseCosts)
     (status, clean, worst, max_abs, cost, n_iter, t, h, flows, arc_costs, pi,
-     pi_low) = PairWorkspace().solve(
+     pi_low, proven) = PairWorkspace().solve(
         solve_a, solve_b, source.matrix if dense else None,
         None if dense else solve_source.x, None if dense else solve_source.y,
         0 if dense else source.code, 0.0 if dense else source.p, given, builtin,
-        point_bound, mass, max_iter, n_threads=n_jobs, n_start=n_start,
+        point_bound, mass, max_iter, n_threads=n_jobs, n_start=n_start, rtol=COMPILED_RTOL,
         block_div=_planner.MULTISCALE_BLOCK_DIV if multiscale else 0,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
@@ -413,13 +418,14 @@ def solve_bipartite(
         flows = np.concatenate([flows, extra_f])
         arc_costs = np.concatenate([arc_costs, source.arc_costs(rows[extra_t], cols[extra_h])])
         cost = math.fsum(flows * arc_costs)
-    row_order, col_order = np.argsort(rows, kind="stable"), np.argsort(cols, kind="stable")
+    # Potentials in the order of the bins with mass (the multiscale path permutes them).
+    row_order = np.argsort(rows, kind="stable") if solve_source is not source else slice(None)
+    col_order = np.argsort(cols, kind="stable") if solve_source is not source else slice(None)
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],
         flows=flows,
         cost=cost,
-        # Potentials in the order of the bins with mass (the solve's may be permuted).
         u=-pi[:n][row_order],
         v=pi[n : n + m][col_order],
         u_low=-pi_low[:n][row_order],
@@ -427,6 +433,7 @@ def solve_bipartite(
         n_iter=int(n_iter) + coarse_iter,
         status=STATUS_NAMES[status],
         violation=violation,
+        proven=proven,
     )
 
 

@@ -349,11 +349,16 @@ def on_the_line(dim: int, metric: str) -> bool:
 def few_sources(n, m):
     """Whether a transport problem with ``n`` and ``m`` bins of mass goes to the few-sources
     path (elementwise for arrays of counts)."""
-    small, large = np.minimum(n, m), np.maximum(n, m)
+    if isinstance(n, np.ndarray) or isinstance(m, np.ndarray):
+        small, large = np.minimum(n, m), np.maximum(n, m)
+    else:
+        # Every single solve asks: NumPy's ufuncs on scalars cost microseconds a call.
+        small, large = min(n, m), max(n, m)
     return (
         (small >= 1)
         & (small <= SMALL_MAX)
-        & (large >= np.maximum(LARGE_MIN, RATIO * small))
+        & (large >= LARGE_MIN)
+        & (large >= RATIO * small)
         & (small * large <= CELLS_MAX)
     )
 

@@ -160,6 +160,10 @@ def check_nonnegative(values: np.ndarray, name: str, what: str, where: str = "in
 
 def check_weight_values(w: np.ndarray, name: str) -> None:
     """Raise unless every weight is finite and nonnegative and some are positive."""
+    # The common case in two passes (NaN fails the comparisons, and a total below
+    # size * largest cannot overflow); the checks below name what is wrong.
+    if w.size and 0.0 <= float(w.min()) and 0.0 < float(w.max()) * w.size < math.inf:
+        return
     check_finite(w, name, "weight")
     check_nonnegative(w, name, "weight")
     if not (w > 0).any():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import overload
 
@@ -52,6 +53,8 @@ def center_potentials(a, b, u, u_low, v, v_low):
 
 def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
     """Potentials of zero-mass bins by c-transform, so every pair stays dual feasible."""
+    if rows.size == a.size and cols.size == b.size:
+        return
     zero_rows = np.flatnonzero(a == 0)
     zero_cols = np.flatnonzero(b == 0)
     for start in range(0, zero_rows.size, 256):
@@ -70,24 +73,39 @@ def _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs):
     return _engine.solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
 
+def _transport_certificate(rows, cols, flows, a, b, potentials, source, cost, violation):
+    """:func:`certify_transport` of a solve's plan, its arc costs read from ``source``."""
+    return certify_transport(rows, cols, flows, a, b, potentials,
+                             source.arc_costs(rows, cols), cost, violation)
+
+
 def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
     n, m = a.size, b.size
-    u, v = np.zeros(n), np.zeros(m)
-    u_low, v_low = np.zeros(n), np.zeros(m)
     kept_rows, kept_cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
-    u[kept_rows], u_low[kept_rows] = solution.u, solution.u_low
-    v[kept_cols], v_low[kept_cols] = solution.v, solution.v_low
+    every_bin = kept_rows.size == n and kept_cols.size == m
+    if every_bin:
+        # The solver's arrays are its own copies; ``fill`` has nothing to write.
+        u, u_low, v, v_low = solution.u, solution.u_low, solution.v, solution.v_low
+    else:
+        u, v = np.zeros(n), np.zeros(m)
+        u_low, v_low = np.zeros(n), np.zeros(m)
+        u[kept_rows], u_low[kept_rows] = solution.u, solution.u_low
+        v[kept_cols], v_low[kept_cols] = solution.v, solution.v_low
     status = solution.status
     certificate = None
     if solution.violation is not None:
         min_rc, i, j, max_cost = solution.violation
         if i >= 0:
             i, j = int(kept_rows[i]), int(kept_cols[j])
-        certificate = certify_transport(
-            solution.rows, solution.cols, solution.flows, a, b, (u, u_low, v, v_low),
-            source.arc_costs(solution.rows, solution.cols), solution.cost,
-            (min_rc, i, j, max_cost),
+        # Bound now, before ``fill`` and the centring change the arrays; a partial of a
+        # module function, so that the result still pickles.
+        potentials = (u, u_low, v, v_low) if every_bin else (u.copy(), u_low, v.copy(), v_low)
+        certificate = functools.partial(
+            _transport_certificate, solution.rows, solution.cols, solution.flows, a, b,
+            potentials, source, solution.cost, (min_rc, i, j, max_cost),
         )
+        if not (solution.proven and status == "optimal"):
+            certificate = certificate()
     fill(u, v, kept_rows, kept_cols)
     u, u_low, v, v_low = center_potentials(a, b, u, u_low, v, v_low)
     import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
@@ -113,8 +131,11 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         # The solve did not end on a clean pricing pass: prove it afresh.
         certificate = result.certificate(recompute=True)
     if certificate is not None:
+        # A certificate the compiled one already implies (solution.proven) is built only
+        # when asked for: it costs O(n + m) in Python, a fifth of a small solve.
         object.__setattr__(result, "_certificate", (plan, u, v, certificate))
-        if status == "optimal" and not certificate.optimal():
+        if (status == "optimal" and not callable(certificate)
+                and not certificate.optimal()):
             object.__setattr__(result, "status", "uncertified")
     return result
 
@@ -434,6 +455,8 @@ def solve_points_validated(
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
     def fill(u, v, rows, cols):
+        if rows.size == a.size and cols.size == b.size:
+            return
         zero_rows = np.flatnonzero(a == 0)
         zero_cols = np.flatnonzero(b == 0)
         if zero_rows.size:

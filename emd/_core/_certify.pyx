@@ -200,16 +200,24 @@ cdef void free_balance(Balance* B) noexcept nogil:
     free(B.tried)
 
 
-def _balance_exactly(const double[::1] a not None, const double[::1] b not None):
-    """The compiled twin of ``emd._certify.balance_exactly`` (for tests); None when it
+def balance_weights(a_array, b_array):
+    """The compiled twin of ``emd._certify.balance_exactly`` (its fast path: float64
+    C-contiguous, nonempty weights): the inputs themselves when their totals agree
+    exactly, balanced copies when one entry can take the difference, None when it
     defers to the Python one."""
+    cdef const double[::1] a = a_array
+    cdef const double[::1] b = b_array
     cdef Balance B
     cdef const double* pa
     cdef const double* pb
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return None
     memset(&B, 0, sizeof(B))
     try:
         if balance_pair(&B, &a[0], a.shape[0], &b[0], b.shape[0], &pa, &pb) < 0:
             return None
+        if pa == &a[0] and pb == &b[0]:
+            return a_array, b_array
         return (np.array(<double[:a.shape[0]]> pa), np.array(<double[:b.shape[0]]> pb))
     finally:
         free_balance(&B)

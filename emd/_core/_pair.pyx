@@ -894,6 +894,7 @@ cdef class PairWorkspace:
         int n_threads=1,
         Py_ssize_t n_start=0,
         Py_ssize_t block_div=0,
+        double rtol=0.0,
     ):
         """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
         (coordinates) gives the costs.  ``n_threads`` threads share each large full
@@ -904,12 +905,18 @@ cdef class PairWorkspace:
         default, LONG_LIST_DIV; see LONG_ARC_LIST).
 
         Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
-        arc_costs, pi, pi_low)``: the real tree arcs with positive flow (local
-        row and column positions), and the potentials of the rows then columns
-        with mass.  ``status`` -2 means the magnitudes overflow.
+        arc_costs, pi, pi_low, proven)``: the real tree arcs with positive flow
+        (local row and column positions), the potentials of the rows then columns
+        with mass, and whether the compiled certificate (:func:`certify_pair`)
+        proves the cost within ``rtol`` relative (never when ``rtol`` is 0, nor when
+        the totals of ``a`` and ``b`` are not exactly equal: the proof assumes a
+        feasible problem).  ``status`` -2 means the magnitudes overflow.
         """
         cdef PairSource S
         cdef PairOutcome o
+        cdef const double* balanced_a
+        cdef const double* balanced_b
+        cdef bint proven = False
         cdef const int64_t[::1] keys = np.ascontiguousarray(
             given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
         cdef Py_ssize_t na = a.shape[0], nb = b.shape[0], n_given = keys.shape[0]
@@ -941,21 +948,48 @@ cdef class PairWorkspace:
         cdef Py_ssize_t n = o.n_rows, n_nodes = o.n_rows + o.n_cols
         if o.status == PAIR_SCALE:
             return (o.status, False, INFINITY, o.max_abs, NAN, 0, None, None, None, None,
-                    None, None)
-        parent = np.asarray(<Py_ssize_t[:n_nodes + 1]> self.W.T.parent)
-        # As signed char: NumPy 1.x reads a plain ``char`` buffer as bytes ('S1'), not integers.
-        toward = np.asarray(<signed char[:n_nodes + 1]> <signed char*> self.W.T.toward_parent) != 0
-        flows = np.asarray(<double[:n_nodes + 1]> self.W.flows)[:n_nodes]
-        nodes = np.flatnonzero((parent[:n_nodes] != n_nodes) & (flows > 0))
-        parents = parent[nodes]
-        tails = np.where(toward[nodes], nodes, parents)
-        heads = np.where(toward[nodes], parents, nodes) - n
+                    None, None, False)
+        # The real tree arcs with flow, read in one pass (a handful of NumPy calls
+        # cost more than a small solve itself).
+        cdef Py_ssize_t v, k = 0, up, n_arcs = 0
+        cdef Py_ssize_t* parent = self.W.T.parent
+        cdef double* tree_flows = self.W.flows
+        for v in range(n_nodes):
+            if parent[v] != n_nodes and tree_flows[v] > 0:
+                n_arcs += 1
+        tails = np.empty(n_arcs, dtype=np.intp)
+        heads = np.empty(n_arcs, dtype=np.intp)
+        flows = np.empty(n_arcs, dtype=np.float64)
+        arc_costs = np.empty(n_arcs, dtype=np.float64)
+        cdef Py_ssize_t[::1] tail_view = tails
+        cdef Py_ssize_t[::1] head_view = heads
+        cdef double[::1] flow_view = flows
+        cdef double[::1] cost_view = arc_costs
+        for v in range(n_nodes):
+            up = parent[v]
+            if up == n_nodes or not tree_flows[v] > 0:
+                continue
+            if self.W.T.toward_parent[v]:
+                tail_view[k], head_view[k] = v, up - n
+            else:
+                tail_view[k], head_view[k] = up, v - n
+            flow_view[k] = tree_flows[v]
+            cost_view[k] = self.W.T.arc_cost[v]
+            k += 1
+        # Copied before the certificate, which uses W.flows as scratch.
+        if rtol > 0.0 and o.status == OPTIMAL and na > 0 and nb > 0:
+            with nogil:
+                # A pointer back to the weights themselves: their exact totals agree.
+                proven = (balance_pair(&self.W.balance, &a[0], na, &b[0], nb, &balanced_a,
+                                       &balanced_b) == 0
+                          and balanced_a == &a[0] and balanced_b == &b[0]
+                          and certify_pair(&self.W, &o, rtol))
         return (
             o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
-            flows[nodes].copy(),
-            np.asarray(<double[:n_nodes + 1]> self.W.T.arc_cost)[nodes].copy(),
-            np.asarray(<double[:n_nodes + 1]> self.W.T.pi)[:n_nodes].copy(),
-            np.asarray(<double[:n_nodes + 1]> self.W.T.pi_low)[:n_nodes].copy(),
+            flows, arc_costs,
+            np.array(<double[:n_nodes]> self.W.T.pi) if n_nodes else np.empty(0),
+            np.array(<double[:n_nodes]> self.W.T.pi_low) if n_nodes else np.empty(0),
+            bool(proven),
         )
 
     def batch_dense(
