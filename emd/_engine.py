@@ -238,7 +238,7 @@ def _partner_candidates(rows: np.ndarray, cols: np.ndarray, x: np.ndarray, y: np
 
 def solve_bipartite(
     a: np.ndarray, b: np.ndarray, source, max_iter: int | None, initial_arcs=None,
-    n_jobs: int = 1,
+    n_jobs: int = 1, far_coarse: bool = False,
 ) -> BipartiteSolution:
     """Exact transport between weights ``a`` and ``b`` with costs from ``source``.
 
@@ -247,6 +247,8 @@ def solve_bipartite(
     indices) adds candidate arcs to the first phase, e.g. a warm start's
     tight arcs; the full pricing passes still decide optimality.  ``n_jobs``
     threads share each large pricing pass; the answer is the same for any number.
+    ``far_coarse`` marks the coarse problem of far-apart clouds (below): it takes the
+    multiscale path whatever its size, so that it too starts across the shift.
     """
     rows = np.flatnonzero(a > 0)
     cols = np.flatnonzero(b > 0)
@@ -259,20 +261,29 @@ def solve_bipartite(
     n_start = 0
     start = None
     coarse_iter = 0
+    multiscale = False
     solve_a, solve_b, solve_source = a, b, source
     if isinstance(source, PointCosts):
         point_bound = source.compiled_bound()
         check_scale(point_bound, mass, a.size + b.size)
         path = _planner.point_candidates(n, m, source.x.shape[1], a.size * b.size)
+        if far_coarse and source.x.shape[1] <= _planner.MULTISCALE_MAX_DIM:
+            # Below the path's size the compiled search would start far clouds from
+            # their nearest neighbours, the near edge: n = 10 000, the disk to annulus's
+            # coarse problem of 1250 points took 240k pivots and 16 passes (0.3 s).
+            path = "multiscale"
         if path != "compiled":
             builtin = False
             line = None
             stretch = None
             along = None
+            far_band = None
             if path == "multiscale":
+                multiscale = True
                 # Solve on the points with mass listed along a space-filling curve,
-                # from a coarse plan (emd._multiscale) or, for clouds far apart, from
-                # the monotone plan across the shift; local positions then follow
+                # from a coarse plan (emd._multiscale) or, for far-apart translates
+                # (and far clouds under other metrics), from the monotone plan across
+                # the shift; local positions then follow
                 # the permuted rows and cols, which map them back.
                 rows = rows[_multiscale.spatial_order(source.x[rows])]
                 cols = cols[_multiscale.spatial_order(source.y[cols])]
@@ -282,16 +293,30 @@ def solve_bipartite(
                     source.metric, source.p,
                 )
                 axis = _multiscale.line_axis(solve_source.x, solve_source.y, solve_a, solve_b)
-                if axis is not None:
-                    # The plan has at most n + m - 1 pieces, each with 2 width + 1
-                    # candidates: the cap holds for any n and m (down to width 1).
-                    band = _multiscale.line_width(solve_source.x, solve_source.y, solve_a,
-                                                  solve_b)
-                    width = max(1, min(band, (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2))
+                # The plan has at most n + m - 1 pieces, each with 2 width + 1
+                # candidates: the cap holds for any n and m (down to width 1).
+                cap = max(1, (_planner.LINE_MAX_ARCS // (n + m) - 1) // 2)
+                band = (_multiscale.line_width(solve_source.x, solve_source.y, solve_a, solve_b)
+                        if axis is not None else 0)
+                coarse = None
+                if (axis is not None and source.metric == "euclidean"
+                        and band == _planner.LINE_WIDTH_UNEQUAL):
+                    # Far apart, not translates: the coarse start, candidates searched
+                    # along the shift, and a narrow band around the monotone plan.
+                    coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
+                    far = _multiscale.far_stretch(solve_source.x, solve_source.y, axis)
+                    if coarse is not None and far is not None:
+                        stretch = far
+                        far_band = _multiscale.line_start(
+                            solve_source.x, solve_source.y, solve_a, solve_b, axis,
+                            min(_planner.FAR_BAND, cap),
+                        )[2:]
+                    else:
+                        coarse = None
+                if axis is not None and far_band is None:
                     line = _multiscale.line_start(solve_source.x, solve_source.y, solve_a,
-                                                  solve_b, axis, width)
-                    coarse = None
-                else:
+                                                  solve_b, axis, min(band, cap))
+                elif axis is None:
                     coarse = _multiscale.coarsen(solve_source.x, solve_source.y, solve_a, solve_b)
                     if coarse is not None:
                         along = _multiscale.strip_axis(solve_source.x, solve_source.y, solve_a,
@@ -299,7 +324,7 @@ def solve_bipartite(
                 if coarse is not None:
                     plan = solve_bipartite(
                         coarse.a, coarse.b, PointCosts(coarse.x, coarse.y, source.metric, source.p),
-                        max_iter, n_jobs=n_jobs,
+                        max_iter, n_jobs=n_jobs, far_coarse=far_band is not None,
                     )
                     start = _multiscale.spread(
                         solve_source.x, solve_source.y, solve_a, solve_b, coarse,
@@ -322,6 +347,9 @@ def solve_bipartite(
                 keys.append(line[0].astype(np.int64) * m + line[1])
                 n_start = keys[0].size
                 keys.append(line[2].astype(np.int64) * m + line[3])
+            elif far_band is not None:
+                # No plain neighbours: those of a far cloud are its near edge.
+                t = h = np.zeros(0, dtype=np.intp)
             else:
                 # Thin euclidean clouds search their neighbours stretched across.
                 stretch = (_multiscale.thin_stretch(solve_source.x, solve_source.y)
@@ -348,6 +376,8 @@ def solve_bipartite(
                         _planner.STRIP_CANDIDATES, source.p,
                     )
                     t, h = np.concatenate([t, near_t]), np.concatenate([h, near_h])
+                if far_band is not None:
+                    t, h = np.concatenate([t, far_band[0]]), np.concatenate([h, far_band[1]])
             if line is None:
                 keys.append(t.astype(np.int64) * m + h)
     if initial_arcs is not None:
@@ -365,6 +395,7 @@ def solve_bipartite(
         None if dense else solve_source.x, None if dense else solve_source.y,
         0 if dense else source.code, 0.0 if dense else source.p, given, builtin,
         point_bound, mass, max_iter, n_threads=n_jobs, n_start=n_start, rtol=COMPILED_RTOL,
+        block_div=_planner.MULTISCALE_BLOCK_DIV if multiscale else 0,
     )
     # Artificial arcs cost max_abs (more than half of any real arc), so the
     # optimum of a balanced problem leaves no flow on them.  Zero-mass bins get

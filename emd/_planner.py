@@ -80,6 +80,21 @@ BRUTE_FORCE_CELLS = 4_000_000
 #: 2.2 -> 0.74 s, 20 000 15.4 -> 3.1 s.
 MULTISCALE_CELLS = 1 << 22
 
+#: The simplex of a problem on the multiscale path prices its arcs in blocks of
+#: sqrt(arcs) / MULTISCALE_BLOCK_DIV (the pair solve's default, for every other
+#: problem, is 4; its rule LONG_ARC_LIST in emd._core._pair): shorter blocks keep
+#: successive pivots nearer each other, and their subtree moves smaller.  Measured
+#: (2026-12-04, n = 20 000, uniform weights, CPU s, pivots, one process, load about 2),
+#: 4 / 16 / 32 / 64: disk to annulus 6 apart 4.01 / 3.49-3.50 / 3.37-3.52 / 3.36 s
+#: (481k / 569k / 674k / 773k pivots), three clusters to a disk 5.65 / 5.12-5.60 /
+#: 5.08-5.15 / 5.03 s, a disk to a 1.5x wider disk 3.99 / 3.54 / 3.46 s; the other zoo
+#: shapes, 4 / 16 / 32: uniform square 0.92 / 0.87 / 0.86 s, 8 clusters 3.64 / 3.05-3.12 /
+#: 3.04-3.09 s (769k / 1.12M / 1.45M pivots), squares 3 apart 1.38 / 1.32-1.37 /
+#: 1.37-1.49 s, strip 3.20 / 2.88 / 2.87 s, circle 1.34 / 1.36 / 1.30 s, cube 1.56 /
+#: 1.27 / 1.17 s, Gaussian shifted 3.95 / 3.43-3.55 / 3.30-3.36 s, three clusters 1.76 /
+#: 1.76 / 1.78 s.  16 takes most of the gain for the fewest extra pivots.
+MULTISCALE_BLOCK_DIV = 16
+
 #: The multiscale grid is built in at most this many dimensions (a finer split of
 #: higher dimensions leaves most cells with one point).
 MULTISCALE_MAX_DIM = 3
@@ -179,8 +194,39 @@ LINE_WIDTH = 64
 #: / 16 / 8 ranks: disk to annulus 6 apart 6.43 / 5.31 / 5.59 s, three clusters to a
 #: disk 5 apart 9.02 / 7.75 / 7.68 s, disk to a disk 1.5 times as wide 4 apart 6.47 /
 #: 5.16 / 6.24 s; translates keep 64 (two unit squares 3 apart: 16 ranks 4 passes
-#: against 1).
+#: against 1).  Under the euclidean metric such clouds take the coarse start instead (FAR_*
+#: below).
 LINE_WIDTH_UNEQUAL = 16
+
+#: Far-apart euclidean clouds whose marginals across the shift disagree (not translates:
+#: the STRIP_MATCH test, emd._multiscale.line_width) leave the monotone plan by hundreds
+#: of ranks, which no band holds: they start from the coarse plan (as overlapping
+#: clouds do), with the coarse plan's MOVED_CANDIDATES moved neighbours searched with
+#: the axis across the shift stretched FAR_STRETCH times (emd._multiscale.far_stretch),
+#: no plain neighbours (a far cloud's are its near edge), and the band of FAR_BAND ranks
+#: around the monotone plan across the shift.  n = 20 000, uniform weights, CPU s,
+#: pivots, passes of all levels (2026-12-04, load about 2, two runs each), the line
+#: start with a band of 16 ranks (the rule before) against this: disk to annulus 6 apart
+#: (the zoo's) 5.21-5.34 s 656k 7 -> 4.13-4.30 s 482k 10; not tuned on: three clusters
+#: of different sizes to a disk 5 apart 7.40-7.66 s 929k 10 -> 5.94-6.08 s 938k 26, a
+#: disk to a disk 1.5 times as wide 4 apart 5.15-5.29 s 732k 7 -> 4.32-4.35 s 521k 21.
+#: Variants, same runs: stretch 1 (plain) disk to annulus 4.56 s; stretch 4 with plain
+#: neighbours too 4.23-4.62 s, but three clusters 11.2-11.6 s 1.38M 35 without the band
+#: (the moved neighbours miss where a small cluster's points spread over the disk; the
+#: band holds them) and 7.0-7.6 s with it; stretch 8 4.17 / 6.26 / 4.40 s; stretch 16
+#: with 12 moved 4.42 / 6.54 / 4.45 s.  What is left: with the optimal plan itself as
+#: the tree's start the disk to annulus still takes 135k pivots, 6 passes and 2.6 s.
+#: The coarse problem takes the multiscale path whatever its size (emd._engine's
+#: far_coarse): below it, the compiled search started it from the near edge (n = 10 000:
+#: 1250 coarse points, 240k pivots, 16 passes, 0.3 s of the 1.25 s).  With that and the
+#: blocks of MULTISCALE_BLOCK_DIV, line start against this rule (CPU s, two runs each):
+#: n = 5000 disk to annulus 0.28-0.29 / 0.33-0.34 s, three clusters to a disk 0.79-0.80
+#: / 0.69-0.70 s, wider disk 0.30 / 0.36 s (the one size where the rule loses, by 0.05
+#: s); n = 10 000 1.02-1.03 / 1.01 s, 3.38-3.41 / 2.29 s, 1.07-1.09 / 1.05-1.07 s; n =
+#: 40 000 (one run) disk to annulus 19.8 / 12.9 s, three clusters to a disk 36.2 s at
+#: the pivot limit (9M, not optimal) / 33.8 s, 4.4M pivots (under the limit).
+FAR_STRETCH = 4.0
+FAR_BAND = 8
 
 #: ... but no more than this many candidates in all (8 M arcs, about 200 MB of arc
 #: lists): a cap on memory for very large clouds, whose band narrows (the full

@@ -329,14 +329,9 @@ def disk(rng, n, radius=1.0):
     return np.stack([r * np.cos(t), r * np.sin(t)], 1)
 
 
-@pytest.mark.parametrize("shape", ["disk to annulus", "gaussian to triangle", "three clusters"])
-def test_far_apart_clouds_start_from_the_monotone_plan_across_the_shift(line_spy, shape):
-    """Shapes the rule was not tuned on (the zoo has two unit squares side by side), far
-    apart along a diagonal, with random weights: the line start is taken, across the
-    shift, and the answer is POT's and HiGHS's, certified."""
-    rng = np.random.default_rng(11)
-    n, m = 240, 210
-    shift = np.array([6.0, -4.5])
+def far_shape(rng, shape, n, m):
+    """Far-apart clouds that are not translates (shapes the far rules were not tuned
+    on: the zoo has a disk to an annulus 6 apart and two unit squares side by side)."""
     if shape == "disk to annulus":
         x = disk(rng, n)
         y = disk(rng, m)
@@ -349,13 +344,100 @@ def test_far_apart_clouds_start_from_the_monotone_plan_across_the_shift(line_spy
         centres = np.array([[0.0, 0.0], [1.0, 0.3], [0.2, 1.0]])
         x = centres[rng.choice(3, n, p=[0.6, 0.3, 0.1])] + 0.05 * rng.standard_normal((n, 2))
         y = disk(rng, m, 0.8)
+    return x, y
+
+
+FAR_SHAPES = ["disk to annulus", "gaussian to triangle", "three clusters"]
+
+
+@pytest.mark.parametrize("shape", FAR_SHAPES)
+def test_far_apart_clouds_that_are_not_translates_start_from_the_coarse_plan(
+        line_spy, spy, shape):
+    """Far apart along a diagonal, with random weights, not translates: every level spreads
+    a coarse plan, the band of candidates lies across the shift, and the answer is POT's
+    and HiGHS's, certified."""
+    rng = np.random.default_rng(11)
+    n, m = 240, 210
+    shift = np.array([6.0, -4.5])
+    x, y = far_shape(rng, shape, n, m)
     y = y + shift
     a, b = random_weights(rng, n), random_weights(rng, m)
     result = emd.solve_points(x, y, a, b)
-    assert len(line_spy) == 1
-    axis = line_spy[0]
-    assert abs(float(axis @ shift)) < 0.2 * np.linalg.norm(shift)  # about across the shift
+    # A band per coarse start, and the line start of a level too small to coarsen.
+    assert spy and len(spy) <= len(line_spy) <= len(spy) + 1
+    for axis in line_spy:
+        assert abs(float(axis @ shift)) < 0.2 * np.linalg.norm(shift)  # about across
     check_solution(result, x, y, a, b)
+
+
+@pytest.mark.parametrize("shape", FAR_SHAPES)
+@pytest.mark.parametrize("metric", ["cityblock", "sqeuclidean"])
+def test_far_apart_clouds_under_other_metrics_keep_the_line_start(line_spy, spy, shape,
+                                                                   metric):
+    """The stretched search along the shift is a rule of the euclidean cost; other metrics
+    start far-apart clouds from the monotone plan alone, and their answers are the peers'."""
+    rng = np.random.default_rng(12)
+    n, m = 200, 180
+    x, y = far_shape(rng, shape, n, m)
+    y = y + np.array([6.0, -4.5])
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    result = emd.solve_points(x, y, a, b, metric=metric)
+    assert len(line_spy) == 1 and not spy
+    check_solution(result, x, y, a, b, metric=metric)
+
+
+def test_far_apart_translates_keep_the_line_start(line_spy, spy):
+    """Two squares side by side (uniform and random weights) and a Gaussian moved far:
+    the monotone plan alone, no coarse plan, and POT's answer, certified."""
+    rng = np.random.default_rng(16)
+    n = 1000
+    for x, y, w in ((rng.random((n, 2)), rng.random((n, 2)) + np.array([3.0, 0.0]), np.full(n, 1 / n)),
+                    (rng.random((n, 2)), rng.random((n, 2)) + np.array([0.0, 3.0]),
+                     random_weights(rng, n)),
+                    (rng.standard_normal((n, 2)), rng.standard_normal((n, 2)) + np.array([6.0, 6.0]),
+                     random_weights(rng, n))):
+        line_spy.clear()
+        result = emd.solve_points(x, y, w, w)
+        assert len(line_spy) == 1
+        assert result.status == "optimal" and result.certificate().optimal()
+        assert result.cost == pytest.approx(pot_cost(w, w, metric_cost(x, y, "euclidean")),
+                                            rel=1e-9)
+    assert not spy
+
+
+def test_far_stretch_lengthens_the_search_along_the_shift():
+    """Under the map, two points a step apart across the shift lie FAR_STRETCH times as far
+    apart as two a step apart along it; the map is the same at every scale."""
+    rng = np.random.default_rng(17)
+    x, y = disk(rng, 50), disk(rng, 40) + np.array([5.0, 5.0])
+    across = np.array([1.0, -1.0]) / np.sqrt(2.0)
+    along = np.array([1.0, 1.0]) / np.sqrt(2.0)
+    stretch = _multiscale.far_stretch(x, y, across)
+    base = stretch(np.zeros((1, 2)))
+    step_across = np.linalg.norm(stretch(0.01 * across[None, :]) - base)
+    step_along = np.linalg.norm(stretch(0.01 * along[None, :]) - base)
+    assert step_across == pytest.approx(_planner.FAR_STRETCH * step_along, rel=1e-12)
+    for scale in (1e-150, 1e150):  # the frame's units keep the coordinates finite
+        scaled = _multiscale.far_stretch(scale * x, scale * y, across)
+        np.testing.assert_allclose(scaled(scale * y), stretch(y), rtol=1e-9, atol=1e-12)
+    one = np.ones((3, 2))
+    assert _multiscale.far_stretch(one, one, across) is None
+
+
+@pytest.mark.parametrize("shape", FAR_SHAPES)
+def test_far_rule_matches_pot_on_larger_uniform_clouds(spy, shape):
+    """n = 1500 with uniform weights (ties everywhere, the zoo's case), on the far rule's
+    path at every level: the answer is POT's, certified."""
+    rng = np.random.default_rng(18)
+    n = 1500
+    x, y = far_shape(rng, shape, n, n)
+    y = y + np.array([-3.0, 5.5])
+    w = np.full(n, 1.0 / n)
+    result = emd.solve_points(x, y, w, w)
+    assert spy
+    assert result.status == "optimal" and result.certificate().optimal()
+    assert result.cost == pytest.approx(pot_cost(w, w, metric_cost(x, y, "euclidean")),
+                                        rel=1e-9)
 
 
 def test_the_line_band_is_narrow_only_for_clouds_that_are_not_translates():
@@ -618,3 +700,72 @@ def test_the_strip_start_keeps_the_exact_answer_at_small_sizes(spy, monkeypatch)
     a, b = random_weights(rng, 150), random_weights(rng, 140)
     assert _multiscale.strip_axis(x, y, a, b) is not None
     check_solution(emd.solve_points(x, y, a, b), x, y, a, b)
+
+
+def test_the_multiscale_path_asks_for_short_blocks_and_keeps_the_answer(monkeypatch):
+    """n = 4000 on the path (candidates near the length from which the pair solve's block
+    rule applies): the pair solve gets MULTISCALE_BLOCK_DIV there, the default (0) off
+    it, and the answer with short blocks is POT's, certified, as with the default's."""
+    take_the_coarse_path(monkeypatch)
+    asked = []
+    original = _engine.PairWorkspace
+
+    class Recorded:
+        def __init__(self):
+            self.workspace = original()
+
+        def solve(self, *args, **kwargs):
+            asked.append(kwargs.get("block_div"))
+            return self.workspace.solve(*args, **kwargs)
+
+    monkeypatch.setattr(_engine, "PairWorkspace", Recorded)
+    rng = np.random.default_rng(19)
+    n = 4000
+    x, y = rng.random((n, 2)), rng.random((n, 2)) + np.array([0.3, 0.1])
+    a, b = random_weights(rng, n), random_weights(rng, n)
+    expected = pot_cost(a, b, metric_cost(x, y, "euclidean"))
+    costs = []
+    for div in (_planner.MULTISCALE_BLOCK_DIV, 4):
+        monkeypatch.setattr(_planner, "MULTISCALE_BLOCK_DIV", div)
+        asked.clear()
+        result = emd.solve_points(x, y, a, b)
+        assert asked[-1] == div  # the fine solve, after its coarse levels
+        assert result.status == "optimal" and result.certificate().optimal()
+        assert result.cost == pytest.approx(expected, rel=1e-9)
+        costs.append(result.cost)
+    monkeypatch.setattr(_planner, "BRUTE_FORCE_CELLS", n * n)  # off the path
+    asked.clear()
+    w = np.full(300, 1 / 300)
+    emd.solve_points(x[:300], y[:300], w, w)
+    assert asked == [0]
+
+
+def test_a_negative_block_divisor_is_refused():
+    from emd._core._pair import PairWorkspace
+
+    a = np.full(3, 1 / 3)
+    with pytest.raises(ValueError, match="block_div"):
+        PairWorkspace().solve(a, a, np.ones((3, 3)), None, None, 0, 0.0, None, True, 0.0, 1.0,
+                              100, block_div=-1)
+
+
+@pytest.mark.parametrize("shape", FAR_SHAPES)
+def test_the_coarse_problem_of_far_clouds_starts_across_the_shift(shape):
+    """The far rule solves its coarse problem on the multiscale path whatever its size
+    (the compiled search would start it from the near edge): at the planner's own
+    thresholds a 300-point problem so marked asks for the axis across the shift, one not
+    so marked does not, and both give POT's answer."""
+    rng = np.random.default_rng(20)
+    n, m = 300, 280
+    x, y = far_shape(rng, shape, n, m)
+    y = y + np.array([5.0, 5.0])
+    a, b = random_weights(rng, n), random_weights(rng, m)
+    expected = pot_cost(a, b, metric_cost(x, y, "euclidean"))
+    source = _engine.PointCosts(x, y, "euclidean", 2.0)
+    for far_coarse in (True, False):
+        with recording("line_axis") as axes:
+            plan = _engine.solve_bipartite(a, b, source, None, far_coarse=far_coarse)
+        assert bool(axes) == far_coarse
+        assert plan.status == "optimal"
+        cost = float(np.sum(plan.flows * metric_cost(x, y, "euclidean")[plan.rows, plan.cols]))
+        assert cost == pytest.approx(expected, rel=1e-9)

@@ -19,7 +19,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from emd._core._pair import pricing_pass
-from emd._core._pricing import _set_cell_bounds, _tilted_pruned
+from emd._core._pricing import _set_cell_bounds, _set_groups, _tilted_pruned
 from oracles import highs_cost, metric_cost, pot_cost, random_weights
 
 import emd
@@ -110,11 +110,13 @@ def test_the_tilted_bound_never_prunes_a_negative_reduced_cost(name, scale):
         assert not pruned.any()  # squared distances underflow: the bound declines
 
 
+@pytest.mark.parametrize("n", [400, 3000])
 @pytest.mark.parametrize("name", ["disk to annulus far apart", "nearly 1-D strip", "uniform square"])
-def test_a_pass_finds_the_same_keys_and_bound_with_and_without_it(name):
-    """And with the cells shaped to the box or cubic."""
+def test_a_pass_finds_the_same_keys_and_bound_with_and_without_it(name, n):
+    """And with the cells shaped to the box or cubic, and with or without the groups of
+    cells tested first (build_groups; at n = 3000 a line of the grid holds several)."""
     rng = np.random.default_rng(6)
-    x, y = shape(name, rng, 400)
+    x, y = shape(name, rng, n)
     n, m = len(x), len(y)
     optimal = optimal_potentials(x, y, rng)
     for pi in (optimal, optimal + rng.normal(0, 1e-3, n + m)):  # at the end, and mid-solve
@@ -122,17 +124,21 @@ def test_a_pass_finds_the_same_keys_and_bound_with_and_without_it(name):
         passes = {}
         # Without the tilted bound on the same cells; with neither (the cubic cells
         # of before: a row meets its columns in another order, and with distinct
-        # reduced costs keeps the same ones); with both.
+        # reduced costs keeps the same ones); with both; each with and without groups.
         for tilted, shaped in ((False, True), (False, False), (True, True)):
-            was = _set_cell_bounds(tilted, shaped)
-            try:
-                passes[tilted, shaped] = [pricing_pass(None, x, y, 0, 2.0, pi, low, n_threads=t)
-                                          for t in (1, 3)]
-            finally:
-                _set_cell_bounds(*was)
-        for other in ((False, False), (True, True)):
-            for (k0, w0), (k1, w1) in zip(passes[False, True], passes[other], strict=True):
-                np.testing.assert_array_equal(k1, k0)
+            for grouped in (False, True):
+                was = _set_cell_bounds(tilted, shaped)
+                was_grouped = _set_groups(grouped)
+                try:
+                    passes[tilted, shaped, grouped] = [
+                        pricing_pass(None, x, y, 0, 2.0, pi, low, n_threads=t) for t in (1, 3)]
+                finally:
+                    _set_cell_bounds(*was)
+                    _set_groups(was_grouped)
+        reference = passes[False, True, False]
+        for other, found in passes.items():
+            for (k0, w0), (k1, w1) in zip(reference, found, strict=True):
+                np.testing.assert_array_equal(k1, k0, err_msg=str(other))
                 assert np.float64(w1).tobytes() == np.float64(w0).tobytes()
 
 

@@ -51,6 +51,7 @@ cdef struct Workspace:
     double* col_cut
     Balance balance             # exactly balanced copies of a pair's weights
     int n_threads               # threads for a large pricing pass (0 or 1: one)
+    Py_ssize_t block_div        # long arc lists price in blocks of sqrt(arcs) / this (0: 4)
     double* cost_buf            # a small point pair's costs, computed once
     Py_ssize_t cost_cap
     uint64_t* marks             # one byte per cell, for sort_unique on dense key sets

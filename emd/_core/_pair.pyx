@@ -353,11 +353,14 @@ cdef bint append_arcs(
 
 
 # Arc lists at least this long (the candidates of point clouds from about n = 8000)
-# are priced in blocks of sqrt(arcs) / 4: the arcs are sorted by row, so a short
-# block keeps successive pivots near each other and their subtree moves small.
+# are priced in blocks of sqrt(arcs) / LONG_LIST_DIV: the arcs are sorted by row, so a
+# short block keeps successive pivots near each other and their subtree moves small.
 # Measured on 2-D clouds (2026-11-30): n = 20 000 20.8 -> 15.5 s (more pivots,
-# cheaper ones); at n = 4000 the same factor gave -10 %, at n = 1000 nothing.
+# cheaper ones); at n = 4000 the same factor gave -10 %, at n = 1000 nothing.  A
+# caller may ask for shorter blocks (``block_div`` of PairWorkspace.solve: the
+# multiscale path of emd._planner.MULTISCALE_BLOCK_DIV).
 cdef Py_ssize_t LONG_ARC_LIST = 1 << 17
+cdef Py_ssize_t LONG_LIST_DIV = 4
 
 
 cdef inline int simplex_on_arcs(
@@ -369,8 +372,9 @@ cdef inline int simplex_on_arcs(
     cdef Py_ssize_t block = block_size_for(W.n_arcs)
     if cursor[0] >= W.n_arcs:
         cursor[0] = 0
+    cdef Py_ssize_t div = W.block_div if W.block_div > 0 else LONG_LIST_DIV
     if W.n_arcs >= LONG_ARC_LIST:
-        block = block // 4 if block // 4 > 10 else 10
+        block = block // div if block // div > 10 else 10
     return run_simplex(
         &W.T, W.tails, W.heads, W.costs, W.n_arcs, block, max_iter, n_iter, cursor,
         W.complete_width, final_worst,
@@ -889,13 +893,16 @@ cdef class PairWorkspace:
         Py_ssize_t max_iter,
         int n_threads=1,
         Py_ssize_t n_start=0,
+        Py_ssize_t block_div=0,
         double rtol=0.0,
     ):
         """One transport problem; ``matrix`` (dense, rows x columns) or ``x``, ``y``
         (coordinates) gives the costs.  ``n_threads`` threads share each large full
         pricing pass (the answer is the same for any number).  The tree starts from
         the first ``n_start`` keys of ``given`` (a plan's support, see
-        :func:`start_from_plan`) when the pair is solved on candidates.
+        :func:`start_from_plan`) when the pair is solved on candidates.  A long arc
+        list is priced in blocks of its square root over ``block_div`` arcs (0: the
+        default, LONG_LIST_DIV; see LONG_ARC_LIST).
 
         Returns ``(status, clean, worst, max_abs, cost, n_iter, tails, heads, flows,
         arc_costs, pi, pi_low, proven)``: the real tree arcs with positive flow
@@ -920,16 +927,20 @@ cdef class PairWorkspace:
             raise ValueError("no candidate arcs")
         if n_threads < 1:
             raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+        if block_div < 0:
+            raise ValueError(f"block_div must be at least 0, got {block_div}")
         if not 0 <= n_start <= n_given:
             raise ValueError(f"n_start must be in [0, {n_given}], got {n_start}")
         # Only this call uses threads: the batch methods, which may run on every
         # core already, find the workspace back on one.
         self.W.n_threads = n_threads
+        self.W.block_div = block_div
         with nogil:
             solve_pair(&self.W, &S, &a[0], na, &b[0], nb,
                        &keys[0] if n_given else NULL, n_given, builtin, point_bound,
                        scale_mass, max_iter, &o, n_start)
         self.W.n_threads = 1
+        self.W.block_div = 0
         global passes_total
         passes_total += o.n_scans
         if o.status == PAIR_NO_MEMORY:
