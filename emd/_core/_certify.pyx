@@ -80,14 +80,24 @@ cdef inline double from_units(emd_int128 value, int shift) noexcept nogil:
     return ldexp(<double> value, shift)
 
 
+# Entries absorb may visit before it gives up (tries x entries): each try rescans
+# every entry for the smallest untried one, so a difference that many of many
+# entries must share (9216 bins, 2026-12-04: 149 ms against the Python one's 0.9 ms)
+# is left to emd._certify, which sorts once.  Nearly always the first entry tried
+# takes the whole difference; small sets may try them all.
+cdef Py_ssize_t ABSORB_VISITS = 1 << 18
+
+
 cdef emd_int128 absorb(
     double* masses, Py_ssize_t count, emd_int128 missing, int shift, int sign,
-    Py_ssize_t* done,
+    Py_ssize_t* done, bint* gave_up,
 ) noexcept nogil:
     """``emd._certify._absorb``: move up to ``missing`` units into (``sign`` +1) or out
-    of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly."""
+    of (-1) the nonzero entries, smallest first (stable), in steps each holds exactly;
+    ``gave_up`` is set (and the masses are then not to be used) once the tries have
+    visited ABSORB_VISITS entries."""
     cdef double limit = from_units(missing, shift), mass, new_mass
-    cdef Py_ssize_t k, idx
+    cdef Py_ssize_t k, idx, tries = 0
     cdef emd_int128 value, unit, step, new_value, whole
     cdef int bits
     # The entries that can take a step, smallest first and in index order among
@@ -104,6 +114,10 @@ cdef emd_int128 absorb(
             if idx < 0 or mass < masses[idx]:
                 idx = k
         if idx < 0:
+            break
+        tries += 1
+        if tries * count > ABSORB_VISITS:
+            gave_up[0] = True
             break
         done[idx] = 1
         value = to_units(masses[idx], shift)
@@ -185,9 +199,11 @@ cdef int balance_pair(
     else:
         lighter, n_light, heavier, n_heavy = B.a, na, B.b, nb
         missing = -total
-    missing = absorb(lighter, n_light, missing, shift, 1, B.tried)
-    missing = absorb(heavier, n_heavy, missing, shift, -1, B.tried)
-    if missing != 0:
+    cdef bint gave_up = False
+    missing = absorb(lighter, n_light, missing, shift, 1, B.tried, &gave_up)
+    if not gave_up:
+        missing = absorb(heavier, n_heavy, missing, shift, -1, B.tried, &gave_up)
+    if missing != 0 or gave_up:
         return -1  # not balanced here: the single solve (emd._certify's fallback) decides
     out_a[0] = B.a
     out_b[0] = B.b
