@@ -353,8 +353,8 @@ def balance_exactly(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     :func:`exact_balance`, by its compiled twin when that can (one entry takes the
     whole difference, in 128-bit integers: nearly always, and about ten times faster
     on small weights; the two give the same bits, tested)."""
-    if (a.dtype == np.float64 and b.dtype == np.float64 and a.flags.c_contiguous
-            and b.flags.c_contiguous):
+    if (a.ndim == b.ndim == 1 and a.dtype == np.float64 and b.dtype == np.float64
+            and a.flags.c_contiguous and b.flags.c_contiguous):
         balanced = _compiled_balance(a, b)
         if balanced is not None:
             return balanced

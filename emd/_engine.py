@@ -419,8 +419,8 @@ def solve_bipartite(
         arc_costs = np.concatenate([arc_costs, source.arc_costs(rows[extra_t], cols[extra_h])])
         cost = math.fsum(flows * arc_costs)
     # Potentials in the order of the bins with mass (the multiscale path permutes them).
-    row_order = np.argsort(rows, kind="stable") if solve_source is not source else slice(None)
-    col_order = np.argsort(cols, kind="stable") if solve_source is not source else slice(None)
+    row_order = np.argsort(rows, kind="stable") if multiscale else slice(None)
+    col_order = np.argsort(cols, kind="stable") if multiscale else slice(None)
     return BipartiteSolution(
         rows=rows[t],
         cols=cols[h],

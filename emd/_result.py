@@ -395,12 +395,13 @@ class TransportResult:
 
         By default the certificate of the solve, whose dual violation comes from
         the solver's final full pricing pass (so it costs O(n + m) on top of the
-        solve).  When the solver's compiled check already proved the cost (at half
-        the tolerance, which this certificate then meets too), it is built on the
-        first call and kept.  ``recompute=True`` checks the plan held
-        from scratch (its cost, correctly rounded, is the one judged), pricing
-        every pair again with the potentials stored here: O(n m) time, O(n + m)
-        memory.
+        solve).  When the solver's compiled check already proved the cost (a
+        rigorous bound at half the tolerance, on which ``status`` rests), it is
+        built on the first call and kept; its own bound, rounded differently, is
+        expected to meet the tolerance as well, and the tests check that it does.
+        ``recompute=True`` checks the plan held from scratch (its cost, correctly
+        rounded, is the one judged), pricing every pair again with the potentials
+        stored here: O(n m) time, O(n + m) memory.
         """
         if self._certificate is not None and not recompute:
             plan, u, v, certificate = self._certificate

@@ -53,8 +53,6 @@ def center_potentials(a, b, u, u_low, v, v_low):
 
 def _dense_fill(cost: np.ndarray, a, b, u, v, rows, cols) -> None:
     """Potentials of zero-mass bins by c-transform, so every pair stays dual feasible."""
-    if rows.size == a.size and cols.size == b.size:
-        return
     zero_rows = np.flatnonzero(a == 0)
     zero_cols = np.flatnonzero(b == 0)
     for start in range(0, zero_rows.size, 256):
@@ -106,7 +104,8 @@ def _assemble(solution, a, b, fill, source, metric) -> TransportResult:
         )
         if not (solution.proven and status == "optimal"):
             certificate = certificate()
-    fill(u, v, kept_rows, kept_cols)
+    if not every_bin:
+        fill(u, v, kept_rows, kept_cols)
     u, u_low, v, v_low = center_potentials(a, b, u, u_low, v, v_low)
     import scipy.sparse  # only when a plan is built: `import emd` pays for numpy alone
 
@@ -455,8 +454,6 @@ def solve_points_validated(
     solution = _solve_bipartite(a, b, source, max_iter, initial_arcs, n_jobs)
 
     def fill(u, v, rows, cols):
-        if rows.size == a.size and cols.size == b.size:
-            return
         zero_rows = np.flatnonzero(a == 0)
         zero_cols = np.flatnonzero(b == 0)
         if zero_rows.size:

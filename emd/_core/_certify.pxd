@@ -12,6 +12,9 @@ cdef struct Balance:
     Py_ssize_t cap
 
 
+cdef bint totals_agree(
+    const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+) noexcept nogil
 cdef int balance_pair(
     Balance* B, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
     const double** out_a, const double** out_b,

@@ -140,22 +140,16 @@ cdef emd_int128 absorb(
     return missing
 
 
-cdef int balance_pair(
-    Balance* B, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
-    const double** out_a, const double** out_b,
+cdef int units_difference(
+    const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb, emd_int128* total,
+    int* shift,
 ) noexcept nogil:
-    """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
-    their exact totals agree, else balanced copies in ``B``.  Returns 0, or -1 when the
-    masses span too many binades for 128-bit integers, when no entry holds the
-    difference whole (the caller then balances in Python) or memory runs out."""
+    """``sum(a) - sum(b)`` exactly, in units of ``2**shift`` (the finest entry's last
+    bit): 0, or 1 when every mass is zero (``total`` 0), or -1 when the masses span too
+    many binades for 128-bit integers."""
     cdef Py_ssize_t k
-    cdef int e, lo_e = 100000, hi_e = -100000, shift, bits
-    cdef emd_int128 total = 0, missing
-    cdef double* lighter
-    cdef double* heavier
-    cdef Py_ssize_t n_light, n_heavy
-    out_a[0] = a
-    out_b[0] = b
+    cdef int e, lo_e = 100000, hi_e = -100000, bits
+    total[0] = 0
     for k in range(na):
         if a[k] != 0.0:
             e = frexp_exponent(a[k])
@@ -167,7 +161,7 @@ cdef int balance_pair(
             lo_e = e if e < lo_e else lo_e
             hi_e = e if e > hi_e else hi_e
     if hi_e < lo_e:
-        return 0
+        return 1
     bits = hi_e - lo_e + 53
     k = na + nb
     while k > 0:
@@ -176,11 +170,42 @@ cdef int balance_pair(
     # Sums below 2**124 and masses far from the subnormal range.
     if bits > 124 or lo_e < -960:
         return -1
-    shift = lo_e - 53
+    shift[0] = lo_e - 53
     for k in range(na):
-        total += to_units(a[k], shift)
+        total[0] += to_units(a[k], shift[0])
     for k in range(nb):
-        total -= to_units(b[k], shift)
+        total[0] -= to_units(b[k], shift[0])
+    return 0
+
+
+cdef bint totals_agree(
+    const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+) noexcept nogil:
+    """Whether ``sum(a) == sum(b)`` exactly (False when it cannot tell)."""
+    cdef emd_int128 total
+    cdef int shift
+    return units_difference(a, na, b, nb, &total, &shift) >= 0 and total == 0
+
+
+cdef int balance_pair(
+    Balance* B, const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb,
+    const double** out_a, const double** out_b,
+) noexcept nogil:
+    """Point ``out_a``, ``out_b`` at the weights the single solve uses: ``a``, ``b`` when
+    their exact totals agree, else balanced copies in ``B``.  Returns 0, or -1 when the
+    masses span too many binades for 128-bit integers, when no entry holds the
+    difference whole (the caller then balances in Python) or memory runs out."""
+    cdef Py_ssize_t k
+    cdef int shift, found
+    cdef emd_int128 total = 0, missing
+    cdef double* lighter
+    cdef double* heavier
+    cdef Py_ssize_t n_light, n_heavy
+    out_a[0] = a
+    out_b[0] = b
+    found = units_difference(a, na, b, nb, &total, &shift)
+    if found != 0:
+        return 0 if found > 0 else -1
     if total == 0:
         return 0
     if B.cap < na + nb:

@@ -19,7 +19,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, qsort
 from libc.string cimport memcpy, memset
 
-from emd._core._certify cimport balance_pair, certify_tree, free_balance
+from emd._core._certify cimport balance_pair, certify_tree, free_balance, totals_agree
 from emd._core._grow cimport grow, grow_arc_list
 from emd._core._metric cimport CITYBLOCK, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, distance
 from emd._core._pricing cimport INITIAL_K, SCAN_K, cheapest_keys, fill_costs, scan_keys
@@ -914,8 +914,6 @@ cdef class PairWorkspace:
         """
         cdef PairSource S
         cdef PairOutcome o
-        cdef const double* balanced_a
-        cdef const double* balanced_b
         cdef bint proven = False
         cdef const int64_t[::1] keys = np.ascontiguousarray(
             given if given is not None else np.empty(0, dtype=np.int64), dtype=np.int64)
@@ -979,11 +977,7 @@ cdef class PairWorkspace:
         # Copied before the certificate, which uses W.flows as scratch.
         if rtol > 0.0 and o.status == OPTIMAL and na > 0 and nb > 0:
             with nogil:
-                # A pointer back to the weights themselves: their exact totals agree.
-                proven = (balance_pair(&self.W.balance, &a[0], na, &b[0], nb, &balanced_a,
-                                       &balanced_b) == 0
-                          and balanced_a == &a[0] and balanced_b == &b[0]
-                          and certify_pair(&self.W, &o, rtol))
+                proven = totals_agree(&a[0], na, &b[0], nb) and certify_pair(&self.W, &o, rtol)
         return (
             o.status, bool(o.clean), o.worst, o.max_abs, o.cost, o.n_iter, tails, heads,
             flows, arc_costs,
