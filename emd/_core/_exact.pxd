@@ -19,6 +19,7 @@ cdef inline double filter_band(double magnitude) noexcept nogil:
     wrong sign: the exact value of ``cost + (pi_t + low_t) - (pi_h + low_h)`` is within
     4u (1 + u) of the magnitudes ``|cost| + |pi_t| + |pi_h|`` of the plain one (the low
     parts are at most u of the high parts, and two roundings add 2u)."""
+    # The same constant as EMD_FILTER_BAND in _pricing_kernels.h (its lane filters).
     return (4.0000001 * 1.1102230246251565e-16) * magnitude
 
 

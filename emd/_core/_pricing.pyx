@@ -822,6 +822,17 @@ cdef inline bint tilted_prunable(
     return lhs >= need
 
 
+
+cdef inline bint cells_prunable(
+    const double* xr, ColumnCells* C, Py_ssize_t g, Py_ssize_t d, int metric, double p,
+    double pr, double tiny_bound,
+) noexcept nogil:
+    """Whether every pair of row ``xr`` and cell (or group of cells) ``g`` is proven to be
+    one the per-pair test skips: :func:`cell_prunable`, or :func:`tilted_prunable` when
+    the cells carry the shift's slope."""
+    return cell_prunable(xr, C, g, d, metric, p, pr, tiny_bound) or (
+        C.slope != NULL and tilted_prunable(xr, C, g, d, pr))
+
 cdef inline void enter_pair(
     double value, double pr, double lr, double pc, double lc, Py_ssize_t r, Py_ssize_t c,
     Py_ssize_t kr, Py_ssize_t kc, double* row_val, Py_ssize_t* row_arg, double* row_cut,
@@ -929,8 +940,7 @@ cdef inline void scan_rows(
             xr = &S.x[W.row_map[r] * d]
             for h in range(G.n_cells if G != NULL else 1):
                 if G != NULL:
-                    if cell_prunable(xr, G, h, d, metric, p, pr, tiny_bound) or (
-                            G.slope != NULL and tilted_prunable(xr, G, h, d, pr)):
+                    if cells_prunable(xr, G, h, d, metric, p, pr, tiny_bound):
                         continue  # every pair of the group is one the test below skips
                     g0 = G.first[h]
                     g1 = G.first[h + 1]
@@ -938,8 +948,7 @@ cdef inline void scan_rows(
                     g0 = 0
                     g1 = C.n_cells
                 for g in range(g0, g1):
-                    if cell_prunable(xr, C, g, d, metric, p, pr, tiny_bound) or (
-                            C.slope != NULL and tilted_prunable(xr, C, g, d, pr)):
+                    if cells_prunable(xr, C, g, d, metric, p, pr, tiny_bound):
                         continue  # every pair of the cell is one the test below skips
                     for q in range(C.start[g], C.start[g + 1]):
                         c = C.col[q]

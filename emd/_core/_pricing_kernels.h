@@ -21,6 +21,11 @@
 #endif
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+
+/* The exact pass's filter band (emd._core._exact.filter_band: the same constant):
+   an arc whose reduced cost exceeds it times the terms' magnitude cannot enter, so
+   skipping such lanes is sound only while the two stay equal. */
+#define EMD_FILTER_BAND (4.0000001 * 1.1102230246251565e-16)
 #define EMD_AVX2_DISPATCH 1
 #endif
 
@@ -320,7 +325,7 @@ __attribute__((target("avx2")))
 static unsigned emd_dense8_mask_avx2(const double* c, double pr, const double* pc) {
     const __m256d vpr = _mm256_set1_pd(pr);
     const __m256d apr = _mm256_set1_pd(pr < 0 ? -pr : pr);
-    const __m256d k = _mm256_set1_pd(4.0000001 * 1.1102230246251565e-16);
+    const __m256d k = _mm256_set1_pd(EMD_FILTER_BAND);
     const __m256d sign = _mm256_set1_pd(-0.0);
     unsigned mask = 0;
     for (int q = 0; q < 8; q += 4) {
@@ -346,7 +351,7 @@ static inline unsigned emd_dense8_mask(const double* c, double pr, const double*
 #if defined(__SSE2__)
     const __m128d vpr = _mm_set1_pd(pr);
     const __m128d apr = _mm_set1_pd(pr < 0 ? -pr : pr);
-    const __m128d k = _mm_set1_pd(4.0000001 * 1.1102230246251565e-16);
+    const __m128d k = _mm_set1_pd(EMD_FILTER_BAND);
     const __m128d sign = _mm_set1_pd(-0.0);
     for (int q = 0; q < 8; q += 2) {
         __m128d vc = _mm_loadu_pd(c + q), vpc = _mm_loadu_pd(pc + q);
@@ -360,7 +365,7 @@ static inline unsigned emd_dense8_mask(const double* c, double pr, const double*
         double rc = (c[q] + pr) - pc[q];
         double mag = ((c[q] < 0 ? -c[q] : c[q]) + (pr < 0 ? -pr : pr))
                      + (pc[q] < 0 ? -pc[q] : pc[q]);
-        if (!(rc > (4.0000001 * 1.1102230246251565e-16) * mag)) mask |= 1u << q;
+        if (!(rc > EMD_FILTER_BAND * mag)) mask |= 1u << q;
     }
 #endif
     return mask;

@@ -416,8 +416,8 @@ cdef Py_ssize_t find_entering_arc(
 
 
 # A moved subtree (or the rest of the tree) of at most this many nodes has its
-# potentials shifted by one plain walk along the thread; larger ones by
-# :func:`shift_potentials`'s two cursors.  Set once at import by emd._planner
+# potentials shifted by one plain walk along the thread, larger ones by two cursors;
+# :func:`shift_potentials` makes the choice.  Set once at import by emd._planner
 # (SHORT_SHIFT, with the measurement that set it); both ways add the same number to
 # the same potentials, so the choice never changes a bit.
 cdef Py_ssize_t SHORT_SHIFT = 0
@@ -590,8 +590,8 @@ cdef void update_tree(
     # Potentials only matter up to a constant, so when S is the larger part
     # of the tree, shifting everything else by -sigma does the same job.
     if 2 * moved_size <= T.n_nodes + 1:
-        w = u_in
         if T.exact:
+            w = u_in
             for count in range(moved_size):
                 pi[w] = dd_add(pi[w], T.pi_low[w], sigma, sigma_low, &T.pi_low[w])
                 w = thread[w]
