@@ -39,6 +39,19 @@ static inline int emd_cpu_has_avx2(void) {
 #endif
 }
 
+/* The number of set bits of a word: the instruction where the build may use it, else
+   the SWAR sum (the generic builtin is a library call). */
+static inline int emd_popcount64(unsigned long long x) {
+#if defined(__POPCNT__)
+    return __builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
+
 /* The fast phase's relative tolerance: an arc enters only if its reduced cost is below
    -EMD_PRICING_RTOL * (|cost| + |pi[tail]| + |pi[head]|), which ignores the rounding
    noise of incrementally updated potentials.  What it ignores, the exact phase of the

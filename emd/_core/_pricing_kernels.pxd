@@ -11,6 +11,8 @@ room may cimport it without depending on another room.
 cdef extern from "_pricing_kernels.h":
     bint cpu_has_avx2 "emd_cpu_has_avx2" () noexcept nogil
     int ctz "__builtin_ctz" (unsigned x) noexcept nogil
+    int ctz64 "__builtin_ctzll" (unsigned long long x) noexcept nogil
+    int popcount64 "emd_popcount64" (unsigned long long x) noexcept nogil
     bint fast_test "emd_fast_test" (
         double ct, double pt, double ph, double rc, double noise) noexcept nogil
     Py_ssize_t complete_search "emd_complete_search" (

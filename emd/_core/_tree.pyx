@@ -39,11 +39,12 @@ import numpy as np
 cimport numpy as cnp
 from libc.float cimport DBL_EPSILON
 from libc.math cimport INFINITY, fabs, fma
+from libc.stdint cimport uint64_t
 
 from emd._core._exact cimport dd_add, exact_reduced_cost, filter_band
 from emd._core._metric cimport reduced_cost_bounds
 from emd._core._pricing_kernels cimport (
-    complete_search, cpu_has_avx2, ctz, dense8_mask, fast_test,
+    complete_search, cpu_has_avx2, ctz, ctz64, dense8_mask, fast_test, popcount64,
 )
 
 cnp.import_array()
@@ -705,6 +706,181 @@ cdef int pivot(
     return OPTIMAL
 
 
+# Trees of up to SMALL_NODES nodes, the root included, pivot in the fast phase on
+# bit sets of their subtrees (pivot_small) instead of the thread: at 61 nodes
+# (pairs of 30 points) it took a pair from 32.0 to 27.7 us of CPU, the same pivots
+# and bits (2026-12-05).
+cdef enum:
+    SMALL_NODES = 64
+
+cdef bint small_trees = True
+
+
+def _use_small_trees(bint flag):
+    """Test hook: let trees of up to 64 nodes pivot on bit sets (the default) or on the
+    thread, to compare the two; returns the old setting."""
+    global small_trees
+    old = small_trees
+    small_trees = flag
+    return old
+
+
+cdef void small_sets(Tree* T, uint64_t* below) noexcept nogil:
+    """``below[v]``: the nodes of the subtree of ``v`` as the bits of one word, read from
+    the thread (reverse preorder visits every node after its descendants)."""
+    cdef Py_ssize_t root = T.root, v
+    for v in range(T.n_nodes + 1):
+        below[v] = (<uint64_t> 1) << v
+    v = T.rev_thread[root]
+    while v != root:
+        below[T.parent[v]] |= below[v]
+        v = T.rev_thread[v]
+
+
+cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
+    """The thread, reverse thread, subtree sizes and last nodes again, from the parents
+    and the bit sets that :func:`pivot_small` kept in their place."""
+    cdef Py_ssize_t first_child[SMALL_NODES]
+    cdef Py_ssize_t next_sibling[SMALL_NODES]
+    cdef Py_ssize_t order[SMALL_NODES]
+    cdef Py_ssize_t stack[SMALL_NODES]
+    cdef Py_ssize_t total = T.n_nodes + 1, root = T.root, v, w, top = 0, k = 0
+    for v in range(total):
+        first_child[v] = -1
+    for v in range(total - 1, -1, -1):
+        if v != root:
+            next_sibling[v] = first_child[T.parent[v]]
+            first_child[T.parent[v]] = v
+    # A depth-first walk with a stack: a node is written when it is taken off, and
+    # its children go on, so every subtree comes out as one stretch.
+    stack[0] = root
+    top = 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        order[k] = v
+        k += 1
+        w = first_child[v]
+        while w >= 0:
+            stack[top] = w
+            top += 1
+            w = next_sibling[w]
+    for k in range(total):
+        v = order[k]
+        w = order[k + 1] if k + 1 < total else root
+        T.thread[v] = w
+        T.rev_thread[w] = v
+        T.subtree_size[v] = popcount64(below[v])
+        T.subtree_last[v] = order[k + T.subtree_size[v] - 1]
+
+
+cdef int pivot_small(
+    Tree* T, uint64_t* below, Py_ssize_t arc, Py_ssize_t s, Py_ssize_t t, double cost,
+    double rc,
+) noexcept nogil:
+    """:func:`pivot` in the fast phase of a tree of at most SMALL_NODES nodes: the same
+    cycle, leaving arc, flows, parents and potentials, with the subtrees kept as bit
+    sets in ``below`` instead of the thread and subtree sizes (:func:`small_thread`
+    rebuilds those).
+
+    The apex is the first node above ``s`` whose subtree holds ``t``, so each side
+    of the cycle is one climb whose only unpredictable branch is its end; the
+    potentials shift over the set bits of the smaller part of the tree.
+    """
+    cdef Py_ssize_t* parent = T.parent
+    cdef char* toward = T.toward_parent
+    cdef double* flow = T.flow
+    cdef double* pi = T.pi
+    cdef Py_ssize_t* tail_side = T.stem
+    cdef Py_ssize_t* head_side = T.stem + T.n_nodes + 1
+    cdef Py_ssize_t* in_side
+    cdef Py_ssize_t* out_side
+    cdef Py_ssize_t u = s, v = t, apex, out_tail = -1, out_head = -1, u_out, u_in, v_in
+    cdef Py_ssize_t n_tail = 0, n_head = 0, k_tail = 0, k_head = 0, n_in, n_other, k, i, w
+    cdef Py_ssize_t total = T.n_nodes + 1
+    cdef uint64_t head_bit = (<uint64_t> 1) << t, moved, kept, below_next = 0, shifted
+    cdef double delta_tail = 0.0, delta_head = 0.0, delta, change, sigma
+    cdef bint out_on_tail_side
+    # The sides are read bottom-up, each with pivot's rule for its blocking arc.
+    while not (below[u] & head_bit):
+        if toward[u] and (out_tail < 0 or flow[u] < delta_tail):
+            delta_tail = flow[u]
+            out_tail = u
+            k_tail = n_tail
+        tail_side[n_tail] = u
+        n_tail += 1
+        u = parent[u]
+    apex = u
+    while v != apex:
+        if not toward[v] and (out_head < 0 or flow[v] <= delta_head):
+            delta_head = flow[v]
+            out_head = v
+            k_head = n_head
+        head_side[n_head] = v
+        n_head += 1
+        v = parent[v]
+    if out_head >= 0 and (out_tail < 0 or delta_head <= delta_tail):
+        u_out = out_head
+        delta = delta_head
+        out_on_tail_side = False
+        in_side, n_in, k, out_side, n_other = head_side, n_head, k_head, tail_side, n_tail
+    elif out_tail >= 0:
+        u_out = out_tail
+        delta = delta_tail
+        out_on_tail_side = True
+        in_side, n_in, k, out_side, n_other = tail_side, n_tail, k_tail, head_side, n_head
+    else:
+        return UNBOUNDED
+
+    moved = below[u_out]
+    change = -delta if out_on_tail_side else delta
+    if delta > 0.0:
+        for i in range(n_in):
+            u = in_side[i]
+            flow[u] += change if toward[u] else -change
+        for i in range(n_other):
+            u = out_side[i]
+            flow[u] += -change if toward[u] else change
+    for i in range(k + 1, n_in):
+        below[in_side[i]] &= ~moved
+    for i in range(n_other):
+        below[out_side[i]] |= moved
+
+    # The stem in_side[0..k] reverses: each of its nodes takes the arc of the node
+    # below it and keeps its subtree but for the part now above it.
+    u_in = in_side[0]
+    v_in = t if out_on_tail_side else s
+    for i in range(k, 0, -1):
+        w = in_side[i]
+        kept = (below[w] & ~below[in_side[i - 1]]) | below_next
+        parent[w] = in_side[i - 1]
+        toward[w] = 1 - toward[in_side[i - 1]]
+        flow[w] = flow[in_side[i - 1]]
+        T.arc_cost[w] = T.arc_cost[in_side[i - 1]]
+        T.arc_index[w] = T.arc_index[in_side[i - 1]]
+        below[w] = kept
+        below_next = kept
+    parent[u_in] = v_in
+    toward[u_in] = out_on_tail_side
+    flow[u_in] = delta
+    T.arc_cost[u_in] = cost
+    T.arc_index[u_in] = arc
+    below[u_in] = moved
+
+    # As update_tree: the moved part shifts by the entering arc's reduced cost, or
+    # the rest of the tree by its opposite when that is the smaller part.
+    sigma = -rc if out_on_tail_side else rc
+    if 2 * popcount64(moved) <= total:
+        shifted = moved
+    else:
+        shifted = ~moved if total == SMALL_NODES else (((<uint64_t> 1) << total) - 1) & ~moved
+        sigma = -sigma
+    while shifted:
+        pi[ctz64(shifted)] += sigma
+        shifted &= shifted - 1
+    return OPTIMAL
+
+
 cdef double big_m_objective(Tree* T) noexcept nogil:
     """The objective with artificial arcs included: it never rises under exact pivots."""
     cdef Py_ssize_t v
@@ -741,12 +917,16 @@ cdef int run_simplex(
     cdef double rc, objective, last_objective = INFINITY, noise = 0.0, cap, worst
     cdef bint fresh = False
     cdef int status
+    cdef uint64_t below[SMALL_NODES]
+    cdef bint small = small_trees and T.n_nodes < SMALL_NODES and T.root == T.n_nodes
     T.exact = False
     if n_arcs == 0:
         refresh_potentials(T)
         if final_worst != NULL:
             final_worst[0] = INFINITY
         return OPTIMAL
+    if small:
+        small_sets(T, below)
     while True:
         e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise,
                               width, &worst)
@@ -757,20 +937,32 @@ cdef int run_simplex(
                 return OPTIMAL
             # Nothing prices out on these potentials: recompute them from the
             # tree and price again exactly, without a noise floor.
+            if small:
+                small_thread(T, below)
+                small = False
             refresh_potentials(T)
             T.exact = True
             fresh = True
             since_refresh = 0
             continue
         if n_iter[0] >= max_iter:
+            if small:
+                small_thread(T, below)
             return MAX_ITER_REACHED
-        status = pivot(T, e, tails[e], heads[e], costs[e], rc)
+        if small:
+            status = pivot_small(T, below, e, tails[e], heads[e], costs[e], rc)
+        else:
+            status = pivot(T, e, tails[e], heads[e], costs[e], rc)
         if status != OPTIMAL:
+            if small:
+                small_thread(T, below)
             return status
         n_iter[0] += 1
         fresh = False
         since_refresh += 1
         if since_refresh >= refresh_period:
+            if small:
+                small_thread(T, below)
             refresh_potentials(T)
             since_refresh = 0
         if T.exact:
