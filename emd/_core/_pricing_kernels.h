@@ -87,35 +87,50 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 }
 
 #if defined(EMD_AVX2_DISPATCH)
-/* The arcs q + k for the set bits k of mask, in increasing k, as emd_scan_arcs. */
-static inline void emd_scan_lanes(const double* c, double pt, const double* pc, Py_ssize_t q,
-                                  unsigned mask, double noise, double* bound,
-                                  Py_ssize_t* found) {
-    while (mask) {
-        Py_ssize_t k = q + __builtin_ctz(mask);
-        double rc = (c[k] + pt) - pc[k];
-        mask &= mask - 1;
-        if (rc < *bound && emd_fast_test(c[k], pt, pc[k], rc, noise)) {
-            *bound = rc;
-            *found = k;
-        }
-    }
+/* The fast test of eight arcs from q whose plain reduced costs are r0, r1 (lanes 0-3,
+   4-7), among the lanes of mask (those below the bound): the first of the most negative
+   that passes, as emd_scan_lanes would pick it lane by lane (the same operations, so
+   the same arc), without a branch a lane.  Its q + lane and reduced cost go to *found
+   and *bound when one passes. */
+__attribute__((target("avx2"), always_inline))
+static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, Py_ssize_t q,
+                                  __m256d r0, __m256d r1, unsigned mask, double noise,
+                                  double* bound, Py_ssize_t* found) {
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    const __m256d apt = _mm256_set1_pd(__builtin_fabs(pt));
+    const __m256d scale = _mm256_set1_pd(-EMD_PRICING_RTOL);
+    const __m256d vnoise = _mm256_set1_pd(noise);
+    const __m256d inf = _mm256_set1_pd(__builtin_inf());
+    const __m256i lane_bits = _mm256_set_epi64x(8, 4, 2, 1);
+    __m256d m0 = _mm256_add_pd(_mm256_add_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(c + q)), apt),
+                               _mm256_andnot_pd(sign, _mm256_loadu_pd(pc + q)));
+    __m256d m1 = _mm256_add_pd(
+        _mm256_add_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(c + q + 4)), apt),
+        _mm256_andnot_pd(sign, _mm256_loadu_pd(pc + q + 4)));
+    __m256d ok0 = _mm256_cmp_pd(r0, _mm256_sub_pd(_mm256_mul_pd(scale, m0), vnoise), _CMP_LT_OQ);
+    __m256d ok1 = _mm256_cmp_pd(r1, _mm256_sub_pd(_mm256_mul_pd(scale, m1), vnoise), _CMP_LT_OQ);
+    /* the lanes of mask, as vector masks */
+    __m256i in0 = _mm256_cmpeq_epi64(
+        _mm256_and_si256(_mm256_set1_epi64x(mask & 15u), lane_bits), lane_bits);
+    __m256i in1 = _mm256_cmpeq_epi64(
+        _mm256_and_si256(_mm256_set1_epi64x(mask >> 4), lane_bits), lane_bits);
+    ok0 = _mm256_and_pd(ok0, _mm256_castsi256_pd(in0));
+    ok1 = _mm256_and_pd(ok1, _mm256_castsi256_pd(in1));
+    unsigned pass = (unsigned)_mm256_movemask_pd(ok0) | ((unsigned)_mm256_movemask_pd(ok1) << 4);
+    if (!pass) return;
+    __m256d x0 = _mm256_blendv_pd(inf, r0, ok0), x1 = _mm256_blendv_pd(inf, r1, ok1);
+    __m256d low = _mm256_min_pd(x0, x1);
+    low = _mm256_min_pd(low, _mm256_permute2f128_pd(low, low, 1));
+    low = _mm256_min_pd(low, _mm256_permute_pd(low, 5));
+    unsigned at = ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x0, low, _CMP_EQ_OQ))
+                   | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x1, low, _CMP_EQ_OQ)) << 4))
+                  & pass;
+    *found = q + __builtin_ctz(at);
+    *bound = _mm256_cvtsd_f64(low);
 }
 
-/* Eight arcs from q: bit k set when arc q + k has a plain reduced cost below vb. */
-__attribute__((target("avx2")))
-static inline unsigned emd_below8_avx2(const double* c, __m256d vpt, const double* pc,
-                                       Py_ssize_t q, __m256d vb) {
-    __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt),
-                               _mm256_loadu_pd(pc + q));
-    __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
-                               _mm256_loadu_pd(pc + q + 4));
-    return (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
-           | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4);
-}
-
-/* Only the arcs of a group whose reduced cost is below the bound at the group's start
-   are tested one by one: an arc above it cannot pass the later, lower bounds.  A row
+/* Only the groups of eight with an arc below the bound at the group's start go to the
+   fast test (emd_pick8_avx2): an arc above it cannot pass a later, lower bound.  A row
    of eight arcs or more ends with the group of its last eight, the arcs already tested
    masked off, instead of a scalar loop. */
 __attribute__((target("avx2"), always_inline))
@@ -125,18 +140,30 @@ static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const do
     double bound = best[0];
     unsigned mask;
     const __m256d vpt = _mm256_set1_pd(pt);
-    __m256d vb = _mm256_set1_pd(bound);
+    __m256d vb = _mm256_set1_pd(bound), r0, r1;
     for (; q + 8 <= len; q += 8) {
-        mask = emd_below8_avx2(c, vpt, pc, q, vb);
+        r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt), _mm256_loadu_pd(pc + q));
+        r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
+                           _mm256_loadu_pd(pc + q + 4));
+        mask = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
+               | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4);
         if (!mask) continue;
-        emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
+        emd_pick8_avx2(c, pt, pc, q, r0, r1, mask, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
     if (q < len) {
         if (len >= 8) {
             /* lanes 0 .. 8 - (len - q) - 1 are arcs already tested */
-            mask = emd_below8_avx2(c, vpt, pc, len - 8, vb) >> (8 - (len - q));
-            emd_scan_lanes(c, pt, pc, q, mask, noise, &bound, &found);
+            Py_ssize_t at = len - 8;
+            r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at), vpt),
+                               _mm256_loadu_pd(pc + at));
+            r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at + 4), vpt),
+                               _mm256_loadu_pd(pc + at + 4));
+            mask = ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
+                    | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4))
+                   & (0xFFu << (8 - (len - q)));
+            if (mask)
+                emd_pick8_avx2(c, pt, pc, at, r0, r1, mask, noise, &bound, &found);
         } else {
             emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
         }
