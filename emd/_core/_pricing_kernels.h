@@ -88,34 +88,28 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 
 #if defined(EMD_AVX2_DISPATCH)
 /* The fast test of eight arcs from q whose plain reduced costs are r0, r1 (lanes 0-3,
-   4-7), among the lanes of mask (those below the bound): the first of the most negative
-   that passes, as emd_scan_lanes would pick it lane by lane (the same operations, so
+   4-7), among the lanes set in lt0, lt1 (those below the bound): the first of the most
+   negative that passes, as a scan lane by lane would pick it (the same operations, so
    the same arc), without a branch a lane.  Its q + lane and reduced cost go to *found
    and *bound when one passes. */
 __attribute__((target("avx2"), always_inline))
 static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, Py_ssize_t q,
-                                  __m256d r0, __m256d r1, unsigned mask, double noise,
-                                  double* bound, Py_ssize_t* found) {
+                                  __m256d r0, __m256d r1, __m256d lt0, __m256d lt1,
+                                  double noise, double* bound, Py_ssize_t* found) {
     const __m256d sign = _mm256_set1_pd(-0.0);
     const __m256d apt = _mm256_set1_pd(__builtin_fabs(pt));
     const __m256d scale = _mm256_set1_pd(-EMD_PRICING_RTOL);
     const __m256d vnoise = _mm256_set1_pd(noise);
     const __m256d inf = _mm256_set1_pd(__builtin_inf());
-    const __m256i lane_bits = _mm256_set_epi64x(8, 4, 2, 1);
     __m256d m0 = _mm256_add_pd(_mm256_add_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(c + q)), apt),
                                _mm256_andnot_pd(sign, _mm256_loadu_pd(pc + q)));
     __m256d m1 = _mm256_add_pd(
         _mm256_add_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(c + q + 4)), apt),
         _mm256_andnot_pd(sign, _mm256_loadu_pd(pc + q + 4)));
-    __m256d ok0 = _mm256_cmp_pd(r0, _mm256_sub_pd(_mm256_mul_pd(scale, m0), vnoise), _CMP_LT_OQ);
-    __m256d ok1 = _mm256_cmp_pd(r1, _mm256_sub_pd(_mm256_mul_pd(scale, m1), vnoise), _CMP_LT_OQ);
-    /* the lanes of mask, as vector masks */
-    __m256i in0 = _mm256_cmpeq_epi64(
-        _mm256_and_si256(_mm256_set1_epi64x(mask & 15u), lane_bits), lane_bits);
-    __m256i in1 = _mm256_cmpeq_epi64(
-        _mm256_and_si256(_mm256_set1_epi64x(mask >> 4), lane_bits), lane_bits);
-    ok0 = _mm256_and_pd(ok0, _mm256_castsi256_pd(in0));
-    ok1 = _mm256_and_pd(ok1, _mm256_castsi256_pd(in1));
+    __m256d ok0 = _mm256_and_pd(lt0, _mm256_cmp_pd(
+        r0, _mm256_sub_pd(_mm256_mul_pd(scale, m0), vnoise), _CMP_LT_OQ));
+    __m256d ok1 = _mm256_and_pd(lt1, _mm256_cmp_pd(
+        r1, _mm256_sub_pd(_mm256_mul_pd(scale, m1), vnoise), _CMP_LT_OQ));
     unsigned pass = (unsigned)_mm256_movemask_pd(ok0) | ((unsigned)_mm256_movemask_pd(ok1) << 4);
     if (!pass) return;
     __m256d x0 = _mm256_blendv_pd(inf, r0, ok0), x1 = _mm256_blendv_pd(inf, r1, ok1);
@@ -138,32 +132,34 @@ static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const do
                                             Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
-    unsigned mask;
     const __m256d vpt = _mm256_set1_pd(pt);
-    __m256d vb = _mm256_set1_pd(bound), r0, r1;
+    __m256d vb = _mm256_set1_pd(bound), r0, r1, lt0, lt1;
     for (; q + 8 <= len; q += 8) {
         r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt), _mm256_loadu_pd(pc + q));
         r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
                            _mm256_loadu_pd(pc + q + 4));
-        mask = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
-               | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4);
-        if (!mask) continue;
-        emd_pick8_avx2(c, pt, pc, q, r0, r1, mask, noise, &bound, &found);
+        lt0 = _mm256_cmp_pd(r0, vb, _CMP_LT_OQ);
+        lt1 = _mm256_cmp_pd(r1, vb, _CMP_LT_OQ);
+        if (!_mm256_movemask_pd(_mm256_or_pd(lt0, lt1))) continue;
+        emd_pick8_avx2(c, pt, pc, q, r0, r1, lt0, lt1, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
     if (q < len) {
         if (len >= 8) {
-            /* lanes 0 .. 8 - (len - q) - 1 are arcs already tested */
-            Py_ssize_t at = len - 8;
+            /* lanes below 8 - (len - q) of the last eight are arcs already tested */
+            const Py_ssize_t at = len - 8;
+            const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
+            const __m256i fresh = _mm256_set1_epi64x(7 - (len - q));  /* lane > fresh */
             r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at), vpt),
                                _mm256_loadu_pd(pc + at));
             r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at + 4), vpt),
                                _mm256_loadu_pd(pc + at + 4));
-            mask = ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ))
-                    | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ)) << 4))
-                   & (0xFFu << (8 - (len - q)));
-            if (mask)
-                emd_pick8_avx2(c, pt, pc, at, r0, r1, mask, noise, &bound, &found);
+            lt0 = _mm256_and_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
+                                _mm256_castsi256_pd(_mm256_cmpgt_epi64(lane, fresh)));
+            lt1 = _mm256_and_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ), _mm256_castsi256_pd(
+                _mm256_cmpgt_epi64(_mm256_add_epi64(lane, _mm256_set1_epi64x(4)), fresh)));
+            if (_mm256_movemask_pd(_mm256_or_pd(lt0, lt1)))
+                emd_pick8_avx2(c, pt, pc, at, r0, r1, lt0, lt1, noise, &bound, &found);
         } else {
             emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
         }
