@@ -832,32 +832,34 @@ cdef int pivot_small(
     else:
         return UNBOUNDED
 
+    # Flows change along the cycle (as pivot's); the subtree of u_out moves from
+    # below the in side's nodes above it to below the other side's.  One loop a
+    # side: a loop's end is a branch mispredicted about once a pivot.
     moved = below[u_out]
     change = -delta if out_on_tail_side else delta
-    if delta > 0.0:
-        for i in range(n_in):
-            u = in_side[i]
-            flow[u] += change if toward[u] else -change
-        for i in range(n_other):
-            u = out_side[i]
-            flow[u] += -change if toward[u] else change
-    for i in range(k + 1, n_in):
-        below[in_side[i]] &= ~moved
     for i in range(n_other):
-        below[out_side[i]] |= moved
+        u = out_side[i]
+        flow[u] += -change if toward[u] else change
+        below[u] |= moved
+    for i in range(k + 1, n_in):
+        u = in_side[i]
+        flow[u] += change if toward[u] else -change
+        below[u] &= ~moved
 
     # The stem in_side[0..k] reverses: each of its nodes takes the arc of the node
-    # below it and keeps its subtree but for the part now above it.
+    # below it, with that arc's flow after the change, and keeps its subtree but for
+    # the part now above it.
     u_in = in_side[0]
     v_in = t if out_on_tail_side else s
     for i in range(k, 0, -1):
         w = in_side[i]
-        kept = (below[w] & ~below[in_side[i - 1]]) | below_next
-        parent[w] = in_side[i - 1]
-        toward[w] = 1 - toward[in_side[i - 1]]
-        flow[w] = flow[in_side[i - 1]]
-        T.arc_cost[w] = T.arc_cost[in_side[i - 1]]
-        T.arc_index[w] = T.arc_index[in_side[i - 1]]
+        u = in_side[i - 1]
+        kept = (below[w] & ~below[u]) | below_next
+        parent[w] = u
+        flow[w] = flow[u] + (change if toward[u] else -change)
+        toward[w] = 1 - toward[u]
+        T.arc_cost[w] = T.arc_cost[u]
+        T.arc_index[w] = T.arc_index[u]
         below[w] = kept
         below_next = kept
     parent[u_in] = v_in
