@@ -88,14 +88,14 @@ static inline void emd_scan_arcs(const double* c, double pt, const double* pc,
 
 #if defined(EMD_AVX2_DISPATCH)
 /* The fast test of eight arcs from q whose plain reduced costs are r0, r1 (lanes 0-3,
-   4-7), among the lanes set in lt0, lt1 (those below the bound): the first of the most
-   negative that passes, as a scan lane by lane would pick it (the same operations, so
-   the same arc), without a branch a lane.  Its q + lane and reduced cost go to *found
-   and *bound when one passes. */
+   4-7): the first of the most negative that passes goes to *found and its reduced cost
+   to *bound if it is below *bound, as a scan lane by lane would pick it (the same
+   operations, so the same arc), without a branch a lane.  The group's minimum does
+   not wait for *bound: only the last comparison does, so a row's groups overlap. */
 __attribute__((target("avx2"), always_inline))
 static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, Py_ssize_t q,
-                                  __m256d r0, __m256d r1, __m256d lt0, __m256d lt1,
-                                  double noise, double* bound, Py_ssize_t* found) {
+                                  __m256d r0, __m256d r1, double noise, double* bound,
+                                  Py_ssize_t* found) {
     const __m256d sign = _mm256_set1_pd(-0.0);
     const __m256d apt = _mm256_set1_pd(__builtin_fabs(pt));
     const __m256d scale = _mm256_set1_pd(-EMD_PRICING_RTOL);
@@ -106,60 +106,55 @@ static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, 
     __m256d m1 = _mm256_add_pd(
         _mm256_add_pd(_mm256_andnot_pd(sign, _mm256_loadu_pd(c + q + 4)), apt),
         _mm256_andnot_pd(sign, _mm256_loadu_pd(pc + q + 4)));
-    __m256d ok0 = _mm256_and_pd(lt0, _mm256_cmp_pd(
-        r0, _mm256_sub_pd(_mm256_mul_pd(scale, m0), vnoise), _CMP_LT_OQ));
-    __m256d ok1 = _mm256_and_pd(lt1, _mm256_cmp_pd(
-        r1, _mm256_sub_pd(_mm256_mul_pd(scale, m1), vnoise), _CMP_LT_OQ));
-    unsigned pass = (unsigned)_mm256_movemask_pd(ok0) | ((unsigned)_mm256_movemask_pd(ok1) << 4);
-    if (!pass) return;
+    __m256d ok0 = _mm256_cmp_pd(r0, _mm256_sub_pd(_mm256_mul_pd(scale, m0), vnoise), _CMP_LT_OQ);
+    __m256d ok1 = _mm256_cmp_pd(r1, _mm256_sub_pd(_mm256_mul_pd(scale, m1), vnoise), _CMP_LT_OQ);
     __m256d x0 = _mm256_blendv_pd(inf, r0, ok0), x1 = _mm256_blendv_pd(inf, r1, ok1);
     __m256d low = _mm256_min_pd(x0, x1);
     low = _mm256_min_pd(low, _mm256_permute2f128_pd(low, low, 1));
     low = _mm256_min_pd(low, _mm256_permute_pd(low, 5));
-    unsigned at = ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x0, low, _CMP_EQ_OQ))
-                   | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x1, low, _CMP_EQ_OQ)) << 4))
-                  & pass;
-    *found = q + __builtin_ctz(at);
-    *bound = _mm256_cvtsd_f64(low);
+    double group_low = _mm256_cvtsd_f64(low);
+    unsigned at = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x0, low, _CMP_EQ_OQ))
+                  | ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(x1, low, _CMP_EQ_OQ)) << 4);
+    if (group_low < *bound) {
+        *found = q + __builtin_ctz(at);
+        *bound = group_low;
+    }
 }
 
 /* Only the groups of eight with an arc below the bound at the group's start go to the
    fast test (emd_pick8_avx2): an arc above it cannot pass a later, lower bound.  A row
-   of eight arcs or more ends with the group of its last eight, the arcs already tested
-   masked off, instead of a scalar loop. */
+   of eight arcs or more ends with the group of its last eight instead of a scalar
+   loop. */
 __attribute__((target("avx2"), always_inline))
 static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
                                             Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
     const __m256d vpt = _mm256_set1_pd(pt);
-    __m256d vb = _mm256_set1_pd(bound), r0, r1, lt0, lt1;
+    __m256d vb = _mm256_set1_pd(bound), r0, r1;
     for (; q + 8 <= len; q += 8) {
         r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt), _mm256_loadu_pd(pc + q));
         r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
                            _mm256_loadu_pd(pc + q + 4));
-        lt0 = _mm256_cmp_pd(r0, vb, _CMP_LT_OQ);
-        lt1 = _mm256_cmp_pd(r1, vb, _CMP_LT_OQ);
-        if (!_mm256_movemask_pd(_mm256_or_pd(lt0, lt1))) continue;
-        emd_pick8_avx2(c, pt, pc, q, r0, r1, lt0, lt1, noise, &bound, &found);
+        if (!_mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
+                                             _mm256_cmp_pd(r1, vb, _CMP_LT_OQ))))
+            continue;
+        emd_pick8_avx2(c, pt, pc, q, r0, r1, noise, &bound, &found);
         vb = _mm256_set1_pd(bound);
     }
     if (q < len) {
         if (len >= 8) {
-            /* lanes below 8 - (len - q) of the last eight are arcs already tested */
+            /* The row's last eight: those already tested come again, and an arc
+               equal to the bound cannot replace it (a strict comparison), so the find
+               is the one the arcs in order give. */
             const Py_ssize_t at = len - 8;
-            const __m256i lane = _mm256_set_epi64x(3, 2, 1, 0);
-            const __m256i fresh = _mm256_set1_epi64x(7 - (len - q));  /* lane > fresh */
             r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at), vpt),
                                _mm256_loadu_pd(pc + at));
             r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + at + 4), vpt),
                                _mm256_loadu_pd(pc + at + 4));
-            lt0 = _mm256_and_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
-                                _mm256_castsi256_pd(_mm256_cmpgt_epi64(lane, fresh)));
-            lt1 = _mm256_and_pd(_mm256_cmp_pd(r1, vb, _CMP_LT_OQ), _mm256_castsi256_pd(
-                _mm256_cmpgt_epi64(_mm256_add_epi64(lane, _mm256_set1_epi64x(4)), fresh)));
-            if (_mm256_movemask_pd(_mm256_or_pd(lt0, lt1)))
-                emd_pick8_avx2(c, pt, pc, at, r0, r1, lt0, lt1, noise, &bound, &found);
+            if (_mm256_movemask_pd(_mm256_or_pd(_mm256_cmp_pd(r0, vb, _CMP_LT_OQ),
+                                                _mm256_cmp_pd(r1, vb, _CMP_LT_OQ))))
+                emd_pick8_avx2(c, pt, pc, at, r0, r1, noise, &bound, &found);
         } else {
             emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
         }
