@@ -739,39 +739,47 @@ cdef void small_sets(Tree* T, uint64_t* below) noexcept nogil:
 
 cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
     """The thread, reverse thread, subtree sizes and last nodes again, from the parents
-    and the bit sets that :func:`pivot_small` kept in their place."""
-    cdef Py_ssize_t first_child[SMALL_NODES]
-    cdef Py_ssize_t next_sibling[SMALL_NODES]
+    and the bit sets that :func:`pivot_small` kept in their place.
+
+    A subtree is larger than each of its own, so taking the nodes by decreasing size
+    (a counting sort) meets every parent before its children: each node then takes
+    the next free place of its parent's stretch of the preorder, and its own stretch
+    starts right after it.  No branch depends on the tree's shape.
+    """
+    cdef Py_ssize_t size[SMALL_NODES]
+    cdef Py_ssize_t start[SMALL_NODES + 1]
+    cdef Py_ssize_t by_size[SMALL_NODES]
+    cdef Py_ssize_t position[SMALL_NODES]
+    cdef Py_ssize_t next_free[SMALL_NODES]
     cdef Py_ssize_t order[SMALL_NODES]
-    cdef Py_ssize_t stack[SMALL_NODES]
-    cdef Py_ssize_t total = T.n_nodes + 1, root = T.root, v, w, top = 0, k = 0
+    cdef Py_ssize_t total = T.n_nodes + 1, root = T.root, v, w, k
+    for k in range(total + 1):
+        start[k] = 0
     for v in range(total):
-        first_child[v] = -1
-    for v in range(total - 1, -1, -1):
-        if v != root:
-            next_sibling[v] = first_child[T.parent[v]]
-            first_child[T.parent[v]] = v
-    # A depth-first walk with a stack: a node is written when it is taken off, and
-    # its children go on, so every subtree comes out as one stretch.
-    stack[0] = root
-    top = 1
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        order[k] = v
-        k += 1
-        w = first_child[v]
-        while w >= 0:
-            stack[top] = w
-            top += 1
-            w = next_sibling[w]
+        size[v] = popcount64(below[v])
+        start[total - size[v] + 1] += 1
+    for k in range(total):
+        start[k + 1] += start[k]
+    for v in range(total):
+        by_size[start[total - size[v]]] = v
+        start[total - size[v]] += 1
+    position[root] = 0
+    next_free[root] = 1
+    for k in range(1, total):
+        v = by_size[k]
+        w = T.parent[v]
+        position[v] = next_free[w]
+        next_free[w] += size[v]
+        next_free[v] = position[v] + 1
+    for v in range(total):
+        order[position[v]] = v
     for k in range(total):
         v = order[k]
         w = order[k + 1] if k + 1 < total else root
         T.thread[v] = w
         T.rev_thread[w] = v
-        T.subtree_size[v] = popcount64(below[v])
-        T.subtree_last[v] = order[k + T.subtree_size[v] - 1]
+        T.subtree_size[v] = size[v]
+        T.subtree_last[v] = order[k + size[v] - 1]
 
 
 cdef int pivot_small(
