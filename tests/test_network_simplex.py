@@ -184,8 +184,9 @@ def test_complete_bipartite_pricing_picks_the_arcs_of_the_general_search(seed, s
 @pytest.mark.parametrize("m", [5, 8, 9, 12, 15, 16, 17, 23, 30])
 def test_rows_of_every_width_pick_the_arcs_of_the_general_search(m, simd):
     # The kernels take eight pairs of a row at a time and end a row of eight or more on
-    # its last eight, the pairs already seen masked off; rows of every remainder must
-    # still pick the arcs of the general search.
+    # its last eight (the pairs already seen tested again), and pass over groups above
+    # a cut from the row's potential; rows of every remainder must still pick the arcs
+    # of the general search.
     rng = np.random.default_rng(m)
     for rounded in (False, True):
         _complete_against_general(rng, int(rng.integers(2, 40)), m, rounded)

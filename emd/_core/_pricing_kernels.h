@@ -121,17 +121,22 @@ static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, 
     }
 }
 
-/* Only the groups of eight with an arc below the bound at the group's start go to the
-   fast test (emd_pick8_avx2): an arc above it cannot pass a later, lower bound.  A row
-   of eight arcs or more ends with the group of its last eight instead of a scalar
-   loop. */
+/* Only the groups of eight with an arc below the cut go to the fast test
+   (emd_pick8_avx2).  The cut is the bound at the group's start (an arc above it cannot
+   pass a later, lower bound) or, when lower, the threshold the fast test would give an
+   arc whose only magnitude is the row's |pt|: every arc's magnitude is at least that,
+   so its threshold is at most this one (every step of emd_fast_test is monotone), and
+   no arc above the cut can pass.  Tree arcs, whose reduced costs are rounding noise
+   around zero, then stop sending their groups to the test.  A row of eight arcs or
+   more ends with the group of its last eight instead of a scalar loop. */
 __attribute__((target("avx2"), always_inline))
 static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const double* pc,
                                             Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
+    const double row_cut = -EMD_PRICING_RTOL * __builtin_fabs(pt) - noise;
     const __m256d vpt = _mm256_set1_pd(pt);
-    __m256d vb = _mm256_set1_pd(bound), r0, r1;
+    __m256d vb = _mm256_set1_pd(bound < row_cut ? bound : row_cut), r0, r1;
     for (; q + 8 <= len; q += 8) {
         r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q), vpt), _mm256_loadu_pd(pc + q));
         r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_loadu_pd(c + q + 4), vpt),
@@ -140,7 +145,7 @@ static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const do
                                              _mm256_cmp_pd(r1, vb, _CMP_LT_OQ))))
             continue;
         emd_pick8_avx2(c, pt, pc, q, r0, r1, noise, &bound, &found);
-        vb = _mm256_set1_pd(bound);
+        vb = _mm256_set1_pd(bound < row_cut ? bound : row_cut);
     }
     if (q < len) {
         if (len >= 8) {
@@ -169,8 +174,10 @@ static inline Py_ssize_t emd_block_min_sse2(const double* c, double pt, const do
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
 #if defined(__SSE2__)
+    /* the cut of emd_block_min_avx2 */
+    const double row_cut = -EMD_PRICING_RTOL * __builtin_fabs(pt) - noise;
     const __m128d vpt = _mm_set1_pd(pt);
-    __m128d vb = _mm_set1_pd(bound);
+    __m128d vb = _mm_set1_pd(bound < row_cut ? bound : row_cut);
     for (; q + 4 <= len; q += 4) {
         __m128d r0 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q), vpt), _mm_loadu_pd(pc + q));
         __m128d r1 = _mm_sub_pd(_mm_add_pd(_mm_loadu_pd(c + q + 2), vpt),
@@ -178,7 +185,7 @@ static inline Py_ssize_t emd_block_min_sse2(const double* c, double pt, const do
         if (!_mm_movemask_pd(_mm_or_pd(_mm_cmplt_pd(r0, vb), _mm_cmplt_pd(r1, vb))))
             continue;
         emd_scan_arcs(c, pt, pc, q, q + 4, noise, &bound, &found);
-        vb = _mm_set1_pd(bound);
+        vb = _mm_set1_pd(bound < row_cut ? bound : row_cut);
     }
 #endif
     emd_scan_arcs(c, pt, pc, q, len, noise, &bound, &found);
