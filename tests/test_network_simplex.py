@@ -252,25 +252,34 @@ def test_plain_and_two_cursor_shifts_of_potentials_agree_bit_for_bit(seed):
     assert states[0][0] > n + m  # enough pivots to move large and small subtrees
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_small_trees_pivot_on_bit_sets_as_on_the_thread(seed):
     # Trees of up to 64 nodes pivot on bit sets of their subtrees in the fast phase
     # (emd._core._tree.pivot_small) and rebuild the thread when they leave it: the
-    # same pivots, so the same parents, flows and potentials as the thread's pivots,
-    # and a thread that passes the structure check, after a full solve or a stop.
+    # same pivots, so the same parents, flows and potentials as the thread's pivots
+    # (the refreshed potentials hang on the root's first child, which must be the
+    # thread's), and a thread that passes the structure check, after a full solve or
+    # a stop.  Seeds 8-11 fill the 64 nodes (the shift then takes the complement of
+    # a full word) or come one short, with a small artificial cost and empty columns
+    # (-0.0 demands) so that the root's children hang both ways.
     from emd._core import _tree
 
     rng = np.random.default_rng(seed)
     n, m = int(rng.integers(2, 34)), int(rng.integers(2, 30))
     n = min(n, 63 - m)
+    if seed >= 8:
+        n, m = (32, 31) if seed % 2 == 0 else (31, 31)
     cost = rng.random((n, m))
     if seed % 3 == 1:
         cost = np.round(cost * 3)  # ties, degenerate pivots
     a, b = rng.random(n) + 0.01, rng.random(m) + 0.01
     if seed % 4 == 2:
         a[::3] = 0.0  # transit nodes: zero supply, arcs without flow
+    if seed >= 8:
+        b[::4] = 0.0
     b *= a.sum() / b.sum()
     a, b = emd._certify.balance_exactly(a, b)
+    artificial = 0.3 if seed >= 8 else 1.0
     tails = np.repeat(np.arange(n), m)
     heads = n + np.tile(np.arange(m), n)
     for budget in (10**6, max(1, (n + m) // 2)):
@@ -278,13 +287,13 @@ def test_small_trees_pivot_on_bit_sets_as_on_the_thread(seed):
         for flag in (True, False):
             old = _tree._use_small_trees(flag)
             try:
-                tree = SpanningTree(np.concatenate([a, -b]), 1.0)
+                tree = SpanningTree(np.concatenate([a, -b]), artificial)
                 status = tree.solve(tails, heads, cost.ravel().copy(), budget)
             finally:
                 _tree._use_small_trees(old)
             assert tree.check_structure() and tree.check_potentials()
             states.append((status, tree.n_iter, tree.pi.tobytes(), tree.pi_low.tobytes(),
-                           tree.flow.tobytes(), tree.parent.tobytes()))
+                           tree.flow.tobytes(), tree.parent.tobytes(), tree.thread[n + m]))
         assert states[0] == states[1]
         if budget < 10**6:
             assert states[0][0] == 1  # stopped in the fast phase

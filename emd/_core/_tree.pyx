@@ -725,21 +725,39 @@ def _use_small_trees(bint flag):
     return old
 
 
-cdef void small_sets(Tree* T, uint64_t* below) noexcept nogil:
-    """``below[v]``: the nodes of the subtree of ``v`` as the bits of one word, read from
-    the thread (reverse preorder visits every node after its descendants)."""
-    cdef Py_ssize_t root = T.root, v
+cdef struct SmallTree:
+    # below[v]: the nodes of the subtree of v, as the bits of one word.
+    uint64_t below[SMALL_NODES]
+    # The root's children in the order the thread would list them (next / previous,
+    # SMALL_NODES the list's head): the potentials are refreshed from the first one.
+    Py_ssize_t root_next[SMALL_NODES + 1]
+    Py_ssize_t root_prev[SMALL_NODES + 1]
+
+
+cdef void small_sets(Tree* T, SmallTree* S) noexcept nogil:
+    """``S.below`` read from the thread (reverse preorder visits every node after its
+    descendants), and the root's children in the thread's order."""
+    cdef Py_ssize_t root = T.root, v, last = SMALL_NODES
     for v in range(T.n_nodes + 1):
-        below[v] = (<uint64_t> 1) << v
+        S.below[v] = (<uint64_t> 1) << v
     v = T.rev_thread[root]
     while v != root:
-        below[T.parent[v]] |= below[v]
+        S.below[T.parent[v]] |= S.below[v]
         v = T.rev_thread[v]
+    v = T.thread[root]
+    while v != root:
+        S.root_next[last] = v
+        S.root_prev[v] = last
+        last = v
+        v = T.thread[T.subtree_last[v]]
+    S.root_next[last] = SMALL_NODES
+    S.root_prev[SMALL_NODES] = last
 
 
-cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
+cdef void small_thread(Tree* T, const SmallTree* S) noexcept nogil:
     """The thread, reverse thread, subtree sizes and last nodes again, from the parents
-    and the bit sets that :func:`pivot_small` kept in their place.
+    and the bit sets that :func:`pivot_small` kept in their place, the root's first
+    child the thread's (:func:`refresh_potentials` reads it).
 
     A subtree is larger than each of its own, so taking the nodes by decreasing size
     (a counting sort) meets every parent before its children: each node then takes
@@ -753,10 +771,11 @@ cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
     cdef Py_ssize_t next_free[SMALL_NODES]
     cdef Py_ssize_t order[SMALL_NODES]
     cdef Py_ssize_t total = T.n_nodes + 1, root = T.root, v, w, k
+    cdef Py_ssize_t first = S.root_next[SMALL_NODES]
     for k in range(total + 1):
         start[k] = 0
     for v in range(total):
-        size[v] = popcount64(below[v])
+        size[v] = popcount64(S.below[v])
         start[total - size[v] + 1] += 1
     for k in range(total):
         start[k + 1] += start[k]
@@ -765,8 +784,14 @@ cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
         start[total - size[v]] += 1
     position[root] = 0
     next_free[root] = 1
+    if first != SMALL_NODES:
+        position[first] = 1
+        next_free[root] = 1 + size[first]
+        next_free[first] = 2
     for k in range(1, total):
         v = by_size[k]
+        if v == first:
+            continue
         w = T.parent[v]
         position[v] = next_free[w]
         next_free[w] += size[v]
@@ -783,13 +808,13 @@ cdef void small_thread(Tree* T, const uint64_t* below) noexcept nogil:
 
 
 cdef int pivot_small(
-    Tree* T, uint64_t* below, Py_ssize_t arc, Py_ssize_t s, Py_ssize_t t, double cost,
+    Tree* T, SmallTree* S, Py_ssize_t arc, Py_ssize_t s, Py_ssize_t t, double cost,
     double rc,
 ) noexcept nogil:
     """:func:`pivot` in the fast phase of a tree of at most SMALL_NODES nodes: the same
     cycle, leaving arc, flows, parents and potentials, with the subtrees kept as bit
-    sets in ``below`` instead of the thread and subtree sizes (:func:`small_thread`
-    rebuilds those).
+    sets in ``S.below`` instead of the thread and subtree sizes (:func:`small_thread`
+    rebuilds those) and the root's children listed in the thread's order.
 
     The apex is the first node above ``s`` whose subtree holds ``t``, so each side
     of the cycle is one climb whose only unpredictable branch is its end; the
@@ -799,6 +824,7 @@ cdef int pivot_small(
     cdef char* toward = T.toward_parent
     cdef double* flow = T.flow
     cdef double* pi = T.pi
+    cdef uint64_t* below = S.below
     cdef Py_ssize_t* tail_side = T.stem
     cdef Py_ssize_t* head_side = T.stem + T.n_nodes + 1
     cdef Py_ssize_t* in_side
@@ -845,13 +871,20 @@ cdef int pivot_small(
     # side: a loop's end is a branch mispredicted about once a pivot.
     moved = below[u_out]
     change = -delta if out_on_tail_side else delta
+    if parent[u_out] == T.root:
+        # u_out leaves the root's children (u_in joins them below, if v_in is the root).
+        S.root_next[S.root_prev[u_out]] = S.root_next[u_out]
+        S.root_prev[S.root_next[u_out]] = S.root_prev[u_out]
+    # A degenerate pivot changes no flow (pivot's test: a flow of -0.0 stays so).
     for i in range(n_other):
         u = out_side[i]
-        flow[u] += -change if toward[u] else change
+        if delta > 0.0:
+            flow[u] += -change if toward[u] else change
         below[u] |= moved
     for i in range(k + 1, n_in):
         u = in_side[i]
-        flow[u] += change if toward[u] else -change
+        if delta > 0.0:
+            flow[u] += change if toward[u] else -change
         below[u] &= ~moved
 
     # The stem in_side[0..k] reverses: each of its nodes takes the arc of the node
@@ -864,7 +897,7 @@ cdef int pivot_small(
         u = in_side[i - 1]
         kept = (below[w] & ~below[u]) | below_next
         parent[w] = u
-        flow[w] = flow[u] + (change if toward[u] else -change)
+        flow[w] = flow[u] + (change if toward[u] else -change) if delta > 0.0 else flow[u]
         toward[w] = 1 - toward[u]
         T.arc_cost[w] = T.arc_cost[u]
         T.arc_index[w] = T.arc_index[u]
@@ -876,6 +909,12 @@ cdef int pivot_small(
     T.arc_cost[u_in] = cost
     T.arc_index[u_in] = arc
     below[u_in] = moved
+    if v_in == T.root:
+        # update_tree hangs the moved subtree first under v_in.
+        S.root_next[u_in] = S.root_next[SMALL_NODES]
+        S.root_prev[u_in] = SMALL_NODES
+        S.root_prev[S.root_next[SMALL_NODES]] = u_in
+        S.root_next[SMALL_NODES] = u_in
 
     # As update_tree: the moved part shifts by the entering arc's reduced cost, or
     # the rest of the tree by its opposite when that is the smaller part.
@@ -927,7 +966,7 @@ cdef int run_simplex(
     cdef double rc, objective, last_objective = INFINITY, noise = 0.0, cap, worst
     cdef bint fresh = False
     cdef int status
-    cdef uint64_t below[SMALL_NODES]
+    cdef SmallTree small_tree
     cdef bint small = small_trees and T.n_nodes < SMALL_NODES and T.root == T.n_nodes
     T.exact = False
     if n_arcs == 0:
@@ -936,7 +975,7 @@ cdef int run_simplex(
             final_worst[0] = INFINITY
         return OPTIMAL
     if small:
-        small_sets(T, below)
+        small_sets(T, &small_tree)
     while True:
         e = find_entering_arc(T, tails, heads, costs, n_arcs, block_size, cursor, &rc, noise,
                               width, &worst)
@@ -948,7 +987,7 @@ cdef int run_simplex(
             # Nothing prices out on these potentials: recompute them from the
             # tree and price again exactly, without a noise floor.
             if small:
-                small_thread(T, below)
+                small_thread(T, &small_tree)
                 small = False
             refresh_potentials(T)
             T.exact = True
@@ -957,22 +996,22 @@ cdef int run_simplex(
             continue
         if n_iter[0] >= max_iter:
             if small:
-                small_thread(T, below)
+                small_thread(T, &small_tree)
             return MAX_ITER_REACHED
         if small:
-            status = pivot_small(T, below, e, tails[e], heads[e], costs[e], rc)
+            status = pivot_small(T, &small_tree, e, tails[e], heads[e], costs[e], rc)
         else:
             status = pivot(T, e, tails[e], heads[e], costs[e], rc)
         if status != OPTIMAL:
             if small:
-                small_thread(T, below)
+                small_thread(T, &small_tree)
             return status
         n_iter[0] += 1
         fresh = False
         since_refresh += 1
         if since_refresh >= refresh_period:
             if small:
-                small_thread(T, below)
+                small_thread(T, &small_tree)
             refresh_potentials(T)
             since_refresh = 0
         if T.exact:
