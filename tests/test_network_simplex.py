@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.sparse
+from emd._core._pair import search_block_size
 from emd._core._tree import SpanningTree
 from oracles import random_weights
 
@@ -166,7 +167,9 @@ def _complete_against_general(rng, n, m, rounded):
     tree = SpanningTree(np.concatenate([a, -b]), float(np.abs(cost).max()) or 1.0)
     tails = np.repeat(np.arange(n), m)
     heads = n + np.tile(np.arange(m), n)
-    assert tree.solve(tails, heads, cost.ravel().copy(), 10**6) == 0
+    # The same blocks (rows of at least two blocks are searched whole).
+    block = search_block_size(n * m, m)
+    assert tree.solve(tails, heads, cost.ravel().copy(), 10**6, block) == 0
     assert result.n_iter == tree.n_iter
     assert result.cost == tree.cost()
 
