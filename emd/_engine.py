@@ -29,6 +29,7 @@ import numpy as np
 
 from emd import _certify, _multiscale, _planner
 from emd._core import _costs
+from emd._core._certify import rounded_sum
 from emd._core._pair import PairWorkspace, points_cost_bound
 from emd._core._pricing import INITIAL_CANDIDATES
 from emd._core._tree import STATUS_NAMES, SpanningTree
@@ -254,7 +255,7 @@ def solve_bipartite(
     cols = np.flatnonzero(b > 0)
     n, m = rows.size, cols.size
     max_iter = iteration_limit(max_iter, n + m)
-    mass = math.fsum(a)
+    mass = rounded_sum(a)
     keys = []
     builtin = True
     point_bound = 0.0

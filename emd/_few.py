@@ -15,12 +15,11 @@ certificate; the shortest paths only choose where it starts.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from emd import _engine
 from emd._core import _few_sources
+from emd._core._certify import rounded_sum
 from emd._core._pair import column_generation
 from emd._core._starts import forest_start
 from emd._core._tree import STATUS_NAMES, SpanningTree
@@ -40,7 +39,7 @@ def solve_bipartite(a: np.ndarray, b: np.ndarray, source) -> BipartiteSolution:
     cols = np.flatnonzero(b > 0)
     n, m = rows.size, cols.size
     rows_small = n <= m
-    mass = math.fsum(a)
+    mass = rounded_sum(a)
     if isinstance(source, PointCosts):
         max_abs = source.compiled_bound()
         check_scale(max_abs, mass, a.size + b.size)

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from emd._core._certify import rounded_sum
+
 #: Smallest relative tolerance on the difference of total masses (float64
 #: inputs of up to a few million bins).  Float64 sums of a million normalised
 #: weights drift by ~1e-13, so this is loose enough for real data and tight
@@ -230,7 +232,7 @@ def balance(
     balanced to float64 rounding and the leftover imbalance moves no mass.
     """
     try:
-        sum_a, sum_b = math.fsum(a), math.fsum(b)
+        sum_a, sum_b = rounded_sum(a), rounded_sum(b)
     except OverflowError:
         raise ValueError(
             f"{names[0]} or {names[1]} has a total mass too large for float64"

@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 from emd import _certify, _engine, _few, _planner
 from emd import unbalanced as _unbalanced
 from emd._arrays import has_tensor, twin
+from emd._core._certify import rounded_sum
 from emd._result import Certificate, FlowResult, TransportResult, certify_transport
 from emd._status import SolverWarning, cost_if_finished
 from emd._status import warn_status as _warn_status
@@ -45,7 +46,7 @@ def center_potentials(a, b, u, u_low, v, v_low):
 
     Shared by the solvers here and :mod:`emd.compat.pot` (POT's centred duals); not
     part of the public API (not in ``__all__``)."""
-    shift = (math.fsum(b * v) - math.fsum(a * u)) / (math.fsum(a) + math.fsum(b))
+    shift = (rounded_sum(b * v) - rounded_sum(a * u)) / (rounded_sum(a) + rounded_sum(b))
     u, u_low = _certify.dd_shift(u, u_low, shift)
     v, v_low = _certify.dd_shift(v, v_low, -shift)
     return u, u_low, v, v_low

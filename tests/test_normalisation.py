@@ -204,3 +204,39 @@ def test_the_tolerance_follows_the_inputs_precision():
     assert np.isfinite(value)
     with pytest.raises(ValueError, match="equal total mass"):
         emd.wasserstein_grid(a.astype(np.float64), b.astype(np.float64))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=40),
+       st.integers(0, 3))
+def test_the_compiled_exact_sum_is_math_fsum(values, scale):
+    # Totals are checked with the compiled exact sum (emd._core._certify.rounded_sum):
+    # it must be math.fsum to the bit, its sign of zero and its exceptions included,
+    # whatever the entries' binades (wide ranges go to math.fsum itself).
+    import math
+
+    from emd._core._certify import rounded_sum
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.array(values, dtype=np.float64) * 10.0 ** (30 * scale)
+    try:
+        expected = math.fsum(x)
+    except (OverflowError, ValueError) as error:
+        with pytest.raises(type(error)):
+            rounded_sum(x)
+        return
+    got = rounded_sum(x)
+    assert repr(got) == repr(expected)
+
+
+def test_the_compiled_exact_sum_cancels_and_rounds_as_math_fsum():
+    import math
+
+    from emd._core._certify import rounded_sum
+
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        x = np.round(rng.normal(size=int(rng.integers(1, 60))), int(rng.integers(0, 17)))
+        x = np.concatenate([x, -x[::2], rng.random(3) * 1e-20])
+        rng.shuffle(x)
+        assert repr(rounded_sum(x)) == repr(math.fsum(x))
