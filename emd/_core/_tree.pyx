@@ -608,6 +608,74 @@ cdef void update_tree(
             shift_potentials(T, w, T.n_nodes + 1 - moved_size, -sigma)
 
 
+cdef struct CycleSides:
+    # The two sides of a pivot's cycle below the apex, each recorded bottom-up (the
+    # tail side from s, the head side from t), with each side's blocking arc so far.
+    Py_ssize_t* tail_side
+    Py_ssize_t* head_side
+    Py_ssize_t n_tail, n_head, out_tail, out_head, k_tail, k_head
+    double delta_tail, delta_head
+    # What leaving_arc chose: the leaving arc's node, its flow, its side (the stem
+    # in_side[0..k] that reverses) and the other side.
+    Py_ssize_t u_out, k, n_in, n_other
+    Py_ssize_t* in_side
+    Py_ssize_t* out_side
+    double delta
+    bint out_on_tail_side
+
+
+cdef inline void start_sides(CycleSides* C, Tree* T) noexcept nogil:
+    C.tail_side = T.stem
+    C.head_side = T.stem + T.n_nodes + 1
+    C.n_tail = C.n_head = C.k_tail = C.k_head = 0
+    C.out_tail = C.out_head = -1
+    C.delta_tail = C.delta_head = 0.0
+
+
+# The tail side (s up to the apex) is read against the cycle direction: its arcs
+# pointing up lose flow, and the blocking arc nearest s is the last one met, so a
+# strictly smaller flow replaces the candidate.  The head side (t up to the apex) is
+# read along it: arcs pointing down lose flow, ties go to the arc nearest the apex,
+# and they beat the tail side's candidate.  Each side is visited bottom-up, in
+# whatever order the two climbs interleave, so the choice is one walk's per side.
+cdef inline void visit_tail(
+    CycleSides* C, const char* toward, const double* flow, Py_ssize_t u,
+) noexcept nogil:
+    if toward[u] and (C.out_tail < 0 or flow[u] < C.delta_tail):
+        C.delta_tail = flow[u]
+        C.out_tail = u
+        C.k_tail = C.n_tail
+    C.tail_side[C.n_tail] = u
+    C.n_tail += 1
+
+
+cdef inline void visit_head(
+    CycleSides* C, const char* toward, const double* flow, Py_ssize_t v,
+) noexcept nogil:
+    if not toward[v] and (C.out_head < 0 or flow[v] <= C.delta_head):
+        C.delta_head = flow[v]
+        C.out_head = v
+        C.k_head = C.n_head
+    C.head_side[C.n_head] = v
+    C.n_head += 1
+
+
+cdef inline bint leaving_arc(CycleSides* C) noexcept nogil:
+    """Choose the leaving arc from both sides' candidates; False when neither side
+    blocks (the cycle is unbounded)."""
+    if C.out_head >= 0 and (C.out_tail < 0 or C.delta_head <= C.delta_tail):
+        C.u_out, C.delta, C.out_on_tail_side = C.out_head, C.delta_head, False
+        C.in_side, C.n_in, C.k = C.head_side, C.n_head, C.k_head
+        C.out_side, C.n_other = C.tail_side, C.n_tail
+    elif C.out_tail >= 0:
+        C.u_out, C.delta, C.out_on_tail_side = C.out_tail, C.delta_tail, True
+        C.in_side, C.n_in, C.k = C.tail_side, C.n_tail, C.k_tail
+        C.out_side, C.n_other = C.head_side, C.n_head
+    else:
+        return False
+    return True
+
+
 cdef int pivot(
     Tree* T, Py_ssize_t arc, Py_ssize_t s, Py_ssize_t t, double cost, double rc,
 ) noexcept nogil:
@@ -629,51 +697,25 @@ cdef int pivot(
     cdef Py_ssize_t* subtree_size = T.subtree_size
     cdef char* toward = T.toward_parent
     cdef double* flow = T.flow
-    cdef Py_ssize_t* tail_side = T.stem
-    cdef Py_ssize_t* head_side = T.stem + T.n_nodes + 1
     cdef Py_ssize_t* in_side
     cdef Py_ssize_t* out_side
-    cdef Py_ssize_t u = s, v = t, out_tail = -1, out_head = -1, u_out, k, i
-    cdef Py_ssize_t n_tail = 0, n_head = 0, k_tail = 0, k_head = 0, n_in, n_other
+    cdef Py_ssize_t u = s, v = t, u_out, k, i, n_in, n_other
     cdef Py_ssize_t moved_size
-    cdef double delta_tail = 0.0, delta_head = 0.0, delta, err, rc_low = 0.0, change
+    cdef double delta, err, rc_low = 0.0, change
     cdef bint out_on_tail_side
-    # The tail side (s up to the apex) is read against the cycle direction: its
-    # arcs pointing up lose flow, and the blocking arc nearest s is the last one
-    # met, so a strictly smaller flow replaces the candidate.  The head side
-    # (t up to the apex) is read along it: arcs pointing down lose flow, ties go
-    # to the arc nearest the apex, and they beat the tail side's candidate.
-    # Each side is visited bottom-up whichever side climbs, so interleaving the
-    # climbs picks the same arc as one walk per side.
+    cdef CycleSides C
+    start_sides(&C, T)
     while u != v:
         if subtree_size[u] < subtree_size[v]:
-            if toward[u] and (out_tail < 0 or flow[u] < delta_tail):
-                delta_tail = flow[u]
-                out_tail = u
-                k_tail = n_tail
-            tail_side[n_tail] = u
-            n_tail += 1
+            visit_tail(&C, toward, flow, u)
             u = parent[u]
         else:
-            if not toward[v] and (out_head < 0 or flow[v] <= delta_head):
-                delta_head = flow[v]
-                out_head = v
-                k_head = n_head
-            head_side[n_head] = v
-            n_head += 1
+            visit_head(&C, toward, flow, v)
             v = parent[v]
-    if out_head >= 0 and (out_tail < 0 or delta_head <= delta_tail):
-        u_out = out_head
-        delta = delta_head
-        out_on_tail_side = False
-        in_side, n_in, k, out_side, n_other = head_side, n_head, k_head, tail_side, n_tail
-    elif out_tail >= 0:
-        u_out = out_tail
-        delta = delta_tail
-        out_on_tail_side = True
-        in_side, n_in, k, out_side, n_other = tail_side, n_tail, k_tail, head_side, n_head
-    else:
+    if not leaving_arc(&C):
         return UNBOUNDED
+    u_out, delta, out_on_tail_side = C.u_out, C.delta, C.out_on_tail_side
+    in_side, n_in, k, out_side, n_other = C.in_side, C.n_in, C.k, C.out_side, C.n_other
 
     # Flow changes: along the cycle direction on arcs that agree with it.  From
     # s (against the direction) an arc pointing up loses delta; from t (along
@@ -825,46 +867,27 @@ cdef int pivot_small(
     cdef double* flow = T.flow
     cdef double* pi = T.pi
     cdef uint64_t* below = S.below
-    cdef Py_ssize_t* tail_side = T.stem
-    cdef Py_ssize_t* head_side = T.stem + T.n_nodes + 1
     cdef Py_ssize_t* in_side
     cdef Py_ssize_t* out_side
-    cdef Py_ssize_t u = s, v = t, apex, out_tail = -1, out_head = -1, u_out, u_in, v_in
-    cdef Py_ssize_t n_tail = 0, n_head = 0, k_tail = 0, k_head = 0, n_in, n_other, k, i, w
+    cdef Py_ssize_t u = s, v = t, apex, u_out, u_in, v_in, n_in, n_other, k, i, w
     cdef Py_ssize_t total = T.n_nodes + 1
     cdef uint64_t head_bit = (<uint64_t> 1) << t, moved, kept, below_next = 0, shifted
-    cdef double delta_tail = 0.0, delta_head = 0.0, delta, change, sigma
+    cdef double delta, change, sigma
     cdef bint out_on_tail_side
-    # The sides are read bottom-up, each with pivot's rule for its blocking arc.
+    cdef CycleSides C
+    start_sides(&C, T)
+    # The apex is the first node above s whose subtree holds t.
     while not (below[u] & head_bit):
-        if toward[u] and (out_tail < 0 or flow[u] < delta_tail):
-            delta_tail = flow[u]
-            out_tail = u
-            k_tail = n_tail
-        tail_side[n_tail] = u
-        n_tail += 1
+        visit_tail(&C, toward, flow, u)
         u = parent[u]
     apex = u
     while v != apex:
-        if not toward[v] and (out_head < 0 or flow[v] <= delta_head):
-            delta_head = flow[v]
-            out_head = v
-            k_head = n_head
-        head_side[n_head] = v
-        n_head += 1
+        visit_head(&C, toward, flow, v)
         v = parent[v]
-    if out_head >= 0 and (out_tail < 0 or delta_head <= delta_tail):
-        u_out = out_head
-        delta = delta_head
-        out_on_tail_side = False
-        in_side, n_in, k, out_side, n_other = head_side, n_head, k_head, tail_side, n_tail
-    elif out_tail >= 0:
-        u_out = out_tail
-        delta = delta_tail
-        out_on_tail_side = True
-        in_side, n_in, k, out_side, n_other = tail_side, n_tail, k_tail, head_side, n_head
-    else:
+    if not leaving_arc(&C):
         return UNBOUNDED
+    u_out, delta, out_on_tail_side = C.u_out, C.delta, C.out_on_tail_side
+    in_side, n_in, k, out_side, n_other = C.in_side, C.n_in, C.k, C.out_side, C.n_other
 
     # Flows change along the cycle (as pivot's); the subtree of u_out moves from
     # below the in side's nodes above it to below the other side's.  One loop a
