@@ -302,3 +302,29 @@ def test_small_trees_pivot_on_bit_sets_as_on_the_thread(seed):
             assert states[0][0] == 1  # stopped in the fast phase
     if n + m > 6:
         assert states[0][1] > 0
+
+
+def test_the_pricing_kernels_compile_without_sse2_or_avx2(tmp_path):
+    # The kernels' scalar fallbacks serve processors without SSE2 (ARM, for one),
+    # which no CI machine here is: compile the header as such a build sees it.
+    import shutil
+    import subprocess
+    import sysconfig
+    from pathlib import Path
+
+    header_dir = Path(__file__).resolve().parents[1] / "emd" / "_core"
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None or not (header_dir / "_pricing_kernels.h").exists():
+        pytest.skip("needs a C compiler and the source tree")
+    source = tmp_path / "scalar.c"
+    source.write_text(
+        "#include <Python.h>\n#undef __x86_64__\n#undef __SSE2__\n"
+        '#include "_pricing_kernels.h"\n'
+        "int main(void) { double c[8] = {0}, pc[8] = {0};\n"
+        "  return (int)emd_dense8_mask(c, 0.0, pc, 0)\n"
+        "    + (int)emd_complete_search(c, pc, pc, 4, 8, 4, (Py_ssize_t[]){0}, c, 0.0, 0); }\n")
+    compiled = subprocess.run(
+        [compiler, "-fsyntax-only", "-Werror=implicit-function-declaration",
+         f"-I{header_dir}", f"-I{sysconfig.get_paths()['include']}", str(source)],
+        capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr

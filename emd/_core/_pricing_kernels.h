@@ -21,13 +21,14 @@
 #endif
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
+#define EMD_AVX2_DISPATCH 1
+#endif
 
 /* The exact pass's filter band (emd._core._exact.filter_band: the same constant):
    an arc whose reduced cost exceeds it times the terms' magnitude cannot enter, so
-   skipping such lanes is sound only while the two stay equal. */
+   skipping such lanes is sound only while the two stay equal.  Every build reads it,
+   the scalar filter of processors without SSE2 included. */
 #define EMD_FILTER_BAND (4.0000001 * 1.1102230246251565e-16)
-#define EMD_AVX2_DISPATCH 1
-#endif
 
 /* Whether the processor runs AVX2 (0 where this build has no AVX2 kernels). */
 static inline int emd_cpu_has_avx2(void) {
