@@ -59,12 +59,20 @@ static inline int emd_popcount64(unsigned long long x) {
    simplex (emd._core._tree) finds. */
 #define EMD_PRICING_RTOL 1e-13
 
+/* The reduced cost an arc of magnitude mag (|cost| + |pi[tail]| + |pi[head]|) must be
+   below to enter in the fast phase; every step is monotone in mag, so a lower bound on
+   an arc's magnitude gives an upper bound on its threshold (the block search's cut).
+   The vector kernels below compute it with the same operations. */
+static inline double emd_fast_threshold(double mag, double noise) {
+    return -EMD_PRICING_RTOL * mag - noise;
+}
+
 /* The fast phase's test of an arc of cost ct between potentials pt (tail) and ph
    (head) whose plain reduced cost is rc: below the relative tolerance of the
    magnitudes and the noise floor (the one rule every fast pricing loop applies). */
 static inline int emd_fast_test(double ct, double pt, double ph, double rc, double noise) {
     double mag = (__builtin_fabs(ct) + __builtin_fabs(pt)) + __builtin_fabs(ph);
-    return rc < -EMD_PRICING_RTOL * mag - noise;
+    return rc < emd_fast_threshold(mag, noise);
 }
 
 /* The fast phase's block search over len arcs whose tail potential is pt and whose
@@ -124,10 +132,9 @@ static inline void emd_pick8_avx2(const double* c, double pt, const double* pc, 
 
 /* Only the groups of eight with an arc below the cut go to the fast test
    (emd_pick8_avx2).  The cut is the bound at the group's start (an arc above it cannot
-   pass a later, lower bound) or, when lower, the threshold the fast test would give an
-   arc whose only magnitude is the row's |pt|: every arc's magnitude is at least that,
-   so its threshold is at most this one (every step of emd_fast_test is monotone), and
-   no arc above the cut can pass.  Tree arcs, whose reduced costs are rounding noise
+   pass a later, lower bound) or, when lower, emd_fast_threshold of the row's |pt|:
+   every arc's magnitude is at least that, so its threshold is at most this one, and no
+   arc above the cut can pass.  Tree arcs, whose reduced costs are rounding noise
    around zero, then stop sending their groups to the test.  A row of eight arcs or
    more ends with the group of its last eight instead of a scalar loop. */
 __attribute__((target("avx2"), always_inline))
@@ -135,7 +142,7 @@ static inline Py_ssize_t emd_block_min_avx2(const double* c, double pt, const do
                                             Py_ssize_t len, double* best, double noise) {
     Py_ssize_t q = 0, found = -1;
     double bound = best[0];
-    const double row_cut = -EMD_PRICING_RTOL * __builtin_fabs(pt) - noise;
+    const double row_cut = emd_fast_threshold(__builtin_fabs(pt), noise);
     const __m256d vpt = _mm256_set1_pd(pt);
     __m256d vb = _mm256_set1_pd(bound < row_cut ? bound : row_cut), r0, r1;
     for (; q + 8 <= len; q += 8) {
@@ -176,7 +183,7 @@ static inline Py_ssize_t emd_block_min_sse2(const double* c, double pt, const do
     double bound = best[0];
 #if defined(__SSE2__)
     /* the cut of emd_block_min_avx2 */
-    const double row_cut = -EMD_PRICING_RTOL * __builtin_fabs(pt) - noise;
+    const double row_cut = emd_fast_threshold(__builtin_fabs(pt), noise);
     const __m128d vpt = _mm_set1_pd(pt);
     __m128d vb = _mm_set1_pd(bound < row_cut ? bound : row_cut);
     for (; q + 4 <= len; q += 4) {
