@@ -143,6 +143,37 @@ cdef emd_int128 absorb(
     return missing
 
 
+cdef inline void exponent_range(
+    const double* x, Py_ssize_t n, int* lo_e, int* hi_e,
+) noexcept nogil:
+    """Widen ``[lo_e, hi_e]`` to the binary exponents of the nonzero entries of ``x``
+    (infinities and NaNs read as 1025)."""
+    cdef Py_ssize_t k
+    cdef int e
+    for k in range(n):
+        if x[k] != 0.0:
+            e = frexp_exponent(x[k])
+            lo_e[0] = e if e < lo_e[0] else lo_e[0]
+            hi_e[0] = e if e > hi_e[0] else hi_e[0]
+
+
+cdef int units_shift(int lo_e, int hi_e, Py_ssize_t count, int* shift) noexcept nogil:
+    """The unit ``2**shift`` in which ``count`` entries of binary exponents in ``[lo_e,
+    hi_e]`` are integers whose sum fits 128 bits: 0, or 1 when there is no nonzero entry,
+    or -1 when they span too many binades (or come near the subnormal range)."""
+    cdef int bits = hi_e - lo_e + 53
+    if hi_e < lo_e:
+        return 1
+    while count > 0:
+        bits += 1
+        count >>= 1
+    # Sums below 2**124 and masses far from the subnormal range.
+    if bits > 124 or lo_e < -960:
+        return -1
+    shift[0] = lo_e - 53
+    return 0
+
+
 cdef int units_difference(
     const double* a, Py_ssize_t na, const double* b, Py_ssize_t nb, emd_int128* total,
     int* shift,
@@ -151,29 +182,13 @@ cdef int units_difference(
     bit): 0, or 1 when every mass is zero (``total`` 0), or -1 when the masses span too
     many binades for 128-bit integers."""
     cdef Py_ssize_t k
-    cdef int e, lo_e = 100000, hi_e = -100000, bits
+    cdef int lo_e = 100000, hi_e = -100000, found
     total[0] = 0
-    for k in range(na):
-        if a[k] != 0.0:
-            e = frexp_exponent(a[k])
-            lo_e = e if e < lo_e else lo_e
-            hi_e = e if e > hi_e else hi_e
-    for k in range(nb):
-        if b[k] != 0.0:
-            e = frexp_exponent(b[k])
-            lo_e = e if e < lo_e else lo_e
-            hi_e = e if e > hi_e else hi_e
-    if hi_e < lo_e:
-        return 1
-    bits = hi_e - lo_e + 53
-    k = na + nb
-    while k > 0:
-        bits += 1
-        k >>= 1
-    # Sums below 2**124 and masses far from the subnormal range.
-    if bits > 124 or lo_e < -960:
-        return -1
-    shift[0] = lo_e - 53
+    exponent_range(a, na, &lo_e, &hi_e)
+    exponent_range(b, nb, &lo_e, &hi_e)
+    found = units_shift(lo_e, hi_e, na + nb, shift)
+    if found != 0:
+        return found
     for k in range(na):
         total[0] += to_units(a[k], shift[0])
     for k in range(nb):
@@ -192,24 +207,14 @@ def rounded_sum(values):
     """
     cdef const double[::1] x = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
     cdef Py_ssize_t k, n = x.shape[0]
-    cdef int e, lo_e = 100000, hi_e = -100000, bits, shift
+    cdef int lo_e = 100000, hi_e = -100000, shift
     cdef emd_int128 total = 0
-    cdef bint finite = True
     with nogil:
-        for k in range(n):
-            if x[k] != 0.0:
-                finite = finite and x[k] - x[k] == 0.0
-                e = frexp_exponent(x[k])
-                lo_e = e if e < lo_e else lo_e
-                hi_e = e if e > hi_e else hi_e
-    bits = hi_e - lo_e + 53
-    k = n
-    while k > 0:
-        bits += 1
-        k >>= 1
-    if not finite or hi_e < lo_e or bits > 124 or lo_e < -960 or hi_e + 64 > 1020:
+        exponent_range(&x[0] if n else NULL, n, &lo_e, &hi_e)
+    # A non-finite entry's exponent, 1025, fails the last test, as does a sum that
+    # could overflow.
+    if units_shift(lo_e, hi_e, n, &shift) != 0 or hi_e + 64 > 1020:
         return math.fsum(x)
-    shift = lo_e - 53
     with nogil:
         for k in range(n):
             if x[k] > 0.0:
